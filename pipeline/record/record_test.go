@@ -1,0 +1,248 @@
+package record
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// docExamples returns the ```json blocks of docs/records.md, so that the page
+// a producer reads is the page the decoder is tested against.
+func docExamples(t testing.TB) [][]byte {
+	t.Helper()
+	doc, err := os.ReadFile("../../docs/records.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for _, m := range regexp.MustCompile("(?s)```json\n(.*?)\n```").FindAllSubmatch(doc, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+func TestDocExamplesRoundTrip(t *testing.T) {
+	seen := map[Kind]bool{}
+	d := NewDecoder()
+	for _, ex := range docExamples(t) {
+		var r Record
+		if err := d.Decode(ex, &r); err != nil {
+			t.Fatalf("decode %s: %v", ex, err)
+		}
+		if r.Body.Kind() != r.Kind {
+			t.Fatalf("body %T for kind %s", r.Body, r.Kind)
+		}
+		seen[r.Kind] = true
+		if got := Marshal(&r); !bytes.Equal(got, ex) {
+			t.Errorf("re-encoding changed the record:\n got %s\nwant %s", got, ex)
+		}
+	}
+	for _, k := range Kinds {
+		if !seen[k] {
+			t.Errorf("docs/records.md has no example of kind %s", k)
+		}
+	}
+}
+
+func TestDecodeValues(t *testing.T) {
+	ex := docExamples(t)
+	d := NewDecoder()
+	var r Record
+	if err := d.Decode(ex[0], &r); err != nil {
+		t.Fatal(err)
+	}
+	inv := r.Body.(*Invoice)
+	if inv.Total.Minor != 1130000 || inv.Total.Currency.String() != "CNY" {
+		t.Errorf("total = %+v", inv.Total)
+	}
+	if inv.Lines[0].Quantity != 20*10000 || inv.Lines[0].UnitPrice != 500*10000 {
+		t.Errorf("line = %+v", inv.Lines[0])
+	}
+	if inv.DueDate.String() != "2025-05-16" || inv.Party.Name != "上海华东贸易有限公司" {
+		t.Errorf("due %s party %q", inv.DueDate, inv.Party.Name)
+	}
+	if r.Version != 3 || r.EventTime.Format("2006-01-02T15:04:05Z07:00") != "2025-04-16T06:30:00Z" {
+		t.Errorf("envelope = %+v", r.Envelope)
+	}
+}
+
+// mutate replaces old with new in the first doc example of kind k.
+func mutate(t *testing.T, kind, old, new string) []byte {
+	t.Helper()
+	for _, ex := range docExamples(t) {
+		if bytes.Contains(ex, []byte(`"kind":"`+kind+`"`)) {
+			if !bytes.Contains(ex, []byte(old)) {
+				t.Fatalf("example %s has no %q", kind, old)
+			}
+			return bytes.Replace(ex, []byte(old), []byte(new), 1)
+		}
+	}
+	t.Fatalf("no example of %s", kind)
+	return nil
+}
+
+func TestDecodeRefusals(t *testing.T) {
+	cases := []struct {
+		name string
+		in   []byte
+		code string
+	}{
+		{"empty", nil, "empty_body"},
+		{"blank", []byte(" \n\t"), "empty_body"},
+		{"gbk bytes", []byte("{\"kind\":\"invoice\",\"company\":\"\xc9\xcf\xba\xa3\"}"), "invalid_utf8"},
+		{"not json", []byte("BUKRS;BELNR"), "invalid_json"},
+		{"truncated", []byte(`{"kind":"invoice","company":"A"`), "invalid_json"},
+		{"array", []byte(`[1,2]`), "invalid_json"},
+		{"no kind", []byte(`{"company":"A"}`), "missing_field:kind"},
+		{"kind number", []byte(`{"kind":7}`), "wrong_type:kind"},
+		{"unknown kind", []byte(`{"kind":"voucher"}`), "unknown_kind"},
+		{"top-level unknown", mutate(t, "invoice", `"version":3`, `"version":3,"ingest_time":"2025-01-01T00:00:00Z"`), "unknown_field:ingest_time"},
+		{"no company", mutate(t, "invoice", `"company":"SH01",`, ``), "missing_field:company"},
+		{"empty id", mutate(t, "invoice", `"id":"INV-2025-0042"`, `"id":""`), "missing_field:id"},
+		{"no version", mutate(t, "invoice", `"version":3,`, ``), "missing_field:version"},
+		{"version string", mutate(t, "invoice", `"version":3`, `"version":"3"`), "wrong_type:version"},
+		{"version float", mutate(t, "invoice", `"version":3`, `"version":3.5`), "wrong_type:version"},
+		{"version negative", mutate(t, "invoice", `"version":3`, `"version":-1`), "wrong_type:version"},
+		{"bad event time", mutate(t, "invoice", `2025-04-16T06:30:00Z`, `2025-04-16 06:30`), "wrong_type:event_time"},
+		{"no body", mutate(t, "shipment", `"body"`, `"bodi"`), "unknown_field:bodi"},
+		{"body not object", []byte(`{"kind":"invoice","company":"A","source":"s","id":"1","version":1,"event_time":"2025-01-01T00:00:00Z","body":[]}`), "wrong_type:body"},
+		{"missing body", []byte(`{"kind":"invoice","company":"A","source":"s","id":"1","version":1,"event_time":"2025-01-01T00:00:00Z"}`), "missing_field:body"},
+		{"body unknown", mutate(t, "invoice", `"status":"open"`, `"status":"open","colour":"red"`), "unknown_field:body.colour"},
+		{"missing number", mutate(t, "invoice", `"number":"INV-2025-0042",`, ``), "missing_field:body.number"},
+		{"party without id", mutate(t, "invoice", `{"id":"C0007","name"`, `{"name"`), "missing_field:body.party.id"},
+		{"party unknown key", mutate(t, "invoice", `{"id":"C0007"`, `{"iban":"x","id":"C0007"`), "unknown_field:body.party.iban"},
+		{"amount as number", mutate(t, "invoice", `"total":{"amount":"11300.00"`, `"total":{"amount":11300`), "wrong_type:body.total.amount"},
+		{"amount too precise", mutate(t, "invoice", `"total":{"amount":"11300.00"`, `"total":{"amount":"11300.001"`), "wrong_type:body.total.amount"},
+		{"amount with comma", mutate(t, "invoice", `"total":{"amount":"11300.00"`, `"total":{"amount":"11,300.00"`), "wrong_type:body.total.amount"},
+		{"no currency", mutate(t, "invoice", `"amount":"11300.00","currency":"CNY"`, `"amount":"11300.00"`), "missing_field:body.total.currency"},
+		{"unknown currency", mutate(t, "invoice", `"amount":"11300.00","currency":"CNY"`, `"amount":"11300.00","currency":"RMB"`), "wrong_type:body.total.currency"},
+		{"impossible date", mutate(t, "invoice", `"due_date":"2025-05-16"`, `"due_date":"2025-02-30"`), "wrong_type:body.due_date"},
+		{"bad status", mutate(t, "invoice", `"status":"open"`, `"status":"已付款"`), "wrong_type:body.status"},
+		{"bad direction", mutate(t, "invoice", `"direction":"AR"`, `"direction":"ar"`), "wrong_type:body.direction"},
+		{"line without sku", mutate(t, "invoice", `"sku":"P-100",`, ``), "missing_field:body.lines[0].sku"},
+		{"line quantity", mutate(t, "invoice", `"quantity":"20"`, `"quantity":"2 0"`), "wrong_type:body.lines[0].quantity"},
+		{"negative bank amount", mutate(t, "bank_txn", `"amount":{"amount":"11285.00"`, `"amount":{"amount":"-11285.00"`), "wrong_type:body.amount"},
+		{"paid not bool", mutate(t, "expense_claim", `"paid":true`, `"paid":"是"`), "wrong_type:body.paid"},
+		{"refs not strings", mutate(t, "payment", `["AP-2025-0088"]`, `[88]`), "wrong_type:body.invoice_refs[0]"},
+		{"step zero", mutate(t, "approval", `"step":2`, `"step":0`), "missing_field:body.step"},
+		{"subject kind", mutate(t, "approval", `"subject_kind":"expense_claim"`, `"subject_kind":"claim"`), "wrong_type:body.subject_kind"},
+	}
+	d := NewDecoder()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var r Record
+			err := d.Decode(c.in, &r)
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("Decode(%s) = %v, want a *DecodeError %s", c.in, err, c.code)
+			}
+			if de.Code() != c.code {
+				t.Fatalf("code = %s (%v), want %s", de.Code(), err, c.code)
+			}
+			if !strings.HasPrefix(err.Error(), c.code) {
+				t.Errorf("message %q does not start with its code", err)
+			}
+		})
+	}
+}
+
+func TestMoney(t *testing.T) {
+	cny, jpy, bhd := MustCurrency("CNY"), MustCurrency("JPY"), MustCurrency("BHD")
+	cases := []struct {
+		in   string
+		cur  Currency
+		want int64
+		str  string
+		err  error
+	}{
+		{"1234.50", cny, 123450, "1234.50", nil},
+		{"1234.5", cny, 123450, "1234.50", nil},
+		{"-0.01", cny, -1, "-0.01", nil},
+		{"+7", cny, 700, "7.00", nil},
+		{"0", jpy, 0, "0", nil},
+		{"1500", jpy, 1500, "1500", nil},
+		{"1.5", jpy, 0, "", ErrTooPrecise},
+		{"0.125", bhd, 125, "0.125", nil},
+		{"1.", cny, 0, "", ErrBadDecimal},
+		{".5", cny, 0, "", ErrBadDecimal},
+		{"1e3", cny, 0, "", ErrBadDecimal},
+		{"1,000", cny, 0, "", ErrBadDecimal},
+		{"99999999999999999999", cny, 0, "", ErrOverflow},
+	}
+	for _, c := range cases {
+		m, err := ParseMoney(c.in, c.cur)
+		if c.err != nil {
+			if !errors.Is(err, c.err) {
+				t.Errorf("ParseMoney(%q) err = %v, want %v", c.in, err, c.err)
+			}
+			continue
+		}
+		if err != nil || m.Minor != c.want || m.String() != c.str {
+			t.Errorf("ParseMoney(%q, %s) = %d %q %v, want %d %q", c.in, c.cur, m.Minor, m.String(), err, c.want, c.str)
+		}
+	}
+	if _, err := (Money{1, cny}).Add(Money{1, jpy}); !errors.Is(err, ErrCurrencyMismatch) {
+		t.Errorf("adding CNY to JPY: %v", err)
+	}
+}
+
+func TestFixed(t *testing.T) {
+	for in, want := range map[string]string{"2": "2", "1.5000": "1.5", "-0.0001": "-0.0001", "12.3456": "12.3456", "0.10": "0.1"} {
+		f, err := ParseFixed(in)
+		if err != nil || f.String() != want {
+			t.Errorf("ParseFixed(%q) = %s, %v; want %s", in, f, err, want)
+		}
+	}
+	if _, err := ParseFixed("1.23456"); !errors.Is(err, ErrTooPrecise) {
+		t.Errorf("five decimals: %v", err)
+	}
+}
+
+func TestAppendString(t *testing.T) {
+	cases := map[string]string{
+		"plain":        `"plain"`,
+		`a"b\c`:        `"a\"b\\c"`,
+		"tab\tnl\n":    `"tab\tnl\n"`,
+		"\x01":         `"\u0001"`,
+		"上海":           `"上海"`,
+		"bad\xffbyte":  `"bad\ufffdbyte"`,
+		"sep\u2028end": `"sep\u2028end"`,
+	}
+	for in, want := range cases {
+		if got := string(appendString(nil, in)); got != want {
+			t.Errorf("appendString(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, ex := range docExamples(f) {
+		f.Add(ex)
+	}
+	f.Add([]byte(`{"kind":"invoice"}`))
+	f.Add([]byte("\xff"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d := NewDecoder()
+		var r Record
+		if err := d.Decode(data, &r); err != nil {
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("error %v is not a *DecodeError", err)
+			}
+			return
+		}
+		// Whatever decodes must encode to canonical bytes that decode to the
+		// same record and encode to the same bytes again.
+		enc := Marshal(&r)
+		var r2 Record
+		if err := d.Decode(enc, &r2); err != nil {
+			t.Fatalf("re-decode of %s: %v", enc, err)
+		}
+		if enc2 := Marshal(&r2); !bytes.Equal(enc, enc2) {
+			t.Fatalf("not stable:\n%s\n%s", enc, enc2)
+		}
+	})
+}
