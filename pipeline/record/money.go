@@ -84,6 +84,11 @@ func (m Money) Add(o Money) (Money, error) {
 	return Money{Minor: s, Currency: m.Currency}, nil
 }
 
+// MaxMajor bounds amounts (exclusive) in major units: the ClickHouse columns
+// are Decimal(18,4), which hold 14 integer digits. Refusing larger values at
+// the door keeps a single absurd record from failing a whole insert.
+const MaxMajor = 100_000_000_000_000
+
 // ParseMoney parses a plain decimal string ("-1234.5", "0.01") into minor
 // units of cur. More fractional digits than the currency has is an error,
 // never a rounding.
@@ -95,6 +100,9 @@ func ParseMoney(amount string, cur Currency) (Money, error) {
 	if err != nil {
 		return Money{}, err
 	}
+	if lim := MaxMajor * pow10[cur.Scale()]; v >= lim || v <= -lim {
+		return Money{}, fmt.Errorf("%q: %w", amount, ErrOverflow)
+	}
 	return Money{Minor: v, Currency: cur}, nil
 }
 
@@ -105,10 +113,17 @@ type Fixed int64
 // FixedScale is the number of fractional digits a Fixed carries.
 const FixedScale = 4
 
-// ParseFixed parses a plain decimal string with at most four fractional digits.
+// ParseFixed parses a plain decimal string with at most four fractional
+// digits and, like money, at most 14 integer digits.
 func ParseFixed(s string) (Fixed, error) {
 	v, err := parseScaled(s, FixedScale)
-	return Fixed(v), err
+	if err != nil {
+		return 0, err
+	}
+	if lim := MaxMajor * pow10[FixedScale]; v >= lim || v <= -lim {
+		return 0, fmt.Errorf("%q: %w", s, ErrOverflow)
+	}
+	return Fixed(v), nil
 }
 
 // String renders the value with trailing fractional zeros trimmed ("2", "1.5").

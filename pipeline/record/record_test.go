@@ -171,6 +171,9 @@ func TestMoney(t *testing.T) {
 		{"1e3", cny, 0, "", ErrBadDecimal},
 		{"1,000", cny, 0, "", ErrBadDecimal},
 		{"99999999999999999999", cny, 0, "", ErrOverflow},
+		{"99999999999999.99", cny, 9999999999999999, "99999999999999.99", nil},
+		{"100000000000000", cny, 0, "", ErrOverflow},
+		{"-100000000000000", jpy, 0, "", ErrOverflow},
 	}
 	for _, c := range cases {
 		m, err := ParseMoney(c.in, c.cur)

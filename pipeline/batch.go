@@ -1,0 +1,143 @@
+// Package pipeline runs records from a source through ordered stages into a
+// sink, committing source offsets only once everything up to them has landed
+// in the sink or in the dead-letter topic.
+package pipeline
+
+import (
+	"context"
+	"time"
+
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+// Header is one Kafka message header.
+type Header struct {
+	Key   string
+	Value []byte
+}
+
+// Message is one message as a source hands it over.
+type Message struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+	Key       []byte
+	Value     []byte
+	Headers   []Header
+	Time      time.Time
+	// Epoch is the source's assignment generation when the message was
+	// fetched; a source refuses to commit marks from an older epoch, since
+	// the partition may belong to someone else by then.
+	Epoch int64
+}
+
+// Mark is a commit point: the next offset to read on one partition.
+type Mark struct {
+	Topic     string
+	Partition int32
+	Next      int64
+	Epoch     int64
+}
+
+// Item is a record on its way through the stages, tied to the message it
+// came from so that a later stage can still dead-letter the original bytes.
+type Item struct {
+	Rec record.Record
+	Msg int // index into Batch.Messages
+}
+
+// DeadLetter is a message that will not reach the sink, with the reason.
+type DeadLetter struct {
+	Msg     *Message
+	Stage   string
+	Reason  string // machine-readable code, e.g. missing_field:body.number
+	Message string // for a person
+}
+
+// Batch is the unit of work and of acknowledgement.
+type Batch struct {
+	Seq      uint64
+	Messages []Message
+	Items    []Item
+	Dead     []DeadLetter
+	// Duplicates counts records a stage recognised as already landed; they
+	// are neither written nor dead-lettered.
+	Duplicates int
+	Fetched    time.Time
+}
+
+// Reject moves message i to the dead letters.
+func (b *Batch) Reject(i int, stage, reason, msg string) {
+	b.Dead = append(b.Dead, DeadLetter{Msg: &b.Messages[i], Stage: stage, Reason: reason, Message: msg})
+}
+
+// Keep filters Items in place, keeping those for which keep returns true.
+func (b *Batch) Keep(keep func(*Item) bool) {
+	out := b.Items[:0]
+	for i := range b.Items {
+		if keep(&b.Items[i]) {
+			out = append(out, b.Items[i])
+		}
+	}
+	clear(b.Items[len(out):])
+	b.Items = out
+}
+
+// marks returns, per partition, the offset after the last message of the batch.
+func (b *Batch) marks() []Mark {
+	var out []Mark
+	for i := range b.Messages {
+		m := &b.Messages[i]
+		found := false
+		for j := range out {
+			if out[j].Topic == m.Topic && out[j].Partition == m.Partition {
+				if m.Offset+1 > out[j].Next {
+					out[j].Next = m.Offset + 1
+				}
+				out[j].Epoch = m.Epoch
+				found = true
+				break
+			}
+		}
+		if !found {
+			out = append(out, Mark{Topic: m.Topic, Partition: m.Partition, Next: m.Offset + 1, Epoch: m.Epoch})
+		}
+	}
+	return out
+}
+
+// Stage is one step between source and sink. Process sees batches in fetch
+// order, one at a time, so per-partition order holds inside a stage. A record
+// that fails goes to b.Reject and out of b.Items; an error return means the
+// stage itself is broken and stops the runner.
+type Stage interface {
+	Name() string
+	Process(ctx context.Context, b *Batch) error
+}
+
+// Sink lands a batch's items. Write must be safe to repeat after a failure
+// (the runner retries it), and a nil return is the acknowledgement that
+// every item is stored.
+type Sink interface {
+	Write(ctx context.Context, b *Batch) error
+}
+
+// DeadLetterSink stores dead letters; nil means they are stored.
+type DeadLetterSink interface {
+	WriteDead(ctx context.Context, dead []DeadLetter) error
+}
+
+// Source hands out messages and takes commits.
+type Source interface {
+	// Fetch returns up to max messages, waiting at most wait for the first;
+	// an empty result is not an error.
+	Fetch(ctx context.Context, max int, wait time.Duration) ([]Message, error)
+	// Commit records that everything before each mark is done.
+	Commit(ctx context.Context, marks []Mark) error
+}
+
+// LagReporter is a source that can say how far behind its group is: the
+// messages between committed offsets and the ends of all input partitions.
+type LagReporter interface {
+	Lag(ctx context.Context) (int64, error)
+}

@@ -1,0 +1,404 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+// Config tunes the runner. Zero values take the defaults below.
+type Config struct {
+	BatchSize       int           // messages per batch; default 20000
+	BatchWait       time.Duration // longest a partly filled batch waits; default 500ms
+	SinkConcurrency int           // batches written at once; default 2
+	RetryMin        time.Duration // first back-off after a failed write; default 200ms
+	RetryMax        time.Duration // longest back-off; default 10s
+	DrainTimeout    time.Duration // on shutdown, time to finish in-flight batches; default 15s
+	// UntilCaughtUp makes Run return once every input partition is consumed
+	// to its end and committed (the source must be a LagReporter).
+	UntilCaughtUp bool
+}
+
+func (c *Config) defaults() {
+	if c.BatchSize <= 0 {
+		c.BatchSize = 20000
+	}
+	if c.BatchWait <= 0 {
+		c.BatchWait = 500 * time.Millisecond
+	}
+	if c.SinkConcurrency <= 0 {
+		c.SinkConcurrency = 2
+	}
+	if c.RetryMin <= 0 {
+		c.RetryMin = 200 * time.Millisecond
+	}
+	if c.RetryMax <= 0 {
+		c.RetryMax = 10 * time.Second
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = 15 * time.Second
+	}
+}
+
+// Stats are the runner's totals over acknowledged batches.
+type Stats struct {
+	Consumed     int64 // messages in acknowledged batches
+	Landed       int64 // records the sink acknowledged
+	DeadLettered int64 // messages stored in the dead-letter topic
+	Duplicates   int64 // records recognised as already landed
+	Batches      int64
+}
+
+// Runner moves messages from a Source through Stages into a Sink.
+type Runner struct {
+	cfg     Config
+	src     Source
+	stages  []Stage
+	sink    Sink
+	dlq     DeadLetterSink
+	metrics *Metrics
+	log     *slog.Logger
+
+	consumed, landed, dead, dups, batches atomic.Int64
+	sinkOK                                atomic.Bool
+	// issued and committed count batches: the fetcher has handed out
+	// batches [0, issued) and offsets of [0, committed) are committed.
+	issued, committed atomic.Uint64
+	// Progress, when set, is called after every commit.
+	Progress func(Stats)
+}
+
+// NewRunner wires a runner. metrics and log may be nil.
+func NewRunner(cfg Config, src Source, stages []Stage, sink Sink, dlq DeadLetterSink, metrics *Metrics, log *slog.Logger) *Runner {
+	cfg.defaults()
+	if metrics == nil {
+		metrics = NewMetrics(nil)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r := &Runner{cfg: cfg, src: src, stages: stages, sink: sink, dlq: dlq, metrics: metrics, log: log}
+	r.sinkOK.Store(true)
+	return r
+}
+
+// Stats returns the totals so far.
+func (r *Runner) Stats() Stats {
+	return Stats{Consumed: r.consumed.Load(), Landed: r.landed.Load(), DeadLettered: r.dead.Load(),
+		Duplicates: r.dups.Load(), Batches: r.batches.Load()}
+}
+
+// SinkHealthy reports whether the last sink write succeeded.
+func (r *Runner) SinkHealthy() bool { return r.sinkOK.Load() }
+
+// Run works until ctx is cancelled (then in-flight batches get DrainTimeout
+// to land, and whatever has not landed is left uncommitted) or, with
+// UntilCaughtUp, until the input is consumed. A clean stop returns nil.
+func (r *Runner) Run(ctx context.Context) error {
+	var lagger LagReporter
+	if r.cfg.UntilCaughtUp {
+		var ok bool
+		if lagger, ok = r.src.(LagReporter); !ok {
+			return errors.New("run until caught up: the source cannot report lag")
+		}
+	}
+	// drainCtx outlives ctx by DrainTimeout so that batches already fetched
+	// can still land after a shutdown signal.
+	drainCtx, drainCancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer drainCancel()
+	stopDrain := context.AfterFunc(ctx, func() {
+		time.AfterFunc(r.cfg.DrainTimeout, drainCancel)
+	})
+	defer stopDrain()
+
+	// failCtx ends everything when a stage fails.
+	failCtx, fail := context.WithCancelCause(drainCtx)
+	defer fail(nil)
+	fetchCtx, fetchCancel := context.WithCancel(ctx)
+	defer fetchCancel()
+	context.AfterFunc(failCtx, fetchCancel)
+
+	toProcess := make(chan *Batch, 1)
+	toSink := make(chan *Batch, r.cfg.SinkConcurrency)
+	acks := make(chan *Batch, r.cfg.SinkConcurrency)
+
+	var wg sync.WaitGroup
+	var fetchErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(toProcess)
+		fetchErr = r.fetch(fetchCtx, lagger, toProcess)
+		if fetchErr != nil {
+			fail(fetchErr)
+		}
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(toSink)
+		if err := r.process(failCtx, toProcess, toSink); err != nil {
+			fail(err)
+		}
+	}()
+	var sinkWG sync.WaitGroup
+	for i := 0; i < r.cfg.SinkConcurrency; i++ {
+		sinkWG.Add(1)
+		go func() {
+			defer sinkWG.Done()
+			r.write(failCtx, toSink, acks)
+		}()
+	}
+	go func() { sinkWG.Wait(); close(acks) }()
+
+	r.commitLoop(drainCtx, acks)
+	wg.Wait()
+	if err := context.Cause(failCtx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// fetch fills batches by size or wait and hands them on in order.
+func (r *Runner) fetch(ctx context.Context, lagger LagReporter, out chan<- *Batch) error {
+	backoff := r.cfg.RetryMin
+	for {
+		b := &Batch{Seq: r.issued.Load()}
+		var deadline time.Time
+		for len(b.Messages) < r.cfg.BatchSize {
+			wait := r.cfg.BatchWait
+			if len(b.Messages) > 0 {
+				wait = time.Until(deadline)
+				if wait <= 0 {
+					break
+				}
+			}
+			msgs, err := r.src.Fetch(ctx, r.cfg.BatchSize-len(b.Messages), wait)
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err != nil {
+				r.log.Warn("fetch failed; retrying", "err", err, "backoff", backoff)
+				if !sleep(ctx, backoff) {
+					return nil
+				}
+				backoff = min(backoff*2, r.cfg.RetryMax)
+				continue
+			}
+			backoff = r.cfg.RetryMin
+			if len(msgs) == 0 {
+				if len(b.Messages) > 0 {
+					continue
+				}
+				if lagger != nil {
+					done, err := r.caughtUp(ctx, lagger)
+					if err != nil {
+						r.log.Warn("lag check failed", "err", err)
+					}
+					if done {
+						return nil
+					}
+				}
+				continue
+			}
+			if len(b.Messages) == 0 {
+				b.Fetched = time.Now()
+				deadline = b.Fetched.Add(r.cfg.BatchWait)
+			}
+			b.Messages = append(b.Messages, msgs...)
+		}
+		r.issued.Add(1)
+		r.metrics.InFlight.Inc()
+		r.metrics.BatchSize.Observe(float64(len(b.Messages)))
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			// The batch was fetched but never processed: it is simply not
+			// committed, and the next run reads it again.
+			r.metrics.InFlight.Dec()
+			return nil
+		}
+	}
+}
+
+// caughtUp is true once every batch handed out is committed and the group's
+// lag over all input partitions is zero.
+func (r *Runner) caughtUp(ctx context.Context, lagger LagReporter) (bool, error) {
+	if r.committed.Load() != r.issued.Load() {
+		return false, nil
+	}
+	lag, err := lagger.Lag(ctx)
+	if err != nil {
+		return false, err
+	}
+	return lag == 0 && r.committed.Load() == r.issued.Load(), nil
+}
+
+func (r *Runner) process(ctx context.Context, in <-chan *Batch, out chan<- *Batch) error {
+	for b := range in {
+		start := time.Now()
+		for _, s := range r.stages {
+			if err := s.Process(ctx, b); err != nil {
+				return fmt.Errorf("stage %s: %w", s.Name(), err)
+			}
+		}
+		r.metrics.BatchSeconds.WithLabelValues("process").Observe(time.Since(start).Seconds())
+		select {
+		case out <- b:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	return nil
+}
+
+// write lands a batch: items in the sink, then dead letters, each retried
+// with back-off until it succeeds or the runner is told to stop. Only a batch
+// that got through both is acknowledged.
+func (r *Runner) write(ctx context.Context, in <-chan *Batch, acks chan<- *Batch) {
+	for b := range in {
+		start := time.Now()
+		ok := r.retry(ctx, "sink", func() error { return r.sink.Write(ctx, b) })
+		if ok && len(b.Dead) > 0 {
+			ok = r.retry(ctx, "dead-letter", func() error { return r.dlq.WriteDead(ctx, b.Dead) })
+		}
+		if !ok {
+			// Abandoned during shutdown: not acknowledged, never committed.
+			continue
+		}
+		r.metrics.BatchSeconds.WithLabelValues("sink").Observe(time.Since(start).Seconds())
+		acks <- b
+	}
+}
+
+func (r *Runner) retry(ctx context.Context, what string, f func() error) bool {
+	backoff := r.cfg.RetryMin
+	for attempt := 1; ; attempt++ {
+		err := f()
+		if err == nil {
+			r.sinkOK.Store(true)
+			return true
+		}
+		r.sinkOK.Store(false)
+		r.metrics.SinkErrors.Inc()
+		if ctx.Err() != nil {
+			return false
+		}
+		r.log.Warn(what+" write failed; holding offsets and retrying", "attempt", attempt, "err", err, "backoff", backoff)
+		if !sleep(ctx, backoff) {
+			return false
+		}
+		backoff = min(backoff*2, r.cfg.RetryMax)
+	}
+}
+
+// commitLoop commits offsets only over the contiguous prefix of acknowledged
+// batches: batch n+1 may land before batch n, but its offsets wait for n.
+func (r *Runner) commitLoop(ctx context.Context, acks <-chan *Batch) {
+	pending := map[uint64]*Batch{}
+	next := uint64(0)
+	var marks []Mark
+	ticker := time.NewTicker(time.Second)
+	defer ticker.Stop()
+	flush := func() {
+		if len(marks) == 0 {
+			return
+		}
+		if err := r.src.Commit(ctx, marks); err != nil {
+			r.metrics.Commits.WithLabelValues("error").Inc()
+			r.log.Warn("offset commit failed; will retry", "err", err)
+			return
+		}
+		r.metrics.Commits.WithLabelValues("ok").Inc()
+		marks = marks[:0]
+		r.committed.Store(next)
+		if r.Progress != nil {
+			r.Progress(r.Stats())
+		}
+	}
+	for {
+		select {
+		case b, ok := <-acks:
+			if !ok {
+				flush()
+				return
+			}
+			pending[b.Seq] = b
+			for {
+				nb, ok := pending[next]
+				if !ok {
+					break
+				}
+				delete(pending, next)
+				next++
+				marks = mergeMarks(marks, nb.marks())
+				r.account(nb)
+			}
+			flush()
+		case <-ticker.C:
+			flush()
+		}
+	}
+}
+
+func (r *Runner) account(b *Batch) {
+	r.metrics.InFlight.Dec()
+	r.consumed.Add(int64(len(b.Messages)))
+	r.landed.Add(int64(len(b.Items)))
+	r.dead.Add(int64(len(b.Dead)))
+	r.dups.Add(int64(b.Duplicates))
+	r.batches.Add(1)
+	r.metrics.Duplicates.Add(float64(b.Duplicates))
+	var perKind [16]int
+	for i := range b.Items {
+		perKind[b.Items[i].Rec.Kind&15]++
+	}
+	for k, n := range perKind {
+		if n > 0 {
+			r.metrics.SinkRows.WithLabelValues(record.Kind(k).String()).Add(float64(n))
+		}
+	}
+	for _, d := range b.Dead {
+		r.metrics.DeadLetters.WithLabelValues(d.Stage, d.Reason).Inc()
+	}
+	if !b.Fetched.IsZero() {
+		r.metrics.BatchSeconds.WithLabelValues("total").Observe(time.Since(b.Fetched).Seconds())
+	}
+}
+
+// mergeMarks keeps the furthest mark per partition; later batches come later.
+func mergeMarks(into, from []Mark) []Mark {
+	for _, m := range from {
+		found := false
+		for i := range into {
+			if into[i].Topic == m.Topic && into[i].Partition == m.Partition {
+				if m.Next > into[i].Next || m.Epoch != into[i].Epoch {
+					into[i] = m
+				}
+				found = true
+				break
+			}
+		}
+		if !found {
+			into = append(into, m)
+		}
+	}
+	return into
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

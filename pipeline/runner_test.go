@@ -1,0 +1,356 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+// memSource is an in-memory partitioned log with a committed offset per
+// partition, standing in for a consumer group in unit tests of the runner.
+type memSource struct {
+	mu        sync.Mutex
+	parts     [][]Message
+	next      []int64 // fetch position
+	committed []int64
+	commits   [][]Mark
+}
+
+func newMemSource(partitions, perPartition int) *memSource {
+	s := &memSource{parts: make([][]Message, partitions), next: make([]int64, partitions), committed: make([]int64, partitions)}
+	for p := range s.parts {
+		for o := 0; o < perPartition; o++ {
+			s.parts[p] = append(s.parts[p], Message{Topic: "t", Partition: int32(p), Offset: int64(o),
+				Key: []byte(fmt.Sprintf("k%d", p)), Value: []byte(fmt.Sprintf("p%d-o%d", p, o))})
+		}
+	}
+	return s
+}
+
+// Fetch interleaves partitions, a few messages from each, like a consumer
+// reading several partitions at once.
+func (s *memSource) Fetch(ctx context.Context, max int, wait time.Duration) ([]Message, error) {
+	s.mu.Lock()
+	var out []Message
+	for len(out) < max {
+		progressed := false
+		for p := range s.parts {
+			for k := 0; k < 3 && len(out) < max && s.next[p] < int64(len(s.parts[p])); k++ {
+				out = append(out, s.parts[p][s.next[p]])
+				s.next[p]++
+				progressed = true
+			}
+		}
+		if !progressed {
+			break
+		}
+	}
+	s.mu.Unlock()
+	if len(out) == 0 {
+		select {
+		case <-time.After(min(wait, 5*time.Millisecond)):
+		case <-ctx.Done():
+		}
+	}
+	return out, nil
+}
+
+func (s *memSource) Commit(ctx context.Context, marks []Mark) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range marks {
+		if m.Next < s.committed[m.Partition] {
+			return fmt.Errorf("commit went backwards on partition %d: %d < %d", m.Partition, m.Next, s.committed[m.Partition])
+		}
+		s.committed[m.Partition] = m.Next
+	}
+	s.commits = append(s.commits, append([]Mark(nil), marks...))
+	return nil
+}
+
+func (s *memSource) Lag(ctx context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var lag int64
+	for p := range s.parts {
+		lag += int64(len(s.parts[p])) - s.committed[p]
+	}
+	return lag, nil
+}
+
+func (s *memSource) committedOffsets() []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int64(nil), s.committed...)
+}
+
+// toItems is a minimal first stage: every message becomes an item, except
+// values listed in reject, which are dead-lettered.
+type toItems struct {
+	reject map[string]bool
+	seen   map[int32][]int64
+	fail   error
+}
+
+func (s *toItems) Name() string { return "decode" }
+func (s *toItems) Process(ctx context.Context, b *Batch) error {
+	if s.fail != nil {
+		return s.fail
+	}
+	for i := range b.Messages {
+		m := &b.Messages[i]
+		if s.seen != nil {
+			s.seen[m.Partition] = append(s.seen[m.Partition], m.Offset)
+		}
+		if s.reject[string(m.Value)] {
+			b.Reject(i, "decode", "invalid_json", "test rejection")
+			continue
+		}
+		b.Items = append(b.Items, Item{Msg: i, Rec: record.Record{Envelope: record.Envelope{Kind: record.KindInvoice, ID: string(m.Value)}}})
+	}
+	return nil
+}
+
+// memSink records what it acknowledged; failures and gates let a test hold
+// or break a write.
+type memSink struct {
+	mu       sync.Mutex
+	ids      []string
+	failures int                   // fail this many writes first
+	gate     map[uint64]chan error // batch seq -> write waits here
+	written  chan uint64
+}
+
+func (s *memSink) Write(ctx context.Context, b *Batch) error {
+	s.mu.Lock()
+	gate := s.gate[b.Seq]
+	if s.failures > 0 {
+		s.failures--
+		s.mu.Unlock()
+		return errors.New("clickhouse: connection refused")
+	}
+	s.mu.Unlock()
+	if gate != nil {
+		select {
+		case err := <-gate:
+			if err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	s.mu.Lock()
+	for _, it := range b.Items {
+		s.ids = append(s.ids, it.Rec.ID)
+	}
+	s.mu.Unlock()
+	if s.written != nil {
+		s.written <- b.Seq
+	}
+	return nil
+}
+
+type memDLQ struct {
+	mu       sync.Mutex
+	dead     []DeadLetter
+	failures int
+}
+
+func (d *memDLQ) WriteDead(ctx context.Context, dead []DeadLetter) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.failures > 0 {
+		d.failures--
+		return errors.New("broker unavailable")
+	}
+	d.dead = append(d.dead, dead...)
+	return nil
+}
+
+func fastCfg() Config {
+	return Config{BatchSize: 10, BatchWait: 5 * time.Millisecond, RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond,
+		DrainTimeout: time.Second, UntilCaughtUp: true}
+}
+
+func TestRunnerKeepsPartitionOrderAndLandsEverything(t *testing.T) {
+	src := newMemSource(4, 50)
+	stage := &toItems{seen: map[int32][]int64{}}
+	sink := &memSink{}
+	cfg := fastCfg()
+	cfg.SinkConcurrency = 1
+	r := NewRunner(cfg, src, []Stage{stage}, sink, &memDLQ{}, nil, nil)
+	if err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for p, offs := range stage.seen {
+		for i, o := range offs {
+			if o != int64(i) {
+				t.Fatalf("partition %d: stage saw offset %d at position %d", p, o, i)
+			}
+		}
+	}
+	// With one sink writer the sink also sees each partition in order.
+	last := map[string]int{}
+	for _, id := range sink.ids {
+		var p, o int
+		fmt.Sscanf(id, "p%d-o%d", &p, &o)
+		if prev, ok := last[fmt.Sprint(p)]; ok && o != prev+1 {
+			t.Fatalf("sink saw p%d o%d after o%d", p, o, prev)
+		}
+		last[fmt.Sprint(p)] = o
+	}
+	st := r.Stats()
+	if st.Consumed != 200 || st.Landed != 200 || len(sink.ids) != 200 {
+		t.Fatalf("stats %+v, sink %d", st, len(sink.ids))
+	}
+	for p, c := range src.committedOffsets() {
+		if c != 50 {
+			t.Errorf("partition %d committed %d, want 50", p, c)
+		}
+	}
+}
+
+func TestRunnerCommitsOnlyAcknowledgedPrefix(t *testing.T) {
+	src := newMemSource(1, 30)
+	gate0 := make(chan error)
+	sink := &memSink{gate: map[uint64]chan error{0: gate0}, written: make(chan uint64, 10)}
+	cfg := fastCfg()
+	cfg.SinkConcurrency = 2
+	r := NewRunner(cfg, src, []Stage{&toItems{}}, sink, &memDLQ{}, nil, nil)
+	done := make(chan error)
+	go func() { done <- r.Run(context.Background()) }()
+
+	// Batch 1 lands while batch 0 is held: nothing may be committed.
+	if seq := <-sink.written; seq != 1 {
+		t.Fatalf("first landed batch %d, want 1", seq)
+	}
+	time.Sleep(30 * time.Millisecond)
+	if c := src.committedOffsets()[0]; c != 0 {
+		t.Fatalf("committed %d while batch 0 is unacknowledged", c)
+	}
+	gate0 <- nil
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if c := src.committedOffsets()[0]; c != 30 {
+		t.Fatalf("committed %d, want 30", c)
+	}
+}
+
+func TestRunnerRetriesSinkWithoutCommitting(t *testing.T) {
+	src := newMemSource(2, 10)
+	sink := &memSink{failures: 3}
+	dlq := &memDLQ{failures: 2}
+	stage := &toItems{reject: map[string]bool{"p0-o3": true, "p1-o9": true}}
+	r := NewRunner(fastCfg(), src, []Stage{stage}, sink, dlq, nil, nil)
+	var sawCommitBeforeLanding bool
+	r.Progress = func(s Stats) {
+		if int64(len(sink.ids)) < s.Landed {
+			sawCommitBeforeLanding = true
+		}
+	}
+	if err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if sawCommitBeforeLanding {
+		t.Fatal("a commit ran ahead of the sink")
+	}
+	st := r.Stats()
+	if st.Landed != 18 || st.DeadLettered != 2 || st.Consumed != 20 {
+		t.Fatalf("stats %+v", st)
+	}
+	if len(dlq.dead) != 2 {
+		t.Fatalf("dead letters %d", len(dlq.dead))
+	}
+	for _, d := range dlq.dead {
+		if d.Reason != "invalid_json" || d.Stage != "decode" || (string(d.Msg.Value) != "p0-o3" && string(d.Msg.Value) != "p1-o9") {
+			t.Errorf("dead letter %+v", d)
+		}
+		if string(d.Msg.Key) != fmt.Sprintf("k%d", d.Msg.Partition) {
+			t.Errorf("dead letter lost its key: %q", d.Msg.Key)
+		}
+	}
+}
+
+func TestRunnerShutdownAbandonsUnlandedBatch(t *testing.T) {
+	src := newMemSource(1, 100)
+	gate := make(chan error) // never released: batch 2 cannot land
+	sink := &memSink{gate: map[uint64]chan error{2: gate}, written: make(chan uint64, 100)}
+	cfg := fastCfg()
+	cfg.UntilCaughtUp = false
+	cfg.SinkConcurrency = 1
+	cfg.DrainTimeout = 50 * time.Millisecond
+	r := NewRunner(cfg, src, []Stage{&toItems{}}, sink, &memDLQ{}, nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- r.Run(ctx) }()
+	<-sink.written
+	<-sink.written
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("shutdown returned %v, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("runner did not stop")
+	}
+	if c := src.committedOffsets()[0]; c != 20 {
+		t.Fatalf("committed %d, want exactly the two landed batches (20)", c)
+	}
+}
+
+func TestRunnerShutdownFinishesInFlightBatch(t *testing.T) {
+	src := newMemSource(1, 100)
+	gate := make(chan error)
+	sink := &memSink{gate: map[uint64]chan error{1: gate}, written: make(chan uint64, 100)}
+	cfg := fastCfg()
+	cfg.UntilCaughtUp = false
+	cfg.SinkConcurrency = 1
+	r := NewRunner(cfg, src, []Stage{&toItems{}}, sink, &memDLQ{}, nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- r.Run(ctx) }()
+	<-sink.written
+	cancel()
+	gate <- nil // the held batch lands within the drain timeout
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	c := src.committedOffsets()[0]
+	if c < 20 || c != r.Stats().Consumed {
+		t.Fatalf("committed %d, consumed %d: in-flight batch should land and commit", c, r.Stats().Consumed)
+	}
+}
+
+func TestRunnerStageFailureStops(t *testing.T) {
+	src := newMemSource(1, 10)
+	r := NewRunner(fastCfg(), src, []Stage{&toItems{fail: errors.New("mapping table missing")}}, &memSink{}, &memDLQ{}, nil, nil)
+	err := r.Run(context.Background())
+	if err == nil || err.Error() != "stage decode: mapping table missing" {
+		t.Fatalf("Run = %v", err)
+	}
+	if c := src.committedOffsets()[0]; c != 0 {
+		t.Fatalf("committed %d after a stage failure", c)
+	}
+}
+
+func TestMergeMarks(t *testing.T) {
+	got := mergeMarks([]Mark{{Topic: "a", Partition: 0, Next: 5, Epoch: 1}},
+		[]Mark{{Topic: "a", Partition: 0, Next: 9, Epoch: 1}, {Topic: "b", Partition: 0, Next: 2, Epoch: 1}})
+	if len(got) != 2 || got[0].Next != 9 || got[1].Next != 2 {
+		t.Fatalf("%+v", got)
+	}
+	// A new epoch restarts a partition from its committed offset, which may
+	// be lower; the newer epoch's mark wins.
+	got = mergeMarks(got, []Mark{{Topic: "a", Partition: 0, Next: 7, Epoch: 2}})
+	if got[0].Next != 7 || got[0].Epoch != 2 {
+		t.Fatalf("%+v", got)
+	}
+}
