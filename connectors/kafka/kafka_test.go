@@ -1,0 +1,200 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strconv"
+	"testing"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/erpflow/erpflow/pipeline"
+)
+
+func TestCoPartitionBalancer(t *testing.T) {
+	// Metadata order is deliberately shuffled, as brokers return it.
+	var parts []kafkago.Partition
+	for _, id := range []int{2, 0, 3, 1} {
+		parts = append(parts, kafkago.Partition{Topic: "erp.invoices", ID: id})
+	}
+	for _, id := range []int{1, 3, 0, 2} {
+		parts = append(parts, kafkago.Partition{Topic: "bank.transactions", ID: id})
+	}
+	cases := []struct {
+		members int
+		want    [][]int // per member (sorted by id), partitions of every topic
+	}{
+		{1, [][]int{{0, 1, 2, 3}}},
+		{2, [][]int{{0, 1}, {2, 3}}},
+		{3, [][]int{{0, 1}, {2}, {3}}},
+		{5, [][]int{{0}, {1}, {2}, {3}, nil}},
+	}
+	for _, c := range cases {
+		var ms []kafkago.GroupMember
+		for i := c.members - 1; i >= 0; i-- {
+			ms = append(ms, kafkago.GroupMember{ID: "m" + strconv.Itoa(i), Topics: []string{"erp.invoices", "bank.transactions"}})
+		}
+		got := CoPartitionBalancer{}.AssignGroups(ms, parts)
+		for i, want := range c.want {
+			a := got["m"+strconv.Itoa(i)]
+			if !reflect.DeepEqual(a["erp.invoices"], want) || !reflect.DeepEqual(a["bank.transactions"], want) {
+				t.Errorf("%d members: m%d got %v, want %v in both topics", c.members, i, a, want)
+			}
+		}
+	}
+}
+
+func startBroker(t *testing.T, topics ...string) *Broker {
+	t.Helper()
+	b, err := StartBroker(BrokerConfig{Topics: topics, Partitions: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+func testSource(t *testing.T, b *Broker, group string, topics ...string) *Source {
+	t.Helper()
+	s, err := NewSource(SourceConfig{Brokers: []string{b.Addr()}, GroupID: group, Topics: topics,
+		SessionTimeout: time.Second, HeartbeatInterval: 100 * time.Millisecond, RebalanceTimeout: 2 * time.Second,
+		JoinGroupBackoff: 100 * time.Millisecond, MaxWait: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func produce(t *testing.T, b *Broker, topic string, n int) {
+	t.Helper()
+	w := NewWriter([]string{b.Addr()})
+	defer w.Close()
+	var msgs []kafkago.Message
+	for i := 0; i < n; i++ {
+		msgs = append(msgs, kafkago.Message{Topic: topic, Key: []byte(fmt.Sprintf("C%02d", i%7)), Value: []byte(strconv.Itoa(i))})
+	}
+	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSourceReadsCommitsAndReportsLag(t *testing.T) {
+	b := startBroker(t, "erp.invoices", "bank.transactions")
+	produce(t, b, "erp.invoices", 300)
+	produce(t, b, "bank.transactions", 200)
+	s := testSource(t, b, "g1", "erp.invoices", "bank.transactions")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	lag, err := s.Lag(ctx)
+	if err != nil || lag != 500 {
+		t.Fatalf("lag before = %d, %v; want 500", lag, err)
+	}
+	type tp struct {
+		topic string
+		p     int32
+	}
+	seen := map[tp]int64{} // next expected offset
+	var got []pipeline.Message
+	for len(got) < 500 && ctx.Err() == nil {
+		msgs, err := s.Fetch(ctx, 100, 100*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			k := tp{m.Topic, m.Partition}
+			if m.Offset != seen[k] {
+				t.Fatalf("%v: offset %d, want %d (order per partition)", k, m.Offset, seen[k])
+			}
+			seen[k] = m.Offset + 1
+		}
+		got = append(got, msgs...)
+	}
+	if len(got) != 500 {
+		t.Fatalf("read %d messages", len(got))
+	}
+	var marks []pipeline.Mark
+	for k, next := range seen {
+		marks = append(marks, pipeline.Mark{Topic: k.topic, Partition: k.p, Next: next, Epoch: got[0].Epoch})
+	}
+	// A mark of an older generation must not be committed.
+	stale := []pipeline.Mark{{Topic: "erp.invoices", Partition: 0, Next: 9999, Epoch: got[0].Epoch - 1}}
+	if err := s.Commit(ctx, stale); err != nil {
+		t.Fatal(err)
+	}
+	if lag, _ := s.Lag(ctx); lag != 500 {
+		t.Fatalf("stale commit changed lag to %d", lag)
+	}
+	if err := s.Commit(ctx, marks); err != nil {
+		t.Fatal(err)
+	}
+	if lag, err := s.Lag(ctx); err != nil || lag != 0 {
+		t.Fatalf("lag after commit = %d, %v", lag, err)
+	}
+}
+
+func TestTwoMembersGetSamePartitionsOfEveryTopic(t *testing.T) {
+	b := startBroker(t, "erp.invoices", "bank.transactions")
+	topics := []string{"erp.invoices", "bank.transactions"}
+	s1 := testSource(t, b, "g2", topics...)
+	s2 := testSource(t, b, "g2", topics...)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		a1, a2 := s1.Assigned(), s2.Assigned()
+		if len(a1["erp.invoices"])+len(a2["erp.invoices"]) == 4 && len(a1["erp.invoices"]) > 0 && len(a2["erp.invoices"]) > 0 {
+			for _, a := range []map[string][]int{a1, a2} {
+				if !reflect.DeepEqual(a["erp.invoices"], a["bank.transactions"]) {
+					t.Fatalf("member assignment not co-partitioned: %v", a)
+				}
+			}
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("group did not settle on two members: %v %v", s1.Assigned(), s2.Assigned())
+}
+
+func TestDeadLettersKeepOriginalAndAddReason(t *testing.T) {
+	b := startBroker(t, "erpflow.dlq")
+	d := NewDeadLetters([]string{b.Addr()}, "erpflow.dlq")
+	defer d.Close()
+	orig := pipeline.Message{Topic: "erp.invoices", Partition: 3, Offset: 41, Key: []byte("SH01"), Value: []byte("{broken"),
+		Headers: []pipeline.Header{{Key: "trace", Value: []byte("abc")}}}
+	err := d.WriteDead(context.Background(), []pipeline.DeadLetter{{Msg: &orig, Stage: "decode", Reason: "invalid_json", Message: "unexpected end"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{b.Addr()}, Topic: "erpflow.dlq", Partition: partitionOf(t, "SH01", 4), MaxWait: 50 * time.Millisecond})
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m, err := r.ReadMessage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m.Key) != "SH01" || string(m.Value) != "{broken" {
+		t.Fatalf("key %q value %q", m.Key, m.Value)
+	}
+	h := map[string]string{}
+	for _, x := range m.Headers {
+		h[x.Key] = string(x.Value)
+	}
+	want := map[string]string{"trace": "abc", HeaderReason: "invalid_json", HeaderStage: "decode", HeaderMessage: "unexpected end",
+		HeaderTopic: "erp.invoices", HeaderPartition: "3", HeaderOffset: "41"}
+	if !reflect.DeepEqual(h, want) {
+		t.Fatalf("headers %v, want %v", h, want)
+	}
+}
+
+// partitionOf is where murmur2 puts key among n partitions, as Kafka's own
+// clients compute it.
+func partitionOf(t *testing.T, key string, n int) int {
+	parts := make([]int, n)
+	for i := range parts {
+		parts[i] = i
+	}
+	return (&kafkago.Murmur2Balancer{}).Balance(kafkago.Message{Key: []byte(key)}, parts...)
+}

@@ -1,0 +1,85 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/erpflow/erpflow/pipeline"
+)
+
+// Dead-letter headers added to the original message's own headers.
+const (
+	HeaderReason    = "erpflow-reason"
+	HeaderStage     = "erpflow-stage"
+	HeaderMessage   = "erpflow-message"
+	HeaderTopic     = "erpflow-topic"
+	HeaderPartition = "erpflow-partition"
+	HeaderOffset    = "erpflow-offset"
+)
+
+// NewWriter returns a synchronous writer that routes each message to its own
+// Topic. Keys are hashed with murmur2, as Kafka's Java client and librdkafka
+// do, so that records produced by other systems with the same company key
+// land in the same partition as ours.
+func NewWriter(brokers []string) *kafkago.Writer {
+	return &kafkago.Writer{
+		Addr:         kafkago.TCP(brokers...),
+		Balancer:     &kafkago.Murmur2Balancer{},
+		RequiredAcks: kafkago.RequireAll,
+		BatchSize:    5000,
+		BatchBytes:   16 << 20,
+		// kafka-go waits up to BatchTimeout (1 s by default) for a batch to
+		// fill; a small dead-letter batch should not hold a commit that long.
+		BatchTimeout: 5 * time.Millisecond,
+		MaxAttempts:  5,
+	}
+}
+
+// DeadLetters writes dead letters to the dead-letter topic: original key,
+// value and headers, plus the reason headers.
+type DeadLetters struct {
+	w     *kafkago.Writer
+	topic string
+}
+
+// NewDeadLetters returns a dead-letter sink writing to topic.
+func NewDeadLetters(brokers []string, topic string) *DeadLetters {
+	return &DeadLetters{w: NewWriter(brokers), topic: topic}
+}
+
+// WriteDead implements pipeline.DeadLetterSink.
+func (d *DeadLetters) WriteDead(ctx context.Context, dead []pipeline.DeadLetter) error {
+	msgs := make([]kafkago.Message, len(dead))
+	for i, dl := range dead {
+		msgs[i] = DeadLetterMessage(d.topic, dl)
+	}
+	if err := d.w.WriteMessages(ctx, msgs...); err != nil {
+		return fmt.Errorf("write %d dead letters to %s: %w", len(msgs), d.topic, err)
+	}
+	return nil
+}
+
+// DeadLetterMessage builds the dead-letter form of dl for topic.
+func DeadLetterMessage(topic string, dl pipeline.DeadLetter) kafkago.Message {
+	m := dl.Msg
+	hs := make([]kafkago.Header, 0, len(m.Headers)+6)
+	for _, h := range m.Headers {
+		hs = append(hs, kafkago.Header{Key: h.Key, Value: h.Value})
+	}
+	hs = append(hs,
+		kafkago.Header{Key: HeaderReason, Value: []byte(dl.Reason)},
+		kafkago.Header{Key: HeaderStage, Value: []byte(dl.Stage)},
+		kafkago.Header{Key: HeaderMessage, Value: []byte(dl.Message)},
+		kafkago.Header{Key: HeaderTopic, Value: []byte(m.Topic)},
+		kafkago.Header{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(m.Partition), 10)},
+		kafkago.Header{Key: HeaderOffset, Value: strconv.AppendInt(nil, m.Offset, 10)},
+	)
+	return kafkago.Message{Topic: topic, Key: m.Key, Value: m.Value, Headers: hs}
+}
+
+// Close flushes and closes the writer.
+func (d *DeadLetters) Close() error { return d.w.Close() }

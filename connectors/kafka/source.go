@@ -1,0 +1,350 @@
+// Package kafka connects erpflow to Kafka through kafka-go: a consumer-group
+// source, producers for canonical and dead-letter topics, and the embedded
+// Kafka-protocol broker for the demo and tests.
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/erpflow/erpflow/pipeline"
+)
+
+// SourceConfig configures a consumer-group source. Zero durations and sizes
+// take the defaults noted.
+type SourceConfig struct {
+	Brokers []string
+	GroupID string
+	Topics  []string
+	// Group timings; kafka-go's defaults (30 s session, 5 s join back-off)
+	// make tests and restarts slow.
+	SessionTimeout    time.Duration // default 10s
+	HeartbeatInterval time.Duration // default 1s
+	RebalanceTimeout  time.Duration // default 10s
+	JoinGroupBackoff  time.Duration // default 500ms
+	// Fetch tuning per partition. kafka-go's MinBytes of 1 makes a fetch
+	// return after every few records under load; larger fetches cost fewer
+	// round trips.
+	MinBytes      int           // default 64 KiB
+	MaxBytes      int           // default 8 MiB
+	MaxWait       time.Duration // default 250ms
+	QueueCapacity int           // messages queued per partition reader; default 2000
+	Buffer        int           // messages queued between readers and Fetch; default 50000
+	Log           *slog.Logger
+	Metrics       *pipeline.Metrics
+}
+
+func (c *SourceConfig) defaults() {
+	setDur := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	setDur(&c.SessionTimeout, 10*time.Second)
+	setDur(&c.HeartbeatInterval, time.Second)
+	setDur(&c.RebalanceTimeout, 10*time.Second)
+	setDur(&c.JoinGroupBackoff, 500*time.Millisecond)
+	setDur(&c.MaxWait, 250*time.Millisecond)
+	setInt := func(i *int, v int) {
+		if *i <= 0 {
+			*i = v
+		}
+	}
+	setInt(&c.MinBytes, 64<<10)
+	setInt(&c.MaxBytes, 8<<20)
+	setInt(&c.QueueCapacity, 2000)
+	setInt(&c.Buffer, 50000)
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// Source reads all input topics as one member of a consumer group. Each
+// generation's partitions are read by one kafka-go Reader each, starting at
+// the group's committed offset; commits go through the generation, so a
+// commit for a partition this member lost is refused rather than applied.
+type Source struct {
+	cfg    SourceConfig
+	group  *kafkago.ConsumerGroup
+	client *kafkago.Client
+	msgs   chan pipeline.Message
+
+	mu       sync.Mutex
+	gen      *kafkago.Generation
+	assigned map[string][]int
+	// epoch counts generations; messages carry the epoch they were read in.
+	epoch atomic.Int64
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// NewSource joins the group and starts reading in the background.
+func NewSource(cfg SourceConfig) (*Source, error) {
+	cfg.defaults()
+	if len(cfg.Brokers) == 0 || cfg.GroupID == "" || len(cfg.Topics) == 0 {
+		return nil, errors.New("kafka source: brokers, group id and topics are required")
+	}
+	g, err := kafkago.NewConsumerGroup(kafkago.ConsumerGroupConfig{
+		ID:                cfg.GroupID,
+		Brokers:           cfg.Brokers,
+		Topics:            cfg.Topics,
+		GroupBalancers:    []kafkago.GroupBalancer{CoPartitionBalancer{}},
+		SessionTimeout:    cfg.SessionTimeout,
+		HeartbeatInterval: cfg.HeartbeatInterval,
+		RebalanceTimeout:  cfg.RebalanceTimeout,
+		JoinGroupBackoff:  cfg.JoinGroupBackoff,
+		StartOffset:       kafkago.FirstOffset,
+		ErrorLogger:       kafkago.LoggerFunc(func(f string, a ...any) { cfg.Log.Debug("kafka-go group", "msg", fmt.Sprintf(f, a...)) }),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kafka source: join group %s: %w", cfg.GroupID, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Source{
+		cfg:    cfg,
+		group:  g,
+		client: &kafkago.Client{Addr: kafkago.TCP(cfg.Brokers...), Timeout: 10 * time.Second},
+		msgs:   make(chan pipeline.Message, cfg.Buffer),
+		cancel: cancel,
+		done:   make(chan struct{}),
+	}
+	go s.run(ctx)
+	return s, nil
+}
+
+// run follows the group from generation to generation.
+func (s *Source) run(ctx context.Context) {
+	defer close(s.done)
+	for {
+		gen, err := s.group.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, kafkago.ErrGroupClosed) {
+				return
+			}
+			s.cfg.Log.Warn("consumer group: waiting for next generation", "err", err)
+			continue
+		}
+		s.mu.Lock()
+		s.gen = gen
+		epoch := s.epoch.Add(1)
+		s.assigned = map[string][]int{}
+		for topic, parts := range gen.Assignments {
+			for _, p := range parts {
+				s.assigned[topic] = append(s.assigned[topic], p.ID)
+			}
+			sort.Ints(s.assigned[topic])
+		}
+		s.mu.Unlock()
+		var assigned []string
+		for topic, parts := range gen.Assignments {
+			for _, p := range parts {
+				assigned = append(assigned, fmt.Sprintf("%s/%d@%d", topic, p.ID, p.Offset))
+				topic, p := topic, p
+				gen.Start(func(gctx context.Context) { s.read(gctx, topic, p, epoch) })
+			}
+		}
+		sort.Strings(assigned)
+		s.cfg.Log.Info("partitions assigned", "generation", gen.ID, "member", gen.MemberID, "partitions", assigned)
+	}
+}
+
+// read copies one partition into the shared queue until the generation ends.
+func (s *Source) read(ctx context.Context, topic string, pa kafkago.PartitionAssignment, epoch int64) {
+	r := kafkago.NewReader(kafkago.ReaderConfig{
+		Brokers:       s.cfg.Brokers,
+		Topic:         topic,
+		Partition:     pa.ID,
+		MinBytes:      s.cfg.MinBytes,
+		MaxBytes:      s.cfg.MaxBytes,
+		MaxWait:       s.cfg.MaxWait,
+		QueueCapacity: s.cfg.QueueCapacity,
+		ErrorLogger:   kafkago.LoggerFunc(func(f string, a ...any) { s.cfg.Log.Debug("kafka-go reader", "msg", fmt.Sprintf(f, a...)) }),
+	})
+	defer r.Close()
+	if err := r.SetOffset(pa.Offset); err != nil {
+		s.cfg.Log.Error("set offset", "topic", topic, "partition", pa.ID, "offset", pa.Offset, "err", err)
+		return
+	}
+	for {
+		m, err := r.FetchMessage(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.cfg.Log.Warn("fetch", "topic", topic, "partition", pa.ID, "err", err)
+			}
+			return
+		}
+		pm := pipeline.Message{Topic: m.Topic, Partition: int32(m.Partition), Offset: m.Offset,
+			Key: m.Key, Value: m.Value, Time: m.Time, Epoch: epoch}
+		if len(m.Headers) > 0 {
+			pm.Headers = make([]pipeline.Header, len(m.Headers))
+			for i, h := range m.Headers {
+				pm.Headers[i] = pipeline.Header{Key: h.Key, Value: h.Value}
+			}
+		}
+		select {
+		case s.msgs <- pm:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// Assigned returns the partitions this member reads in the current
+// generation, sorted, by topic.
+func (s *Source) Assigned() map[string][]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string][]int, len(s.assigned))
+	for t, ps := range s.assigned {
+		out[t] = append([]int(nil), ps...)
+	}
+	return out
+}
+
+// Fetch implements pipeline.Source. Messages of an ended generation are
+// dropped here: they are not committed, so whoever owns their partition now
+// reads them again.
+func (s *Source) Fetch(ctx context.Context, max int, wait time.Duration) ([]pipeline.Message, error) {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	var out []pipeline.Message
+	select {
+	case m := <-s.msgs:
+		if m.Epoch == s.epoch.Load() {
+			out = append(make([]pipeline.Message, 0, min(max, len(s.msgs)+1)), m)
+		}
+	case <-t.C:
+		return nil, nil
+	case <-ctx.Done():
+		return nil, nil
+	}
+	for len(out) < max {
+		select {
+		case m := <-s.msgs:
+			if m.Epoch == s.epoch.Load() {
+				out = append(out, m)
+			}
+		default:
+			return out, nil
+		}
+	}
+	return out, nil
+}
+
+// Commit implements pipeline.Source: it commits marks of the current
+// generation and ignores older ones.
+func (s *Source) Commit(ctx context.Context, marks []pipeline.Mark) error {
+	s.mu.Lock()
+	gen, epoch := s.gen, s.epoch.Load()
+	s.mu.Unlock()
+	if gen == nil {
+		return errors.New("kafka source: no generation to commit in")
+	}
+	offsets := map[string]map[int]int64{}
+	for _, m := range marks {
+		if m.Epoch != epoch {
+			continue
+		}
+		if offsets[m.Topic] == nil {
+			offsets[m.Topic] = map[int]int64{}
+		}
+		offsets[m.Topic][int(m.Partition)] = m.Next
+	}
+	if len(offsets) == 0 {
+		return nil
+	}
+	if err := gen.CommitOffsets(offsets); err != nil {
+		return fmt.Errorf("commit offsets: %w", err)
+	}
+	return nil
+}
+
+// Lag implements pipeline.LagReporter over all partitions of all input
+// topics, whoever owns them, and updates the lag gauges.
+func (s *Source) Lag(ctx context.Context) (int64, error) {
+	ends, err := s.endOffsets(ctx)
+	if err != nil {
+		return 0, err
+	}
+	req := &kafkago.OffsetFetchRequest{GroupID: s.cfg.GroupID, Topics: map[string][]int{}}
+	for t, parts := range ends {
+		for p := range parts {
+			req.Topics[t] = append(req.Topics[t], p)
+		}
+	}
+	res, err := s.client.OffsetFetch(ctx, req)
+	if err != nil {
+		return 0, fmt.Errorf("lag: fetch committed offsets: %w", err)
+	}
+	if res.Error != nil {
+		return 0, fmt.Errorf("lag: fetch committed offsets: %w", res.Error)
+	}
+	var total int64
+	for t, parts := range ends {
+		committed := map[int]int64{}
+		for _, p := range res.Topics[t] {
+			committed[p.Partition] = p.CommittedOffset
+		}
+		for p, end := range parts {
+			c, ok := committed[p]
+			if !ok || c < 0 {
+				c = 0
+			}
+			lag := max(end-c, 0)
+			total += lag
+			if s.cfg.Metrics != nil {
+				s.cfg.Metrics.SetLag(t, int32(p), lag)
+			}
+		}
+	}
+	return total, nil
+}
+
+// endOffsets returns the high watermark of every partition of the inputs.
+func (s *Source) endOffsets(ctx context.Context) (map[string]map[int]int64, error) {
+	md, err := s.client.Metadata(ctx, &kafkago.MetadataRequest{Topics: s.cfg.Topics})
+	if err != nil {
+		return nil, fmt.Errorf("lag: metadata: %w", err)
+	}
+	req := &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{}}
+	for _, t := range md.Topics {
+		if t.Error != nil {
+			return nil, fmt.Errorf("lag: topic %s: %w", t.Name, t.Error)
+		}
+		for _, p := range t.Partitions {
+			req.Topics[t.Name] = append(req.Topics[t.Name], kafkago.LastOffsetOf(p.ID))
+		}
+	}
+	res, err := s.client.ListOffsets(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("lag: list offsets: %w", err)
+	}
+	out := map[string]map[int]int64{}
+	for t, parts := range res.Topics {
+		out[t] = map[int]int64{}
+		for _, p := range parts {
+			if p.Error != nil {
+				return nil, fmt.Errorf("lag: %s/%d: %w", t, p.Partition, p.Error)
+			}
+			out[t][p.Partition] = p.LastOffset
+		}
+	}
+	return out, nil
+}
+
+// Close leaves the group; uncommitted work is read again by the next owner.
+func (s *Source) Close() error {
+	s.cancel()
+	err := s.group.Close()
+	<-s.done
+	return err
+}
