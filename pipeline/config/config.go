@@ -1,0 +1,340 @@
+// Package config is erpflow's one configuration file (erpflow.yaml): typed
+// keys with defaults, environment overrides for the two servers, and checks
+// that name the key at fault.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+// Config is the whole file. Every key has a default (Default).
+type Config struct {
+	Kafka      Kafka      `yaml:"kafka"`
+	ClickHouse ClickHouse `yaml:"clickhouse"`
+	Pipeline   Pipeline   `yaml:"pipeline"`
+	HTTP       HTTP       `yaml:"http"`
+	Log        Log        `yaml:"log"`
+}
+
+// Kafka says where records come from and go to.
+type Kafka struct {
+	Brokers []string `yaml:"brokers"`
+	GroupID string   `yaml:"group_id"`
+	// Partitions is used when erpflow creates topics (the embedded broker);
+	// topics that are matched against each other need the same count.
+	Partitions       int      `yaml:"partitions"`
+	Topics           Topics   `yaml:"topics"`
+	SessionTimeout   Duration `yaml:"session_timeout"`
+	RebalanceTimeout Duration `yaml:"rebalance_timeout"`
+	MaxWait          Duration `yaml:"max_wait"`
+	MinBytes         int      `yaml:"min_bytes"`
+	MaxBytes         int      `yaml:"max_bytes"`
+}
+
+// Topics names every topic erpflow reads or writes.
+type Topics struct {
+	Invoices       string `yaml:"invoices"`
+	Payments       string `yaml:"payments"`
+	ExpenseClaims  string `yaml:"expense_claims"`
+	Approvals      string `yaml:"approvals"`
+	PurchaseOrders string `yaml:"purchase_orders"`
+	GoodsReceipts  string `yaml:"goods_receipts"`
+	BankTxns       string `yaml:"bank_transactions"`
+	SalesOrders    string `yaml:"sales_orders"`
+	Shipments      string `yaml:"shipments"`
+	DeadLetter     string `yaml:"dead_letter"`
+	Matches        string `yaml:"matches"`
+	Exceptions     string `yaml:"exceptions"`
+}
+
+// ForKind returns the canonical topic of kind k.
+func (t Topics) ForKind(k record.Kind) string {
+	switch k {
+	case record.KindInvoice:
+		return t.Invoices
+	case record.KindPayment:
+		return t.Payments
+	case record.KindBankTxn:
+		return t.BankTxns
+	case record.KindSalesOrder:
+		return t.SalesOrders
+	case record.KindShipment:
+		return t.Shipments
+	case record.KindPurchaseOrder:
+		return t.PurchaseOrders
+	case record.KindGoodsReceipt:
+		return t.GoodsReceipts
+	case record.KindExpenseClaim:
+		return t.ExpenseClaims
+	case record.KindApproval:
+		return t.Approvals
+	}
+	return ""
+}
+
+// Inputs are the canonical topics the pipeline consumes.
+func (t Topics) Inputs() []string {
+	out := make([]string, 0, len(record.Kinds))
+	for _, k := range record.Kinds {
+		out = append(out, t.ForKind(k))
+	}
+	return out
+}
+
+// All is every topic, inputs and outputs, for creating them.
+func (t Topics) All() []string {
+	return append(t.Inputs(), t.DeadLetter, t.Matches, t.Exceptions)
+}
+
+// ClickHouse says where records land.
+type ClickHouse struct {
+	Addr         string `yaml:"addr"` // native protocol host:port
+	User         string `yaml:"user"`
+	Password     string `yaml:"password"`
+	PasswordFile string `yaml:"password_file"` // read at start; wins over password
+	Database     string `yaml:"database"`
+}
+
+// Pipeline tunes batching.
+type Pipeline struct {
+	BatchSize       int      `yaml:"batch_size"`
+	BatchWait       Duration `yaml:"batch_wait"`
+	SinkConcurrency int      `yaml:"sink_concurrency"`
+	DrainTimeout    Duration `yaml:"drain_timeout"`
+}
+
+// HTTP serves /metrics, /healthz and /readyz.
+type HTTP struct {
+	Listen string `yaml:"listen"` // empty disables the server
+}
+
+// Log sets the structured log.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// Default returns the configuration used when a key is not set.
+func Default() Config {
+	return Config{
+		Kafka: Kafka{
+			Brokers:    []string{"127.0.0.1:9092"},
+			GroupID:    "erpflow",
+			Partitions: 4,
+			Topics: Topics{
+				Invoices: "erp.invoices", Payments: "erp.payments", ExpenseClaims: "erp.expense_claims",
+				Approvals: "erp.approvals", PurchaseOrders: "erp.purchase_orders", GoodsReceipts: "erp.goods_receipts",
+				BankTxns: "bank.transactions", SalesOrders: "sales.orders", Shipments: "sales.shipments",
+				DeadLetter: "erpflow.dlq", Matches: "erpflow.matches", Exceptions: "erpflow.exceptions",
+			},
+			SessionTimeout:   Duration(10 * time.Second),
+			RebalanceTimeout: Duration(10 * time.Second),
+			MaxWait:          Duration(250 * time.Millisecond),
+			MinBytes:         64 << 10,
+			MaxBytes:         8 << 20,
+		},
+		ClickHouse: ClickHouse{Addr: "127.0.0.1:9000", User: "default", Database: "erpflow"},
+		Pipeline:   Pipeline{BatchSize: 20000, BatchWait: Duration(500 * time.Millisecond), SinkConcurrency: 2, DrainTimeout: Duration(15 * time.Second)},
+		HTTP:       HTTP{Listen: "127.0.0.1:9464"},
+		Log:        Log{Level: "info", Format: "text"},
+	}
+}
+
+// Load reads path over the defaults (an empty path means defaults only),
+// applies the environment and checks the result. Unknown keys are errors:
+// a misspelt key silently ignored is a setting that silently does not apply.
+func Load(path string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("config: %w", err)
+		}
+		if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.DisallowUnknownField()); err != nil {
+			return cfg, fmt.Errorf("config %s:%s", path, positioned(data, err))
+		}
+	}
+	if err := cfg.ApplyEnv(os.LookupEnv); err != nil {
+		return cfg, err
+	}
+	if err := cfg.resolveSecrets(); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Check()
+}
+
+// Duration is a time.Duration written as "500ms" or "10s".
+type Duration time.Duration
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return &badValue{value: string(b), want: "a duration such as 500ms or 10s"}
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// badValue is an error from one of our value types, which go-yaml reports
+// without a position; positioned finds the line itself.
+type badValue struct{ value, want string }
+
+func (e *badValue) Error() string { return fmt.Sprintf("%q is not %s", e.value, e.want) }
+
+// positioned renders a YAML error with its line and key.
+func positioned(data []byte, err error) string {
+	var bv *badValue
+	if errors.As(err, &bv) {
+		for i, line := range strings.Split(string(data), "\n") {
+			k, v, ok := strings.Cut(line, ":")
+			if ok && strings.Trim(strings.TrimSpace(v), `"'`) == bv.value {
+				return fmt.Sprintf("%d: %s: %v", i+1, strings.TrimSpace(k), bv)
+			}
+		}
+		return " " + bv.Error()
+	}
+	return "\n" + yaml.FormatError(err, false, true)
+}
+
+// Env names the variables that override the file, as DESIGN.md lists them.
+const (
+	EnvKafkaBrokers       = "ERPFLOW_KAFKA_BROKERS"
+	EnvClickHouseAddr     = "ERPFLOW_CLICKHOUSE_ADDR"
+	EnvClickHouseUser     = "ERPFLOW_CLICKHOUSE_USER"
+	EnvClickHousePassword = "ERPFLOW_CLICKHOUSE_PASSWORD"
+	EnvClickHouseDatabase = "ERPFLOW_CLICKHOUSE_DATABASE"
+)
+
+// ApplyEnv overrides keys from the environment.
+func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
+	if v, ok := lookup(EnvKafkaBrokers); ok && v != "" {
+		c.Kafka.Brokers = SplitList(v)
+	}
+	for env, dst := range map[string]*string{
+		EnvClickHouseAddr: &c.ClickHouse.Addr, EnvClickHouseUser: &c.ClickHouse.User,
+		EnvClickHouseDatabase: &c.ClickHouse.Database,
+	} {
+		if v, ok := lookup(env); ok && v != "" {
+			*dst = v
+		}
+	}
+	if v, ok := lookup(EnvClickHousePassword); ok {
+		c.ClickHouse.Password = v
+		c.ClickHouse.PasswordFile = ""
+	}
+	return nil
+}
+
+func (c *Config) resolveSecrets() error {
+	if c.ClickHouse.PasswordFile == "" {
+		return nil
+	}
+	b, err := os.ReadFile(c.ClickHouse.PasswordFile)
+	if err != nil {
+		return fmt.Errorf("clickhouse.password_file: %w", err)
+	}
+	c.ClickHouse.Password = string(bytes.TrimRight(b, "\r\n"))
+	return nil
+}
+
+// SplitList splits a comma-separated list, dropping blanks.
+func SplitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Check validates every key and reports all problems at once, each naming
+// its key.
+func (c *Config) Check() error {
+	var errs []error
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, a...)))
+	}
+	if len(c.Kafka.Brokers) == 0 {
+		bad("kafka.brokers", "at least one host:port is required")
+	}
+	for _, b := range c.Kafka.Brokers {
+		if !strings.Contains(b, ":") {
+			bad("kafka.brokers", "%q is not host:port", b)
+		}
+	}
+	if c.Kafka.GroupID == "" {
+		bad("kafka.group_id", "must not be empty")
+	}
+	if c.Kafka.Partitions < 1 {
+		bad("kafka.partitions", "must be at least 1, got %d", c.Kafka.Partitions)
+	}
+	seen := map[string]string{}
+	for _, tk := range []struct{ key, name string }{
+		{"invoices", c.Kafka.Topics.Invoices}, {"payments", c.Kafka.Topics.Payments},
+		{"expense_claims", c.Kafka.Topics.ExpenseClaims}, {"approvals", c.Kafka.Topics.Approvals},
+		{"purchase_orders", c.Kafka.Topics.PurchaseOrders}, {"goods_receipts", c.Kafka.Topics.GoodsReceipts},
+		{"bank_transactions", c.Kafka.Topics.BankTxns}, {"sales_orders", c.Kafka.Topics.SalesOrders},
+		{"shipments", c.Kafka.Topics.Shipments}, {"dead_letter", c.Kafka.Topics.DeadLetter},
+		{"matches", c.Kafka.Topics.Matches}, {"exceptions", c.Kafka.Topics.Exceptions},
+	} {
+		key := "kafka.topics." + tk.key
+		switch {
+		case tk.name == "":
+			bad(key, "must not be empty")
+		case seen[tk.name] != "":
+			bad(key, "topic %q is also kafka.topics.%s", tk.name, seen[tk.name])
+		default:
+			seen[tk.name] = tk.key
+		}
+	}
+	for key, d := range map[string]Duration{"kafka.session_timeout": c.Kafka.SessionTimeout,
+		"kafka.rebalance_timeout": c.Kafka.RebalanceTimeout, "kafka.max_wait": c.Kafka.MaxWait,
+		"pipeline.batch_wait": c.Pipeline.BatchWait, "pipeline.drain_timeout": c.Pipeline.DrainTimeout} {
+		if d <= 0 {
+			bad(key, "must be a positive duration such as 500ms or 10s")
+		}
+	}
+	if c.Kafka.MinBytes < 1 || c.Kafka.MaxBytes < c.Kafka.MinBytes {
+		bad("kafka.min_bytes", "need 1 <= min_bytes <= max_bytes, got %d and %d", c.Kafka.MinBytes, c.Kafka.MaxBytes)
+	}
+	if !strings.Contains(c.ClickHouse.Addr, ":") {
+		bad("clickhouse.addr", "%q is not host:port of the native protocol", c.ClickHouse.Addr)
+	}
+	if c.ClickHouse.Database == "" {
+		bad("clickhouse.database", "must not be empty")
+	}
+	if c.Pipeline.BatchSize < 1 || c.Pipeline.BatchSize > 1_000_000 {
+		bad("pipeline.batch_size", "must be between 1 and 1000000, got %d", c.Pipeline.BatchSize)
+	}
+	if c.Pipeline.SinkConcurrency < 1 || c.Pipeline.SinkConcurrency > 16 {
+		bad("pipeline.sink_concurrency", "must be between 1 and 16, got %d", c.Pipeline.SinkConcurrency)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "%q is not text or json", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}

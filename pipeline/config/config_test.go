@@ -1,0 +1,84 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func write(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "erpflow.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadOverridesDefaults(t *testing.T) {
+	t.Setenv(EnvKafkaBrokers, "")
+	t.Setenv(EnvClickHouseAddr, "")
+	p := write(t, "kafka:\n  group_id: fin\n  topics:\n    invoices: ap.invoices\npipeline:\n  batch_wait: 250ms\n")
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Kafka.GroupID != "fin" || c.Kafka.Topics.Invoices != "ap.invoices" || c.Pipeline.BatchWait.D() != 250*time.Millisecond {
+		t.Fatalf("%+v", c)
+	}
+	if c.Kafka.Topics.Payments != "erp.payments" || c.Pipeline.BatchSize != 20000 {
+		t.Fatalf("defaults lost: %+v", c)
+	}
+}
+
+func TestEnvironmentWinsOverFile(t *testing.T) {
+	t.Setenv(EnvKafkaBrokers, "k1:9092, k2:9092")
+	t.Setenv(EnvClickHouseAddr, "ch:9000")
+	t.Setenv(EnvClickHousePassword, "s3cret")
+	p := write(t, "clickhouse:\n  addr: other:9000\n  password_file: /nonexistent\n")
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.Kafka.Brokers, ",") != "k1:9092,k2:9092" || c.ClickHouse.Addr != "ch:9000" || c.ClickHouse.Password != "s3cret" {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestPasswordFile(t *testing.T) {
+	t.Setenv(EnvClickHousePassword, "")
+	os.Unsetenv(EnvClickHousePassword)
+	secret := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(secret, []byte("from-file\n"), 0o600)
+	c, err := Load(write(t, "clickhouse:\n  password_file: "+secret+"\n"))
+	if err != nil || c.ClickHouse.Password != "from-file" {
+		t.Fatalf("password %q, %v", c.ClickHouse.Password, err)
+	}
+}
+
+func TestErrorsNameTheKey(t *testing.T) {
+	t.Setenv(EnvKafkaBrokers, "")
+	t.Setenv(EnvClickHouseAddr, "")
+	cases := []struct{ body, want string }{
+		{"kafka:\n  grup_id: x\n", "unknown field \"grup_id\""},
+		{"pipeline:\n  batch_size: 0\n", "pipeline.batch_size: must be between 1"},
+		{"pipeline:\n  batch_wait: soon\n", "batch_wait"},
+		{"kafka:\n  topics:\n    payments: erp.invoices\n", "kafka.topics.payments: topic \"erp.invoices\" is also kafka.topics.invoices"},
+		{"clickhouse:\n  addr: localhost\n", "clickhouse.addr"},
+		{"log:\n  level: loud\n", "log.level"},
+		{"kafka:\n  brokers: [nohost]\n", "kafka.brokers"},
+	}
+	for _, c := range cases {
+		_, err := Load(write(t, c.body))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want it to mention %q", c.body, err, c.want)
+		}
+	}
+	// YAML errors carry the line.
+	_, err := Load(write(t, "kafka:\n  group_id: x\n  grup_id: y\n"))
+	if err == nil || !strings.Contains(err.Error(), "3:") {
+		t.Errorf("want a line number in %v", err)
+	}
+}
