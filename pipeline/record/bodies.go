@@ -1,6 +1,8 @@
 package record
 
 import (
+	"strconv"
+
 	"github.com/valyala/fastjson"
 )
 
@@ -50,9 +52,33 @@ func (b *Invoice) decode(d *Decoder, v *fastjson.Value) error {
 	if err != nil {
 		return err
 	}
-	return required(body, "number", b.Number != "", "direction", b.Direction != "",
+	if err := required(body, "number", b.Number != "", "direction", b.Direction != "",
 		"party", b.Party.ID != "", "issue_date", b.IssueDate != NoDate,
-		"due_date", b.DueDate != NoDate, "total", !b.Total.Currency.IsZero(), "status", b.Status != "")
+		"due_date", b.DueDate != NoDate, "total", !b.Total.Currency.IsZero(), "status", b.Status != ""); err != nil {
+		return err
+	}
+	if err := sameCurrency("tax", b.Tax, b.Total.Currency); err != nil {
+		return err
+	}
+	return linesCurrency(b.Lines, b.Total.Currency)
+}
+
+// sameCurrency refuses an optional amount in another currency than the
+// document's: the tables keep one currency per row.
+func sameCurrency(name string, m Money, want Currency) error {
+	if m.IsZero() || m.Currency == want {
+		return nil
+	}
+	return wrongType(body, name+".currency", "must be the document's currency "+want.String())
+}
+
+func linesCurrency(lines []Line, want Currency) error {
+	for i := range lines {
+		if err := sameCurrency("lines["+strconv.Itoa(i)+"].amount", lines[i].Amount, want); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (b *Invoice) appendJSON(dst []byte) []byte {
@@ -156,6 +182,9 @@ func (b *BankTxn) decode(d *Decoder, v *fastjson.Value) error {
 	if b.Amount.Minor < 0 {
 		return wrongType(body, "amount", "a statement amount is positive; direction gives the sign")
 	}
+	if err := sameCurrency("charges", b.Charges, b.Amount.Currency); err != nil {
+		return err
+	}
 	if b.ValueDate == NoDate {
 		b.ValueDate = b.BookingDate
 	}
@@ -199,8 +228,11 @@ func (b *SalesOrder) decode(d *Decoder, v *fastjson.Value) error {
 	if err != nil {
 		return err
 	}
-	return required(body, "number", b.Number != "", "customer", b.Customer.ID != "",
-		"order_date", b.OrderDate != NoDate, "status", b.Status != "", "total", !b.Total.Currency.IsZero())
+	if err := required(body, "number", b.Number != "", "customer", b.Customer.ID != "",
+		"order_date", b.OrderDate != NoDate, "status", b.Status != "", "total", !b.Total.Currency.IsZero()); err != nil {
+		return err
+	}
+	return linesCurrency(b.Lines, b.Total.Currency)
 }
 
 func (b *SalesOrder) appendJSON(dst []byte) []byte {
@@ -278,8 +310,11 @@ func (b *PurchaseOrder) decode(d *Decoder, v *fastjson.Value) error {
 	if err != nil {
 		return err
 	}
-	return required(body, "number", b.Number != "", "supplier", b.Supplier.ID != "",
-		"order_date", b.OrderDate != NoDate, "status", b.Status != "", "total", !b.Total.Currency.IsZero())
+	if err := required(body, "number", b.Number != "", "supplier", b.Supplier.ID != "",
+		"order_date", b.OrderDate != NoDate, "status", b.Status != "", "total", !b.Total.Currency.IsZero()); err != nil {
+		return err
+	}
+	return linesCurrency(b.Lines, b.Total.Currency)
 }
 
 func (b *PurchaseOrder) appendJSON(dst []byte) []byte {

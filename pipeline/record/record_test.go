@@ -128,6 +128,9 @@ func TestDecodeRefusals(t *testing.T) {
 		{"paid not bool", mutate(t, "expense_claim", `"paid":true`, `"paid":"是"`), "wrong_type:body.paid"},
 		{"refs not strings", mutate(t, "payment", `["AP-2025-0088"]`, `[88]`), "wrong_type:body.invoice_refs[0]"},
 		{"step zero", mutate(t, "approval", `"step":2`, `"step":0`), "missing_field:body.step"},
+		{"tax in other currency", mutate(t, "invoice", `"tax":{"amount":"1300.00","currency":"CNY"}`, `"tax":{"amount":"1300.00","currency":"USD"}`), "wrong_type:body.tax.currency"},
+		{"line in other currency", mutate(t, "purchase_order", `"amount":{"amount":"4520.00","currency":"EUR"}}]`, `"amount":{"amount":"4520.00","currency":"USD"}}]`), "wrong_type:body.lines[0].amount.currency"},
+		{"charges in other currency", mutate(t, "bank_txn", `"charges":{"amount":"15.00","currency":"CNY"}`, `"charges":{"amount":"15.00","currency":"USD"}`), "wrong_type:body.charges.currency"},
 		{"subject kind", mutate(t, "approval", `"subject_kind":"expense_claim"`, `"subject_kind":"claim"`), "wrong_type:body.subject_kind"},
 	}
 	d := NewDecoder()

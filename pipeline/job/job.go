@@ -1,0 +1,176 @@
+// Package job assembles the main pipeline from configuration: the Kafka
+// source, the stages, the ClickHouse sink, the dead-letter producer and the
+// HTTP endpoints, and runs it.
+package job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/erpflow/erpflow/connectors/clickhouse"
+	"github.com/erpflow/erpflow/connectors/kafka"
+	"github.com/erpflow/erpflow/pipeline"
+	"github.com/erpflow/erpflow/pipeline/config"
+	"github.com/erpflow/erpflow/transforms/decode"
+)
+
+// Options are the run's non-configuration inputs.
+type Options struct {
+	UntilCaughtUp bool
+	Log           *slog.Logger
+	// Progress, when set, is called after every offset commit with the
+	// totals so far and the lag left at the start.
+	Progress func(s pipeline.Stats, startLag int64)
+	// Registry collects the metrics; nil makes a fresh one.
+	Registry *prometheus.Registry
+}
+
+// Result is what a run did.
+type Result struct {
+	pipeline.Stats
+	Elapsed time.Duration
+}
+
+// ClickHouseConfig converts the configuration section.
+func ClickHouseConfig(c config.ClickHouse) clickhouse.Config {
+	return clickhouse.Config{Addr: c.Addr, User: c.User, Password: c.Password, Database: c.Database}
+}
+
+// Run migrates ClickHouse, then consumes until ctx ends or, with
+// UntilCaughtUp, until every input partition is consumed and committed.
+func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
+	log := opt.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	reg := opt.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	metrics := pipeline.NewMetrics(reg)
+	chCfg := ClickHouseConfig(cfg.ClickHouse)
+
+	applied, err := clickhouse.Migrate(ctx, chCfg)
+	if err != nil {
+		return Result{}, err
+	}
+	for _, m := range applied {
+		log.Info("migration applied", "version", m.Version, "name", m.Name)
+	}
+	conn, err := clickhouse.Open(ctx, chCfg, chCfg.Database)
+	if err != nil {
+		return Result{}, err
+	}
+	defer conn.Close()
+
+	src, err := kafka.NewSource(kafka.SourceConfig{
+		Brokers:          cfg.Kafka.Brokers,
+		GroupID:          cfg.Kafka.GroupID,
+		Topics:           cfg.Kafka.Topics.Inputs(),
+		SessionTimeout:   cfg.Kafka.SessionTimeout.D(),
+		RebalanceTimeout: cfg.Kafka.RebalanceTimeout.D(),
+		MaxWait:          cfg.Kafka.MaxWait.D(),
+		MinBytes:         cfg.Kafka.MinBytes,
+		MaxBytes:         cfg.Kafka.MaxBytes,
+		Log:              log,
+		Metrics:          metrics,
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	defer src.Close()
+	dlq := kafka.NewDeadLetters(cfg.Kafka.Brokers, cfg.Kafka.Topics.DeadLetter)
+	defer dlq.Close()
+
+	var startLag int64
+	if opt.Progress != nil {
+		if startLag, err = src.Lag(ctx); err != nil {
+			log.Warn("cannot read lag for progress", "err", err)
+		}
+	}
+	runner := pipeline.NewRunner(pipeline.Config{
+		BatchSize:       cfg.Pipeline.BatchSize,
+		BatchWait:       cfg.Pipeline.BatchWait.D(),
+		SinkConcurrency: cfg.Pipeline.SinkConcurrency,
+		DrainTimeout:    cfg.Pipeline.DrainTimeout.D(),
+		UntilCaughtUp:   opt.UntilCaughtUp,
+	}, src, []pipeline.Stage{decode.New()}, clickhouse.NewSink(conn), dlq, metrics, log)
+	if opt.Progress != nil {
+		runner.Progress = func(s pipeline.Stats) { opt.Progress(s, startLag) }
+	}
+
+	var consuming atomic.Bool
+	stopHTTP, err := serveHTTP(cfg.HTTP.Listen, reg, log, func(ctx context.Context) error {
+		if !consuming.Load() {
+			return errors.New("not consuming")
+		}
+		if !runner.SinkHealthy() {
+			return errors.New("last ClickHouse write failed")
+		}
+		if err := conn.Ping(ctx); err != nil {
+			return fmt.Errorf("clickhouse: %w", err)
+		}
+		if _, err := (&kafkago.Client{Addr: kafkago.TCP(cfg.Kafka.Brokers...)}).Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{cfg.Kafka.Topics.DeadLetter}}); err != nil {
+			return fmt.Errorf("kafka: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	defer stopHTTP()
+
+	start := time.Now()
+	consuming.Store(true)
+	err = runner.Run(ctx)
+	consuming.Store(false)
+	return Result{Stats: runner.Stats(), Elapsed: time.Since(start)}, err
+}
+
+// serveHTTP serves /metrics, /healthz (the process is alive) and /readyz
+// (ready answers nil) on listen; an empty listen serves nothing.
+func serveHTTP(listen string, reg *prometheus.Registry, log *slog.Logger, ready func(context.Context) error) (stop func(), err error) {
+	if listen == "" {
+		return func() {}, nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		if err := ready(ctx); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, fmt.Errorf("http.listen %s: %w", listen, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server", "err", err)
+		}
+	}()
+	log.Info("serving /metrics, /healthz, /readyz", "addr", ln.Addr().String())
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}, nil
+}
