@@ -244,9 +244,11 @@ func (r *Runner) process(ctx context.Context, in <-chan *Batch, out chan<- *Batc
 	for b := range in {
 		start := time.Now()
 		for _, s := range r.stages {
+			dead := len(b.Dead)
 			if err := s.Process(ctx, b); err != nil {
 				return fmt.Errorf("stage %s: %w", s.Name(), err)
 			}
+			r.countStage(s.Name(), b, len(b.Dead)-dead)
 		}
 		r.metrics.BatchSeconds.WithLabelValues("process").Observe(time.Since(start).Seconds())
 		select {
@@ -256,6 +258,23 @@ func (r *Runner) process(ctx context.Context, in <-chan *Batch, out chan<- *Batc
 		}
 	}
 	return nil
+}
+
+// countStage records what left a stage: items by kind, and the messages it
+// dead-lettered (whose kind may be unknowable, so they count as "unknown").
+func (r *Runner) countStage(stage string, b *Batch, dead int) {
+	var perKind [16]int
+	for i := range b.Items {
+		perKind[b.Items[i].Rec.Kind&15]++
+	}
+	for k, n := range perKind {
+		if n > 0 {
+			r.metrics.Records.WithLabelValues(stage, record.Kind(k).String(), "ok").Add(float64(n))
+		}
+	}
+	if dead > 0 {
+		r.metrics.Records.WithLabelValues(stage, "unknown", "dead_letter").Add(float64(dead))
+	}
 }
 
 // write lands a batch: items in the sink, then dead letters, each retried
@@ -272,7 +291,10 @@ func (r *Runner) write(ctx context.Context, in <-chan *Batch, acks chan<- *Batch
 			// Abandoned during shutdown: not acknowledged, never committed.
 			continue
 		}
-		r.metrics.BatchSeconds.WithLabelValues("sink").Observe(time.Since(start).Seconds())
+		took := time.Since(start)
+		r.metrics.BatchSeconds.WithLabelValues("sink").Observe(took.Seconds())
+		r.log.Debug("batch landed", "seq", b.Seq, "messages", len(b.Messages), "records", len(b.Items),
+			"dead", len(b.Dead), "sink", took, "since_fetch", time.Since(b.Fetched))
 		acks <- b
 	}
 }

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/erpflow/erpflow/pipeline/record"
 )
 
@@ -352,5 +355,34 @@ func TestMergeMarks(t *testing.T) {
 	got = mergeMarks(got, []Mark{{Topic: "a", Partition: 0, Next: 7, Epoch: 2}})
 	if got[0].Next != 7 || got[0].Epoch != 2 {
 		t.Fatalf("%+v", got)
+	}
+}
+
+func TestRunnerMetrics(t *testing.T) {
+	src := newMemSource(2, 10)
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg)
+	stage := &toItems{reject: map[string]bool{"p0-o3": true}}
+	r := NewRunner(fastCfg(), src, []Stage{stage}, &memSink{}, &memDLQ{}, m, nil)
+	if err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		c    prometheus.Collector
+		want float64
+	}{
+		{m.Records.WithLabelValues("decode", "invoice", "ok"), 19},
+		{m.Records.WithLabelValues("decode", "unknown", "dead_letter"), 1},
+		{m.DeadLetters.WithLabelValues("decode", "invalid_json"), 1},
+		{m.SinkRows.WithLabelValues("invoice"), 19},
+		{m.InFlight, 0},
+	}
+	for i, c := range checks {
+		if got := testutil.ToFloat64(c.c); got != c.want {
+			t.Errorf("check %d: got %v, want %v", i, got, c.want)
+		}
+	}
+	if n := testutil.CollectAndCount(m.Commits); n == 0 {
+		t.Error("no commit metric")
 	}
 }

@@ -33,11 +33,14 @@ type SourceConfig struct {
 	// Fetch tuning per partition. kafka-go's MinBytes of 1 makes a fetch
 	// return after every few records under load; larger fetches cost fewer
 	// round trips.
+	// Memory is bounded by partitions × (MaxBytes + QueueCapacity messages)
+	// plus Buffer messages: with 36 partitions, 8 MiB fetches alone could
+	// hold 288 MiB.
 	MinBytes      int           // default 64 KiB
-	MaxBytes      int           // default 8 MiB
+	MaxBytes      int           // default 1 MiB
 	MaxWait       time.Duration // default 250ms
-	QueueCapacity int           // messages queued per partition reader; default 2000
-	Buffer        int           // messages queued between readers and Fetch; default 50000
+	QueueCapacity int           // messages queued per partition reader; default 500
+	Buffer        int           // messages queued between readers and Fetch; default 20000
 	Log           *slog.Logger
 	Metrics       *pipeline.Metrics
 }
@@ -59,9 +62,9 @@ func (c *SourceConfig) defaults() {
 		}
 	}
 	setInt(&c.MinBytes, 64<<10)
-	setInt(&c.MaxBytes, 8<<20)
-	setInt(&c.QueueCapacity, 2000)
-	setInt(&c.Buffer, 50000)
+	setInt(&c.MaxBytes, 1<<20)
+	setInt(&c.QueueCapacity, 500)
+	setInt(&c.Buffer, 20000)
 	if c.Log == nil {
 		c.Log = slog.New(slog.DiscardHandler)
 	}

@@ -140,7 +140,7 @@ func Default() Config {
 			RebalanceTimeout: Duration(10 * time.Second),
 			MaxWait:          Duration(250 * time.Millisecond),
 			MinBytes:         64 << 10,
-			MaxBytes:         8 << 20,
+			MaxBytes:         1 << 20,
 		},
 		ClickHouse: ClickHouse{Addr: "127.0.0.1:9000", User: "default", Database: "erpflow"},
 		Pipeline:   Pipeline{BatchSize: 20000, BatchWait: Duration(500 * time.Millisecond), SinkConcurrency: 2, DrainTimeout: Duration(15 * time.Second)},
