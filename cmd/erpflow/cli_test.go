@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/erpflow/erpflow/connectors/clickhouse"
+	"github.com/erpflow/erpflow/connectors/clickhouse/chtest"
+)
+
+// bin is the erpflow binary, built once for the package.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "erpflow-cli")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "erpflow")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build erpflow: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func erpflow(t *testing.T, env []string, a ...string) result {
+	t.Helper()
+	cmd := exec.Command(bin, a...)
+	cmd.Env = append(os.Environ(), env...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+func TestExitCodes(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("pipeline:\n  batch_size: -1\n"), 0o600)
+	good := filepath.Join(t.TempDir(), "good.yaml")
+	os.WriteFile(good, []byte("kafka:\n  group_id: finance\n"), 0o600)
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--help"}, 0, "Exit codes"},
+		{[]string{"run", "--help"}, 0, "--until-caught-up"},
+		{[]string{"generate"}, 2, "--out DIR is required"},
+		{[]string{"run", "extra"}, 2, "unknown command"},
+		{[]string{"run", "--no-such-flag"}, 2, "unknown flag"},
+		{[]string{"produce"}, 2, "requires at least 1 arg"},
+		{[]string{"produce", "/nonexistent.ndjson"}, 2, "no such file"},
+		{[]string{"dlq", "show", "x"}, 2, "PARTITION:OFFSET"},
+		{[]string{"config", "check", bad}, 1, "pipeline.batch_size"},
+		{[]string{"config", "check", good}, 0, "ok"},
+		{[]string{"generate", "--out", t.TempDir(), "--start", "2025-13-01"}, 2, "--start"},
+	}
+	for _, c := range cases {
+		r := erpflow(t, nil, c.args...)
+		if r.code != c.code || !strings.Contains(r.stdout+r.stderr, c.want) {
+			t.Errorf("erpflow %v: exit %d, output %q; want exit %d mentioning %q", c.args, r.code, r.stdout+r.stderr, c.code, c.want)
+		}
+	}
+}
+
+func TestGenerateIsByteIdentical(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	for _, dir := range []string{a, b} {
+		if r := erpflow(t, nil, "generate", "--seed", "3", "--days", "4", "--companies", "2", "--orders-per-day", "10", "--out", dir); r.code != 0 {
+			t.Fatalf("generate: %d %s", r.code, r.stderr)
+		}
+	}
+	for _, f := range []string{"records.ndjson", "truth.ndjson"} {
+		x, _ := os.ReadFile(filepath.Join(a, f))
+		y, _ := os.ReadFile(filepath.Join(b, f))
+		if len(x) == 0 || !bytes.Equal(x, y) {
+			t.Errorf("%s differs between equal runs (%d and %d bytes)", f, len(x), len(y))
+		}
+	}
+}
+
+func freePort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// TestCommandsTogether drives the scripted path: broker, produce (canonical
+// and verbatim), run --until-caught-up, dlq list and show.
+func TestCommandsTogether(t *testing.T) {
+	ch := chtest.Config(t)
+	env := []string{"ERPFLOW_CLICKHOUSE_ADDR=" + ch.Addr, "ERPFLOW_CLICKHOUSE_DATABASE=" + ch.Database}
+	addr := freePort(t)
+	broker := exec.Command(bin, "broker", "--listen", addr)
+	stdout, _ := broker.StdoutPipe()
+	if err := broker.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { broker.Process.Signal(os.Interrupt); broker.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || !strings.Contains(line, addr) {
+		t.Fatalf("broker said %q, %v", line, err)
+	}
+
+	world := t.TempDir()
+	if r := erpflow(t, nil, "generate", "--days", "3", "--companies", "2", "--orders-per-day", "10", "--out", world); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	hostile := filepath.Join(t.TempDir(), "hostile.ndjson")
+	os.WriteFile(hostile, []byte("{\"kind\":\"invoice\"\nnot json at all\n\xff\xfe\n"), 0o600)
+
+	if r := erpflow(t, nil, "produce", "--brokers", addr, hostile); r.code != 1 || !strings.Contains(r.stderr, "hostile.ndjson:1:") {
+		t.Errorf("canonical produce of a broken file: exit %d %q; want it refused naming line 1", r.code, r.stderr)
+	}
+	r := erpflow(t, nil, "produce", "--brokers", addr, filepath.Join(world, "records.ndjson"))
+	if r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	var sent int
+	fmt.Sscanf(r.stdout, "sent %d records", &sent)
+	if r := erpflow(t, nil, "produce", "--brokers", addr, "--topic", "erp.invoices", hostile); r.code != 0 || !strings.Contains(r.stdout, "sent 3 records") {
+		t.Fatalf("verbatim produce: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+
+	r = erpflow(t, env, "run", "--until-caught-up", "--brokers", addr, "--http-listen", "")
+	if r.code != 0 {
+		t.Fatalf("run: %d %s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	want := fmt.Sprintf("consumed=%d landed=%d dead_lettered=3 duplicates=0", sent+3, sent)
+	if last := lines[len(lines)-1]; last != want {
+		t.Fatalf("last line %q, want %q", last, want)
+	}
+
+	r = erpflow(t, nil, "dlq", "list", "--brokers", addr, "--format", "json")
+	if r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	reasons := map[string]bool{}
+	var first deadLetter
+	for i, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var d deadLetter
+		if err := json.Unmarshal([]byte(l), &d); err != nil {
+			t.Fatalf("dlq list line %q: %v", l, err)
+		}
+		if i == 0 {
+			first = d
+		}
+		reasons[d.Reason] = true
+		if d.Topic != "erp.invoices" || d.Stage != "decode" {
+			t.Errorf("dead letter %+v", d)
+		}
+	}
+	for _, want := range []string{"invalid_json", "invalid_utf8"} {
+		if !reasons[want] {
+			t.Errorf("no dead letter with reason %s in %v", want, reasons)
+		}
+	}
+	r = erpflow(t, nil, "dlq", "show", "--brokers", addr, fmt.Sprintf("%d:%d", first.DLQPartition, first.DLQOffset))
+	if r.code != 0 || !strings.Contains(r.stdout, "reason:  "+first.Reason) {
+		t.Errorf("dlq show: %d %q", r.code, r.stdout)
+	}
+	if r := erpflow(t, nil, "dlq", "list", "--brokers", addr); r.code != 0 || !strings.Contains(r.stdout, "3 dead letters") {
+		t.Errorf("dlq list table: %q", r.stdout)
+	}
+}
+
+// TestDemoSmall runs the demo path at small scale against the test's
+// ClickHouse.
+func TestDemoSmall(t *testing.T) {
+	ch := chtest.Config(t)
+	env := []string{"ERPFLOW_CLICKHOUSE_ADDR=" + ch.Addr}
+	db := ch.Database + "_demo"
+	t.Cleanup(func() {
+		conn, err := clickhouse.Open(context.Background(), ch, "")
+		if err == nil {
+			conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
+			conn.Close()
+		}
+	})
+	start := time.Now()
+	r := erpflow(t, env, "demo", "--days", "5", "--companies", "2", "--orders-per-day", "15", "--dir", t.TempDir(), "--database", db)
+	if r.code != 0 {
+		t.Fatalf("demo: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"dead_lettered=7", "records/s", "peak memory of erpflow run", "Rows in ClickHouse",
+		"7 dead letters", "unknown_kind", "Cash received per month and company", "Top late payers", "clickhouse-client --host"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	t.Logf("demo took %s", time.Since(start))
+}

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/erpflow/erpflow/pipeline/config"
+)
+
+func newConfig() *cobra.Command {
+	c := &cobra.Command{Use: "config", Short: "Work with the configuration file"}
+	c.AddCommand(&cobra.Command{
+		Use:   "check FILE",
+		Short: "Check a configuration file; exit 0 only when it is valid",
+		Long: `Reads FILE over the defaults and the environment and reports every problem,
+each naming its key (and line, for YAML errors). Exit 0 valid, 1 invalid.`,
+		Args: args(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if _, err := config.Load(a[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", a[0])
+			return nil
+		},
+	})
+	return c
+}

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/spf13/cobra"
+
+	"github.com/erpflow/erpflow/analytics"
+	"github.com/erpflow/erpflow/connectors/clickhouse"
+	"github.com/erpflow/erpflow/connectors/clickhouse/localch"
+	"github.com/erpflow/erpflow/connectors/generator"
+	"github.com/erpflow/erpflow/connectors/kafka"
+	"github.com/erpflow/erpflow/pipeline/config"
+	"github.com/erpflow/erpflow/pipeline/job"
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+// hostile are messages no producer should send; the demo adds them to show
+// that each lands in the dead-letter topic with its reason.
+var hostile = [][]byte{
+	[]byte(`{"kind":"invoice","company":"SH01","source":"erp","id":"BROKEN-1","version":1`),
+	[]byte(`{"kind":"voucher","company":"SH01","source":"erp","id":"V-1","version":1,"event_time":"2025-01-02T00:00:00Z","body":{}}`),
+	[]byte(`{"kind":"invoice","company":"SH01","source":"erp","id":"BROKEN-2","version":1,"event_time":"2025-01-02T00:00:00Z","body":{"direction":"AR"}}`),
+	[]byte("{\"kind\":\"invoice\",\"company\":\"\xc9\xcf\xba\xa3\"}"),
+	[]byte(`{"kind":"payment","company":"SH01","source":"erp","id":"BROKEN-3","version":"2","event_time":"2025-01-02T00:00:00Z","body":{}}`),
+	[]byte(`{"kind":"bank_txn","company":"SH01","source":"icbc","id":"BROKEN-4","version":1,"event_time":"2025-01-02T00:00:00Z","body":{"account":"CN-1","booking_date":"2025-01-02","direction":"credit","amount":{"amount":"1,234.50","currency":"CNY"}}}`),
+	{},
+}
+
+func newDemo(g *globals) *cobra.Command {
+	var f generateFlags
+	var workDir, database string
+	c := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the whole path on embedded defaults and show the result",
+		Long: `Makes sure a ClickHouse answers (starting a local one under .erpflow/clickhouse
+if not), starts the embedded broker, generates a company world, produces it
+together with a few broken messages, runs the pipeline as a child process until
+it has caught up, and prints what landed, what was dead-lettered, the
+throughput, the pipeline's peak memory and a few query results.
+
+The demo owns its database (default erpflow_demo) and recreates it each run.`,
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			gcfg, err := f.config()
+			if err != nil {
+				return err
+			}
+			cfg.ClickHouse.Database = database
+			return runDemo(cmd.Context(), cmd.OutOrStdout(), cfg, gcfg, workDir)
+		},
+	}
+	f.add(c, 90, 3)
+	c.Flags().StringVar(&workDir, "dir", ".erpflow/demo", "where the generated world is written")
+	c.Flags().StringVar(&database, "database", "erpflow_demo", "ClickHouse database the demo recreates and fills")
+	return c
+}
+
+func runDemo(ctx context.Context, w io.Writer, cfg config.Config, gcfg generator.Config, workDir string) error {
+	step := func(format string, a ...any) { fmt.Fprintf(w, "==> "+format+"\n", a...) }
+
+	step("ClickHouse")
+	chCfg := job.ClickHouseConfig(cfg.ClickHouse)
+	if err := ping(ctx, chCfg); err != nil {
+		fmt.Fprintf(w, "    nothing answers at %s (%v); starting a local server\n", chCfg.Addr, err)
+		s, err := localch.Start(ctx, localch.Options{Dir: defaultCHDir})
+		if err != nil {
+			return err
+		}
+		chCfg.Addr = s.NativeAddr()
+	}
+	fmt.Fprintf(w, "    using %s, database %s (recreated)\n", chCfg.Addr, chCfg.Database)
+	if err := recreate(ctx, chCfg); err != nil {
+		return err
+	}
+
+	step("embedded Kafka-protocol broker")
+	b, err := kafka.StartBroker(kafka.BrokerConfig{Topics: cfg.Kafka.Topics.All(), Partitions: cfg.Kafka.Partitions})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	fmt.Fprintf(w, "    listening on %s, %d topics x %d partitions\n", b.Addr(), len(cfg.Kafka.Topics.All()), cfg.Kafka.Partitions)
+
+	step("generate %d days for %d companies (seed %d)", gcfg.Days, gcfg.Companies, gcfg.Seed)
+	st, err := writeWorld(gcfg, workDir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "    %d records, %d of them exact re-sends, in %s\n", st.Records, st.Duplicates, workDir)
+
+	step("produce")
+	wr := kafka.NewWriter([]string{b.Addr()})
+	p := newProgress("produce", int64(st.Records))
+	produced, err := kafka.ProduceFile(ctx, wr, filepath.Join(workDir, "records.ndjson"),
+		kafka.ProduceOptions{TopicFor: cfg.Kafka.Topics.ForKind, Progress: p.Set})
+	p.Finish()
+	if err != nil {
+		wr.Close()
+		return err
+	}
+	msgs := make([]kafkago.Message, len(hostile))
+	for i, v := range hostile {
+		msgs[i] = kafkago.Message{Topic: cfg.Kafka.Topics.ForKind(record.KindInvoice), Key: []byte("SH01"), Value: v}
+	}
+	err = wr.WriteMessages(ctx, msgs...)
+	wr.Close()
+	if err != nil {
+		return fmt.Errorf("produce broken examples: %w", err)
+	}
+	fmt.Fprintf(w, "    %d records and %d broken messages sent\n", produced, len(hostile))
+
+	step("erpflow run --until-caught-up (child process)")
+	line, elapsed, rss, err := runChild(ctx, b.Addr(), chCfg)
+	if err != nil {
+		return err
+	}
+	return summary(ctx, w, cfg, chCfg, b.Addr(), line, elapsed, rss)
+}
+
+func ping(ctx context.Context, c clickhouse.Config) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	conn, err := clickhouse.Open(ctx, c, "")
+	if err != nil {
+		return err
+	}
+	return conn.Close()
+}
+
+func recreate(ctx context.Context, c clickhouse.Config) error {
+	conn, err := clickhouse.Open(ctx, c, "")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+c.Database); err != nil {
+		return fmt.Errorf("recreate %s: %w", c.Database, err)
+	}
+	_, err = clickhouse.Migrate(ctx, c)
+	return err
+}
+
+// runChild runs the pipeline as its own process so that its memory is
+// measured alone, apart from the broker and the generator in this one.
+func runChild(ctx context.Context, broker string, c clickhouse.Config) (last string, elapsed time.Duration, rssKiB int64, err error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", 0, 0, err
+	}
+	cmd := exec.CommandContext(ctx, exe, "run", "--until-caught-up", "--brokers", broker, "--clickhouse", c.Addr, "--http-listen", "127.0.0.1:0", "--log-level", "warn")
+	cmd.Env = append(os.Environ(), config.EnvClickHouseDatabase+"="+c.Database)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return "", 0, 0, fmt.Errorf("erpflow run: %w", err)
+	}
+	elapsed = time.Since(start)
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rssKiB = ru.Maxrss
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	return lines[len(lines)-1], elapsed, rssKiB, nil
+}
+
+func summary(ctx context.Context, w io.Writer, cfg config.Config, c clickhouse.Config, broker, last string, elapsed time.Duration, rssKiB int64) error {
+	conn, err := clickhouse.Open(ctx, c, c.Database)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+
+	fmt.Fprintf(w, "\n%s\n", last)
+	var consumed int64
+	fmt.Sscanf(last, "consumed=%d", &consumed)
+	fmt.Fprintf(w, "throughput: %.0f records/s topic to ClickHouse (%d in %s); peak memory of erpflow run: %d MiB\n",
+		float64(consumed)/elapsed.Seconds(), consumed, elapsed.Round(time.Millisecond), rssKiB/1024)
+
+	fmt.Fprintf(w, "\nRows in ClickHouse (FINAL: one per record id, latest version)\n")
+	kinds := make([]record.Kind, 0, len(clickhouse.Tables))
+	for k := range clickhouse.Tables {
+		kinds = append(kinds, k)
+	}
+	sort.Slice(kinds, func(i, j int) bool { return kinds[i] < kinds[j] })
+	for _, k := range kinds {
+		var n uint64
+		if err := conn.QueryRow(ctx, "SELECT count() FROM "+clickhouse.Tables[k]+" FINAL").Scan(&n); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "  %-16s %8d\n", clickhouse.Tables[k], n)
+	}
+
+	byReason := map[string]int{}
+	n := 0
+	err = kafka.ReadTopic(ctx, []string{broker}, cfg.Kafka.Topics.DeadLetter, func(m kafkago.Message) error {
+		n++
+		byReason[toDeadLetter(m).Reason]++
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	printReasons(w, n, byReason)
+
+	for _, q := range []struct{ name, title string }{
+		{"cash_received_by_month", "Cash received per month and company"},
+		{"top_late_payers", "Top late payers"},
+		{"ar_aging", "Open receivables by age"},
+	} {
+		t, err := analytics.Query(ctx, conn, q.name)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "\n%s (analytics/queries/%s.sql)\n", q.title, q.name)
+		t.Write(w)
+	}
+	host, port, _ := strings.Cut(c.Addr, ":")
+	fmt.Fprintf(w, "\nQuery further:\n  clickhouse-client --host %s --port %s --database %s\n  e.g. SELECT status, count(), sum(total) FROM invoices FINAL GROUP BY status\n", host, port, c.Database)
+	if n == 0 {
+		return errors.New("demo: the broken examples did not reach the dead-letter topic")
+	}
+	return nil
+}

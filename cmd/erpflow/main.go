@@ -1,0 +1,112 @@
+// Command erpflow streams ERP, bank and sales records through Kafka into
+// ClickHouse. Sub-commands parse flags and call packages; the work is there.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/erpflow/erpflow/pipeline/config"
+)
+
+// Exit codes scripts can rely on.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// usageError marks errors of the command line itself.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRoot()
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		os.Exit(exitOK)
+	}
+	fmt.Fprintln(os.Stderr, "erpflow:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(os.Stderr, "Run 'erpflow --help' for usage.")
+		os.Exit(exitUsage)
+	}
+	os.Exit(exitFailure)
+}
+
+// globals are the flags every sub-command shares.
+type globals struct {
+	configPath string
+	logLevel   string
+}
+
+func newRoot() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "erpflow",
+		Short: "Stream ERP, bank and sales records through Kafka into ClickHouse",
+		Long: `erpflow collects invoices, payments, bank statement lines, orders, shipments,
+expense claims and approvals from Kafka topics, checks them against the
+canonical model, and lands them in ClickHouse for payment analysis.
+
+Exit codes: 0 done, 1 failure, 2 usage error.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&g.configPath, "config", "", "configuration file (default: built-in defaults)")
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "override log.level: debug, info, warn, error")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newGenerate(), newBroker(g), newProduce(g), newRun(g), newMigrate(g),
+		newClickHouse(), newConfig(), newDLQ(g), newDemo(g))
+	return root
+}
+
+// args wraps a cobra argument check so its failure is a usage error.
+func args(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		if err := check(cmd, a); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}
+
+// load reads the configuration: defaults, then the file, then the
+// environment; callers apply their flags last.
+func (g *globals) load() (config.Config, error) {
+	cfg, err := config.Load(g.configPath)
+	if err != nil {
+		return cfg, err
+	}
+	if g.logLevel != "" {
+		cfg.Log.Level = g.logLevel
+		if err := cfg.Check(); err != nil {
+			return cfg, usageError{err}
+		}
+	}
+	return cfg, nil
+}
+
+// logger builds the structured log on stderr.
+func logger(c config.Log) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

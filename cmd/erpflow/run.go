@@ -1,0 +1,111 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime/pprof"
+
+	"github.com/spf13/cobra"
+
+	"github.com/erpflow/erpflow/pipeline"
+	"github.com/erpflow/erpflow/pipeline/config"
+	"github.com/erpflow/erpflow/pipeline/job"
+)
+
+// serverFlags are the two server addresses most commands let flags override.
+type serverFlags struct{ brokers, clickhouse string }
+
+func (s *serverFlags) add(c *cobra.Command) {
+	c.Flags().StringVar(&s.brokers, "brokers", "", "comma-separated Kafka host:port list (overrides "+config.EnvKafkaBrokers+")")
+	c.Flags().StringVar(&s.clickhouse, "clickhouse", "", "ClickHouse native host:port (overrides "+config.EnvClickHouseAddr+")")
+}
+
+func (s *serverFlags) apply(cfg *config.Config) error {
+	if s.brokers != "" {
+		cfg.Kafka.Brokers = config.SplitList(s.brokers)
+	}
+	if s.clickhouse != "" {
+		cfg.ClickHouse.Addr = s.clickhouse
+	}
+	if err := cfg.Check(); err != nil {
+		return usageError{err}
+	}
+	return nil
+}
+
+func newRun(g *globals) *cobra.Command {
+	var sf serverFlags
+	var untilCaughtUp bool
+	var httpListen, cpuProfile string
+	c := &cobra.Command{
+		Use:   "run",
+		Short: "Run the pipeline: Kafka topics to ClickHouse",
+		Long: `Consumes every canonical topic as a member of the consumer group, decodes and
+checks each record, lands it in ClickHouse and commits offsets only after that.
+Records that fail go to the dead-letter topic with a reason.
+
+Settings come from defaults, then --config, then the environment, then flags.
+On SIGINT or SIGTERM the batch in flight is finished or left uncommitted, and
+erpflow exits 0. With --until-caught-up it exits once every input partition is
+consumed to its end and committed; its last line is
+consumed=N landed=N dead_lettered=N duplicates=N`,
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			if err := sf.apply(&cfg); err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("http-listen") {
+				cfg.HTTP.Listen = httpListen
+			}
+			log := logger(cfg.Log)
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
+			var p *progress
+			opt := job.Options{UntilCaughtUp: untilCaughtUp, Log: log}
+			if untilCaughtUp {
+				opt.Progress = func(s pipeline.Stats, startLag int64) {
+					if p == nil {
+						p = newProgress("run", startLag)
+					}
+					p.Set(s.Consumed)
+				}
+			}
+			res, err := job.Run(cmd.Context(), cfg, opt)
+			if p != nil {
+				p.Finish()
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "consumed=%d landed=%d dead_lettered=%d duplicates=%d\n",
+				res.Consumed, res.Landed, res.DeadLettered, res.Duplicates)
+			return nil
+		},
+	}
+	sf.add(c)
+	c.Flags().BoolVar(&untilCaughtUp, "until-caught-up", false, "exit once every input partition is consumed and committed")
+	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for go tool pprof)")
+	c.Flags().StringVar(&httpListen, "http-listen", "", "host:port for /metrics, /healthz, /readyz (overrides http.listen; empty disables)")
+	return c
+}
+
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}

@@ -1,0 +1,281 @@
+package job_test
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/shopspring/decimal"
+
+	"github.com/erpflow/erpflow/connectors/clickhouse"
+	"github.com/erpflow/erpflow/connectors/clickhouse/chtest"
+	"github.com/erpflow/erpflow/connectors/generator"
+	"github.com/erpflow/erpflow/connectors/kafka"
+	"github.com/erpflow/erpflow/pipeline"
+	"github.com/erpflow/erpflow/pipeline/config"
+	"github.com/erpflow/erpflow/pipeline/job"
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+// world is generated once for the package: a few days of three companies.
+var world struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+func worldDir(t *testing.T) string {
+	t.Helper()
+	world.once.Do(func() {
+		world.dir, world.err = os.MkdirTemp("", "erpflow-job-test")
+		if world.err == nil {
+			_, world.err = generator.WriteFiles(generator.Config{Seed: 7, Days: 20, Companies: 3, OrdersPerDay: 25}, world.dir, nil)
+		}
+	})
+	if world.err != nil {
+		t.Fatal(world.err)
+	}
+	return world.dir
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if world.dir != "" {
+		os.RemoveAll(world.dir)
+	}
+	os.Exit(code)
+}
+
+// expected reads what ClickHouse must hold: per kind, the number of distinct
+// records and the sum of their main amount at their latest version.
+type expectation struct {
+	rows map[record.Kind]uint64
+	sums map[record.Kind]decimal.Decimal
+	msgs int
+}
+
+func mainAmount(r *record.Record) (record.Money, string) {
+	switch b := r.Body.(type) {
+	case *record.Invoice:
+		return b.Total, "total"
+	case *record.Payment:
+		return b.Amount, "amount"
+	case *record.BankTxn:
+		return b.Amount, "amount"
+	case *record.SalesOrder:
+		return b.Total, "total"
+	case *record.PurchaseOrder:
+		return b.Total, "total"
+	case *record.ExpenseClaim:
+		return b.Amount, "amount"
+	}
+	return record.Money{}, ""
+}
+
+func expected(t *testing.T, path string) expectation {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	type key struct {
+		k        record.Kind
+		c, s, id string
+	}
+	latest := map[key]record.Record{}
+	d := record.NewDecoder()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	e := expectation{rows: map[record.Kind]uint64{}, sums: map[record.Kind]decimal.Decimal{}}
+	for sc.Scan() {
+		e.msgs++
+		var r record.Record
+		if err := d.Decode(sc.Bytes(), &r); err != nil {
+			t.Fatalf("generated record does not decode: %v", err)
+		}
+		k := key{r.Kind, r.Company, r.Source, r.ID}
+		if old, ok := latest[k]; !ok || r.Version >= old.Version {
+			latest[k] = r
+		}
+	}
+	for k, r := range latest {
+		e.rows[k.k]++
+		if m, _ := mainAmount(&r); m.Currency != (record.Currency{}) {
+			e.sums[k.k] = e.sums[k.k].Add(decimal.New(m.Minor, -int32(m.Currency.Scale())))
+		}
+	}
+	return e
+}
+
+// verify compares ClickHouse, read with FINAL, to the expectation.
+func verify(t *testing.T, chCfg clickhouse.Config, e expectation) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := clickhouse.Open(ctx, chCfg, chCfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for k, table := range clickhouse.Tables {
+		var n uint64
+		if err := conn.QueryRow(ctx, "SELECT count() FROM "+table+" FINAL").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != e.rows[k] {
+			t.Errorf("%s: %d rows with FINAL, want %d", table, n, e.rows[k])
+		}
+		var r record.Record
+		r.Body = record.NewBody(k)
+		if _, col := mainAmount(&r); col != "" {
+			var sum decimal.Decimal
+			if err := conn.QueryRow(ctx, "SELECT sum("+col+") FROM "+table+" FINAL").Scan(&sum); err != nil {
+				t.Fatal(err)
+			}
+			if !sum.Equal(e.sums[k]) {
+				t.Errorf("%s: sum(%s) = %s, want %s", table, col, sum, e.sums[k])
+			}
+		}
+	}
+}
+
+func setup(t *testing.T) (config.Config, *kafka.Broker) {
+	t.Helper()
+	cfg := config.Default()
+	b, err := kafka.StartBroker(kafka.BrokerConfig{Topics: cfg.Kafka.Topics.All(), Partitions: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	ch := chtest.Config(t)
+	cfg.Kafka.Brokers = []string{b.Addr()}
+	cfg.ClickHouse = config.ClickHouse{Addr: ch.Addr, User: ch.User, Password: ch.Password, Database: ch.Database}
+	cfg.HTTP.Listen = ""
+	cfg.Pipeline.BatchSize = 1000
+	cfg.Pipeline.BatchWait = config.Duration(50 * time.Millisecond)
+	cfg.Kafka.MaxWait = config.Duration(50 * time.Millisecond)
+	return cfg, b
+}
+
+func produceWorld(t *testing.T, cfg config.Config, b *kafka.Broker) int64 {
+	t.Helper()
+	w := kafka.NewWriter([]string{b.Addr()})
+	defer w.Close()
+	n, err := kafka.ProduceFile(context.Background(), w, filepath.Join(worldDir(t), "records.ndjson"), kafka.ProduceOptions{TopicFor: cfg.Kafka.Topics.ForKind})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func runUntilCaughtUp(t *testing.T, cfg config.Config) job.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	res, err := job.Run(ctx, cfg, job.Options{UntilCaughtUp: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestEndToEndExactCountsAndSums(t *testing.T) {
+	cfg, b := setup(t)
+	e := expected(t, filepath.Join(worldDir(t), "records.ndjson"))
+	produced := produceWorld(t, cfg, b)
+	if produced != int64(e.msgs) {
+		t.Fatalf("produced %d of %d lines", produced, e.msgs)
+	}
+	res := runUntilCaughtUp(t, cfg)
+	if res.Consumed != produced || res.Landed+res.DeadLettered+res.Duplicates != produced || res.DeadLettered != 0 {
+		t.Fatalf("stats %+v for %d produced", res.Stats, produced)
+	}
+	chCfg := job.ClickHouseConfig(cfg.ClickHouse)
+	verify(t, chCfg, e)
+}
+
+func TestRestartMidStreamLosesAndDuplicatesNothing(t *testing.T) {
+	cfg, b := setup(t)
+	e := expected(t, filepath.Join(worldDir(t), "records.ndjson"))
+	produced := produceWorld(t, cfg, b)
+
+	// First run: stop as soon as a few batches are committed, mid-stream.
+	ctx, cancel := context.WithCancel(context.Background())
+	var first pipeline.Stats
+	res, err := job.Run(ctx, cfg, job.Options{Progress: func(s pipeline.Stats, _ int64) {
+		if s.Batches >= 3 {
+			cancel()
+		}
+	}})
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first = res.Stats
+	if first.Consumed == 0 || first.Consumed >= produced {
+		t.Fatalf("first run consumed %d of %d; the test needs a stop mid-stream", first.Consumed, produced)
+	}
+	// Second run picks up from the committed offsets.
+	second := runUntilCaughtUp(t, cfg)
+	if first.Consumed+second.Consumed < produced {
+		t.Fatalf("runs consumed %d + %d < %d produced: something was skipped", first.Consumed, second.Consumed, produced)
+	}
+	verify(t, job.ClickHouseConfig(cfg.ClickHouse), e)
+}
+
+func TestBadInputIsDeadLetteredNothingLost(t *testing.T) {
+	cfg, b := setup(t)
+	e := expected(t, filepath.Join(worldDir(t), "records.ndjson"))
+	produced := produceWorld(t, cfg, b)
+	bad := map[string]string{
+		`{"kind":"invoice"`:                               "invalid_json",
+		`{"kind":"memo","company":"SH01"}`:                "unknown_kind",
+		"{\"kind\":\"invoice\",\"company\":\"\xc9\xcf\"}": "invalid_utf8",
+		`{"kind":"invoice","company":"SH01","source":"erp","id":"X1","version":1,"event_time":"2025-01-01T00:00:00Z","body":{"number":"X1"}}`: "missing_field:body.direction",
+		`{"kind":"payment","company":"SH01","source":"erp","id":"X2","version":1.5,"event_time":"2025-01-01T00:00:00Z","body":{}}`:            "wrong_type:version",
+		`{"kind":"approval","company":"SH01","source":"erp","id":"X3","version":1,"event_time":"2025-01-01T00:00:00Z","body":{},"extra":1}`:   "unknown_field:extra",
+		"   ": "empty_body",
+	}
+	w := kafka.NewWriter([]string{b.Addr()})
+	var msgs []kafkago.Message
+	topics := cfg.Kafka.Topics.Inputs()
+	i := 0
+	for v := range bad {
+		msgs = append(msgs, kafkago.Message{Topic: topics[i%len(topics)], Key: []byte("SH01"), Value: []byte(v)})
+		i++
+	}
+	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+
+	res := runUntilCaughtUp(t, cfg)
+	total := produced + int64(len(bad))
+	if res.Consumed != total || res.DeadLettered != int64(len(bad)) || res.Landed+res.DeadLettered+res.Duplicates != total {
+		t.Fatalf("stats %+v; produced %d good and %d bad", res.Stats, produced, len(bad))
+	}
+	verify(t, job.ClickHouseConfig(cfg.ClickHouse), e)
+
+	got := map[string]string{}
+	err := kafka.ReadTopic(context.Background(), cfg.Kafka.Brokers, cfg.Kafka.Topics.DeadLetter, func(m kafkago.Message) error {
+		for _, h := range m.Headers {
+			if h.Key == kafka.HeaderReason {
+				got[string(m.Value)] = string(h.Value)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v, reason := range bad {
+		if got[v] != reason {
+			t.Errorf("dead letter for %q: reason %q, want %q", v, got[v], reason)
+		}
+	}
+}
