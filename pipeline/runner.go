@@ -124,8 +124,10 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer fetchCancel()
 	context.AfterFunc(failCtx, fetchCancel)
 
+	// Queues are short on purpose: every queued batch is memory, and the
+	// sink writers are what limits throughput anyway.
 	toProcess := make(chan *Batch, 1)
-	toSink := make(chan *Batch, r.cfg.SinkConcurrency)
+	toSink := make(chan *Batch, 1)
 	acks := make(chan *Batch, r.cfg.SinkConcurrency)
 
 	var wg sync.WaitGroup

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/debug"
 	"runtime/pprof"
 
 	"github.com/spf13/cobra"
@@ -33,6 +34,10 @@ func (s *serverFlags) apply(cfg *config.Config) error {
 	return nil
 }
 
+// defaultMemoryLimit is the Go heap's soft limit for erpflow run unless
+// GOMEMLIMIT says otherwise; the process budget is 512 MiB.
+const defaultMemoryLimit = 384 << 20
+
 func newRun(g *globals) *cobra.Command {
 	var sf serverFlags
 	var untilCaughtUp bool
@@ -62,6 +67,11 @@ consumed=N landed=N dead_lettered=N duplicates=N`,
 				cfg.HTTP.Listen = httpListen
 			}
 			log := logger(cfg.Log)
+			if os.Getenv("GOMEMLIMIT") == "" {
+				// A soft limit makes the collector work harder only when
+				// memory is short, instead of on a fixed schedule.
+				debug.SetMemoryLimit(defaultMemoryLimit)
+			}
 			if cpuProfile != "" {
 				stop, err := startCPUProfile(cpuProfile)
 				if err != nil {

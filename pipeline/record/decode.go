@@ -49,10 +49,35 @@ func (e *DecodeError) Error() string {
 type Decoder struct {
 	p      fastjson.Parser
 	intern map[string]string
+	paths  map[pathKey]string
+}
+
+type pathKey struct {
+	parent, name string
+	index        int // -1 when the path has no index
 }
 
 // NewDecoder returns a ready Decoder.
-func NewDecoder() *Decoder { return &Decoder{intern: make(map[string]string, 256)} }
+func NewDecoder() *Decoder {
+	return &Decoder{intern: make(map[string]string, 256), paths: make(map[pathKey]string, 64)}
+}
+
+// path joins a nested field's path once and remembers it, so that walking
+// nested objects does not build the same strings for every record.
+func (d *Decoder) path(parent, name string, index int) string {
+	k := pathKey{parent, name, index}
+	if p, ok := d.paths[k]; ok {
+		return p
+	}
+	p := join(parent, name)
+	if index >= 0 {
+		p = fmt.Sprintf("%s[%d]", p, index)
+	}
+	if len(d.paths) < 4096 {
+		d.paths[k] = p
+	}
+	return p
+}
 
 // Decode parses data into r, replacing all of r's contents. Provenance and
 // ingest time are left zero: the pipeline sets them.
@@ -297,7 +322,7 @@ func (d *Decoder) fixed(v *fastjson.Value, parent, name string, dst *Fixed) erro
 
 // money reads {"amount":"1234.50","currency":"CNY"}.
 func (d *Decoder) money(v *fastjson.Value, parent, name string, dst *Money) error {
-	path := join(parent, name)
+	path := d.path(parent, name, -1)
 	var amount []byte
 	var cur string
 	var haveAmount bool
@@ -337,7 +362,7 @@ func (d *Decoder) money(v *fastjson.Value, parent, name string, dst *Money) erro
 }
 
 func (d *Decoder) party(v *fastjson.Value, parent, name string, dst *Party, needID bool) error {
-	path := join(parent, name)
+	path := d.path(parent, name, -1)
 	err := d.object(v, path, func(key []byte, fv *fastjson.Value) error {
 		switch string(key) {
 		case "id":
@@ -362,7 +387,7 @@ func (d *Decoder) lines(v *fastjson.Value, parent, name string, dst *[]Line) err
 	}
 	out := make([]Line, len(arr))
 	for i, e := range arr {
-		path := fmt.Sprintf("%s[%d]", join(parent, name), i)
+		path := d.path(parent, name, i)
 		l := &out[i]
 		var haveQty bool
 		err := d.object(e, path, func(key []byte, fv *fastjson.Value) error {

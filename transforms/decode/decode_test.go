@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/erpflow/erpflow/pipeline"
+	"github.com/erpflow/erpflow/pipeline/record"
 )
 
 func examples(t testing.TB) [][]byte {
@@ -80,6 +81,40 @@ func BenchmarkDecodeStage(b *testing.B) {
 		batch.Items = batch.Items[:0]
 		if err := s.Process(context.Background(), batch); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestParallelDecodeKeepsOrder decodes a batch large enough to be split and
+// checks items and dead letters come out in message order.
+func TestParallelDecodeKeepsOrder(t *testing.T) {
+	ex := examples(t)
+	b := &pipeline.Batch{}
+	for i := 0; i < 5*minChunk; i++ {
+		v := ex[i%len(ex)]
+		if i%997 == 0 {
+			v = []byte("{broken")
+		}
+		b.Messages = append(b.Messages, pipeline.Message{Offset: int64(i), Value: v})
+	}
+	s := New()
+	for len(s.workers) < 3 { // split even on a one-core machine
+		s.workers = append(s.workers, &worker{dec: record.NewDecoder()})
+	}
+	if err := s.Process(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Items)+len(b.Dead) != len(b.Messages) {
+		t.Fatalf("%d items + %d dead != %d messages", len(b.Items), len(b.Dead), len(b.Messages))
+	}
+	for i := 1; i < len(b.Items); i++ {
+		if b.Items[i].Msg <= b.Items[i-1].Msg || b.Items[i].Rec.Provenance.Offset != int64(b.Items[i].Msg) {
+			t.Fatalf("item %d out of order: msg %d after %d", i, b.Items[i].Msg, b.Items[i-1].Msg)
+		}
+	}
+	for i := 1; i < len(b.Dead); i++ {
+		if b.Dead[i].Msg.Offset <= b.Dead[i-1].Msg.Offset {
+			t.Fatalf("dead letters out of order")
 		}
 	}
 }
