@@ -85,6 +85,9 @@ type Source struct {
 	assigned map[string][]int
 	// epoch counts generations; messages carry the epoch they were read in.
 	epoch atomic.Int64
+	// hwm holds each partition's high watermark as last seen on a fetched
+	// message, so a commit can update the lag gauge without a round trip.
+	hwm sync.Map // topicPartition -> *atomic.Int64
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -173,6 +176,8 @@ func (s *Source) read(ctx context.Context, topic string, pa kafkago.PartitionAss
 		ErrorLogger:   kafkago.LoggerFunc(func(f string, a ...any) { s.cfg.Log.Debug("kafka-go reader", "msg", fmt.Sprintf(f, a...)) }),
 	})
 	defer r.Close()
+	hwmV, _ := s.hwm.LoadOrStore(topicPartition{topic, int32(pa.ID)}, new(atomic.Int64))
+	hwm := hwmV.(*atomic.Int64)
 	if err := r.SetOffset(pa.Offset); err != nil {
 		s.cfg.Log.Error("set offset", "topic", topic, "partition", pa.ID, "offset", pa.Offset, "err", err)
 		return
@@ -185,6 +190,7 @@ func (s *Source) read(ctx context.Context, topic string, pa kafkago.PartitionAss
 			}
 			return
 		}
+		hwm.Store(m.HighWaterMark)
 		pm := pipeline.Message{Topic: m.Topic, Partition: int32(m.Partition), Offset: m.Offset,
 			Key: m.Key, Value: m.Value, Time: m.Time, Epoch: epoch}
 		if len(m.Headers) > 0 {
@@ -268,7 +274,19 @@ func (s *Source) Commit(ctx context.Context, marks []pipeline.Mark) error {
 	if err := gen.CommitOffsets(offsets); err != nil {
 		return fmt.Errorf("commit offsets: %w", err)
 	}
+	if s.cfg.Metrics != nil {
+		for _, m := range marks {
+			if v, ok := s.hwm.Load(topicPartition{m.Topic, m.Partition}); ok && m.Epoch == epoch {
+				s.cfg.Metrics.SetLag(m.Topic, m.Partition, max(v.(*atomic.Int64).Load()-m.Next, 0))
+			}
+		}
+	}
 	return nil
+}
+
+type topicPartition struct {
+	topic     string
+	partition int32
 }
 
 // Lag implements pipeline.LagReporter over all partitions of all input

@@ -132,6 +132,25 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 	}
 	defer stopHTTP()
 
+	// Lag gauges are refreshed on a timer: the source computes them from
+	// the group's committed offsets, which is a broker round trip.
+	lagCtx, stopLag := context.WithCancel(ctx)
+	defer stopLag()
+	go func() {
+		t := time.NewTicker(10 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-lagCtx.Done():
+				return
+			case <-t.C:
+				if _, err := src.Lag(lagCtx); err != nil && lagCtx.Err() == nil {
+					log.Warn("lag check failed", "err", err)
+				}
+			}
+		}
+	}()
+
 	start := time.Now()
 	consuming.Store(true)
 	err = runner.Run(ctx)

@@ -3,8 +3,12 @@ package job_test
 import (
 	"bufio"
 	"context"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -277,5 +281,74 @@ func TestBadInputIsDeadLetteredNothingLost(t *testing.T) {
 		if got[v] != reason {
 			t.Errorf("dead letter for %q: reason %q, want %q", v, got[v], reason)
 		}
+	}
+}
+
+func TestHTTPEndpointsAndGracefulStop(t *testing.T) {
+	cfg, b := setup(t)
+	produced := produceWorld(t, cfg, b)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.HTTP.Listen = l.Addr().String()
+	l.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	caughtUp := make(chan struct{})
+	var once sync.Once
+	done := make(chan error, 1)
+	go func() {
+		_, err := job.Run(ctx, cfg, job.Options{Progress: func(s pipeline.Stats, _ int64) {
+			if s.Consumed == produced {
+				once.Do(func() { close(caughtUp) })
+			}
+		}})
+		done <- err
+	}()
+	select {
+	case <-caughtUp:
+	case err := <-done:
+		t.Fatalf("run ended early: %v", err)
+	case <-time.After(2 * time.Minute):
+		t.Fatal("not caught up")
+	}
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + cfg.HTTP.Listen + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Errorf("/healthz %d", code)
+	}
+	if code, body := get("/readyz"); code != 200 {
+		t.Errorf("/readyz %d %s", code, body)
+	}
+	_, metrics := get("/metrics")
+	for _, want := range []string{
+		`erpflow_records_total{kind="invoice",outcome="ok",stage="decode"}`,
+		`erpflow_sink_rows_total{kind="bank_txn"}`,
+		`erpflow_consumer_lag_messages{partition="0",topic="erp.invoices"}`,
+		`erpflow_batch_duration_seconds_bucket{phase="sink"`,
+		`erpflow_offset_commits_total{outcome="ok"}`,
+		`process_resident_memory_bytes`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	cancel() // as SIGTERM does
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("graceful stop returned %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not stop")
 	}
 }
