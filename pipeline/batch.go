@@ -115,6 +115,13 @@ type Stage interface {
 	Process(ctx context.Context, b *Batch) error
 }
 
+// Acker is a stage that must learn when a batch it processed has landed
+// (for example to remember its records as seen). Acked is called once per
+// acknowledged batch, in batch order, from another goroutine than Process.
+type Acker interface {
+	Acked(b *Batch)
+}
+
 // Sink lands a batch's items. Write must be safe to repeat after a failure
 // (the runner retries it), and a nil return is the acknowledgement that
 // every item is stored.

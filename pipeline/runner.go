@@ -372,6 +372,11 @@ func (r *Runner) commitLoop(ctx context.Context, acks <-chan *Batch) {
 }
 
 func (r *Runner) account(b *Batch) {
+	for _, s := range r.stages {
+		if a, ok := s.(Acker); ok {
+			a.Acked(b)
+		}
+	}
 	r.metrics.InFlight.Dec()
 	r.consumed.Add(int64(len(b.Messages)))
 	r.landed.Add(int64(len(b.Items)))

@@ -58,9 +58,10 @@ func TestMain(m *testing.M) {
 // expected reads what ClickHouse must hold: per kind, the number of distinct
 // records and the sum of their main amount at their latest version.
 type expectation struct {
-	rows map[record.Kind]uint64
-	sums map[record.Kind]decimal.Decimal
-	msgs int
+	rows    map[record.Kind]uint64
+	sums    map[record.Kind]decimal.Decimal
+	msgs    int
+	resends int // lines identical to an earlier line
 }
 
 func mainAmount(r *record.Record) (record.Money, string) {
@@ -97,8 +98,13 @@ func expected(t *testing.T, path string) expectation {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	e := expectation{rows: map[record.Kind]uint64{}, sums: map[record.Kind]decimal.Decimal{}}
+	lines := map[string]bool{}
 	for sc.Scan() {
 		e.msgs++
+		if lines[sc.Text()] {
+			e.resends++
+		}
+		lines[sc.Text()] = true
 		var r record.Record
 		if err := d.Decode(sc.Bytes(), &r); err != nil {
 			t.Fatalf("generated record does not decode: %v", err)
@@ -198,6 +204,12 @@ func TestEndToEndExactCountsAndSums(t *testing.T) {
 	res := runUntilCaughtUp(t, cfg)
 	if res.Consumed != produced || res.Landed+res.DeadLettered+res.Duplicates != produced || res.DeadLettered != 0 {
 		t.Fatalf("stats %+v for %d produced", res.Stats, produced)
+	}
+	if e.resends == 0 {
+		t.Fatal("the test world has no re-sends to count")
+	}
+	if res.Duplicates != int64(e.resends) {
+		t.Errorf("duplicates %d, want the %d exact re-sends in the file", res.Duplicates, e.resends)
 	}
 	chCfg := job.ClickHouseConfig(cfg.ClickHouse)
 	verify(t, chCfg, e)

@@ -1,0 +1,167 @@
+// Package clean holds the cleaning stages between decode and the sink.
+package clean
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/maphash"
+	"sync"
+
+	"github.com/erpflow/erpflow/pipeline"
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+// DedupeStageName is the stage label in metrics and dead-letter headers.
+const DedupeStageName = "dedupe"
+
+// ReasonVersionConflict dead-letters a record whose id and version were
+// already seen with different content: one of the two is wrong, and
+// keeping either silently would hide it.
+const ReasonVersionConflict = "version_conflict"
+
+// Dedupe drops records already seen: the same id at the same version and
+// content (an at-least-once re-send), or at an older version than one seen.
+// They are counted as duplicates, not dead-lettered.
+//
+// A record becomes "seen" only when the batch that carries it is
+// acknowledged by the sink (Acked). Until then it is pending, and only
+// records in later batches are compared with it: their offsets cannot be
+// committed before its batch lands, so dropping them never loses the record.
+//
+// The memory is a bounded window of recent keys (two generations of Window
+// entries each), rebuilt empty after a restart. A re-send older than the
+// window, or replayed after a restart, is written again, which the
+// ReplacingMergeTree tables absorb; it is then counted as landed.
+type Dedupe struct {
+	seed1, seed2 maphash.Seed
+	window       int
+
+	// mu is held by Process (the runner's stage goroutine) and Acked (its
+	// commit goroutine).
+	mu       sync.Mutex
+	cur, old map[dedupeKey]seenEntry
+	// pending holds, per key, the newest record of a batch not yet
+	// acknowledged; byBatch lists each batch's keys for Acked.
+	pending map[dedupeKey]pendingEntry
+	byBatch map[uint64][]dedupeKey
+	inBatch map[dedupeKey]seenEntry
+}
+
+type dedupeKey struct{ a, b uint64 }
+
+type seenEntry struct {
+	version uint64
+	sum     uint64 // first 8 bytes of the SHA-256 of the original message
+}
+
+type pendingEntry struct {
+	seenEntry
+	seq uint64
+}
+
+// NewDedupe returns a dedupe stage remembering about window to 2×window
+// records.
+func NewDedupe(window int) *Dedupe {
+	if window <= 0 {
+		window = 500_000
+	}
+	return &Dedupe{seed1: maphash.MakeSeed(), seed2: maphash.MakeSeed(), window: window,
+		cur: map[dedupeKey]seenEntry{}, pending: map[dedupeKey]pendingEntry{},
+		byBatch: map[uint64][]dedupeKey{}, inBatch: map[dedupeKey]seenEntry{}}
+}
+
+// Name implements pipeline.Stage.
+func (d *Dedupe) Name() string { return DedupeStageName }
+
+func (d *Dedupe) key(r *record.Record) dedupeKey {
+	var h maphash.Hash
+	h.SetSeed(d.seed1)
+	writeKey(&h, r)
+	a := h.Sum64()
+	h.SetSeed(d.seed2)
+	writeKey(&h, r)
+	return dedupeKey{a, h.Sum64()}
+}
+
+// writeKey writes the natural key with separators, so that ("ab","c") and
+// ("a","bc") differ.
+func writeKey(h *maphash.Hash, r *record.Record) {
+	h.WriteByte(byte(r.Kind))
+	h.WriteString(r.Company)
+	h.WriteByte(0)
+	h.WriteString(r.Source)
+	h.WriteByte(0)
+	h.WriteString(r.ID)
+}
+
+// lookup returns the newest version known for k: in this batch, in a batch
+// in flight, or landed.
+func (d *Dedupe) lookup(k dedupeKey) (seenEntry, bool) {
+	if e, ok := d.inBatch[k]; ok {
+		return e, true
+	}
+	if e, ok := d.pending[k]; ok {
+		return e.seenEntry, true
+	}
+	return d.landed(k)
+}
+
+func (d *Dedupe) landed(k dedupeKey) (seenEntry, bool) {
+	if e, ok := d.cur[k]; ok {
+		return e, true
+	}
+	e, ok := d.old[k]
+	return e, ok
+}
+
+// Process implements pipeline.Stage.
+func (d *Dedupe) Process(ctx context.Context, b *pipeline.Batch) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	clear(d.inBatch)
+	keys := make([]dedupeKey, 0, len(b.Items))
+	b.Keep(func(it *pipeline.Item) bool {
+		k := d.key(&it.Rec)
+		e := seenEntry{version: it.Rec.Version, sum: binary.LittleEndian.Uint64(it.Rec.Provenance.SHA256[:8])}
+		if prev, ok := d.lookup(k); ok {
+			switch {
+			case e.version < prev.version || (e.version == prev.version && e.sum == prev.sum):
+				b.Duplicates++
+				return false
+			case e.version == prev.version:
+				b.Reject(it.Msg, DedupeStageName, ReasonVersionConflict,
+					fmt.Sprintf("%s %s/%s/%s version %d was already seen with different content", it.Rec.Kind, it.Rec.Company, it.Rec.Source, it.Rec.ID, e.version))
+				return false
+			}
+		}
+		d.inBatch[k] = e
+		keys = append(keys, k)
+		return true
+	})
+	for _, k := range keys {
+		d.pending[k] = pendingEntry{d.inBatch[k], b.Seq}
+	}
+	d.byBatch[b.Seq] = keys
+	return nil
+}
+
+// Acked implements pipeline.Acker: the batch's records are now landed.
+func (d *Dedupe) Acked(b *pipeline.Batch) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, k := range d.byBatch[b.Seq] {
+		p, ok := d.pending[k]
+		if !ok || p.seq != b.Seq {
+			continue // a later batch holds a newer version; it moves on its own ack
+		}
+		delete(d.pending, k)
+		if prev, ok := d.landed(k); !ok || prev.version <= p.version {
+			d.cur[k] = p.seenEntry
+		}
+	}
+	delete(d.byBatch, b.Seq)
+	if len(d.cur) >= d.window {
+		d.old, d.cur = d.cur, make(map[dedupeKey]seenEntry, d.window)
+	}
+}

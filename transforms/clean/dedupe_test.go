@@ -1,0 +1,117 @@
+package clean
+
+import (
+	"context"
+	"crypto/sha256"
+	"testing"
+
+	"github.com/erpflow/erpflow/pipeline"
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+// rec describes one message: natural id, version and content.
+type rec struct {
+	id      string
+	version uint64
+	content string
+}
+
+func batch(seq uint64, rs ...rec) *pipeline.Batch {
+	b := &pipeline.Batch{Seq: seq}
+	for i, r := range rs {
+		b.Messages = append(b.Messages, pipeline.Message{Offset: int64(i), Value: []byte(r.content)})
+		b.Items = append(b.Items, pipeline.Item{Msg: i, Rec: record.Record{Envelope: record.Envelope{
+			Kind: record.KindInvoice, Company: "SH01", Source: "erp", ID: r.id, Version: r.version,
+			Provenance: record.Provenance{SHA256: sha256.Sum256([]byte(r.content))}}}})
+	}
+	return b
+}
+
+func kept(b *pipeline.Batch) []string {
+	var out []string
+	for _, it := range b.Items {
+		out = append(out, it.Rec.ID)
+	}
+	return out
+}
+
+func TestDedupe(t *testing.T) {
+	type step struct {
+		in      []rec
+		ack     bool
+		kept    int
+		dups    int
+		reasons []string
+	}
+	cases := []struct {
+		name  string
+		steps []step
+	}{
+		{"re-send in the same batch", []step{{in: []rec{{"a", 1, "x"}, {"a", 1, "x"}}, kept: 1, dups: 1}}},
+		{"re-send after landing", []step{{in: []rec{{"a", 1, "x"}}, ack: true, kept: 1}, {in: []rec{{"a", 1, "x"}}, kept: 0, dups: 1}}},
+		// The first copy's batch is still in flight: the later copy can be
+		// dropped because its offset cannot commit before that batch lands.
+		{"re-send while in flight", []step{{in: []rec{{"a", 1, "x"}}, kept: 1}, {in: []rec{{"a", 1, "x"}}, kept: 0, dups: 1}}},
+		{"older version after newer", []step{{in: []rec{{"a", 3, "x3"}}, ack: true, kept: 1}, {in: []rec{{"a", 2, "x2"}}, kept: 0, dups: 1}}},
+		{"newer version replaces", []step{{in: []rec{{"a", 1, "x1"}}, ack: true, kept: 1}, {in: []rec{{"a", 2, "x2"}, {"a", 2, "x2"}}, kept: 1, dups: 1}}},
+		{"same version other content", []step{{in: []rec{{"a", 1, "x"}}, ack: true, kept: 1}, {in: []rec{{"a", 1, "y"}}, kept: 0, reasons: []string{ReasonVersionConflict}}}},
+		{"conflict inside a batch", []step{{in: []rec{{"a", 1, "x"}, {"a", 1, "y"}, {"b", 1, "x"}}, kept: 2, reasons: []string{ReasonVersionConflict}}}},
+		{"different ids are not duplicates", []step{{in: []rec{{"a", 1, "x"}, {"b", 1, "x"}, {"ab", 1, "x"}}, kept: 3}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d := NewDedupe(100)
+			for i, s := range c.steps {
+				b := batch(uint64(i), s.in...)
+				if err := d.Process(context.Background(), b); err != nil {
+					t.Fatal(err)
+				}
+				if len(b.Items) != s.kept || b.Duplicates != s.dups || len(b.Dead) != len(s.reasons) {
+					t.Fatalf("step %d: kept %v dups %d dead %d; want %d, %d, %d", i, kept(b), b.Duplicates, len(b.Dead), s.kept, s.dups, len(s.reasons))
+				}
+				for j, r := range s.reasons {
+					if b.Dead[j].Reason != r || b.Dead[j].Stage != DedupeStageName {
+						t.Errorf("step %d: dead letter %+v, want %s", i, b.Dead[j], r)
+					}
+				}
+				if len(b.Items)+len(b.Dead)+b.Duplicates != len(s.in) {
+					t.Fatalf("step %d: a record went missing", i)
+				}
+				if s.ack {
+					d.Acked(b)
+				}
+			}
+		})
+	}
+}
+
+func TestDedupeWindowForgets(t *testing.T) {
+	d := NewDedupe(2)
+	for i, id := range []string{"a", "b", "c", "d", "e"} {
+		b := batch(uint64(i), rec{id, 1, id})
+		d.Process(context.Background(), b)
+		d.Acked(b)
+	}
+	// "a" has left both generations of the window: it is written again,
+	// which the ReplacingMergeTree absorbs.
+	b := batch(9, rec{"a", 1, "a"}, rec{"e", 1, "e"})
+	d.Process(context.Background(), b)
+	if got := kept(b); len(got) != 1 || got[0] != "a" {
+		t.Fatalf("kept %v, want only a", got)
+	}
+}
+
+func BenchmarkDedupe(b *testing.B) {
+	d := NewDedupe(0)
+	rs := make([]rec, 20000)
+	for i := range rs {
+		rs[i] = rec{id: string(rune('a'+i%26)) + string(rune(i)), version: 1, content: "x"}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i += len(rs) {
+		bt := batch(uint64(i), rs...)
+		d.Process(context.Background(), bt)
+		d.Acked(bt)
+	}
+}
