@@ -59,8 +59,12 @@ integration: clickhouse
 
 test: vet unit integration
 
+# bench prints per-stage Go benchmarks, then end-to-end figures with their
+# baselines measured in the same run (see docs/benchmarks.md).
 bench: clickhouse
-	$(GO) test -run=NONE -bench=. -benchmem $(UNIT)
+	$(GO) test -run=NONE -bench=. -benchmem ./transforms/... ./pipeline/...
+	ERPFLOW_CLICKHOUSE_ADDR=$(CH_ADDR) $(GO) test -run=NONE -bench=. -benchmem ./connectors/clickhouse
+	ERPFLOW_CLICKHOUSE_ADDR=$(CH_ADDR) $(BIN) bench
 
 # fuzz runs each parser fuzz target briefly; seeds live in testdata/fuzz.
 fuzz:

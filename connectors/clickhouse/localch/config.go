@@ -89,10 +89,13 @@ var configXML = template.Must(template.New("config.xml").Funcs(template.FuncMap{
     <max_server_memory_usage_to_ram_ratio>0.5</max_server_memory_usage_to_ram_ratio>
     <max_concurrent_queries>100</max_concurrent_queries>
 
-    <!-- Kafka table engines (used by a benchmark) start from the oldest
-         offset, so a consumer created after the producer misses nothing. -->
+    <!-- Kafka table engines (used by the benchmark that compares erpflow
+         with them) start from the oldest offset, so a consumer created after
+         the producer misses nothing; a deeper librdkafka queue is the one
+         setting that made them faster here (about 1.6x). -->
     <kafka>
         <auto_offset_reset>smallest</auto_offset_reset>
+        <queued_min_messages>1000000</queued_min_messages>
     </kafka>
 </yandex>
 `))

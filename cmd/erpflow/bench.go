@@ -1,0 +1,318 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/spf13/cobra"
+
+	"github.com/erpflow/erpflow/connectors/clickhouse"
+	"github.com/erpflow/erpflow/connectors/clickhouse/localch"
+	"github.com/erpflow/erpflow/connectors/generator"
+	"github.com/erpflow/erpflow/connectors/kafka"
+	"github.com/erpflow/erpflow/pipeline/config"
+	"github.com/erpflow/erpflow/pipeline/job"
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+func newBench(g *globals) *cobra.Command {
+	var f generateFlags
+	var workDir, database string
+	var engine bool
+	c := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure end-to-end throughput against baselines measured in the same run",
+		Long: `Generates a world, produces it to the embedded broker, then measures in turn:
+  1. a bare kafka-go consume-and-discard of the input topics (the ceiling),
+  2. erpflow run --until-caught-up as a child process (records/s topic to
+     ClickHouse, and its peak memory),
+  3. with --kafka-engine, ClickHouse's own Kafka table engine landing the same
+     records in a flat form (what a user would pick instead).
+Figures are printed with ratios against each other, all from this one run.`,
+		Args: args(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			gcfg, err := f.config()
+			if err != nil {
+				return err
+			}
+			cfg.ClickHouse.Database = database
+			return runBench(cmd.Context(), cmd.OutOrStdout(), cfg, gcfg, workDir, engine)
+		},
+	}
+	f.add(c, 90, 3)
+	c.Flags().StringVar(&workDir, "dir", ".erpflow/bench", "where the generated world is written")
+	c.Flags().StringVar(&database, "database", "erpflow_bench", "ClickHouse database the bench recreates and fills")
+	c.Flags().BoolVar(&engine, "kafka-engine", true, "also measure ClickHouse's Kafka table engine")
+	return c
+}
+
+func runBench(ctx context.Context, w io.Writer, cfg config.Config, gcfg generator.Config, workDir string, engine bool) error {
+	chCfg := job.ClickHouseConfig(cfg.ClickHouse)
+	if err := ping(ctx, chCfg); err != nil {
+		s, err := localch.Start(ctx, localch.Options{Dir: defaultCHDir})
+		if err != nil {
+			return err
+		}
+		chCfg.Addr = s.NativeAddr()
+	}
+	if err := recreate(ctx, chCfg); err != nil {
+		return err
+	}
+	b, err := kafka.StartBroker(kafka.BrokerConfig{Topics: append(cfg.Kafka.Topics.All(), flatTopic), Partitions: cfg.Kafka.Partitions})
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	st, err := writeWorld(gcfg, workDir)
+	if err != nil {
+		return err
+	}
+	wr := kafka.NewWriter([]string{b.Addr()})
+	n, err := kafka.ProduceFile(ctx, wr, filepath.Join(workDir, "records.ndjson"), kafka.ProduceOptions{TopicFor: cfg.Kafka.Topics.ForKind})
+	wr.Close()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "world: %d records (%d days, %d companies) on %d input topics x %d partitions\n",
+		st.Records, gcfg.Days, gcfg.Companies, len(cfg.Kafka.Topics.Inputs()), cfg.Kafka.Partitions)
+
+	bareN, bareT, err := bareConsume(ctx, []string{b.Addr()}, cfg.Kafka.Topics.Inputs(), cfg.Kafka)
+	if err != nil {
+		return err
+	}
+	if bareN != n {
+		return fmt.Errorf("bare consume read %d of %d records", bareN, n)
+	}
+	bare := float64(bareN) / bareT.Seconds()
+
+	last, runT, rss, err := runChild(ctx, b.Addr(), chCfg)
+	if err != nil {
+		return err
+	}
+	var consumed int64
+	fmt.Sscanf(last, "consumed=%d", &consumed)
+	if consumed != n {
+		return fmt.Errorf("erpflow run consumed %d of %d (%s)", consumed, n, last)
+	}
+	ours := float64(consumed) / runT.Seconds()
+
+	fmt.Fprintf(w, "\n%-44s %12s %10s\n", "measure", "records/s", "vs erpflow")
+	fmt.Fprintf(w, "%-44s %12.0f %10s\n", "erpflow run, topic to ClickHouse", ours, "1.00")
+	fmt.Fprintf(w, "%-44s %12.0f %10.2f\n", "bare kafka-go consume-and-discard", bare, bare/ours)
+	if engine {
+		eng, err := kafkaEngine(ctx, chCfg, b.Addr(), filepath.Join(workDir, "records.ndjson"))
+		if err != nil {
+			return fmt.Errorf("kafka engine: %w", err)
+		}
+		fmt.Fprintf(w, "%-44s %12.0f %10.2f\n", "ClickHouse Kafka engine, flat rows", eng, eng/ours)
+	}
+	fmt.Fprintf(w, "\nerpflow run: %d records in %s (process start to exit), %.0f%% of the bare consume rate, peak RSS %d MiB\n",
+		consumed, runT.Round(time.Millisecond), 100*ours/bare, rss/1024)
+	fmt.Fprintf(w, "bench ours=%.0f bare=%.0f ratio_to_bare=%.3f rss_mib=%d\n", ours, bare, ours/bare, rss/1024)
+	return nil
+}
+
+// bareConsume reads every partition of topics to its end with plain
+// kafka-go readers, using the same fetch settings as erpflow's source, and
+// discards the messages: the ceiling for any consumer of this broker.
+func bareConsume(ctx context.Context, brokers, topics []string, kc config.Kafka) (int64, time.Duration, error) {
+	client := &kafkago.Client{Addr: kafkago.TCP(brokers...)}
+	md, err := client.Metadata(ctx, &kafkago.MetadataRequest{Topics: topics})
+	if err != nil {
+		return 0, 0, err
+	}
+	req := &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{}}
+	for _, t := range md.Topics {
+		for _, p := range t.Partitions {
+			req.Topics[t.Name] = append(req.Topics[t.Name], kafkago.LastOffsetOf(p.ID))
+		}
+	}
+	offs, err := client.ListOffsets(ctx, req)
+	if err != nil {
+		return 0, 0, err
+	}
+	var total atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	start := time.Now()
+	for t, parts := range offs.Topics {
+		for _, p := range parts {
+			if p.LastOffset == 0 {
+				continue
+			}
+			wg.Add(1)
+			go func(topic string, partition int, end int64) {
+				defer wg.Done()
+				r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: brokers, Topic: topic, Partition: partition,
+					MinBytes: kc.MinBytes, MaxBytes: kc.MaxBytes, MaxWait: kc.MaxWait.D()})
+				defer r.Close()
+				for {
+					m, err := r.FetchMessage(ctx)
+					if err != nil {
+						errs <- err
+						return
+					}
+					total.Add(1)
+					if m.Offset+1 >= end {
+						return
+					}
+				}
+			}(t, p.Partition, p.LastOffset)
+		}
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	select {
+	case err := <-errs:
+		return 0, 0, err
+	default:
+	}
+	return total.Load(), elapsed, nil
+}
+
+// flatTopic carries the flat rows the Kafka engine reads.
+const flatTopic = "bench.flat"
+
+// kafkaEngine lands the world's records through ClickHouse's own Kafka
+// table engine: a Kafka table, a ReplacingMergeTree target keyed like
+// erpflow's tables, and a materialized view between them. Records are
+// flattened to what 18.16's JSONEachRow reads (amounts as JSON numbers,
+// times as "YYYY-MM-DD hh:mm:ss"). It returns records/s from creating the
+// view until every record is in the target.
+func kafkaEngine(ctx context.Context, c clickhouse.Config, broker, records string) (float64, error) {
+	n, err := produceFlat(ctx, broker, records)
+	if err != nil {
+		return 0, err
+	}
+	conn, err := clickhouse.Open(ctx, c, c.Database)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	cols := "kind String, company String, source String, id String, version UInt64, event_time DateTime('UTC'), amount Decimal(18, 4), currency String, status String"
+	group := fmt.Sprintf("erpflow_bench_%d", time.Now().UnixNano())
+	stmts := []string{
+		"DROP TABLE IF EXISTS bench_flat_mv", "DROP TABLE IF EXISTS bench_flat_queue", "DROP TABLE IF EXISTS bench_flat",
+		"CREATE TABLE bench_flat (" + cols + ") ENGINE = ReplacingMergeTree(version) ORDER BY (kind, company, source, id)",
+		// One consumer: with several, 18.16 re-reads partitions after the
+		// group's first rebalance and lands rows twice.
+		"CREATE TABLE bench_flat_queue (" + cols + ") ENGINE = Kafka('" + broker + "', '" + flatTopic + "', '" + group + "', 'JSONEachRow')",
+	}
+	for _, s := range stmts {
+		if err := conn.Exec(ctx, s); err != nil {
+			return 0, fmt.Errorf("%s: %w", s, err)
+		}
+	}
+	defer func() {
+		for _, s := range []string{"DROP TABLE IF EXISTS bench_flat_mv", "DROP TABLE IF EXISTS bench_flat_queue"} {
+			conn.Exec(context.WithoutCancel(ctx), s)
+		}
+	}()
+	start := time.Now()
+	if err := conn.Exec(ctx, "CREATE MATERIALIZED VIEW bench_flat_mv TO bench_flat AS SELECT * FROM bench_flat_queue"); err != nil {
+		return 0, err
+	}
+	deadline := start.Add(5 * time.Minute)
+	for time.Now().Before(deadline) {
+		var rows uint64
+		if err := conn.QueryRow(ctx, "SELECT count() FROM bench_flat").Scan(&rows); err != nil {
+			return 0, err
+		}
+		if rows >= uint64(n) {
+			return float64(n) / time.Since(start).Seconds(), nil
+		}
+		if !sleepCtx(ctx, 100*time.Millisecond) {
+			return 0, ctx.Err()
+		}
+	}
+	return 0, fmt.Errorf("the Kafka engine did not land %d rows in 5 minutes; its server needs <kafka><auto_offset_reset>smallest</auto_offset_reset></kafka> in config.xml (erpflow clickhouse start writes it)", n)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-time.After(d):
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// produceFlat writes one flat JSON row per canonical record to flatTopic.
+func produceFlat(ctx context.Context, broker, records string) (int, error) {
+	f, err := os.Open(records)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	w := kafka.NewWriter([]string{broker})
+	defer w.Close()
+	dec := record.NewDecoder()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var batch []kafkago.Message
+	n := 0
+	for sc.Scan() {
+		var r record.Record
+		if err := dec.Decode(sc.Bytes(), &r); err != nil {
+			return n, fmt.Errorf("%s line %d: %w", records, n+1, err)
+		}
+		batch = append(batch, kafkago.Message{Topic: flatTopic, Key: []byte(r.Company), Value: flatRow(&r)})
+		n++
+		if len(batch) == 10000 {
+			if err := w.WriteMessages(ctx, batch...); err != nil {
+				return n, err
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return n, err
+	}
+	return n, w.WriteMessages(ctx, batch...)
+}
+
+func flatRow(r *record.Record) []byte {
+	amount, currency, status := record.Money{}, "", ""
+	switch b := r.Body.(type) {
+	case *record.Invoice:
+		amount, status = b.Total, b.Status
+	case *record.Payment:
+		amount, status = b.Amount, b.Status
+	case *record.BankTxn:
+		amount, status = b.Amount, b.Direction
+	case *record.SalesOrder:
+		amount, status = b.Total, b.Status
+	case *record.PurchaseOrder:
+		amount, status = b.Total, b.Status
+	case *record.ExpenseClaim:
+		amount, status = b.Amount, b.ApprovalStatus
+	case *record.Shipment:
+		status = b.Status
+	case *record.GoodsReceipt:
+		status = b.Status
+	case *record.Approval:
+		status = b.Action
+	}
+	if !amount.Currency.IsZero() {
+		currency = amount.Currency.String()
+	}
+	v, _ := json.Marshal(map[string]any{
+		"kind": r.Kind.String(), "company": r.Company, "source": r.Source, "id": r.ID, "version": r.Version,
+		"event_time": r.EventTime.UTC().Format("2006-01-02 15:04:05"),
+		"amount":     json.Number(amount.String()), "currency": currency, "status": status,
+	})
+	return v
+}
