@@ -49,7 +49,7 @@ Figures are printed with ratios against each other, all from this one run.`,
 				return err
 			}
 			cfg.ClickHouse.Database = database
-			return runBench(cmd.Context(), cmd.OutOrStdout(), cfg, gcfg, workDir, engine)
+			return runBench(cmd.Context(), cmd.OutOrStdout(), g.configPath, cfg, gcfg, workDir, engine)
 		},
 	}
 	f.add(c, 90, 3)
@@ -59,7 +59,7 @@ Figures are printed with ratios against each other, all from this one run.`,
 	return c
 }
 
-func runBench(ctx context.Context, w io.Writer, cfg config.Config, gcfg generator.Config, workDir string, engine bool) error {
+func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Config, gcfg generator.Config, workDir string, engine bool) error {
 	chCfg := job.ClickHouseConfig(cfg.ClickHouse)
 	if err := ping(ctx, chCfg); err != nil {
 		s, err := localch.Start(ctx, localch.Options{Dir: defaultCHDir})
@@ -98,7 +98,7 @@ func runBench(ctx context.Context, w io.Writer, cfg config.Config, gcfg generato
 	}
 	bare := float64(bareN) / bareT.Seconds()
 
-	last, runT, rss, err := runChild(ctx, b.Addr(), chCfg)
+	last, runT, rss, err := runChild(ctx, configPath, b.Addr(), chCfg)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ The demo owns its database (default erpflow_demo) and recreates it each run.`,
 				return err
 			}
 			cfg.ClickHouse.Database = database
-			return runDemo(cmd.Context(), cmd.OutOrStdout(), cfg, gcfg, workDir)
+			return runDemo(cmd.Context(), cmd.OutOrStdout(), g.configPath, cfg, gcfg, workDir)
 		},
 	}
 	f.add(c, 90, 3)
@@ -72,7 +72,7 @@ The demo owns its database (default erpflow_demo) and recreates it each run.`,
 	return c
 }
 
-func runDemo(ctx context.Context, w io.Writer, cfg config.Config, gcfg generator.Config, workDir string) error {
+func runDemo(ctx context.Context, w io.Writer, configPath string, cfg config.Config, gcfg generator.Config, workDir string) error {
 	step := func(format string, a ...any) { fmt.Fprintf(w, "==> "+format+"\n", a...) }
 
 	step("ClickHouse")
@@ -127,7 +127,7 @@ func runDemo(ctx context.Context, w io.Writer, cfg config.Config, gcfg generator
 	fmt.Fprintf(w, "    %d records and %d broken messages sent\n", produced, len(hostile))
 
 	step("erpflow run --until-caught-up (child process)")
-	line, elapsed, rss, err := runChild(ctx, b.Addr(), chCfg)
+	line, elapsed, rss, err := runChild(ctx, configPath, b.Addr(), chCfg)
 	if err != nil {
 		return err
 	}
@@ -159,12 +159,16 @@ func recreate(ctx context.Context, c clickhouse.Config) error {
 
 // runChild runs the pipeline as its own process so that its memory is
 // measured alone, apart from the broker and the generator in this one.
-func runChild(ctx context.Context, broker string, c clickhouse.Config) (last string, elapsed time.Duration, rssKiB int64, err error) {
+func runChild(ctx context.Context, configPath, broker string, c clickhouse.Config) (last string, elapsed time.Duration, rssKiB int64, err error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return "", 0, 0, err
 	}
-	cmd := exec.CommandContext(ctx, exe, "run", "--until-caught-up", "--brokers", broker, "--clickhouse", c.Addr, "--http-listen", "127.0.0.1:0", "--log-level", "warn")
+	args := []string{"run", "--until-caught-up", "--brokers", broker, "--clickhouse", c.Addr, "--http-listen", "127.0.0.1:0", "--log-level", "warn"}
+	if configPath != "" {
+		args = append(args, "--config", configPath)
+	}
+	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Env = append(os.Environ(), config.EnvClickHouseDatabase+"="+c.Database)
 	var out bytes.Buffer
 	cmd.Stdout = &out
