@@ -42,10 +42,10 @@ type Dedupe struct {
 	mu       sync.Mutex
 	cur, old map[dedupeKey]seenEntry
 	// pending holds, per key, the newest record of a batch not yet
-	// acknowledged; byBatch lists each batch's keys for Acked.
+	// acknowledged (the batch being processed included); byBatch lists each
+	// batch's keys for Acked.
 	pending map[dedupeKey]pendingEntry
 	byBatch map[uint64][]dedupeKey
-	inBatch map[dedupeKey]seenEntry
 }
 
 type dedupeKey struct{ a, b uint64 }
@@ -67,8 +67,8 @@ func NewDedupe(window int) *Dedupe {
 		window = 500_000
 	}
 	return &Dedupe{seed1: maphash.MakeSeed(), seed2: maphash.MakeSeed(), window: window,
-		cur: map[dedupeKey]seenEntry{}, pending: map[dedupeKey]pendingEntry{},
-		byBatch: map[uint64][]dedupeKey{}, inBatch: map[dedupeKey]seenEntry{}}
+		cur: make(map[dedupeKey]seenEntry, window), pending: map[dedupeKey]pendingEntry{},
+		byBatch: map[uint64][]dedupeKey{}}
 }
 
 // Name implements pipeline.Stage.
@@ -95,12 +95,9 @@ func writeKey(h *maphash.Hash, r *record.Record) {
 	h.WriteString(r.ID)
 }
 
-// lookup returns the newest version known for k: in this batch, in a batch
-// in flight, or landed.
+// lookup returns the newest version known for k: in a batch in flight
+// (this one included), or landed.
 func (d *Dedupe) lookup(k dedupeKey) (seenEntry, bool) {
-	if e, ok := d.inBatch[k]; ok {
-		return e, true
-	}
 	if e, ok := d.pending[k]; ok {
 		return e.seenEntry, true
 	}
@@ -119,7 +116,6 @@ func (d *Dedupe) landed(k dedupeKey) (seenEntry, bool) {
 func (d *Dedupe) Process(ctx context.Context, b *pipeline.Batch) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	clear(d.inBatch)
 	keys := make([]dedupeKey, 0, len(b.Items))
 	b.Keep(func(it *pipeline.Item) bool {
 		k := d.key(&it.Rec)
@@ -135,13 +131,10 @@ func (d *Dedupe) Process(ctx context.Context, b *pipeline.Batch) error {
 				return false
 			}
 		}
-		d.inBatch[k] = e
+		d.pending[k] = pendingEntry{e, b.Seq}
 		keys = append(keys, k)
 		return true
 	})
-	for _, k := range keys {
-		d.pending[k] = pendingEntry{d.inBatch[k], b.Seq}
-	}
 	d.byBatch[b.Seq] = keys
 	return nil
 }
@@ -155,10 +148,10 @@ func (d *Dedupe) Acked(b *pipeline.Batch) {
 		if !ok || p.seq != b.Seq {
 			continue // a later batch holds a newer version; it moves on its own ack
 		}
+		// Process admitted it only as newer than anything known, and later
+		// versions land in later batches, so this never moves backwards.
 		delete(d.pending, k)
-		if prev, ok := d.landed(k); !ok || prev.version <= p.version {
-			d.cur[k] = p.seenEntry
-		}
+		d.cur[k] = p.seenEntry
 	}
 	delete(d.byBatch, b.Seq)
 	if len(d.cur) >= d.window {
