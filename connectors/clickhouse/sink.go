@@ -133,10 +133,18 @@ type tableBuffer struct {
 	u8s       map[string]*[]uint8
 	strArrs   map[string]*[][]string
 	decArrs   map[string]*[][]decimal.Decimal
+
+	// Line items of all rows live in these flat arrays; each row's array
+	// column is a sub-slice of them, so a batch allocates no slice per row.
+	// clickhouse-go copies on Append, and reset reuses them.
+	lineSKU, lineDesc           []string
+	lineQty, linePrice, lineAmt []decimal.Decimal
 }
 
 func (t *tableBuffer) reset() {
 	t.rows = 0
+	t.lineSKU, t.lineDesc = t.lineSKU[:0], t.lineDesc[:0]
+	t.lineQty, t.linePrice, t.lineAmt = t.lineQty[:0], t.linePrice[:0], t.lineAmt[:0]
 	t.company, t.source, t.id, t.topic, t.sha = t.company[:0], t.source[:0], t.id[:0], t.topic[:0], t.sha[:0]
 	t.version, t.offset, t.partition = t.version[:0], t.offset[:0], t.partition[:0]
 	t.eventTime, t.ingestTime = t.eventTime[:0], t.ingestTime[:0]
@@ -359,31 +367,25 @@ func (t *tableBuffer) decArr(name string, v []decimal.Decimal) {
 
 // lines writes the line-item arrays; priced documents carry all five.
 func (t *tableBuffer) lines(ls []record.Line, priced bool) {
-	sku := make([]string, len(ls))
-	qty := make([]decimal.Decimal, len(ls))
-	var desc []string
-	var price, amount []decimal.Decimal
-	if priced {
-		desc = make([]string, len(ls))
-		price = make([]decimal.Decimal, len(ls))
-		amount = make([]decimal.Decimal, len(ls))
-	}
-	for i, l := range ls {
-		sku[i] = l.SKU
-		qty[i] = decimal.New(int64(l.Quantity), -record.FixedScale)
+	start := len(t.lineSKU)
+	for _, l := range ls {
+		t.lineSKU = append(t.lineSKU, l.SKU)
+		t.lineQty = append(t.lineQty, decimal.New(int64(l.Quantity), -record.FixedScale))
 		if priced {
-			desc[i] = l.Description
-			price[i] = decimal.New(int64(l.UnitPrice), -record.FixedScale)
-			amount[i] = decimal.New(l.Amount.Minor, -int32(l.Amount.Currency.Scale()))
+			t.lineDesc = append(t.lineDesc, l.Description)
+			t.linePrice = append(t.linePrice, decimal.New(int64(l.UnitPrice), -record.FixedScale))
+			t.lineAmt = append(t.lineAmt, decimal.New(l.Amount.Minor, -int32(l.Amount.Currency.Scale())))
 		}
 	}
-	t.strArr("line_sku", sku)
+	end := len(t.lineSKU)
+	// Full slice expressions keep a row's array from growing into the next.
+	t.strArr("line_sku", t.lineSKU[start:end:end])
 	if priced {
-		t.strArr("line_description", desc)
+		t.strArr("line_description", t.lineDesc[start:end:end])
 	}
-	t.decArr("line_quantity", qty)
+	t.decArr("line_quantity", t.lineQty[start:end:end])
 	if priced {
-		t.decArr("line_unit_price", price)
-		t.decArr("line_amount", amount)
+		t.decArr("line_unit_price", t.linePrice[start:end:end])
+		t.decArr("line_amount", t.lineAmt[start:end:end])
 	}
 }
