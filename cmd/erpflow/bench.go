@@ -16,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/erpflow/erpflow/connectors/clickhouse"
-	"github.com/erpflow/erpflow/connectors/clickhouse/localch"
 	"github.com/erpflow/erpflow/connectors/generator"
 	"github.com/erpflow/erpflow/connectors/kafka"
 	"github.com/erpflow/erpflow/pipeline/config"
@@ -60,15 +59,8 @@ Figures are printed with ratios against each other, all from this one run.`,
 }
 
 func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Config, gcfg generator.Config, workDir string, engine bool) error {
-	chCfg := job.ClickHouseConfig(cfg.ClickHouse)
-	if err := ping(ctx, chCfg); err != nil {
-		s, err := localch.Start(ctx, localch.Options{Dir: defaultCHDir})
-		if err != nil {
-			return err
-		}
-		chCfg.Addr = s.NativeAddr()
-	}
-	if err := recreate(ctx, chCfg); err != nil {
+	chCfg, err := ownDatabase(ctx, w, job.ClickHouseConfig(cfg.ClickHouse))
+	if err != nil {
 		return err
 	}
 	b, err := kafka.StartBroker(kafka.BrokerConfig{Topics: append(cfg.Kafka.Topics.All(), flatTopic), Partitions: cfg.Kafka.Partitions})

@@ -76,17 +76,8 @@ func runDemo(ctx context.Context, w io.Writer, configPath string, cfg config.Con
 	step := func(format string, a ...any) { fmt.Fprintf(w, "==> "+format+"\n", a...) }
 
 	step("ClickHouse")
-	chCfg := job.ClickHouseConfig(cfg.ClickHouse)
-	if err := ping(ctx, chCfg); err != nil {
-		fmt.Fprintf(w, "    nothing answers at %s (%v); starting a local server\n", chCfg.Addr, err)
-		s, err := localch.Start(ctx, localch.Options{Dir: defaultCHDir})
-		if err != nil {
-			return err
-		}
-		chCfg.Addr = s.NativeAddr()
-	}
-	fmt.Fprintf(w, "    using %s, database %s (recreated)\n", chCfg.Addr, chCfg.Database)
-	if err := recreate(ctx, chCfg); err != nil {
+	chCfg, err := ownDatabase(ctx, w, job.ClickHouseConfig(cfg.ClickHouse))
+	if err != nil {
 		return err
 	}
 
@@ -142,6 +133,21 @@ func ping(ctx context.Context, c clickhouse.Config) error {
 		return err
 	}
 	return conn.Close()
+}
+
+// ownDatabase makes sure a ClickHouse answers, starting the local one when
+// none does, and recreates the database that the demo or bench owns.
+func ownDatabase(ctx context.Context, w io.Writer, c clickhouse.Config) (clickhouse.Config, error) {
+	if err := ping(ctx, c); err != nil {
+		fmt.Fprintf(w, "    nothing answers at %s (%v); starting a local server\n", c.Addr, err)
+		s, err := localch.Start(ctx, localch.Options{Dir: defaultCHDir})
+		if err != nil {
+			return c, err
+		}
+		c.Addr = s.NativeAddr()
+	}
+	fmt.Fprintf(w, "    using %s, database %s (recreated)\n", c.Addr, c.Database)
+	return c, recreate(ctx, c)
 }
 
 func recreate(ctx context.Context, c clickhouse.Config) error {

@@ -122,17 +122,10 @@ type tableBuffer struct {
 	partition                       []uint32
 	eventTime, ingestTime           []time.Time
 
-	// Body columns by name, in insert order; filled by add.
-	body []column
-	strs map[string]*[]string
-	decs map[string]*[]decimal.Decimal
-	// Other body column types, kept by name.
-	dates     map[string]*[]time.Time
-	nullDates map[string]*[]*time.Time
-	u32s      map[string]*[]uint32
-	u8s       map[string]*[]uint8
-	strArrs   map[string]*[][]string
-	decArrs   map[string]*[][]decimal.Decimal
+	// body holds the kind's own columns in the order addBody writes them;
+	// cursor is the next one while a row is added.
+	body   []bodyColumn
+	cursor int
 
 	// Line items of all rows live in these flat arrays; each row's array
 	// column is a sub-slice of them, so a batch allocates no slice per row.
@@ -141,75 +134,58 @@ type tableBuffer struct {
 	lineQty, linePrice, lineAmt []decimal.Decimal
 }
 
+type bodyColumn struct {
+	name string
+	buf  columnBuffer
+}
+
+// columnBuffer is one column's values of a batch.
+type columnBuffer interface {
+	reset()
+	data() any // a slice clickhouse-go can Append
+}
+
+type typedColumn[T any] struct{ vals []T }
+
+func (c *typedColumn[T]) reset()    { clear(c.vals); c.vals = c.vals[:0] }
+func (c *typedColumn[T]) data() any { return c.vals }
+
+// next returns the row's next body column, creating it on the first row.
+// Every row of a kind writes the same columns in the same order, so the
+// position identifies the column; the name only matters for the insert.
+func next[T any](t *tableBuffer, name string) *typedColumn[T] {
+	i := t.cursor
+	t.cursor++
+	if i < len(t.body) {
+		return t.body[i].buf.(*typedColumn[T])
+	}
+	c := &typedColumn[T]{}
+	t.body = append(t.body, bodyColumn{name: name, buf: c})
+	return c
+}
+
 func (t *tableBuffer) reset() {
 	t.rows = 0
-	t.lineSKU, t.lineDesc = t.lineSKU[:0], t.lineDesc[:0]
-	t.lineQty, t.linePrice, t.lineAmt = t.lineQty[:0], t.linePrice[:0], t.lineAmt[:0]
 	t.company, t.source, t.id, t.topic, t.sha = t.company[:0], t.source[:0], t.id[:0], t.topic[:0], t.sha[:0]
 	t.version, t.offset, t.partition = t.version[:0], t.offset[:0], t.partition[:0]
 	t.eventTime, t.ingestTime = t.eventTime[:0], t.ingestTime[:0]
-	for _, p := range t.strs {
-		*p = (*p)[:0]
-	}
-	for _, p := range t.decs {
-		*p = (*p)[:0]
-	}
-	for _, p := range t.dates {
-		*p = (*p)[:0]
-	}
-	for _, p := range t.nullDates {
-		*p = (*p)[:0]
-	}
-	for _, p := range t.u32s {
-		*p = (*p)[:0]
-	}
-	for _, p := range t.u8s {
-		*p = (*p)[:0]
-	}
-	for _, p := range t.strArrs {
-		clear(*p)
-		*p = (*p)[:0]
-	}
-	for _, p := range t.decArrs {
-		clear(*p)
-		*p = (*p)[:0]
+	t.lineSKU, t.lineDesc = t.lineSKU[:0], t.lineDesc[:0]
+	t.lineQty, t.linePrice, t.lineAmt = t.lineQty[:0], t.linePrice[:0], t.lineAmt[:0]
+	for _, c := range t.body {
+		c.buf.reset()
 	}
 }
 
 func (t *tableBuffer) columns() []column {
-	env := []column{
+	out := []column{
 		{"company", t.company}, {"source", t.source}, {"id", t.id}, {"version", t.version},
 		{"event_time", t.eventTime}, {"ingest_time", t.ingestTime},
 		{"src_topic", t.topic}, {"src_partition", t.partition}, {"src_offset", t.offset}, {"raw_sha256", t.sha},
 	}
-	out := make([]column, 0, len(env)+len(t.body))
-	out = append(out, env...)
 	for _, c := range t.body {
-		out = append(out, column{c.name, deref(c.data)})
+		out = append(out, column{c.name, c.buf.data()})
 	}
 	return out
-}
-
-func deref(p any) any {
-	switch v := p.(type) {
-	case *[]string:
-		return *v
-	case *[]decimal.Decimal:
-		return *v
-	case *[]time.Time:
-		return *v
-	case *[]*time.Time:
-		return *v
-	case *[]uint32:
-		return *v
-	case *[]uint8:
-		return *v
-	case *[][]string:
-		return *v
-	case *[][]decimal.Decimal:
-		return *v
-	}
-	panic(fmt.Sprintf("clickhouse sink: column type %T", p))
 }
 
 func (t *tableBuffer) add(r *record.Record) {
@@ -224,145 +200,64 @@ func (t *tableBuffer) add(r *record.Record) {
 	t.partition = append(t.partition, uint32(r.Provenance.Partition))
 	t.offset = append(t.offset, uint64(r.Provenance.Offset))
 	t.sha = append(t.sha, hex.EncodeToString(r.Provenance.SHA256[:]))
+	t.cursor = 0
 	addBody(t, r.Body)
 }
 
-// The typed column helpers register a column on first use, which fixes the
-// insert's column order to the order addBody writes them in.
-
-func (t *tableBuffer) register(name string, p any) {
-	t.body = append(t.body, column{name, p})
-}
-
 func (t *tableBuffer) str(name, v string) {
-	if t.strs == nil {
-		t.strs = map[string]*[]string{}
-	}
-	p, ok := t.strs[name]
-	if !ok {
-		p = new([]string)
-		t.strs[name] = p
-		t.register(name, p)
-	}
-	*p = append(*p, v)
+	c := next[string](t, name)
+	c.vals = append(c.vals, v)
 }
 
 func (t *tableBuffer) dec(name string, minor int64, scale uint8) {
-	if t.decs == nil {
-		t.decs = map[string]*[]decimal.Decimal{}
-	}
-	p, ok := t.decs[name]
-	if !ok {
-		p = new([]decimal.Decimal)
-		t.decs[name] = p
-		t.register(name, p)
-	}
-	*p = append(*p, decimal.New(minor, -int32(scale)))
+	c := next[decimal.Decimal](t, name)
+	c.vals = append(c.vals, decimal.New(minor, -int32(scale)))
 }
 
 func (t *tableBuffer) money(name string, m record.Money) { t.dec(name, m.Minor, m.Currency.Scale()) }
 
-func (t *tableBuffer) date(name string, d record.Date) {
-	if t.dates == nil {
-		t.dates = map[string]*[]time.Time{}
-	}
-	p, ok := t.dates[name]
-	if !ok {
-		p = new([]time.Time)
-		t.dates[name] = p
-		t.register(name, p)
-	}
-	*p = append(*p, d.Time())
-}
+func (t *tableBuffer) date(name string, d record.Date) { t.timestamp(name, d.Time()) }
 
 func (t *tableBuffer) timestamp(name string, v time.Time) {
-	if t.dates == nil {
-		t.dates = map[string]*[]time.Time{}
-	}
-	p, ok := t.dates[name]
-	if !ok {
-		p = new([]time.Time)
-		t.dates[name] = p
-		t.register(name, p)
-	}
-	*p = append(*p, v)
+	c := next[time.Time](t, name)
+	c.vals = append(c.vals, v)
 }
 
 func (t *tableBuffer) nullDate(name string, d record.Date) {
-	if t.nullDates == nil {
-		t.nullDates = map[string]*[]*time.Time{}
-	}
-	p, ok := t.nullDates[name]
-	if !ok {
-		p = new([]*time.Time)
-		t.nullDates[name] = p
-		t.register(name, p)
-	}
+	c := next[*time.Time](t, name)
 	var v *time.Time
 	if d != record.NoDate {
 		tt := d.Time()
 		v = &tt
 	}
-	*p = append(*p, v)
+	c.vals = append(c.vals, v)
 }
 
 func (t *tableBuffer) u32(name string, v uint32) {
-	if t.u32s == nil {
-		t.u32s = map[string]*[]uint32{}
-	}
-	p, ok := t.u32s[name]
-	if !ok {
-		p = new([]uint32)
-		t.u32s[name] = p
-		t.register(name, p)
-	}
-	*p = append(*p, v)
+	c := next[uint32](t, name)
+	c.vals = append(c.vals, v)
 }
 
 func (t *tableBuffer) flag(name string, v bool) {
-	if t.u8s == nil {
-		t.u8s = map[string]*[]uint8{}
-	}
-	p, ok := t.u8s[name]
-	if !ok {
-		p = new([]uint8)
-		t.u8s[name] = p
-		t.register(name, p)
-	}
+	c := next[uint8](t, name)
 	var b uint8
 	if v {
 		b = 1
 	}
-	*p = append(*p, b)
+	c.vals = append(c.vals, b)
 }
 
 func (t *tableBuffer) strArr(name string, v []string) {
-	if t.strArrs == nil {
-		t.strArrs = map[string]*[][]string{}
-	}
-	p, ok := t.strArrs[name]
-	if !ok {
-		p = new([][]string)
-		t.strArrs[name] = p
-		t.register(name, p)
-	}
+	c := next[[]string](t, name)
 	if v == nil {
 		v = []string{}
 	}
-	*p = append(*p, v)
+	c.vals = append(c.vals, v)
 }
 
 func (t *tableBuffer) decArr(name string, v []decimal.Decimal) {
-	if t.decArrs == nil {
-		t.decArrs = map[string]*[][]decimal.Decimal{}
-	}
-	p, ok := t.decArrs[name]
-	if !ok {
-		p = new([][]decimal.Decimal)
-		t.decArrs[name] = p
-		t.register(name, p)
-	}
-	*p = append(*p, v)
+	c := next[[]decimal.Decimal](t, name)
+	c.vals = append(c.vals, v)
 }
 
 // lines writes the line-item arrays; priced documents carry all five.
