@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,7 +67,12 @@ type Runner struct {
 	log     *slog.Logger
 
 	consumed, landed, dead, dups, batches atomic.Int64
-	sinkOK                                atomic.Bool
+	sinkOK, dlqOK                         atomic.Bool
+	// slots bounds the batches fetched but not yet accounted: when one
+	// batch cannot land, the later ones wait for it (they cannot commit
+	// before it), and without a bound the fetcher would go on reading the
+	// whole topic into memory.
+	slots chan struct{}
 	// issued and committed count batches: the fetcher has handed out
 	// batches [0, issued) and offsets of [0, committed) are committed.
 	issued, committed atomic.Uint64
@@ -83,8 +89,10 @@ func NewRunner(cfg Config, src Source, stages []Stage, sink Sink, dlq DeadLetter
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	r := &Runner{cfg: cfg, src: src, stages: stages, sink: sink, dlq: dlq, metrics: metrics, log: log}
+	r := &Runner{cfg: cfg, src: src, stages: stages, sink: sink, dlq: dlq, metrics: metrics, log: log,
+		slots: make(chan struct{}, cfg.SinkConcurrency+3)}
 	r.sinkOK.Store(true)
+	r.dlqOK.Store(true)
 	return r
 }
 
@@ -94,8 +102,17 @@ func (r *Runner) Stats() Stats {
 		Duplicates: r.dups.Load(), Batches: r.batches.Load()}
 }
 
-// SinkHealthy reports whether the last sink write succeeded.
-func (r *Runner) SinkHealthy() bool { return r.sinkOK.Load() }
+// Healthy says why the runner cannot land records right now, or nil: the
+// last sink write and the last dead-letter write must have succeeded.
+func (r *Runner) Healthy() error {
+	switch {
+	case !r.sinkOK.Load():
+		return errors.New("the last sink write failed")
+	case !r.dlqOK.Load():
+		return errors.New("the last dead-letter write failed")
+	}
+	return nil
+}
 
 // Run works until ctx is cancelled (then in-flight batches get DrainTimeout
 // to land, and whatever has not landed is left uncommitted) or, with
@@ -171,6 +188,11 @@ func (r *Runner) Run(ctx context.Context) error {
 func (r *Runner) fetch(ctx context.Context, lagger LagReporter, out chan<- *Batch) error {
 	backoff := r.cfg.RetryMin
 	for {
+		select {
+		case r.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil
+		}
 		b := &Batch{Seq: r.issued.Load()}
 		var deadline time.Time
 		for len(b.Messages) < r.cfg.BatchSize {
@@ -183,11 +205,13 @@ func (r *Runner) fetch(ctx context.Context, lagger LagReporter, out chan<- *Batc
 			}
 			msgs, err := r.src.Fetch(ctx, r.cfg.BatchSize-len(b.Messages), wait)
 			if ctx.Err() != nil {
+				<-r.slots
 				return nil
 			}
 			if err != nil {
 				r.log.Warn("fetch failed; retrying", "err", err, "backoff", backoff)
 				if !sleep(ctx, backoff) {
+					<-r.slots
 					return nil
 				}
 				backoff = min(backoff*2, r.cfg.RetryMax)
@@ -204,6 +228,7 @@ func (r *Runner) fetch(ctx context.Context, lagger LagReporter, out chan<- *Batc
 						r.log.Warn("lag check failed", "err", err)
 					}
 					if done {
+						<-r.slots
 						return nil
 					}
 				}
@@ -224,6 +249,7 @@ func (r *Runner) fetch(ctx context.Context, lagger LagReporter, out chan<- *Batc
 			// The batch was fetched but never processed: it is simply not
 			// committed, and the next run reads it again.
 			r.metrics.InFlight.Dec()
+			<-r.slots
 			return nil
 		}
 	}
@@ -285,9 +311,9 @@ func (r *Runner) countStage(stage string, b *Batch, dead int) {
 func (r *Runner) write(ctx context.Context, in <-chan *Batch, acks chan<- *Batch) {
 	for b := range in {
 		start := time.Now()
-		ok := r.retry(ctx, "sink", func() error { return r.sink.Write(ctx, b) })
+		ok := r.retry(ctx, "sink", &r.sinkOK, func() error { return r.sink.Write(ctx, b) })
 		if ok && len(b.Dead) > 0 {
-			ok = r.retry(ctx, "dead-letter", func() error { return r.dlq.WriteDead(ctx, b.Dead) })
+			ok = r.retry(ctx, "dead-letter", &r.dlqOK, func() error { return r.dlq.WriteDead(ctx, b.Dead) })
 		}
 		if !ok {
 			// Abandoned during shutdown: not acknowledged, never committed.
@@ -301,15 +327,15 @@ func (r *Runner) write(ctx context.Context, in <-chan *Batch, acks chan<- *Batch
 	}
 }
 
-func (r *Runner) retry(ctx context.Context, what string, f func() error) bool {
+func (r *Runner) retry(ctx context.Context, what string, healthy *atomic.Bool, f func() error) bool {
 	backoff := r.cfg.RetryMin
 	for attempt := 1; ; attempt++ {
 		err := f()
 		if err == nil {
-			r.sinkOK.Store(true)
+			healthy.Store(true)
 			return true
 		}
-		r.sinkOK.Store(false)
+		healthy.Store(false)
 		r.metrics.SinkErrors.Inc()
 		if ctx.Err() != nil {
 			return false
@@ -378,6 +404,7 @@ func (r *Runner) account(b *Batch) {
 		}
 	}
 	r.metrics.InFlight.Dec()
+	<-r.slots
 	r.consumed.Add(int64(len(b.Messages)))
 	r.landed.Add(int64(len(b.Items)))
 	r.dead.Add(int64(len(b.Dead)))
@@ -394,7 +421,10 @@ func (r *Runner) account(b *Batch) {
 		}
 	}
 	for _, d := range b.Dead {
-		r.metrics.DeadLetters.WithLabelValues(d.Stage, d.Reason).Inc()
+		// The label is the reason without its field path: paths come from
+		// the input, and a hostile producer must not mint series.
+		reason, _, _ := strings.Cut(d.Reason, ":")
+		r.metrics.DeadLetters.WithLabelValues(d.Stage, reason).Inc()
 	}
 	if !b.Fetched.IsZero() {
 		r.metrics.BatchSeconds.WithLabelValues("total").Observe(time.Since(b.Fetched).Seconds())

@@ -22,6 +22,8 @@ type memSource struct {
 	next      []int64 // fetch position
 	committed []int64
 	commits   [][]Mark
+	// check, when set, vets every mark before it is committed.
+	check func(Mark) error
 }
 
 func newMemSource(partitions, perPartition int) *memSource {
@@ -67,6 +69,11 @@ func (s *memSource) Commit(ctx context.Context, marks []Mark) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, m := range marks {
+		if s.check != nil {
+			if err := s.check(m); err != nil {
+				panic(err) // a commit ahead of the sink is the bug under test
+			}
+		}
 		if m.Next < s.committed[m.Partition] {
 			return fmt.Errorf("commit went backwards on partition %d: %d < %d", m.Partition, m.Next, s.committed[m.Partition])
 		}
@@ -251,18 +258,30 @@ func TestRunnerRetriesSinkWithoutCommitting(t *testing.T) {
 	sink := &memSink{failures: 3}
 	dlq := &memDLQ{failures: 2}
 	stage := &toItems{reject: map[string]bool{"p0-o3": true, "p1-o9": true}}
-	r := NewRunner(fastCfg(), src, []Stage{stage}, sink, dlq, nil, nil)
-	var sawCommitBeforeLanding bool
-	r.Progress = func(s Stats) {
-		if int64(len(sink.ids)) < s.Landed {
-			sawCommitBeforeLanding = true
+	// Every offset below a commit mark must already be in the sink or in
+	// the dead letters when the commit happens.
+	src.check = func(m Mark) error {
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		dlq.mu.Lock()
+		defer dlq.mu.Unlock()
+		stored := map[string]bool{}
+		for _, id := range sink.ids {
+			stored[id] = true
 		}
+		for _, d := range dlq.dead {
+			stored[string(d.Msg.Value)] = true
+		}
+		for o := int64(0); o < m.Next; o++ {
+			if v := fmt.Sprintf("p%d-o%d", m.Partition, o); !stored[v] {
+				return fmt.Errorf("commit of partition %d up to %d before %s was stored", m.Partition, m.Next, v)
+			}
+		}
+		return nil
 	}
+	r := NewRunner(fastCfg(), src, []Stage{stage}, sink, dlq, nil, nil)
 	if err := r.Run(context.Background()); err != nil {
 		t.Fatal(err)
-	}
-	if sawCommitBeforeLanding {
-		t.Fatal("a commit ran ahead of the sink")
 	}
 	st := r.Stats()
 	if st.Landed != 18 || st.DeadLettered != 2 || st.Consumed != 20 {
@@ -384,5 +403,34 @@ func TestRunnerMetrics(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(m.Commits); n == 0 {
 		t.Error("no commit metric")
+	}
+}
+
+// TestRunnerBoundsBatchesBehindAStuckOne holds batch 0 in the sink: later
+// batches may land, but the fetcher must stop instead of reading the whole
+// topic into memory while nothing can commit.
+func TestRunnerBoundsBatchesBehindAStuckOne(t *testing.T) {
+	src := newMemSource(1, 10000)
+	gate := make(chan error)
+	sink := &memSink{gate: map[uint64]chan error{0: gate}}
+	cfg := fastCfg()
+	cfg.SinkConcurrency = 2
+	r := NewRunner(cfg, src, []Stage{&toItems{}}, sink, &memDLQ{}, nil, nil)
+	done := make(chan error)
+	go func() { done <- r.Run(context.Background()) }()
+	time.Sleep(300 * time.Millisecond)
+	issued := r.issued.Load()
+	if limit := uint64(cfg.SinkConcurrency + 3); issued > limit {
+		t.Fatalf("fetched %d batches behind a stuck one; want at most %d", issued, limit)
+	}
+	if c := src.committedOffsets()[0]; c != 0 {
+		t.Fatalf("committed %d with batch 0 unlanded", c)
+	}
+	gate <- nil
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if c := src.committedOffsets()[0]; c != 10000 {
+		t.Fatalf("committed %d, want 10000", c)
 	}
 }

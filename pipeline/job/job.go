@@ -117,8 +117,8 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		if !consuming.Load() {
 			return errors.New("not consuming")
 		}
-		if !runner.SinkHealthy() {
-			return errors.New("last ClickHouse write failed")
+		if err := runner.Healthy(); err != nil {
+			return err
 		}
 		if err := conn.Ping(ctx); err != nil {
 			return fmt.Errorf("clickhouse: %w", err)
