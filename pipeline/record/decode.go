@@ -303,6 +303,9 @@ func (d *Decoder) timestamp(v *fastjson.Value, parent, name string, dst *time.Ti
 	if err != nil {
 		return wrongType(parent, name, fmt.Sprintf("%q: %v", b, ErrBadTime))
 	}
+	if t.Before(MinTime) || t.After(MaxTime) {
+		return wrongType(parent, name, fmt.Sprintf("%q: %v", b, ErrTimeRange))
+	}
 	*dst = t.UTC()
 	return nil
 }

@@ -119,7 +119,18 @@ func (d Date) Append(dst []byte) []byte {
 	return append(dst, byte('0'+dd/10), byte('0'+dd%10))
 }
 
-// ParseDate reads a strict YYYY-MM-DD and refuses impossible days (2025-02-30).
+// Storage limits: ClickHouse's Date counts days in 16 bits and DateTime
+// seconds in 32 bits from 1970, and both wrap silently beyond (9999-12-31
+// would land as a day in 2105). Values outside are refused at the door.
+var (
+	MaxDate = MakeDate(2149, time.June, 6)
+	MinTime = time.Unix(0, 0).UTC()
+	MaxTime = time.Unix(1<<32-1, 0).UTC()
+)
+
+// ParseDate reads a strict YYYY-MM-DD and refuses impossible days
+// (2025-02-30) and days ClickHouse cannot store (before 1970, after
+// 2149-06-06).
 func ParseDate(s string) (Date, error) {
 	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
 		return 0, ErrBadDate
@@ -134,7 +145,10 @@ func ParseDate(s string) (Date, error) {
 	if t.Day() != d {
 		return 0, ErrBadDate
 	}
-	return Date(t.Unix() / 86400), nil
+	if dt := Date(t.Unix() / 86400); dt <= MaxDate {
+		return dt, nil
+	}
+	return 0, ErrDateRange
 }
 
 func digits(s string) (int, bool) {
