@@ -120,17 +120,19 @@ func (d Date) Append(dst []byte) []byte {
 }
 
 // Storage limits: ClickHouse's Date counts days in 16 bits and DateTime
-// seconds in 32 bits from 1970, and both wrap silently beyond (9999-12-31
-// would land as a day in 2105). Values outside are refused at the door.
+// seconds in 32 bits from 1970, and the driver wraps values beyond without a
+// word (9999-12-31 would land as a day in 2105). 18.16's calendar tables
+// also end with 2105 (toDate('2106-01-01') is 0000-00-00 there), so that is
+// the last year erpflow stores. Values outside are refused at the door.
 var (
-	MaxDate = MakeDate(2149, time.June, 6)
+	MaxDate = MakeDate(2105, time.December, 31)
 	MinTime = time.Unix(0, 0).UTC()
-	MaxTime = time.Unix(1<<32-1, 0).UTC()
+	MaxTime = time.Date(2105, time.December, 31, 23, 59, 59, 0, time.UTC)
 )
 
 // ParseDate reads a strict YYYY-MM-DD and refuses impossible days
 // (2025-02-30) and days ClickHouse cannot store (before 1970, after
-// 2149-06-06).
+// 2105-12-31).
 func ParseDate(s string) (Date, error) {
 	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
 		return 0, ErrBadDate
