@@ -198,3 +198,20 @@ func partitionOf(t *testing.T, key string, n int) int {
 	}
 	return (&kafkago.Murmur2Balancer{}).Balance(kafkago.Message{Key: []byte(key)}, parts...)
 }
+
+func TestLagIgnoresMissingTopics(t *testing.T) {
+	b, err := StartBroker(BrokerConfig{Topics: []string{"erp.invoices"}, Partitions: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	produce(t, b, "erp.invoices", 10)
+	// The source is given a topic nobody created: lag must still be known,
+	// or run --until-caught-up would wait for it forever.
+	s := &Source{cfg: SourceConfig{Brokers: []string{b.Addr()}, GroupID: "g-missing", Topics: []string{"erp.invoices", "erp.nowhere"}},
+		client: &kafkago.Client{Addr: kafkago.TCP(b.Addr()), Timeout: 5 * time.Second}}
+	lag, err := s.Lag(context.Background())
+	if err != nil || lag != 10 {
+		t.Fatalf("lag %d, %v; want 10", lag, err)
+	}
+}

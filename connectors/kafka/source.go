@@ -109,7 +109,10 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 		RebalanceTimeout:  cfg.RebalanceTimeout,
 		JoinGroupBackoff:  cfg.JoinGroupBackoff,
 		StartOffset:       kafkago.FirstOffset,
-		ErrorLogger:       kafkago.LoggerFunc(func(f string, a ...any) { cfg.Log.Debug("kafka-go group", "msg", fmt.Sprintf(f, a...)) }),
+		// Partitions added to an input topic (DESIGN's way to scale out)
+		// must trigger a rebalance, or nobody reads them.
+		WatchPartitionChanges: true,
+		ErrorLogger:           kafkago.LoggerFunc(func(f string, a ...any) { cfg.Log.Warn("kafka-go group", "msg", fmt.Sprintf(f, a...)) }),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("kafka source: join group %s: %w", cfg.GroupID, err)
@@ -173,7 +176,9 @@ func (s *Source) read(ctx context.Context, topic string, pa kafkago.PartitionAss
 		MaxBytes:      s.cfg.MaxBytes,
 		MaxWait:       s.cfg.MaxWait,
 		QueueCapacity: s.cfg.QueueCapacity,
-		ErrorLogger:   kafkago.LoggerFunc(func(f string, a ...any) { s.cfg.Log.Debug("kafka-go reader", "msg", fmt.Sprintf(f, a...)) }),
+		// Warn, not Debug: this is where kafka-go reports skipping records
+		// that retention deleted before they were consumed.
+		ErrorLogger: kafkago.LoggerFunc(func(f string, a ...any) { s.cfg.Log.Warn("kafka-go reader", "msg", fmt.Sprintf(f, a...)) }),
 	})
 	defer r.Close()
 	hwmV, _ := s.hwm.LoadOrStore(topicPartition{topic, int32(pa.ID)}, new(atomic.Int64))
@@ -306,7 +311,9 @@ func (s *Source) Lag(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("lag: fetch committed offsets: %w", err)
 	}
-	if res.Error != nil {
+	// A group that has never committed has no offsets yet, which some
+	// brokers report as an error of its own.
+	if res.Error != nil && !errors.Is(res.Error, kafkago.GroupIdNotFound) {
 		return 0, fmt.Errorf("lag: fetch committed offsets: %w", res.Error)
 	}
 	var total int64
@@ -338,12 +345,18 @@ func (s *Source) endOffsets(ctx context.Context) (map[string]map[int]int64, erro
 	}
 	req := &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{}}
 	for _, t := range md.Topics {
+		if errors.Is(t.Error, kafkago.UnknownTopicOrPartition) {
+			continue // nothing to consume there yet: no lag
+		}
 		if t.Error != nil {
 			return nil, fmt.Errorf("lag: topic %s: %w", t.Name, t.Error)
 		}
 		for _, p := range t.Partitions {
 			req.Topics[t.Name] = append(req.Topics[t.Name], kafkago.LastOffsetOf(p.ID))
 		}
+	}
+	if len(req.Topics) == 0 {
+		return map[string]map[int]int64{}, nil
 	}
 	res, err := s.client.ListOffsets(ctx, req)
 	if err != nil {
