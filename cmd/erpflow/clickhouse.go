@@ -12,7 +12,7 @@ const defaultCHDir = ".erpflow/clickhouse"
 
 func newClickHouse() *cobra.Command {
 	var dir string
-	c := &cobra.Command{
+	c := group(&cobra.Command{
 		Use:   "clickhouse start|stop|status",
 		Short: "Run a local ClickHouse server for the demo and tests",
 		Long: `Starts a ClickHouse server of its own under --dir, using a 'clickhouse' binary on
@@ -20,7 +20,7 @@ PATH or Debian's clickhouse-server (18.16), on free loopback ports. 'status'
 prints the native address so scripts can export it:
 
   export ERPFLOW_CLICKHOUSE_ADDR=$(erpflow clickhouse status --addr)`,
-	}
+	})
 	c.PersistentFlags().StringVar(&dir, "dir", defaultCHDir, "data directory of the local server")
 	c.AddCommand(&cobra.Command{
 		Use:   "start",

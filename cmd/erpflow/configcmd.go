@@ -9,7 +9,7 @@ import (
 )
 
 func newConfig() *cobra.Command {
-	c := &cobra.Command{Use: "config", Short: "Work with the configuration file"}
+	c := group(&cobra.Command{Use: "config", Short: "Work with the configuration file"})
 	c.AddCommand(&cobra.Command{
 		Use:   "check FILE",
 		Short: "Check a configuration file; exit 0 only when it is valid",

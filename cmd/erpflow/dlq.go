@@ -63,13 +63,13 @@ func toDeadLetter(m kafkago.Message) deadLetter {
 
 func newDLQ(g *globals) *cobra.Command {
 	var brokers, format string
-	c := &cobra.Command{
+	c := group(&cobra.Command{
 		Use:   "dlq list|show",
 		Short: "Read the dead-letter topic",
 		Long: `Every record erpflow could not land is in the dead-letter topic with its
 original key, bytes and headers, plus the reason, the stage and where it came
 from. 'list' shows them all; 'show P:O' shows one in full.`,
-	}
+	})
 	c.PersistentFlags().StringVar(&brokers, "brokers", "", "comma-separated Kafka host:port list (overrides "+config.EnvKafkaBrokers+")")
 	read := func(cmd *cobra.Command, f func(deadLetter) error) error {
 		cfg, err := g.load()

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -40,7 +41,8 @@ func main() {
 	}
 	fmt.Fprintln(os.Stderr, "erpflow:", err)
 	var ue usageError
-	if errors.As(err, &ue) {
+	// cobra reports an unknown sub-command of the root as a plain error.
+	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
 		fmt.Fprintln(os.Stderr, "Run 'erpflow --help' for usage.")
 		os.Exit(exitUsage)
 	}
@@ -72,6 +74,18 @@ Exit codes: 0 done, 1 failure, 2 usage error.`,
 	root.AddCommand(newGenerate(), newBroker(g), newProduce(g), newRun(g), newMigrate(g),
 		newClickHouse(), newConfig(), newDLQ(g), newDemo(g), newBench(g))
 	return root
+}
+
+// group makes a command that only holds sub-commands: called bare or with
+// an unknown sub-command it prints help and is a usage error (cobra would
+// print help and exit 0).
+func group(c *cobra.Command) *cobra.Command {
+	c.Args = args(cobra.NoArgs)
+	c.RunE = func(cmd *cobra.Command, a []string) error {
+		cmd.Help()
+		return usagef("%s needs a sub-command", cmd.CommandPath())
+	}
+	return c
 }
 
 // args wraps a cobra argument check so its failure is a usage error.

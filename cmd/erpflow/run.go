@@ -96,6 +96,10 @@ consumed=N landed=N dead_lettered=N duplicates=N`,
 			if err != nil {
 				return err
 			}
+			if untilCaughtUp && cmd.Context().Err() != nil {
+				// Still exit 0 (a clean stop), but say it was not the end.
+				fmt.Fprintln(cmd.ErrOrStderr(), "erpflow: interrupted before catching up; what was not committed is read again next time")
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "consumed=%d landed=%d dead_lettered=%d duplicates=%d\n",
 				res.Consumed, res.Landed, res.DeadLettered, res.Duplicates)
 			return nil
