@@ -154,6 +154,10 @@ func Migrate(ctx context.Context, cfg Config) ([]Migration, error) {
 		done[v] = true
 	}
 	rows.Close()
+	// A read cut short would make applied migrations look new.
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("migrate: read schema_migrations: %w", err)
+	}
 	var applied []Migration
 	for _, m := range ms {
 		if done[m.Version] {

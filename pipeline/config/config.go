@@ -159,8 +159,16 @@ func Load(path string) (Config, error) {
 		if err != nil {
 			return cfg, fmt.Errorf("config: %w", err)
 		}
-		if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.DisallowUnknownField()); err != nil {
+		// go-yaml zeroes the whole struct for an empty document (or one
+		// of comments only), which would wipe the defaults.
+		var doc any
+		if err := yaml.Unmarshal(data, &doc); err != nil {
 			return cfg, fmt.Errorf("config %s:%s", path, positioned(data, err))
+		}
+		if doc != nil {
+			if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.DisallowUnknownField()); err != nil {
+				return cfg, fmt.Errorf("config %s:%s", path, positioned(data, err))
+			}
 		}
 	}
 	if err := cfg.ApplyEnv(os.LookupEnv); err != nil {

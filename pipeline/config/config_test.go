@@ -82,3 +82,14 @@ func TestErrorsNameTheKey(t *testing.T) {
 		t.Errorf("want a line number in %v", err)
 	}
 }
+
+func TestEmptyFileKeepsDefaults(t *testing.T) {
+	t.Setenv(EnvKafkaBrokers, "")
+	t.Setenv(EnvClickHouseAddr, "")
+	for _, body := range []string{"", "# all defaults\n", "\n\n"} {
+		c, err := Load(write(t, body))
+		if err != nil || c.Kafka.GroupID != "erpflow" || c.Pipeline.BatchSize != 20000 {
+			t.Errorf("%q: %v, %+v", body, err, c.Pipeline)
+		}
+	}
+}
