@@ -12,6 +12,7 @@ import (
 	"github.com/erpflow/erpflow/connectors/clickhouse"
 	"github.com/erpflow/erpflow/connectors/clickhouse/chtest"
 	"github.com/erpflow/erpflow/pipeline"
+	"github.com/erpflow/erpflow/pipeline/record"
 	"github.com/erpflow/erpflow/transforms/decode"
 )
 
@@ -101,17 +102,25 @@ func TestSinkLandsEveryKindIdempotently(t *testing.T) {
 		t.Errorf("delivered_date %v %v", delivered, err)
 	}
 
-	// A newer version replaces the row.
-	inv := b.Items[0]
-	inv.Rec.Version = 4
-	newer := &pipeline.Batch{Messages: b.Messages[:1], Items: []pipeline.Item{inv}}
-	newer.Items[0].Rec.Body = b.Items[0].Rec.Body
-	if err := sink.Write(ctx, newer); err != nil {
+	// A newer version with another total replaces the row; an older one
+	// written after it does not.
+	for _, w := range []struct {
+		version uint64
+		minor   int64
+	}{{4, 1200000}, {2, 5}} {
+		inv := b.Items[0]
+		body := *inv.Rec.Body.(*record.Invoice)
+		body.Total.Minor = w.minor
+		inv.Rec.Body, inv.Rec.Version = &body, w.version
+		if err := sink.Write(ctx, &pipeline.Batch{Messages: b.Messages[:1], Items: []pipeline.Item{inv}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var v, n uint64
+	if err := conn.QueryRow(ctx, "SELECT any(version), any(total), count() FROM invoices FINAL").Scan(&v, &total, &n); err != nil {
 		t.Fatal(err)
 	}
-	var v uint64
-	var n uint64
-	if err := conn.QueryRow(ctx, "SELECT max(version), count() FROM invoices FINAL").Scan(&v, &n); err != nil || v != 4 || n != 1 {
-		t.Errorf("after newer version: version %d rows %d (%v)", v, n, err)
+	if v != 4 || n != 1 || total.String() != "12000" {
+		t.Errorf("after versions 4 and 2: version %d total %s rows %d; want 4, 12000, 1", v, total, n)
 	}
 }

@@ -220,10 +220,14 @@ func TestRestartMidStreamLosesAndDuplicatesNothing(t *testing.T) {
 	e := expected(t, filepath.Join(worldDir(t), "records.ndjson"))
 	produced := produceWorld(t, cfg, b)
 
-	// First run: stop as soon as a few batches are committed, mid-stream.
+	// First run: stop as soon as a few batches are committed, mid-stream,
+	// and, as a crash would, abandon whatever is in flight (no drain time):
+	// some of it may be in ClickHouse already but not committed.
+	crashCfg := cfg
+	crashCfg.Pipeline.DrainTimeout = config.Duration(time.Nanosecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	var first pipeline.Stats
-	res, err := job.Run(ctx, cfg, job.Options{Progress: func(s pipeline.Stats, _ int64) {
+	res, err := job.Run(ctx, crashCfg, job.Options{Progress: func(s pipeline.Stats, _ int64) {
 		if s.Batches >= 3 {
 			cancel()
 		}
