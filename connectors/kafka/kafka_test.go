@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	kafkago "github.com/segmentio/kafka-go"
 
@@ -213,5 +215,16 @@ func TestLagIgnoresMissingTopics(t *testing.T) {
 	lag, err := s.Lag(context.Background())
 	if err != nil || lag != 10 {
 		t.Fatalf("lag %d, %v; want 10", lag, err)
+	}
+}
+
+func TestTruncateKeepsUTF8(t *testing.T) {
+	long := strings.Repeat("报销金额", 200) // 2,400 bytes
+	got := truncate(long, maxMessageHeader)
+	if len(got) > maxMessageHeader || !utf8.Valid(got) || !strings.HasSuffix(string(got), "(truncated)") {
+		t.Fatalf("len %d valid %v", len(got), utf8.Valid(got))
+	}
+	if string(truncate("short", 10)) != "short" {
+		t.Fatal("short message changed")
 	}
 }

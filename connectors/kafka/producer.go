@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	kafkago "github.com/segmentio/kafka-go"
 
@@ -73,7 +74,7 @@ func DeadLetterMessage(topic string, dl pipeline.DeadLetter) kafkago.Message {
 	hs = append(hs,
 		kafkago.Header{Key: HeaderReason, Value: []byte(dl.Reason)},
 		kafkago.Header{Key: HeaderStage, Value: []byte(dl.Stage)},
-		kafkago.Header{Key: HeaderMessage, Value: []byte(dl.Message)},
+		kafkago.Header{Key: HeaderMessage, Value: truncate(dl.Message, maxMessageHeader)},
 		kafkago.Header{Key: HeaderTopic, Value: []byte(m.Topic)},
 		kafkago.Header{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(m.Partition), 10)},
 		kafkago.Header{Key: HeaderOffset, Value: strconv.AppendInt(nil, m.Offset, 10)},
@@ -83,3 +84,21 @@ func DeadLetterMessage(topic string, dl pipeline.DeadLetter) kafkago.Message {
 
 // Close flushes and closes the writer.
 func (d *DeadLetters) Close() error { return d.w.Close() }
+
+// maxMessageHeader bounds the erpflow-message header: messages may quote
+// the offending value, and a dead letter that outgrows the topic's message
+// size limit could never be written, holding its batch forever.
+const maxMessageHeader = 1024
+
+// truncate cuts s to at most n bytes on a UTF-8 boundary, marking the cut.
+func truncate(s string, n int) []byte {
+	if len(s) <= n {
+		return []byte(s)
+	}
+	const mark = "…(truncated)"
+	cut := n - len(mark)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return []byte(s[:cut] + mark)
+}

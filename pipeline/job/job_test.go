@@ -368,3 +368,49 @@ func TestHTTPEndpointsAndGracefulStop(t *testing.T) {
 		t.Fatal("run did not stop")
 	}
 }
+
+// TestTwoMembersShareTheStream starts a second member in the same group
+// while the first is mid-stream, so partitions move with batches in
+// flight; between them every record must land once as readers see it.
+func TestTwoMembersShareTheStream(t *testing.T) {
+	cfg, b := setup(t)
+	e := expected(t, filepath.Join(worldDir(t), "records.ndjson"))
+	produced := produceWorld(t, cfg, b)
+	cfg.Pipeline.BatchSize = 200
+	cfg.Kafka.SessionTimeout = config.Duration(2 * time.Second)
+	cfg.Kafka.RebalanceTimeout = config.Duration(2 * time.Second)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	started := make(chan struct{})
+	var once sync.Once
+	results := make(chan job.Result, 2)
+	errs := make(chan error, 2)
+	run := func(progress func(pipeline.Stats, int64)) {
+		res, err := job.Run(ctx, cfg, job.Options{UntilCaughtUp: true, Progress: progress})
+		results <- res
+		errs <- err
+	}
+	go run(func(s pipeline.Stats, _ int64) {
+		if s.Batches >= 2 {
+			once.Do(func() { close(started) })
+		}
+	})
+	select {
+	case <-started:
+	case err := <-errs:
+		t.Fatalf("first member ended before the second joined: %v", err)
+	}
+	go run(nil)
+	var total int64
+	for i := 0; i < 2; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		total += (<-results).Consumed
+	}
+	if total < produced {
+		t.Fatalf("members consumed %d of %d", total, produced)
+	}
+	verify(t, job.ClickHouseConfig(cfg.ClickHouse), e)
+}
