@@ -31,21 +31,21 @@ func (b *Invoice) decode(d *Decoder, v *fastjson.Value) error {
 		case "direction":
 			return d.enum(f, body, "direction", &b.Direction, "AR", "AP")
 		case "party":
-			return d.party(f, body, "party", &b.Party, true)
+			return d.party(f, "body.party", &b.Party, true)
 		case "issue_date":
 			return d.date(f, body, "issue_date", &b.IssueDate)
 		case "due_date":
 			return d.date(f, body, "due_date", &b.DueDate)
 		case "total":
-			return d.money(f, body, "total", &b.Total)
+			return d.money(f, "body.total", &b.Total)
 		case "tax":
-			return d.money(f, body, "tax", &b.Tax)
+			return d.money(f, "body.tax", &b.Tax)
 		case "status":
 			return d.enum(f, body, "status", &b.Status, invoiceStatuses...)
 		case "order_ref":
 			return d.str(f, body, "order_ref", &b.OrderRef, false)
 		case "lines":
-			return d.lines(f, body, "lines", &b.Lines)
+			return d.lines(f, "body.lines", &b.Lines)
 		}
 		return unknown(body, k)
 	})
@@ -104,9 +104,9 @@ func (b *Payment) decode(d *Decoder, v *fastjson.Value) error {
 		case "direction":
 			return d.enum(f, body, "direction", &b.Direction, "in", "out")
 		case "party":
-			return d.party(f, body, "party", &b.Party, true)
+			return d.party(f, "body.party", &b.Party, true)
 		case "amount":
-			return d.money(f, body, "amount", &b.Amount)
+			return d.money(f, "body.amount", &b.Amount)
 		case "method":
 			return d.enum(f, body, "method", &b.Method, paymentMethods...)
 		case "value_date":
@@ -160,11 +160,11 @@ func (b *BankTxn) decode(d *Decoder, v *fastjson.Value) error {
 		case "direction":
 			return d.enum(f, body, "direction", &b.Direction, "credit", "debit")
 		case "amount":
-			return d.money(f, body, "amount", &b.Amount)
+			return d.money(f, "body.amount", &b.Amount)
 		case "charges":
-			return d.money(f, body, "charges", &b.Charges)
+			return d.money(f, "body.charges", &b.Charges)
 		case "counterparty":
-			return d.party(f, body, "counterparty", &b.Counterparty, false)
+			return d.party(f, "body.counterparty", &b.Counterparty, false)
 		case "remittance":
 			return d.str(f, body, "remittance", &b.Remittance, false)
 		case "bank_ref":
@@ -211,7 +211,7 @@ func (b *SalesOrder) decode(d *Decoder, v *fastjson.Value) error {
 		case "number":
 			return d.str(f, body, "number", &b.Number, false)
 		case "customer":
-			return d.party(f, body, "customer", &b.Customer, true)
+			return d.party(f, "body.customer", &b.Customer, true)
 		case "order_date":
 			return d.date(f, body, "order_date", &b.OrderDate)
 		case "status":
@@ -219,9 +219,9 @@ func (b *SalesOrder) decode(d *Decoder, v *fastjson.Value) error {
 		case "channel":
 			return d.str(f, body, "channel", &b.Channel, true)
 		case "total":
-			return d.money(f, body, "total", &b.Total)
+			return d.money(f, "body.total", &b.Total)
 		case "lines":
-			return d.lines(f, body, "lines", &b.Lines)
+			return d.lines(f, "body.lines", &b.Lines)
 		}
 		return unknown(body, k)
 	})
@@ -255,7 +255,7 @@ func (b *Shipment) decode(d *Decoder, v *fastjson.Value) error {
 		case "order_ref":
 			return d.str(f, body, "order_ref", &b.OrderRef, false)
 		case "customer":
-			return d.party(f, body, "customer", &b.Customer, false)
+			return d.party(f, "body.customer", &b.Customer, false)
 		case "ship_date":
 			return d.date(f, body, "ship_date", &b.ShipDate)
 		case "delivered_date":
@@ -265,7 +265,7 @@ func (b *Shipment) decode(d *Decoder, v *fastjson.Value) error {
 		case "carrier":
 			return d.str(f, body, "carrier", &b.Carrier, true)
 		case "lines":
-			return d.lines(f, body, "lines", &b.Lines)
+			return d.lines(f, "body.lines", &b.Lines)
 		}
 		return unknown(body, k)
 	})
@@ -295,15 +295,15 @@ func (b *PurchaseOrder) decode(d *Decoder, v *fastjson.Value) error {
 		case "number":
 			return d.str(f, body, "number", &b.Number, false)
 		case "supplier":
-			return d.party(f, body, "supplier", &b.Supplier, true)
+			return d.party(f, "body.supplier", &b.Supplier, true)
 		case "order_date":
 			return d.date(f, body, "order_date", &b.OrderDate)
 		case "status":
 			return d.enum(f, body, "status", &b.Status, poStatuses...)
 		case "total":
-			return d.money(f, body, "total", &b.Total)
+			return d.money(f, "body.total", &b.Total)
 		case "lines":
-			return d.lines(f, body, "lines", &b.Lines)
+			return d.lines(f, "body.lines", &b.Lines)
 		}
 		return unknown(body, k)
 	})
@@ -336,13 +336,13 @@ func (b *GoodsReceipt) decode(d *Decoder, v *fastjson.Value) error {
 		case "po_ref":
 			return d.str(f, body, "po_ref", &b.PORef, false)
 		case "supplier":
-			return d.party(f, body, "supplier", &b.Supplier, false)
+			return d.party(f, "body.supplier", &b.Supplier, false)
 		case "receipt_date":
 			return d.date(f, body, "receipt_date", &b.ReceiptDate)
 		case "status":
 			return d.enum(f, body, "status", &b.Status, receiptStatuses...)
 		case "lines":
-			return d.lines(f, body, "lines", &b.Lines)
+			return d.lines(f, "body.lines", &b.Lines)
 		}
 		return unknown(body, k)
 	})
@@ -370,11 +370,11 @@ func (b *ExpenseClaim) decode(d *Decoder, v *fastjson.Value) error {
 		case "number":
 			return d.str(f, body, "number", &b.Number, false)
 		case "employee":
-			return d.party(f, body, "employee", &b.Employee, true)
+			return d.party(f, "body.employee", &b.Employee, true)
 		case "department":
 			return d.str(f, body, "department", &b.Department, true)
 		case "amount":
-			return d.money(f, body, "amount", &b.Amount)
+			return d.money(f, "body.amount", &b.Amount)
 		case "claim_date":
 			return d.date(f, body, "claim_date", &b.ClaimDate)
 		case "expense_type":
@@ -431,7 +431,7 @@ func (b *Approval) decode(d *Decoder, v *fastjson.Value) error {
 		case "required_levels":
 			return d.uint32(f, body, "required_levels", &b.RequiredLevels)
 		case "approver":
-			return d.party(f, body, "approver", &b.Approver, true)
+			return d.party(f, "body.approver", &b.Approver, true)
 		case "action":
 			return d.enum(f, body, "action", &b.Action, approvalActions...)
 		case "acted_at":

@@ -49,40 +49,38 @@ func (e *DecodeError) Error() string {
 type Decoder struct {
 	p      fastjson.Parser
 	intern map[string]string
-	paths  map[pathKey]string
-}
-
-type pathKey struct {
-	parent, name string
-	index        int // -1 when the path has no index
+	// linePaths caches "body.lines[i]" and "body.lines[i].amount" by index:
+	// nested helpers take full paths, and building them per line item per
+	// record cost more than the rest of the line.
+	linePaths, lineAmountPaths []string
+	// id is the record's id once read: documents usually repeat it as
+	// their number, and sharing the string saves an allocation.
+	id string
 }
 
 // NewDecoder returns a ready Decoder.
 func NewDecoder() *Decoder {
-	return &Decoder{intern: make(map[string]string, 256), paths: make(map[pathKey]string, 64)}
+	return &Decoder{intern: make(map[string]string, 256)}
 }
 
-// path joins a nested field's path once and remembers it, so that walking
-// nested objects does not build the same strings for every record.
-func (d *Decoder) path(parent, name string, index int) string {
-	k := pathKey{parent, name, index}
-	if p, ok := d.paths[k]; ok {
-		return p
+func (d *Decoder) linePath(path string, i int) (line, amount string) {
+	if path != "body.lines" {
+		l := fmt.Sprintf("%s[%d]", path, i)
+		return l, l + ".amount"
 	}
-	p := join(parent, name)
-	if index >= 0 {
-		p = fmt.Sprintf("%s[%d]", p, index)
+	for len(d.linePaths) <= i {
+		l := fmt.Sprintf("body.lines[%d]", len(d.linePaths))
+		d.linePaths = append(d.linePaths, l)
+		d.lineAmountPaths = append(d.lineAmountPaths, l+".amount")
 	}
-	if len(d.paths) < 4096 {
-		d.paths[k] = p
-	}
-	return p
+	return d.linePaths[i], d.lineAmountPaths[i]
 }
 
 // Decode parses data into r, replacing all of r's contents. Provenance and
 // ingest time are left zero: the pipeline sets them.
 func (d *Decoder) Decode(data []byte, r *Record) error {
 	*r = Record{}
+	d.id = ""
 	if len(bytes.TrimSpace(data)) == 0 {
 		return &DecodeError{Reason: ReasonEmptyBody, Detail: "message value is empty"}
 	}
@@ -122,7 +120,9 @@ func (d *Decoder) Decode(data []byte, r *Record) error {
 		case "source":
 			return d.str(fv, "", "source", &r.Source, true)
 		case "id":
-			return d.str(fv, "", "id", &r.ID, false)
+			err := d.str(fv, "", "id", &r.ID, false)
+			d.id = r.ID
+			return err
 		case "version":
 			haveVersion = true
 			if fv.Type() != fastjson.TypeNumber {
@@ -208,9 +208,12 @@ func (d *Decoder) str(v *fastjson.Value, parent, name string, dst *string, inter
 	if err != nil {
 		return wrongType(parent, name, "want a string")
 	}
-	if intern {
+	switch {
+	case intern:
 		*dst = d.internBytes(b)
-	} else {
+	case d.id != "" && string(b) == d.id:
+		*dst = d.id
+	default:
 		*dst = string(b)
 	}
 	return nil
@@ -299,9 +302,12 @@ func (d *Decoder) timestamp(v *fastjson.Value, parent, name string, dst *time.Ti
 	if err != nil {
 		return wrongType(parent, name, "want an RFC 3339 string")
 	}
-	t, err := time.Parse(time.RFC3339Nano, string(b))
-	if err != nil {
-		return wrongType(parent, name, fmt.Sprintf("%q: %v", b, ErrBadTime))
+	t, ok := parseUTCSeconds(b)
+	if !ok {
+		var err error
+		if t, err = time.Parse(time.RFC3339Nano, string(b)); err != nil {
+			return wrongType(parent, name, fmt.Sprintf("%q: %v", b, ErrBadTime))
+		}
 	}
 	if t.Before(MinTime) || t.After(MaxTime) {
 		return wrongType(parent, name, fmt.Sprintf("%q: %v", b, ErrTimeRange))
@@ -323,9 +329,8 @@ func (d *Decoder) fixed(v *fastjson.Value, parent, name string, dst *Fixed) erro
 	return nil
 }
 
-// money reads {"amount":"1234.50","currency":"CNY"}.
-func (d *Decoder) money(v *fastjson.Value, parent, name string, dst *Money) error {
-	path := d.path(parent, name, -1)
+// money reads {"amount":"1234.50","currency":"CNY"} at path.
+func (d *Decoder) money(v *fastjson.Value, path string, dst *Money) error {
 	var amount []byte
 	var cur string
 	var haveAmount bool
@@ -364,8 +369,7 @@ func (d *Decoder) money(v *fastjson.Value, parent, name string, dst *Money) erro
 	return nil
 }
 
-func (d *Decoder) party(v *fastjson.Value, parent, name string, dst *Party, needID bool) error {
-	path := d.path(parent, name, -1)
+func (d *Decoder) party(v *fastjson.Value, path string, dst *Party, needID bool) error {
 	err := d.object(v, path, func(key []byte, fv *fastjson.Value) error {
 		switch string(key) {
 		case "id":
@@ -383,14 +387,14 @@ func (d *Decoder) party(v *fastjson.Value, parent, name string, dst *Party, need
 	return err
 }
 
-func (d *Decoder) lines(v *fastjson.Value, parent, name string, dst *[]Line) error {
+func (d *Decoder) lines(v *fastjson.Value, path string, dst *[]Line) error {
 	arr, err := v.Array()
 	if err != nil {
-		return wrongType(parent, name, "want an array of line objects")
+		return wrongType("", path, "want an array of line objects")
 	}
 	out := make([]Line, len(arr))
 	for i, e := range arr {
-		path := d.path(parent, name, i)
+		path, amountPath := d.linePath(path, i)
 		l := &out[i]
 		var haveQty bool
 		err := d.object(e, path, func(key []byte, fv *fastjson.Value) error {
@@ -405,7 +409,7 @@ func (d *Decoder) lines(v *fastjson.Value, parent, name string, dst *[]Line) err
 			case "unit_price":
 				return d.fixed(fv, path, "unit_price", &l.UnitPrice)
 			case "amount":
-				return d.money(fv, path, "amount", &l.Amount)
+				return d.money(fv, amountPath, &l.Amount)
 			}
 			return unknown(path, key)
 		})
@@ -431,4 +435,37 @@ func required(parent string, checks ...any) error {
 		}
 	}
 	return nil
+}
+
+// parseUTCSeconds reads the form the encoder writes and most producers
+// send, "2006-01-02T15:04:05Z", without time.Parse's generality; anything
+// else goes to time.Parse.
+func parseUTCSeconds(b []byte) (time.Time, bool) {
+	if len(b) != 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[19] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) (int, bool) {
+		v := 0
+		for _, c := range b[i : i+n] {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v, true
+	}
+	y, ok1 := num(0, 4)
+	mo, ok2 := num(5, 2)
+	d, ok3 := num(8, 2)
+	h, ok4 := num(11, 2)
+	mi, ok5 := num(14, 2)
+	s, ok6 := num(17, 2)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, s, 0, time.UTC)
+	if t.Day() != d {
+		return time.Time{}, false // 2025-02-30: let time.Parse refuse it
+	}
+	return t, true
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // docExamples returns the ```json blocks of docs/records.md, so that the page
@@ -262,6 +263,35 @@ func TestDateLimits(t *testing.T) {
 		_, err := ParseDate(in)
 		if (err == nil) != ok {
 			t.Errorf("ParseDate(%s): %v", in, err)
+		}
+	}
+}
+
+// BenchmarkDecode decodes the docs' examples in turn (ns/op per record).
+func BenchmarkDecode(b *testing.B) {
+	ex := docExamples(b)
+	d := NewDecoder()
+	var r Record
+	var n int
+	for _, e := range ex {
+		n += len(e)
+	}
+	b.SetBytes(int64(n / len(ex)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if err := d.Decode(ex[i%len(ex)], &r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestParseUTCSecondsAgreesWithTimeParse(t *testing.T) {
+	for _, in := range []string{"2025-04-16T06:30:00Z", "1970-01-01T00:00:00Z", "2024-02-29T23:59:59Z",
+		"2025-02-29T00:00:00Z", "2025-13-01T00:00:00Z", "2025-04-16T24:00:00Z", "2025-04-16T06:30:00+08:00", "2025-04-16 06:30:00Z"} {
+		fast, ok := parseUTCSeconds([]byte(in))
+		slow, err := time.Parse(time.RFC3339Nano, in)
+		if ok && (err != nil || !fast.Equal(slow)) {
+			t.Errorf("%s: fast path %v, time.Parse %v %v", in, fast, slow, err)
 		}
 	}
 }
