@@ -52,15 +52,7 @@ func (b *Invoice) decode(d *Decoder, v *fastjson.Value) error {
 	if err != nil {
 		return err
 	}
-	if err := required(body, "number", b.Number != "", "direction", b.Direction != "",
-		"party", b.Party.ID != "", "issue_date", b.IssueDate != NoDate,
-		"due_date", b.DueDate != NoDate, "total", !b.Total.Currency.IsZero(), "status", b.Status != ""); err != nil {
-		return err
-	}
-	if err := sameCurrency("tax", b.Tax, b.Total.Currency); err != nil {
-		return err
-	}
-	return linesCurrency(b.Lines, b.Total.Currency)
+	return b.validate()
 }
 
 // sameCurrency refuses an optional amount in another currency than the
@@ -127,9 +119,7 @@ func (b *Payment) decode(d *Decoder, v *fastjson.Value) error {
 	if err != nil {
 		return err
 	}
-	return required(body, "number", b.Number != "", "direction", b.Direction != "",
-		"party", b.Party.ID != "", "amount", !b.Amount.Currency.IsZero(), "method", b.Method != "",
-		"value_date", b.ValueDate != NoDate, "status", b.Status != "")
+	return b.validate()
 }
 
 func (b *Payment) appendJSON(dst []byte) []byte {
@@ -175,20 +165,7 @@ func (b *BankTxn) decode(d *Decoder, v *fastjson.Value) error {
 	if err != nil {
 		return err
 	}
-	if err := required(body, "account", b.Account != "", "booking_date", b.BookingDate != NoDate,
-		"direction", b.Direction != "", "amount", !b.Amount.Currency.IsZero()); err != nil {
-		return err
-	}
-	if b.Amount.Minor < 0 {
-		return wrongType(body, "amount", "a statement amount is positive; direction gives the sign")
-	}
-	if err := sameCurrency("charges", b.Charges, b.Amount.Currency); err != nil {
-		return err
-	}
-	if b.ValueDate == NoDate {
-		b.ValueDate = b.BookingDate
-	}
-	return nil
+	return b.validate()
 }
 
 func (b *BankTxn) appendJSON(dst []byte) []byte {
@@ -228,11 +205,7 @@ func (b *SalesOrder) decode(d *Decoder, v *fastjson.Value) error {
 	if err != nil {
 		return err
 	}
-	if err := required(body, "number", b.Number != "", "customer", b.Customer.ID != "",
-		"order_date", b.OrderDate != NoDate, "status", b.Status != "", "total", !b.Total.Currency.IsZero()); err != nil {
-		return err
-	}
-	return linesCurrency(b.Lines, b.Total.Currency)
+	return b.validate()
 }
 
 func (b *SalesOrder) appendJSON(dst []byte) []byte {
@@ -272,8 +245,7 @@ func (b *Shipment) decode(d *Decoder, v *fastjson.Value) error {
 	if err != nil {
 		return err
 	}
-	return required(body, "number", b.Number != "", "order_ref", b.OrderRef != "",
-		"ship_date", b.ShipDate != NoDate, "status", b.Status != "")
+	return b.validate()
 }
 
 func (b *Shipment) appendJSON(dst []byte) []byte {
@@ -310,11 +282,7 @@ func (b *PurchaseOrder) decode(d *Decoder, v *fastjson.Value) error {
 	if err != nil {
 		return err
 	}
-	if err := required(body, "number", b.Number != "", "supplier", b.Supplier.ID != "",
-		"order_date", b.OrderDate != NoDate, "status", b.Status != "", "total", !b.Total.Currency.IsZero()); err != nil {
-		return err
-	}
-	return linesCurrency(b.Lines, b.Total.Currency)
+	return b.validate()
 }
 
 func (b *PurchaseOrder) appendJSON(dst []byte) []byte {
@@ -349,8 +317,7 @@ func (b *GoodsReceipt) decode(d *Decoder, v *fastjson.Value) error {
 	if err != nil {
 		return err
 	}
-	return required(body, "number", b.Number != "", "po_ref", b.PORef != "",
-		"receipt_date", b.ReceiptDate != NoDate, "status", b.Status != "")
+	return b.validate()
 }
 
 func (b *GoodsReceipt) appendJSON(dst []byte) []byte {
@@ -395,9 +362,7 @@ func (b *ExpenseClaim) decode(d *Decoder, v *fastjson.Value) error {
 	if err != nil {
 		return err
 	}
-	return required(body, "number", b.Number != "", "employee", b.Employee.ID != "",
-		"amount", !b.Amount.Currency.IsZero(), "claim_date", b.ClaimDate != NoDate,
-		"expense_type", b.ExpenseType != "", "approval_status", b.ApprovalStatus != "")
+	return b.validate()
 }
 
 func (b *ExpenseClaim) appendJSON(dst []byte) []byte {
@@ -451,9 +416,7 @@ func (b *Approval) decode(d *Decoder, v *fastjson.Value) error {
 		}
 		b.SubjectKind = k
 	}
-	return required(body, "subject_kind", b.SubjectKind != 0, "subject_id", b.SubjectID != "",
-		"step", b.Step != 0, "approver", b.Approver.ID != "", "action", b.Action != "",
-		"acted_at", !b.ActedAt.IsZero())
+	return b.validate()
 }
 
 func (b *Approval) appendJSON(dst []byte) []byte {

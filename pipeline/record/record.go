@@ -86,6 +86,7 @@ type Body interface {
 	Kind() Kind
 	appendJSON(dst []byte) []byte
 	decode(d *Decoder, v *fastjson.Value) error
+	validate() error
 }
 
 // Date is a calendar day with no time zone, as ERP and bank documents carry

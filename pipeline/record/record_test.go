@@ -295,3 +295,47 @@ func TestParseUTCSecondsAgreesWithTimeParse(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateAppliesTheDecodersRules checks records built in code (as the
+// mapping stage builds them) against the same rules and reasons.
+func TestValidateAppliesTheDecodersRules(t *testing.T) {
+	d := NewDecoder()
+	for _, ex := range docExamples(t) {
+		var r Record
+		if err := d.Decode(ex, &r); err != nil {
+			t.Fatal(err)
+		}
+		if err := Validate(&r); err != nil {
+			t.Errorf("%s: %v", r.Kind, err)
+		}
+	}
+	base := func() Record {
+		var r Record
+		if err := d.Decode(docExamples(t)[0], &r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	cases := []struct {
+		name   string
+		change func(*Record)
+		code   string
+	}{
+		{"status", func(r *Record) { r.Body.(*Invoice).Status = "已付款" }, "wrong_type:body.status"},
+		{"direction", func(r *Record) { r.Body.(*Invoice).Direction = "ar" }, "wrong_type:body.direction"},
+		{"party id", func(r *Record) { r.Body.(*Invoice).Party.ID = "" }, "missing_field:body.party.id"},
+		{"tax currency", func(r *Record) { r.Body.(*Invoice).Tax.Currency = MustCurrency("USD") }, "wrong_type:body.tax.currency"},
+		{"company", func(r *Record) { r.Company = "" }, "missing_field:company"},
+		{"event time", func(r *Record) { r.EventTime = time.Time{} }, "missing_field:event_time"},
+		{"body of another kind", func(r *Record) { r.Body = &Payment{} }, "missing_field:body"},
+	}
+	for _, c := range cases {
+		r := base()
+		c.change(&r)
+		err := Validate(&r)
+		var de *DecodeError
+		if !errors.As(err, &de) || de.Code() != c.code {
+			t.Errorf("%s: %v, want %s", c.name, err, c.code)
+		}
+	}
+}
