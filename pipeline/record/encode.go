@@ -94,7 +94,9 @@ func kmoney(dst []byte, k string, m Money) []byte {
 	dst = append(dst, `{"amount":"`...)
 	dst = m.AppendAmount(dst)
 	dst = append(dst, `","currency":"`...)
-	dst = append(dst, m.Currency[:]...)
+	if !m.Currency.IsZero() { // an unset currency is "", never NUL bytes
+		dst = append(dst, m.Currency[:]...)
+	}
 	return append(dst, `"},`...)
 }
 
