@@ -54,32 +54,167 @@ func firstErr(errs ...error) error {
 	return nil
 }
 
+// check is one required field: its dotted name under body and whether a
+// body has it.
+type check struct {
+	name    string
+	present func(Body) bool
+}
+
+// requiredChecks lists each kind's required body fields, in the order
+// their absence is reported.
+var requiredChecks = map[Kind][]check{
+	KindInvoice: {
+		{"number", func(b Body) bool { return b.(*Invoice).Number != "" }},
+		{"direction", func(b Body) bool { return b.(*Invoice).Direction != "" }},
+		{"party.id", func(b Body) bool { return b.(*Invoice).Party.ID != "" }},
+		{"issue_date", func(b Body) bool { return b.(*Invoice).IssueDate != NoDate }},
+		{"due_date", func(b Body) bool { return b.(*Invoice).DueDate != NoDate }},
+		{"total", func(b Body) bool { return !b.(*Invoice).Total.Currency.IsZero() }},
+		{"status", func(b Body) bool { return b.(*Invoice).Status != "" }},
+	},
+	KindPayment: {
+		{"number", func(b Body) bool { return b.(*Payment).Number != "" }},
+		{"direction", func(b Body) bool { return b.(*Payment).Direction != "" }},
+		{"party.id", func(b Body) bool { return b.(*Payment).Party.ID != "" }},
+		{"amount", func(b Body) bool { return !b.(*Payment).Amount.Currency.IsZero() }},
+		{"method", func(b Body) bool { return b.(*Payment).Method != "" }},
+		{"value_date", func(b Body) bool { return b.(*Payment).ValueDate != NoDate }},
+		{"status", func(b Body) bool { return b.(*Payment).Status != "" }},
+	},
+	KindBankTxn: {
+		{"account", func(b Body) bool { return b.(*BankTxn).Account != "" }},
+		{"booking_date", func(b Body) bool { return b.(*BankTxn).BookingDate != NoDate }},
+		{"direction", func(b Body) bool { return b.(*BankTxn).Direction != "" }},
+		{"amount", func(b Body) bool { return !b.(*BankTxn).Amount.Currency.IsZero() }},
+	},
+	KindSalesOrder: {
+		{"number", func(b Body) bool { return b.(*SalesOrder).Number != "" }},
+		{"customer.id", func(b Body) bool { return b.(*SalesOrder).Customer.ID != "" }},
+		{"order_date", func(b Body) bool { return b.(*SalesOrder).OrderDate != NoDate }},
+		{"status", func(b Body) bool { return b.(*SalesOrder).Status != "" }},
+		{"total", func(b Body) bool { return !b.(*SalesOrder).Total.Currency.IsZero() }},
+	},
+	KindShipment: {
+		{"number", func(b Body) bool { return b.(*Shipment).Number != "" }},
+		{"order_ref", func(b Body) bool { return b.(*Shipment).OrderRef != "" }},
+		{"ship_date", func(b Body) bool { return b.(*Shipment).ShipDate != NoDate }},
+		{"status", func(b Body) bool { return b.(*Shipment).Status != "" }},
+	},
+	KindPurchaseOrder: {
+		{"number", func(b Body) bool { return b.(*PurchaseOrder).Number != "" }},
+		{"supplier.id", func(b Body) bool { return b.(*PurchaseOrder).Supplier.ID != "" }},
+		{"order_date", func(b Body) bool { return b.(*PurchaseOrder).OrderDate != NoDate }},
+		{"status", func(b Body) bool { return b.(*PurchaseOrder).Status != "" }},
+		{"total", func(b Body) bool { return !b.(*PurchaseOrder).Total.Currency.IsZero() }},
+	},
+	KindGoodsReceipt: {
+		{"number", func(b Body) bool { return b.(*GoodsReceipt).Number != "" }},
+		{"po_ref", func(b Body) bool { return b.(*GoodsReceipt).PORef != "" }},
+		{"receipt_date", func(b Body) bool { return b.(*GoodsReceipt).ReceiptDate != NoDate }},
+		{"status", func(b Body) bool { return b.(*GoodsReceipt).Status != "" }},
+	},
+	KindExpenseClaim: {
+		{"number", func(b Body) bool { return b.(*ExpenseClaim).Number != "" }},
+		{"employee.id", func(b Body) bool { return b.(*ExpenseClaim).Employee.ID != "" }},
+		{"amount", func(b Body) bool { return !b.(*ExpenseClaim).Amount.Currency.IsZero() }},
+		{"claim_date", func(b Body) bool { return b.(*ExpenseClaim).ClaimDate != NoDate }},
+		{"expense_type", func(b Body) bool { return b.(*ExpenseClaim).ExpenseType != "" }},
+		{"approval_status", func(b Body) bool { return b.(*ExpenseClaim).ApprovalStatus != "" }},
+	},
+	KindApproval: {
+		{"subject_kind", func(b Body) bool { return b.(*Approval).SubjectKind != 0 }},
+		{"subject_id", func(b Body) bool { return b.(*Approval).SubjectID != "" }},
+		{"step", func(b Body) bool { return b.(*Approval).Step != 0 }},
+		{"approver.id", func(b Body) bool { return b.(*Approval).Approver.ID != "" }},
+		{"action", func(b Body) bool { return b.(*Approval).Action != "" }},
+		{"acted_at", func(b Body) bool { return !b.(*Approval).ActedAt.IsZero() }},
+	},
+}
+
+// allowedValues lists the enumerated body fields of each kind, in the
+// order their errors are reported (a slice: replays must report the same
+// reason for the same record).
+var allowedValues = map[Kind][]enumField{
+	KindInvoice:       {{"direction", []string{"AR", "AP"}}, {"status", invoiceStatuses}},
+	KindPayment:       {{"direction", []string{"in", "out"}}, {"method", paymentMethods}, {"status", paymentStatuses}},
+	KindBankTxn:       {{"direction", []string{"credit", "debit"}}},
+	KindSalesOrder:    {{"status", orderStatuses}},
+	KindShipment:      {{"status", shipmentStatuses}},
+	KindPurchaseOrder: {{"status", poStatuses}},
+	KindGoodsReceipt:  {{"status", receiptStatuses}},
+	KindExpenseClaim:  {{"approval_status", approvalStatuses}},
+	KindApproval:      {{"action", approvalActions}},
+}
+
+type enumField struct {
+	name    string
+	allowed []string
+}
+
+// RequiredFields returns the body fields kind k requires, dotted
+// ("party.id"), in the order Validate reports them.
+func RequiredFields(k Kind) []string {
+	out := make([]string, len(requiredChecks[k]))
+	for i, c := range requiredChecks[k] {
+		out[i] = c.name
+	}
+	return out
+}
+
+// AllowedValues returns the values an enumerated body field of kind k may
+// take, or nil when the field is free text.
+func AllowedValues(k Kind, field string) []string {
+	for _, e := range allowedValues[k] {
+		if e.name == field {
+			return e.allowed
+		}
+	}
+	return nil
+}
+
+// checkBody applies the required and allowed-value rules of b's kind.
+func checkBody(b Body, enums func(field string) string) error {
+	for _, c := range requiredChecks[b.Kind()] {
+		if !c.present(b) {
+			return missing(body, c.name)
+		}
+	}
+	for _, e := range allowedValues[b.Kind()] {
+		if err := oneOf(e.name, enums(e.name), e.allowed); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (b *Invoice) validate() error {
 	return firstErr(
-		required(body, "number", b.Number != "", "direction", b.Direction != "",
-			"party.id", b.Party.ID != "", "issue_date", b.IssueDate != NoDate,
-			"due_date", b.DueDate != NoDate, "total", !b.Total.Currency.IsZero(), "status", b.Status != ""),
-		oneOf("direction", b.Direction, []string{"AR", "AP"}),
-		oneOf("status", b.Status, invoiceStatuses),
+		checkBody(b, func(f string) string {
+			if f == "direction" {
+				return b.Direction
+			}
+			return b.Status
+		}),
 		sameCurrency("tax", b.Tax, b.Total.Currency),
 		linesCurrency(b.Lines, b.Total.Currency))
 }
 
 func (b *Payment) validate() error {
-	return firstErr(
-		required(body, "number", b.Number != "", "direction", b.Direction != "",
-			"party.id", b.Party.ID != "", "amount", !b.Amount.Currency.IsZero(), "method", b.Method != "",
-			"value_date", b.ValueDate != NoDate, "status", b.Status != ""),
-		oneOf("direction", b.Direction, []string{"in", "out"}),
-		oneOf("method", b.Method, paymentMethods),
-		oneOf("status", b.Status, paymentStatuses))
+	return checkBody(b, func(f string) string {
+		switch f {
+		case "direction":
+			return b.Direction
+		case "method":
+			return b.Method
+		}
+		return b.Status
+	})
 }
 
 func (b *BankTxn) validate() error {
 	err := firstErr(
-		required(body, "account", b.Account != "", "booking_date", b.BookingDate != NoDate,
-			"direction", b.Direction != "", "amount", !b.Amount.Currency.IsZero()),
-		oneOf("direction", b.Direction, []string{"credit", "debit"}),
+		checkBody(b, func(string) string { return b.Direction }),
 		sameCurrency("charges", b.Charges, b.Amount.Currency))
 	if err != nil {
 		return err
@@ -94,47 +229,19 @@ func (b *BankTxn) validate() error {
 }
 
 func (b *SalesOrder) validate() error {
-	return firstErr(
-		required(body, "number", b.Number != "", "customer.id", b.Customer.ID != "",
-			"order_date", b.OrderDate != NoDate, "status", b.Status != "", "total", !b.Total.Currency.IsZero()),
-		oneOf("status", b.Status, orderStatuses),
-		linesCurrency(b.Lines, b.Total.Currency))
+	return firstErr(checkBody(b, func(string) string { return b.Status }), linesCurrency(b.Lines, b.Total.Currency))
 }
 
-func (b *Shipment) validate() error {
-	return firstErr(
-		required(body, "number", b.Number != "", "order_ref", b.OrderRef != "",
-			"ship_date", b.ShipDate != NoDate, "status", b.Status != ""),
-		oneOf("status", b.Status, shipmentStatuses))
-}
+func (b *Shipment) validate() error { return checkBody(b, func(string) string { return b.Status }) }
 
 func (b *PurchaseOrder) validate() error {
-	return firstErr(
-		required(body, "number", b.Number != "", "supplier.id", b.Supplier.ID != "",
-			"order_date", b.OrderDate != NoDate, "status", b.Status != "", "total", !b.Total.Currency.IsZero()),
-		oneOf("status", b.Status, poStatuses),
-		linesCurrency(b.Lines, b.Total.Currency))
+	return firstErr(checkBody(b, func(string) string { return b.Status }), linesCurrency(b.Lines, b.Total.Currency))
 }
 
-func (b *GoodsReceipt) validate() error {
-	return firstErr(
-		required(body, "number", b.Number != "", "po_ref", b.PORef != "",
-			"receipt_date", b.ReceiptDate != NoDate, "status", b.Status != ""),
-		oneOf("status", b.Status, receiptStatuses))
-}
+func (b *GoodsReceipt) validate() error { return checkBody(b, func(string) string { return b.Status }) }
 
 func (b *ExpenseClaim) validate() error {
-	return firstErr(
-		required(body, "number", b.Number != "", "employee.id", b.Employee.ID != "",
-			"amount", !b.Amount.Currency.IsZero(), "claim_date", b.ClaimDate != NoDate,
-			"expense_type", b.ExpenseType != "", "approval_status", b.ApprovalStatus != ""),
-		oneOf("approval_status", b.ApprovalStatus, approvalStatuses))
+	return checkBody(b, func(string) string { return b.ApprovalStatus })
 }
 
-func (b *Approval) validate() error {
-	return firstErr(
-		required(body, "subject_kind", b.SubjectKind != 0, "subject_id", b.SubjectID != "",
-			"step", b.Step != 0, "approver.id", b.Approver.ID != "", "action", b.Action != "",
-			"acted_at", !b.ActedAt.IsZero()),
-		oneOf("action", b.Action, approvalActions))
-}
+func (b *Approval) validate() error { return checkBody(b, func(string) string { return b.Action }) }
