@@ -117,10 +117,10 @@ type tableBuffer struct {
 	kind record.Kind
 	rows int
 
-	company, source, id, topic, sha []string
-	version, offset                 []uint64
-	partition                       []uint32
-	eventTime, ingestTime           []time.Time
+	company, source, id, topic, sha, mapping []string
+	version, offset                          []uint64
+	partition, mappingVersion                []uint32
+	eventTime, ingestTime                    []time.Time
 
 	// body holds the kind's own columns in the order addBody writes them;
 	// cursor is the next one while a row is added.
@@ -168,6 +168,7 @@ func (t *tableBuffer) reset() {
 	t.rows = 0
 	t.company, t.source, t.id, t.topic, t.sha = t.company[:0], t.source[:0], t.id[:0], t.topic[:0], t.sha[:0]
 	t.version, t.offset, t.partition = t.version[:0], t.offset[:0], t.partition[:0]
+	t.mapping, t.mappingVersion = t.mapping[:0], t.mappingVersion[:0]
 	t.eventTime, t.ingestTime = t.eventTime[:0], t.ingestTime[:0]
 	t.lineSKU, t.lineDesc = t.lineSKU[:0], t.lineDesc[:0]
 	t.lineQty, t.linePrice, t.lineAmt = t.lineQty[:0], t.linePrice[:0], t.lineAmt[:0]
@@ -181,6 +182,7 @@ func (t *tableBuffer) columns() []column {
 		{"company", t.company}, {"source", t.source}, {"id", t.id}, {"version", t.version},
 		{"event_time", t.eventTime}, {"ingest_time", t.ingestTime},
 		{"src_topic", t.topic}, {"src_partition", t.partition}, {"src_offset", t.offset}, {"raw_sha256", t.sha},
+		{"mapping", t.mapping}, {"mapping_version", t.mappingVersion},
 	}
 	for _, c := range t.body {
 		out = append(out, column{c.name, c.buf.data()})
@@ -200,6 +202,8 @@ func (t *tableBuffer) add(r *record.Record) {
 	t.partition = append(t.partition, uint32(r.Provenance.Partition))
 	t.offset = append(t.offset, uint64(r.Provenance.Offset))
 	t.sha = append(t.sha, hex.EncodeToString(r.Provenance.SHA256[:]))
+	t.mapping = append(t.mapping, r.Provenance.Mapping)
+	t.mappingVersion = append(t.mappingVersion, r.Provenance.MappingVersion)
 	t.cursor = 0
 	addBody(t, r.Body)
 }

@@ -59,6 +59,10 @@ type Provenance struct {
 	Partition int32
 	Offset    int64
 	SHA256    [32]byte // of the original message value
+	// Mapping and MappingVersion name the mapping file that made the record
+	// from a source's own shape; empty for records that arrived canonical.
+	Mapping        string
+	MappingVersion uint32
 }
 
 // Envelope is what every record carries regardless of kind.
