@@ -1,0 +1,115 @@
+package clean
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+// Sentinel errors of the value parsers. Every failure is a *ParseError that
+// wraps exactly one of these, so a caller picks a dead-letter reason with
+// errors.Is while the message still names the value. A blank or placeholder
+// value is not among them: it parses as missing, because "no amount given" is
+// data, and whether a field may be missing is the mapping's business.
+//
+// Where the record model already has the same refusal its sentinel is
+// reused, so that a value refused here and one refused by the decoder carry
+// the same reason.
+var (
+	ErrNotANumber       = errors.New("not an amount")
+	ErrTooPrecise       = record.ErrTooPrecise
+	ErrAmountRange      = record.ErrOverflow
+	ErrUnknownCurrency  = record.ErrUnknownCurrency
+	ErrCurrencyConflict = errors.New("currency conflicts")
+	ErrNoCurrency       = errors.New("no currency")
+	ErrNotADate         = errors.New("not a date")
+	ErrNotATime         = errors.New("not a date and time")
+	ErrNoSuchDay        = errors.New("no such day")
+	ErrAmbiguousDate    = errors.New("ambiguous date")
+	ErrDateRange        = record.ErrDateRange
+	ErrTimeRange        = record.ErrTimeRange
+	ErrNoTimeZone       = errors.New("local time without a source time zone")
+	ErrNoSuchTime       = errors.New("local time that the clock skipped or repeated")
+	ErrUnknownStatus    = errors.New("unknown status")
+	ErrBadOption        = errors.New("invalid parser option")
+)
+
+// ParseError is a value the cleaning parsers refused, in the manner of
+// encoding/csv's ParseError: it keeps the value as the source sent it, so
+// that a dead letter explains itself without the original record at hand.
+type ParseError struct {
+	Type   string // what was asked for: amount, date, datetime, currency, or a status field such as invoice.status
+	Value  string // the value as given, before normalisation
+	Reason string // detail beyond Err, e.g. "CNY has 2 decimal places"; may be empty
+	Err    error  // one of the sentinels above
+}
+
+// maxQuoted bounds how much of a value an error message repeats: dead-letter
+// headers are bounded, and a 1 MB "amount" is garbage whose head says enough.
+const maxQuoted = 64
+
+func (e *ParseError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.Type)
+	b.WriteByte(' ')
+	v := e.Value
+	if utf8.RuneCountInString(v) > maxQuoted {
+		n := 0
+		for i := range v {
+			if n == maxQuoted {
+				v = v[:i] + "…"
+				break
+			}
+			n++
+		}
+	}
+	b.WriteString(strconv.Quote(v))
+	b.WriteString(": ")
+	b.WriteString(e.Err.Error())
+	if e.Reason != "" {
+		b.WriteString(" (")
+		b.WriteString(e.Reason)
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+func (e *ParseError) Unwrap() error { return e.Err }
+
+// Missing is the canonical rendering of a blank or placeholder value.
+const Missing = "MISSING"
+
+// isBlank reports whether a normalised value says "nothing here". Sources
+// write that in many ways; none of them is a value, and none is an error.
+// MySQL's zero date is the date parsers' business (isZeroDate).
+func isBlank(s string) bool {
+	if s == "" {
+		return true
+	}
+	if c := s[0]; c == '-' || c == 0xe2 { // the dashes are - and U+2013..2015
+		dashes := true
+		for _, r := range s {
+			if r != '-' && r != '—' && r != '–' && r != '―' {
+				dashes = false
+				break
+			}
+		}
+		if dashes {
+			return true
+		}
+	}
+	if len(s) > len("不适用") {
+		return false
+	}
+	for _, p := range placeholders {
+		if strings.EqualFold(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+var placeholders = [...]string{"n/a", "na", "#n/a", "n.a.", "null", "none", "nil", "/", "无", "空", "暂无", "不适用"}

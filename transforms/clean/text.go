@@ -1,0 +1,206 @@
+package clean
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Normalize tidies a text value as sources send it: trimmed, in Unicode NFKC
+// (full-width digits and letters become ASCII, the ideographic space a
+// space, ￥ becomes ¥), with every run of white space collapsed to one space,
+// zero-width spaces and byte-order marks dropped, and wrapping quotes ("…",
+// '…', “…”, ‘…’, 「…」, 『…』) stripped. Only a matched pair is stripped: a
+// lone quote at one end may mean something (5' for feet) and stays.
+//
+// A value that is plain ASCII and already tidy is returned as is, without
+// allocating: the parsers call Normalize on every field of every record, and
+// most fields are already clean.
+func Normalize(s string) string {
+	tidy := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			// Invalid bytes and invisible characters go before NFKC, which
+			// leaves text after an invalid byte as it is: replaced or removed
+			// afterwards, they could expose text that NFKC would have changed,
+			// and Normalize would not be idempotent.
+			return unquote(squeeze(norm.NFKC.String(dropInvisible(strings.ToValidUTF8(s, "\uFFFD")))))
+		}
+		if c <= ' ' && (c != ' ' || i == 0 || i == len(s)-1 || s[i-1] == ' ') {
+			tidy = false
+		}
+	}
+	if tidy && (s == "" || (s[0] != '"' && s[0] != '\'')) {
+		return s
+	}
+	return unquote(squeeze(s))
+}
+
+func isInvisible(r rune) bool {
+	return r == '\u200b' || r == '\ufeff' || r == '\u2060'
+}
+
+func dropInvisible(s string) string {
+	if strings.IndexFunc(s, isInvisible) < 0 {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if isInvisible(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// squeeze trims white space and collapses inner runs to one ASCII space.
+func squeeze(s string) string {
+	s = strings.TrimFunc(s, unicode.IsSpace)
+	if !needsSqueeze(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	pending := false
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			pending = b.Len() > 0
+			continue
+		}
+		if pending {
+			b.WriteByte(' ')
+			pending = false
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func needsSqueeze(s string) bool {
+	prevSpace := true // a leading space needs trimming
+	for i := 0; i < len(s); {
+		r, n := rune(s[i]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && n == 1 {
+				return true // squeeze writes it back as U+FFFD
+			}
+		}
+		i += n
+		if unicode.IsSpace(r) {
+			if r != ' ' || prevSpace {
+				return true
+			}
+			prevSpace = true
+		} else {
+			prevSpace = false
+		}
+	}
+	return prevSpace && s != ""
+}
+
+var quotePairs = [...][2]string{{`"`, `"`}, {`'`, `'`}, {"“", "”"}, {"‘", "’"}, {"「", "」"}, {"『", "』"}}
+
+// unquote strips matched wrapping quotes, repeatedly (CSV exports of CSV
+// exports double them), with the spaces just inside.
+func unquote(s string) string {
+	for {
+		stripped := false
+		for _, q := range quotePairs {
+			if len(s) >= len(q[0])+len(q[1]) && strings.HasPrefix(s, q[0]) && strings.HasSuffix(s, q[1]) {
+				s = strings.Trim(s[len(q[0]):len(s)-len(q[1])], " ")
+				stripped = true
+				break
+			}
+		}
+		if !stripped {
+			return s
+		}
+	}
+}
+
+// MatchKey reduces a party name to a key for matching the same party across
+// systems: NFKC, lower case, punctuation, symbols and spaces removed, and
+// legal-form suffixes removed, so that "上海华东贸易有限公司" and "上海华东贸易",
+// or "ACME Trading Co., Ltd." and "Acme Trading", give the same key.
+//
+// The key is for comparing, never for display. Suffixes go only from the end
+// and never the whole name: "Limited" alone stays "limited". Spaces are
+// dropped too, because one system's "Acme-Trading" is another's "AcmeTrading".
+func MatchKey(name string) string {
+	s := strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) {
+			return unicode.ToLower(r)
+		}
+		return ' '
+	}, Normalize(name))
+	toks := strings.Fields(s)
+	for changed := true; changed; {
+		changed = false
+		n := len(toks)
+		if n == 0 {
+			break
+		}
+		// A multi-token suffix: "s a" is what "S.A." becomes.
+		for _, suf := range splitSuffixes {
+			if n > len(suf) && equalTail(toks, suf) {
+				toks, changed = toks[:n-len(suf)], true
+				break
+			}
+		}
+		if changed {
+			continue
+		}
+		last := toks[n-1]
+		if n > 1 && (wordSuffixes[last] || cjkSuffix(last) == len(last)) {
+			toks, changed = toks[:n-1], true
+			continue
+		}
+		if k := cjkSuffix(last); k > 0 && k < len(last) {
+			toks[n-1], changed = last[:len(last)-k], true
+		}
+	}
+	return strings.Join(toks, "")
+}
+
+// wordSuffixes are legal forms written as separate words, after lower-casing
+// and with punctuation gone ("Co., Ltd." is "co ltd": both are removed, one
+// at a time). "group" goes with them because 集团 does.
+var wordSuffixes = map[string]bool{
+	"co": true, "company": true, "ltd": true, "limited": true, "inc": true, "incorporated": true,
+	"corp": true, "corporation": true, "llc": true, "llp": true, "plc": true, "gmbh": true,
+	"ag": true, "sa": true, "nv": true, "bv": true, "srl": true, "sarl": true, "spa": true,
+	"pte": true, "pty": true, "kk": true, "ab": true, "oy": true, "group": true,
+}
+
+var splitSuffixes = [...][]string{
+	{"s", "a"}, {"n", "v"}, {"b", "v"}, {"s", "p", "a"}, {"s", "r", "l"}, {"l", "l", "c"},
+	{"g", "m", "b", "h"}, {"k", "k"},
+}
+
+func equalTail(toks, suf []string) bool {
+	off := len(toks) - len(suf)
+	for i, s := range suf {
+		if toks[off+i] != s {
+			return false
+		}
+	}
+	return true
+}
+
+// cjkSuffixes are Chinese legal forms, longest first; 集团有限公司 and the like
+// are removed in two rounds.
+var cjkSuffixes = [...]string{"股份有限公司", "有限责任公司", "有限公司", "股份公司", "有限合伙", "公司", "集团"}
+
+// cjkSuffix returns the byte length of the legal-form suffix that tok ends
+// with, or 0.
+func cjkSuffix(tok string) int {
+	for _, s := range cjkSuffixes {
+		if strings.HasSuffix(tok, s) {
+			return len(s)
+		}
+	}
+	return 0
+}
