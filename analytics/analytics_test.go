@@ -21,7 +21,7 @@ func land(t *testing.T, cfg clickhouse.Config, lines ...string) {
 	for i, l := range lines {
 		b.Messages = append(b.Messages, pipeline.Message{Offset: int64(i), Value: []byte(l)})
 	}
-	if err := decode.New().Process(ctx, b); err != nil {
+	if err := decode.New(nil).Process(ctx, b); err != nil {
 		t.Fatal(err)
 	}
 	if len(b.Dead) > 0 {

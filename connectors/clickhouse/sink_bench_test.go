@@ -30,7 +30,7 @@ func worldBatch(b *testing.B, n int) *pipeline.Batch {
 	for sc.Scan() && len(batch.Messages) < n {
 		batch.Messages = append(batch.Messages, pipeline.Message{Value: append([]byte(nil), sc.Bytes()...)})
 	}
-	if err := decode.New().Process(context.Background(), batch); err != nil {
+	if err := decode.New(nil).Process(context.Background(), batch); err != nil {
 		b.Fatal(err)
 	}
 	return batch

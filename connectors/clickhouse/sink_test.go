@@ -26,7 +26,7 @@ func docBatch(t *testing.T) *pipeline.Batch {
 	for i, m := range regexp.MustCompile("(?s)```json\n(.*?)\n```").FindAllSubmatch(doc, -1) {
 		b.Messages = append(b.Messages, pipeline.Message{Topic: "t", Partition: 0, Offset: int64(i), Value: m[1]})
 	}
-	if err := decode.New().Process(context.Background(), b); err != nil {
+	if err := decode.New(nil).Process(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
 	if len(b.Dead) != 0 {

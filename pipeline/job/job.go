@@ -107,7 +107,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		SinkConcurrency: cfg.Pipeline.SinkConcurrency,
 		DrainTimeout:    cfg.Pipeline.DrainTimeout.D(),
 		UntilCaughtUp:   opt.UntilCaughtUp,
-	}, src, []pipeline.Stage{decode.New(), clean.NewDedupe(0)}, clickhouse.NewSink(conn), dlq, metrics, log)
+	}, src, []pipeline.Stage{decode.New(nil), clean.NewDedupe(0)}, clickhouse.NewSink(conn), dlq, metrics, log)
 	if opt.Progress != nil {
 		runner.Progress = func(s pipeline.Stats) { opt.Progress(s, startLag) }
 	}

@@ -1,5 +1,8 @@
 // Package decode is the first stage: Kafka message bytes in, canonical
 // records out, and a dead letter with an exact reason for anything else.
+// Messages of canonical topics are decoded; messages of a source's raw topic
+// go through that source's mapping (transforms/mapping) instead, in the same
+// pass, so records keep their message order.
 package decode
 
 import (
@@ -12,10 +15,15 @@ import (
 
 	"github.com/erpflow/erpflow/pipeline"
 	"github.com/erpflow/erpflow/pipeline/record"
+	"github.com/erpflow/erpflow/transforms/mapping"
 )
 
-// StageName is the stage label in metrics and dead-letter headers.
-const StageName = "decode"
+// StageName is the stage label in metrics and dead-letter headers;
+// MapStageName labels the dead letters of mapped records.
+const (
+	StageName    = "decode"
+	MapStageName = "map"
+)
 
 // minChunk is the smallest share of a batch worth a goroutine of its own.
 const minChunk = 2000
@@ -29,16 +37,22 @@ type Stage struct {
 }
 
 type worker struct {
-	dec   *record.Decoder
-	items []pipeline.Item
-	dead  []pipeline.DeadLetter
+	dec     *record.Decoder
+	mappers map[string]*mapping.Mapper // by raw topic
+	items   []pipeline.Item
+	dead    []pipeline.DeadLetter
 }
 
 // New returns a decode stage using up to GOMAXPROCS goroutines per batch.
-func New() *Stage {
+// mappings names the mapping of each raw topic; other topics are canonical.
+func New(mappings map[string]*mapping.Mapping) *Stage {
 	s := &Stage{now: time.Now}
 	for i := 0; i < max(1, runtime.GOMAXPROCS(0)); i++ {
-		s.workers = append(s.workers, &worker{dec: record.NewDecoder()})
+		w := &worker{dec: record.NewDecoder(), mappers: map[string]*mapping.Mapper{}}
+		for topic, m := range mappings {
+			w.mappers[topic] = m.NewMapper()
+		}
+		s.workers = append(s.workers, w)
 	}
 	return s
 }
@@ -84,17 +98,34 @@ func (w *worker) decode(b *pipeline.Batch, lo, hi int, ingest time.Time) {
 		m := &b.Messages[i]
 		w.items = append(w.items, pipeline.Item{Msg: i})
 		it := &w.items[len(w.items)-1]
-		if err := w.dec.Decode(m.Value, &it.Rec); err != nil {
+		stage := StageName
+		var err error
+		if mp := w.mappers[m.Topic]; mp != nil {
+			stage = MapStageName
+			err = mp.Map(m.Key, m.Value, &it.Rec)
+		} else {
+			err = w.dec.Decode(m.Value, &it.Rec)
+		}
+		if err != nil {
 			w.items = w.items[:len(w.items)-1]
-			dl := pipeline.DeadLetter{Msg: m, Stage: StageName, Reason: record.ReasonInvalidJSON, Message: err.Error()}
-			var de *record.DecodeError
-			if errors.As(err, &de) {
-				dl.Reason = de.Code()
-			}
-			w.dead = append(w.dead, dl)
+			w.dead = append(w.dead, pipeline.DeadLetter{Msg: m, Stage: stage, Reason: reason(err), Message: err.Error()})
 			continue
 		}
 		it.Rec.IngestTime = ingest
-		it.Rec.Provenance = record.Provenance{Topic: m.Topic, Partition: m.Partition, Offset: m.Offset, SHA256: sha256.Sum256(m.Value)}
+		it.Rec.Provenance.Topic, it.Rec.Provenance.Partition, it.Rec.Provenance.Offset = m.Topic, m.Partition, m.Offset
+		it.Rec.Provenance.SHA256 = sha256.Sum256(m.Value)
 	}
+}
+
+// reason is the dead-letter reason code of a decoding or mapping error.
+func reason(err error) string {
+	var de *record.DecodeError
+	var me *mapping.Error
+	switch {
+	case errors.As(err, &de):
+		return de.Code()
+	case errors.As(err, &me):
+		return me.Code()
+	}
+	return record.ReasonInvalidJSON
 }

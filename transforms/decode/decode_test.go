@@ -40,7 +40,7 @@ func TestStageSplitsGoodAndBad(t *testing.T) {
 	for v := range bad {
 		b.Messages = append(b.Messages, pipeline.Message{Topic: "erp.invoices", Partition: 1, Offset: int64(len(b.Messages)), Value: []byte(v)})
 	}
-	if err := New().Process(context.Background(), b); err != nil {
+	if err := New(nil).Process(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
 	if len(b.Items) != len(good) || len(b.Dead) != len(bad) {
@@ -69,7 +69,7 @@ func BenchmarkDecodeStage(b *testing.B) {
 	for i := 0; i < 1000; i++ {
 		batch.Messages = append(batch.Messages, pipeline.Message{Value: ex[i%len(ex)]})
 	}
-	s := New()
+	s := New(nil)
 	var n int64
 	for _, m := range batch.Messages {
 		n += int64(len(m.Value))
@@ -97,7 +97,7 @@ func TestParallelDecodeKeepsOrder(t *testing.T) {
 		}
 		b.Messages = append(b.Messages, pipeline.Message{Offset: int64(i), Value: v})
 	}
-	s := New()
+	s := New(nil)
 	for len(s.workers) < 3 { // split even on a one-core machine
 		s.workers = append(s.workers, &worker{dec: record.NewDecoder()})
 	}

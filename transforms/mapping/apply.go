@@ -1,0 +1,303 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/erpflow/erpflow/pipeline/record"
+	"github.com/erpflow/erpflow/transforms/clean"
+)
+
+// Reasons a source record is refused by a mapping, beside the canonical
+// model's own (missing_field, wrong_type, ...).
+const (
+	ReasonUnmappedValue = "unmapped_value" // a source word the value map or lookup does not know
+	ReasonNoRule        = "no_rule"        // no rule of the mapping selects the record
+)
+
+// Error says why a source record cannot become a canonical record. Field
+// is the canonical field; Code is the dead-letter reason.
+type Error struct {
+	Reason string
+	Field  string
+	Detail string
+}
+
+// Code is the dead-letter reason code, e.g. unmapped_value:approval_status.
+func (e *Error) Code() string {
+	if e.Field == "" {
+		return e.Reason
+	}
+	return e.Reason + ":" + e.Field
+}
+
+func (e *Error) Error() string { return e.Code() + ": " + e.Detail }
+
+// Mapper applies one mapping. It reuses a JSON parser, so one Mapper serves
+// one goroutine; a Mapping is shared.
+type Mapper struct {
+	m *Mapping
+	p fastjson.Parser
+}
+
+// NewMapper returns a Mapper for m.
+func (m *Mapping) NewMapper() *Mapper { return &Mapper{m: m} }
+
+// Map turns one source record (a JSON object; key is the Kafka key) into a
+// canonical record, or an *Error / *record.DecodeError naming the field.
+func (mp *Mapper) Map(key, data []byte, r *record.Record) error {
+	*r = record.Record{}
+	if len(data) == 0 {
+		return &record.DecodeError{Reason: record.ReasonEmptyBody, Detail: "message value is empty"}
+	}
+	if !utf8.Valid(data) {
+		return &record.DecodeError{Reason: record.ReasonInvalidUTF8, Detail: "message is not valid UTF-8"}
+	}
+	v, err := mp.p.ParseBytes(data)
+	if err != nil {
+		return &record.DecodeError{Reason: record.ReasonInvalidJSON, Detail: err.Error()}
+	}
+	if v.Type() != fastjson.TypeObject {
+		return &record.DecodeError{Reason: record.ReasonInvalidJSON, Detail: "a source record is a JSON object"}
+	}
+	ru := mp.m.pick(v)
+	if ru == nil {
+		return &Error{Reason: ReasonNoRule, Detail: "no rule of mapping " + mp.m.Name + " selects this record"}
+	}
+	r.Kind = ru.kind
+	r.Source = mp.m.Source
+	r.Body = record.NewBody(ru.kind)
+	r.Provenance.Mapping = mp.m.Name
+	r.Provenance.MappingVersion = mp.m.Version
+
+	if ru.company == nil {
+		r.Company = string(key)
+	} else if r.Company, err = mp.text(v, ru.company); err != nil {
+		return err
+	}
+	if r.ID, err = mp.text(v, ru.id); err != nil {
+		return err
+	}
+	var ev value
+	if err := mp.eval(v, ru.eventTime, &ev); err != nil {
+		return err
+	}
+	r.EventTime = ev.t
+	if ru.version != nil {
+		var ver value
+		if err := mp.eval(v, ru.version, &ver); err != nil {
+			return err
+		}
+		r.Version = uint64(ver.u)
+	} else {
+		r.Version = uint64(r.EventTime.UnixMilli())
+	}
+	for _, f := range ru.fields {
+		var val value
+		if err := mp.eval(v, f, &val); err != nil {
+			if errors.Is(err, errBlank) {
+				continue // left empty; the canonical rules decide if that is allowed
+			}
+			return err
+		}
+		f.set(r.Body, &val)
+	}
+	if ru.lines != nil {
+		if err := mp.lines(v, ru.lines, r); err != nil {
+			return err
+		}
+	}
+	return record.Validate(r)
+}
+
+// pick returns the first rule that selects v.
+func (m *Mapping) pick(v *fastjson.Value) *rule {
+	for _, r := range m.rules {
+		if r.when == nil {
+			return r
+		}
+		if s, ok := r.when.read(v); ok && r.whenIn[normalize(s)] {
+			return r
+		}
+	}
+	return nil
+}
+
+// errBlank marks a blank optional value that has no default.
+var errBlank = errors.New("blank")
+
+// text evaluates an envelope text field, which must not be blank.
+func (mp *Mapper) text(v *fastjson.Value, f *fieldPlan) (string, error) {
+	var val value
+	if err := mp.eval(v, f, &val); err != nil {
+		if errors.Is(err, errBlank) {
+			return "", &record.DecodeError{Reason: record.ReasonMissingField, Field: f.name, Detail: "source field " + f.get.text + " is blank"}
+		}
+		return "", err
+	}
+	return val.s, nil
+}
+
+// eval produces a field's value: source or constant, then value map or
+// lookup or sign, then the parser of the field's type.
+func (mp *Mapper) eval(v *fastjson.Value, f *fieldPlan, out *value) error {
+	raw, present := "", false
+	if f.constant != nil {
+		raw, present = *f.constant, true
+	} else {
+		raw, present = f.get.read(v)
+	}
+	norm := normalize(raw)
+	if !present || isBlank(norm) {
+		if f.def == nil {
+			if isRequired(f) {
+				return &record.DecodeError{Reason: record.ReasonMissingField, Field: f.name,
+					Detail: fmt.Sprintf("source field %s is blank or absent", f.source())}
+			}
+			return errBlank
+		}
+		raw, norm = *f.def, normalize(*f.def)
+	}
+	mapped := false
+	switch {
+	case f.valueMap != nil:
+		// The source's own words first, then the field's built-in ones.
+		if w, ok := f.valueMap[norm]; ok {
+			raw, mapped = w, true
+		} else if f.vocab == nil {
+			return &Error{Reason: ReasonUnmappedValue, Field: f.name, Detail: fmt.Sprintf("%q (source field %s) is not in the value map", raw, f.source())}
+		}
+	case f.lookup != nil:
+		w, ok := f.lookup[norm]
+		if !ok {
+			return &Error{Reason: ReasonUnmappedValue, Field: f.name, Detail: fmt.Sprintf("%q (source field %s) is not in the lookup table", raw, f.source())}
+		}
+		raw, mapped = w, true
+	case f.sign != nil:
+		m, missing, err := parseMoney(raw, f, record.MustCurrency("CNY"))
+		if err != nil || missing {
+			return wrong(f, raw, err)
+		}
+		word := f.sign["positive"]
+		if m.Minor < 0 {
+			word = f.sign["negative"]
+		}
+		raw, mapped = word, true
+	}
+	if f.typ == tMoney {
+		cur := record.Currency{}
+		if f.currency != nil {
+			if s, ok := f.currency.read(v); ok && !isBlank(normalize(s)) {
+				c, err := parseCurrency(s)
+				if err != nil {
+					return wrong(f, s, err)
+				}
+				cur = c
+			}
+		}
+		m, missing, err := parseMoney(raw, f, cur)
+		if err != nil {
+			return wrong(f, raw, err)
+		}
+		if missing {
+			return errBlank
+		}
+		if f.abs && m.Minor < 0 {
+			m.Minor = -m.Minor
+		}
+		out.m = m
+		return nil
+	}
+	if err := parseAs(f, raw, mapped, out); err != nil {
+		var pe *clean.ParseError
+		if errors.As(err, &pe) && errors.Is(err, clean.ErrUnknownStatus) {
+			return &Error{Reason: ReasonUnmappedValue, Field: f.name, Detail: fmt.Sprintf("source field %s: %v", f.source(), err)}
+		}
+		return wrong(f, raw, err)
+	}
+	return nil
+}
+
+func wrong(f *fieldPlan, raw string, err error) error {
+	if err == nil {
+		err = errors.New("no value")
+	}
+	return &record.DecodeError{Reason: record.ReasonWrongType, Field: f.name, Detail: fmt.Sprintf("source field %s: %v", f.source(), err)}
+}
+
+// isRequired reports whether blank is an error for this field right away
+// (envelope fields); body fields are left to the canonical rules.
+func isRequired(f *fieldPlan) bool {
+	switch f.name {
+	case "company", "id", "event_time", "version":
+		return true
+	}
+	return false
+}
+
+func (f *fieldPlan) source() string {
+	if f.constant != nil {
+		return "(constant)"
+	}
+	return f.get.text
+}
+
+// read returns the source value at the getter as text: strings as they
+// are, numbers and booleans as written, null and absence as not present.
+func (g *getter) read(v *fastjson.Value) (string, bool) {
+	if g.firstOf {
+		for _, k := range g.keys {
+			if s, ok := asText(v.Get(k)); ok && !isBlank(normalize(s)) {
+				return s, true
+			}
+		}
+		return "", false
+	}
+	return asText(v.Get(g.keys...))
+}
+
+func asText(x *fastjson.Value) (string, bool) {
+	if x == nil {
+		return "", false
+	}
+	switch x.Type() {
+	case fastjson.TypeString:
+		return string(x.GetStringBytes()), true
+	case fastjson.TypeNumber, fastjson.TypeTrue, fastjson.TypeFalse:
+		return x.String(), true
+	}
+	return "", false
+}
+
+func (mp *Mapper) lines(v *fastjson.Value, lp *linesPlan, r *record.Record) error {
+	arr := v.GetArray(lp.path...)
+	out := make([]record.Line, len(arr))
+	for i, item := range arr {
+		for _, f := range lp.fields {
+			var val value
+			if err := mp.eval(item, &f.fieldPlan, &val); err != nil {
+				if errors.Is(err, errBlank) {
+					continue
+				}
+				at := "body.lines[" + strconv.Itoa(i) + "]." + strings.TrimPrefix(f.name, "body.lines.")
+				var de *record.DecodeError
+				var me *Error
+				switch {
+				case errors.As(err, &de):
+					de.Field = at
+				case errors.As(err, &me):
+					me.Field = at
+				}
+				return err
+			}
+			f.set(&out[i], &val)
+		}
+	}
+	*linesOf[r.Kind](r.Body) = out
+	return nil
+}

@@ -1,0 +1,429 @@
+package mapping
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/erpflow/erpflow/pipeline/record"
+	"github.com/erpflow/erpflow/transforms/clean"
+)
+
+// Mapping is a loaded, checked mapping file, ready to apply.
+type Mapping struct {
+	Name    string
+	Version uint32
+	Source  string
+	File    string
+	rules   []*rule
+}
+
+type rule struct {
+	index     int
+	when      *getter
+	whenIn    map[string]bool
+	kind      record.Kind
+	company   *fieldPlan // nil: the Kafka key
+	id        *fieldPlan
+	version   *fieldPlan // nil: event time in milliseconds
+	eventTime *fieldPlan
+	fields    []*fieldPlan
+	lines     *linesPlan
+}
+
+type linesPlan struct {
+	path   []string
+	fields []*linePlan
+}
+
+type linePlan struct {
+	fieldPlan
+	set func(l *record.Line, v *value)
+}
+
+// fieldPlan is how one canonical value is made.
+type fieldPlan struct {
+	name     string // canonical name, for reasons
+	typ      valueType
+	set      func(record.Body, *value)
+	get      *getter // nil with constant
+	constant *string
+	valueMap map[string]string // normalised source word -> canonical
+	vocab    *clean.StatusMap  // built-in words of an enumerated field
+	lookup   map[string]string
+	def      *string
+	sign     map[string]string // "negative"/"positive" -> word
+	abs      bool
+	currency *getter
+	opts     options
+}
+
+// getter reads a source value: a top-level key, a nested path, or the
+// first non-blank of several keys.
+type getter struct {
+	keys    []string // path segments, or candidates with firstOf
+	firstOf bool
+	text    string // how the mapping file named it, for messages
+}
+
+// options are the resolved parser options of one field.
+type options struct {
+	amount clean.AmountOptions
+	date   clean.DateOptions
+}
+
+// Load reads, checks and compiles a mapping file. Every problem is an
+// error naming the file, line and key.
+func Load(path string) (*Mapping, error) {
+	spec, pos, err := readSpec(path)
+	if err != nil {
+		return nil, err
+	}
+	c := &compiler{pos: pos, spec: spec, file: path}
+	m := c.compile()
+	if len(c.errs) > 0 {
+		return nil, errors.Join(c.errs...)
+	}
+	return m, nil
+}
+
+type compiler struct {
+	pos     positions
+	spec    *fileSpec
+	file    string
+	errs    []error
+	lookups map[string]map[string]string
+}
+
+func (c *compiler) fail(key string, err error) { c.errs = append(c.errs, c.pos.errAt(key, err)) }
+
+func (c *compiler) compile() *Mapping {
+	s := c.spec
+	m := &Mapping{Name: s.Name, Version: s.Version, Source: s.Source, File: c.file}
+	if s.Name == "" {
+		c.fail("name", errors.New("a mapping needs a name (stored with every row)"))
+	}
+	if s.Version == 0 {
+		c.fail("version", errors.New("a mapping needs a version of 1 or more (stored with every row)"))
+	}
+	if s.Source == "" {
+		c.fail("source", errors.New("a mapping needs the source system id its records carry"))
+	}
+	base, _ := c.options("options", options{}, s.Options)
+	c.lookups = map[string]map[string]string{}
+	for _, name := range sortedKeys(s.Lookups) {
+		c.lookups[name] = c.loadLookup("lookups."+name, s.Lookups[name])
+	}
+	if len(s.Rules) == 0 {
+		c.fail("rules", ErrNoRules)
+	}
+	for i, rs := range s.Rules {
+		if r := c.rule(i, rs, base); r != nil {
+			m.rules = append(m.rules, r)
+		}
+	}
+	return m
+}
+
+func (c *compiler) options(key string, base options, o ParserOptions) (options, bool) {
+	ok := true
+	bad := func(k string, format string, a ...any) {
+		c.fail(key+"."+k, fmt.Errorf("%w: "+format, append([]any{ErrBadOption}, a...)...))
+		ok = false
+	}
+	if o.Currency != "" {
+		cur, err := clean.ParseCurrency(o.Currency)
+		if err != nil {
+			bad("currency", "%v", err)
+		}
+		base.amount.Currency = cur
+	}
+	if o.DefaultCurrency != "" {
+		cur, err := clean.ParseCurrency(o.DefaultCurrency)
+		if err != nil {
+			bad("default_currency", "%v", err)
+		}
+		base.amount.DefaultCurrency = cur
+	}
+	if o.Decimal != "" {
+		d, err := clean.ParseDecimal(o.Decimal)
+		if err != nil {
+			bad("decimal", "%v", err)
+		}
+		base.amount.Decimal = d
+	}
+	if o.DateOrder != "" {
+		d, err := clean.ParseDateOrder(o.DateOrder)
+		if err != nil {
+			bad("date_order", "%v", err)
+		}
+		base.date.Order = d
+	}
+	if o.TZ != "" {
+		loc, err := time.LoadLocation(o.TZ)
+		if err != nil {
+			bad("tz", "%v", err)
+		}
+		base.date.TZ = loc
+	}
+	switch o.Excel {
+	case "":
+	case "1900":
+		base.date.Excel = clean.Excel1900
+	case "1904":
+		base.date.Excel = clean.Excel1904
+	default:
+		bad("excel", "%q is not 1900 or 1904", o.Excel)
+	}
+	return base, ok
+}
+
+func (c *compiler) loadLookup(key string, l lookupSpec) map[string]string {
+	if l.File == "" || l.Key == "" || l.Value == "" {
+		c.fail(key, fmt.Errorf("%w: file, key and value are required", ErrBadLookup))
+		return nil
+	}
+	f, err := os.Open(relative(c.file, l.File))
+	if err != nil {
+		c.fail(key+".file", fmt.Errorf("%w: %v", ErrBadLookup, err))
+		return nil
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	header, err := r.Read()
+	if err != nil {
+		c.fail(key+".file", fmt.Errorf("%w: %s: %v", ErrBadLookup, l.File, err))
+		return nil
+	}
+	ki, vi := -1, -1
+	for i, h := range header {
+		switch strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")) {
+		case l.Key:
+			ki = i
+		case l.Value:
+			vi = i
+		}
+	}
+	if ki < 0 || vi < 0 {
+		c.fail(key, fmt.Errorf("%w: %s has no column %q or %q (header %v)", ErrBadLookup, l.File, l.Key, l.Value, header))
+		return nil
+	}
+	out := map[string]string{}
+	for {
+		row, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			c.fail(key+".file", fmt.Errorf("%w: %s: %v", ErrBadLookup, l.File, err))
+			return nil
+		}
+		k, v := normalize(row[ki]), strings.TrimSpace(row[vi])
+		if old, ok := out[k]; ok && old != v {
+			line, _ := r.FieldPos(ki)
+			c.fail(key+".file", fmt.Errorf("%w: %s:%d: key %q maps to both %q and %q", ErrBadLookup, l.File, line, k, old, v))
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func (c *compiler) rule(i int, rs ruleSpec, base options) *rule {
+	key := fmt.Sprintf("rules[%d]", i)
+	k, ok := record.ParseKind(rs.Kind)
+	if !ok {
+		c.fail(key+".kind", fmt.Errorf("%q is not a kind (invoice, payment, bank_txn, sales_order, shipment, purchase_order, goods_receipt, expense_claim, approval)", rs.Kind))
+		return nil
+	}
+	r := &rule{index: i, kind: k}
+	if rs.When != nil {
+		g := c.getter(key+".when", rs.When.Field, rs.When.Path, nil)
+		if len(rs.When.In) == 0 {
+			c.fail(key+".when.in", errors.New("list the source values this rule maps"))
+		}
+		r.when, r.whenIn = g, map[string]bool{}
+		for _, v := range rs.When.In {
+			r.whenIn[normalize(v)] = true
+		}
+	}
+	env := c.spec.Envelope
+	pick := func(own, shared *fieldSpec) (*fieldSpec, string) {
+		if own != nil {
+			return own, key + ".envelope"
+		}
+		return shared, "envelope"
+	}
+	if fs, at := pick(rs.Envelope.Company, env.Company); fs != nil {
+		r.company = c.field(at+".company", "company", tString, nil, *fs, base, k)
+	}
+	fs, at := pick(rs.Envelope.ID, env.ID)
+	if fs == nil {
+		c.fail(key+".envelope.id", errors.New("say where the record id comes from (envelope.id)"))
+	} else {
+		r.id = c.field(at+".id", "id", tString, nil, *fs, base, k)
+	}
+	if fs, at := pick(rs.Envelope.Version, env.Version); fs != nil {
+		r.version = c.field(at+".version", "version", tUint, nil, *fs, base, k)
+	}
+	fs, at = pick(rs.Envelope.EventTime, env.EventTime)
+	if fs == nil {
+		c.fail(key+".envelope.event_time", errors.New("say where the event time comes from (envelope.event_time)"))
+	} else {
+		r.eventTime = c.field(at+".event_time", "event_time", tDateTime, nil, *fs, base, k)
+	}
+	ts := targets[k]
+	mapped := map[string]bool{}
+	for _, name := range sortedKeys(rs.Fields) {
+		fkey := key + ".fields." + name
+		t, ok := ts[name]
+		if !ok {
+			c.fail(fkey, fmt.Errorf("%w %s", ErrUnknownField, k))
+			continue
+		}
+		if p := c.field(fkey, "body."+name, t.typ, t.set, rs.Fields[name], base, k); p != nil {
+			r.fields = append(r.fields, p)
+			mapped[name] = true
+		}
+	}
+	if rs.Lines != nil {
+		r.lines = c.lines(key+".lines", rs.Lines, base, k)
+	}
+	for _, req := range record.RequiredFields(k) {
+		if !mapped[req] {
+			c.fail(key+".fields", fmt.Errorf("%w: %s.%s", ErrMissingRequired, k, req))
+		}
+	}
+	return r
+}
+
+func (c *compiler) lines(key string, ls *linesSpec, base options, k record.Kind) *linesPlan {
+	if linesOf[k] == nil {
+		c.fail(key, fmt.Errorf("%s has no line items", k))
+		return nil
+	}
+	if ls.Path == "" {
+		c.fail(key+".path", errors.New("give the path of the source array of items"))
+		return nil
+	}
+	lp := &linesPlan{path: strings.Split(ls.Path, ".")}
+	for _, name := range sortedKeys(ls.Fields) {
+		lt, ok := lineTargets[name]
+		if !ok {
+			c.fail(key+".fields."+name, fmt.Errorf("%w line item (sku, description, quantity, unit_price, amount)", ErrUnknownField))
+			continue
+		}
+		if p := c.field(key+".fields."+name, "body.lines."+name, lt.typ, nil, ls.Fields[name], base, k); p != nil {
+			lp.fields = append(lp.fields, &linePlan{fieldPlan: *p, set: lt.set})
+		}
+	}
+	for _, req := range []string{"sku", "quantity"} {
+		if _, ok := ls.Fields[req]; !ok {
+			c.fail(key+".fields", fmt.Errorf("%w: line %s", ErrMissingRequired, req))
+		}
+	}
+	return lp
+}
+
+func (c *compiler) getter(key, field, path string, firstOf []string) *getter {
+	n := 0
+	for _, set := range []bool{field != "", path != "", len(firstOf) > 0} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		c.fail(key, ErrBadSource)
+		return nil
+	}
+	switch {
+	case field != "":
+		return &getter{keys: []string{field}, text: field}
+	case path != "":
+		return &getter{keys: strings.Split(path, "."), text: path}
+	}
+	return &getter{keys: firstOf, firstOf: true, text: strings.Join(firstOf, "|")}
+}
+
+func (c *compiler) field(key, name string, typ valueType, set func(record.Body, *value), fs fieldSpec, base options, k record.Kind) *fieldPlan {
+	p := &fieldPlan{name: name, typ: typ, set: set, def: fs.Default, abs: fs.Abs}
+	if fs.Const != nil {
+		if fs.Field != "" || fs.Path != "" || len(fs.FirstOf) > 0 {
+			c.fail(key, ErrBadSource)
+			return nil
+		}
+		p.constant = fs.Const
+	} else if p.get = c.getter(key, fs.Field, fs.Path, fs.FirstOf); p.get == nil {
+		return nil
+	}
+	var ok bool
+	if p.opts, ok = c.options(key, base, fs.ParserOptions); !ok {
+		return nil
+	}
+	canon := strings.TrimPrefix(name, "body.")
+	if sf, ok := statusFields[k][canon]; ok {
+		vocab, err := clean.NewStatusMap(sf, nil)
+		if err != nil {
+			c.fail(key, err)
+			return nil
+		}
+		p.vocab = vocab
+	}
+	allowed := record.AllowedValues(k, canon)
+	if typ == tBool {
+		allowed = []string{"true", "false"}
+	}
+	checkWord := func(at, v string) {
+		if allowed != nil && !contains(allowed, v) {
+			c.fail(at, fmt.Errorf("%w: %q is not one of %s", ErrBadMapValue, v, strings.Join(allowed, ", ")))
+		}
+	}
+	if len(fs.Map) > 0 {
+		p.valueMap = map[string]string{}
+		for _, src := range sortedKeys(fs.Map) {
+			checkWord(key+".map."+src, fs.Map[src])
+			p.valueMap[normalize(src)] = fs.Map[src]
+		}
+	}
+	if fs.Const != nil && p.valueMap == nil {
+		checkWord(key+".const", *fs.Const)
+	}
+	if len(fs.Sign) > 0 {
+		for _, s := range sortedKeys(fs.Sign) {
+			if s != "negative" && s != "positive" {
+				c.fail(key+".sign."+s, fmt.Errorf("%w: sign keys are negative and positive", ErrBadOption))
+			}
+			checkWord(key+".sign."+s, fs.Sign[s])
+		}
+		p.sign = fs.Sign
+	}
+	if fs.Lookup != "" {
+		lk, ok := c.lookups[fs.Lookup]
+		if !ok {
+			if _, declared := c.spec.Lookups[fs.Lookup]; !declared {
+				c.fail(key+".lookup", fmt.Errorf("%w %q", ErrUnknownLookup, fs.Lookup))
+			}
+			return nil
+		}
+		p.lookup = lk
+	}
+	if fs.CurrencyField != "" || fs.CurrencyPath != "" {
+		if typ != tMoney {
+			c.fail(key, fmt.Errorf("%w: currency_field is for amounts", ErrBadOption))
+		}
+		p.currency = c.getter(key, fs.CurrencyField, fs.CurrencyPath, nil)
+	}
+	return p
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,129 @@
+package mapping
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+func load(t *testing.T, path string) *Mapping {
+	t.Helper()
+	m, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+const claim = `{"公司代码":"SH01","单据编号":"BX-1","版本号":"3","最后修改时间":"2025-04-16 14:30:05",
+"工号":"E0042","报销人":" \"王芳\" ","部门":"销售部","报销金额":"壹仟贰佰叁拾肆元伍角整","报销日期":"２０２５年４月１６日",
+"费用类型":"差旅费 ","付款状态":"已付款","审批状态":"已审批"}`
+
+func TestMapClaim(t *testing.T) {
+	m := load(t, "testdata/claims.yaml")
+	var r record.Record
+	if err := m.NewMapper().Map([]byte("SH01"), []byte(claim), &r); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"kind":"expense_claim","company":"SH01","source":"reimb_test","id":"BX-1","version":3,"event_time":"2025-04-16T06:30:05Z","body":{"number":"BX-1","employee":{"id":"E0042","name":"王芳"},"department":"销售部","amount":{"amount":"1234.50","currency":"CNY"},"claim_date":"2025-04-16","expense_type":"差旅费","gl_account":"6601.02","approval_status":"approved","paid":true}}`
+	if got := string(record.Marshal(&r)); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if r.Provenance.Mapping != "test_claims" || r.Provenance.MappingVersion != 2 {
+		t.Errorf("provenance %+v", r.Provenance)
+	}
+}
+
+func TestMapRefusals(t *testing.T) {
+	m := load(t, "testdata/claims.yaml")
+	cases := []struct {
+		name, old, new, code string
+	}{
+		{"unmapped status", `"审批状态":"已审批"`, `"审批状态":"作废中"`, "unmapped_value:body.approval_status"},
+		{"built-in word still maps", `"审批状态":"已审批"`, `"审批状态":"审批通过"`, ""},
+		{"blank required", `"工号":"E0042"`, `"工号":" - "`, "missing_field:body.employee.id"},
+		{"bad amount", `"报销金额":"壹仟贰佰叁拾肆元伍角整"`, `"报销金额":"12.345"`, "wrong_type:body.amount"},
+		{"other currency", `"报销金额":"壹仟贰佰叁拾肆元伍角整"`, `"报销金额":"USD 12.00"`, "wrong_type:body.amount"},
+		{"lookup miss", `"费用类型":"差旅费 "`, `"费用类型":"火箭费"`, "unmapped_value:body.gl_account"},
+		{"bad date", `"报销日期":"２０２５年４月１６日"`, `"报销日期":"04/05/2025"`, "wrong_type:body.claim_date"},
+		{"no id", `"单据编号":"BX-1",`, ``, "missing_field:id"},
+		{"not json", claim, `{"a":`, "invalid_json"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			in := strings.Replace(claim, c.old, c.new, 1)
+			var r record.Record
+			err := m.NewMapper().Map([]byte("SH01"), []byte(in), &r)
+			if c.code == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			var code string
+			var me *Error
+			var de *record.DecodeError
+			switch {
+			case errors.As(err, &me):
+				code = me.Code()
+			case errors.As(err, &de):
+				code = de.Code()
+			default:
+				t.Fatalf("error %v (%T)", err, err)
+			}
+			if code != c.code {
+				t.Errorf("code %s (%v), want %s", code, err, c.code)
+			}
+		})
+	}
+}
+
+func TestLoadErrorsNameFileLineAndKey(t *testing.T) {
+	base, err := os.ReadFile("testdata/claims.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name, old, new string
+		want           []string
+	}{
+		{"unknown canonical field", "      department: {field: 部门}", "      departmnt: {field: 部门}", []string{"rules[0].fields.departmnt", "not a canonical field", ":20:"}},
+		{"missing required", "      amount: {field: 报销金额}\n", "", []string{"required canonical field is not mapped: expense_claim.amount"}},
+		{"map to a bad value", "审批中: pending", "审批中: waiting", []string{"rules[0].fields.approval_status.map.审批中", `"waiting" is not one of pending, approved, rejected`}},
+		{"unknown lookup", "lookup: gl}", "lookup: gls}", []string{"rules[0].fields.gl_account.lookup", "no such lookup table"}},
+		{"bad option", "tz: Asia/Shanghai", "tz: Mars/Olympus", []string{"options.tz", "bad option"}},
+		{"bad lookup file", "lookups/gl.csv", "lookups/nope.csv", []string{"lookups.gl.file", "bad lookup table"}},
+		{"two sources", "      number: {field: 单据编号}", "      number: {field: 单据编号, const: X}", []string{"rules[0].fields.number", "exactly one of"}},
+		{"unknown key", "version: 2", "version: 2\nowner: me", []string{"unknown field \"owner\""}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			body := strings.Replace(string(base), c.old, c.new, 1)
+			if body == string(base) {
+				t.Fatalf("fixture has no %q", c.old)
+			}
+			dir := t.TempDir()
+			os.MkdirAll(filepath.Join(dir, "lookups"), 0o755)
+			gl, _ := os.ReadFile("testdata/lookups/gl.csv")
+			os.WriteFile(filepath.Join(dir, "lookups/gl.csv"), gl, 0o644)
+			p := filepath.Join(dir, "m.yaml")
+			os.WriteFile(p, []byte(body), 0o644)
+			_, err := Load(p)
+			if err == nil {
+				t.Fatal("loaded")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+			if !strings.Contains(err.Error(), p) {
+				t.Errorf("error %q does not name the file", err)
+			}
+		})
+	}
+}

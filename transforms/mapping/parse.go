@@ -1,0 +1,119 @@
+package mapping
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/erpflow/erpflow/pipeline/record"
+	"github.com/erpflow/erpflow/transforms/clean"
+)
+
+// The value parsers are transforms/clean's; this file adapts them to the
+// canonical field types.
+
+func normalize(s string) string { return clean.Normalize(s) }
+
+func isBlank(s string) bool { return clean.IsBlank(s) }
+
+func parseCurrency(s string) (record.Currency, error) { return clean.ParseCurrency(s) }
+
+// parseMoney reads an amount with the field's options; cur, when set, is
+// the currency another source field named.
+func parseMoney(raw string, f *fieldPlan, cur record.Currency) (record.Money, bool, error) {
+	o := f.opts.amount
+	if !cur.IsZero() {
+		o.Currency = cur
+	}
+	a, err := clean.ParseAmount(raw, o)
+	if err != nil {
+		return record.Money{}, false, err
+	}
+	return a.Money, a.Missing, nil
+}
+
+// statusFields are the enumerated canonical fields with a built-in
+// vocabulary of source words in clean.
+var statusFields = map[record.Kind]map[string]clean.StatusField{
+	record.KindInvoice:       {"status": clean.InvoiceStatus},
+	record.KindPayment:       {"status": clean.PaymentStatus, "method": clean.PaymentMethod},
+	record.KindSalesOrder:    {"status": clean.SalesOrderStatus},
+	record.KindShipment:      {"status": clean.ShipmentStatus},
+	record.KindPurchaseOrder: {"status": clean.PurchaseOrderStatus},
+	record.KindGoodsReceipt:  {"status": clean.GoodsReceiptStatus},
+	record.KindExpenseClaim:  {"approval_status": clean.ExpenseApprovalStatus, "paid": clean.ExpensePaid},
+	record.KindApproval:      {"action": clean.ApprovalAction},
+}
+
+// parseAs reads raw as the field's type. mapped says a value map, lookup
+// or sign already gave a canonical word, which skips the vocabulary.
+func parseAs(f *fieldPlan, raw string, mapped bool, out *value) error {
+	switch f.typ {
+	case tString:
+		out.s = normalize(raw)
+		if f.vocab != nil && !mapped {
+			w, err := f.vocab.Parse(out.s)
+			if err != nil {
+				return err
+			}
+			out.s = w
+		}
+	case tDate:
+		d, err := clean.ParseDate(raw, f.opts.date)
+		if err != nil {
+			return err
+		}
+		out.d = d.Date
+	case tDateTime:
+		t, err := clean.ParseDateTime(raw, f.opts.date)
+		if err != nil {
+			return err
+		}
+		if t.Missing {
+			return fmt.Errorf("%q is blank", raw)
+		}
+		out.t = t.Time
+	case tBool:
+		w := normalize(raw)
+		if f.vocab != nil && !mapped {
+			var err error
+			if w, err = f.vocab.Parse(w); err != nil {
+				return err
+			}
+		}
+		b, err := strconv.ParseBool(w)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", raw)
+		}
+		out.b = b
+	case tUint:
+		u, err := strconv.ParseUint(normalize(raw), 10, 32)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", raw)
+		}
+		out.u = uint32(u)
+	case tFixed:
+		n := normalize(raw)
+		if f.opts.amount.Decimal == clean.DecimalComma {
+			n = strings.NewReplacer(".", "", " ", "", ",", ".").Replace(n)
+		} else {
+			n = strings.NewReplacer(",", "", " ", "").Replace(n)
+		}
+		x, err := record.ParseFixed(n)
+		if err != nil {
+			return fmt.Errorf("%q: %w", raw, err)
+		}
+		out.f = x
+	case tStrings:
+		out.ss = strings.FieldsFunc(normalize(raw), func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '、' })
+	case tKind:
+		k, ok := record.ParseKind(normalize(raw))
+		if !ok {
+			return fmt.Errorf("%q is not a kind", raw)
+		}
+		out.k = k
+	default:
+		return fmt.Errorf("no parser for %s", f.typ)
+	}
+	return nil
+}
