@@ -83,9 +83,19 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"config", "check", bad}, 1, "pipeline.batch_size"},
 		{[]string{"config", "check", good}, 0, "ok"},
 		{[]string{"generate", "--out", t.TempDir(), "--start", "2025-13-01"}, 2, "--start"},
+		{[]string{"clean", "parse", "--as", "amount", "--default-currency", "CNY", "¥1,234.50", "壹仟贰佰叁拾肆元伍角整", "-"}, 0, "1234.50\n1234.50\nMISSING\n"},
+		{[]string{"clean", "parse", "--as", "amount", "--currency", "CNY", "12.345"}, 1, "ERROR: amount \"12.345\""},
+		{[]string{"clean", "parse", "--as", "date", "--date-order", "DMY", "16.04.2025", "２０２５年４月１６日"}, 0, "2025-04-16\n2025-04-16\n"},
+		{[]string{"clean", "parse", "--as", "date", "03/04/2025"}, 1, "ERROR:"},
+		{[]string{"clean", "parse", "--as", "datetime", "--tz", "Asia/Shanghai", "2025年4月16日 14时30分"}, 0, "2025-04-16T06:30:00Z\n"},
+		{[]string{"clean", "parse", "--as", "currency", "人民币", "美元"}, 0, "CNY\nUSD\n"},
+		{[]string{"clean", "parse", "--as", "status", "已付款", "驳回"}, 0, "paid\nrejected\n"},
+		{[]string{"clean", "parse", "--as", "weight", "1"}, 2, "--as"},
+		{[]string{"mapping", "check", "../../transforms/mapping/testdata/claims.yaml"}, 0, "ok (mapping test_claims version 2"},
+		{[]string{"mapping", "check", bad}, 1, "bad.yaml"},
 	}
 	for _, c := range cases {
-		r := erpflow(t, nil, c.args...)
+		r := erpflow(t, []string{"ERPFLOW_KAFKA_BROKERS=", "ERPFLOW_CLICKHOUSE_ADDR="}, c.args...)
 		if r.code != c.code || !strings.Contains(r.stdout+r.stderr, c.want) {
 			t.Errorf("erpflow %v: exit %d, output %q; want exit %d mentioning %q", c.args, r.code, r.stdout+r.stderr, c.code, c.want)
 		}
@@ -230,4 +240,21 @@ func TestDemoSmall(t *testing.T) {
 		}
 	}
 	t.Logf("demo took %s", time.Since(start))
+}
+
+func TestMappingTry(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.json")
+	os.WriteFile(good, []byte(`{"公司代码":"SH01","单据编号":"BX-1","版本号":"3","最后修改时间":"2025-04-16 14:30:05","工号":"E0042","报销人":"王芳","部门":"销售部","报销金额":"¥1,234.50","报销日期":"2025年4月16日","费用类型":"差旅费","付款状态":"已付款","审批状态":"已审批"}`+"\n"), 0o600)
+	r := erpflow(t, nil, "mapping", "try", "../../transforms/mapping/testdata/claims.yaml", good)
+	if r.code != 0 || !strings.Contains(r.stdout, `"amount":{"amount":"1234.50","currency":"CNY"}`) || !strings.Contains(r.stdout, `"gl_account":"6601.02"`) {
+		t.Fatalf("try: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	raw, _ := os.ReadFile(good)
+	os.WriteFile(bad, []byte(strings.Replace(string(raw), "已审批", "作废中", 1)), 0o600)
+	r = erpflow(t, nil, "mapping", "try", "../../transforms/mapping/testdata/claims.yaml", bad)
+	if r.code != 1 || !strings.Contains(r.stdout, "dead letter: unmapped_value:body.approval_status") {
+		t.Fatalf("try bad: %d %s %s", r.code, r.stdout, r.stderr)
+	}
 }
