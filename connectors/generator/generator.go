@@ -63,8 +63,12 @@ func (c Config) normalize() (Config, error) {
 
 // Stats counts what a run produced.
 type Stats struct {
-	Records    int            // records emitted, duplicates included
-	Duplicates int            // exact re-sends among them
+	// Records emitted: in canonical mode duplicates included, in raw mode
+	// the canonical records (which have no duplicates).
+	Records int
+	// Duplicates are exact re-sends: of canonical records, or in raw mode of
+	// raw lines.
+	Duplicates int
 	ByKind     map[string]int // records per kind, duplicates excluded
 	Links      int            // truth links
 	Exceptions map[string]int // truth exceptions per type
@@ -72,6 +76,14 @@ type Stats struct {
 	// e.g. "ar_batch" invoices or "remit_garbled" receipts. Flows planned
 	// for after the window are counted when drawn, not when they happen.
 	Mix map[string]int
+
+	// Raw mode only (nil or zero otherwise).
+	Raw            map[string]RawStats // per raw source
+	Passthrough    int                 // canonical records with no raw shape (purchase orders, goods receipts, approvals)
+	DeadLetters    map[string]int      // planted bad records per reason
+	NearDuplicates int                 // near_duplicate truth lines
+	// Mess counts the value forms drawn, by "source.field.form" (docs/sources.md).
+	Mess map[string]int
 }
 
 // Generate builds the world of cfg and calls emit for every record in
@@ -80,10 +92,12 @@ type Stats struct {
 // their subject, and the end-of-window exceptions last. emit must not keep
 // or change the record; a duplicate is the same pointer passed twice.
 func Generate(cfg Config, emit func(*record.Record) error, truth func(Truth) error) (Stats, error) {
-	return run(cfg, emit, truth, nil)
+	return run(cfg, emit, truth, nil, nil)
 }
 
-func run(cfg Config, emit func(*record.Record) error, truth func(Truth) error, progress func(done, total int)) (Stats, error) {
+// run plays the world; with raw set it writes raw mode (raw.go).
+func run(cfg Config, emit func(*record.Record) error, truth func(Truth) error, progress func(done, total int),
+	raw func(string, []byte) error) (Stats, error) {
 	st := Stats{ByKind: map[string]int{}, Exceptions: map[string]int{}, Mix: map[string]int{}}
 	cfg, err := cfg.normalize()
 	if err != nil {
@@ -95,6 +109,9 @@ func run(cfg Config, emit func(*record.Record) error, truth func(Truth) error, p
 	}
 	o := &output{emit: emit, truth: truth, st: &st,
 		dup: rand.New(rand.NewPCG(uint64(cfg.Seed), 0xD0B1E5E4D))}
+	if raw != nil {
+		o.raw = newRawOut(cfg, sims, o, raw, emit)
+	}
 	var day []*entry
 	for d := range cfg.Days {
 		day = day[:0]
@@ -113,6 +130,11 @@ func run(cfg Config, emit func(*record.Record) error, truth func(Truth) error, p
 				return st, err
 			}
 		}
+		if o.raw != nil {
+			if err := o.raw.endDay(); err != nil {
+				return st, err
+			}
+		}
 		clear(day)
 		if progress != nil {
 			progress(d+1, cfg.Days)
@@ -120,6 +142,9 @@ func run(cfg Config, emit func(*record.Record) error, truth func(Truth) error, p
 	}
 	for _, s := range sims {
 		for _, t := range s.closing() {
+			if o.raw != nil {
+				t = o.raw.translate(t)
+			}
 			if err := o.writeTruth(t); err != nil {
 				return st, err
 			}
@@ -133,6 +158,7 @@ type output struct {
 	truth func(Truth) error
 	st    *Stats
 	dup   *rand.Rand
+	raw   *rawOut // raw mode
 }
 
 // write emits one record, maybe twice, then its truth. Bank lines get their
@@ -149,6 +175,9 @@ func (o *output) write(e *entry) error {
 		ymd := a.day.Time().Format("20060102")
 		r.ID = fmt.Sprintf("ST-%s-%04d", ymd, a.line)
 		b.BankRef = fmt.Sprintf("%s%s%05d", a.bank, ymd, a.line)
+	}
+	if o.raw != nil {
+		return o.raw.write(e)
 	}
 	n := 1
 	if o.dup.Float64() < shareDuplicateMsg {
@@ -177,10 +206,18 @@ func (o *output) write(e *entry) error {
 }
 
 func (o *output) writeTruth(t Truth) error {
-	if t.Type == TruthLink {
+	switch t.Type {
+	case TruthLink:
 		o.st.Links++
-	} else {
+	case TruthException:
 		o.st.Exceptions[t.Exception]++
+	case TruthDeadLetter:
+		o.st.DeadLetters[t.Reason]++
+		rs := o.st.Raw[t.Source]
+		rs.DeadLetters++
+		o.st.Raw[t.Source] = rs
+	case TruthNearDuplicate:
+		o.st.NearDuplicates++
 	}
 	if o.truth == nil {
 		return nil

@@ -1,6 +1,8 @@
 package generator
 
 import (
+	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/erpflow/erpflow/pipeline/record"
@@ -9,7 +11,7 @@ import (
 // Truth is one line of the ground truth a matching engine is scored
 // against (docs/generator.md). IDs are company/source/id.
 type Truth struct {
-	Type string // TruthLink or TruthException
+	Type string // TruthLink, TruthException, or in raw mode TruthDeadLetter or TruthNearDuplicate
 
 	// A link: the bank line BankTxn settles Amount of the target. Amount is
 	// at the bank line's currency; a line's links add up to its amount plus
@@ -25,12 +27,26 @@ type Truth struct {
 	Reason    string // which variant of the anomaly, if it has several
 
 	Amount record.Money // links always; exceptions when an amount is part of it
+
+	// A dead letter (raw mode): line Line (from 1) of raw/<Source>.ndjson,
+	// company Company and source id RawID, is a bad record that the
+	// pipeline must refuse with the reason code Reason.
+	Source  string
+	Company string
+	RawID   string
+	Line    int
+
+	// A near duplicate (raw mode): SubjectID repeats RelatedID under another
+	// id; Kind is their kind.
+	Kind string
 }
 
 // Truth line types.
 const (
-	TruthLink      = "link"
-	TruthException = "exception"
+	TruthLink          = "link"
+	TruthException     = "exception"
+	TruthDeadLetter    = "dead_letter"
+	TruthNearDuplicate = "near_duplicate"
 )
 
 // Exception types.
@@ -56,11 +72,23 @@ func (t Truth) AppendJSON(dst []byte) []byte {
 			dst = jsonString(dst, v)
 		}
 	}
-	if t.Type == TruthLink {
+	switch t.Type {
+	case TruthLink:
 		field("bank_txn", t.BankTxn)
 		field("target_kind", t.TargetKind)
 		field("target_id", t.TargetID)
-	} else {
+	case TruthDeadLetter:
+		field("source", t.Source)
+		field("company", t.Company)
+		field("raw_id", t.RawID)
+		dst = append(dst, `,"line":`...)
+		dst = strconv.AppendInt(dst, int64(t.Line), 10)
+		field("reason", t.Reason)
+	case TruthNearDuplicate:
+		field("kind", t.Kind)
+		field("subject_id", t.SubjectID)
+		field("related_id", t.RelatedID)
+	default:
 		field("exception", t.Exception)
 		field("subject_id", t.SubjectID)
 		field("related_id", t.RelatedID)
@@ -74,6 +102,23 @@ func (t Truth) AppendJSON(dst []byte) []byte {
 
 func jsonString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
+	if utf8.ValidString(s) && !strings.ContainsRune(s, utf8.RuneError) {
+		// Bytes at or above 0x80 are parts of valid runes and go through
+		// as they are; only quotes, backslashes and controls are escaped.
+		// (U+FFFD takes the loop below, which writes it escaped.)
+		for i := 0; i < len(s); i++ {
+			switch c := s[i]; {
+			case c == '"' || c == '\\':
+				dst = append(dst, '\\', c)
+			case c < 0x20:
+				dst = append(dst, `\u00`...)
+				dst = append(dst, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xf])
+			default:
+				dst = append(dst, c)
+			}
+		}
+		return append(dst, '"')
+	}
 	for _, r := range s {
 		switch {
 		case r == '"' || r == '\\':
