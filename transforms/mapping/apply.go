@@ -93,7 +93,7 @@ func (mp *Mapper) Map(key, data []byte, r *record.Record) error {
 		if err := mp.eval(v, ru.version, &ver); err != nil {
 			return err
 		}
-		r.Version = uint64(ver.u)
+		r.Version = ver.v
 	} else {
 		r.Version = uint64(r.EventTime.UnixMilli())
 	}
@@ -146,9 +146,19 @@ func (mp *Mapper) text(v *fastjson.Value, f *fieldPlan) (string, error) {
 // eval produces a field's value: source or constant, then value map or
 // lookup or sign, then the parser of the field's type.
 func (mp *Mapper) eval(v *fastjson.Value, f *fieldPlan, out *value) error {
+	return mp.evalIn(v, v, f, out)
+}
+
+// evalIn reads f from v; values named relative to the whole record (an
+// amount's currency field, for line items) come from root.
+func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) error {
 	raw, present := "", false
 	if f.constant != nil {
 		raw, present = *f.constant, true
+	} else if f.typ == tStrings && f.get.isArray(v) {
+		// A JSON array of strings is the list itself.
+		out.ss = f.get.readList(v)
+		return nil
 	} else {
 		raw, present = f.get.read(v)
 	}
@@ -166,12 +176,13 @@ func (mp *Mapper) eval(v *fastjson.Value, f *fieldPlan, out *value) error {
 	mapped := false
 	switch {
 	case f.valueMap != nil:
-		// The source's own words first, then the field's built-in ones.
-		if w, ok := f.valueMap[norm]; ok {
-			raw, mapped = w, true
-		} else if f.vocab == nil {
+		// A source that maps its words is held to its map: a new word is a
+		// question for a person, not something to guess from other sources.
+		w, ok := f.valueMap[norm]
+		if !ok {
 			return &Error{Reason: ReasonUnmappedValue, Field: f.name, Detail: fmt.Sprintf("%q (source field %s) is not in the value map", raw, f.source())}
 		}
+		raw, mapped = w, true
 	case f.lookup != nil:
 		w, ok := f.lookup[norm]
 		if !ok {
@@ -192,7 +203,7 @@ func (mp *Mapper) eval(v *fastjson.Value, f *fieldPlan, out *value) error {
 	if f.typ == tMoney {
 		cur := record.Currency{}
 		if f.currency != nil {
-			if s, ok := f.currency.read(v); ok && !isBlank(normalize(s)) {
+			if s, ok := f.currency.read(root); ok && !isBlank(normalize(s)) {
 				c, err := parseCurrency(s)
 				if err != nil {
 					return wrong(f, s, err)
@@ -261,6 +272,21 @@ func (g *getter) read(v *fastjson.Value) (string, bool) {
 	return asText(v.Get(g.keys...))
 }
 
+func (g *getter) isArray(v *fastjson.Value) bool {
+	x := v.Get(g.keys...)
+	return !g.firstOf && x != nil && x.Type() == fastjson.TypeArray
+}
+
+func (g *getter) readList(v *fastjson.Value) []string {
+	var out []string
+	for _, e := range v.GetArray(g.keys...) {
+		if s, ok := asText(e); ok && !isBlank(s) {
+			out = append(out, normalize(s))
+		}
+	}
+	return out
+}
+
 func asText(x *fastjson.Value) (string, bool) {
 	if x == nil {
 		return "", false
@@ -280,7 +306,7 @@ func (mp *Mapper) lines(v *fastjson.Value, lp *linesPlan, r *record.Record) erro
 	for i, item := range arr {
 		for _, f := range lp.fields {
 			var val value
-			if err := mp.eval(item, &f.fieldPlan, &val); err != nil {
+			if err := mp.evalIn(v, item, &f.fieldPlan, &val); err != nil {
 				if errors.Is(err, errBlank) {
 					continue
 				}

@@ -1,11 +1,15 @@
 package mapping
 
 import (
+	"embed"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -77,13 +81,42 @@ type options struct {
 }
 
 // Load reads, checks and compiles a mapping file. Every problem is an
-// error naming the file, line and key.
+// error naming the file, line and key. Lookup files are found relative to
+// the mapping file, inside its folder.
 func Load(path string) (*Mapping, error) {
-	spec, pos, err := readSpec(path)
+	return LoadFS(os.DirFS(filepath.Dir(path)), filepath.Base(path), path)
+}
+
+//go:embed sources
+var shipped embed.FS
+
+// Shipped lists the mapping files that come with erpflow
+// (transforms/mapping/sources), by name.
+func Shipped() []string {
+	entries, _ := shipped.ReadDir("sources")
+	var out []string
+	for _, e := range entries {
+		if n, ok := strings.CutSuffix(e.Name(), ".yaml"); ok {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// LoadShipped loads a mapping that comes with erpflow, by name (reimb_cn,
+// erp_cn, sap_en, shop, bank_a, bank_b).
+func LoadShipped(name string) (*Mapping, error) {
+	return LoadFS(shipped, "sources/"+name+".yaml", "shipped mapping "+name)
+}
+
+// LoadFS is Load over a file system: name is the file's path in fsys and
+// display how messages name it.
+func LoadFS(fsys fs.FS, name, display string) (*Mapping, error) {
+	spec, pos, err := readSpec(fsys, name, display)
 	if err != nil {
 		return nil, err
 	}
-	c := &compiler{pos: pos, spec: spec, file: path}
+	c := &compiler{pos: pos, spec: spec, file: display, fsys: fsys, dir: path.Dir(name)}
 	m := c.compile()
 	if len(c.errs) > 0 {
 		return nil, errors.Join(c.errs...)
@@ -95,6 +128,8 @@ type compiler struct {
 	pos     positions
 	spec    *fileSpec
 	file    string
+	fsys    fs.FS
+	dir     string // the mapping file's folder in fsys
 	errs    []error
 	lookups map[string]map[string]string
 }
@@ -187,7 +222,12 @@ func (c *compiler) loadLookup(key string, l lookupSpec) map[string]string {
 		c.fail(key, fmt.Errorf("%w: file, key and value are required", ErrBadLookup))
 		return nil
 	}
-	f, err := os.Open(relative(c.file, l.File))
+	name := path.Join(c.dir, l.File)
+	if !fs.ValidPath(name) {
+		c.fail(key+".file", fmt.Errorf("%w: %s: lookup files live in the mapping file's folder or below it", ErrBadLookup, l.File))
+		return nil
+	}
+	f, err := c.fsys.Open(name)
 	if err != nil {
 		c.fail(key+".file", fmt.Errorf("%w: %v", ErrBadLookup, err))
 		return nil
@@ -267,7 +307,7 @@ func (c *compiler) rule(i int, rs ruleSpec, base options) *rule {
 		r.id = c.field(at+".id", "id", tString, nil, *fs, base, k)
 	}
 	if fs, at := pick(rs.Envelope.Version, env.Version); fs != nil {
-		r.version = c.field(at+".version", "version", tUint, nil, *fs, base, k)
+		r.version = c.field(at+".version", "version", tVersion, nil, *fs, base, k)
 	}
 	fs, at = pick(rs.Envelope.EventTime, env.EventTime)
 	if fs == nil {

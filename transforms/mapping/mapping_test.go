@@ -44,7 +44,7 @@ func TestMapRefusals(t *testing.T) {
 		name, old, new, code string
 	}{
 		{"unmapped status", `"审批状态":"已审批"`, `"审批状态":"作废中"`, "unmapped_value:body.approval_status"},
-		{"built-in word still maps", `"审批状态":"已审批"`, `"审批状态":"审批通过"`, ""},
+		{"a built-in word is not in this source's map", `"审批状态":"已审批"`, `"审批状态":"审批通过"`, "unmapped_value:body.approval_status"},
 		{"blank required", `"工号":"E0042"`, `"工号":" - "`, "missing_field:body.employee.id"},
 		{"bad amount", `"报销金额":"壹仟贰佰叁拾肆元伍角整"`, `"报销金额":"12.345"`, "wrong_type:body.amount"},
 		{"other currency", `"报销金额":"壹仟贰佰叁拾肆元伍角整"`, `"报销金额":"USD 12.00"`, "wrong_type:body.amount"},
@@ -125,5 +125,24 @@ func TestLoadErrorsNameFileLineAndKey(t *testing.T) {
 				t.Errorf("error %q does not name the file", err)
 			}
 		})
+	}
+}
+
+func TestShippedMappingsLoad(t *testing.T) {
+	names := Shipped()
+	if len(names) != 6 {
+		t.Fatalf("shipped %v", names)
+	}
+	for _, n := range names {
+		m, err := LoadShipped(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Name != n || m.Source != n {
+			t.Errorf("%s: name %s source %s", n, m.Name, m.Source)
+		}
+	}
+	if _, err := LoadShipped("nope"); err == nil {
+		t.Error("loaded a mapping that does not exist")
 	}
 }

@@ -92,6 +92,12 @@ func parseAs(f *fieldPlan, raw string, mapped bool, out *value) error {
 			return fmt.Errorf("%q is not a whole number", raw)
 		}
 		out.u = uint32(u)
+	case tVersion:
+		v, err := strconv.ParseUint(normalize(raw), 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", raw)
+		}
+		out.v = v
 	case tFixed:
 		n := normalize(raw)
 		if f.opts.amount.Decimal == clean.DecimalComma {

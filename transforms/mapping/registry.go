@@ -22,10 +22,11 @@ const (
 	tUint
 	tStrings
 	tKind
+	tVersion // the envelope's UInt64 version
 )
 
 var typeNames = map[valueType]string{tString: "text", tMoney: "amount", tFixed: "decimal", tDate: "date",
-	tDateTime: "datetime", tBool: "flag", tUint: "integer", tStrings: "list of text", tKind: "kind"}
+	tDateTime: "datetime", tBool: "flag", tUint: "integer", tStrings: "list of text", tKind: "kind", tVersion: "version"}
 
 func (t valueType) String() string { return typeNames[t] }
 
@@ -38,6 +39,7 @@ type value struct {
 	t  time.Time
 	b  bool
 	u  uint32
+	v  uint64
 	ss []string
 	k  record.Kind
 }

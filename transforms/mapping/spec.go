@@ -3,8 +3,7 @@ package mapping
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"io/fs"
 	"sort"
 	"strings"
 
@@ -183,19 +182,20 @@ func quoteKeys(k string) string {
 	return strings.Join(parts, ".")
 }
 
-// readSpec parses a mapping file strictly (unknown keys are errors).
-func readSpec(path string) (*fileSpec, positions, error) {
-	data, err := os.ReadFile(path)
+// readSpec parses a mapping file strictly (unknown keys are errors);
+// display is how messages name the file.
+func readSpec(fsys fs.FS, name, display string) (*fileSpec, positions, error) {
+	data, err := fs.ReadFile(fsys, name)
 	if err != nil {
-		return nil, positions{}, err
+		return nil, positions{}, fmt.Errorf("mapping %s: %w", display, err)
 	}
-	pos := positions{file: path}
+	pos := positions{file: display}
 	if f, err := parser.ParseBytes(data, 0); err == nil {
 		pos.ast = f
 	}
 	var spec fileSpec
 	if err := yaml.UnmarshalWithOptions(data, &spec, yaml.DisallowUnknownField()); err != nil {
-		return nil, pos, fmt.Errorf("%s:\n%s", path, yaml.FormatError(err, false, true))
+		return nil, pos, fmt.Errorf("%s:\n%s", display, yaml.FormatError(err, false, true))
 	}
 	return &spec, pos, nil
 }
@@ -209,13 +209,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// relative resolves a path named in a mapping file against the file's
-// directory.
-func relative(mappingFile, p string) string {
-	if filepath.IsAbs(p) {
-		return p
-	}
-	return filepath.Join(filepath.Dir(mappingFile), p)
 }
