@@ -19,6 +19,7 @@ import (
 // Config is the whole file. Every key has a default (Default).
 type Config struct {
 	Kafka      Kafka      `yaml:"kafka"`
+	Sources    []Source   `yaml:"sources"`
 	ClickHouse ClickHouse `yaml:"clickhouse"`
 	Pipeline   Pipeline   `yaml:"pipeline"`
 	HTTP       HTTP       `yaml:"http"`
@@ -95,6 +96,46 @@ func (t Topics) All() []string {
 	return append(t.Inputs(), t.DeadLetter, t.Matches, t.Exceptions)
 }
 
+// Source is a system whose records arrive in its own shape on a raw topic
+// and become canonical through a mapping file (docs/mapping.md).
+type Source struct {
+	Name    string `yaml:"name"`    // the source's name, e.g. reimb_cn
+	Topic   string `yaml:"topic"`   // default raw.<name>
+	Mapping string `yaml:"mapping"` // a shipped mapping's name, or a file path; default the name
+}
+
+// TopicName is the source's raw topic.
+func (s Source) TopicName() string {
+	if s.Topic != "" {
+		return s.Topic
+	}
+	return "raw." + s.Name
+}
+
+// MappingName is the shipped mapping or file the source uses.
+func (s Source) MappingName() string {
+	if s.Mapping != "" {
+		return s.Mapping
+	}
+	return s.Name
+}
+
+// RawTopics are the raw topics of all sources.
+func (c *Config) RawTopics() []string {
+	out := make([]string, len(c.Sources))
+	for i, s := range c.Sources {
+		out[i] = s.TopicName()
+	}
+	return out
+}
+
+// InputTopics are all topics the pipeline consumes: the canonical ones and
+// every source's raw topic.
+func (c *Config) InputTopics() []string { return append(c.Kafka.Topics.Inputs(), c.RawTopics()...) }
+
+// AllTopics are every topic erpflow reads or writes, for creating them.
+func (c *Config) AllTopics() []string { return append(c.Kafka.Topics.All(), c.RawTopics()...) }
+
 // ClickHouse says where records land.
 type ClickHouse struct {
 	Addr         string `yaml:"addr"` // native protocol host:port
@@ -142,6 +183,7 @@ func Default() Config {
 			MinBytes:         64 << 10,
 			MaxBytes:         1 << 20,
 		},
+		Sources:    []Source{{Name: "reimb_cn"}, {Name: "erp_cn"}, {Name: "sap_en"}, {Name: "shop"}, {Name: "bank_a"}, {Name: "bank_b"}},
 		ClickHouse: ClickHouse{Addr: "127.0.0.1:9000", User: "default", Database: "erpflow"},
 		Pipeline:   Pipeline{BatchSize: 20000, BatchWait: Duration(500 * time.Millisecond), SinkConcurrency: 2, DrainTimeout: Duration(15 * time.Second)},
 		HTTP:       HTTP{Listen: "127.0.0.1:9464"},
@@ -310,6 +352,17 @@ func (c *Config) Check() error {
 			bad(key, "topic %q is also kafka.topics.%s", tk.name, seen[tk.name])
 		default:
 			seen[tk.name] = tk.key
+		}
+	}
+	for i, src := range c.Sources {
+		key := fmt.Sprintf("sources[%d]", i)
+		switch {
+		case src.Name == "":
+			bad(key+".name", "must not be empty")
+		case seen[src.TopicName()] != "":
+			bad(key+".topic", "topic %q is also kafka.topics.%s", src.TopicName(), seen[src.TopicName()])
+		default:
+			seen[src.TopicName()] = key
 		}
 	}
 	for key, d := range map[string]Duration{"kafka.session_timeout": c.Kafka.SessionTimeout,

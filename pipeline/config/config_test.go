@@ -93,3 +93,26 @@ func TestEmptyFileKeepsDefaults(t *testing.T) {
 		}
 	}
 }
+
+func TestSources(t *testing.T) {
+	t.Setenv(EnvKafkaBrokers, "")
+	t.Setenv(EnvClickHouseAddr, "")
+	c, err := Load(write(t, "sources:\n  - name: reimb_cn\n  - name: my_bank\n    topic: bank.raw\n    mapping: /etc/erpflow/my_bank.yaml\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Sources) != 2 || c.Sources[0].TopicName() != "raw.reimb_cn" || c.Sources[0].MappingName() != "reimb_cn" ||
+		c.Sources[1].TopicName() != "bank.raw" || c.Sources[1].MappingName() != "/etc/erpflow/my_bank.yaml" {
+		t.Fatalf("%+v", c.Sources)
+	}
+	if got := c.InputTopics(); len(got) != 11 || got[9] != "raw.reimb_cn" {
+		t.Fatalf("inputs %v", got)
+	}
+	if d := Default(); len(d.Sources) != 6 {
+		t.Fatalf("default sources %+v", d.Sources)
+	}
+	_, err = Load(write(t, "sources:\n  - name: x\n    topic: erp.invoices\n"))
+	if err == nil || !strings.Contains(err.Error(), "sources[0].topic") {
+		t.Fatalf("a source on a canonical topic: %v", err)
+	}
+}

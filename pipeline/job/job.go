@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/erpflow/erpflow/pipeline/config"
 	"github.com/erpflow/erpflow/transforms/clean"
 	"github.com/erpflow/erpflow/transforms/decode"
+	"github.com/erpflow/erpflow/transforms/mapping"
 )
 
 // Options are the run's non-configuration inputs.
@@ -46,6 +48,30 @@ type Result struct {
 // ClickHouseConfig converts the configuration section.
 func ClickHouseConfig(c config.ClickHouse) clickhouse.Config {
 	return clickhouse.Config{Addr: c.Addr, User: c.User, Password: c.Password, Database: c.Database}
+}
+
+// LoadMappings loads the mapping of every configured source, by raw topic.
+// A mapping named by a path (it has a / or ends in .yaml) is read from
+// that file; otherwise it is one of the mappings shipped with erpflow.
+func LoadMappings(cfg config.Config) (map[string]*mapping.Mapping, error) {
+	out := map[string]*mapping.Mapping{}
+	var errs []error
+	for i, s := range cfg.Sources {
+		name := s.MappingName()
+		var m *mapping.Mapping
+		var err error
+		if strings.Contains(name, "/") || strings.HasSuffix(name, ".yaml") {
+			m, err = mapping.Load(name)
+		} else {
+			m, err = mapping.LoadShipped(name)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sources[%d] (%s): %w", i, s.Name, err))
+			continue
+		}
+		out[s.TopicName()] = m
+	}
+	return out, errors.Join(errs...)
 }
 
 // Run migrates ClickHouse, then consumes until ctx ends or, with
@@ -76,10 +102,14 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 	}
 	defer conn.Close()
 
+	mappings, err := LoadMappings(cfg)
+	if err != nil {
+		return Result{}, err
+	}
 	src, err := kafka.NewSource(kafka.SourceConfig{
 		Brokers:          cfg.Kafka.Brokers,
 		GroupID:          cfg.Kafka.GroupID,
-		Topics:           cfg.Kafka.Topics.Inputs(),
+		Topics:           cfg.InputTopics(),
 		SessionTimeout:   cfg.Kafka.SessionTimeout.D(),
 		RebalanceTimeout: cfg.Kafka.RebalanceTimeout.D(),
 		MaxWait:          cfg.Kafka.MaxWait.D(),
@@ -107,7 +137,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		SinkConcurrency: cfg.Pipeline.SinkConcurrency,
 		DrainTimeout:    cfg.Pipeline.DrainTimeout.D(),
 		UntilCaughtUp:   opt.UntilCaughtUp,
-	}, src, []pipeline.Stage{decode.New(nil), clean.NewDedupe(0)}, clickhouse.NewSink(conn), dlq, metrics, log)
+	}, src, []pipeline.Stage{decode.New(mappings), clean.NewDedupe(0)}, clickhouse.NewSink(conn), dlq, metrics, log)
 	if opt.Progress != nil {
 		runner.Progress = func(s pipeline.Stats) { opt.Progress(s, startLag) }
 	}

@@ -157,7 +157,7 @@ func verify(t *testing.T, chCfg clickhouse.Config, e expectation) {
 func setup(t *testing.T) (config.Config, *kafka.Broker) {
 	t.Helper()
 	cfg := config.Default()
-	b, err := kafka.StartBroker(kafka.BrokerConfig{Topics: cfg.Kafka.Topics.All(), Partitions: 4})
+	b, err := kafka.StartBroker(kafka.BrokerConfig{Topics: cfg.AllTopics(), Partitions: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
