@@ -27,20 +27,25 @@ func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.L
 // Route says where a canonical record line goes: its kind's topic, keyed by
 // its company. It reads only those two keys; the pipeline checks the rest.
 func Route(p *fastjson.Parser, line []byte, topicFor func(record.Kind) string) (topic string, key []byte, err error) {
+	_, topic, key, err = route(p, line, topicFor)
+	return topic, key, err
+}
+
+func route(p *fastjson.Parser, line []byte, topicFor func(record.Kind) string) (k record.Kind, topic string, key []byte, err error) {
 	v, err := p.ParseBytes(line)
 	if err != nil {
-		return "", nil, fmt.Errorf("not JSON: %v", err)
+		return 0, "", nil, fmt.Errorf("not JSON: %v", err)
 	}
 	kind := string(v.GetStringBytes("kind"))
 	k, ok := record.ParseKind(kind)
 	if !ok {
-		return "", nil, fmt.Errorf("kind %q is not a record kind", kind)
+		return 0, "", nil, fmt.Errorf("kind %q is not a record kind", kind)
 	}
 	company := v.GetStringBytes("company")
 	if len(company) == 0 {
-		return "", nil, errors.New("no company, which is the record's key")
+		return 0, "", nil, errors.New("no company, which is the record's key")
 	}
-	return topicFor(k), append([]byte(nil), company...), nil
+	return k, topicFor(k), append([]byte(nil), company...), nil
 }
 
 // ProduceOptions controls ProduceFile.
@@ -49,6 +54,11 @@ type ProduceOptions struct {
 	// unless readable, so that hostile input can be tried on the pipeline.
 	Topic    string
 	TopicFor func(record.Kind) string
+	// KeyFor, with Topic, gives each verbatim line its key (a raw source's
+	// company code); nil keys readable lines by their "company" key.
+	KeyFor func(line []byte) []byte
+	// Keep, in canonical mode, sends only records of the kinds it accepts.
+	Keep     func(record.Kind) bool
 	Chunk    int              // messages per write; default 10000
 	Progress func(sent int64) // called after each chunk
 	Open     func(string) (io.ReadCloser, error)
@@ -84,7 +94,7 @@ func ProduceFile(ctx context.Context, w *kafkago.Writer, path string, opt Produc
 			return nil
 		}
 		if err := w.WriteMessages(ctx, batch...); err != nil {
-			return fmt.Errorf("produce %s: after %d messages: %w", path, sent, err)
+			return fmt.Errorf("produce %s: after %d messages: %w", path, sent, Summarize(err))
 		}
 		sent += int64(len(batch))
 		batch = batch[:0]
@@ -99,7 +109,9 @@ func ProduceFile(ctx context.Context, w *kafkago.Writer, path string, opt Produc
 			m.Topic = opt.Topic
 			// Key readable lines by company so they land where the real
 			// record would; anything else goes unkeyed.
-			if v, err := p.ParseBytes(line); err == nil {
+			if opt.KeyFor != nil {
+				m.Key = opt.KeyFor(line)
+			} else if v, err := p.ParseBytes(line); err == nil {
 				if c := v.GetStringBytes("company"); len(c) > 0 {
 					m.Key = append([]byte(nil), c...)
 				}
@@ -108,9 +120,12 @@ func ProduceFile(ctx context.Context, w *kafkago.Writer, path string, opt Produc
 			if len(bytes.TrimSpace(line)) == 0 {
 				return nil
 			}
-			topic, key, err := Route(p, line, opt.TopicFor)
+			k, topic, key, err := route(p, line, opt.TopicFor)
 			if err != nil {
 				return &LineError{File: path, Line: n, Reason: err.Error()}
+			}
+			if opt.Keep != nil && !opt.Keep(k) {
+				return nil
 			}
 			m.Topic, m.Key = topic, key
 		}

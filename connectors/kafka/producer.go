@@ -2,8 +2,10 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -32,7 +34,9 @@ func NewWriter(brokers []string) *kafkago.Writer {
 		Balancer:     &kafkago.Murmur2Balancer{},
 		RequiredAcks: kafkago.RequireAll,
 		BatchSize:    5000,
-		BatchBytes:   16 << 20,
+		// A produce request's record batch must fit the broker's
+		// message.max.bytes, 1 MiB by default in Kafka and kfake alike.
+		BatchBytes: 900 << 10,
 		// kafka-go waits up to BatchTimeout (1 s by default) for a batch to
 		// fill; a small dead-letter batch should not hold a commit that long.
 		BatchTimeout: 5 * time.Millisecond,
@@ -59,9 +63,33 @@ func (d *DeadLetters) WriteDead(ctx context.Context, dead []pipeline.DeadLetter)
 		msgs[i] = DeadLetterMessage(d.topic, dl)
 	}
 	if err := d.w.WriteMessages(ctx, msgs...); err != nil {
-		return fmt.Errorf("write %d dead letters to %s: %w", len(msgs), d.topic, err)
+		return fmt.Errorf("write %d dead letters to %s: %w", len(msgs), d.topic, Summarize(err))
 	}
 	return nil
+}
+
+// Summarize shortens kafka-go's per-message write errors, which list one
+// error for each of thousands of messages, to a count and the distinct
+// errors.
+func Summarize(err error) error {
+	var we kafkago.WriteErrors
+	if !errors.As(err, &we) {
+		return err
+	}
+	seen := map[string]bool{}
+	var distinct []string
+	failed := 0
+	for _, e := range we {
+		if e == nil {
+			continue
+		}
+		failed++
+		if msg := e.Error(); !seen[msg] && len(distinct) < 3 {
+			seen[msg] = true
+			distinct = append(distinct, msg)
+		}
+	}
+	return fmt.Errorf("%d of %d messages failed: %s", failed, len(we), strings.Join(distinct, "; "))
 }
 
 // DeadLetterMessage builds the dead-letter form of dl for topic.
