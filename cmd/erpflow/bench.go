@@ -63,12 +63,12 @@ func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Co
 	if err != nil {
 		return err
 	}
-	b, err := kafka.StartBroker(kafka.BrokerConfig{Topics: append(cfg.Kafka.Topics.All(), flatTopic), Partitions: cfg.Kafka.Partitions})
+	b, err := kafka.StartBroker(kafka.BrokerConfig{Topics: append(cfg.AllTopics(), flatTopic), Partitions: cfg.Kafka.Partitions})
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	st, err := writeWorld(gcfg, workDir)
+	st, err := writeWorld(gcfg, workDir, false)
 	if err != nil {
 		return err
 	}

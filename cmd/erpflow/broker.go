@@ -30,14 +30,14 @@ production. Stops on SIGINT or SIGTERM.`,
 			if cfg.Kafka.Partitions < 1 {
 				return usagef("--partitions must be at least 1")
 			}
-			b, err := kafka.StartBroker(kafka.BrokerConfig{Listen: listen, Topics: cfg.Kafka.Topics.All(),
+			b, err := kafka.StartBroker(kafka.BrokerConfig{Listen: listen, Topics: cfg.AllTopics(),
 				Partitions: cfg.Kafka.Partitions, DataDir: dataDir})
 			if err != nil {
 				return err
 			}
 			defer b.Close()
 			fmt.Fprintf(cmd.OutOrStdout(), "broker listening on %s (%d topics, %d partitions each)\nexport ERPFLOW_KAFKA_BROKERS=%s\n",
-				b.Addr(), len(cfg.Kafka.Topics.All()), cfg.Kafka.Partitions, b.Addr())
+				b.Addr(), len(cfg.AllTopics()), cfg.Kafka.Partitions, b.Addr())
 			<-cmd.Context().Done()
 			return nil
 		},

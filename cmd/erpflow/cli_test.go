@@ -229,12 +229,29 @@ func TestDemoSmall(t *testing.T) {
 		}
 	})
 	start := time.Now()
-	r := erpflow(t, env, "demo", "--days", "5", "--companies", "2", "--orders-per-day", "15", "--dir", t.TempDir(), "--database", db)
+	r := erpflow(t, env, "demo", "--days", "8", "--companies", "2", "--orders-per-day", "40", "--dir", t.TempDir(), "--database", db)
 	if r.code != 0 {
 		t.Fatalf("demo: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"dead_lettered=7", "records/s", "peak memory of erpflow run", "Rows in ClickHouse",
-		"7 dead letters", "unknown_kind", "Cash received per month and company", "Top late payers", "clickhouse-client --host"} {
+	// Every planted bad record of the raw world and the 7 hand-made broken
+	// messages must be dead-lettered; every canonical record must land.
+	var records, resends, planted, consumed, landed, dead, dups int
+	for _, l := range strings.Split(r.stdout, "\n") {
+		switch {
+		case strings.Contains(l, "canonical records to make"):
+			fmt.Sscanf(strings.TrimSpace(l), "%d canonical records to make from 6 sources, %d raw re-sends, %d planted bad records", &records, &resends, &planted)
+		case strings.HasPrefix(l, "consumed="):
+			fmt.Sscanf(l, "consumed=%d landed=%d dead_lettered=%d duplicates=%d", &consumed, &landed, &dead, &dups)
+		}
+	}
+	if records == 0 || planted == 0 {
+		t.Fatalf("demo did not report its world:\n%s", r.stdout)
+	}
+	if landed != records || dead != planted+7 || dups != resends {
+		t.Errorf("landed %d dead %d duplicates %d; want %d, %d+7, %d", landed, dead, dups, records, planted, resends)
+	}
+	for _, want := range []string{"records/s", "peak memory of erpflow run", "Rows in ClickHouse",
+		"unknown_kind", "unmapped_value:body.status", "Cash received per month and company", "Top late payers", "clickhouse-client --host"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, r.stdout)
 		}
@@ -256,5 +273,51 @@ func TestMappingTry(t *testing.T) {
 	r = erpflow(t, nil, "mapping", "try", "../../transforms/mapping/testdata/claims.yaml", bad)
 	if r.code != 1 || !strings.Contains(r.stdout, "dead letter: unmapped_value:body.approval_status") {
 		t.Fatalf("try bad: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestRawSourceThroughCLI generates a raw world, sends one source's file
+// with produce --source and runs the pipeline: every line becomes a row, a
+// dead letter or a counted re-send, in the numbers generate reported.
+func TestRawSourceThroughCLI(t *testing.T) {
+	ch := chtest.Config(t)
+	env := []string{"ERPFLOW_CLICKHOUSE_ADDR=" + ch.Addr, "ERPFLOW_CLICKHOUSE_DATABASE=" + ch.Database}
+	addr := freePort(t)
+	broker := exec.Command(bin, "broker", "--listen", addr)
+	stdout, _ := broker.StdoutPipe()
+	if err := broker.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { broker.Process.Signal(os.Interrupt); broker.Wait() })
+	if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	world := t.TempDir()
+	r := erpflow(t, nil, "generate", "--raw", "--days", "30", "--companies", "2", "--orders-per-day", "20", "--out", world)
+	if r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	var lines, records, dead, resends int
+	for _, l := range strings.Split(r.stdout, "\n") {
+		if f := strings.Fields(l); len(f) > 0 && f[0] == "reimb_cn" {
+			fmt.Sscanf(strings.Join(f[1:], " "), "%d = %d + %d + %d", &lines, &records, &dead, &resends)
+		}
+	}
+	if lines == 0 || records+dead+resends != lines {
+		t.Fatalf("generate did not report reimb_cn: %q", r.stdout)
+	}
+	if r := erpflow(t, nil, "produce", "--brokers", addr, "--source", "reimb_cn", filepath.Join(world, "raw", "reimb_cn.ndjson")); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	r = erpflow(t, env, "run", "--until-caught-up", "--brokers", addr, "--http-listen", "")
+	if r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	want := fmt.Sprintf("consumed=%d landed=%d dead_lettered=%d duplicates=%d", lines, records, dead, resends)
+	if got := strings.TrimSpace(r.stdout); !strings.HasSuffix(got, want) {
+		t.Fatalf("run: %q, want %q", got, want)
+	}
+	if r := erpflow(t, nil, "produce", "--brokers", addr, "--source", "nosuch", filepath.Join(world, "raw", "reimb_cn.ndjson")); r.code != 2 {
+		t.Errorf("unknown source: exit %d", r.code)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/erpflow/erpflow/pipeline/config"
+	"github.com/erpflow/erpflow/pipeline/job"
 )
 
 func newConfig() *cobra.Command {
@@ -14,10 +15,15 @@ func newConfig() *cobra.Command {
 		Use:   "check FILE",
 		Short: "Check a configuration file; exit 0 only when it is valid",
 		Long: `Reads FILE over the defaults and the environment and reports every problem,
-each naming its key (and line, for YAML errors). Exit 0 valid, 1 invalid.`,
+each naming its key (and line, for YAML errors), then loads the mapping file of
+every source. Exit 0 valid, 1 invalid.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if _, err := config.Load(a[0]); err != nil {
+			cfg, err := config.Load(a[0])
+			if err != nil {
+				return err
+			}
+			if _, err := job.LoadMappings(cfg); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", a[0])

@@ -82,30 +82,57 @@ func runDemo(ctx context.Context, w io.Writer, configPath string, cfg config.Con
 	}
 
 	step("embedded Kafka-protocol broker")
-	b, err := kafka.StartBroker(kafka.BrokerConfig{Topics: cfg.Kafka.Topics.All(), Partitions: cfg.Kafka.Partitions})
+	b, err := kafka.StartBroker(kafka.BrokerConfig{Topics: cfg.AllTopics(), Partitions: cfg.Kafka.Partitions})
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	fmt.Fprintf(w, "    listening on %s, %d topics x %d partitions\n", b.Addr(), len(cfg.Kafka.Topics.All()), cfg.Kafka.Partitions)
+	fmt.Fprintf(w, "    listening on %s, %d topics x %d partitions\n", b.Addr(), len(cfg.AllTopics()), cfg.Kafka.Partitions)
 
-	step("generate %d days for %d companies (seed %d)", gcfg.Days, gcfg.Companies, gcfg.Seed)
-	st, err := writeWorld(gcfg, workDir)
+	step("generate %d days for %d companies (seed %d), as the source systems send them", gcfg.Days, gcfg.Companies, gcfg.Seed)
+	st, err := writeWorld(gcfg, workDir, true)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "    %d records, %d of them exact re-sends, in %s\n", st.Records, st.Duplicates, workDir)
+	planted := 0
+	for _, n := range st.DeadLetters {
+		planted += n
+	}
+	fmt.Fprintf(w, "    %d canonical records to make from %d sources, %d raw re-sends, %d planted bad records, in %s\n",
+		st.Records, len(st.Raw), st.Duplicates, planted, workDir)
 
 	step("produce")
 	wr := kafka.NewWriter([]string{b.Addr()})
-	p := newProgress("produce", int64(st.Records))
-	produced, err := kafka.ProduceFile(ctx, wr, filepath.Join(workDir, "records.ndjson"),
-		kafka.ProduceOptions{TopicFor: cfg.Kafka.Topics.ForKind, Progress: p.Set})
-	p.Finish()
+	var sent int64
+	for _, src := range cfg.Sources {
+		file := filepath.Join(workDir, "raw", src.Name+".ndjson")
+		if _, err := os.Stat(file); err != nil {
+			continue
+		}
+		topic, keyFor, err := sourceRoute(cfg, src.Name)
+		if err != nil {
+			wr.Close()
+			return err
+		}
+		p := newProgress("produce "+src.Name, int64(st.Raw[src.Name].Lines))
+		n, err := kafka.ProduceFile(ctx, wr, file, kafka.ProduceOptions{Topic: topic, KeyFor: keyFor, Progress: p.Set})
+		p.Finish()
+		if err != nil {
+			wr.Close()
+			return err
+		}
+		fmt.Fprintf(w, "    %-9s %7d raw records to %s\n", src.Name, n, topic)
+		sent += n
+	}
+	// Kinds with no raw shape (purchase orders, goods receipts, approval
+	// steps) go to their canonical topics as they are.
+	n, err := kafka.ProduceFile(ctx, wr, filepath.Join(workDir, "records.ndjson"),
+		kafka.ProduceOptions{TopicFor: cfg.Kafka.Topics.ForKind, Keep: generator.IsPassthrough})
 	if err != nil {
 		wr.Close()
 		return err
 	}
+	fmt.Fprintf(w, "    %-9s %7d canonical records (kinds with no raw shape)\n", "canonical", n)
 	msgs := make([]kafkago.Message, len(hostile))
 	for i, v := range hostile {
 		msgs[i] = kafkago.Message{Topic: cfg.Kafka.Topics.ForKind(record.KindInvoice), Key: []byte("SH01"), Value: v}
@@ -115,7 +142,7 @@ func runDemo(ctx context.Context, w io.Writer, configPath string, cfg config.Con
 	if err != nil {
 		return fmt.Errorf("produce broken examples: %w", err)
 	}
-	fmt.Fprintf(w, "    %d records and %d broken messages sent\n", produced, len(hostile))
+	fmt.Fprintf(w, "    %d messages in all, with %d hand-made broken ones\n", sent+n+int64(len(hostile)), len(hostile))
 
 	step("erpflow run --until-caught-up (child process)")
 	line, elapsed, rss, err := runChild(ctx, configPath, b.Addr(), chCfg)

@@ -40,14 +40,20 @@ func (f *generateFlags) config() (generator.Config, error) {
 func newGenerate() *cobra.Command {
 	var f generateFlags
 	var out string
+	var raw bool
 	c := &cobra.Command{
-		Use:   "generate --out DIR",
+		Use:   "generate [--raw] --out DIR",
 		Short: "Write a realistic, seeded company world as canonical records",
 		Long: `Simulates companies with customers, suppliers and employees: orders, shipments,
 invoices, receipts (on time, late, partial, batched, short by bank fees, never
 paid), purchase-to-pay with approvals, and expense claims. Writes
 DIR/records.ndjson (canonical records) and DIR/truth.ndjson (which bank line
-settles what, and every planted anomaly). See docs/generator.md.`,
+settles what, and every planted anomaly). See docs/generator.md.
+
+With --raw the same world comes as the source systems send it: DIR/raw/<source>.ndjson
+for reimb_cn, erp_cn, sap_en, shop, bank_a and bank_b, with their field names and
+mess; DIR/records.ndjson then holds the canonical records they must become plus
+the kinds that have no raw shape (docs/sources.md).`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
@@ -57,7 +63,7 @@ settles what, and every planted anomaly). See docs/generator.md.`,
 			if err != nil {
 				return err
 			}
-			st, err := writeWorld(cfg, out)
+			st, err := writeWorld(cfg, out, raw)
 			if err != nil {
 				return err
 			}
@@ -67,12 +73,17 @@ settles what, and every planted anomaly). See docs/generator.md.`,
 	}
 	f.add(c, 90, 3)
 	c.Flags().StringVar(&out, "out", "", "output directory")
+	c.Flags().BoolVar(&raw, "raw", false, "write the sources' own shapes under DIR/raw/ as well")
 	return c
 }
 
-func writeWorld(cfg generator.Config, out string) (generator.Stats, error) {
+func writeWorld(cfg generator.Config, out string, raw bool) (generator.Stats, error) {
 	var p *progress
-	st, err := generator.WriteFiles(cfg, out, func(done, total int) {
+	write := generator.WriteFiles
+	if raw {
+		write = generator.WriteRawFiles
+	}
+	st, err := write(cfg, out, func(done, total int) {
 		if p == nil {
 			p = newProgress("generate", int64(total))
 		}
@@ -100,4 +111,16 @@ func printWorld(cmd *cobra.Command, st generator.Stats, out string) {
 		n += c
 	}
 	fmt.Fprintf(w, "wrote %d truth links and %d planted exceptions to %s\n", st.Links, n, filepath.Join(out, "truth.ndjson"))
+	if len(st.Raw) > 0 {
+		sources := make([]string, 0, len(st.Raw))
+		for s := range st.Raw {
+			sources = append(sources, s)
+		}
+		sort.Strings(sources)
+		fmt.Fprintf(w, "raw sources (lines = records + dead letters + re-sends):\n")
+		for _, s := range sources {
+			r := st.Raw[s]
+			fmt.Fprintf(w, "  %-10s %8d = %d + %d + %d  %s\n", s, r.Lines, r.Records, r.DeadLetters, r.Duplicates, filepath.Join(out, "raw", s+".ndjson"))
+		}
+	}
 }

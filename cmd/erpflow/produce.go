@@ -3,15 +3,18 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/erpflow/erpflow/connectors/kafka"
 	"github.com/erpflow/erpflow/pipeline/config"
+	"github.com/erpflow/erpflow/pipeline/job"
+	"github.com/erpflow/erpflow/pipeline/record"
 )
 
 func newProduce(g *globals) *cobra.Command {
-	var brokers, topic string
+	var brokers, topic, source string
 	c := &cobra.Command{
 		Use:   "produce [--topic T] FILE...",
 		Short: "Send NDJSON records to Kafka",
@@ -20,7 +23,11 @@ by company, with murmur2 partitioning as Kafka's own clients use. A file with a
 line that cannot be routed is refused whole, naming the line.
 
 With --topic, every line goes verbatim to that topic, readable or not, so that
-hostile input can be tried on the pipeline.`,
+hostile input can be tried on the pipeline.
+
+With --source NAME, every line is a record as that source sends it and goes
+verbatim to the source's raw topic (raw.NAME unless configured otherwise),
+keyed by the company code its mapping reads.`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, files []string) error {
 			cfg, err := g.load()
@@ -35,12 +42,21 @@ hostile input can be tried on the pipeline.`,
 					return usagef("%v", err)
 				}
 			}
+			opt := kafka.ProduceOptions{Topic: topic, TopicFor: cfg.Kafka.Topics.ForKind}
+			if source != "" {
+				if topic != "" {
+					return usagef("give --topic or --source, not both")
+				}
+				if opt.Topic, opt.KeyFor, err = sourceRoute(cfg, source); err != nil {
+					return err
+				}
+			}
 			w := kafka.NewWriter(cfg.Kafka.Brokers)
 			defer w.Close()
 			for _, f := range files {
 				p := newProgress("produce "+f, 0)
-				n, err := kafka.ProduceFile(cmd.Context(), w, f, kafka.ProduceOptions{
-					Topic: topic, TopicFor: cfg.Kafka.Topics.ForKind, Progress: p.Set})
+				opt.Progress = p.Set
+				n, err := kafka.ProduceFile(cmd.Context(), w, f, opt)
 				p.Finish()
 				if err != nil {
 					return err
@@ -52,5 +68,36 @@ hostile input can be tried on the pipeline.`,
 	}
 	c.Flags().StringVar(&brokers, "brokers", "", "comma-separated host:port list (overrides "+config.EnvKafkaBrokers+")")
 	c.Flags().StringVar(&topic, "topic", "", "send every line verbatim to this topic")
+	c.Flags().StringVar(&source, "source", "", "the lines are records of this configured source (reimb_cn, erp_cn, sap_en, shop, bank_a, bank_b ...)")
 	return c
+}
+
+// sourceRoute returns a configured source's raw topic and a key function
+// reading the company code the way its mapping does. A record the mapping
+// would refuse is still sent, keyed if its company can be read, so that it
+// reaches the dead-letter topic with its reason.
+func sourceRoute(cfg config.Config, name string) (string, func([]byte) []byte, error) {
+	mappings, err := job.LoadMappings(cfg)
+	if err != nil {
+		return "", nil, err
+	}
+	for _, s := range cfg.Sources {
+		if s.Name != name {
+			continue
+		}
+		mp := mappings[s.TopicName()].NewMapper()
+		return s.TopicName(), func(line []byte) []byte {
+			var r record.Record
+			mp.Map(nil, line, &r)
+			if r.Company == "" {
+				return nil
+			}
+			return []byte(r.Company)
+		}, nil
+	}
+	names := make([]string, len(cfg.Sources))
+	for i, s := range cfg.Sources {
+		names[i] = s.Name
+	}
+	return "", nil, usagef("--source %q is not a configured source (%s)", name, strings.Join(names, ", "))
 }
