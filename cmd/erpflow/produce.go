@@ -10,7 +10,6 @@ import (
 	"github.com/erpflow/erpflow/connectors/kafka"
 	"github.com/erpflow/erpflow/pipeline/config"
 	"github.com/erpflow/erpflow/pipeline/job"
-	"github.com/erpflow/erpflow/pipeline/record"
 )
 
 func newProduce(g *globals) *cobra.Command {
@@ -85,15 +84,7 @@ func sourceRoute(cfg config.Config, name string) (string, func([]byte) []byte, e
 		if s.Name != name {
 			continue
 		}
-		mp := mappings[s.TopicName()].NewMapper()
-		return s.TopicName(), func(line []byte) []byte {
-			var r record.Record
-			mp.Map(nil, line, &r)
-			if r.Company == "" {
-				return nil
-			}
-			return []byte(r.Company)
-		}, nil
+		return s.TopicName(), mappings[s.TopicName()].NewMapper().Company, nil
 	}
 	names := make([]string, len(cfg.Sources))
 	for i, s := range cfg.Sources {

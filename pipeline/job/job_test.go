@@ -3,6 +3,7 @@ package job_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -413,4 +414,155 @@ func TestTwoMembersShareTheStream(t *testing.T) {
 		t.Fatalf("members consumed %d of %d", total, produced)
 	}
 	verify(t, job.ClickHouseConfig(cfg.ClickHouse), e)
+}
+
+// TestRawSourcesEndToEnd runs a generated raw world (six source systems'
+// own shapes plus the kinds that stay canonical) through the pipeline and
+// checks, per kind and company, counts and amount sums against the
+// canonical records the raw ones must become, and every planted bad
+// record in the dead-letter topic with its reason.
+func TestRawSourcesEndToEnd(t *testing.T) {
+	cfg, b := setup(t)
+	dir := t.TempDir()
+	st, err := generator.WriteRawFiles(generator.Config{Seed: 3, Days: 25, Companies: 3, OrdersPerDay: 20}, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mappings, err := job.LoadMappings(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	w := kafka.NewWriter([]string{b.Addr()})
+	var produced int64
+	for _, src := range cfg.Sources {
+		topic := src.TopicName()
+		n, err := kafka.ProduceFile(ctx, w, filepath.Join(dir, "raw", src.Name+".ndjson"),
+			kafka.ProduceOptions{Topic: topic, KeyFor: mappings[topic].NewMapper().Company})
+		if err != nil {
+			t.Fatal(err)
+		}
+		produced += n
+	}
+	n, err := kafka.ProduceFile(ctx, w, filepath.Join(dir, "records.ndjson"),
+		kafka.ProduceOptions{TopicFor: cfg.Kafka.Topics.ForKind, Keep: generator.IsPassthrough})
+	if err != nil {
+		t.Fatal(err)
+	}
+	produced += n
+	w.Close()
+
+	res := runUntilCaughtUp(t, cfg)
+	planted, resends := 0, 0
+	for _, r := range st.Raw {
+		planted += r.DeadLetters
+		resends += r.Duplicates
+	}
+	if res.Consumed != produced || res.DeadLettered != int64(planted) || res.Duplicates != int64(resends) ||
+		res.Landed != int64(st.Records) {
+		t.Fatalf("stats %+v; want %d consumed, %d landed, %d dead letters, %d duplicates", res.Stats, produced, st.Records, planted, resends)
+	}
+	verifyByCompany(t, job.ClickHouseConfig(cfg.ClickHouse), filepath.Join(dir, "records.ndjson"))
+
+	want := map[string]int{}
+	for reason, n := range st.DeadLetters {
+		want[reason] = n
+	}
+	got := map[string]int{}
+	err = kafka.ReadTopic(ctx, cfg.Kafka.Brokers, cfg.Kafka.Topics.DeadLetter, func(m kafkago.Message) error {
+		for _, h := range m.Headers {
+			if h.Key == kafka.HeaderReason {
+				got[string(h.Value)]++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("dead letters by reason %v, want %v", got, want)
+	}
+}
+
+// verifyByCompany compares ClickHouse (FINAL) with a canonical file per kind
+// and company: distinct records and the sum of their main amount.
+func verifyByCompany(t *testing.T, chCfg clickhouse.Config, records string) {
+	t.Helper()
+	type key struct {
+		kind    record.Kind
+		company string
+	}
+	type rec struct {
+		version uint64
+		minor   decimal.Decimal
+	}
+	latest := map[string]rec{}
+	kindOf := map[string]key{}
+	d := record.NewDecoder()
+	data, err := os.ReadFile(records)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var r record.Record
+		if err := d.Decode([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		id := r.Kind.String() + "/" + r.Company + "/" + r.Source + "/" + r.ID
+		m, _ := mainAmount(&r)
+		amt := decimal.Zero
+		if m.Currency != (record.Currency{}) {
+			amt = decimal.New(m.Minor, -int32(m.Currency.Scale()))
+		}
+		if old, ok := latest[id]; !ok || r.Version >= old.version {
+			latest[id] = rec{r.Version, amt}
+		}
+		kindOf[id] = key{r.Kind, r.Company}
+	}
+	rows := map[key]uint64{}
+	sums := map[key]decimal.Decimal{}
+	for id, r := range latest {
+		k := kindOf[id]
+		rows[k]++
+		sums[k] = sums[k].Add(r.minor)
+	}
+	conn, err := clickhouse.Open(context.Background(), chCfg, chCfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for k, table := range clickhouse.Tables {
+		var probe record.Record
+		probe.Body = record.NewBody(k)
+		_, col := mainAmount(&probe)
+		sumExpr := "toDecimal64(0, 4)"
+		if col != "" {
+			sumExpr = "sum(" + col + ")"
+		}
+		res, err := conn.Query(context.Background(), "SELECT company, count(), "+sumExpr+" FROM "+table+" FINAL GROUP BY company")
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for res.Next() {
+			var company string
+			var n uint64
+			var sum decimal.Decimal
+			if err := res.Scan(&company, &n, &sum); err != nil {
+				t.Fatal(err)
+			}
+			seen[company] = true
+			kk := key{k, company}
+			if n != rows[kk] || (col != "" && !sum.Equal(sums[kk])) {
+				t.Errorf("%s %s: %d rows sum %s, want %d rows sum %s", table, company, n, sum, rows[kk], sums[kk])
+			}
+		}
+		res.Close()
+		for kk, n := range rows {
+			if kk.kind == k && !seen[kk.company] && n > 0 {
+				t.Errorf("%s %s: no rows, want %d", table, kk.company, n)
+			}
+		}
+	}
 }

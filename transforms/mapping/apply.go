@@ -115,6 +115,29 @@ func (mp *Mapper) Map(key, data []byte, r *record.Record) error {
 	return record.Validate(r)
 }
 
+// Company returns the company code a source record carries, as its mapping
+// reads it, or nil when it cannot be read; producers key raw records by it.
+// A record the mapping would refuse still has its company when readable,
+// so that it reaches the dead-letter topic on the right partition.
+func (mp *Mapper) Company(data []byte) []byte {
+	v, err := mp.p.ParseBytes(data)
+	if err != nil || v.Type() != fastjson.TypeObject {
+		return nil
+	}
+	ru := mp.m.pick(v)
+	if ru == nil || ru.company == nil {
+		return nil
+	}
+	if ru.company.constant != nil {
+		return []byte(*ru.company.constant)
+	}
+	s, ok := ru.company.get.read(v)
+	if !ok || isBlank(s) {
+		return nil
+	}
+	return []byte(normalize(s))
+}
+
 // pick returns the first rule that selects v.
 func (m *Mapping) pick(v *fastjson.Value) *rule {
 	for _, r := range m.rules {
