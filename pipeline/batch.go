@@ -60,9 +60,10 @@ type Batch struct {
 	Messages []Message
 	Items    []Item
 	Dead     []DeadLetter
-	// Duplicates counts records a stage recognised as already landed; they
-	// are neither written nor dead-lettered.
-	Duplicates int
+	// Duplicates are records a stage recognised as already landed (a
+	// re-send, or an older version): not written to their tables and not
+	// dead-lettered, but recorded, so that counts survive restarts.
+	Duplicates []Item
 	Fetched    time.Time
 }
 

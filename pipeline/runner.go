@@ -408,9 +408,9 @@ func (r *Runner) account(b *Batch) {
 	r.consumed.Add(int64(len(b.Messages)))
 	r.landed.Add(int64(len(b.Items)))
 	r.dead.Add(int64(len(b.Dead)))
-	r.dups.Add(int64(b.Duplicates))
+	r.dups.Add(int64(len(b.Duplicates)))
 	r.batches.Add(1)
-	r.metrics.Duplicates.Add(float64(b.Duplicates))
+	r.metrics.Duplicates.Add(float64(len(b.Duplicates)))
 	var perKind [16]int
 	for i := range b.Items {
 		perKind[b.Items[i].Rec.Kind&15]++

@@ -62,6 +62,30 @@ func (s *Sink) Write(ctx context.Context, b *pipeline.Batch) error {
 			return err
 		}
 	}
+	return s.sendDuplicates(ctx, b.Duplicates)
+}
+
+// sendDuplicates records the batch's duplicates, one row per message.
+func (s *Sink) sendDuplicates(ctx context.Context, dups []pipeline.Item) error {
+	if len(dups) == 0 {
+		return nil
+	}
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO duplicates (kind, company, source, id, version, src_topic, src_partition, src_offset, raw_sha256, ingest_time)")
+	if err != nil {
+		return fmt.Errorf("insert duplicates: prepare: %w", err)
+	}
+	for i := range dups {
+		r := &dups[i].Rec
+		p := &r.Provenance
+		if err := batch.Append(r.Kind.String(), r.Company, r.Source, r.ID, r.Version, p.Topic, uint32(p.Partition),
+			uint64(p.Offset), hex.EncodeToString(p.SHA256[:]), r.IngestTime); err != nil {
+			batch.Abort()
+			return fmt.Errorf("insert duplicates: %w", err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("insert duplicates: %d rows: %w", len(dups), err)
+	}
 	return nil
 }
 

@@ -50,6 +50,11 @@ func ClickHouseConfig(c config.ClickHouse) clickhouse.Config {
 	return clickhouse.Config{Addr: c.Addr, User: c.User, Password: c.Password, Database: c.Database}
 }
 
+// dedupeLookback is how far back the dedupe stage's memory is rebuilt from
+// ClickHouse at start: at-least-once re-sends come within minutes or hours
+// of the original, and a week covers a long outage.
+const dedupeLookback = 7 * 24 * time.Hour
+
 // LoadMappings loads the mapping of every configured source, by raw topic.
 // A mapping named by a path (it has a / or ends in .yaml) is read from
 // that file; otherwise it is one of the mappings shipped with erpflow.
@@ -106,6 +111,12 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	dedupe := clean.NewDedupe(0)
+	seeded, err := clickhouse.Landed(ctx, conn, time.Now().Add(-dedupeLookback), dedupe.Window(), dedupe.Seed)
+	if err != nil {
+		return Result{}, fmt.Errorf("seed dedupe: %w", err)
+	}
+	log.Info("dedupe seeded from ClickHouse", "records", seeded, "since", dedupeLookback)
 	src, err := kafka.NewSource(kafka.SourceConfig{
 		Brokers:          cfg.Kafka.Brokers,
 		GroupID:          cfg.Kafka.GroupID,
@@ -137,7 +148,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		SinkConcurrency: cfg.Pipeline.SinkConcurrency,
 		DrainTimeout:    cfg.Pipeline.DrainTimeout.D(),
 		UntilCaughtUp:   opt.UntilCaughtUp,
-	}, src, []pipeline.Stage{decode.New(mappings), clean.NewDedupe(0)}, clickhouse.NewSink(conn), dlq, metrics, log)
+	}, src, []pipeline.Stage{decode.New(mappings), dedupe}, clickhouse.NewSink(conn), dlq, metrics, log)
 	if opt.Progress != nil {
 		runner.Progress = func(s pipeline.Stats) { opt.Progress(s, startLag) }
 	}

@@ -566,3 +566,31 @@ func verifyByCompany(t *testing.T, chCfg clickhouse.Config, records string) {
 		}
 	}
 }
+
+// TestDuplicatesAfterRestart sends the world twice, with a restart in
+// between: the second copy must be counted as duplicates, not landed, and
+// the count must be in ClickHouse.
+func TestDuplicatesAfterRestart(t *testing.T) {
+	cfg, b := setup(t)
+	e := expected(t, filepath.Join(worldDir(t), "records.ndjson"))
+	produced := produceWorld(t, cfg, b)
+	first := runUntilCaughtUp(t, cfg)
+	produceWorld(t, cfg, b)
+	second := runUntilCaughtUp(t, cfg)
+	if second.Consumed != produced || second.Landed != 0 || second.Duplicates != produced {
+		t.Fatalf("second run %+v: want all %d records counted as duplicates", second.Stats, produced)
+	}
+	verify(t, job.ClickHouseConfig(cfg.ClickHouse), e)
+	conn, err := clickhouse.Open(context.Background(), job.ClickHouseConfig(cfg.ClickHouse), cfg.ClickHouse.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var n uint64
+	if err := conn.QueryRow(context.Background(), "SELECT count() FROM duplicates FINAL").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if int64(n) != first.Duplicates+second.Duplicates {
+		t.Errorf("duplicates table has %d rows, runs counted %d + %d", n, first.Duplicates, second.Duplicates)
+	}
+}

@@ -4,6 +4,7 @@ package clean
 import (
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"hash/maphash"
 	"sync"
@@ -30,9 +31,10 @@ const ReasonVersionConflict = "version_conflict"
 // committed before its batch lands, so dropping them never loses the record.
 //
 // The memory is a bounded window of recent keys (two generations of Window
-// entries each), rebuilt empty after a restart. A re-send older than the
-// window, or replayed after a restart, is written again, which the
-// ReplacingMergeTree tables absorb; it is then counted as landed.
+// entries each). After a restart the job seeds it from ClickHouse with the
+// records landed in the last days (Seed), because ClickHouse holds exactly
+// what was acknowledged; a re-send older than that is written again, which
+// the ReplacingMergeTree tables absorb, and then counts as landed.
 type Dedupe struct {
 	seed1, seed2 maphash.Seed
 	window       int
@@ -75,25 +77,51 @@ func NewDedupe(window int) *Dedupe {
 func (d *Dedupe) Name() string { return DedupeStageName }
 
 func (d *Dedupe) key(r *record.Record) dedupeKey {
+	return d.keyOf(r.Kind, r.Company, r.Source, r.ID)
+}
+
+func (d *Dedupe) keyOf(k record.Kind, company, source, id string) dedupeKey {
 	var h maphash.Hash
 	h.SetSeed(d.seed1)
-	writeKey(&h, r)
+	writeKey(&h, k, company, source, id)
 	a := h.Sum64()
 	h.SetSeed(d.seed2)
-	writeKey(&h, r)
+	writeKey(&h, k, company, source, id)
 	return dedupeKey{a, h.Sum64()}
 }
 
 // writeKey writes the natural key with separators, so that ("ab","c") and
 // ("a","bc") differ.
-func writeKey(h *maphash.Hash, r *record.Record) {
-	h.WriteByte(byte(r.Kind))
-	h.WriteString(r.Company)
+func writeKey(h *maphash.Hash, k record.Kind, company, source, id string) {
+	h.WriteByte(byte(k))
+	h.WriteString(company)
 	h.WriteByte(0)
-	h.WriteString(r.Source)
+	h.WriteString(source)
 	h.WriteByte(0)
-	h.WriteString(r.ID)
+	h.WriteString(id)
 }
+
+// Seed remembers a record as landed before any batch is processed: the
+// job reads recently landed records back from ClickHouse at start, so that
+// re-sends after a restart are still counted as duplicates. sha256hex is
+// the hex SHA-256 of the record's original message.
+func (d *Dedupe) Seed(k record.Kind, company, source, id string, version uint64, sha256hex string) {
+	var sum [8]byte
+	hex.Decode(sum[:], []byte(sha256hex[:min(16, len(sha256hex))]))
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	key := d.keyOf(k, company, source, id)
+	if prev, ok := d.cur[key]; ok && prev.version > version {
+		return
+	}
+	d.cur[key] = seenEntry{version: version, sum: binary.LittleEndian.Uint64(sum[:])}
+	if len(d.cur) >= d.window {
+		d.old, d.cur = d.cur, make(map[dedupeKey]seenEntry, d.window)
+	}
+}
+
+// Window is how many records the stage remembers at least.
+func (d *Dedupe) Window() int { return d.window }
 
 // lookup returns the newest version known for k: in a batch in flight
 // (this one included), or landed.
@@ -123,7 +151,7 @@ func (d *Dedupe) Process(ctx context.Context, b *pipeline.Batch) error {
 		if prev, ok := d.lookup(k); ok {
 			switch {
 			case e.version < prev.version || (e.version == prev.version && e.sum == prev.sum):
-				b.Duplicates++
+				b.Duplicates = append(b.Duplicates, *it)
 				return false
 			case e.version == prev.version:
 				b.Reject(it.Msg, DedupeStageName, ReasonVersionConflict,

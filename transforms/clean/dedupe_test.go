@@ -67,15 +67,15 @@ func TestDedupe(t *testing.T) {
 				if err := d.Process(context.Background(), b); err != nil {
 					t.Fatal(err)
 				}
-				if len(b.Items) != s.kept || b.Duplicates != s.dups || len(b.Dead) != len(s.reasons) {
-					t.Fatalf("step %d: kept %v dups %d dead %d; want %d, %d, %d", i, kept(b), b.Duplicates, len(b.Dead), s.kept, s.dups, len(s.reasons))
+				if len(b.Items) != s.kept || len(b.Duplicates) != s.dups || len(b.Dead) != len(s.reasons) {
+					t.Fatalf("step %d: kept %v dups %d dead %d; want %d, %d, %d", i, kept(b), len(b.Duplicates), len(b.Dead), s.kept, s.dups, len(s.reasons))
 				}
 				for j, r := range s.reasons {
 					if b.Dead[j].Reason != r || b.Dead[j].Stage != DedupeStageName {
 						t.Errorf("step %d: dead letter %+v, want %s", i, b.Dead[j], r)
 					}
 				}
-				if len(b.Items)+len(b.Dead)+b.Duplicates != len(s.in) {
+				if len(b.Items)+len(b.Dead)+len(b.Duplicates) != len(s.in) {
 					t.Fatalf("step %d: a record went missing", i)
 				}
 				if s.ack {
