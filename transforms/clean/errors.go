@@ -104,6 +104,14 @@ func isBlank(s string) bool {
 	if len(s) > len("不适用") {
 		return false
 	}
+	if len(s) > maxPlaceholder {
+		return false // most values: longer than any placeholder
+	}
+	// Every placeholder starts with one of these; most values do not, and
+	// this runs for every field of every record.
+	if r, _ := utf8.DecodeRuneInString(s); !strings.ContainsRune("nN#/无空暂不", r) {
+		return false
+	}
 	for _, p := range placeholders {
 		if strings.EqualFold(s, p) {
 			return true
@@ -111,5 +119,8 @@ func isBlank(s string) bool {
 	}
 	return false
 }
+
+// maxPlaceholder is the byte length of the longest placeholder.
+const maxPlaceholder = len("不适用")
 
 var placeholders = [...]string{"n/a", "na", "#n/a", "n.a.", "null", "none", "nil", "/", "无", "空", "暂无", "不适用"}

@@ -1,11 +1,18 @@
 package decode
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"os"
+	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/erpflow/erpflow/connectors/generator"
+	"github.com/erpflow/erpflow/transforms/mapping"
 
 	"github.com/erpflow/erpflow/pipeline"
 	"github.com/erpflow/erpflow/pipeline/record"
@@ -117,4 +124,60 @@ func TestParallelDecodeKeepsOrder(t *testing.T) {
 			t.Fatalf("dead letters out of order")
 		}
 	}
+}
+
+// BenchmarkMapVersusDecode measures, on one core and in the same run, the
+// decode stage on canonical records and on the raw records of the six
+// sources (mapped: parse, clean, map), and reports both rates and their
+// ratio. The cleaning issue asks that map stay above half of decode.
+func BenchmarkMapVersusDecode(b *testing.B) {
+	dir := b.TempDir()
+	if _, err := generator.WriteRawFiles(generator.Config{Seed: 1, Days: 30, Companies: 3}, dir, nil); err != nil {
+		b.Fatal(err)
+	}
+	mappings := map[string]*mapping.Mapping{}
+	var rawFiles []string
+	for _, name := range mapping.Shipped() {
+		m, err := mapping.LoadShipped(name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		mappings["raw."+name] = m
+		rawFiles = append(rawFiles, filepath.Join(dir, "raw", name+".ndjson"))
+	}
+	batchOf := func(topicOf func(string) string, files ...string) *pipeline.Batch {
+		bt := &pipeline.Batch{}
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, l := range bytes.Split(bytes.TrimSpace(data), []byte("\n")) {
+				bt.Messages = append(bt.Messages, pipeline.Message{Topic: topicOf(f), Value: l})
+			}
+		}
+		return bt
+	}
+	canonical := batchOf(func(string) string { return "erp.invoices" }, filepath.Join(dir, "records.ndjson"))
+	raw := batchOf(func(f string) string { return "raw." + strings.TrimSuffix(filepath.Base(f), ".ndjson") }, rawFiles...)
+
+	rate := func(s *Stage, bt *pipeline.Batch, n int) float64 {
+		s.workers = s.workers[:1] // one core
+		start := time.Now()
+		done := 0
+		for done < n {
+			bt.Items, bt.Dead = bt.Items[:0], bt.Dead[:0]
+			if err := s.Process(context.Background(), bt); err != nil {
+				b.Fatal(err)
+			}
+			done += len(bt.Messages)
+		}
+		return float64(done) / time.Since(start).Seconds()
+	}
+	b.ResetTimer()
+	dec := rate(New(nil), canonical, b.N)
+	mapped := rate(New(mappings), raw, b.N)
+	b.ReportMetric(dec, "decode-rec/s")
+	b.ReportMetric(mapped, "map-rec/s")
+	b.ReportMetric(mapped/dec, "map/decode")
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 
@@ -132,10 +133,10 @@ func (mp *Mapper) Company(data []byte) []byte {
 		return []byte(*ru.company.constant)
 	}
 	s, ok := ru.company.get.read(v)
-	if !ok || isBlank(s) {
-		return nil
+	if n := normalize(s); ok && !isBlank(n) {
+		return []byte(n)
 	}
-	return []byte(normalize(s))
+	return nil
 }
 
 // pick returns the first rule that selects v.
@@ -196,7 +197,9 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 		}
 		raw, norm = *f.def, normalize(*f.def)
 	}
-	mapped := false
+	// val is what the parsers read: the normalised value, or the canonical
+	// word a map gave; raw stays as the source wrote it, for messages.
+	val, mapped := norm, false
 	switch {
 	case f.valueMap != nil:
 		// A source that maps its words is held to its map: a new word is a
@@ -205,15 +208,15 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 		if !ok {
 			return &Error{Reason: ReasonUnmappedValue, Field: f.name, Detail: fmt.Sprintf("%q (source field %s) is not in the value map", raw, f.source())}
 		}
-		raw, mapped = w, true
+		val, mapped = w, true
 	case f.lookup != nil:
 		w, ok := f.lookup[norm]
 		if !ok {
 			return &Error{Reason: ReasonUnmappedValue, Field: f.name, Detail: fmt.Sprintf("%q (source field %s) is not in the lookup table", raw, f.source())}
 		}
-		raw, mapped = w, true
+		val, mapped = w, true
 	case f.sign != nil:
-		m, missing, err := parseMoney(raw, f, record.MustCurrency("CNY"))
+		m, missing, err := parseMoney(norm, f, record.MustCurrency("CNY"))
 		if err != nil || missing {
 			return wrong(f, raw, err)
 		}
@@ -221,20 +224,20 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 		if m.Minor < 0 {
 			word = f.sign["negative"]
 		}
-		raw, mapped = word, true
+		val, mapped = word, true
 	}
 	if f.typ == tMoney {
 		cur := record.Currency{}
 		if f.currency != nil {
 			if s, ok := f.currency.read(root); ok && !isBlank(normalize(s)) {
-				c, err := parseCurrency(s)
+				c, err := parseCurrency(normalize(s))
 				if err != nil {
 					return wrong(f, s, err)
 				}
 				cur = c
 			}
 		}
-		m, missing, err := parseMoney(raw, f, cur)
+		m, missing, err := parseMoney(val, f, cur)
 		if err != nil {
 			return wrong(f, raw, err)
 		}
@@ -247,7 +250,7 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 		out.m = m
 		return nil
 	}
-	if err := parseAs(f, raw, mapped, out); err != nil {
+	if err := parseAs(f, val, mapped, out); err != nil {
 		var pe *clean.ParseError
 		if errors.As(err, &pe) && errors.Is(err, clean.ErrUnknownStatus) {
 			return &Error{Reason: ReasonUnmappedValue, Field: f.name, Detail: fmt.Sprintf("source field %s: %v", f.source(), err)}
@@ -303,8 +306,10 @@ func (g *getter) isArray(v *fastjson.Value) bool {
 func (g *getter) readList(v *fastjson.Value) []string {
 	var out []string
 	for _, e := range v.GetArray(g.keys...) {
-		if s, ok := asText(e); ok && !isBlank(s) {
-			out = append(out, normalize(s))
+		if s, ok := asText(e); ok {
+			if n := normalize(s); !isBlank(n) {
+				out = append(out, strings.Clone(n))
+			}
 		}
 	}
 	return out
@@ -316,7 +321,14 @@ func asText(x *fastjson.Value) (string, bool) {
 	}
 	switch x.Type() {
 	case fastjson.TypeString:
-		return string(x.GetStringBytes()), true
+		// A view of the parser's buffer, valid until the next record is
+		// parsed: most values are parsed into numbers, dates or mapped
+		// words and never kept; text kept in a record is cloned (parseAs).
+		b := x.GetStringBytes()
+		if len(b) == 0 {
+			return "", true
+		}
+		return unsafe.String(&b[0], len(b)), true
 	case fastjson.TypeNumber, fastjson.TypeTrue, fastjson.TypeFalse:
 		return x.String(), true
 	}

@@ -14,7 +14,8 @@ import (
 
 func normalize(s string) string { return clean.Normalize(s) }
 
-func isBlank(s string) bool { return clean.IsBlank(s) }
+// isBlank takes a normalised value.
+func isBlank(n string) bool { return clean.IsBlankNormalized(n) }
 
 func parseCurrency(s string) (record.Currency, error) { return clean.ParseCurrency(s) }
 
@@ -45,12 +46,21 @@ var statusFields = map[record.Kind]map[string]clean.StatusField{
 	record.KindApproval:      {"action": clean.ApprovalAction},
 }
 
-// parseAs reads raw as the field's type. mapped says a value map, lookup
-// or sign already gave a canonical word, which skips the vocabulary.
+// Grouping characters dropped from quantities and prices, by locale.
+var (
+	ungroupPoint = strings.NewReplacer(",", "", " ", "")
+	ungroupComma = strings.NewReplacer(".", "", " ", "", ",", ".")
+)
+
+// parseAs reads a normalised value as the field's type. mapped says a
+// value map, lookup or sign already gave a canonical word, which skips the
+// vocabulary.
 func parseAs(f *fieldPlan, raw string, mapped bool, out *value) error {
 	switch f.typ {
 	case tString:
-		out.s = normalize(raw)
+		// Normalised by the caller; cloned because it may view the JSON
+		// parser's buffer, which the next record reuses.
+		out.s = strings.Clone(raw)
 		if f.vocab != nil && !mapped {
 			w, err := f.vocab.Parse(out.s)
 			if err != nil {
@@ -74,7 +84,7 @@ func parseAs(f *fieldPlan, raw string, mapped bool, out *value) error {
 		}
 		out.t = t.Time
 	case tBool:
-		w := normalize(raw)
+		w := raw
 		if f.vocab != nil && !mapped {
 			var err error
 			if w, err = f.vocab.Parse(w); err != nil {
@@ -87,23 +97,21 @@ func parseAs(f *fieldPlan, raw string, mapped bool, out *value) error {
 		}
 		out.b = b
 	case tUint:
-		u, err := strconv.ParseUint(normalize(raw), 10, 32)
+		u, err := strconv.ParseUint(raw, 10, 32)
 		if err != nil {
 			return fmt.Errorf("%q is not a whole number", raw)
 		}
 		out.u = uint32(u)
 	case tVersion:
-		v, err := strconv.ParseUint(normalize(raw), 10, 64)
+		v, err := strconv.ParseUint(raw, 10, 64)
 		if err != nil {
 			return fmt.Errorf("%q is not a whole number", raw)
 		}
 		out.v = v
 	case tFixed:
-		n := normalize(raw)
+		n := ungroupPoint.Replace(raw)
 		if f.opts.amount.Decimal == clean.DecimalComma {
-			n = strings.NewReplacer(".", "", " ", "", ",", ".").Replace(n)
-		} else {
-			n = strings.NewReplacer(",", "", " ", "").Replace(n)
+			n = ungroupComma.Replace(raw)
 		}
 		x, err := record.ParseFixed(n)
 		if err != nil {
@@ -111,9 +119,12 @@ func parseAs(f *fieldPlan, raw string, mapped bool, out *value) error {
 		}
 		out.f = x
 	case tStrings:
-		out.ss = strings.FieldsFunc(normalize(raw), func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '、' })
+		out.ss = strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '、' })
+		for i, s := range out.ss {
+			out.ss[i] = strings.Clone(s)
+		}
 	case tKind:
-		k, ok := record.ParseKind(normalize(raw))
+		k, ok := record.ParseKind(raw)
 		if !ok {
 			return fmt.Errorf("%q is not a kind", raw)
 		}
