@@ -26,7 +26,7 @@ import (
 func newBench(g *globals) *cobra.Command {
 	var f generateFlags
 	var workDir, database string
-	var engine bool
+	var engine, raw bool
 	c := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure end-to-end throughput against baselines measured in the same run",
@@ -48,17 +48,18 @@ Figures are printed with ratios against each other, all from this one run.`,
 				return err
 			}
 			cfg.ClickHouse.Database = database
-			return runBench(cmd.Context(), cmd.OutOrStdout(), g.configPath, cfg, gcfg, workDir, engine)
+			return runBench(cmd.Context(), cmd.OutOrStdout(), g.configPath, cfg, gcfg, workDir, engine, raw)
 		},
 	}
 	f.add(c, 90, 3)
 	c.Flags().StringVar(&workDir, "dir", ".erpflow/bench", "where the generated world is written")
 	c.Flags().StringVar(&database, "database", "erpflow_bench", "ClickHouse database the bench recreates and fills")
 	c.Flags().BoolVar(&engine, "kafka-engine", true, "also measure ClickHouse's Kafka table engine")
+	c.Flags().BoolVar(&raw, "raw", false, "send the world as the six source systems send it, so erpflow maps it (the engine still gets canonical flat rows)")
 	return c
 }
 
-func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Config, gcfg generator.Config, workDir string, engine bool) error {
+func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Config, gcfg generator.Config, workDir string, engine, raw bool) error {
 	chCfg, err := ownDatabase(ctx, w, job.ClickHouseConfig(cfg.ClickHouse))
 	if err != nil {
 		return err
@@ -68,20 +69,31 @@ func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Co
 		return err
 	}
 	defer b.Close()
-	st, err := writeWorld(gcfg, workDir, false)
+	st, err := writeWorld(gcfg, workDir, raw)
 	if err != nil {
 		return err
 	}
-	wr := kafka.NewWriter([]string{b.Addr()})
-	n, err := kafka.ProduceFile(ctx, wr, filepath.Join(workDir, "records.ndjson"), kafka.ProduceOptions{TopicFor: cfg.Kafka.Topics.ForKind})
-	wr.Close()
-	if err != nil {
-		return err
+	var n int64
+	if raw {
+		if n, err = produceRaw(ctx, io.Discard, cfg, b.Addr(), workDir, st); err != nil {
+			return err
+		}
+	} else {
+		wr := kafka.NewWriter([]string{b.Addr()})
+		n, err = kafka.ProduceFile(ctx, wr, filepath.Join(workDir, "records.ndjson"), kafka.ProduceOptions{TopicFor: cfg.Kafka.Topics.ForKind})
+		wr.Close()
+		if err != nil {
+			return err
+		}
 	}
-	fmt.Fprintf(w, "world: %d records (%d days, %d companies) on %d input topics x %d partitions\n",
-		st.Records, gcfg.Days, gcfg.Companies, len(cfg.Kafka.Topics.Inputs()), cfg.Kafka.Partitions)
+	shape := "canonical records"
+	if raw {
+		shape = "messages in the six sources' own shapes and canonical ones"
+	}
+	fmt.Fprintf(w, "world: %d %s (%d days, %d companies) on %d input topics x %d partitions\n",
+		n, shape, gcfg.Days, gcfg.Companies, len(cfg.InputTopics()), cfg.Kafka.Partitions)
 
-	bareN, bareT, err := bareConsume(ctx, []string{b.Addr()}, cfg.Kafka.Topics.Inputs(), cfg.Kafka)
+	bareN, bareT, err := bareConsume(ctx, []string{b.Addr()}, cfg.InputTopics(), cfg.Kafka)
 	if err != nil {
 		return err
 	}

@@ -102,37 +102,11 @@ func runDemo(ctx context.Context, w io.Writer, configPath string, cfg config.Con
 		st.Records, len(st.Raw), st.Duplicates, planted, workDir)
 
 	step("produce")
-	wr := kafka.NewWriter([]string{b.Addr()})
-	var sent int64
-	for _, src := range cfg.Sources {
-		file := filepath.Join(workDir, "raw", src.Name+".ndjson")
-		if _, err := os.Stat(file); err != nil {
-			continue
-		}
-		topic, keyFor, err := sourceRoute(cfg, src.Name)
-		if err != nil {
-			wr.Close()
-			return err
-		}
-		p := newProgress("produce "+src.Name, int64(st.Raw[src.Name].Lines))
-		n, err := kafka.ProduceFile(ctx, wr, file, kafka.ProduceOptions{Topic: topic, KeyFor: keyFor, Progress: p.Set})
-		p.Finish()
-		if err != nil {
-			wr.Close()
-			return err
-		}
-		fmt.Fprintf(w, "    %-9s %7d raw records to %s\n", src.Name, n, topic)
-		sent += n
-	}
-	// Kinds with no raw shape (purchase orders, goods receipts, approval
-	// steps) go to their canonical topics as they are.
-	n, err := kafka.ProduceFile(ctx, wr, filepath.Join(workDir, "records.ndjson"),
-		kafka.ProduceOptions{TopicFor: cfg.Kafka.Topics.ForKind, Keep: generator.IsPassthrough})
+	sent, err := produceRaw(ctx, w, cfg, b.Addr(), workDir, st)
 	if err != nil {
-		wr.Close()
 		return err
 	}
-	fmt.Fprintf(w, "    %-9s %7d canonical records (kinds with no raw shape)\n", "canonical", n)
+	wr := kafka.NewWriter([]string{b.Addr()})
 	msgs := make([]kafkago.Message, len(hostile))
 	for i, v := range hostile {
 		msgs[i] = kafkago.Message{Topic: cfg.Kafka.Topics.ForKind(record.KindInvoice), Key: []byte("SH01"), Value: v}
@@ -142,7 +116,7 @@ func runDemo(ctx context.Context, w io.Writer, configPath string, cfg config.Con
 	if err != nil {
 		return fmt.Errorf("produce broken examples: %w", err)
 	}
-	fmt.Fprintf(w, "    %d messages in all, with %d hand-made broken ones\n", sent+n+int64(len(hostile)), len(hostile))
+	fmt.Fprintf(w, "    %d messages in all, with %d hand-made broken ones\n", sent+int64(len(hostile)), len(hostile))
 
 	step("erpflow run --until-caught-up (child process)")
 	line, elapsed, rss, err := runChild(ctx, configPath, b.Addr(), chCfg)
@@ -275,4 +249,39 @@ func summary(ctx context.Context, w io.Writer, cfg config.Config, c clickhouse.C
 		return errors.New("demo: the broken examples did not reach the dead-letter topic")
 	}
 	return nil
+}
+
+// produceRaw sends a raw world: each source's file to its raw topic, keyed
+// by the company its mapping reads, and the kinds with no raw shape
+// (purchase orders, goods receipts, approval steps) to their canonical
+// topics. It returns the messages sent.
+func produceRaw(ctx context.Context, w io.Writer, cfg config.Config, broker, dir string, st generator.Stats) (int64, error) {
+	wr := kafka.NewWriter([]string{broker})
+	defer wr.Close()
+	var sent int64
+	for _, src := range cfg.Sources {
+		file := filepath.Join(dir, "raw", src.Name+".ndjson")
+		if _, err := os.Stat(file); err != nil {
+			continue
+		}
+		topic, keyFor, err := sourceRoute(cfg, src.Name)
+		if err != nil {
+			return sent, err
+		}
+		p := newProgress("produce "+src.Name, int64(st.Raw[src.Name].Lines))
+		n, err := kafka.ProduceFile(ctx, wr, file, kafka.ProduceOptions{Topic: topic, KeyFor: keyFor, Progress: p.Set})
+		p.Finish()
+		if err != nil {
+			return sent, err
+		}
+		fmt.Fprintf(w, "    %-9s %7d raw records to %s\n", src.Name, n, topic)
+		sent += n
+	}
+	n, err := kafka.ProduceFile(ctx, wr, filepath.Join(dir, "records.ndjson"),
+		kafka.ProduceOptions{TopicFor: cfg.Kafka.Topics.ForKind, Keep: generator.IsPassthrough})
+	if err != nil {
+		return sent, err
+	}
+	fmt.Fprintf(w, "    %-9s %7d canonical records (kinds with no raw shape)\n", "canonical", n)
+	return sent + n, nil
 }
