@@ -148,7 +148,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		SinkConcurrency: cfg.Pipeline.SinkConcurrency,
 		DrainTimeout:    cfg.Pipeline.DrainTimeout.D(),
 		UntilCaughtUp:   opt.UntilCaughtUp,
-	}, src, []pipeline.Stage{decode.New(mappings), dedupe}, clickhouse.NewSink(conn), dlq, metrics, log)
+	}, src, []pipeline.Stage{decode.New(mappings), dedupe, clean.NewKeys()}, clickhouse.NewSink(conn), dlq, metrics, log)
 	if opt.Progress != nil {
 		runner.Progress = func(s pipeline.Stats) { opt.Progress(s, startLag) }
 	}

@@ -464,6 +464,21 @@ func TestRawSourcesEndToEnd(t *testing.T) {
 	}
 	verifyByCompany(t, job.ClickHouseConfig(cfg.ClickHouse), filepath.Join(dir, "records.ndjson"))
 
+	// Party names carry their match keys: look-alike spellings of one
+	// name share a key.
+	conn, err := clickhouse.Open(ctx, job.ClickHouseConfig(cfg.ClickHouse), cfg.ClickHouse.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unkeyed, names, keys uint64
+	if err := conn.QueryRow(ctx, "SELECT countIf(party_key = '' AND party_name != ''), uniqExact(party_name), uniqExact(party_key) FROM invoices FINAL").Scan(&unkeyed, &names, &keys); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	if unkeyed != 0 || keys == 0 || keys >= names {
+		t.Errorf("invoices: %d named parties without a key; %d names, %d keys (want fewer keys than spellings)", unkeyed, names, keys)
+	}
+
 	want := map[string]int{}
 	for reason, n := range st.DeadLetters {
 		want[reason] = n

@@ -124,7 +124,7 @@ func kparty(dst []byte, k string, p Party) []byte {
 }
 
 func kpartyOpt(dst []byte, k string, p Party) []byte {
-	if p == (Party{}) {
+	if p.ID == "" && p.Name == "" && p.Account == "" {
 		return dst
 	}
 	return kparty(dst, k, p)

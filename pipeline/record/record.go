@@ -174,6 +174,10 @@ type Party struct {
 	ID      string
 	Name    string
 	Account string // bank account; never logged in full
+	// Key is Name reduced for matching (case, punctuation and legal
+	// suffixes dropped: 上海华东贸易有限公司 and 上海华东贸易 share it). The
+	// cleaning stage derives it; it is not part of the canonical JSON.
+	Key string
 }
 
 // Line is one item line of an order, shipment, receipt or invoice.
