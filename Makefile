@@ -65,6 +65,7 @@ bench: clickhouse
 	$(GO) test -run=NONE -bench=. -benchmem ./transforms/... ./pipeline/...
 	ERPFLOW_CLICKHOUSE_ADDR=$(CH_ADDR) $(GO) test -run=NONE -bench=. -benchmem ./connectors/clickhouse
 	ERPFLOW_CLICKHOUSE_ADDR=$(CH_ADDR) $(BIN) bench
+	ERPFLOW_CLICKHOUSE_ADDR=$(CH_ADDR) $(BIN) bench --raw --kafka-engine=false
 
 # fuzz runs each parser fuzz target briefly; seeds live in testdata/fuzz.
 fuzz:
