@@ -127,11 +127,10 @@ func freePort(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// TestCommandsTogether drives the scripted path: broker, produce (canonical
-// and verbatim), run --until-caught-up, dlq list and show.
-func TestCommandsTogether(t *testing.T) {
-	ch := chtest.Config(t)
-	env := []string{"ERPFLOW_CLICKHOUSE_ADDR=" + ch.Addr, "ERPFLOW_CLICKHOUSE_DATABASE=" + ch.Database}
+// startBroker runs erpflow broker on a free port for the test, waits for
+// its first line (which must name the address) and returns the address.
+func startBroker(t *testing.T) string {
+	t.Helper()
 	addr := freePort(t)
 	broker := exec.Command(bin, "broker", "--listen", addr)
 	stdout, _ := broker.StdoutPipe()
@@ -143,6 +142,15 @@ func TestCommandsTogether(t *testing.T) {
 	if err != nil || !strings.Contains(line, addr) {
 		t.Fatalf("broker said %q, %v", line, err)
 	}
+	return addr
+}
+
+// TestCommandsTogether drives the scripted path: broker, produce (canonical
+// and verbatim), run --until-caught-up, dlq list and show.
+func TestCommandsTogether(t *testing.T) {
+	ch := chtest.Config(t)
+	env := []string{"ERPFLOW_CLICKHOUSE_ADDR=" + ch.Addr, "ERPFLOW_CLICKHOUSE_DATABASE=" + ch.Database}
+	addr := startBroker(t)
 
 	world := t.TempDir()
 	if r := erpflow(t, nil, "generate", "--days", "3", "--companies", "2", "--orders-per-day", "10", "--out", world); r.code != 0 {
@@ -282,16 +290,7 @@ func TestMappingTry(t *testing.T) {
 func TestRawSourceThroughCLI(t *testing.T) {
 	ch := chtest.Config(t)
 	env := []string{"ERPFLOW_CLICKHOUSE_ADDR=" + ch.Addr, "ERPFLOW_CLICKHOUSE_DATABASE=" + ch.Database}
-	addr := freePort(t)
-	broker := exec.Command(bin, "broker", "--listen", addr)
-	stdout, _ := broker.StdoutPipe()
-	if err := broker.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { broker.Process.Signal(os.Interrupt); broker.Wait() })
-	if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil {
-		t.Fatal(err)
-	}
+	addr := startBroker(t)
 	world := t.TempDir()
 	r := erpflow(t, nil, "generate", "--raw", "--days", "30", "--companies", "2", "--orders-per-day", "20", "--out", world)
 	if r.code != 0 {
