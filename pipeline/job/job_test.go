@@ -424,7 +424,7 @@ func TestTwoMembersShareTheStream(t *testing.T) {
 func TestRawSourcesEndToEnd(t *testing.T) {
 	cfg, b := setup(t)
 	dir := t.TempDir()
-	st, err := generator.WriteRawFiles(generator.Config{Seed: 3, Days: 25, Companies: 3, OrdersPerDay: 20}, dir, nil)
+	st, err := generator.WriteRawFiles(generator.Config{Seed: 3, Days: 90, Companies: 3, OrdersPerDay: 15}, dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
