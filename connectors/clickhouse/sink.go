@@ -111,6 +111,10 @@ func (s *Sink) send(ctx context.Context, table string, t *tableBuffer) error {
 	return nil
 }
 
+// flagged are the kinds whose tables have the flag columns (migration 0005).
+var flagged = map[record.Kind]bool{record.KindInvoice: true, record.KindPayment: true, record.KindBankTxn: true,
+	record.KindSalesOrder: true, record.KindPurchaseOrder: true, record.KindExpenseClaim: true}
+
 // column is a column name and a slice clickhouse-go can Append.
 type column struct {
 	name string
@@ -230,6 +234,9 @@ func (t *tableBuffer) add(r *record.Record) {
 	t.mappingVersion = append(t.mappingVersion, r.Provenance.MappingVersion)
 	t.cursor = 0
 	addBody(t, r.Body)
+	if flagged[r.Kind] {
+		t.flags(r.Flags)
+	}
 }
 
 func (t *tableBuffer) str(name, v string) {
@@ -259,6 +266,18 @@ func (t *tableBuffer) nullDate(name string, d record.Date) {
 		v = &tt
 	}
 	c.vals = append(c.vals, v)
+}
+
+func (t *tableBuffer) i32(name string, v int32) {
+	c := next[int32](t, name)
+	c.vals = append(c.vals, v)
+}
+
+// flags writes the cleaning stage's marks of a record.
+func (t *tableBuffer) flags(f record.Flags) {
+	t.str("duplicate_of", f.DuplicateOf)
+	t.flag("outlier", f.Outlier)
+	t.i32("outlier_score", f.OutlierScore)
 }
 
 func (t *tableBuffer) u32(name string, v uint32) {

@@ -23,6 +23,7 @@ import (
 	"github.com/erpflow/erpflow/connectors/kafka"
 	"github.com/erpflow/erpflow/pipeline"
 	"github.com/erpflow/erpflow/pipeline/config"
+	"github.com/erpflow/erpflow/pipeline/record"
 	"github.com/erpflow/erpflow/transforms/clean"
 	"github.com/erpflow/erpflow/transforms/decode"
 	"github.com/erpflow/erpflow/transforms/mapping"
@@ -48,6 +49,13 @@ type Result struct {
 // ClickHouseConfig converts the configuration section.
 func ClickHouseConfig(c config.ClickHouse) clickhouse.Config {
 	return clickhouse.Config{Addr: c.Addr, User: c.User, Password: c.Password, Database: c.Database}
+}
+
+// newFlagStage marks near-duplicates and outlying amounts on the record.
+func newFlagStage() *clean.FlagStage {
+	return clean.NewFlagStage(clean.FlagOptions{Set: func(it *pipeline.Item, f clean.Flags) {
+		it.Rec.Flags = record.Flags{DuplicateOf: f.DuplicateOf, Outlier: f.Outlier, OutlierScore: f.OutlierScore}
+	}})
 }
 
 // dedupeLookback is how far back the dedupe stage's memory is rebuilt from
@@ -148,7 +156,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		SinkConcurrency: cfg.Pipeline.SinkConcurrency,
 		DrainTimeout:    cfg.Pipeline.DrainTimeout.D(),
 		UntilCaughtUp:   opt.UntilCaughtUp,
-	}, src, []pipeline.Stage{decode.New(mappings), dedupe, clean.NewKeys()}, clickhouse.NewSink(conn), dlq, metrics, log)
+	}, src, []pipeline.Stage{decode.New(mappings), dedupe, clean.NewKeys(), newFlagStage()}, clickhouse.NewSink(conn), dlq, metrics, log)
 	if opt.Progress != nil {
 		runner.Progress = func(s pipeline.Stats) { opt.Progress(s, startLag) }
 	}

@@ -3,6 +3,7 @@ package job_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -473,6 +474,38 @@ func TestRawSourcesEndToEnd(t *testing.T) {
 	var unkeyed, names, keys uint64
 	if err := conn.QueryRow(ctx, "SELECT countIf(party_key = '' AND party_name != ''), uniqExact(party_name), uniqExact(party_key) FROM invoices FINAL").Scan(&unkeyed, &names, &keys); err != nil {
 		t.Fatal(err)
+	}
+	// Every planted near-duplicate lands, flagged with the record it copies.
+	truthFile, err := os.ReadFile(filepath.Join(dir, "truth.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nearDups := 0
+	for _, l := range strings.Split(strings.TrimSpace(string(truthFile)), "\n") {
+		if !strings.Contains(l, `"type":"near_duplicate"`) {
+			continue
+		}
+		var x struct {
+			Kind      string `json:"kind"`
+			SubjectID string `json:"subject_id"`
+			RelatedID string `json:"related_id"`
+		}
+		if err := json.Unmarshal([]byte(l), &x); err != nil {
+			t.Fatal(err)
+		}
+		nearDups++
+		parts := strings.SplitN(x.SubjectID, "/", 3)
+		related := strings.SplitN(x.RelatedID, "/", 3)
+		k, _ := record.ParseKind(x.Kind)
+		var dupOf string
+		err := conn.QueryRow(ctx, "SELECT duplicate_of FROM "+clickhouse.Tables[k]+" FINAL WHERE company = ? AND source = ? AND id = ?",
+			parts[0], parts[1], parts[2]).Scan(&dupOf)
+		if err != nil || dupOf != related[2] {
+			t.Errorf("near duplicate %s: duplicate_of %q (%v), want %s", x.SubjectID, dupOf, err, related[2])
+		}
+	}
+	if nearDups == 0 {
+		t.Error("the test world has no near duplicates")
 	}
 	conn.Close()
 	if unkeyed != 0 || keys == 0 || keys >= names {

@@ -83,6 +83,21 @@ type Envelope struct {
 type Record struct {
 	Envelope
 	Body Body
+	// Flags are the cleaning stage's advisory marks; not part of the
+	// canonical JSON.
+	Flags Flags
+}
+
+// Flags mark a record for people and for matching; they never drop it.
+type Flags struct {
+	// DuplicateOf is the id of an earlier record of the same source and kind
+	// that looks like the same document under another id (a duplicate
+	// invoice, claim or payment candidate), or "".
+	DuplicateOf string
+	// Outlier is set when the amount is far from the party's usual ones;
+	// OutlierScore is how far, in hundredths of a robust spread (MAD).
+	Outlier      bool
+	OutlierScore int32
 }
 
 // Body is the typed part of a record.
