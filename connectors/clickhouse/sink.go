@@ -3,12 +3,14 @@ package clickhouse
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/proto"
 	"github.com/shopspring/decimal"
 
 	"github.com/erpflow/erpflow/pipeline"
@@ -53,16 +55,114 @@ func (s *Sink) Write(ctx context.Context, b *pipeline.Batch) error {
 		r := &b.Items[i].Rec
 		bufs.byKind[r.Kind].add(r)
 	}
+	var refused map[int]error // item index -> why ClickHouse refused it
 	for _, k := range record.Kinds {
 		t := bufs.byKind[k]
 		if t.rows == 0 {
 			continue
 		}
-		if err := s.send(ctx, Tables[k], t); err != nil {
+		err := s.send(ctx, Tables[k], t)
+		var de *dataError
+		if errors.As(err, &de) {
+			// Some value of this kind does not fit its table: find which,
+			// by halves, so the rest lands and only those are refused.
+			if refused == nil {
+				refused = map[int]error{}
+			}
+			err = s.isolate(ctx, b, k, refused)
+		}
+		if err != nil {
 			return err
 		}
 	}
+	if len(refused) > 0 {
+		for i, err := range refused {
+			b.Reject(b.Items[i].Msg, SinkStageName, ReasonRefused, err.Error())
+		}
+		n := 0
+		b.Keep(func(*pipeline.Item) bool { _, bad := refused[n]; n++; return !bad })
+	}
 	return s.sendDuplicates(ctx, b.Duplicates)
+}
+
+// Dead-letter labels of records ClickHouse refuses.
+const (
+	SinkStageName = "sink"
+	ReasonRefused = "sink_refused"
+)
+
+// dataError is a refusal caused by the values sent (a conversion on the
+// client, or a server exception about the data), as opposed to the server
+// being unreachable or misconfigured, which is retried.
+type dataError struct{ err error }
+
+func (e *dataError) Error() string { return e.err.Error() }
+func (e *dataError) Unwrap() error { return e.err }
+
+// dataCodes are ClickHouse exception codes about the values inserted.
+var dataCodes = map[int32]bool{6: true, 27: true, 38: true, 41: true, 53: true, 69: true, 70: true, 72: true, 131: true, 407: true}
+
+// isolate writes the items of kind k in ever smaller groups until each group
+// either lands or is one record that does not; those go into refused.
+func (s *Sink) isolate(ctx context.Context, b *pipeline.Batch, k record.Kind, refused map[int]error) error {
+	var idx []int
+	for i := range b.Items {
+		if b.Items[i].Rec.Kind == k {
+			idx = append(idx, i)
+		}
+	}
+	var try func(group []int) error
+	try = func(group []int) error {
+		t := &tableBuffer{kind: k}
+		for _, i := range group {
+			t.add(&b.Items[i].Rec)
+		}
+		err := s.send(ctx, Tables[k], t)
+		var de *dataError
+		switch {
+		case err == nil:
+			return nil
+		case !errors.As(err, &de):
+			return err
+		case len(group) == 1:
+			refused[group[0]] = err
+			return nil
+		}
+		half := len(group) / 2
+		if err := try(group[:half]); err != nil {
+			return err
+		}
+		return try(group[half:])
+	}
+	return try(idx)
+}
+
+func (s *Sink) send(ctx context.Context, table string, t *tableBuffer) error {
+	cols := t.columns()
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.name
+	}
+	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+strings.Join(names, ", ")+")")
+	if err != nil {
+		return fmt.Errorf("insert %s: prepare: %w", table, err)
+	}
+	for i, c := range cols {
+		if err := batch.Column(i).Append(c.data); err != nil {
+			batch.Abort()
+			// Appending converts our values to the table's types on the
+			// client: a failure is about the data.
+			return &dataError{fmt.Errorf("insert %s: column %s: %w", table, c.name, err)}
+		}
+	}
+	if err := batch.Send(); err != nil {
+		var ex *proto.Exception
+		if errors.As(err, &ex) && dataCodes[ex.Code] {
+			return &dataError{fmt.Errorf("insert %s: %d rows: %w", table, t.rows, err)}
+		}
+		return fmt.Errorf("insert %s: %d rows: %w", table, t.rows, err)
+	}
+	return nil
 }
 
 // sendDuplicates records the batch's duplicates, one row per message.
@@ -85,28 +185,6 @@ func (s *Sink) sendDuplicates(ctx context.Context, dups []pipeline.Item) error {
 	}
 	if err := batch.Send(); err != nil {
 		return fmt.Errorf("insert duplicates: %d rows: %w", len(dups), err)
-	}
-	return nil
-}
-
-func (s *Sink) send(ctx context.Context, table string, t *tableBuffer) error {
-	cols := t.columns()
-	names := make([]string, len(cols))
-	for i, c := range cols {
-		names[i] = c.name
-	}
-	batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+strings.Join(names, ", ")+")")
-	if err != nil {
-		return fmt.Errorf("insert %s: prepare: %w", table, err)
-	}
-	for i, c := range cols {
-		if err := batch.Column(i).Append(c.data); err != nil {
-			batch.Abort()
-			return fmt.Errorf("insert %s: column %s: %w", table, c.name, err)
-		}
-	}
-	if err := batch.Send(); err != nil {
-		return fmt.Errorf("insert %s: %d rows: %w", table, t.rows, err)
 	}
 	return nil
 }

@@ -124,3 +124,42 @@ func TestSinkLandsEveryKindIdempotently(t *testing.T) {
 		t.Errorf("after versions 4 and 2: version %d total %s rows %d; want 4, 12000, 1", v, total, n)
 	}
 }
+
+// TestSinkRefusesOnlyRecordsThatDoNotFit narrows a column so that some
+// values no longer fit (as a schema change could): those records are
+// dead-lettered as sink_refused, the rest of the batch lands, and the
+// write succeeds instead of retrying forever.
+func TestSinkRefusesOnlyRecordsThatDoNotFit(t *testing.T) {
+	cfg := chtest.Config(t)
+	ctx := context.Background()
+	conn, err := clickhouse.Open(ctx, cfg, cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.Exec(ctx, "ALTER TABLE invoices MODIFY COLUMN total Decimal(9, 2)"); err != nil {
+		t.Fatal(err)
+	}
+	b := docBatch(t) // the invoice's total is 11300.00: fits Decimal(9,2)
+	big := b.Items[0]
+	body := *big.Rec.Body.(*record.Invoice)
+	body.Total.Minor = 12345678900 // 123456789.00 does not fit Decimal(9,2)
+	big.Rec.Body, big.Rec.ID = &body, "INV-BIG"
+	b.Items = append(b.Items, big)
+	n := len(b.Items)
+	if err := clickhouse.NewSink(conn).Write(ctx, b); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	if len(b.Items) != n-1 || len(b.Dead) != 1 || b.Dead[0].Reason != clickhouse.ReasonRefused || b.Dead[0].Stage != clickhouse.SinkStageName {
+		t.Fatalf("items %d of %d, dead %+v", len(b.Items), n, b.Dead)
+	}
+	var rows uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM invoices FINAL").Scan(&rows); err != nil || rows != 1 {
+		t.Fatalf("invoices: %d rows (%v), want the one that fits", rows, err)
+	}
+	for _, table := range []string{"payments", "bank_txns", "approvals"} {
+		if err := conn.QueryRow(ctx, "SELECT count() FROM "+table+" FINAL").Scan(&rows); err != nil || rows != 1 {
+			t.Errorf("%s: %d rows (%v): the other kinds must land", table, rows, err)
+		}
+	}
+}
