@@ -6,6 +6,7 @@ package clickhouse
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -15,6 +16,7 @@ import (
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/proto"
 )
 
 // Config says how to reach ClickHouse.
@@ -111,8 +113,9 @@ func splitStatements(sql string) []string {
 
 // Migrate creates the database if needed and applies, in order, every
 // migration not yet recorded in schema_migrations. It returns those it
-// applied. Statements are idempotent (IF NOT EXISTS), so two instances
-// migrating at once do no harm.
+// applied. Statements may run twice (two instances migrating at once, a
+// crash before the record): tables are created IF NOT EXISTS and columns
+// that exist already count as added.
 func Migrate(ctx context.Context, cfg Config) ([]Migration, error) {
 	if !dbName.MatchString(cfg.Database) {
 		return nil, fmt.Errorf("migrate: database name %q is not a plain identifier", cfg.Database)
@@ -164,7 +167,7 @@ func Migrate(ctx context.Context, cfg Config) ([]Migration, error) {
 			continue
 		}
 		for i, stmt := range m.Statements {
-			if err := conn.Exec(ctx, stmt); err != nil {
+			if err := conn.Exec(ctx, stmt); err != nil && !alreadyDone(stmt, err) {
 				return applied, fmt.Errorf("migrate: %04d_%s statement %d: %w", m.Version, m.Name, i+1, err)
 			}
 		}
@@ -174,6 +177,17 @@ func Migrate(ctx context.Context, cfg Config) ([]Migration, error) {
 		applied = append(applied, m)
 	}
 	return applied, nil
+}
+
+// alreadyDone reports whether a failed statement had already been applied:
+// 18.16 has no ADD COLUMN IF NOT EXISTS, so a migration interrupted before
+// it was recorded, or run by two instances at once, meets its own columns
+// (code 44, ILLEGAL_COLUMN) when it runs again.
+func alreadyDone(stmt string, err error) bool {
+	var ex *proto.Exception
+	return errors.As(err, &ex) && ex.Code == 44 &&
+		strings.HasPrefix(strings.ToUpper(strings.TrimSpace(stmt)), "ALTER TABLE") &&
+		strings.Contains(strings.ToUpper(stmt), "ADD COLUMN")
 }
 
 // recordMigration notes a migration as applied. It inserts through PrepareBatch: on

@@ -5,10 +5,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	chcolumn "github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/proto"
 	"github.com/shopspring/decimal"
@@ -76,8 +78,13 @@ func (s *Sink) Write(ctx context.Context, b *pipeline.Batch) error {
 		}
 	}
 	if len(refused) > 0 {
-		for i, err := range refused {
-			b.Reject(b.Items[i].Msg, SinkStageName, ReasonRefused, err.Error())
+		order := make([]int, 0, len(refused))
+		for i := range refused {
+			order = append(order, i)
+		}
+		sort.Ints(order) // dead letters in message order, replay after replay
+		for _, i := range order {
+			b.Reject(b.Items[i].Msg, SinkStageName, ReasonRefused, refused[i].Error())
 		}
 		n := 0
 		b.Keep(func(*pipeline.Item) bool { _, bad := refused[n]; n++; return !bad })
@@ -100,16 +107,36 @@ func (e *dataError) Error() string { return e.err.Error() }
 func (e *dataError) Unwrap() error { return e.err }
 
 // dataCodes are ClickHouse exception codes about the values inserted.
-var dataCodes = map[int32]bool{6: true, 27: true, 38: true, 41: true, 53: true, 69: true, 70: true, 72: true, 131: true, 407: true}
+// Type mismatches (53, 70) are left out: they mean a table that drifted
+// from the migrations, which no record can fix.
+var dataCodes = map[int32]bool{6: true, 27: true, 38: true, 41: true, 69: true, 72: true, 131: true, 407: true}
 
 // isolate writes the items of kind k in ever smaller groups until each group
 // either lands or is one record that does not; those go into refused.
-func (s *Sink) isolate(ctx context.Context, b *pipeline.Batch, k record.Kind, refused map[int]error) error {
+func (s *Sink) isolate(ctx context.Context, b *pipeline.Batch, k record.Kind, refused map[int]error) (allErr error) {
 	var idx []int
 	for i := range b.Items {
 		if b.Items[i].Rec.Kind == k {
 			idx = append(idx, i)
 		}
+	}
+	if len(idx) > 1 {
+		defer func() {
+			// Every record refused is not a few bad values but a table that
+			// cannot take this kind at all: hold the batch and retry.
+			n := 0
+			for _, i := range idx {
+				if _, ok := refused[i]; ok {
+					n++
+				}
+			}
+			if n == len(idx) {
+				for _, i := range idx {
+					delete(refused, i)
+				}
+				allErr = fmt.Errorf("insert %s: every record refused, not retrying them one by one as dead letters: the table does not match the migrations", Tables[k])
+			}
+		}()
 	}
 	var try func(group []int) error
 	try = func(group []int) error {
@@ -150,9 +177,15 @@ func (s *Sink) send(ctx context.Context, table string, t *tableBuffer) error {
 	for i, c := range cols {
 		if err := batch.Column(i).Append(c.data); err != nil {
 			batch.Abort()
-			// Appending converts our values to the table's types on the
-			// client: a failure is about the data.
-			return &dataError{fmt.Errorf("insert %s: column %s: %w", table, c.name, err)}
+			err = fmt.Errorf("insert %s: column %s: %w", table, c.name, err)
+			// A value that does not fit (a decimal overflowing its column)
+			// is about the data; a Go type the column type cannot take at
+			// all means the table drifted from the migrations.
+			var conv *chcolumn.ColumnConverterError
+			if errors.As(err, &conv) {
+				return err
+			}
+			return &dataError{err}
 		}
 	}
 	if err := batch.Send(); err != nil {

@@ -47,6 +47,14 @@ func TestMigrateIsRecordedAndIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	// Run every statement again, as after a crash before the migrations
+	// were recorded: it must still succeed.
+	if err := conn.Exec(ctx, "DROP TABLE schema_migrations"); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := clickhouse.Migrate(ctx, cfg); err != nil || len(again) == 0 {
+		t.Fatalf("re-running the migrations: %d applied, %v", len(again), err)
+	}
 	ms, _ := clickhouse.Migrations()
 	var n uint64
 	if err := conn.QueryRow(ctx, "SELECT count() FROM schema_migrations").Scan(&n); err != nil || n != uint64(len(ms)) {
@@ -161,5 +169,29 @@ func TestSinkRefusesOnlyRecordsThatDoNotFit(t *testing.T) {
 		if err := conn.QueryRow(ctx, "SELECT count() FROM "+table+" FINAL").Scan(&rows); err != nil || rows != 1 {
 			t.Errorf("%s: %d rows (%v): the other kinds must land", table, rows, err)
 		}
+	}
+}
+
+// TestSinkRetriesATableThatDrifted changes a column's type so that no
+// invoice fits: that is the table's fault, not the records', so the write
+// fails (to be retried with offsets held) instead of dead-lettering them.
+func TestSinkRetriesATableThatDrifted(t *testing.T) {
+	cfg := chtest.Config(t)
+	ctx := context.Background()
+	conn, err := clickhouse.Open(ctx, cfg, cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.Exec(ctx, "ALTER TABLE invoices MODIFY COLUMN party_name UInt64"); err != nil {
+		t.Fatal(err)
+	}
+	b := docBatch(t)
+	second := b.Items[0]
+	second.Rec.ID = "INV-OTHER"
+	b.Items = append(b.Items, second)
+	err = clickhouse.NewSink(conn).Write(ctx, b)
+	if err == nil || len(b.Dead) != 0 {
+		t.Fatalf("write %v with %d dead letters; want an error and none", err, len(b.Dead))
 	}
 }
