@@ -120,7 +120,8 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		return Result{}, err
 	}
 	dedupe := clean.NewDedupe(0)
-	seeded, err := clickhouse.Landed(ctx, conn, time.Now().Add(-dedupeLookback), dedupe.Window(), dedupe.Seed)
+	// Each kind gets its share of the window, newest first.
+	seeded, err := clickhouse.Landed(ctx, conn, time.Now().Add(-dedupeLookback), dedupe.Window()/len(record.Kinds), dedupe.Seed)
 	if err != nil {
 		return Result{}, fmt.Errorf("seed dedupe: %w", err)
 	}

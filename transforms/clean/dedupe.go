@@ -105,19 +105,29 @@ func writeKey(h *maphash.Hash, k record.Kind, company, source, id string) {
 // job reads recently landed records back from ClickHouse at start, so that
 // re-sends after a restart are still counted as duplicates. sha256hex is
 // the hex SHA-256 of the record's original message.
+//
+// Records come newest first; once the window is full the rest (older) are
+// left out, and a record without a readable hash is skipped rather than
+// remembered with a wrong one (which would turn its re-send into a
+// version conflict).
 func (d *Dedupe) Seed(k record.Kind, company, source, id string, version uint64, sha256hex string) {
 	var sum [8]byte
-	hex.Decode(sum[:], []byte(sha256hex[:min(16, len(sha256hex))]))
+	if len(sha256hex) < 16 {
+		return
+	}
+	if _, err := hex.Decode(sum[:], []byte(sha256hex[:16])); err != nil {
+		return
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if len(d.cur) >= d.window {
+		return
+	}
 	key := d.keyOf(k, company, source, id)
 	if prev, ok := d.cur[key]; ok && prev.version > version {
 		return
 	}
 	d.cur[key] = seenEntry{version: version, sum: binary.LittleEndian.Uint64(sum[:])}
-	if len(d.cur) >= d.window {
-		d.old, d.cur = d.cur, make(map[dedupeKey]seenEntry, d.window)
-	}
 }
 
 // Window is how many records the stage remembers at least.
@@ -167,18 +177,27 @@ func (d *Dedupe) Process(ctx context.Context, b *pipeline.Batch) error {
 	return nil
 }
 
-// Acked implements pipeline.Acker: the batch's records are now landed.
+// Acked implements pipeline.Acker: the batch's records are now landed,
+// except those a later stage took out of it (the sink may refuse a record
+// and dead-letter it), which are forgotten rather than remembered as seen.
 func (d *Dedupe) Acked(b *pipeline.Batch) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	landed := make(map[dedupeKey]bool, len(b.Items))
+	for i := range b.Items {
+		landed[d.key(&b.Items[i].Rec)] = true
+	}
 	for _, k := range d.byBatch[b.Seq] {
 		p, ok := d.pending[k]
 		if !ok || p.seq != b.Seq {
 			continue // a later batch holds a newer version; it moves on its own ack
 		}
+		delete(d.pending, k)
+		if !landed[k] {
+			continue
+		}
 		// Process admitted it only as newer than anything known, and later
 		// versions land in later batches, so this never moves backwards.
-		delete(d.pending, k)
 		d.cur[k] = p.seenEntry
 	}
 	delete(d.byBatch, b.Seq)

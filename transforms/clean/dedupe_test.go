@@ -102,6 +102,37 @@ func TestDedupeWindowForgets(t *testing.T) {
 	}
 }
 
+func TestDedupeForgetsRecordsTheSinkRefused(t *testing.T) {
+	d := NewDedupe(100)
+	b := batch(0, rec{"a", 1, "x"}, rec{"b", 1, "y"})
+	d.Process(context.Background(), b)
+	b.Items = b.Items[1:] // the sink refused "a" and dead-lettered it
+	d.Acked(b)
+	again := batch(1, rec{"a", 1, "x"}, rec{"b", 1, "y"})
+	d.Process(context.Background(), again)
+	if got := kept(again); len(got) != 1 || got[0] != "a" || len(again.Duplicates) != 1 {
+		t.Fatalf("kept %v, %d duplicates: a was refused, so its re-send is new", got, len(again.Duplicates))
+	}
+}
+
+func TestDedupeSeed(t *testing.T) {
+	sum := func(content string) string {
+		h := sha256.Sum256([]byte(content))
+		return fmt.Sprintf("%x", h)
+	}
+	d := NewDedupe(2)
+	// Newest first, as read from ClickHouse; the window keeps the newest.
+	d.Seed(record.KindInvoice, "SH01", "erp", "c", 1, sum("c"))
+	d.Seed(record.KindInvoice, "SH01", "erp", "b", 1, sum("b"))
+	d.Seed(record.KindInvoice, "SH01", "erp", "a", 1, sum("a"))
+	d.Seed(record.KindInvoice, "SH01", "erp", "z", 1, "not hex at all, not even")
+	b := batch(0, rec{"c", 1, "c"}, rec{"b", 1, "b"}, rec{"a", 1, "a"}, rec{"z", 1, "z"}, rec{"c", 1, "changed"})
+	d.Process(context.Background(), b)
+	if got := kept(b); fmt.Sprint(got) != "[a z]" || len(b.Duplicates) != 2 || len(b.Dead) != 1 || b.Dead[0].Reason != ReasonVersionConflict {
+		t.Fatalf("kept %v, %d duplicates, dead %+v", got, len(b.Duplicates), b.Dead)
+	}
+}
+
 // BenchmarkDedupe measures the stage alone (ns/op is per record): batches
 // of 20,000 distinct records are built before the timer starts.
 func BenchmarkDedupe(b *testing.B) {
