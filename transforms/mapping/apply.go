@@ -216,12 +216,10 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 		}
 		val, mapped = w, true
 	case f.sign != nil:
-		m, missing, err := parseMoney(norm, f, record.MustCurrency("CNY"))
-		if err != nil || missing {
-			return wrong(f, raw, err)
-		}
+		// Only the sign is wanted here; the amount itself, with its
+		// currency and scale, is another field's to read and refuse.
 		word := f.sign["positive"]
-		if m.Minor < 0 {
+		if negative(norm) {
 			word = f.sign["negative"]
 		}
 		val, mapped = word, true
@@ -258,6 +256,15 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 		return wrong(f, raw, err)
 	}
 	return nil
+}
+
+// negative reports whether a normalised amount is written as negative:
+// a leading minus (or U+2212), parentheses, a trailing minus, or 负.
+func negative(n string) bool {
+	n = strings.TrimSpace(n)
+	return strings.HasPrefix(n, "-") || strings.HasPrefix(n, "\u2212") || strings.HasSuffix(n, "-") ||
+		(strings.HasPrefix(n, "(") && strings.HasSuffix(n, ")")) || strings.Contains(n, "负") ||
+		strings.Contains(n, " -") || strings.Contains(n, "$-") || strings.Contains(n, "¥-")
 }
 
 func wrong(f *fieldPlan, raw string, err error) error {
@@ -342,10 +349,13 @@ func (mp *Mapper) lines(v *fastjson.Value, lp *linesPlan, r *record.Record) erro
 		for _, f := range lp.fields {
 			var val value
 			if err := mp.evalIn(v, item, &f.fieldPlan, &val); err != nil {
+				at := "body.lines[" + strconv.Itoa(i) + "]." + strings.TrimPrefix(f.name, "body.lines.")
 				if errors.Is(err, errBlank) {
+					if f.required {
+						return &record.DecodeError{Reason: record.ReasonMissingField, Field: at, Detail: "source field " + f.source() + " is blank or absent"}
+					}
 					continue
 				}
-				at := "body.lines[" + strconv.Itoa(i) + "]." + strings.TrimPrefix(f.name, "body.lines.")
 				var de *record.DecodeError
 				var me *Error
 				switch {

@@ -46,7 +46,8 @@ type linesPlan struct {
 
 type linePlan struct {
 	fieldPlan
-	set func(l *record.Line, v *value)
+	set      func(l *record.Line, v *value)
+	required bool // sku and quantity, as the decoder requires them
 }
 
 // fieldPlan is how one canonical value is made.
@@ -357,7 +358,7 @@ func (c *compiler) lines(key string, ls *linesSpec, base options, k record.Kind)
 			continue
 		}
 		if p := c.field(key+".fields."+name, "body.lines."+name, lt.typ, nil, ls.Fields[name], base, k); p != nil {
-			lp.fields = append(lp.fields, &linePlan{fieldPlan: *p, set: lt.set})
+			lp.fields = append(lp.fields, &linePlan{fieldPlan: *p, set: lt.set, required: name == "sku" || name == "quantity"})
 		}
 	}
 	for _, req := range []string{"sku", "quantity"} {

@@ -1,6 +1,7 @@
 package mapping
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -144,5 +145,72 @@ func TestShippedMappingsLoad(t *testing.T) {
 	}
 	if _, err := LoadShipped("nope"); err == nil {
 		t.Error("loaded a mapping that does not exist")
+	}
+}
+
+func TestLineItemsAreCheckedLikeDecodedOnes(t *testing.T) {
+	m, err := LoadShipped("sap_en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := os.ReadFile("testdata/golden/sap_en_1.raw.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(base, &doc); err != nil {
+		t.Fatal(err)
+	}
+	item := doc["ITEMS"].([]any)[0].(map[string]any)
+	cases := []struct {
+		field, value, code string
+	}{
+		{"MENGE", "1,5", "wrong_type:body.lines[0].quantity"},   // point source: 1,5 is not 15
+		{"MENGE", "1 000", "wrong_type:body.lines[0].quantity"}, // nor is 1 000 silently 1000
+		{"MENGE", "", "missing_field:body.lines[0].quantity"},   // required, as when decoding
+		{"MATNR", "-", "missing_field:body.lines[0].sku"},       // a placeholder is blank
+		{"NETPR", "1,234.5", ""},                                // thousands grouping is fine
+	}
+	for _, c := range cases {
+		old := item[c.field]
+		item[c.field] = c.value
+		data, _ := json.Marshal(doc)
+		item[c.field] = old
+		var r record.Record
+		err := m.NewMapper().Map(nil, data, &r)
+		if c.code == "" {
+			if err != nil {
+				t.Errorf("%s=%q: %v", c.field, c.value, err)
+			}
+			continue
+		}
+		if got := codeOf(err); got != c.code {
+			t.Errorf("%s=%q: %s (%v), want %s", c.field, c.value, got, err, c.code)
+		}
+	}
+}
+
+func TestSignWithAnyCurrency(t *testing.T) {
+	m, err := LoadShipped("bank_b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := os.ReadFile("testdata/golden/bank_b_1.raw.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for amount, want := range map[string]string{"-12,50": "debit", "12,50": "credit", "(12,50)": "debit", "USD -12,50": "debit"} {
+		var doc map[string]any
+		json.Unmarshal(base, &doc)
+		doc["Amount"] = amount
+		data, _ := json.Marshal(doc)
+		var r record.Record
+		if err := m.NewMapper().Map(nil, data, &r); err != nil {
+			t.Errorf("%q: %v", amount, err)
+			continue
+		}
+		if got := r.Body.(*record.BankTxn).Direction; got != want {
+			t.Errorf("%q: direction %s, want %s", amount, got, want)
+		}
 	}
 }

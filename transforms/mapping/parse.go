@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -46,10 +47,13 @@ var statusFields = map[record.Kind]map[string]clean.StatusField{
 	record.KindApproval:      {"action": clean.ApprovalAction},
 }
 
-// Grouping characters dropped from quantities and prices, by locale.
+// Grouping characters dropped from quantities and prices, by locale, and
+// the shapes grouped numbers must have first.
 var (
-	ungroupPoint = strings.NewReplacer(",", "", " ", "")
-	ungroupComma = strings.NewReplacer(".", "", " ", "", ",", ".")
+	ungroupPoint = strings.NewReplacer(",", "")
+	ungroupComma = strings.NewReplacer(".", "", ",", ".")
+	pointNumber  = regexp.MustCompile(`^[-+]?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?$`)
+	commaNumber  = regexp.MustCompile(`^[-+]?(\d+|\d{1,3}(\.\d{3})+)(,\d+)?$`)
 )
 
 // parseAs reads a normalised value as the field's type. mapped says a
@@ -109,10 +113,16 @@ func parseAs(f *fieldPlan, raw string, mapped bool, out *value) error {
 		}
 		out.v = v
 	case tFixed:
-		n := ungroupPoint.Replace(raw)
+		shape, ungroup := pointNumber, ungroupPoint
 		if f.opts.amount.Decimal == clean.DecimalComma {
-			n = ungroupComma.Replace(raw)
+			shape, ungroup = commaNumber, ungroupComma
 		}
+		// Grouping must sit where thousands do: "1,5" in a point-decimal
+		// source is a typo or the wrong locale, not 15.
+		if !shape.MatchString(raw) {
+			return fmt.Errorf("%q is not a number in this source's format (decimal %s, groups of three)", raw, decimalName(f.opts.amount.Decimal))
+		}
+		n := ungroup.Replace(raw)
 		x, err := record.ParseFixed(n)
 		if err != nil {
 			return fmt.Errorf("%q: %w", raw, err)
@@ -133,4 +143,11 @@ func parseAs(f *fieldPlan, raw string, mapped bool, out *value) error {
 		return fmt.Errorf("no parser for %s", f.typ)
 	}
 	return nil
+}
+
+func decimalName(d clean.Decimal) string {
+	if d == clean.DecimalComma {
+		return "comma"
+	}
+	return "point"
 }
