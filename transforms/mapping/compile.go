@@ -158,6 +158,9 @@ func (c *compiler) compile() *Mapping {
 		c.fail("rules", ErrNoRules)
 	}
 	for i, rs := range s.Rules {
+		if i > 0 && s.Rules[i-1].When == nil {
+			c.fail(fmt.Sprintf("rules[%d]", i), errors.New("unreachable: the rule before it has no when and takes every record"))
+		}
 		if r := c.rule(i, rs, base); r != nil {
 			m.rules = append(m.rules, r)
 		}
@@ -413,6 +416,16 @@ func (c *compiler) field(key, name string, typ valueType, set func(record.Body, 
 		}
 		p.vocab = vocab
 	}
+	ways := 0
+	for _, set := range []bool{len(fs.Map) > 0, fs.Lookup != "", len(fs.Sign) > 0} {
+		if set {
+			ways++
+		}
+	}
+	if ways > 1 {
+		c.fail(key, fmt.Errorf("%w: give one of map, lookup or sign", ErrBadOption))
+		return nil
+	}
 	allowed := record.AllowedValues(k, canon)
 	if typ == tBool {
 		allowed = []string{"true", "false"}
@@ -427,6 +440,11 @@ func (c *compiler) field(key, name string, typ valueType, set func(record.Body, 
 		for _, src := range sortedKeys(fs.Map) {
 			checkWord(key+".map."+src, fs.Map[src])
 			p.valueMap[normalize(src)] = fs.Map[src]
+		}
+	}
+	if fs.Default != nil && p.valueMap != nil {
+		if _, ok := p.valueMap[normalize(*fs.Default)]; !ok {
+			c.fail(key+".default", fmt.Errorf("%w: default %q is a source value, and the map has no entry for it", ErrBadMapValue, *fs.Default))
 		}
 	}
 	if fs.Const != nil && p.valueMap == nil {

@@ -100,6 +100,9 @@ func TestLoadErrorsNameFileLineAndKey(t *testing.T) {
 		{"bad lookup file", "lookups/gl.csv", "lookups/nope.csv", []string{"lookups.gl.file", "bad lookup table"}},
 		{"two sources", "      number: {field: 单据编号}", "      number: {field: 单据编号, const: X}", []string{"rules[0].fields.number", "exactly one of"}},
 		{"unknown key", "version: 2", "version: 2\nowner: me", []string{"unknown field \"owner\""}},
+		{"map and lookup", "lookup: gl}", "lookup: gl, map: {a: b}}", []string{"rules[0].fields.gl_account", "one of map, lookup or sign"}},
+		{"default outside the map", "map: {已审批: approved,", "default: 同意, map: {已审批: approved,", []string{"approval_status.default", "no entry"}},
+		{"unreachable rule", "rules:\n  - kind: expense_claim", "rules:\n  - kind: expense_claim\n    fields: {}\n  - kind: expense_claim", []string{"rules[1]", "unreachable"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
