@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/shopspring/decimal"
 
 	"github.com/erpflow/erpflow/connectors/clickhouse"
@@ -138,16 +139,8 @@ func TestSinkLandsEveryKindIdempotently(t *testing.T) {
 // dead-lettered as sink_refused, the rest of the batch lands, and the
 // write succeeds instead of retrying forever.
 func TestSinkRefusesOnlyRecordsThatDoNotFit(t *testing.T) {
-	cfg := chtest.Config(t)
 	ctx := context.Background()
-	conn, err := clickhouse.Open(ctx, cfg, cfg.Database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if err := conn.Exec(ctx, "ALTER TABLE invoices MODIFY COLUMN total Decimal(9, 2)"); err != nil {
-		t.Fatal(err)
-	}
+	conn := altered(t, "ALTER TABLE invoices MODIFY COLUMN total Decimal(9, 2)")
 	b := docBatch(t) // the invoice's total is 11300.00: fits Decimal(9,2)
 	big := b.Items[0]
 	body := *big.Rec.Body.(*record.Invoice)
@@ -176,22 +169,30 @@ func TestSinkRefusesOnlyRecordsThatDoNotFit(t *testing.T) {
 // invoice fits: that is the table's fault, not the records', so the write
 // fails (to be retried with offsets held) instead of dead-lettering them.
 func TestSinkRetriesATableThatDrifted(t *testing.T) {
-	cfg := chtest.Config(t)
 	ctx := context.Background()
-	conn, err := clickhouse.Open(ctx, cfg, cfg.Database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if err := conn.Exec(ctx, "ALTER TABLE invoices MODIFY COLUMN party_name UInt64"); err != nil {
-		t.Fatal(err)
-	}
+	conn := altered(t, "ALTER TABLE invoices MODIFY COLUMN party_name UInt64")
 	b := docBatch(t)
 	second := b.Items[0]
 	second.Rec.ID = "INV-OTHER"
 	b.Items = append(b.Items, second)
-	err = clickhouse.NewSink(conn).Write(ctx, b)
+	err := clickhouse.NewSink(conn).Write(ctx, b)
 	if err == nil || len(b.Dead) != 0 {
 		t.Fatalf("write %v with %d dead letters; want an error and none", err, len(b.Dead))
 	}
+}
+
+// altered is a connection to a fresh test database whose schema one ALTER
+// has changed, as drift or a hand edit would.
+func altered(t *testing.T, alter string) driver.Conn {
+	t.Helper()
+	cfg := chtest.Config(t)
+	conn, err := clickhouse.Open(context.Background(), cfg, cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if err := conn.Exec(context.Background(), alter); err != nil {
+		t.Fatal(err)
+	}
+	return conn
 }
