@@ -51,6 +51,10 @@ func ClickHouseConfig(c config.ClickHouse) clickhouse.Config {
 	return clickhouse.Config{Addr: c.Addr, User: c.User, Password: c.Password, Database: c.Database}
 }
 
+// flagPreload is how many recent records of each kind rebuild the flag
+// stage at start (its own window per company is of the same order).
+const flagPreload = 50_000
+
 // newFlagStage marks near-duplicates and outlying amounts on the record.
 func newFlagStage() *clean.FlagStage {
 	return clean.NewFlagStage(clean.FlagOptions{Set: func(it *pipeline.Item, f clean.Flags) {
@@ -126,6 +130,14 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		return Result{}, fmt.Errorf("seed dedupe: %w", err)
 	}
 	log.Info("dedupe seeded from ClickHouse", "records", seeded, "since", dedupeLookback)
+	// The flag stage's memory is rebuilt the same way, so near-duplicates and
+	// outliers are judged against documents from before the restart too.
+	flags := newFlagStage()
+	preloaded, err := clickhouse.Recent(ctx, conn, time.Now().Add(-dedupeLookback), flagPreload, flags.Preload)
+	if err != nil {
+		return Result{}, fmt.Errorf("preload flags: %w", err)
+	}
+	log.Info("flag stage preloaded from ClickHouse", "records", preloaded)
 	src, err := kafka.NewSource(kafka.SourceConfig{
 		Brokers:          cfg.Kafka.Brokers,
 		GroupID:          cfg.Kafka.GroupID,
@@ -157,7 +169,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		SinkConcurrency: cfg.Pipeline.SinkConcurrency,
 		DrainTimeout:    cfg.Pipeline.DrainTimeout.D(),
 		UntilCaughtUp:   opt.UntilCaughtUp,
-	}, src, []pipeline.Stage{decode.New(mappings), dedupe, clean.NewKeys(), newFlagStage()}, clickhouse.NewSink(conn), dlq, metrics, log)
+	}, src, []pipeline.Stage{decode.New(mappings), dedupe, clean.NewKeys(), flags}, clickhouse.NewSink(conn), dlq, metrics, log)
 	if opt.Progress != nil {
 		runner.Progress = func(s pipeline.Stats) { opt.Progress(s, startLag) }
 	}

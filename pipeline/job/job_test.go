@@ -642,3 +642,56 @@ func TestDuplicatesAfterRestart(t *testing.T) {
 		t.Errorf("duplicates table has %d rows, runs counted %d + %d", n, first.Duplicates, second.Duplicates)
 	}
 }
+
+// TestFlagsSurviveRestart lands a world, restarts, and sends a copy of one
+// of its AP invoices under a new id: the copy must be flagged as a
+// near-duplicate of the original although that landed before the restart.
+func TestFlagsSurviveRestart(t *testing.T) {
+	cfg, b := setup(t)
+	produceWorld(t, cfg, b)
+	runUntilCaughtUp(t, cfg)
+
+	data, err := os.ReadFile(filepath.Join(worldDir(t), "records.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var orig record.Record
+	d := record.NewDecoder()
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.Contains(l, `"direction":"AP"`) && strings.Contains(l, `"kind":"invoice"`) && strings.Contains(l, `"status":"open"`) {
+			if err := d.Decode([]byte(l), &orig); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if orig.ID == "" {
+		t.Fatal("no open AP invoice in the test world")
+	}
+	dup := orig
+	body := *orig.Body.(*record.Invoice)
+	body.Number = "DUP-" + orig.ID
+	dup.Body, dup.ID, dup.Version = &body, "DUP-"+orig.ID, 1
+	dup.EventTime = dup.EventTime.Add(time.Hour)
+	w := kafka.NewWriter([]string{b.Addr()})
+	err = w.WriteMessages(context.Background(), kafkago.Message{Topic: cfg.Kafka.Topics.Invoices, Key: []byte(dup.Company), Value: record.Marshal(&dup)})
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	runUntilCaughtUp(t, cfg)
+
+	ch := job.ClickHouseConfig(cfg.ClickHouse)
+	conn, err := clickhouse.Open(context.Background(), ch, ch.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var dupOf string
+	if err := conn.QueryRow(context.Background(), "SELECT duplicate_of FROM invoices FINAL WHERE id = ?", dup.ID).Scan(&dupOf); err != nil {
+		t.Fatal(err)
+	}
+	if dupOf != orig.ID {
+		t.Fatalf("duplicate_of %q, want %s (landed before the restart)", dupOf, orig.ID)
+	}
+}

@@ -1,0 +1,86 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/shopspring/decimal"
+
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+// recentQueries read, per kind with an amount, what the flag stage needs
+// to know of a landed record: party, amount, date and the kind's own
+// distinguishing fields, in a fixed column order (see Recent).
+var recentQueries = map[record.Kind]string{
+	record.KindInvoice:       "party_id, party_name, party_key, currency, total, issue_date, direction, order_ref, status, ''",
+	record.KindPayment:       "party_id, party_name, party_key, currency, amount, value_date, direction, '', status, ''",
+	record.KindExpenseClaim:  "employee_id, employee_name, '', currency, amount, claim_date, expense_type, '', approval_status, description",
+	record.KindBankTxn:       "'', counterparty_name, counterparty_key, currency, amount, booking_date, direction, '', '', ''",
+	record.KindSalesOrder:    "customer_id, customer_name, customer_key, currency, total, order_date, '', '', status, ''",
+	record.KindPurchaseOrder: "supplier_id, supplier_name, supplier_key, currency, total, order_date, '', '', status, ''",
+}
+
+// Recent calls f with the latest version of up to limit records of each
+// kind with an amount landed since since, oldest first within them, built
+// just far enough for the flag stage (party, amount, date, class, status).
+// The job rebuilds the flag stage's memory from it after a restart.
+func Recent(ctx context.Context, conn driver.Conn, since time.Time, limit int, f func(*record.Record)) (int, error) {
+	n := 0
+	for _, k := range record.Kinds {
+		cols, ok := recentQueries[k]
+		if !ok {
+			continue
+		}
+		q := fmt.Sprintf(`SELECT company, source, id, version, %s FROM (
+			SELECT *, ingest_time AS t FROM %s FINAL WHERE ingest_time >= toDateTime('%s', 'UTC')
+			ORDER BY t DESC LIMIT %d) ORDER BY t`,
+			cols, Tables[k], since.UTC().Format("2006-01-02 15:04:05"), limit)
+		rows, err := conn.Query(ctx, q)
+		if err != nil {
+			return n, fmt.Errorf("read recent %s: %w", Tables[k], err)
+		}
+		for rows.Next() {
+			var company, source, id, pid, pname, pkey, cur, class, ref, status, desc string
+			var version uint64
+			var amount decimal.Decimal
+			var day time.Time
+			if err := rows.Scan(&company, &source, &id, &version, &pid, &pname, &pkey, &cur, &amount, &day, &class, &ref, &status, &desc); err != nil {
+				rows.Close()
+				return n, fmt.Errorf("read recent %s: %w", Tables[k], err)
+			}
+			c, err := record.ParseCurrency(cur)
+			if err != nil {
+				continue // a row without a currency has nothing to compare
+			}
+			money := record.Money{Minor: amount.Shift(int32(c.Scale())).IntPart(), Currency: c}
+			party := record.Party{ID: pid, Name: pname, Key: pkey}
+			d := record.DateOf(day)
+			r := &record.Record{Envelope: record.Envelope{Kind: k, Company: company, Source: source, ID: id, Version: version}}
+			switch k {
+			case record.KindInvoice:
+				r.Body = &record.Invoice{Party: party, Total: money, IssueDate: d, Direction: class, OrderRef: ref, Status: status}
+			case record.KindPayment:
+				r.Body = &record.Payment{Party: party, Amount: money, ValueDate: d, Direction: class, Status: status}
+			case record.KindExpenseClaim:
+				r.Body = &record.ExpenseClaim{Employee: party, Amount: money, ClaimDate: d, ExpenseType: class, ApprovalStatus: status, Description: desc}
+			case record.KindBankTxn:
+				r.Body = &record.BankTxn{Counterparty: party, Amount: money, BookingDate: d, Direction: class}
+			case record.KindSalesOrder:
+				r.Body = &record.SalesOrder{Customer: party, Total: money, OrderDate: d, Status: status}
+			case record.KindPurchaseOrder:
+				r.Body = &record.PurchaseOrder{Supplier: party, Total: money, OrderDate: d, Status: status}
+			}
+			f(r)
+			n++
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return n, fmt.Errorf("read recent %s: %w", Tables[k], err)
+		}
+	}
+	return n, nil
+}
