@@ -1,0 +1,334 @@
+package match
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+// Outcome is what became of a bank line.
+type Outcome string
+
+// Outcomes: at or above Config.Confirm a match is confirmed; at or above
+// Config.Review it goes to a person; below, and for ambiguous candidates,
+// the line stays unmatched or goes to review with all of them.
+const (
+	Confirmed Outcome = "confirmed"
+	Review    Outcome = "review"
+	Unmatched Outcome = "unmatched"
+)
+
+// RulesVersion is part of every match id: a rule change gives new ids.
+const RulesVersion = 1
+
+// Config tunes the rules of one company.
+type Config struct {
+	Confirm, Review float64 // score thresholds
+	Margin          float64 // two candidates closer than this are ambiguous
+	// FeeMinor and FeePercent bound a deducted fee: a line may be short of
+	// the invoice by at most FeeMinor minor units or FeePercent/100 of it.
+	FeeMinor   int64
+	FeePercent float64
+	// MaxSubset bounds how many invoices of one party one line may pay.
+	MaxSubset int
+	// TieOldestDue resolves equal candidates of one party by the oldest due
+	// date (named in the explanation); without it they go to review.
+	TieOldestDue bool
+}
+
+// DefaultConfig are the rules' defaults.
+func DefaultConfig() Config {
+	return Config{Confirm: 0.9, Review: 0.5, Margin: 0.05, FeeMinor: 5000, FeePercent: 0.5, MaxSubset: 4, TieOldestDue: true}
+}
+
+// Line is a bank line as matching sees it.
+type Line struct {
+	Company, Source, ID string
+	Direction           string // credit or debit
+	Amount, Charges     record.Money
+	Date                record.Date
+	PayerKey            string // counterparty name match key
+	Remittance          string
+}
+
+// Part is what one match applies to one open item.
+type Part struct {
+	Kind   record.Kind
+	Source string
+	ID     string
+	Amount record.Money
+}
+
+// Criterion is one check behind a score, for the explanation.
+type Criterion struct {
+	Name   string
+	Pass   bool
+	Detail string
+}
+
+// Match is the result for one bank line, with its explanation.
+type Match struct {
+	ID         string
+	Line       string
+	Outcome    Outcome
+	Rule       string
+	Score      float64
+	Parts      []Part
+	Criteria   []Criterion
+	Candidates int
+	// Alternatives are the other candidates of an ambiguous line.
+	Alternatives [][]Part
+}
+
+// Engine matches the bank lines of companies against their open items.
+type Engine struct {
+	cfg   Config
+	refs  *RefFinder
+	books map[string]*Book
+}
+
+// NewEngine returns an engine with cfg and the reference patterns.
+func NewEngine(cfg Config, refPatterns []string) (*Engine, error) {
+	f, err := NewRefFinder(refPatterns)
+	if err != nil {
+		return nil, err
+	}
+	return &Engine{cfg: cfg, refs: f, books: map[string]*Book{}}, nil
+}
+
+// Book returns a company's open items, creating the book.
+func (e *Engine) Book(company string) *Book {
+	b := e.books[company]
+	if b == nil {
+		b = NewBook()
+		e.books[company] = b
+	}
+	return b
+}
+
+// candidate is a set of open items one line may settle, with its score.
+type candidate struct {
+	items    []*OpenItem
+	parts    []Part
+	score    float64
+	rule     string
+	criteria []Criterion
+}
+
+// MatchLine finds what a credit line pays among the company's open AR
+// invoices and, when confirmed, settles them in the book.
+func (e *Engine) MatchLine(l Line) Match {
+	m := Match{Line: l.Company + "/" + l.Source + "/" + l.ID, Outcome: Unmatched}
+	if l.Direction != "credit" || l.Amount.Minor <= 0 {
+		return m
+	}
+	book := e.Book(l.Company)
+	applied := l.Amount
+	if l.Charges.Currency == l.Amount.Currency {
+		applied.Minor += l.Charges.Minor
+	}
+	var cands []candidate
+	if c, ok := e.byReference(book, l, applied); ok {
+		cands = append(cands, c...)
+	}
+	if len(cands) == 0 || cands[0].score < e.cfg.Confirm {
+		cands = append(cands, e.byParty(book, l, applied)...)
+	}
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
+	m.Candidates = len(cands)
+	if len(cands) == 0 {
+		return m
+	}
+	best := cands[0]
+	m.Rule, m.Score, m.Parts, m.Criteria = best.rule, best.score, best.parts, best.criteria
+	if len(cands) > 1 && cands[1].score > best.score-e.cfg.Margin && !sameItems(cands[0], cands[1]) {
+		m.Outcome = Review
+		for _, c := range cands[1:] {
+			if c.score > best.score-e.cfg.Margin {
+				m.Alternatives = append(m.Alternatives, c.parts)
+			}
+		}
+		m.Criteria = append(m.Criteria, Criterion{"unambiguous", false, fmt.Sprintf("%d candidates within %.2f of the best", len(m.Alternatives)+1, e.cfg.Margin)})
+		m.ID = matchID(m)
+		return m
+	}
+	switch {
+	case best.score >= e.cfg.Confirm:
+		m.Outcome = Confirmed
+		for i, it := range best.items {
+			book.Settle(it, best.parts[i].Amount)
+		}
+	case best.score >= e.cfg.Review:
+		m.Outcome = Review
+	default:
+		m.Outcome, m.Parts = Unmatched, nil
+	}
+	m.ID = matchID(m)
+	return m
+}
+
+// byReference uses the invoice numbers quoted in the remittance text.
+func (e *Engine) byReference(book *Book, l Line, applied record.Money) ([]candidate, bool) {
+	var items []*OpenItem
+	for _, ref := range e.refs.Find(l.Remittance) {
+		for _, it := range book.ByNumber(ref) {
+			if it.Kind == record.KindInvoice && it.Direction == "AR" && it.Open.Currency == applied.Currency {
+				items = append(items, it)
+			}
+		}
+	}
+	if len(items) == 0 {
+		return nil, false
+	}
+	var open int64
+	for _, it := range items {
+		open += it.Open.Minor
+	}
+	crit := []Criterion{{"reference", true, fmt.Sprintf("%d referenced invoice(s) open", len(items))}}
+	c := candidate{items: items, rule: "reference", criteria: crit}
+	// The payer should be the customer the references belong to; a
+	// different known payer lowers confidence (a garbled reference).
+	partyOK := true
+	for _, it := range items {
+		if l.PayerKey != "" && it.PartyKey != "" && l.PayerKey != it.PartyKey {
+			partyOK = false
+		}
+	}
+	c.criteria = append(c.criteria, Criterion{"party", partyOK, "payer name against the referenced customer"})
+
+	diff := open - applied.Minor
+	switch {
+	case diff == 0:
+		c.score = 1
+		c.criteria = append(c.criteria, Criterion{"amount", true, "equal to the open amount"})
+		c.parts = allOpen(items)
+	case diff > 0 && e.withinFee(open, diff):
+		c.score = 0.97
+		c.criteria = append(c.criteria, Criterion{"amount", true, fmt.Sprintf("short by %s, within the fee tolerance", minor(diff, applied.Currency))})
+		c.parts = allOpen(items)
+	case diff > 0 && len(items) == 1 && l.PayerKey != "" && l.PayerKey == items[0].PartyKey:
+		// A partial payment by the invoice's own customer: settle what came,
+		// leave the rest open. (A garbled reference can name another
+		// customer's invoice; without the party it goes to review.)
+		c.score = 0.92
+		c.criteria = append(c.criteria, Criterion{"amount", true, fmt.Sprintf("partial: %s of %s, residual stays open", applied, items[0].Open)})
+		c.parts = []Part{{items[0].Kind, items[0].Source, items[0].ID, applied}}
+	default:
+		c.score = 0.6
+		c.criteria = append(c.criteria, Criterion{"amount", false, fmt.Sprintf("differs from the open amount by %s", minor(-diff, applied.Currency))})
+		c.parts = allOpen(items)
+		c.items = nil
+	}
+	if !partyOK && c.score >= e.cfg.Confirm {
+		c.score = e.cfg.Confirm - 0.1 // to review
+	}
+	return []candidate{c}, true
+}
+
+// byParty looks among the payer's open invoices for one with the amount,
+// or a few that add up to it.
+func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
+	if l.PayerKey == "" {
+		return nil
+	}
+	var open []*OpenItem
+	for _, it := range book.ByParty(l.PayerKey) {
+		if it.Kind == record.KindInvoice && it.Direction == "AR" && it.Open.Currency == applied.Currency {
+			open = append(open, it)
+		}
+	}
+	if len(open) == 0 {
+		return nil
+	}
+	var out []candidate
+	var exact []*OpenItem
+	for _, it := range open {
+		if d := it.Open.Minor - applied.Minor; d == 0 || (d > 0 && e.withinFee(it.Open.Minor, d)) {
+			exact = append(exact, it)
+		}
+	}
+	party := Criterion{"party", true, "payer name matches the customer"}
+	if len(exact) > 0 {
+		pick := exact
+		crit := []Criterion{party, {"amount", true, "one open invoice of this amount"}}
+		if len(exact) > 1 && e.cfg.TieOldestDue {
+			pick = exact[:1] // ByParty lists the oldest due first
+			crit = []Criterion{party, {"amount", true, fmt.Sprintf("%d open invoices of this amount", len(exact))},
+				{"tie: oldest due first", true, "the configured rule for a party's equal amounts"}}
+		}
+		for _, it := range pick {
+			out = append(out, candidate{items: []*OpenItem{it}, parts: allOpen([]*OpenItem{it}), score: 0.9, rule: "party+amount", criteria: crit})
+		}
+		return out
+	}
+	// Several invoices of the party paid by one transfer: a bounded subset
+	// sum over the oldest open items.
+	if len(open) > 16 {
+		open = open[:16]
+	}
+	var found [][]*OpenItem
+	var walk func(start int, sum int64, set []*OpenItem)
+	walk = func(start int, sum int64, set []*OpenItem) {
+		if len(found) > 1 {
+			return
+		}
+		if d := sum - applied.Minor; len(set) > 1 && (d == 0 || (d > 0 && e.withinFee(sum, d))) {
+			found = append(found, append([]*OpenItem(nil), set...))
+			return
+		}
+		if len(set) == e.cfg.MaxSubset || sum > applied.Minor+e.cfg.FeeMinor {
+			return
+		}
+		for i := start; i < len(open); i++ {
+			walk(i+1, sum+open[i].Open.Minor, append(set, open[i]))
+		}
+	}
+	walk(0, 0, nil)
+	for _, set := range found {
+		out = append(out, candidate{items: set, parts: allOpen(set), score: 0.9, rule: "party+subset",
+			criteria: []Criterion{party, {"amount", true, fmt.Sprintf("%d open invoices add up to it", len(set))}}})
+	}
+	return out
+}
+
+func (e *Engine) withinFee(total, diff int64) bool {
+	return diff <= e.cfg.FeeMinor && float64(diff) <= float64(total)*e.cfg.FeePercent/100
+}
+
+func allOpen(items []*OpenItem) []Part {
+	out := make([]Part, len(items))
+	for i, it := range items {
+		out[i] = Part{it.Kind, it.Source, it.ID, it.Open}
+	}
+	return out
+}
+
+func sameItems(a, b candidate) bool {
+	if len(a.parts) != len(b.parts) {
+		return false
+	}
+	for i := range a.parts {
+		if a.parts[i].ID != b.parts[i].ID {
+			return false
+		}
+	}
+	return true
+}
+
+// matchID derives a match's id from the rules version and its members, so
+// a replay gives the same ids.
+func matchID(m Match) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "v%d|%s", RulesVersion, m.Line)
+	for _, p := range m.Parts {
+		fmt.Fprintf(&b, "|%s/%s/%s/%d", p.Kind, p.Source, p.ID, p.Amount.Minor)
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:12])
+}
+
+func minor(v int64, c record.Currency) string { return record.Money{Minor: v, Currency: c}.String() }

@@ -1,0 +1,153 @@
+package match
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/erpflow/erpflow/connectors/generator"
+	"github.com/erpflow/erpflow/pipeline/record"
+	"github.com/erpflow/erpflow/transforms/clean"
+)
+
+func TestEngineRules(t *testing.T) {
+	e, err := NewEngine(DefaultConfig(), DefaultRefPatterns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.Book("SH01")
+	b.Put(inv("INV-2025-000001", "C1", 100000, 10, 1))
+	b.Put(inv("INV-2025-000002", "C1", 50000, 12, 1))
+	b.Put(inv("INV-2025-000003", "C2", 70000, 12, 1))
+	b.Put(inv("INV-2025-000004", "C2", 70000, 20, 1))
+	line := func(id string, amount, charges int64, payer, remit string) Line {
+		l := Line{Company: "SH01", Source: "bank", ID: id, Direction: "credit", Amount: record.Money{Minor: amount, Currency: cny},
+			PayerKey: payer, Remittance: remit}
+		if charges > 0 {
+			l.Charges = record.Money{Minor: charges, Currency: cny}
+		}
+		return l
+	}
+	cases := []struct {
+		name    string
+		l       Line
+		outcome Outcome
+		rule    string
+		ids     []string
+	}{
+		{"reference, fee reported", line("L1", 98500, 1500, "", "货款 ＩＮＶ－２０２５－０００００１"), Confirmed, "reference", []string{"INV-2025-000001"}},
+		{"party and amount", line("L2", 50000, 0, "key-C1", "thanks"), Confirmed, "party+amount", []string{"INV-2025-000002"}},
+		{"equal amounts: oldest due first", line("L3", 70000, 0, "key-C2", ""), Confirmed, "party+amount", []string{"INV-2025-000003"}},
+		{"nothing open of that amount", line("L4", 12345, 0, "key-C2", ""), Unmatched, "", nil},
+		{"debit lines are not receipts", Line{Company: "SH01", ID: "L5", Direction: "debit", Amount: record.Money{Minor: 70000, Currency: cny}}, Unmatched, "", nil},
+	}
+	for _, c := range cases {
+		m := e.MatchLine(c.l)
+		var ids []string
+		for _, p := range m.Parts {
+			ids = append(ids, p.ID)
+		}
+		if m.Outcome != c.outcome || m.Rule != c.rule || len(ids) != len(c.ids) || (len(ids) > 0 && ids[0] != c.ids[0]) {
+			t.Errorf("%s: %s %s %v (score %.2f, %+v)", c.name, m.Outcome, m.Rule, ids, m.Score, m.Criteria)
+		}
+		if c.outcome == Confirmed && (m.ID == "" || len(m.Criteria) == 0) {
+			t.Errorf("%s: no id or explanation", c.name)
+		}
+	}
+	// What was settled is no longer open; a replay of the same line finds
+	// nothing to pay twice.
+	if b.Get(record.KindInvoice, "erp", "INV-2025-000001") != nil {
+		t.Error("a settled invoice is still open")
+	}
+	if m := e.MatchLine(line("L1", 98500, 1500, "", "INV-2025-000001")); m.Outcome == Confirmed {
+		t.Error("an invoice was paid twice")
+	}
+}
+
+// TestCashApplicationAgainstTruth runs a generated world's AR invoices and
+// bank receipts through the engine and scores the confirmed matches
+// against the generator's ground truth links.
+func TestCashApplicationAgainstTruth(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := generator.WriteFiles(generator.Config{Seed: 4, Days: 60, Companies: 3, OrdersPerDay: 40}, dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	truth := map[[2]string]bool{}
+	tf, _ := os.Open(filepath.Join(dir, "truth.ndjson"))
+	defer tf.Close()
+	sc := bufio.NewScanner(tf)
+	for sc.Scan() {
+		var x struct{ Type, BankTxn, TargetKind, TargetID string }
+		var raw map[string]string
+		json.Unmarshal(sc.Bytes(), &raw)
+		x.Type, x.BankTxn, x.TargetKind, x.TargetID = raw["type"], raw["bank_txn"], raw["target_kind"], raw["target_id"]
+		if x.Type == "link" && x.TargetKind == "invoice" {
+			truth[[2]string{x.BankTxn, x.TargetID}] = true
+		}
+	}
+	e, _ := NewEngine(DefaultConfig(), DefaultRefPatterns)
+	rf, _ := os.Open(filepath.Join(dir, "records.ndjson"))
+	defer rf.Close()
+	sc = bufio.NewScanner(rf)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	d := record.NewDecoder()
+	confirmed, review, lines := map[[2]string]bool{}, 0, 0
+	arLines := map[string]bool{}
+	for k := range truth {
+		arLines[k[0]] = true
+	}
+	for sc.Scan() {
+		var r record.Record
+		if err := d.Decode(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		switch b := r.Body.(type) {
+		case *record.Invoice:
+			if b.Direction != "AR" {
+				continue
+			}
+			book := e.Book(r.Company)
+			if b.Status == "cancelled" {
+				book.Remove(record.KindInvoice, r.Source, r.ID)
+			} else if book.Get(record.KindInvoice, r.Source, r.ID) == nil && r.Version == 1 {
+				book.Put(OpenItem{Kind: record.KindInvoice, Source: r.Source, ID: r.ID, Number: b.Number, Direction: "AR",
+					PartyID: b.Party.ID, PartyKey: clean.MatchKey(b.Party.Name), Total: b.Total, Open: b.Total,
+					IssueDate: b.IssueDate, DueDate: b.DueDate, Version: r.Version})
+			}
+		case *record.BankTxn:
+			if b.Direction != "credit" {
+				continue
+			}
+			lines++
+			m := e.MatchLine(Line{Company: r.Company, Source: r.Source, ID: r.ID, Direction: b.Direction, Amount: b.Amount,
+				Charges: b.Charges, Date: b.BookingDate, PayerKey: clean.MatchKey(b.Counterparty.Name), Remittance: b.Remittance})
+			switch m.Outcome {
+			case Confirmed:
+				for _, p := range m.Parts {
+					confirmed[[2]string{m.Line, r.Company + "/" + p.Source + "/" + p.ID}] = true
+				}
+			case Review:
+				if arLines[m.Line] {
+					review++
+				}
+			}
+		}
+	}
+	right := 0
+	for k := range confirmed {
+		if truth[k] {
+			right++
+		}
+	}
+	precision := float64(right) / float64(max(len(confirmed), 1))
+	recall := float64(right) / float64(max(len(truth), 1))
+	t.Logf("receipts %d, truth links %d, confirmed %d: precision %.4f recall %.4f, in review %d", lines, len(truth), len(confirmed), precision, recall, review)
+	// Floors that catch a regression of this first slice of rules; the
+	// matching issue's targets (precision 0.995, recall 0.97) are not met
+	// yet, and these rise as rules are added.
+	if precision < 0.90 || recall < 0.80 {
+		t.Fatalf("precision %.4f recall %.4f fell below the floors 0.90 / 0.80", precision, recall)
+	}
+}
