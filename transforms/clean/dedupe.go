@@ -48,6 +48,7 @@ type Dedupe struct {
 	// batch's keys for Acked.
 	pending map[dedupeKey]pendingEntry
 	byBatch map[uint64][]dedupeKey
+	kept    map[uint64]int // items left in each batch after this stage
 }
 
 type dedupeKey struct{ a, b uint64 }
@@ -70,7 +71,7 @@ func NewDedupe(window int) *Dedupe {
 	}
 	return &Dedupe{seed1: maphash.MakeSeed(), seed2: maphash.MakeSeed(), window: window,
 		cur: make(map[dedupeKey]seenEntry, window), pending: map[dedupeKey]pendingEntry{},
-		byBatch: map[uint64][]dedupeKey{}}
+		byBatch: map[uint64][]dedupeKey{}, kept: map[uint64]int{}}
 }
 
 // Name implements pipeline.Stage.
@@ -174,6 +175,7 @@ func (d *Dedupe) Process(ctx context.Context, b *pipeline.Batch) error {
 		return true
 	})
 	d.byBatch[b.Seq] = keys
+	d.kept[b.Seq] = len(b.Items)
 	return nil
 }
 
@@ -183,17 +185,23 @@ func (d *Dedupe) Process(ctx context.Context, b *pipeline.Batch) error {
 func (d *Dedupe) Acked(b *pipeline.Batch) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	landed := make(map[dedupeKey]bool, len(b.Items))
-	for i := range b.Items {
-		landed[d.key(&b.Items[i].Rec)] = true
+	// Usually nothing was taken out after this stage; only then is it worth
+	// finding out which records are gone.
+	var landed map[dedupeKey]bool
+	if len(b.Items) != d.kept[b.Seq] {
+		landed = make(map[dedupeKey]bool, len(b.Items))
+		for i := range b.Items {
+			landed[d.key(&b.Items[i].Rec)] = true
+		}
 	}
+	delete(d.kept, b.Seq)
 	for _, k := range d.byBatch[b.Seq] {
 		p, ok := d.pending[k]
 		if !ok || p.seq != b.Seq {
 			continue // a later batch holds a newer version; it moves on its own ack
 		}
 		delete(d.pending, k)
-		if !landed[k] {
+		if landed != nil && !landed[k] {
 			continue
 		}
 		// Process admitted it only as newer than anything known, and later
