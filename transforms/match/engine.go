@@ -36,13 +36,16 @@ type Config struct {
 	// MaxSubset bounds how many invoices of one party one line may pay.
 	MaxSubset int
 	// TieOldestDue resolves equal candidates of one party by the oldest due
-	// date (named in the explanation); without it they go to review.
+	// date (named in the explanation); without it, the default, they go to
+	// review: on generated data the rule confirmed the wrong one of a
+	// customer's recurring equal invoices often enough to cost 4 points of
+	// precision.
 	TieOldestDue bool
 }
 
 // DefaultConfig are the rules' defaults.
 func DefaultConfig() Config {
-	return Config{Confirm: 0.9, Review: 0.5, Margin: 0.05, FeeMinor: 5000, FeePercent: 0.5, MaxSubset: 4, TieOldestDue: true}
+	return Config{Confirm: 0.9, Review: 0.5, Margin: 0.05, FeeMinor: 5000, FeePercent: 0.5, MaxSubset: 4}
 }
 
 // Line is a bank line as matching sees it.

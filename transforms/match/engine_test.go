@@ -13,7 +13,9 @@ import (
 )
 
 func TestEngineRules(t *testing.T) {
-	e, err := NewEngine(DefaultConfig(), DefaultRefPatterns)
+	cfg := DefaultConfig()
+	cfg.TieOldestDue = true // the named tie rule, configured
+	e, err := NewEngine(cfg, DefaultRefPatterns)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +65,16 @@ func TestEngineRules(t *testing.T) {
 	}
 	if m := e.MatchLine(line("L1", 98500, 1500, "", "INV-2025-000001")); m.Outcome == Confirmed {
 		t.Error("an invoice was paid twice")
+	}
+
+	// Without the tie rule, a party's equal amounts are never picked
+	// arbitrarily: the line goes to review with every candidate.
+	e2, _ := NewEngine(DefaultConfig(), DefaultRefPatterns)
+	e2.Book("SH01").Put(inv("INV-2025-000005", "C3", 9000, 10, 1))
+	e2.Book("SH01").Put(inv("INV-2025-000006", "C3", 9000, 20, 1))
+	m := e2.MatchLine(line("L6", 9000, 0, "key-C3", ""))
+	if m.Outcome != Review || len(m.Alternatives) != 1 {
+		t.Errorf("equal amounts without a tie rule: %s with %d alternatives", m.Outcome, len(m.Alternatives))
 	}
 }
 
@@ -126,7 +138,11 @@ func TestCashApplicationAgainstTruth(t *testing.T) {
 			switch m.Outcome {
 			case Confirmed:
 				for _, p := range m.Parts {
-					confirmed[[2]string{m.Line, r.Company + "/" + p.Source + "/" + p.ID}] = true
+					k := [2]string{m.Line, r.Company + "/" + p.Source + "/" + p.ID}
+					confirmed[k] = true
+					if !truth[k] && os.Getenv("MATCH_DEBUG") != "" {
+						t.Logf("false: %s %s %.2f remit=%q payer=%q amount=%s", k, m.Rule, m.Score, b.Remittance, b.Counterparty.Name, b.Amount)
+					}
 				}
 			case Review:
 				if arLines[m.Line] {
@@ -147,7 +163,7 @@ func TestCashApplicationAgainstTruth(t *testing.T) {
 	// Floors that catch a regression of this first slice of rules; the
 	// matching issue's targets (precision 0.995, recall 0.97) are not met
 	// yet, and these rise as rules are added.
-	if precision < 0.90 || recall < 0.80 {
-		t.Fatalf("precision %.4f recall %.4f fell below the floors 0.90 / 0.80", precision, recall)
+	if precision < 0.97 || recall < 0.80 {
+		t.Fatalf("precision %.4f recall %.4f fell below the floors 0.97 / 0.80", precision, recall)
 	}
 }
