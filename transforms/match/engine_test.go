@@ -124,7 +124,7 @@ func TestCashApplicationAgainstTruth(t *testing.T) {
 			if b.Status == "cancelled" {
 				book.Remove(record.KindInvoice, r.Source, r.ID)
 			} else if book.Get(record.KindInvoice, r.Source, r.ID) == nil && r.Version == 1 {
-				book.Put(OpenItem{Kind: record.KindInvoice, Source: r.Source, ID: r.ID, Number: b.Number, Direction: "AR",
+				book.Put(OpenItem{Kind: record.KindInvoice, Source: r.Source, ID: r.ID, Number: b.Number, OrderRef: b.OrderRef, Direction: "AR",
 					PartyID: b.Party.ID, PartyKey: clean.MatchKey(b.Party.Name), Total: b.Total, Open: b.Total,
 					IssueDate: b.IssueDate, DueDate: b.DueDate, Version: r.Version})
 			}
@@ -149,6 +149,9 @@ func TestCashApplicationAgainstTruth(t *testing.T) {
 					review++
 				}
 			}
+			if m.Outcome != Confirmed && arLines[m.Line] && os.Getenv("MATCH_DEBUG") != "" {
+				t.Logf("miss: %s %s %s remit=%q payer=%q key=%q amount=%s charges=%s", m.Line, m.Outcome, m.Rule, b.Remittance, b.Counterparty.Name, clean.MatchKey(b.Counterparty.Name), b.Amount, b.Charges)
+			}
 		}
 	}
 	right := 0
@@ -163,7 +166,7 @@ func TestCashApplicationAgainstTruth(t *testing.T) {
 	// Floors that catch a regression of this first slice of rules; the
 	// matching issue's targets (precision 0.995, recall 0.97) are not met
 	// yet, and these rise as rules are added.
-	if precision < 0.97 || recall < 0.80 {
-		t.Fatalf("precision %.4f recall %.4f fell below the floors 0.97 / 0.80", precision, recall)
+	if precision < 0.975 || recall < 0.83 {
+		t.Fatalf("precision %.4f recall %.4f fell below the floors 0.975 / 0.83", precision, recall)
 	}
 }

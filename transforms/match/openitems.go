@@ -13,6 +13,7 @@ type OpenItem struct {
 	Source    string
 	ID        string
 	Number    string // the number remittances quote
+	OrderRef  string // the order it bills, which remittances quote too
 	Direction string // AR/AP for invoices, in/out for payments
 	PartyID   string
 	PartyKey  string       // the party name's match key (clean.MatchKey)
@@ -77,7 +78,16 @@ func (b *Book) Put(it OpenItem) {
 	}
 	p := &it
 	b.items[k] = p
+	b.index(p)
+}
+
+// index files an item under its number, order reference, party and open
+// amount.
+func (b *Book) index(p *OpenItem) {
 	b.byNumber[p.Number] = append(b.byNumber[p.Number], p)
+	if p.OrderRef != "" && p.OrderRef != p.Number {
+		b.byNumber[p.OrderRef] = append(b.byNumber[p.OrderRef], p)
+	}
 	if p.PartyKey != "" {
 		b.byParty[p.PartyKey] = append(b.byParty[p.PartyKey], p)
 	}
@@ -112,17 +122,13 @@ func (b *Book) Settle(it *OpenItem, amount record.Money) bool {
 	rest.Open.Minor -= amount.Minor
 	if rest.Open.Minor > 0 {
 		b.items[itemKey{it.Kind, it.Source, it.ID}] = &rest
-		b.byNumber[rest.Number] = append(b.byNumber[rest.Number], &rest)
-		if rest.PartyKey != "" {
-			b.byParty[rest.PartyKey] = append(b.byParty[rest.PartyKey], &rest)
-		}
-		ak := amountKey{rest.Open.Currency, rest.Open.Minor}
-		b.byAmount[ak] = append(b.byAmount[ak], &rest)
+		b.index(&rest)
 	}
 	return true
 }
 
-// ByNumber returns the open items with a document number.
+// ByNumber returns the open items with a document number or order
+// reference.
 func (b *Book) ByNumber(n string) []*OpenItem { return ordered(b.byNumber[n]) }
 
 // ByParty returns the open items of a party match key.
@@ -150,6 +156,9 @@ func ordered(list []*OpenItem) []*OpenItem {
 
 func (b *Book) unindex(it *OpenItem) {
 	drop(b.byNumber, it.Number, it)
+	if it.OrderRef != "" && it.OrderRef != it.Number {
+		drop(b.byNumber, it.OrderRef, it)
+	}
 	if it.PartyKey != "" {
 		drop(b.byParty, it.PartyKey, it)
 	}

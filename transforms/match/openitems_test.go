@@ -38,6 +38,16 @@ func TestBookIndexes(t *testing.T) {
 	if got := ids(b.ByNumber("INV-2")); fmt.Sprint(got) != "[INV-2:700]" {
 		t.Errorf("by number: %v", got)
 	}
+	so := inv("INV-9", "C9", 100, 1, 1)
+	so.OrderRef = "SO-7"
+	b.Put(so)
+	if got := ids(b.ByNumber("SO-7")); fmt.Sprint(got) != "[INV-9:100]" {
+		t.Errorf("by order reference: %v", got)
+	}
+	b.Remove(record.KindInvoice, "erp", "INV-9")
+	if b.ByNumber("SO-7") != nil {
+		t.Error("a removed item is still found by its order reference")
+	}
 	if b.ByAmount(record.Money{Minor: 500, Currency: record.MustCurrency("USD")}) != nil {
 		t.Error("an amount in another currency matched")
 	}
