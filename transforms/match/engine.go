@@ -92,6 +92,10 @@ type Engine struct {
 	cfg   Config
 	refs  *RefFinder
 	books map[string]*Book
+	// aliases maps, per company, a payer name key the bank writes to the
+	// party key of the customer it turned out to be (learned from matches
+	// confirmed by reference).
+	aliases map[string]map[string]string
 }
 
 // NewEngine returns an engine with cfg and the reference patterns.
@@ -100,7 +104,7 @@ func NewEngine(cfg Config, refPatterns []string) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: cfg, refs: f, books: map[string]*Book{}}, nil
+	return &Engine{cfg: cfg, refs: f, books: map[string]*Book{}, aliases: map[string]map[string]string{}}, nil
 }
 
 // Book returns a company's open items, creating the book.
@@ -130,6 +134,9 @@ func (e *Engine) MatchLine(l Line) Match {
 		return m
 	}
 	book := e.Book(l.Company)
+	if a := e.aliases[l.Company][l.PayerKey]; a != "" {
+		l.PayerKey = a
+	}
 	applied := l.Amount
 	if l.Charges.Currency == l.Amount.Currency {
 		applied.Minor += l.Charges.Minor
@@ -162,6 +169,9 @@ func (e *Engine) MatchLine(l Line) Match {
 	switch {
 	case best.score >= e.cfg.Confirm:
 		m.Outcome = Confirmed
+		if best.rule == "reference" && l.PayerKey != "" && len(best.items) > 0 && best.items[0].PartyKey != l.PayerKey {
+			e.alias(l.Company, l.PayerKey, best.items[0].PartyKey)
+		}
 		for i, it := range best.items {
 			book.Settle(it, best.parts[i].Amount)
 		}
@@ -197,7 +207,7 @@ func (e *Engine) byReference(book *Book, l Line, applied record.Money) ([]candid
 	// different known payer lowers confidence (a garbled reference).
 	partyOK := true
 	for _, it := range items {
-		if l.PayerKey != "" && it.PartyKey != "" && l.PayerKey != it.PartyKey {
+		if l.PayerKey != "" && it.PartyKey != "" && similarity(l.PayerKey, it.PartyKey) < nameSimilarity {
 			partyOK = false
 		}
 	}
@@ -213,7 +223,7 @@ func (e *Engine) byReference(book *Book, l Line, applied record.Money) ([]candid
 		c.score = 0.97
 		c.criteria = append(c.criteria, Criterion{"amount", true, fmt.Sprintf("short by %s, within the fee tolerance", minor(diff, applied.Currency))})
 		c.parts = allOpen(items)
-	case diff > 0 && len(items) == 1 && l.PayerKey != "" && l.PayerKey == items[0].PartyKey:
+	case diff > 0 && len(items) == 1 && l.PayerKey != "" && similarity(l.PayerKey, items[0].PartyKey) >= nameSimilarity:
 		// A partial payment by the invoice's own customer: settle what came,
 		// leave the rest open. (A garbled reference can name another
 		// customer's invoice; without the party it goes to review.)
@@ -296,6 +306,48 @@ func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
 			criteria: []Criterion{party, {"amount", true, fmt.Sprintf("%d open invoices add up to it", len(set))}}})
 	}
 	return out
+}
+
+// nameSimilarity is how alike two name keys must be to be one party: a
+// bank's typo or truncation of a customer's name still passes; another
+// customer's name does not.
+const nameSimilarity = 0.8
+
+func (e *Engine) alias(company, payer, party string) {
+	m := e.aliases[company]
+	if m == nil {
+		m = map[string]string{}
+		e.aliases[company] = m
+	}
+	m[payer] = party
+}
+
+// similarity is 1 minus the edit distance over the longer length, on runes.
+func similarity(a, b string) float64 {
+	if a == b {
+		return 1
+	}
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) == 0 || len(rb) == 0 {
+		return 0
+	}
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return 1 - float64(prev[len(rb)])/float64(max(len(ra), len(rb)))
 }
 
 func (e *Engine) withinFee(total, diff int64) bool {

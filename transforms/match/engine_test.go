@@ -166,7 +166,39 @@ func TestCashApplicationAgainstTruth(t *testing.T) {
 	// Floors that catch a regression of this first slice of rules; the
 	// matching issue's targets (precision 0.995, recall 0.97) are not met
 	// yet, and these rise as rules are added.
-	if precision < 0.975 || recall < 0.83 {
-		t.Fatalf("precision %.4f recall %.4f fell below the floors 0.975 / 0.83", precision, recall)
+	if precision < 0.975 || recall < 0.845 {
+		t.Fatalf("precision %.4f recall %.4f fell below the floors 0.975 / 0.845", precision, recall)
+	}
+}
+
+func TestSimilarityAndAliases(t *testing.T) {
+	for _, c := range []struct {
+		a, b  string
+		alike bool
+	}{
+		{"上海华东贸易", "上海华东贸易", true},
+		{"上海华东贸易", "上海华冻贸易", true}, // a typo
+		{"acmetrading", "acmetradng", true},
+		{"上海华东贸易", "北京安捷贸易", false},
+		{"keystonematerials", "keystonemachinery", false},
+	} {
+		if got := similarity(c.a, c.b) >= nameSimilarity; got != c.alike {
+			t.Errorf("similarity(%s, %s) = %.2f", c.a, c.b, similarity(c.a, c.b))
+		}
+	}
+	// A line confirmed by reference teaches the payer's spelling, so a later
+	// line without a reference finds the customer by it.
+	e, _ := NewEngine(DefaultConfig(), DefaultRefPatterns)
+	b := e.Book("SH01")
+	b.Put(inv("INV-2025-000010", "C1", 1000, 10, 1))
+	b.Put(inv("INV-2025-000011", "C1", 2500, 10, 1))
+	l := Line{Company: "SH01", Source: "bank", ID: "A", Direction: "credit", Amount: record.Money{Minor: 1000, Currency: cny},
+		PayerKey: "key-C1x", Remittance: "INV-2025-000010"}
+	if m := e.MatchLine(l); m.Outcome != Confirmed {
+		t.Fatalf("reference match with a near payer name: %s", m.Outcome)
+	}
+	l.ID, l.Remittance, l.Amount.Minor = "B", "payment", 2500
+	if m := e.MatchLine(l); m.Outcome != Confirmed || m.Parts[0].ID != "INV-2025-000011" {
+		t.Fatalf("the learned alias did not resolve the payer: %s %v", m.Outcome, m.Parts)
 	}
 }
