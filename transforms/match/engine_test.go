@@ -166,8 +166,8 @@ func TestCashApplicationAgainstTruth(t *testing.T) {
 	// Floors that catch a regression of this first slice of rules; the
 	// matching issue's targets (precision 0.995, recall 0.97) are not met
 	// yet, and these rise as rules are added.
-	if precision < 0.975 || recall < 0.845 {
-		t.Fatalf("precision %.4f recall %.4f fell below the floors 0.975 / 0.845", precision, recall)
+	if precision < 0.975 || recall < 0.87 {
+		t.Fatalf("precision %.4f recall %.4f fell below the floors 0.975 / 0.87", precision, recall)
 	}
 }
 
@@ -181,6 +181,7 @@ func TestSimilarityAndAliases(t *testing.T) {
 		{"acmetrading", "acmetradng", true},
 		{"上海华东贸易", "北京安捷贸易", false},
 		{"keystonematerials", "keystonemachinery", false},
+		{"嘉禾精密制造北京", "北京嘉禾精密制造", true}, // the city moved into brackets
 	} {
 		if got := similarity(c.a, c.b) >= nameSimilarity; got != c.alike {
 			t.Errorf("similarity(%s, %s) = %.2f", c.a, c.b, similarity(c.a, c.b))
