@@ -283,15 +283,19 @@ func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
 	if len(open) > 16 {
 		open = open[:16]
 	}
-	var found [][]*OpenItem
+	// Only exact sums are confirmed: with many open invoices, some subset
+	// falls within a fee's tolerance by chance; those go to review.
+	var found, near [][]*OpenItem
 	var walk func(start int, sum int64, set []*OpenItem)
 	walk = func(start int, sum int64, set []*OpenItem) {
 		if len(found) > 1 {
 			return
 		}
-		if d := sum - applied.Minor; len(set) > 1 && (d == 0 || (d > 0 && e.withinFee(sum, d))) {
+		if d := sum - applied.Minor; len(set) > 1 && d == 0 {
 			found = append(found, append([]*OpenItem(nil), set...))
 			return
+		} else if len(set) > 1 && d > 0 && e.withinFee(sum, d) && len(near) < 2 {
+			near = append(near, append([]*OpenItem(nil), set...))
 		}
 		if len(set) == e.cfg.MaxSubset || sum > applied.Minor+e.cfg.FeeMinor {
 			return
@@ -303,7 +307,13 @@ func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
 	walk(0, 0, nil)
 	for _, set := range found {
 		out = append(out, candidate{items: set, parts: allOpen(set), score: 0.9, rule: "party+subset",
-			criteria: []Criterion{party, {"amount", true, fmt.Sprintf("%d open invoices add up to it", len(set))}}})
+			criteria: []Criterion{party, {"amount", true, fmt.Sprintf("%d open invoices add up to it exactly", len(set))}}})
+	}
+	if len(found) == 0 {
+		for _, set := range near {
+			out = append(out, candidate{items: set, parts: allOpen(set), score: 0.7, rule: "party+subset",
+				criteria: []Criterion{party, {"amount", false, fmt.Sprintf("%d open invoices add up to it less a possible fee", len(set))}}})
+		}
 	}
 	return out
 }

@@ -163,11 +163,11 @@ func TestCashApplicationAgainstTruth(t *testing.T) {
 	precision := float64(right) / float64(max(len(confirmed), 1))
 	recall := float64(right) / float64(max(len(truth), 1))
 	t.Logf("receipts %d, truth links %d, confirmed %d: precision %.4f recall %.4f, in review %d", lines, len(truth), len(confirmed), precision, recall, review)
-	// Floors that catch a regression of this first slice of rules; the
-	// matching issue's targets (precision 0.995, recall 0.97) are not met
-	// yet, and these rise as rules are added.
-	if precision < 0.975 || recall < 0.87 {
-		t.Fatalf("precision %.4f recall %.4f fell below the floors 0.975 / 0.87", precision, recall)
+	// Floors that catch a regression of these rules: precision is at the
+	// matching issue's target (0.995); recall is not yet (target 0.97) and
+	// its floor rises as rules are added.
+	if precision < 0.995 || recall < 0.875 {
+		t.Fatalf("precision %.4f recall %.4f fell below the floors 0.995 / 0.875", precision, recall)
 	}
 }
 
