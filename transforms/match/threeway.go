@@ -1,0 +1,241 @@
+package match
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+// ThreeWayOutcome is what the three-way check made of a supplier invoice.
+type ThreeWayOutcome string
+
+// Outcomes of the three-way check. Only Mismatch is an exception; an
+// invoice Awaiting its goods receipt is checked again when one arrives.
+const (
+	ThreeWayMatched  ThreeWayOutcome = "matched"
+	ThreeWayMismatch ThreeWayOutcome = "mismatch"
+	ThreeWayAwaiting ThreeWayOutcome = "awaiting_receipt"
+	ThreeWayNoOrder  ThreeWayOutcome = "no_order"
+)
+
+// ThreeWayTolerance bounds how far a supplier invoice may bill beyond its
+// purchase order and goods receipts. Billing less is never a mismatch: a
+// supplier may invoice a delivery in parts.
+type ThreeWayTolerance struct {
+	// In basis points (1/100 of a percent), so that the limits are exact.
+	QuantityBP int64        // billed over received, per SKU, all invoices of the order together
+	PriceBP    int64        // unit price over the order's
+	PriceAbs   record.Fixed // and an absolute allowance on the unit price
+}
+
+// DefaultThreeWayTolerance allows no extra quantity and half a percent on
+// price, for rounding of converted or tax-inclusive unit prices.
+func DefaultThreeWayTolerance() ThreeWayTolerance {
+	return ThreeWayTolerance{PriceBP: 50}
+}
+
+// ThreeWayCheck is the result for one supplier invoice, with the reason a
+// clerk can verify and what to do next.
+type ThreeWayCheck struct {
+	Invoice  string // company/source/id
+	Order    string // the purchase order's company/source/id, when found
+	Outcome  ThreeWayOutcome
+	Reason   string // for a mismatch: quantity, price or sku (a SKU the order lacks)
+	Criteria []Criterion
+	NextStep string
+}
+
+// ThreeWay holds, per company, the purchase orders, their goods receipts
+// and what has been billed against them, and checks each supplier
+// invoice when it arrives (again when a receipt it waited for arrives).
+type ThreeWay struct {
+	tol    ThreeWayTolerance
+	orders map[orderKey]*orderState
+}
+
+type orderKey struct{ company, number string }
+
+type orderState struct {
+	id        string
+	cancelled bool
+	ordered   map[string]record.Fixed // SKU → quantity
+	price     map[string]record.Fixed // SKU → highest unit price on the order
+	receipts  map[string][]record.Line
+	invoices  map[string]billedInvoice // by invoice id; a re-sent version replaces
+}
+
+type billedInvoice struct {
+	lines   []record.Line
+	waiting bool
+}
+
+// NewThreeWay returns a checker with tol.
+func NewThreeWay(tol ThreeWayTolerance) *ThreeWay {
+	return &ThreeWay{tol: tol, orders: map[orderKey]*orderState{}}
+}
+
+func (t *ThreeWay) order(company, number string) *orderState {
+	k := orderKey{company, number}
+	o := t.orders[k]
+	if o == nil {
+		o = &orderState{receipts: map[string][]record.Line{}, invoices: map[string]billedInvoice{}}
+		t.orders[k] = o
+	}
+	return o
+}
+
+// Add takes a purchase order, goods receipt or AP invoice in event-time
+// order and returns the checks it settles: one for an invoice, and for a
+// receipt those of the invoices that waited for it. Other records return
+// nothing.
+func (t *ThreeWay) Add(r *record.Record) []ThreeWayCheck {
+	full := r.Company + "/" + r.Source + "/" + r.ID
+	switch b := r.Body.(type) {
+	case *record.PurchaseOrder:
+		o := t.order(r.Company, b.Number)
+		o.id, o.cancelled = full, b.Status == "cancelled"
+		o.ordered, o.price = map[string]record.Fixed{}, map[string]record.Fixed{}
+		for _, l := range b.Lines {
+			o.ordered[l.SKU] += l.Quantity
+			o.price[l.SKU] = max(o.price[l.SKU], l.UnitPrice)
+		}
+		return t.recheck(o, b.Number)
+	case *record.GoodsReceipt:
+		o := t.order(r.Company, b.PORef)
+		if b.Status == "received" {
+			o.receipts[full] = b.Lines
+		} else {
+			delete(o.receipts, full) // returned or cancelled: nothing received
+		}
+		return t.recheck(o, b.PORef)
+	case *record.Invoice:
+		if b.Direction != "AP" || b.OrderRef == "" {
+			return nil
+		}
+		o := t.order(r.Company, b.OrderRef)
+		if b.Status == "cancelled" {
+			delete(o.invoices, full)
+			return nil
+		}
+		o.invoices[full] = billedInvoice{lines: b.Lines}
+		return []ThreeWayCheck{t.check(o, b.OrderRef, full)}
+	}
+	return nil
+}
+
+// recheck checks again the invoices of o that waited for it or its goods.
+func (t *ThreeWay) recheck(o *orderState, number string) []ThreeWayCheck {
+	var out []ThreeWayCheck
+	for _, id := range sortedKeys(o.invoices) {
+		if o.invoices[id].waiting {
+			out = append(out, t.check(o, number, id))
+		}
+	}
+	return out
+}
+
+// check compares everything billed against the order so far with what was
+// ordered and received; the verdict is the invoice's because its lines
+// are what tips the totals over.
+func (t *ThreeWay) check(o *orderState, number, invoice string) ThreeWayCheck {
+	c := ThreeWayCheck{Invoice: invoice, Order: o.id}
+	inv := o.invoices[invoice]
+	inv.waiting = false
+	defer func() { o.invoices[invoice] = inv }()
+	switch {
+	case o.id == "":
+		inv.waiting = true // an order may arrive after its invoice
+		c.Outcome = ThreeWayNoOrder
+		c.Criteria = []Criterion{{"order", false, fmt.Sprintf("no purchase order %s", number)}}
+		c.NextStep = "confirm the order number with the buyer before the invoice is approved"
+		return c
+	case o.cancelled:
+		c.Outcome, c.Reason = ThreeWayMismatch, "cancelled_order"
+		c.Criteria = []Criterion{{"order", false, fmt.Sprintf("purchase order %s is cancelled", number)}}
+		c.NextStep = "hold the invoice and ask the supplier to withdraw it: the order was cancelled"
+		return c
+	case len(o.receipts) == 0:
+		inv.waiting = true
+		c.Outcome = ThreeWayAwaiting
+		c.Criteria = []Criterion{{"goods receipt", false, fmt.Sprintf("nothing received yet against %s", number)}}
+		c.NextStep = "hold the supplier invoice until the goods receipt arrives"
+		return c
+	}
+	received := map[string]record.Fixed{}
+	for _, lines := range o.receipts {
+		for _, l := range lines {
+			received[l.SKU] += l.Quantity
+		}
+	}
+	billed := map[string]record.Fixed{}
+	for _, b := range o.invoices {
+		for _, l := range b.lines {
+			billed[l.SKU] += l.Quantity
+		}
+	}
+	c.Outcome = ThreeWayMatched
+	fail := func(reason, step string) {
+		if c.Outcome == ThreeWayMatched {
+			c.Outcome, c.Reason, c.NextStep = ThreeWayMismatch, reason, step
+		}
+	}
+	seen := map[string]bool{}
+	for _, l := range inv.lines {
+		if seen[l.SKU] {
+			continue
+		}
+		seen[l.SKU] = true
+		ordered, onOrder := o.price[l.SKU]
+		if !onOrder {
+			c.Criteria = append(c.Criteria, Criterion{"sku " + l.SKU, false, "not on the purchase order"})
+			fail("sku", fmt.Sprintf("hold payment: %s is not on %s; ask the buyer whether it was ordered", l.SKU, number))
+			continue
+		}
+		if limit := t.allowQty(received[l.SKU]); billed[l.SKU] > limit {
+			c.Criteria = append(c.Criteria, Criterion{"quantity " + l.SKU, false,
+				fmt.Sprintf("billed %s, received %s, over by %s", billed[l.SKU], received[l.SKU], billed[l.SKU]-received[l.SKU])})
+			fail("quantity", fmt.Sprintf("hold payment: ask the supplier for a credit note for %s of %s, or the warehouse for the missing goods receipt",
+				billed[l.SKU]-received[l.SKU], l.SKU))
+		} else {
+			c.Criteria = append(c.Criteria, Criterion{"quantity " + l.SKU, true, fmt.Sprintf("billed %s of %s received", billed[l.SKU], received[l.SKU])})
+		}
+		for _, x := range inv.lines {
+			if x.SKU != l.SKU {
+				continue
+			}
+			if x.UnitPrice > t.allowPrice(ordered) {
+				c.Criteria = append(c.Criteria, Criterion{"price " + l.SKU, false,
+					fmt.Sprintf("billed %s, ordered at %s, over by %s", x.UnitPrice, ordered, x.UnitPrice-ordered)})
+				fail("price", fmt.Sprintf("hold payment: ask the supplier for a credit note for the price difference on %s, or the buyer to amend %s",
+					l.SKU, number))
+			} else {
+				c.Criteria = append(c.Criteria, Criterion{"price " + l.SKU, true, fmt.Sprintf("billed %s, ordered at %s", x.UnitPrice, ordered)})
+			}
+		}
+	}
+	return c
+}
+
+func (t *ThreeWay) allowQty(received record.Fixed) record.Fixed {
+	return received + basisPoints(received, t.tol.QuantityBP)
+}
+
+func (t *ThreeWay) allowPrice(ordered record.Fixed) record.Fixed {
+	return ordered + basisPoints(ordered, t.tol.PriceBP) + t.tol.PriceAbs
+}
+
+// basisPoints is bp/10000 of v, rounded down, without overflowing for any
+// v a Fixed can hold.
+func basisPoints(v record.Fixed, bp int64) record.Fixed {
+	return v/10000*record.Fixed(bp) + v%10000*record.Fixed(bp)/10000
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
