@@ -1,0 +1,152 @@
+package match
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+// Reasons an approval trail breaches policy.
+const (
+	BreachMissingLevel    = "missing_level"     // money went out below the levels the policy requires
+	BreachPaidAfterReject = "paid_after_reject" // money went out although a step rejected it
+	BreachSelfApproval    = "self_approval"     // an employee approved their own claim
+)
+
+// Breach is an approval trail that does not satisfy policy, with the
+// steps that show it and what a clerk should do.
+type Breach struct {
+	Subject  string // company/source/id of the payment or expense claim
+	Kind     record.Kind
+	Reason   string
+	Criteria []Criterion
+	NextStep string
+}
+
+// Approvals follows the approval steps of outgoing payments and expense
+// claims and reports a breach when money goes out (a payment executed, a
+// claim approved) on a trail that does not allow it, or when a claimant
+// approves their own claim. Each breach is reported once per subject and
+// reason, however often its records are re-sent.
+type Approvals struct {
+	trails   map[string]*trail
+	reported map[string]bool
+}
+
+type trail struct {
+	steps    map[uint32]*record.Approval // by step: a re-sent step replaces
+	claimant string                      // an expense claim's employee id
+}
+
+// NewApprovals returns an empty approval checker.
+func NewApprovals() *Approvals {
+	return &Approvals{trails: map[string]*trail{}, reported: map[string]bool{}}
+}
+
+func (a *Approvals) trail(subject string) *trail {
+	t := a.trails[subject]
+	if t == nil {
+		t = &trail{steps: map[uint32]*record.Approval{}}
+		a.trails[subject] = t
+	}
+	return t
+}
+
+// Add takes records in event-time order and returns the breaches they
+// make visible.
+func (a *Approvals) Add(r *record.Record) []Breach {
+	full := r.Company + "/" + r.Source + "/" + r.ID
+	switch b := r.Body.(type) {
+	case *record.Approval:
+		if b.SubjectKind != record.KindPayment && b.SubjectKind != record.KindExpenseClaim {
+			return nil
+		}
+		subject := r.Company + "/" + r.Source + "/" + b.SubjectID
+		t := a.trail(subject)
+		t.steps[b.Step] = b
+		return a.selfApproval(subject, t)
+	case *record.Payment:
+		if b.Direction != "out" || b.Status != "executed" {
+			return nil
+		}
+		return a.moneyOut(full, record.KindPayment, a.trail(full), fmt.Sprintf("payment %s executed", b.Number))
+	case *record.ExpenseClaim:
+		t := a.trail(full)
+		t.claimant = b.Employee.ID
+		out := a.selfApproval(full, t)
+		if b.ApprovalStatus == "approved" {
+			out = append(out, a.moneyOut(full, record.KindExpenseClaim, t, fmt.Sprintf("claim %s approved for payment", b.Number))...)
+		}
+		return out
+	}
+	return nil
+}
+
+func (a *Approvals) report(subject, reason string, k record.Kind, crit []Criterion, next string) []Breach {
+	key := subject + "\x00" + reason
+	if a.reported[key] {
+		return nil
+	}
+	a.reported[key] = true
+	return []Breach{{Subject: subject, Kind: k, Reason: reason, Criteria: crit, NextStep: next}}
+}
+
+func (a *Approvals) selfApproval(subject string, t *trail) []Breach {
+	if t.claimant == "" {
+		return nil
+	}
+	for _, s := range t.ordered() {
+		if s.Action == "approve" && s.Approver.ID == t.claimant {
+			return a.report(subject, BreachSelfApproval, record.KindExpenseClaim,
+				[]Criterion{{fmt.Sprintf("step %d", s.Step), false, fmt.Sprintf("approved at level %d by the claimant %s", s.Level, s.Approver.ID)}},
+				"have the claim approved again by the claimant's manager before it is reimbursed")
+		}
+	}
+	return nil
+}
+
+// moneyOut checks the trail at the moment money leaves: the last
+// submission restarts it, a rejection after that forbids payment, and the
+// approved levels must reach what the steps say the policy requires.
+func (a *Approvals) moneyOut(subject string, k record.Kind, t *trail, what string) []Breach {
+	var out []Breach
+	var approved, required uint32
+	var rejected *record.Approval
+	for _, s := range t.ordered() {
+		required = max(required, s.RequiredLevels)
+		switch s.Action {
+		case "submit":
+			approved, rejected = 0, nil
+		case "approve":
+			approved = max(approved, s.Level)
+		case "reject":
+			rejected = s
+		}
+	}
+	if rejected != nil {
+		out = append(out, a.report(subject, BreachPaidAfterReject, k,
+			[]Criterion{{fmt.Sprintf("step %d", rejected.Step), false, fmt.Sprintf("rejected at level %d by %s", rejected.Level, rejected.Approver.ID)},
+				{"money out", false, what}},
+			fmt.Sprintf("stop or recall the payment and ask %s, who rejected it, and the payer why it went out", rejected.Approver.ID))...)
+		// The levels a rejection cut short are its consequence, not a
+		// second breach for the clerk to chase.
+		return out
+	}
+	required = max(required, 1) // money never goes out with no approval at all
+	if approved < required {
+		out = append(out, a.report(subject, BreachMissingLevel, k,
+			[]Criterion{{"levels", false, fmt.Sprintf("approved up to level %d of %d required", approved, required)}, {"money out", false, what}},
+			fmt.Sprintf("have a level %d approver review it after the fact and record the approval, or recall it", approved+1))...)
+	}
+	return out
+}
+
+func (t *trail) ordered() []*record.Approval {
+	out := make([]*record.Approval, 0, len(t.steps))
+	for _, s := range t.steps {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Step < out[j].Step })
+	return out
+}

@@ -1,0 +1,125 @@
+package match
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/erpflow/erpflow/connectors/generator"
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+// TestApprovalsAgainstTruth runs a generated world through the checker
+// and requires exactly the planted approval breaches, with their reasons.
+func TestApprovalsAgainstTruth(t *testing.T) {
+	dir := t.TempDir()
+	st, err := generator.WriteFiles(generator.Config{Seed: 11, Days: 90, Companies: 3, OrdersPerDay: 20}, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	planted := map[[2]string]bool{}
+	tf, _ := os.Open(filepath.Join(dir, "truth.ndjson"))
+	defer tf.Close()
+	sc := bufio.NewScanner(tf)
+	for sc.Scan() {
+		var x map[string]string
+		if err := json.Unmarshal(sc.Bytes(), &x); err != nil {
+			t.Fatal(err)
+		}
+		if x["exception"] == generator.ExcApprovalBreach {
+			planted[[2]string{x["subject_id"], x["reason"]}] = true
+		}
+	}
+	reasons := map[string]int{}
+	for k := range planted {
+		reasons[k[1]]++
+	}
+	if len(planted) != st.Exceptions[generator.ExcApprovalBreach] || reasons[BreachMissingLevel] == 0 ||
+		reasons[BreachPaidAfterReject] == 0 || reasons[BreachSelfApproval] == 0 {
+		t.Fatalf("the world plants %v (stats %d): every reason is needed to test", reasons, st.Exceptions[generator.ExcApprovalBreach])
+	}
+	rf, _ := os.Open(filepath.Join(dir, "records.ndjson"))
+	defer rf.Close()
+	sc = bufio.NewScanner(rf)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	d := record.NewDecoder()
+	a := NewApprovals()
+	found := map[[2]string]bool{}
+	for sc.Scan() {
+		var r record.Record
+		if err := d.Decode(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range a.Add(&r) {
+			found[[2]string{b.Subject, b.Reason}] = true
+			if b.NextStep == "" || len(b.Criteria) == 0 {
+				t.Errorf("%v: no next step or criteria", b)
+			}
+		}
+	}
+	for k := range planted {
+		if !found[k] {
+			t.Errorf("planted breach not found: %v", k)
+		}
+	}
+	for k := range found {
+		if !planted[k] {
+			t.Errorf("breach raised that was not planted: %v", k)
+		}
+	}
+	t.Logf("planted %v, found %d", reasons, len(found))
+}
+
+func TestApprovalTrails(t *testing.T) {
+	rec := func(id string, body record.Body) *record.Record {
+		return &record.Record{Envelope: record.Envelope{Company: "SH01", Source: "erp", ID: id, Version: 1}, Body: body}
+	}
+	step := func(subject string, k record.Kind, n, level, required uint32, who, action string) *record.Record {
+		return rec(fmt.Sprintf("%s/%d", subject, n), &record.Approval{SubjectKind: k, SubjectID: subject, Step: n, Level: level,
+			RequiredLevels: required, Approver: record.Party{ID: who}, Action: action})
+	}
+	pay := func(status string) *record.Record {
+		return rec("PAY-1", &record.Payment{Number: "PAY-1", Direction: "out", Status: status})
+	}
+	claim := func(status string) *record.Record {
+		return rec("BX-1", &record.ExpenseClaim{Number: "BX-1", Employee: record.Party{ID: "E1"}, ApprovalStatus: status})
+	}
+	p, c := record.KindPayment, record.KindExpenseClaim
+	cases := []struct {
+		name    string
+		records []*record.Record
+		want    []string // reasons, in order
+	}{
+		{"two levels approved, then paid", []*record.Record{pay("pending"), step("PAY-1", p, 1, 1, 2, "M1", "approve"),
+			step("PAY-1", p, 2, 2, 2, "M2", "approve"), pay("executed")}, nil},
+		{"a level missing", []*record.Record{pay("pending"), step("PAY-1", p, 1, 1, 2, "M1", "approve"), pay("executed")},
+			[]string{BreachMissingLevel}},
+		{"no approval at all", []*record.Record{pay("pending"), pay("executed")}, []string{BreachMissingLevel}},
+		{"paid after a rejection, reported once however often re-sent", []*record.Record{pay("pending"),
+			step("PAY-1", p, 1, 1, 3, "M1", "reject"), pay("executed"), pay("executed")}, []string{BreachPaidAfterReject}},
+		{"rejected, resubmitted, approved", []*record.Record{pay("pending"), step("PAY-1", p, 1, 1, 1, "M1", "reject"),
+			step("PAY-1", p, 2, 0, 1, "U1", "submit"), step("PAY-1", p, 3, 1, 1, "M1", "approve"), pay("executed")}, nil},
+		{"returned and resubmitted claim", []*record.Record{claim("pending"), step("BX-1", c, 1, 1, 1, "M1", "return"),
+			step("BX-1", c, 2, 0, 1, "E1", "submit"), step("BX-1", c, 3, 1, 1, "M1", "approve"), claim("approved")}, nil},
+		{"claimant approves own claim", []*record.Record{claim("pending"), step("BX-1", c, 1, 1, 1, "E1", "approve"), claim("approved")},
+			[]string{BreachSelfApproval}},
+		{"self-approval step ahead of its claim", []*record.Record{step("BX-1", c, 1, 1, 1, "E1", "approve"), claim("pending")},
+			[]string{BreachSelfApproval}},
+		{"an unpaid payment breaches nothing yet", []*record.Record{pay("pending"), step("PAY-1", p, 1, 1, 2, "M1", "approve")}, nil},
+	}
+	for _, tc := range cases {
+		a := NewApprovals()
+		var got []string
+		for _, r := range tc.records {
+			for _, b := range a.Add(r) {
+				got = append(got, b.Reason)
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
