@@ -1,0 +1,115 @@
+package match
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/erpflow/erpflow/connectors/generator"
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+func TestDuplicatePayments(t *testing.T) {
+	pay := func(id, party string, minor int64, day int, status string, refs ...string) *record.Record {
+		return &record.Record{Envelope: record.Envelope{Company: "SH01", Source: "erp", ID: id, Version: 1},
+			Body: &record.Payment{Number: id, Direction: "out", Party: record.Party{ID: party}, Status: status,
+				Amount: record.Money{Minor: minor, Currency: cny}, ValueDate: record.MakeDate(2025, 3, day), InvoiceRefs: refs}}
+	}
+	cases := []struct {
+		name string
+		in   []*record.Record
+		want string // "subject<original" pairs found
+	}{
+		{"drawn twice for the same invoice", []*record.Record{pay("P1", "S1", 500, 3, "executed", "AP-1"), pay("P2", "S1", 500, 5, "pending", "AP-1")},
+			"[SH01/erp/P2<SH01/erp/P1]"},
+		{"recurring rent, different invoices", []*record.Record{pay("P1", "S1", 500, 3, "executed", "AP-1"), pay("P2", "S1", 500, 5, "pending", "AP-2")}, "[]"},
+		{"no invoices named: party, amount and date decide", []*record.Record{pay("P1", "S1", 500, 3, "executed"), pay("P2", "S1", 500, 5, "pending")},
+			"[SH01/erp/P2<SH01/erp/P1]"},
+		{"outside the window", []*record.Record{pay("P1", "S1", 500, 3, "executed", "AP-1"), pay("P2", "S1", 500, 28, "pending", "AP-1")}, "[]"},
+		{"another supplier or amount", []*record.Record{pay("P1", "S1", 500, 3, "executed", "AP-1"), pay("P2", "S2", 500, 4, "pending", "AP-1"),
+			pay("P3", "S1", 501, 4, "pending", "AP-1")}, "[]"},
+		{"a cancelled first draft is no original", []*record.Record{pay("P1", "S1", 500, 3, "pending", "AP-1"), pay("P1", "S1", 500, 3, "cancelled", "AP-1"),
+			pay("P2", "S1", 500, 5, "pending", "AP-1")}, "[]"},
+		{"a new version of one payment is not its own duplicate, and a duplicate is told once",
+			[]*record.Record{pay("P1", "S1", 500, 3, "pending", "AP-1"), pay("P1", "S1", 500, 3, "executed", "AP-1"),
+				pay("P2", "S1", 500, 5, "pending", "AP-1"), pay("P2", "S1", 500, 5, "executed", "AP-1")}, "[SH01/erp/P2<SH01/erp/P1]"},
+	}
+	for _, c := range cases {
+		d := NewDuplicates(14)
+		var got []string
+		for _, r := range c.in {
+			for _, x := range d.Add(r) {
+				got = append(got, x.Subject+"<"+x.Original)
+				if x.NextStep == "" || len(x.Criteria) < 5 {
+					t.Errorf("%s: no next step or criteria: %+v", c.name, x)
+				}
+			}
+		}
+		if fmt.Sprint(got) != c.want {
+			t.Errorf("%s: %v, want %s", c.name, got, c.want)
+		}
+	}
+	// Memory follows the window: a payment a window old is forgotten.
+	d := NewDuplicates(14)
+	d.Add(pay("P1", "S1", 500, 1, "executed", "AP-1"))
+	d.Add(pay("P9", "S9", 900, 30, "executed", "AP-9"))
+	if len(d.byID) != 1 || d.byID["SH01/erp/P9"] == nil {
+		t.Errorf("after a window: %d payments held", len(d.byID))
+	}
+}
+
+// TestDuplicatePaymentsAgainstTruth requires exactly the planted duplicate
+// payments of a generated world, each paired with its original.
+func TestDuplicatePaymentsAgainstTruth(t *testing.T) {
+	dir := t.TempDir()
+	st, err := generator.WriteFiles(generator.Config{Seed: 5, Days: 90, Companies: 3, OrdersPerDay: 20}, dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	planted := map[[2]string]bool{}
+	tf, _ := os.Open(filepath.Join(dir, "truth.ndjson"))
+	defer tf.Close()
+	sc := bufio.NewScanner(tf)
+	for sc.Scan() {
+		var x map[string]string
+		if err := json.Unmarshal(sc.Bytes(), &x); err != nil {
+			t.Fatal(err)
+		}
+		if x["exception"] == generator.ExcDuplicatePayment {
+			planted[[2]string{x["subject_id"], x["related_id"]}] = true
+		}
+	}
+	if len(planted) < 3 || len(planted) != st.Exceptions[generator.ExcDuplicatePayment] {
+		t.Fatalf("%d planted duplicate payments (stats %d): too few to test", len(planted), st.Exceptions[generator.ExcDuplicatePayment])
+	}
+	rf, _ := os.Open(filepath.Join(dir, "records.ndjson"))
+	defer rf.Close()
+	sc = bufio.NewScanner(rf)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	dec := record.NewDecoder()
+	d := NewDuplicates(14)
+	found := map[[2]string]bool{}
+	for sc.Scan() {
+		var r record.Record
+		if err := dec.Decode(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range d.Add(&r) {
+			found[[2]string{x.Subject, x.Original}] = true
+		}
+	}
+	for k := range planted {
+		if !found[k] {
+			t.Errorf("planted duplicate payment not found: %v", k)
+		}
+	}
+	for k := range found {
+		if !planted[k] {
+			t.Errorf("duplicate raised that was not planted: %v", k)
+		}
+	}
+	t.Logf("%d planted, %d found", len(planted), len(found))
+}
