@@ -126,28 +126,43 @@ type candidate struct {
 	criteria []Criterion
 }
 
-// MatchLine finds what a credit line pays among the company's open AR
-// invoices and, when confirmed, settles them in the book.
+// MatchLine finds what a bank line settles: for a credit, open AR
+// invoices; for a debit, the company's own outgoing payments and approved
+// expense claims. A confirmed match settles its items in the book.
 func (e *Engine) MatchLine(l Line) Match {
 	m := Match{Line: l.Company + "/" + l.Source + "/" + l.ID, Outcome: Unmatched}
-	if l.Direction != "credit" || l.Amount.Minor <= 0 {
+	if l.Amount.Minor <= 0 {
 		return m
 	}
 	book := e.Book(l.Company)
-	if a := e.aliases[l.Company][l.PayerKey]; a != "" {
-		l.PayerKey = a
-	}
-	applied := l.Amount
-	if l.Charges.Currency == l.Amount.Currency {
-		applied.Minor += l.Charges.Minor
-	}
 	var cands []candidate
-	if c, ok := e.byReference(book, l, applied); ok {
-		cands = append(cands, c...)
+	switch l.Direction {
+	case "credit":
+		if a := e.aliases[l.Company][l.PayerKey]; a != "" {
+			l.PayerKey = a
+		}
+		applied := l.Amount
+		if l.Charges.Currency == l.Amount.Currency {
+			applied.Minor += l.Charges.Minor
+		}
+		if c, ok := e.byReference(book, l, applied); ok {
+			cands = append(cands, c...)
+		}
+		if len(cands) == 0 || cands[0].score < e.cfg.Confirm {
+			cands = append(cands, e.byParty(book, l, applied)...)
+		}
+	case "debit":
+		cands = e.debitCandidates(book, l)
+	default:
+		return m
 	}
-	if len(cands) == 0 || cands[0].score < e.cfg.Confirm {
-		cands = append(cands, e.byParty(book, l, applied)...)
-	}
+	return e.decide(book, l, m, cands)
+}
+
+// decide turns scored candidates into the line's outcome: the best one
+// confirmed or proposed, or review with every candidate within the margin
+// of the best, never an arbitrary pick.
+func (e *Engine) decide(book *Book, l Line, m Match, cands []candidate) Match {
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
 	m.Candidates = len(cands)
 	if len(cands) == 0 {
@@ -169,7 +184,7 @@ func (e *Engine) MatchLine(l Line) Match {
 	switch {
 	case best.score >= e.cfg.Confirm:
 		m.Outcome = Confirmed
-		if best.rule == "reference" && l.PayerKey != "" && len(best.items) > 0 && best.items[0].PartyKey != l.PayerKey {
+		if l.Direction == "credit" && best.rule == "reference" && l.PayerKey != "" && len(best.items) > 0 && best.items[0].PartyKey != l.PayerKey {
 			e.alias(l.Company, l.PayerKey, best.items[0].PartyKey)
 		}
 		for i, it := range best.items {
