@@ -245,6 +245,19 @@ func (e *Engine) byReference(book *Book, l Line, applied record.Money) ([]candid
 		c.score = 0.92
 		c.criteria = append(c.criteria, Criterion{"amount", true, fmt.Sprintf("partial: %s of %s, residual stays open", applied, items[0].Open)})
 		c.parts = []Part{{items[0].Kind, items[0].Source, items[0].ID, applied}}
+	case diff < 0 && partyOK && l.PayerKey != "":
+		// More came than the quoted invoices: a bank truncates a long
+		// remittance, so the payer's other open invoices may make up the
+		// rest. Only a set chosen by a stated rule (all of them, or all due
+		// by the booking date) counts, never a subset found by search.
+		if rest, why := e.restOfParty(book, l, items, -diff); rest != nil {
+			c.items = append(append([]*OpenItem(nil), items...), rest...)
+			c.parts = allOpen(c.items)
+			c.score = 0.95
+			c.criteria = append(c.criteria, Criterion{"amount", true, fmt.Sprintf("quoted invoices plus %s make up the line exactly", why)})
+			break
+		}
+		fallthrough
 	default:
 		c.score = 0.6
 		c.criteria = append(c.criteria, Criterion{"amount", false, fmt.Sprintf("differs from the open amount by %s", minor(-diff, applied.Currency))})
@@ -255,6 +268,33 @@ func (e *Engine) byReference(book *Book, l Line, applied record.Money) ([]candid
 		c.score = e.cfg.Confirm - 0.1 // to review
 	}
 	return []candidate{c}, true
+}
+
+// restOfParty returns the payer's other open invoices that make up
+// residual exactly when taken oldest due first: a payer settling
+// everything due up to some date, the way payment runs work. Amounts are
+// positive, so at most one such prefix exists and nothing is picked by
+// search.
+func (e *Engine) restOfParty(book *Book, l Line, quoted []*OpenItem, residual int64) ([]*OpenItem, string) {
+	skip := map[*OpenItem]bool{}
+	for _, it := range quoted {
+		skip[it] = true
+	}
+	var rest []*OpenItem
+	var sum int64
+	for _, it := range book.ByParty(l.PayerKey) { // oldest due first
+		if skip[it] || it.Kind != record.KindInvoice || it.Direction != "AR" || it.Open.Currency != l.Amount.Currency {
+			continue
+		}
+		rest, sum = append(rest, it), sum+it.Open.Minor
+		if sum == residual {
+			return rest, fmt.Sprintf("the payer's %d open invoices due up to %s", len(rest), it.DueDate)
+		}
+		if sum > residual {
+			break
+		}
+	}
+	return nil, ""
 }
 
 // byParty looks among the payer's open invoices for one with the amount,
@@ -292,6 +332,12 @@ func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
 			out = append(out, candidate{items: []*OpenItem{it}, parts: allOpen([]*OpenItem{it}), score: 0.9, rule: "party+amount", criteria: crit})
 		}
 		return out
+	}
+	// A payment run settling everything due up to a date: the oldest-due
+	// invoices taken in order add up to the line.
+	if rest, why := e.restOfParty(book, l, nil, applied.Minor); len(rest) > 1 {
+		return []candidate{{items: rest, parts: allOpen(rest), score: 0.9, rule: "party+oldest-due",
+			criteria: []Criterion{party, {"amount", true, why + " add up to it exactly"}}}}
 	}
 	// Several invoices of the party paid by one transfer: a bounded subset
 	// sum over the oldest open items.

@@ -3,6 +3,7 @@ package match
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -150,7 +151,7 @@ func TestCashApplicationAgainstTruth(t *testing.T) {
 				}
 			}
 			if m.Outcome != Confirmed && arLines[m.Line] && os.Getenv("MATCH_DEBUG") != "" {
-				t.Logf("miss: %s %s %s remit=%q payer=%q key=%q amount=%s charges=%s", m.Line, m.Outcome, m.Rule, b.Remittance, b.Counterparty.Name, clean.MatchKey(b.Counterparty.Name), b.Amount, b.Charges)
+				t.Logf("miss: %s %s %s %v remit=%q payer=%q key=%q amount=%s charges=%s", m.Line, m.Outcome, m.Rule, m.Criteria, b.Remittance, b.Counterparty.Name, clean.MatchKey(b.Counterparty.Name), b.Amount, b.Charges)
 			}
 		}
 	}
@@ -166,8 +167,8 @@ func TestCashApplicationAgainstTruth(t *testing.T) {
 	// Floors that catch a regression of these rules: precision is at the
 	// matching issue's target (0.995); recall is not yet (target 0.97) and
 	// its floor rises as rules are added.
-	if precision < 0.995 || recall < 0.875 {
-		t.Fatalf("precision %.4f recall %.4f fell below the floors 0.995 / 0.875", precision, recall)
+	if precision < 0.995 || recall < 0.895 {
+		t.Fatalf("precision %.4f recall %.4f fell below the floors 0.995 / 0.895", precision, recall)
 	}
 }
 
@@ -201,5 +202,42 @@ func TestSimilarityAndAliases(t *testing.T) {
 	l.ID, l.Remittance, l.Amount.Minor = "B", "payment", 2500
 	if m := e.MatchLine(l); m.Outcome != Confirmed || m.Parts[0].ID != "INV-2025-000011" {
 		t.Fatalf("the learned alias did not resolve the payer: %s %v", m.Outcome, m.Parts)
+	}
+}
+
+// TestPaymentRuns covers a payer settling everything due up to a date:
+// with a remittance the bank cut short, and with none.
+func TestPaymentRuns(t *testing.T) {
+	for _, c := range []struct {
+		name, remit string
+		amount      int64
+		rule        string
+		want        []string
+	}{
+		{"truncated remittance", "货款 INV-2025-000001", 65000, "reference", []string{"INV-2025-000001", "INV-2025-000002", "INV-2025-000003"}},
+		{"no remittance", "", 35000, "party+oldest-due", []string{"INV-2025-000001", "INV-2025-000002"}},
+		{"more than quoted, no run adds up: a person decides", "INV-2025-000001", 45000, "", nil},
+	} {
+		e, _ := NewEngine(DefaultConfig(), DefaultRefPatterns)
+		b := e.Book("SH01")
+		b.Put(inv("INV-2025-000001", "C1", 10000, 1, 1))
+		b.Put(inv("INV-2025-000002", "C1", 25000, 2, 1))
+		b.Put(inv("INV-2025-000003", "C1", 30000, 3, 1))
+		b.Put(inv("INV-2025-000004", "C1", 40000, 20, 1))
+		m := e.MatchLine(Line{Company: "SH01", Source: "bank", ID: "L", Direction: "credit", Date: record.MakeDate(2025, 5, 4),
+			Amount: record.Money{Minor: c.amount, Currency: cny}, PayerKey: "key-C1", Remittance: c.remit})
+		var got []string
+		for _, p := range m.Parts {
+			got = append(got, p.ID)
+		}
+		if c.want == nil {
+			if m.Outcome == Confirmed {
+				t.Errorf("%s: confirmed %s %v", c.name, m.Rule, got)
+			}
+			continue
+		}
+		if m.Outcome != Confirmed || m.Rule != c.rule || fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%s: %s %s %v (%+v)", c.name, m.Outcome, m.Rule, got, m.Criteria)
+		}
 	}
 }
