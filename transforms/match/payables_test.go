@@ -1,0 +1,112 @@
+package match
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/erpflow/erpflow/connectors/generator"
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+func TestPayables(t *testing.T) {
+	rec := func(id string, body record.Body) *record.Record {
+		return &record.Record{Envelope: record.Envelope{Company: "SH01", Source: "erp", ID: id, Version: 1}, Body: body}
+	}
+	ap := func(no, supplier string, minor int64, status string) *record.Record {
+		return rec(no, &record.Invoice{Number: no, Direction: "AP", Party: record.Party{ID: supplier}, Status: status,
+			Total: record.Money{Minor: minor, Currency: cny}})
+	}
+	pay := func(no string, minor int64, refs ...string) *record.Record {
+		return rec(no, &record.Payment{Number: no, Direction: "out", Party: record.Party{ID: "S1"}, Status: "executed",
+			Amount: record.Money{Minor: minor, Currency: cny}, InvoiceRefs: refs})
+	}
+	p := NewPayables()
+	p.Add(ap("AP-1", "S1", 1000, "open"))
+	p.Add(ap("AP-2", "S1", 500, "open"))
+	p.Add(ap("AP-3", "S1", 700, "open"))
+	p.Add(ap("AP-3", "S1", 600, "open")) // amended
+	p.Add(ap("AP-4", "S2", 100, "open"))
+	p.Add(ap("AP-5", "S1", 100, "cancelled"))
+	for _, c := range []struct {
+		name string
+		r    *record.Record
+		want PayableOutcome
+	}{
+		{"two invoices in one run", pay("PAY-1", 1500, "AP-1", "AP-2"), PayableMatched},
+		{"the same payment re-sent is applied once", pay("PAY-1", 1500, "AP-1", "AP-2"), ""},
+		{"paid again under a new number", pay("PAY-2", 1500, "AP-1", "AP-2"), PayableSettled},
+		{"more than the amended invoice", pay("PAY-3", 700, "AP-3"), PayableDifference},
+		{"another supplier's invoice", pay("PAY-4", 100, "AP-4"), PayableUnknown},
+		{"a cancelled invoice", pay("PAY-5", 100, "AP-5"), PayableUnknown},
+		{"no invoice named", pay("PAY-6", 100), PayableUnknown},
+		{"the amended amount", pay("PAY-7", 600, "AP-3"), PayableMatched},
+	} {
+		got := p.Add(c.r)
+		if c.want == "" {
+			if got != nil {
+				t.Errorf("%s: checked again: %+v", c.name, got)
+			}
+			continue
+		}
+		if got == nil || got.Outcome != c.want {
+			t.Errorf("%s: %+v, want %s", c.name, got, c.want)
+			continue
+		}
+		if c.want != PayableMatched && got.NextStep == "" {
+			t.Errorf("%s: no next step", c.name)
+		}
+	}
+}
+
+// TestPayablesAgainstTruth applies a generated world's payments to its
+// supplier invoices: every one matches except the planted duplicate
+// payments, which find their invoices already settled.
+func TestPayablesAgainstTruth(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := generator.WriteFiles(generator.Config{Seed: 5, Days: 90, Companies: 3, OrdersPerDay: 20}, dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	dups := map[string]bool{}
+	tf, _ := os.Open(filepath.Join(dir, "truth.ndjson"))
+	defer tf.Close()
+	sc := bufio.NewScanner(tf)
+	for sc.Scan() {
+		var x map[string]string
+		if err := json.Unmarshal(sc.Bytes(), &x); err != nil {
+			t.Fatal(err)
+		}
+		if x["exception"] == generator.ExcDuplicatePayment {
+			dups[x["subject_id"]] = true
+		}
+	}
+	rf, _ := os.Open(filepath.Join(dir, "records.ndjson"))
+	defer rf.Close()
+	sc = bufio.NewScanner(rf)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	d := record.NewDecoder()
+	p := NewPayables()
+	matched, settledDups := 0, 0
+	for sc.Scan() {
+		var r record.Record
+		if err := d.Decode(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		c := p.Add(&r)
+		switch {
+		case c == nil:
+		case c.Outcome == PayableMatched && !dups[c.Payment]:
+			matched++
+		case c.Outcome == PayableSettled && dups[c.Payment]:
+			settledDups++
+		default:
+			t.Errorf("%s: %s %+v", c.Payment, c.Outcome, c.Criteria)
+		}
+	}
+	if matched < 50 || settledDups != len(dups) {
+		t.Fatalf("%d payments matched; %d of %d planted duplicates found their invoices settled", matched, settledDups, len(dups))
+	}
+	t.Logf("%d payments matched, %d duplicates", matched, settledDups)
+}
