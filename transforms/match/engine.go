@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -204,7 +205,8 @@ func (e *Engine) byReference(book *Book, l Line, applied record.Money) ([]candid
 	var items []*OpenItem
 	for _, ref := range e.refs.Find(l.Remittance) {
 		for _, it := range book.ByNumber(ref) {
-			if it.Kind == record.KindInvoice && it.Direction == "AR" && it.Open.Currency == applied.Currency {
+			// An invoice quoted by its number and its order's is one item.
+			if it.Kind == record.KindInvoice && it.Direction == "AR" && it.Open.Currency == applied.Currency && !slices.Contains(items, it) {
 				items = append(items, it)
 			}
 		}
@@ -248,8 +250,8 @@ func (e *Engine) byReference(book *Book, l Line, applied record.Money) ([]candid
 	case diff < 0 && partyOK && l.PayerKey != "":
 		// More came than the quoted invoices: a bank truncates a long
 		// remittance, so the payer's other open invoices may make up the
-		// rest. Only a set chosen by a stated rule (all of them, or all due
-		// by the booking date) counts, never a subset found by search.
+		// rest. Only the set a stated rule chooses (oldest due first) counts,
+		// never a subset found by search.
 		if rest, why := e.restOfParty(book, l, items, -diff); rest != nil {
 			c.items = append(append([]*OpenItem(nil), items...), rest...)
 			c.parts = allOpen(c.items)
@@ -272,9 +274,10 @@ func (e *Engine) byReference(book *Book, l Line, applied record.Money) ([]candid
 
 // restOfParty returns the payer's other open invoices that make up
 // residual exactly when taken oldest due first: a payer settling
-// everything due up to some date, the way payment runs work. Amounts are
-// positive, so at most one such prefix exists and nothing is picked by
-// search.
+// everything due up to some date, the way payment runs work. Only
+// invoices with a positive open amount take part (a credit note is netted
+// by a person, not by a run), so sums only grow, at most one such prefix
+// exists and nothing is picked by search.
 func (e *Engine) restOfParty(book *Book, l Line, quoted []*OpenItem, residual int64) ([]*OpenItem, string) {
 	skip := map[*OpenItem]bool{}
 	for _, it := range quoted {
@@ -283,7 +286,7 @@ func (e *Engine) restOfParty(book *Book, l Line, quoted []*OpenItem, residual in
 	var rest []*OpenItem
 	var sum int64
 	for _, it := range book.ByParty(l.PayerKey) { // oldest due first
-		if skip[it] || it.Kind != record.KindInvoice || it.Direction != "AR" || it.Open.Currency != l.Amount.Currency {
+		if skip[it] || it.Kind != record.KindInvoice || it.Direction != "AR" || it.Open.Currency != l.Amount.Currency || it.Open.Minor <= 0 {
 			continue
 		}
 		rest, sum = append(rest, it), sum+it.Open.Minor
@@ -305,7 +308,7 @@ func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
 	}
 	var open []*OpenItem
 	for _, it := range book.ByParty(l.PayerKey) {
-		if it.Kind == record.KindInvoice && it.Direction == "AR" && it.Open.Currency == applied.Currency {
+		if it.Kind == record.KindInvoice && it.Direction == "AR" && it.Open.Currency == applied.Currency && it.Open.Minor > 0 {
 			open = append(open, it)
 		}
 	}
@@ -331,13 +334,17 @@ func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
 		for _, it := range pick {
 			out = append(out, candidate{items: []*OpenItem{it}, parts: allOpen([]*OpenItem{it}), score: 0.9, rule: "party+amount", criteria: crit})
 		}
+		// A run of older invoices adding up to the same amount is as likely
+		// as the one invoice: then a person decides.
+		if rest, why := e.restOfParty(book, l, nil, applied.Minor); len(rest) > 1 {
+			out = append(out, runCandidate(rest, why, party))
+		}
 		return out
 	}
 	// A payment run settling everything due up to a date: the oldest-due
 	// invoices taken in order add up to the line.
 	if rest, why := e.restOfParty(book, l, nil, applied.Minor); len(rest) > 1 {
-		return []candidate{{items: rest, parts: allOpen(rest), score: 0.9, rule: "party+oldest-due",
-			criteria: []Criterion{party, {"amount", true, why + " add up to it exactly"}}}}
+		return []candidate{runCandidate(rest, why, party)}
 	}
 	// Several invoices of the party paid by one transfer: a bounded subset
 	// sum over the oldest open items.
@@ -377,6 +384,11 @@ func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
 		}
 	}
 	return out
+}
+
+func runCandidate(rest []*OpenItem, why string, party Criterion) candidate {
+	return candidate{items: rest, parts: allOpen(rest), score: 0.9, rule: "party+oldest-due",
+		criteria: []Criterion{party, {"amount", true, why + " add up to it exactly"}}}
 }
 
 // nameSimilarity is how alike two name keys must be to be one party: a
@@ -469,7 +481,7 @@ func sameItems(a, b candidate) bool {
 		return false
 	}
 	for i := range a.parts {
-		if a.parts[i].ID != b.parts[i].ID {
+		if a.parts[i].Kind != b.parts[i].Kind || a.parts[i].Source != b.parts[i].Source || a.parts[i].ID != b.parts[i].ID {
 			return false
 		}
 	}

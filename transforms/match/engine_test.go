@@ -44,7 +44,8 @@ func TestEngineRules(t *testing.T) {
 		{"party and amount", line("L2", 50000, 0, "key-C1", "thanks"), Confirmed, "party+amount", []string{"INV-2025-000002"}},
 		{"equal amounts: oldest due first", line("L3", 70000, 0, "key-C2", ""), Confirmed, "party+amount", []string{"INV-2025-000003"}},
 		{"nothing open of that amount", line("L4", 12345, 0, "key-C2", ""), Unmatched, "", nil},
-		{"debit lines are not receipts", Line{Company: "SH01", ID: "L5", Direction: "debit", Amount: record.Money{Minor: 70000, Currency: cny}}, Unmatched, "", nil},
+		{"a customer's invoice is not what a debit pays", Line{Company: "SH01", ID: "L5", Direction: "debit", Amount: record.Money{Minor: 70000, Currency: cny},
+			PayerKey: "key-C2", Remittance: "INV-2025-000004"}, Unmatched, "", nil},
 	}
 	for _, c := range cases {
 		m := e.MatchLine(c.l)
@@ -239,5 +240,51 @@ func TestPaymentRuns(t *testing.T) {
 		if m.Outcome != Confirmed || m.Rule != c.rule || fmt.Sprint(got) != fmt.Sprint(c.want) {
 			t.Errorf("%s: %s %s %v (%+v)", c.name, m.Outcome, m.Rule, got, m.Criteria)
 		}
+	}
+}
+
+// TestEngineEdgeCases are cases a review found: each once gave a wrong
+// confirmation.
+func TestEngineEdgeCases(t *testing.T) {
+	newEngine := func(items ...OpenItem) *Engine {
+		e, _ := NewEngine(DefaultConfig(), DefaultRefPatterns)
+		for _, it := range items {
+			e.Book("SH01").Put(it)
+		}
+		return e
+	}
+	credit := func(minor int64, payer, remit string) Line {
+		return Line{Company: "SH01", Source: "bank", ID: "L", Direction: "credit", Amount: record.Money{Minor: minor, Currency: cny},
+			PayerKey: payer, Remittance: remit}
+	}
+	withOrder := inv("INV-2025-000001", "C1", 100000, 1, 1)
+	withOrder.OrderRef = "SO-2025-000001"
+
+	// Quoting an invoice by its number and its order's is one invoice, not
+	// two: twice its amount is no match for it.
+	e := newEngine(withOrder)
+	if m := e.MatchLine(credit(200000, "key-C1", "SO-2025-000001 INV-2025-000001")); m.Outcome == Confirmed {
+		t.Errorf("one invoice quoted twice paid twice: %s %v", m.Rule, m.Parts)
+	}
+
+	// One invoice of the amount, and an oldest-due run adding up to it:
+	// a person decides.
+	e = newEngine(inv("INV-2025-000001", "C1", 10000, 1, 1), inv("INV-2025-000002", "C1", 20000, 2, 1), inv("INV-2025-000003", "C1", 30000, 3, 1))
+	if m := e.MatchLine(credit(30000, "key-C1", "")); m.Outcome != Review || len(m.Alternatives) != 1 {
+		t.Errorf("invoice against run: %s %s, %d alternatives", m.Outcome, m.Rule, len(m.Alternatives))
+	}
+
+	// A credit note is never netted into a run by the engine.
+	cn := inv("CN-2025-000001", "C1", -3000, 1, 1)
+	e = newEngine(cn, inv("INV-2025-000002", "C1", 10000, 2, 1), inv("INV-2025-000003", "C1", 10000, 3, 1))
+	if m := e.MatchLine(credit(17000, "key-C1", "")); m.Outcome == Confirmed {
+		t.Errorf("a run netted a credit note: %s %v", m.Rule, m.Parts)
+	}
+
+	// Candidates of different kinds with the same id are different.
+	a := candidate{parts: []Part{{Kind: record.KindPayment, Source: "erp", ID: "1001"}}}
+	b := candidate{parts: []Part{{Kind: record.KindExpenseClaim, Source: "reimb", ID: "1001"}}}
+	if sameItems(a, b) {
+		t.Error("a payment and a claim sharing an id are the same item")
 	}
 }
