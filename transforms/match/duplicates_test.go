@@ -7,14 +7,19 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/erpflow/erpflow/connectors/generator"
 	"github.com/erpflow/erpflow/pipeline/record"
 )
 
 func TestDuplicatePayments(t *testing.T) {
+	version := map[string]uint64{}
 	pay := func(id, party string, minor int64, day int, status string, refs ...string) *record.Record {
-		return &record.Record{Envelope: record.Envelope{Company: "SH01", Source: "erp", ID: id, Version: 1},
+		version[id]++
+		// Drawn up two days before its value date.
+		at := time.Date(2025, 3, day-2, 9, 0, 0, 0, time.UTC)
+		return &record.Record{Envelope: record.Envelope{Company: "SH01", Source: "erp", ID: id, Version: version[id], EventTime: at},
 			Body: &record.Payment{Number: id, Direction: "out", Party: record.Party{ID: party}, Status: status,
 				Amount: record.Money{Minor: minor, Currency: cny}, ValueDate: record.MakeDate(2025, 3, day), InvoiceRefs: refs}}
 	}
@@ -37,7 +42,28 @@ func TestDuplicatePayments(t *testing.T) {
 			[]*record.Record{pay("P1", "S1", 500, 3, "pending", "AP-1"), pay("P1", "S1", 500, 3, "executed", "AP-1"),
 				pay("P2", "S1", 500, 5, "pending", "AP-1"), pay("P2", "S1", 500, 5, "executed", "AP-1")}, "[SH01/erp/P2<SH01/erp/P1]"},
 	}
+	cases = append(cases, []struct {
+		name string
+		in   []*record.Record
+		want string
+	}{
+		{"the original changing after its copy is drawn up stays the original",
+			[]*record.Record{pay("P1", "S1", 500, 5, "pending", "AP-1"), pay("P2", "S1", 500, 6, "pending", "AP-1"), pay("P1", "S1", 500, 5, "executed", "AP-1")},
+			"[SH01/erp/P2<SH01/erp/P1]"},
+		{"a payment scheduled ahead does not age the others out",
+			func() []*record.Record {
+				ahead := pay("P8", "S8", 800, 30, "pending", "AP-8")
+				ahead.EventTime = time.Date(2025, 3, 4, 9, 0, 0, 0, time.UTC) // drawn up on the 4th for the 30th
+				return []*record.Record{pay("P1", "S1", 500, 5, "executed", "AP-1"), ahead, pay("P2", "S1", 500, 7, "pending", "AP-1")}
+			}(), "[SH01/erp/P2<SH01/erp/P1]"},
+		{"a stale version of a cancelled payment changes nothing", func() []*record.Record {
+			p1 := pay("P1", "S1", 500, 5, "pending", "AP-1")
+			p1c := pay("P1", "S1", 500, 5, "cancelled", "AP-1")
+			return []*record.Record{p1, p1c, p1, pay("P2", "S1", 500, 6, "pending", "AP-1")}
+		}(), "[]"},
+	}...)
 	for _, c := range cases {
+		clear(version)
 		d := NewDuplicates(14)
 		var got []string
 		for _, r := range c.in {
@@ -52,9 +78,10 @@ func TestDuplicatePayments(t *testing.T) {
 			t.Errorf("%s: %v, want %s", c.name, got, c.want)
 		}
 	}
-	// Memory follows the window: a payment a window old is forgotten.
+	// Memory follows the window of event time: a payment a window old is
+	// forgotten.
 	d := NewDuplicates(14)
-	d.Add(pay("P1", "S1", 500, 1, "executed", "AP-1"))
+	d.Add(pay("P1", "S1", 500, 3, "executed", "AP-1"))
 	d.Add(pay("P9", "S9", 900, 30, "executed", "AP-9"))
 	if len(d.byID) != 1 || d.byID["SH01/erp/P9"] == nil {
 		t.Errorf("after a window: %d payments held", len(d.byID))
