@@ -2,7 +2,6 @@ package match
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/erpflow/erpflow/pipeline/record"
 )
@@ -62,12 +61,15 @@ type orderState struct {
 	ordered   map[string]record.Fixed // SKU → quantity
 	price     map[string]record.Fixed // SKU → highest unit price on the order
 	receipts  map[string][]record.Line
-	invoices  map[string]billedInvoice // by invoice id; a re-sent version replaces
+	invoices  map[string]*billedInvoice // by invoice id; a re-sent version replaces
+	arrival   []string                  // invoice ids in the order they first came
+	versions  map[string]uint64         // of the order, its receipts and invoices
 }
 
 type billedInvoice struct {
-	lines   []record.Line
-	waiting bool
+	lines     []record.Line
+	cancelled bool
+	verdict   string // outcome and reason last reported, to report changes only
 }
 
 // NewThreeWay returns a checker with tol.
@@ -79,73 +81,94 @@ func (t *ThreeWay) order(company, number string) *orderState {
 	k := orderKey{company, number}
 	o := t.orders[k]
 	if o == nil {
-		o = &orderState{receipts: map[string][]record.Line{}, invoices: map[string]billedInvoice{}}
+		o = &orderState{receipts: map[string][]record.Line{}, invoices: map[string]*billedInvoice{}, versions: map[string]uint64{}}
 		t.orders[k] = o
 	}
 	return o
 }
 
+// stale says whether r is older than a version of it already taken.
+func (o *orderState) stale(full string, v uint64) bool {
+	if o.versions[full] > v {
+		return true
+	}
+	o.versions[full] = v
+	return false
+}
+
 // Add takes a purchase order, goods receipt or AP invoice in event-time
-// order and returns the checks it settles: one for an invoice, and for a
-// receipt those of the invoices that waited for it. Other records return
-// nothing.
+// order and returns the checks whose verdict it changed: any record of an
+// order can change the verdict on each of its invoices (a receipt
+// arriving or returned, an amended invoice). An unchanged verdict is not
+// reported again, and a version older than one seen changes nothing.
 func (t *ThreeWay) Add(r *record.Record) []ThreeWayCheck {
 	full := r.Company + "/" + r.Source + "/" + r.ID
+	var o *orderState
+	var number string
 	switch b := r.Body.(type) {
 	case *record.PurchaseOrder:
-		o := t.order(r.Company, b.Number)
+		o, number = t.order(r.Company, b.Number), b.Number
+		if o.stale(full, r.Version) {
+			return nil
+		}
 		o.id, o.cancelled = full, b.Status == "cancelled"
 		o.ordered, o.price = map[string]record.Fixed{}, map[string]record.Fixed{}
 		for _, l := range b.Lines {
 			o.ordered[l.SKU] += l.Quantity
 			o.price[l.SKU] = max(o.price[l.SKU], l.UnitPrice)
 		}
-		return t.recheck(o, b.Number)
 	case *record.GoodsReceipt:
-		o := t.order(r.Company, b.PORef)
+		o, number = t.order(r.Company, b.PORef), b.PORef
+		if o.stale(full, r.Version) {
+			return nil
+		}
 		if b.Status == "received" {
 			o.receipts[full] = b.Lines
 		} else {
 			delete(o.receipts, full) // returned or cancelled: nothing received
 		}
-		return t.recheck(o, b.PORef)
 	case *record.Invoice:
 		if b.Direction != "AP" || b.OrderRef == "" {
 			return nil
 		}
-		o := t.order(r.Company, b.OrderRef)
-		if b.Status == "cancelled" {
-			delete(o.invoices, full)
+		o, number = t.order(r.Company, b.OrderRef), b.OrderRef
+		if o.stale(full, r.Version) {
 			return nil
 		}
-		o.invoices[full] = billedInvoice{lines: b.Lines}
-		return []ThreeWayCheck{t.check(o, b.OrderRef, full)}
+		inv := o.invoices[full]
+		if inv == nil {
+			inv = &billedInvoice{}
+			o.invoices[full] = inv
+			o.arrival = append(o.arrival, full)
+		}
+		inv.lines, inv.cancelled = b.Lines, b.Status == "cancelled"
+	default:
+		return nil
 	}
-	return nil
-}
-
-// recheck checks again the invoices of o that waited for it or its goods.
-func (t *ThreeWay) recheck(o *orderState, number string) []ThreeWayCheck {
 	var out []ThreeWayCheck
-	for _, id := range sortedKeys(o.invoices) {
-		if o.invoices[id].waiting {
-			out = append(out, t.check(o, number, id))
+	for _, id := range o.arrival {
+		inv := o.invoices[id]
+		if inv.cancelled {
+			continue
+		}
+		c := t.check(o, number, id)
+		if v := string(c.Outcome) + "/" + c.Reason; v != inv.verdict {
+			inv.verdict = v
+			out = append(out, c)
 		}
 	}
 	return out
 }
 
-// check compares everything billed against the order so far with what was
-// ordered and received; the verdict is the invoice's because its lines
-// are what tips the totals over.
+// check compares what the order's invoices bill, up to and including this
+// one in the order they came, with what was ordered and received: the
+// first invoice to go beyond the receipts is the one that tips it, and an
+// earlier one stays good however often it is re-sent.
 func (t *ThreeWay) check(o *orderState, number, invoice string) ThreeWayCheck {
 	c := ThreeWayCheck{Invoice: invoice, Order: o.id}
 	inv := o.invoices[invoice]
-	inv.waiting = false
-	defer func() { o.invoices[invoice] = inv }()
 	switch {
-	case o.id == "":
-		inv.waiting = true // an order may arrive after its invoice
+	case o.id == "": // an order may arrive after its invoice
 		c.Outcome = ThreeWayNoOrder
 		c.Criteria = []Criterion{{"order", false, fmt.Sprintf("no purchase order %s", number)}}
 		c.NextStep = "confirm the order number with the buyer before the invoice is approved"
@@ -156,7 +179,6 @@ func (t *ThreeWay) check(o *orderState, number, invoice string) ThreeWayCheck {
 		c.NextStep = "hold the invoice and ask the supplier to withdraw it: the order was cancelled"
 		return c
 	case len(o.receipts) == 0:
-		inv.waiting = true
 		c.Outcome = ThreeWayAwaiting
 		c.Criteria = []Criterion{{"goods receipt", false, fmt.Sprintf("nothing received yet against %s", number)}}
 		c.NextStep = "hold the supplier invoice until the goods receipt arrives"
@@ -169,9 +191,14 @@ func (t *ThreeWay) check(o *orderState, number, invoice string) ThreeWayCheck {
 		}
 	}
 	billed := map[string]record.Fixed{}
-	for _, b := range o.invoices {
-		for _, l := range b.lines {
-			billed[l.SKU] += l.Quantity
+	for _, id := range o.arrival {
+		if b := o.invoices[id]; !b.cancelled {
+			for _, l := range b.lines {
+				billed[l.SKU] += l.Quantity
+			}
+		}
+		if id == invoice {
+			break
 		}
 	}
 	c.Outcome = ThreeWayMatched
@@ -229,13 +256,4 @@ func (t *ThreeWay) allowPrice(ordered record.Fixed) record.Fixed {
 // v a Fixed can hold.
 func basisPoints(v record.Fixed, bp int64) record.Fixed {
 	return v/10000*record.Fixed(bp) + v%10000*record.Fixed(bp)/10000
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

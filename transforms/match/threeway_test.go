@@ -25,9 +25,15 @@ func TestThreeWay(t *testing.T) {
 		return rec(id, 1, &record.GoodsReceipt{Number: id, PORef: "PO-1", Status: status, Lines: []record.Line{
 			{SKU: "BOLT", Quantity: q(bolts)}, {SKU: "NUT", Quantity: q("50")}}})
 	}
-	ap := func(id, sku, qty, price string) *record.Record {
-		return rec(id, 1, &record.Invoice{Number: id, Direction: "AP", OrderRef: "PO-1", Status: "open",
+	apv := func(id string, v uint64, sku, qty, price string) *record.Record {
+		return rec(id, v, &record.Invoice{Number: id, Direction: "AP", OrderRef: "PO-1", Status: "open",
 			Lines: []record.Line{{SKU: sku, Quantity: q(qty), UnitPrice: q(price)}}})
+	}
+	ap := func(id, sku, qty, price string) *record.Record { return apv(id, 1, sku, qty, price) }
+	grv := func(id string, v uint64, status, bolts string) *record.Record {
+		r := gr(id, status, bolts)
+		r.Version = v
+		return r
 	}
 	type step struct {
 		r        *record.Record
@@ -50,13 +56,26 @@ func TestThreeWay(t *testing.T) {
 		{"two invoices together bill more than received", []step{{r: po("open")}, {r: gr("GR-1", "received", "100")},
 			{r: ap("AP-1", "BOLT", "60", "2.00"), want: []ThreeWayOutcome{ThreeWayMatched}},
 			{r: ap("AP-2", "BOLT", "60", "2.00"), want: []ThreeWayOutcome{ThreeWayMismatch}, reason: "quantity"}}},
-		{"a re-sent invoice is not billed twice", []step{{r: po("open")}, {r: gr("GR-1", "received", "100")},
+		{"a re-sent invoice is neither billed twice nor reported again", []step{{r: po("open")}, {r: gr("GR-1", "received", "100")},
 			{r: ap("AP-1", "BOLT", "100", "2.00"), want: []ThreeWayOutcome{ThreeWayMatched}},
-			{r: ap("AP-1", "BOLT", "100", "2.00"), want: []ThreeWayOutcome{ThreeWayMatched}}}},
+			{r: apv("AP-1", 2, "BOLT", "100", "2.00")}}},
+		{"the rest of the goods cures a mismatch", []step{{r: po("open")}, {r: gr("GR-1", "received", "50")},
+			{r: ap("AP-1", "BOLT", "100", "2.00"), want: []ThreeWayOutcome{ThreeWayMismatch}, reason: "quantity"},
+			{r: gr("GR-2", "received", "50"), want: []ThreeWayOutcome{ThreeWayMatched}}}},
+		{"goods returned after a match", []step{{r: po("open")}, {r: gr("GR-1", "received", "40")}, {r: gr("GR-2", "received", "60")},
+			{r: ap("AP-1", "BOLT", "100", "2.00"), want: []ThreeWayOutcome{ThreeWayMatched}},
+			{r: grv("GR-2", 2, "returned", "60"), want: []ThreeWayOutcome{ThreeWayMismatch}, reason: "quantity"}}},
+		{"the first of two invoices stays good when re-sent", []step{{r: po("open")}, {r: gr("GR-1", "received", "100")},
+			{r: ap("AP-1", "BOLT", "60", "2.00"), want: []ThreeWayOutcome{ThreeWayMatched}},
+			{r: ap("AP-2", "BOLT", "60", "2.00"), want: []ThreeWayOutcome{ThreeWayMismatch}, reason: "quantity"},
+			{r: apv("AP-1", 2, "BOLT", "60", "2.00")}}},
+		{"a stale version redelivered changes nothing", []step{{r: po("open")}, {r: gr("GR-1", "received", "100")},
+			{r: apv("AP-1", 2, "BOLT", "100", "2.00"), want: []ThreeWayOutcome{ThreeWayMatched}},
+			{r: ap("AP-1", "BOLT", "120", "2.00")}}},
 		{"two receipts add up", []step{{r: po("open")}, {r: gr("GR-1", "received", "40")}, {r: gr("GR-2", "received", "60")},
 			{r: ap("AP-1", "BOLT", "100", "2.00"), want: []ThreeWayOutcome{ThreeWayMatched}}}},
 		{"a returned receipt no longer counts", []step{{r: po("open")}, {r: gr("GR-1", "received", "40")}, {r: gr("GR-2", "received", "60")},
-			{r: gr("GR-2", "returned", "60")},
+			{r: grv("GR-2", 2, "returned", "60")},
 			{r: ap("AP-1", "BOLT", "100", "2.00"), want: []ThreeWayOutcome{ThreeWayMismatch}, reason: "quantity"}}},
 		{"invoice before its goods: held, then checked", []step{{r: po("open")},
 			{r: ap("AP-1", "BOLT", "100", "2.00"), want: []ThreeWayOutcome{ThreeWayAwaiting}, inDetail: "nothing received"},
