@@ -36,6 +36,7 @@ type Approvals struct {
 
 type trail struct {
 	steps    map[uint32]*record.Approval // by step: a re-sent step replaces
+	versions map[uint32]uint64           // of each step, so a stale one does not
 	claimant string                      // an expense claim's employee id
 }
 
@@ -47,7 +48,7 @@ func NewApprovals() *Approvals {
 func (a *Approvals) trail(subject string) *trail {
 	t := a.trails[subject]
 	if t == nil {
-		t = &trail{steps: map[uint32]*record.Approval{}}
+		t = &trail{steps: map[uint32]*record.Approval{}, versions: map[uint32]uint64{}}
 		a.trails[subject] = t
 	}
 	return t
@@ -64,7 +65,10 @@ func (a *Approvals) Add(r *record.Record) []Breach {
 		}
 		subject := r.Company + "/" + r.Source + "/" + b.SubjectID
 		t := a.trail(subject)
-		t.steps[b.Step] = b
+		if t.versions[b.Step] > r.Version {
+			return nil
+		}
+		t.steps[b.Step], t.versions[b.Step] = b, r.Version
 		return a.selfApproval(subject, t)
 	case *record.Payment:
 		if b.Direction != "out" || b.Status != "executed" {
@@ -118,6 +122,10 @@ func (a *Approvals) moneyOut(subject string, k record.Kind, t *trail, what strin
 		switch s.Action {
 		case "submit":
 			approved, rejected = 0, nil
+		case "return":
+			// Sent back for changes: what was approved before counts again
+			// only after a new submission is approved.
+			approved = 0
 		case "approve":
 			approved = max(approved, s.Level)
 		case "reject":

@@ -108,6 +108,13 @@ func TestApprovalTrails(t *testing.T) {
 			[]string{BreachSelfApproval}},
 		{"self-approval step ahead of its claim", []*record.Record{step("BX-1", c, 1, 1, 1, "E1", "approve"), claim("pending")},
 			[]string{BreachSelfApproval}},
+		{"returned and paid without resubmission", []*record.Record{pay("pending"), step("PAY-1", p, 1, 1, 1, "M1", "approve"),
+			step("PAY-1", p, 2, 1, 1, "M1", "return"), pay("executed")}, []string{BreachMissingLevel}},
+		{"a stale step redelivered changes nothing", func() []*record.Record {
+			approved := step("PAY-1", p, 1, 1, 1, "M1", "approve")
+			approved.Version = 2 // the approver changed a first rejection
+			return []*record.Record{pay("pending"), approved, step("PAY-1", p, 1, 1, 1, "M1", "reject"), pay("executed")}
+		}(), nil},
 		{"an unpaid payment breaches nothing yet", []*record.Record{pay("pending"), step("PAY-1", p, 1, 1, 2, "M1", "approve")}, nil},
 	}
 	for _, tc := range cases {
