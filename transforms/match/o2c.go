@@ -26,7 +26,8 @@ type Chain struct {
 	Paid      record.Date // when the last invoice was settled in full
 	Shipments []string
 	Invoices  []string
-	received  record.Date // the latest receipt against any of its invoices
+	cancelled bool
+	lastMoney record.Date // the latest receipt, or the ERP calling an invoice paid
 }
 
 // Days is how long each step took, in days; a step not reached is -1.
@@ -53,26 +54,30 @@ type OverdueItem struct {
 
 // OrderToCash links sales orders, shipments, AR invoices and the receipts
 // matched to them. It takes records in event-time order; receipts come from
-// confirmed matches through Settled.
+// confirmed matches through Settled. A record version older than one seen
+// changes nothing.
 type OrderToCash struct {
 	chains   map[string]*Chain // by company/order number
 	invoices map[string]*arState
+	versions map[string]uint64 // of orders and shipments
 }
 
 type arState struct {
 	id, chain string
 	due       record.Date
-	total     record.Money
+	total     record.Money // negative for a credit note
 	received  int64
+	version   uint64
 	cancelled bool
 	// erpPaid is the ERP calling the invoice paid: it writes off a bank
 	// fee's shortfall, which no bank line will ever bring.
 	erpPaid bool
+	matches map[string]bool // ids of the matches applied, so a replay is not money
 }
 
 // NewOrderToCash returns an empty tracker.
 func NewOrderToCash() *OrderToCash {
-	return &OrderToCash{chains: map[string]*Chain{}, invoices: map[string]*arState{}}
+	return &OrderToCash{chains: map[string]*Chain{}, invoices: map[string]*arState{}, versions: map[string]uint64{}}
 }
 
 func (o *OrderToCash) chain(company, number string) *Chain {
@@ -86,48 +91,64 @@ func (o *OrderToCash) chain(company, number string) *Chain {
 	return c
 }
 
+func (o *OrderToCash) stale(full string, v uint64) bool {
+	if o.versions[full] > v {
+		return true
+	}
+	o.versions[full] = v
+	return false
+}
+
 // Add takes a sales order, shipment or AR invoice and returns the chain it
 // moved, or nil.
 func (o *OrderToCash) Add(r *record.Record) *Chain {
 	full := r.Company + "/" + r.Source + "/" + r.ID
 	switch b := r.Body.(type) {
 	case *record.SalesOrder:
-		c := o.chain(r.Company, b.Number)
-		c.Order, c.Ordered = full, b.OrderDate
-		if b.Status == "cancelled" {
-			c.Status = "cancelled"
+		if o.stale(full, r.Version) {
+			return nil
 		}
+		c := o.chain(r.Company, b.Number)
+		c.Order, c.Ordered, c.cancelled = full, b.OrderDate, b.Status == "cancelled"
+		o.settle(c)
 		return c
 	case *record.Shipment:
-		if b.OrderRef == "" {
+		if b.OrderRef == "" || o.stale(full, r.Version) {
 			return nil
 		}
 		c := o.chain(r.Company, b.OrderRef)
 		c.Shipments = addOnce(c.Shipments, full)
 		if b.Status == "shipped" || b.Status == "delivered" {
 			c.Shipped = earliest(c.Shipped, b.ShipDate)
-			c.advance("shipped")
 		}
 		if b.Status == "delivered" && b.DeliveredDate != record.NoDate {
 			c.Delivered = earliest(c.Delivered, b.DeliveredDate)
-			c.advance("delivered")
 		}
+		o.settle(c)
 		return c
 	case *record.Invoice:
 		if b.Direction != "AR" || b.OrderRef == "" {
 			return nil
 		}
-		c := o.chain(r.Company, b.OrderRef)
-		c.Invoices = addOnce(c.Invoices, full)
 		st := o.invoices[full]
 		if st == nil {
-			st = &arState{id: full, chain: r.Company + "/" + b.OrderRef}
+			st = &arState{id: full, chain: r.Company + "/" + b.OrderRef, matches: map[string]bool{}}
 			o.invoices[full] = st
+		} else if st.version > r.Version {
+			return nil
 		}
-		st.due, st.total, st.cancelled, st.erpPaid = b.DueDate, b.Total, b.Status == "cancelled", b.Status == "paid"
+		c := o.chains[st.chain]
+		if c == nil {
+			c = o.chain(r.Company, b.OrderRef)
+		}
+		c.Invoices = addOnce(c.Invoices, full)
+		st.version, st.due, st.total = r.Version, b.DueDate, b.Total
+		st.cancelled, st.erpPaid = b.Status == "cancelled", b.Status == "paid"
 		if !st.cancelled {
 			c.Invoiced = earliest(c.Invoiced, b.IssueDate)
-			c.advance("invoiced")
+		}
+		if st.erpPaid {
+			c.lastMoney = max(c.lastMoney, record.DateOf(r.EventTime))
 		}
 		o.settle(c)
 		return c
@@ -135,77 +156,114 @@ func (o *OrderToCash) Add(r *record.Record) *Chain {
 	return nil
 }
 
-// Settled records money a confirmed match applied to an AR invoice on the
-// bank line's date, and returns the invoice's chain, or nil when the
-// invoice is not one the tracker has seen.
-func (o *OrderToCash) Settled(invoice string, amount record.Money, on record.Date) *Chain {
+// Settled records what confirmed match matchID applied to an AR invoice,
+// on the bank line's date, and returns the invoice's chain. A match
+// applied before is not money again (a replay), and an invoice the tracker
+// has not seen moves nothing (nil).
+func (o *OrderToCash) Settled(matchID, invoice string, amount record.Money, on record.Date) *Chain {
 	st := o.invoices[invoice]
 	if st == nil || amount.Currency != st.total.Currency {
 		return nil
 	}
-	st.received += amount.Minor
 	c := o.chains[st.chain]
-	c.received = max(c.received, on)
+	if st.matches[matchID] {
+		return c
+	}
+	st.matches[matchID] = true
+	st.received += amount.Minor
+	c.lastMoney = max(c.lastMoney, on)
 	o.settle(c)
 	return c
 }
 
-// settle works out whether the chain's invoices are paid in full, in part
-// or not at all.
+// settle works out the chain's status from scratch: how far the goods and
+// invoices got, then whether its invoices, net of credit notes, are paid
+// in full, in part or not at all.
 func (o *OrderToCash) settle(c *Chain) {
-	if c.Status == "cancelled" || len(c.Invoices) == 0 {
+	c.Paid = record.NoDate
+	switch {
+	case c.cancelled:
+		c.Status = "cancelled"
 		return
+	case c.Delivered != record.NoDate:
+		c.Status = "delivered"
+	case c.Shipped != record.NoDate:
+		c.Status = "shipped"
+	default:
+		c.Status = "ordered"
 	}
-	open, some, all := 0, false, true
+	var billed, due, received int64
+	some, allByERP := false, true
 	for _, id := range c.Invoices {
 		st := o.invoices[id]
 		if st.cancelled {
 			continue
 		}
-		open++
-		some = some || st.received > 0
-		all = all && (st.erpPaid || st.received >= st.total.Minor)
+		billed++
+		due += st.total.Minor
+		received += st.received
+		some = some || st.received > 0 || st.erpPaid
+		allByERP = allByERP && (st.erpPaid || st.total.Minor <= 0)
 	}
 	switch {
-	case open > 0 && all:
-		c.Status, c.Paid = "paid", c.received
+	case billed == 0:
+	case received >= due || allByERP:
+		c.Status, c.Paid = "paid", c.lastMoney
 	case some:
-		c.Status, c.Paid = "partially_paid", record.NoDate
+		c.Status = "partially_paid"
 	default:
-		c.Paid = record.NoDate
+		c.Status = "invoiced"
 	}
 }
 
 // Overdue lists the AR invoices due on or before cutoff with money still to
-// come, in a fixed order.
+// come, in a fixed order. A chain's credit notes are netted against its
+// invoices, oldest first, before anything is called overdue.
 func (o *OrderToCash) Overdue(cutoff record.Date) []OverdueItem {
-	var out []OverdueItem
+	credit := map[string]int64{}
 	for _, st := range o.invoices {
-		if st.cancelled || st.erpPaid || st.due > cutoff || st.received >= st.total.Minor || st.total.Minor <= 0 {
-			continue
+		if !st.cancelled && st.total.Minor < 0 {
+			credit[st.chain] -= st.total.Minor
 		}
-		it := OverdueItem{Invoice: st.id, Order: o.chains[st.chain].Order, DaysLate: int(cutoff - st.due),
-			Residual: record.Money{Minor: st.total.Minor - st.received, Currency: st.total.Currency}}
-		if st.received == 0 {
-			it.Type = ExcUnpaidOverdue
-			it.NextStep = fmt.Sprintf("send a reminder for %s %s, %d days past due", it.Residual, it.Residual.Currency, it.DaysLate)
-		} else {
-			it.Type = ExcUnderpaidOverdue
-			it.NextStep = fmt.Sprintf("ask the customer about the remaining %s %s, or for a remittance advice if it was paid under another reference",
-				it.Residual, it.Residual.Currency)
+	}
+	var out []OverdueItem
+	for _, k := range sortedChains(o.chains) {
+		c := o.chains[k]
+		for _, id := range c.Invoices {
+			st := o.invoices[id]
+			if st.cancelled || st.erpPaid || st.total.Minor <= 0 {
+				continue
+			}
+			residual := st.total.Minor - st.received
+			use := min(max(residual, 0), credit[k])
+			residual, credit[k] = residual-use, credit[k]-use
+			if residual <= 0 || st.due > cutoff {
+				continue
+			}
+			it := OverdueItem{Invoice: st.id, Order: c.Order, DaysLate: int(cutoff - st.due),
+				Residual: record.Money{Minor: residual, Currency: st.total.Currency}}
+			if st.received == 0 && use == 0 {
+				it.Type = ExcUnpaidOverdue
+				it.NextStep = fmt.Sprintf("send a reminder for %s %s, %d days past due", it.Residual, it.Residual.Currency, it.DaysLate)
+			} else {
+				it.Type = ExcUnderpaidOverdue
+				it.NextStep = fmt.Sprintf("ask the customer about the remaining %s %s, or for a remittance advice if it was paid under another reference",
+					it.Residual, it.Residual.Currency)
+			}
+			out = append(out, it)
 		}
-		out = append(out, it)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Invoice < out[j].Invoice })
 	return out
 }
 
-var chainRank = map[string]int{"ordered": 0, "shipped": 1, "delivered": 2, "invoiced": 3, "partially_paid": 4, "paid": 5}
-
-func (c *Chain) advance(step string) {
-	if c.Status != "cancelled" && chainRank[step] > chainRank[c.Status] {
-		c.Status = step
+func sortedChains(m map[string]*Chain) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
 	}
+	sort.Strings(out)
+	return out
 }
 
 func earliest(a, b record.Date) record.Date {

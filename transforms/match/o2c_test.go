@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/erpflow/erpflow/connectors/generator"
 	"github.com/erpflow/erpflow/pipeline/record"
@@ -29,17 +30,17 @@ func TestOrderToCashChain(t *testing.T) {
 	if got := o.Overdue(day(22)); len(got) != 2 || got[0].Type != ExcUnpaidOverdue || got[0].Residual.Minor != 1000 || got[0].DaysLate != 2 {
 		t.Fatalf("nothing paid, both past due: %+v", got)
 	}
-	if c = o.Settled("SH01/erp/INV-1", money(1000), day(18)); c.Status != "partially_paid" || c.Paid != record.NoDate {
+	if c = o.Settled("m1", "SH01/erp/INV-1", money(1000), day(18)); c.Status != "partially_paid" || c.Paid != record.NoDate {
 		t.Fatalf("one of two invoices paid: %s, paid %v", c.Status, c.Paid)
 	}
-	o.Settled("SH01/erp/INV-2", money(200), day(19))
+	o.Settled("m2", "SH01/erp/INV-2", money(200), day(19))
 	if got := o.Overdue(day(22)); len(got) != 1 || got[0].Type != ExcUnderpaidOverdue || got[0].Residual.Minor != 300 || got[0].NextStep == "" {
 		t.Fatalf("INV-2 part paid: %+v", got)
 	}
 	if got := o.Overdue(day(20)); len(got) != 0 {
 		t.Fatalf("INV-2 is not due by the 20th: %+v", got)
 	}
-	c = o.Settled("SH01/erp/INV-2", money(300), day(25))
+	c = o.Settled("m3", "SH01/erp/INV-2", money(300), day(25))
 	if c.Status != "paid" || c.Paid != day(25) {
 		t.Fatalf("all paid: %s on %v", c.Status, c.Paid)
 	}
@@ -49,15 +50,49 @@ func TestOrderToCashChain(t *testing.T) {
 	}
 	// A bank fee the ERP wrote off: paid, though the bank brought less.
 	o.Add(rec("INV-3", &record.Invoice{Number: "INV-3", Direction: "AR", OrderRef: "SO-3", IssueDate: day(6), DueDate: day(10), Total: money(1000), Status: "open"}))
-	o.Settled("SH01/erp/INV-3", money(960), day(9))
+	o.Settled("m4", "SH01/erp/INV-3", money(960), day(9))
 	o.Add(rec("INV-3", &record.Invoice{Number: "INV-3", Direction: "AR", OrderRef: "SO-3", IssueDate: day(6), DueDate: day(10), Total: money(1000), Status: "paid"}))
 	for _, it := range o.Overdue(day(30)) {
 		if it.Invoice == "SH01/erp/INV-3" {
 			t.Errorf("a written-off fee is overdue: %+v", it)
 		}
 	}
-	if o.Settled("SH01/erp/INV-9", money(1), day(9)) != nil {
+	if o.Settled("m5", "SH01/erp/INV-9", money(1), day(9)) != nil {
 		t.Error("money for an unknown invoice moved a chain")
+	}
+
+	// A replayed match is not money again.
+	o.Add(rec("INV-4", &record.Invoice{Number: "INV-4", Direction: "AR", OrderRef: "SO-4", IssueDate: day(1), DueDate: day(5), Total: money(1000), Status: "open"}))
+	o.Settled("m6", "SH01/erp/INV-4", money(600), day(4))
+	if c := o.Settled("m6", "SH01/erp/INV-4", money(600), day(4)); c.Status != "partially_paid" {
+		t.Errorf("a replayed receipt paid the invoice: %s", c.Status)
+	}
+	// A credit note nets against its order's invoice.
+	o.Add(rec("INV-5", &record.Invoice{Number: "INV-5", Direction: "AR", OrderRef: "SO-5", IssueDate: day(1), DueDate: day(5), Total: money(1000), Status: "open"}))
+	o.Add(rec("CN-5", &record.Invoice{Number: "CN-5", Direction: "AR", OrderRef: "SO-5", IssueDate: day(2), DueDate: day(5), Total: money(-200), Status: "open"}))
+	if c := o.Settled("m7", "SH01/erp/INV-5", money(800), day(4)); c.Status != "paid" {
+		t.Errorf("invoice less its credit note paid: %s", c.Status)
+	}
+	for _, it := range o.Overdue(day(30)) {
+		if it.Invoice == "SH01/erp/INV-5" || it.Invoice == "SH01/erp/CN-5" {
+			t.Errorf("netted by its credit note, yet overdue: %+v", it)
+		}
+	}
+	// Cancelling the only invoice takes the chain back to its goods.
+	o.Add(rec("SO-6", &record.SalesOrder{Number: "SO-6", OrderDate: day(1), Status: "open"}))
+	o.Add(rec("SH-6", &record.Shipment{Number: "SH-6", OrderRef: "SO-6", ShipDate: day(2), DeliveredDate: day(3), Status: "delivered"}))
+	o.Add(rec("INV-6", &record.Invoice{Number: "INV-6", Direction: "AR", OrderRef: "SO-6", IssueDate: day(3), DueDate: day(9), Total: money(100), Status: "open"}))
+	o.Settled("m8", "SH01/erp/INV-6", money(40), day(4))
+	cancelled := rec("INV-6", &record.Invoice{Number: "INV-6", Direction: "AR", OrderRef: "SO-6", IssueDate: day(3), DueDate: day(9), Total: money(100), Status: "cancelled"})
+	cancelled.Version = 2
+	if c := o.Add(cancelled); c.Status != "delivered" {
+		t.Errorf("after its only invoice was cancelled: %s", c.Status)
+	}
+	// The ERP calling an invoice paid with no receipt seen still dates it.
+	paid := rec("INV-7", &record.Invoice{Number: "INV-7", Direction: "AR", OrderRef: "SO-7", IssueDate: day(3), DueDate: day(9), Total: money(100), Status: "paid"})
+	paid.EventTime = time.Date(2025, 3, 8, 10, 0, 0, 0, time.UTC)
+	if c := o.Add(paid); c.Status != "paid" || c.Paid != day(8) {
+		t.Errorf("paid by the ERP: %s on %v", c.Status, c.Paid)
 	}
 }
 
@@ -124,7 +159,7 @@ func TestOrderToCashAgainstTruth(t *testing.T) {
 				// Currency comes from the invoice: the truth's amount is a
 				// bare decimal.
 				l.amount.Currency = b.Amount.Currency
-				if o.Settled(l.target, l.amount, b.BookingDate) == nil {
+				if o.Settled(full, l.target, l.amount, b.BookingDate) == nil {
 					t.Fatalf("truth link to %s, an invoice the tracker has not seen", l.target)
 				}
 			}
