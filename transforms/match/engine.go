@@ -316,11 +316,21 @@ func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
 		return nil
 	}
 	var out []candidate
-	var exact []*OpenItem
+	var exact, short []*OpenItem
 	for _, it := range open {
-		if d := it.Open.Minor - applied.Minor; d == 0 || (d > 0 && e.withinFee(it.Open.Minor, d)) {
+		switch d := it.Open.Minor - applied.Minor; {
+		case d == 0 || (d > 0 && e.withinFee(it.Open.Minor, d)):
 			exact = append(exact, it)
+		case d > 0 && d <= e.cfg.FeeMinor && wholeUnits(d, applied.Currency):
+			short = append(short, it)
 		}
+	}
+	// A fixed fee can be a large share of a small payment (USD 40 of
+	// USD 774). Short by a whole amount of currency units, as banks' fees
+	// are, within the absolute fee bound is taken only when nothing fits
+	// better and one invoice alone fits so.
+	if len(exact) == 0 && len(short) == 1 {
+		exact = short
 	}
 	party := Criterion{"party", true, "payer name matches the customer"}
 	if len(exact) > 0 {
@@ -384,6 +394,15 @@ func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
 		}
 	}
 	return out
+}
+
+// wholeUnits says whether minor units v are a whole amount of currency c.
+func wholeUnits(v int64, c record.Currency) bool {
+	unit := int64(1)
+	for range c.Scale() {
+		unit *= 10
+	}
+	return v%unit == 0
 }
 
 func runCandidate(rest []*OpenItem, why string, party Criterion) candidate {

@@ -168,8 +168,8 @@ func TestCashApplicationAgainstTruth(t *testing.T) {
 	// Floors that catch a regression of these rules: precision is at the
 	// matching issue's target (0.995); recall is not yet (target 0.97) and
 	// its floor rises as rules are added.
-	if precision < 0.995 || recall < 0.895 {
-		t.Fatalf("precision %.4f recall %.4f fell below the floors 0.995 / 0.895", precision, recall)
+	if precision < 0.995 || recall < 0.905 {
+		t.Fatalf("precision %.4f recall %.4f fell below the floors 0.995 / 0.905", precision, recall)
 	}
 }
 
@@ -286,5 +286,32 @@ func TestEngineEdgeCases(t *testing.T) {
 	b := candidate{parts: []Part{{Kind: record.KindExpenseClaim, Source: "reimb", ID: "1001"}}}
 	if sameItems(a, b) {
 		t.Error("a payment and a claim sharing an id are the same item")
+	}
+}
+
+// TestFixedFeeOnSmallPayment: a bank's fixed fee may be a large share of a
+// small payment; it is taken when it is a whole amount, within the bound,
+// and only one invoice fits so.
+func TestFixedFeeOnSmallPayment(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		invoices []int64
+		line     int64
+		want     Outcome
+	}{
+		{"USD 40 off 774.20", []int64{77420}, 73420, Confirmed},
+		{"38.42 is no bank fee", []int64{77420}, 73578, Unmatched},
+		{"two invoices fit: a person decides", []int64{77420, 77520}, 73420, Unmatched},
+		{"more than the bound", []int64{77420}, 71420, Unmatched},
+	} {
+		e, _ := NewEngine(DefaultConfig(), DefaultRefPatterns)
+		for i, minor := range c.invoices {
+			e.Book("SH01").Put(inv(fmt.Sprintf("INV-2025-00000%d", i+1), "C1", minor, 1+i, 1))
+		}
+		m := e.MatchLine(Line{Company: "SH01", Source: "bank", ID: "L", Direction: "credit", PayerKey: "key-C1",
+			Amount: record.Money{Minor: c.line, Currency: cny}})
+		if m.Outcome != c.want {
+			t.Errorf("%s: %s %s (%+v)", c.name, m.Outcome, m.Rule, m.Criteria)
+		}
 	}
 }
