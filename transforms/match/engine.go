@@ -325,13 +325,6 @@ func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
 			short = append(short, it)
 		}
 	}
-	// A fixed fee can be a large share of a small payment (USD 40 of
-	// USD 774). Short by a whole amount of currency units, as banks' fees
-	// are, within the absolute fee bound is taken only when nothing fits
-	// better and one invoice alone fits so.
-	if len(exact) == 0 && len(short) == 1 {
-		exact = short
-	}
 	party := Criterion{"party", true, "payer name matches the customer"}
 	if len(exact) > 0 {
 		pick := exact
@@ -386,6 +379,15 @@ func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
 	for _, set := range found {
 		out = append(out, candidate{items: set, parts: allOpen(set), score: 0.9, rule: "party+subset",
 			criteria: []Criterion{party, {"amount", true, fmt.Sprintf("%d open invoices add up to it exactly", len(set))}}})
+	}
+	// A fixed fee can be a large share of a small payment (USD 40 of
+	// USD 774). Short by a whole amount of currency units, as banks' fees
+	// are, within the absolute fee bound is taken only when nothing above
+	// fits and one invoice alone fits so.
+	if len(found) == 0 && len(short) == 1 {
+		return []candidate{{items: short, parts: allOpen(short), score: 0.9, rule: "party+amount",
+			criteria: []Criterion{party, {"amount", true, fmt.Sprintf("short by %s, a whole fixed fee",
+				minor(short[0].Open.Minor-applied.Minor, applied.Currency))}}}}
 	}
 	if len(found) == 0 {
 		for _, set := range near {
