@@ -97,6 +97,9 @@ type Engine struct {
 	// party key of the customer it turned out to be (learned from matches
 	// confirmed by reference).
 	aliases map[string]map[string]string
+	// waiting holds, per company, credit lines that matched nothing, in
+	// arrival order: an invoice may arrive after the money that pays it.
+	waiting map[string][]Line
 }
 
 // NewEngine returns an engine with cfg and the reference patterns.
@@ -105,7 +108,7 @@ func NewEngine(cfg Config, refPatterns []string) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: cfg, refs: f, books: map[string]*Book{}, aliases: map[string]map[string]string{}}, nil
+	return &Engine{cfg: cfg, refs: f, books: map[string]*Book{}, aliases: map[string]map[string]string{}, waiting: map[string][]Line{}}, nil
 }
 
 // Book returns a company's open items, creating the book.
@@ -157,7 +160,11 @@ func (e *Engine) MatchLine(l Line) Match {
 	default:
 		return m
 	}
-	return e.decide(book, l, m, cands)
+	m = e.decide(book, l, m, cands)
+	if m.Outcome == Unmatched && l.Direction == "credit" {
+		e.waiting[l.Company] = append(e.waiting[l.Company], l)
+	}
+	return m
 }
 
 // decide turns scored candidates into the line's outcome: the best one
