@@ -1,11 +1,7 @@
 package match
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/erpflow/erpflow/connectors/generator"
@@ -21,14 +17,7 @@ func TestApprovalsAgainstTruth(t *testing.T) {
 		t.Fatal(err)
 	}
 	planted := map[[2]string]bool{}
-	tf, _ := os.Open(filepath.Join(dir, "truth.ndjson"))
-	defer tf.Close()
-	sc := bufio.NewScanner(tf)
-	for sc.Scan() {
-		var x map[string]string
-		if err := json.Unmarshal(sc.Bytes(), &x); err != nil {
-			t.Fatal(err)
-		}
+	for x := range truthLines(t, dir) {
 		if x["exception"] == generator.ExcApprovalBreach {
 			planted[[2]string{x["subject_id"], x["reason"]}] = true
 		}
@@ -41,19 +30,10 @@ func TestApprovalsAgainstTruth(t *testing.T) {
 		reasons[BreachPaidAfterReject] == 0 || reasons[BreachSelfApproval] == 0 {
 		t.Fatalf("the world plants %v (stats %d): every reason is needed to test", reasons, st.Exceptions[generator.ExcApprovalBreach])
 	}
-	rf, _ := os.Open(filepath.Join(dir, "records.ndjson"))
-	defer rf.Close()
-	sc = bufio.NewScanner(rf)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	d := record.NewDecoder()
 	a := NewApprovals()
 	found := map[[2]string]bool{}
-	for sc.Scan() {
-		var r record.Record
-		if err := d.Decode(sc.Bytes(), &r); err != nil {
-			t.Fatal(err)
-		}
-		for _, b := range a.Add(&r) {
+	for r := range recordLines(t, dir) {
+		for _, b := range a.Add(r) {
 			found[[2]string{b.Subject, b.Reason}] = true
 			if b.NextStep == "" || len(b.Criteria) == 0 {
 				t.Errorf("%v: no next step or criteria", b)

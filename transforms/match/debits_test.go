@@ -1,10 +1,6 @@
 package match
 
 import (
-	"bufio"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/erpflow/erpflow/connectors/generator"
@@ -63,32 +59,16 @@ func TestOutgoingAgainstTruth(t *testing.T) {
 		t.Fatal(err)
 	}
 	truth, lines := map[[2]string]bool{}, map[string]bool{}
-	tf, _ := os.Open(filepath.Join(dir, "truth.ndjson"))
-	defer tf.Close()
-	sc := bufio.NewScanner(tf)
-	for sc.Scan() {
-		var x map[string]string
-		if err := json.Unmarshal(sc.Bytes(), &x); err != nil {
-			t.Fatal(err)
-		}
+	for x := range truthLines(t, dir) {
 		if x["type"] == "link" && (x["target_kind"] == "payment" || x["target_kind"] == "expense_claim") {
 			truth[[2]string{x["bank_txn"], x["target_id"]}] = true
 			lines[x["bank_txn"]] = true
 		}
 	}
 	e, _ := NewEngine(DefaultConfig(), DefaultRefPatterns)
-	rf, _ := os.Open(filepath.Join(dir, "records.ndjson"))
-	defer rf.Close()
-	sc = bufio.NewScanner(rf)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	d := record.NewDecoder()
 	seen := map[string]bool{} // items put once: a later version must not reopen what a line settled
 	confirmed, review := map[[2]string]bool{}, 0
-	for sc.Scan() {
-		var r record.Record
-		if err := d.Decode(sc.Bytes(), &r); err != nil {
-			t.Fatal(err)
-		}
+	for r := range recordLines(t, dir) {
 		book := e.Book(r.Company)
 		full := r.Company + "/" + r.Source + "/" + r.ID
 		switch b := r.Body.(type) {

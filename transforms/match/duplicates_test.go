@@ -1,11 +1,7 @@
 package match
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -97,14 +93,7 @@ func TestDuplicatePaymentsAgainstTruth(t *testing.T) {
 		t.Fatal(err)
 	}
 	planted := map[[2]string]bool{}
-	tf, _ := os.Open(filepath.Join(dir, "truth.ndjson"))
-	defer tf.Close()
-	sc := bufio.NewScanner(tf)
-	for sc.Scan() {
-		var x map[string]string
-		if err := json.Unmarshal(sc.Bytes(), &x); err != nil {
-			t.Fatal(err)
-		}
+	for x := range truthLines(t, dir) {
 		if x["exception"] == generator.ExcDuplicatePayment {
 			planted[[2]string{x["subject_id"], x["related_id"]}] = true
 		}
@@ -112,19 +101,10 @@ func TestDuplicatePaymentsAgainstTruth(t *testing.T) {
 	if len(planted) < 3 || len(planted) != st.Exceptions[generator.ExcDuplicatePayment] {
 		t.Fatalf("%d planted duplicate payments (stats %d): too few to test", len(planted), st.Exceptions[generator.ExcDuplicatePayment])
 	}
-	rf, _ := os.Open(filepath.Join(dir, "records.ndjson"))
-	defer rf.Close()
-	sc = bufio.NewScanner(rf)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	dec := record.NewDecoder()
 	d := NewDuplicates(14)
 	found := map[[2]string]bool{}
-	for sc.Scan() {
-		var r record.Record
-		if err := dec.Decode(sc.Bytes(), &r); err != nil {
-			t.Fatal(err)
-		}
-		for _, x := range d.Add(&r) {
+	for r := range recordLines(t, dir) {
+		for _, x := range d.Add(r) {
 			found[[2]string{x.Subject, x.Original}] = true
 		}
 	}

@@ -1,10 +1,6 @@
 package match
 
 import (
-	"bufio"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -113,14 +109,7 @@ func TestOrderToCashAgainstTruth(t *testing.T) {
 	links := map[string][]link{}
 	fees := map[string]record.Money{} // fees deducted unreported, by bank line
 	planted := map[[3]string]bool{}
-	tf, _ := os.Open(filepath.Join(dir, "truth.ndjson"))
-	defer tf.Close()
-	sc := bufio.NewScanner(tf)
-	for sc.Scan() {
-		var x map[string]string
-		if err := json.Unmarshal(sc.Bytes(), &x); err != nil {
-			t.Fatal(err)
-		}
+	for x := range truthLines(t, dir) {
 		switch {
 		case x["type"] == "link" && x["target_kind"] == "invoice":
 			links[x["bank_txn"]] = append(links[x["bank_txn"]], link{x["target_id"], mustMoney(t, x["amount"])})
@@ -130,18 +119,9 @@ func TestOrderToCashAgainstTruth(t *testing.T) {
 			planted[[3]string{x["exception"], x["subject_id"], x["amount"]}] = true
 		}
 	}
-	rf, _ := os.Open(filepath.Join(dir, "records.ndjson"))
-	defer rf.Close()
-	sc = bufio.NewScanner(rf)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	d := record.NewDecoder()
 	o := NewOrderToCash()
 	seenLine := map[string]bool{}
-	for sc.Scan() {
-		var r record.Record
-		if err := d.Decode(sc.Bytes(), &r); err != nil {
-			t.Fatal(err)
-		}
+	for r := range recordLines(t, dir) {
 		if b, ok := r.Body.(*record.BankTxn); ok {
 			full := r.Company + "/" + r.Source + "/" + r.ID
 			if seenLine[full] {
@@ -165,7 +145,7 @@ func TestOrderToCashAgainstTruth(t *testing.T) {
 			}
 			continue
 		}
-		o.Add(&r)
+		o.Add(r)
 	}
 	start, _ := record.ParseDate("2025-01-01")
 	found := map[[3]string]bool{}

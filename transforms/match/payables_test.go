@@ -1,10 +1,6 @@
 package match
 
 import (
-	"bufio"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/erpflow/erpflow/connectors/generator"
@@ -98,31 +94,15 @@ func TestPayablesAgainstTruth(t *testing.T) {
 		t.Fatal(err)
 	}
 	dups := map[string]bool{}
-	tf, _ := os.Open(filepath.Join(dir, "truth.ndjson"))
-	defer tf.Close()
-	sc := bufio.NewScanner(tf)
-	for sc.Scan() {
-		var x map[string]string
-		if err := json.Unmarshal(sc.Bytes(), &x); err != nil {
-			t.Fatal(err)
-		}
+	for x := range truthLines(t, dir) {
 		if x["exception"] == generator.ExcDuplicatePayment {
 			dups[x["subject_id"]] = true
 		}
 	}
-	rf, _ := os.Open(filepath.Join(dir, "records.ndjson"))
-	defer rf.Close()
-	sc = bufio.NewScanner(rf)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	d := record.NewDecoder()
 	p := NewPayables()
 	matched, settledDups := 0, 0
-	for sc.Scan() {
-		var r record.Record
-		if err := d.Decode(sc.Bytes(), &r); err != nil {
-			t.Fatal(err)
-		}
-		c := p.Add(&r)
+	for r := range recordLines(t, dir) {
+		c := p.Add(r)
 		switch {
 		case c == nil:
 		case c.Outcome == PayableMatched && !dups[c.Payment]:

@@ -1,10 +1,6 @@
 package match
 
 import (
-	"bufio"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -146,14 +142,7 @@ func TestThreeWayAgainstTruth(t *testing.T) {
 		t.Fatal(err)
 	}
 	planted := map[[3]string]bool{}
-	tf, _ := os.Open(filepath.Join(dir, "truth.ndjson"))
-	defer tf.Close()
-	sc := bufio.NewScanner(tf)
-	for sc.Scan() {
-		var x map[string]string
-		if err := json.Unmarshal(sc.Bytes(), &x); err != nil {
-			t.Fatal(err)
-		}
+	for x := range truthLines(t, dir) {
 		if x["exception"] == generator.ExcThreeWayMismatch {
 			planted[[3]string{x["subject_id"], x["related_id"], x["reason"]}] = true
 		}
@@ -161,20 +150,11 @@ func TestThreeWayAgainstTruth(t *testing.T) {
 	if len(planted) < 5 || len(planted) != st.Exceptions[generator.ExcThreeWayMismatch] {
 		t.Fatalf("%d planted mismatches in the truth, stats say %d: too few to test", len(planted), st.Exceptions[generator.ExcThreeWayMismatch])
 	}
-	rf, _ := os.Open(filepath.Join(dir, "records.ndjson"))
-	defer rf.Close()
-	sc = bufio.NewScanner(rf)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	d := record.NewDecoder()
 	tw := NewThreeWay(DefaultThreeWayTolerance())
 	found := map[[3]string]bool{}
 	checked, awaiting := 0, 0
-	for sc.Scan() {
-		var r record.Record
-		if err := d.Decode(sc.Bytes(), &r); err != nil {
-			t.Fatal(err)
-		}
-		for _, c := range tw.Add(&r) {
+	for r := range recordLines(t, dir) {
+		for _, c := range tw.Add(r) {
 			checked++
 			switch c.Outcome {
 			case ThreeWayMismatch:

@@ -1,0 +1,63 @@
+package match
+
+import (
+	"bufio"
+	"encoding/json"
+	"iter"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+// truthLines yields the objects of a generated world's truth file, keys to
+// string values (every truth value is a string).
+func truthLines(t *testing.T, dir string) iter.Seq[map[string]string] {
+	return func(yield func(map[string]string) bool) {
+		f, err := os.Open(filepath.Join(dir, "truth.ndjson"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			var x map[string]string
+			if err := json.Unmarshal(sc.Bytes(), &x); err != nil {
+				t.Fatal(err)
+			}
+			if !yield(x) {
+				return
+			}
+		}
+		if err := sc.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// recordLines yields a generated world's records in file (event) order.
+func recordLines(t *testing.T, dir string) iter.Seq[*record.Record] {
+	return func(yield func(*record.Record) bool) {
+		f, err := os.Open(filepath.Join(dir, "records.ndjson"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		d := record.NewDecoder()
+		for sc.Scan() {
+			r := new(record.Record)
+			if err := d.Decode(sc.Bytes(), r); err != nil {
+				t.Fatal(err)
+			}
+			if !yield(r) {
+				return
+			}
+		}
+		if err := sc.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
