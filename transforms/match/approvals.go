@@ -38,6 +38,7 @@ type trail struct {
 	steps    map[uint32]*record.Approval // by step: a re-sent step replaces
 	versions map[uint32]uint64           // of each step, so a stale one does not
 	claimant string                      // an expense claim's employee id
+	touched  record.Date                 // event date of the latest record about it
 }
 
 // NewApprovals returns an empty approval checker.
@@ -58,6 +59,7 @@ func (a *Approvals) trail(subject string) *trail {
 // make visible.
 func (a *Approvals) Add(r *record.Record) []Breach {
 	full := r.Company + "/" + r.Source + "/" + r.ID
+	day := record.DateOf(r.EventTime)
 	switch b := r.Body.(type) {
 	case *record.Approval:
 		if b.SubjectKind != record.KindPayment && b.SubjectKind != record.KindExpenseClaim {
@@ -65,6 +67,7 @@ func (a *Approvals) Add(r *record.Record) []Breach {
 		}
 		subject := r.Company + "/" + r.Source + "/" + b.SubjectID
 		t := a.trail(subject)
+		t.touched = max(t.touched, day)
 		if t.versions[b.Step] > r.Version {
 			return nil
 		}
@@ -74,9 +77,12 @@ func (a *Approvals) Add(r *record.Record) []Breach {
 		if b.Direction != "out" || b.Status != "executed" {
 			return nil
 		}
-		return a.moneyOut(full, record.KindPayment, a.trail(full), fmt.Sprintf("payment %s executed", b.Number))
+		t := a.trail(full)
+		t.touched = max(t.touched, day)
+		return a.moneyOut(full, record.KindPayment, t, fmt.Sprintf("payment %s executed", b.Number))
 	case *record.ExpenseClaim:
 		t := a.trail(full)
+		t.touched = max(t.touched, day)
 		t.claimant = b.Employee.ID
 		out := a.selfApproval(full, t)
 		if b.ApprovalStatus == "approved" {
@@ -157,4 +163,21 @@ func (t *trail) ordered() []*record.Approval {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Step < out[j].Step })
 	return out
+}
+
+// Forget drops the trails with no record since before cutoff (an event
+// date), with what was reported about them, and returns how many. A step
+// arriving for a forgotten subject starts a new trail.
+func (a *Approvals) Forget(cutoff record.Date) int {
+	n := 0
+	for subject, t := range a.trails {
+		if t.touched < cutoff {
+			delete(a.trails, subject)
+			for _, reason := range []string{BreachMissingLevel, BreachPaidAfterReject, BreachSelfApproval} {
+				delete(a.reported, subject+"\x00"+reason)
+			}
+			n++
+		}
+	}
+	return n
 }

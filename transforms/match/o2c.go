@@ -28,6 +28,7 @@ type Chain struct {
 	Invoices  []string
 	cancelled bool
 	lastMoney record.Date // the latest receipt, or the ERP calling an invoice paid
+	touched   record.Date // event date of the latest record about it
 }
 
 // Days is how long each step took, in days; a step not reached is -1.
@@ -102,6 +103,14 @@ func (o *OrderToCash) stale(full string, v uint64) bool {
 // Add takes a sales order, shipment or AR invoice and returns the chain it
 // moved, or nil.
 func (o *OrderToCash) Add(r *record.Record) *Chain {
+	c := o.add(r)
+	if c != nil {
+		c.touched = max(c.touched, record.DateOf(r.EventTime))
+	}
+	return c
+}
+
+func (o *OrderToCash) add(r *record.Record) *Chain {
 	full := r.Company + "/" + r.Source + "/" + r.ID
 	switch b := r.Body.(type) {
 	case *record.SalesOrder:
@@ -171,7 +180,7 @@ func (o *OrderToCash) Settled(matchID, invoice string, amount record.Money, on r
 	}
 	st.matches[matchID] = true
 	st.received += amount.Minor
-	c.lastMoney = max(c.lastMoney, on)
+	c.lastMoney, c.touched = max(c.lastMoney, on), max(c.touched, on)
 	o.settle(c)
 	return c
 }
@@ -280,4 +289,26 @@ func addOnce(list []string, id string) []string {
 		}
 	}
 	return append(list, id)
+}
+
+// Forget drops the chains that are paid or cancelled and had no record
+// since before cutoff (an event date), with their invoices, and returns
+// how many. Chains with money still to come are kept however old: they
+// are what Overdue reports.
+func (o *OrderToCash) Forget(cutoff record.Date) int {
+	n := 0
+	for k, c := range o.chains {
+		if c.touched < cutoff && (c.Status == "paid" || c.Status == "cancelled") {
+			for _, id := range c.Invoices {
+				delete(o.invoices, id)
+			}
+			for _, id := range c.Shipments {
+				delete(o.versions, id)
+			}
+			delete(o.versions, c.Order)
+			delete(o.chains, k)
+			n++
+		}
+	}
+	return n
 }

@@ -46,6 +46,7 @@ type payable struct {
 	open, total record.Money // a credit note's are negative
 	version     uint64
 	cancelled   bool
+	touched     record.Date // event date of the latest record about it
 }
 
 type applied struct {
@@ -53,6 +54,7 @@ type applied struct {
 	parts   []*payable
 	amounts []int64
 	done    bool // applied and not returned
+	touched record.Date
 	checked bool // its executed version was checked: a re-sent one is not
 }
 
@@ -83,6 +85,7 @@ func (p *Payables) Add(r *record.Record) *PayableCheck {
 			inv.open.Minor += b.Total.Minor - inv.total.Minor
 		}
 		inv.supplier, inv.total, inv.version, inv.cancelled = b.Party.ID, b.Total, r.Version, b.Status == "cancelled"
+		inv.touched = max(inv.touched, record.DateOf(r.EventTime))
 	case *record.Payment:
 		if b.Direction != "out" {
 			return nil
@@ -95,7 +98,7 @@ func (p *Payables) Add(r *record.Record) *PayableCheck {
 		if a.version > r.Version {
 			return nil
 		}
-		a.version = r.Version
+		a.version, a.touched = r.Version, max(a.touched, record.DateOf(r.EventTime))
 		switch {
 		case b.Status == "executed" && !a.checked:
 			a.checked = true
@@ -200,4 +203,25 @@ func (p *Payables) reverse(full string, b *record.Payment, a *applied) *PayableC
 	c.Criteria = []Criterion{{"status", false, fmt.Sprintf("payment %s %s after it was applied", b.Number, b.Status)}}
 	a.done, a.checked, a.parts, a.amounts = false, false, nil, nil
 	return c
+}
+
+// Forget drops settled or cancelled invoices and payments with no record
+// since before cutoff (an event date) and returns how many. Open invoices
+// are kept however old: they are what AP still owes. A payment naming a
+// forgotten invoice later is an unknown invoice, for AP to look at.
+func (p *Payables) Forget(cutoff record.Date) int {
+	n := 0
+	for k, inv := range p.invoices {
+		if inv.touched < cutoff && (inv.open.Minor == 0 || inv.cancelled) {
+			delete(p.invoices, k)
+			n++
+		}
+	}
+	for k, a := range p.payments {
+		if a.touched < cutoff {
+			delete(p.payments, k)
+			n++
+		}
+	}
+	return n
 }

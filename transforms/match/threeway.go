@@ -64,6 +64,7 @@ type orderState struct {
 	invoices  map[string]*billedInvoice // by invoice id; a re-sent version replaces
 	arrival   []string                  // invoice ids in the order they first came
 	versions  map[string]uint64         // of the order, its receipts and invoices
+	touched   record.Date               // event date of its latest record
 }
 
 type billedInvoice struct {
@@ -145,6 +146,7 @@ func (t *ThreeWay) Add(r *record.Record) []ThreeWayCheck {
 	default:
 		return nil
 	}
+	o.touched = max(o.touched, record.DateOf(r.EventTime))
 	var out []ThreeWayCheck
 	for _, id := range o.arrival {
 		inv := o.invoices[id]
@@ -256,4 +258,19 @@ func (t *ThreeWay) allowPrice(ordered record.Fixed) record.Fixed {
 // v a Fixed can hold.
 func basisPoints(v record.Fixed, bp int64) record.Fixed {
 	return v/10000*record.Fixed(bp) + v%10000*record.Fixed(bp)/10000
+}
+
+// Forget drops the orders with no record since before cutoff (an event
+// date) and returns how many: a long-closed order's invoices are paid and
+// no longer checked, and without ageing the state would grow with the
+// history. An invoice naming a forgotten order later finds no order.
+func (t *ThreeWay) Forget(cutoff record.Date) int {
+	n := 0
+	for k, o := range t.orders {
+		if o.touched < cutoff {
+			delete(t.orders, k)
+			n++
+		}
+	}
+	return n
 }

@@ -1,0 +1,50 @@
+package match
+
+import (
+	"testing"
+	"time"
+
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+// TestForget: state ages on event time; what is settled and quiet goes,
+// what is still owed stays however old.
+func TestForget(t *testing.T) {
+	at := func(day int) time.Time { return time.Date(2025, 3, day, 9, 0, 0, 0, time.UTC) }
+	rec := func(id string, day int, body record.Body) *record.Record {
+		return &record.Record{Envelope: record.Envelope{Company: "SH01", Source: "erp", ID: id, Version: 1, EventTime: at(day)}, Body: body}
+	}
+	cny100 := record.Money{Minor: 100, Currency: cny}
+	cutoff := record.MakeDate(2025, 3, 20)
+
+	tw := NewThreeWay(DefaultThreeWayTolerance())
+	tw.Add(rec("PO-1", 1, &record.PurchaseOrder{Number: "PO-1", Status: "open"}))
+	tw.Add(rec("PO-2", 25, &record.PurchaseOrder{Number: "PO-2", Status: "open"}))
+	if n := tw.Forget(cutoff); n != 1 || len(tw.orders) != 1 {
+		t.Errorf("three-way: forgot %d, kept %d orders", n, len(tw.orders))
+	}
+
+	p := NewPayables()
+	p.Add(rec("AP-1", 1, &record.Invoice{Number: "AP-1", Direction: "AP", Party: record.Party{ID: "S1"}, Total: cny100, Status: "open"}))
+	p.Add(rec("AP-2", 1, &record.Invoice{Number: "AP-2", Direction: "AP", Party: record.Party{ID: "S1"}, Total: cny100, Status: "open"}))
+	p.Add(rec("PAY-1", 2, &record.Payment{Number: "PAY-1", Direction: "out", Party: record.Party{ID: "S1"}, Amount: cny100,
+		Status: "executed", InvoiceRefs: []string{"AP-1"}}))
+	if n := p.Forget(cutoff); n != 2 || p.invoices["SH01/AP-2"] == nil {
+		t.Errorf("payables: forgot %d; the unpaid AP-2 kept: %v", n, p.invoices["SH01/AP-2"] != nil)
+	}
+
+	a := NewApprovals()
+	a.Add(rec("PAY-9/1", 1, &record.Approval{SubjectKind: record.KindPayment, SubjectID: "PAY-9", Step: 1, Level: 1, RequiredLevels: 1, Action: "approve"}))
+	a.Add(rec("PAY-8/1", 22, &record.Approval{SubjectKind: record.KindPayment, SubjectID: "PAY-8", Step: 1, Level: 1, RequiredLevels: 1, Action: "approve"}))
+	if n := a.Forget(cutoff); n != 1 || len(a.trails) != 1 {
+		t.Errorf("approvals: forgot %d, kept %d trails", n, len(a.trails))
+	}
+
+	o := NewOrderToCash()
+	o.Add(rec("INV-1", 1, &record.Invoice{Number: "INV-1", Direction: "AR", OrderRef: "SO-1", Total: cny100, Status: "open"}))
+	o.Settled("m1", "SH01/erp/INV-1", cny100, record.MakeDate(2025, 3, 5))
+	o.Add(rec("INV-2", 1, &record.Invoice{Number: "INV-2", Direction: "AR", OrderRef: "SO-2", Total: cny100, Status: "open"}))
+	if n := o.Forget(cutoff); n != 1 || o.chains["SH01/SO-2"] == nil || o.invoices["SH01/erp/INV-1"] != nil {
+		t.Errorf("order to cash: forgot %d; unpaid SO-2 kept %v", n, o.chains["SH01/SO-2"] != nil)
+	}
+}
