@@ -259,7 +259,7 @@ func (e *Engine) byReference(book *Book, l Line, applied record.Money) ([]candid
 		// remittance, so the payer's other open invoices may make up the
 		// rest. Only the set a stated rule chooses (oldest due first) counts,
 		// never a subset found by search.
-		if rest, why := e.restOfParty(book, l, items, -diff); rest != nil {
+		if rest, why := oldestDueRun(partyOpen(book, l.PayerKey, l.Amount.Currency), items, -diff); rest != nil {
 			c.items = append(append([]*OpenItem(nil), items...), rest...)
 			c.parts = allOpen(c.items)
 			c.score = 0.95
@@ -279,21 +279,29 @@ func (e *Engine) byReference(book *Book, l Line, applied record.Money) ([]candid
 	return []candidate{c}, true
 }
 
-// restOfParty returns the payer's other open invoices that make up
-// residual exactly when taken oldest due first: a payer settling
-// everything due up to some date, the way payment runs work. Only
-// invoices with a positive open amount take part (a credit note is netted
-// by a person, not by a run), so sums only grow, at most one such prefix
-// exists and nothing is picked by search.
-func (e *Engine) restOfParty(book *Book, l Line, quoted []*OpenItem, residual int64) ([]*OpenItem, string) {
-	skip := map[*OpenItem]bool{}
-	for _, it := range quoted {
-		skip[it] = true
+// partyOpen lists the payer's open AR invoices in cur with a positive
+// open amount, oldest due first: what the party rules and payment runs
+// choose from. A credit note is netted by a person, not by a rule.
+func partyOpen(book *Book, payer string, cur record.Currency) []*OpenItem {
+	var open []*OpenItem
+	for _, it := range book.ByParty(payer) {
+		if it.Kind == record.KindInvoice && it.Direction == "AR" && it.Open.Currency == cur && it.Open.Minor > 0 {
+			open = append(open, it)
+		}
 	}
+	return open
+}
+
+// oldestDueRun returns the invoices of open (oldest due first), less
+// those quoted, that make up residual exactly when taken in order: a
+// payer settling everything due up to some date, the way payment runs
+// work. Amounts are positive, so sums only grow, at most one such run
+// exists and nothing is picked by search.
+func oldestDueRun(open, quoted []*OpenItem, residual int64) ([]*OpenItem, string) {
 	var rest []*OpenItem
 	var sum int64
-	for _, it := range book.ByParty(l.PayerKey) { // oldest due first
-		if skip[it] || it.Kind != record.KindInvoice || it.Direction != "AR" || it.Open.Currency != l.Amount.Currency || it.Open.Minor <= 0 {
+	for _, it := range open {
+		if slices.Contains(quoted, it) {
 			continue
 		}
 		rest, sum = append(rest, it), sum+it.Open.Minor
@@ -313,12 +321,7 @@ func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
 	if l.PayerKey == "" {
 		return nil
 	}
-	var open []*OpenItem
-	for _, it := range book.ByParty(l.PayerKey) {
-		if it.Kind == record.KindInvoice && it.Direction == "AR" && it.Open.Currency == applied.Currency && it.Open.Minor > 0 {
-			open = append(open, it)
-		}
-	}
+	open := partyOpen(book, l.PayerKey, applied.Currency)
 	if len(open) == 0 {
 		return nil
 	}
@@ -333,6 +336,7 @@ func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
 		}
 	}
 	party := Criterion{"party", true, "payer name matches the customer"}
+	run, runWhy := oldestDueRun(open, nil, applied.Minor)
 	if len(exact) > 0 {
 		pick := exact
 		crit := []Criterion{party, {"amount", true, "one open invoice of this amount"}}
@@ -346,15 +350,15 @@ func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
 		}
 		// A run of older invoices adding up to the same amount is as likely
 		// as the one invoice: then a person decides.
-		if rest, why := e.restOfParty(book, l, nil, applied.Minor); len(rest) > 1 {
-			out = append(out, runCandidate(rest, why, party))
+		if len(run) > 1 {
+			out = append(out, runCandidate(run, runWhy, party))
 		}
 		return out
 	}
 	// A payment run settling everything due up to a date: the oldest-due
 	// invoices taken in order add up to the line.
-	if rest, why := e.restOfParty(book, l, nil, applied.Minor); len(rest) > 1 {
-		return []candidate{runCandidate(rest, why, party)}
+	if len(run) > 1 {
+		return []candidate{runCandidate(run, runWhy, party)}
 	}
 	// Several invoices of the party paid by one transfer: a bounded subset
 	// sum over the oldest open items.
