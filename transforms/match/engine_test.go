@@ -1,11 +1,8 @@
 package match
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/erpflow/erpflow/connectors/generator"
@@ -89,34 +86,18 @@ func TestCashApplicationAgainstTruth(t *testing.T) {
 		t.Fatal(err)
 	}
 	truth := map[[2]string]bool{}
-	tf, _ := os.Open(filepath.Join(dir, "truth.ndjson"))
-	defer tf.Close()
-	sc := bufio.NewScanner(tf)
-	for sc.Scan() {
-		var x struct{ Type, BankTxn, TargetKind, TargetID string }
-		var raw map[string]string
-		json.Unmarshal(sc.Bytes(), &raw)
-		x.Type, x.BankTxn, x.TargetKind, x.TargetID = raw["type"], raw["bank_txn"], raw["target_kind"], raw["target_id"]
-		if x.Type == "link" && x.TargetKind == "invoice" {
-			truth[[2]string{x.BankTxn, x.TargetID}] = true
+	for x := range truthLines(t, dir) {
+		if x["type"] == "link" && x["target_kind"] == "invoice" {
+			truth[[2]string{x["bank_txn"], x["target_id"]}] = true
 		}
 	}
 	e, _ := NewEngine(DefaultConfig(), DefaultRefPatterns)
-	rf, _ := os.Open(filepath.Join(dir, "records.ndjson"))
-	defer rf.Close()
-	sc = bufio.NewScanner(rf)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	d := record.NewDecoder()
 	confirmed, review, lines := map[[2]string]bool{}, 0, 0
 	arLines := map[string]bool{}
 	for k := range truth {
 		arLines[k[0]] = true
 	}
-	for sc.Scan() {
-		var r record.Record
-		if err := d.Decode(sc.Bytes(), &r); err != nil {
-			t.Fatal(err)
-		}
+	for r := range recordLines(t, dir) {
 		switch b := r.Body.(type) {
 		case *record.Invoice:
 			if b.Direction != "AR" {
