@@ -30,10 +30,11 @@ const RulesVersion = 1
 type Config struct {
 	Confirm, Review float64 // score thresholds
 	Margin          float64 // two candidates closer than this are ambiguous
-	// FeeMinor and FeePercent bound a deducted fee: a line may be short of
-	// the invoice by at most FeeMinor minor units or FeePercent/100 of it.
-	FeeMinor   int64
-	FeePercent float64
+	// FeeMinor and FeeBP bound a deducted fee: a line may be short of the
+	// invoice by at most FeeMinor minor units and at most FeeBP basis
+	// points (1/100 of a percent) of it, compared exactly in integers.
+	FeeMinor int64
+	FeeBP    int64
 	// MaxSubset bounds how many invoices of one party one line may pay.
 	MaxSubset int
 	// TieOldestDue resolves equal candidates of one party by the oldest due
@@ -46,7 +47,7 @@ type Config struct {
 
 // DefaultConfig are the rules' defaults.
 func DefaultConfig() Config {
-	return Config{Confirm: 0.9, Review: 0.5, Margin: 0.05, FeeMinor: 5000, FeePercent: 0.5, MaxSubset: 4}
+	return Config{Confirm: 0.9, Review: 0.5, Margin: 0.05, FeeMinor: 5000, FeeBP: 50, MaxSubset: 4}
 }
 
 // Line is a bank line as matching sees it.
@@ -497,7 +498,7 @@ func editSimilarity(a, b string) float64 {
 }
 
 func (e *Engine) withinFee(total, diff int64) bool {
-	return diff <= e.cfg.FeeMinor && float64(diff) <= float64(total)*e.cfg.FeePercent/100
+	return diff <= e.cfg.FeeMinor && diff <= basisPoints(total, e.cfg.FeeBP)
 }
 
 func allOpen(items []*OpenItem) []Part {

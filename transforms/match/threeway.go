@@ -254,10 +254,10 @@ func (t *ThreeWay) allowPrice(ordered record.Fixed) record.Fixed {
 	return ordered + basisPoints(ordered, t.tol.PriceBP) + t.tol.PriceAbs
 }
 
-// basisPoints is bp/10000 of v, rounded down, without overflowing for any
-// v a Fixed can hold.
-func basisPoints(v record.Fixed, bp int64) record.Fixed {
-	return v/10000*record.Fixed(bp) + v%10000*record.Fixed(bp)/10000
+// basisPoints is bp/10000 of v, rounded toward zero, without overflowing
+// for any v a Fixed or an amount in minor units can hold.
+func basisPoints[T ~int64](v T, bp int64) T {
+	return v/10000*T(bp) + v%10000*T(bp)/10000
 }
 
 // Forget drops the orders with no record since before cutoff (an event
