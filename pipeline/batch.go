@@ -64,7 +64,39 @@ type Batch struct {
 	// re-send, or an older version): not written to their tables and not
 	// dead-lettered, but recorded, so that counts survive restarts.
 	Duplicates []Item
-	Fetched    time.Time
+	// Rows are what stages derived from the records (matches, exceptions):
+	// the sink lands them with the batch, so they share its acknowledgement.
+	// Derived rows must be safe to land twice (a replay lands them again).
+	Rows []Row
+	// Notes are messages stages publish for other systems, sent by the sink
+	// before the batch is acknowledged (at least once: consumers dedupe on
+	// the ids inside).
+	Notes   []Note
+	Fetched time.Time
+	// Final marks the empty batch the runner hands through the stages once
+	// the input is consumed (Config.UntilCaughtUp), so that a stage holding
+	// records back (matching waits for its event-time watermark) can let
+	// them go before the run ends.
+	Final bool
+}
+
+// Table names a table of derived rows and its columns, in the order of
+// Row.Values.
+type Table struct {
+	Name    string
+	Columns []string
+}
+
+// Row is one derived row.
+type Row struct {
+	Table  *Table
+	Values []any
+}
+
+// Note is one message for another system.
+type Note struct {
+	Topic      string
+	Key, Value []byte
 }
 
 // Reject moves message i to the dead letters.

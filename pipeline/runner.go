@@ -187,6 +187,7 @@ func (r *Runner) Run(ctx context.Context) error {
 // fetch fills batches by size or wait and hands them on in order.
 func (r *Runner) fetch(ctx context.Context, lagger LagReporter, out chan<- *Batch) error {
 	backoff := r.cfg.RetryMin
+	finalSent := false
 	for {
 		select {
 		case r.slots <- struct{}{}:
@@ -226,6 +227,13 @@ func (r *Runner) fetch(ctx context.Context, lagger LagReporter, out chan<- *Batc
 					done, err := r.caughtUp(ctx, lagger)
 					if err != nil {
 						r.log.Warn("lag check failed", "err", err)
+					}
+					if done && !finalSent {
+						// One empty batch through the stages first,
+						// so that held-back records land too.
+						finalSent = true
+						b.Final, b.Fetched = true, time.Now()
+						break
 					}
 					if done {
 						<-r.slots
@@ -358,6 +366,9 @@ func (r *Runner) commitLoop(ctx context.Context, acks <-chan *Batch) {
 	defer ticker.Stop()
 	flush := func() {
 		if len(marks) == 0 {
+			// Nothing to commit: the batches acknowledged so far had no
+			// messages (the final batch), or their marks are committed.
+			r.committed.Store(next)
 			return
 		}
 		if err := r.src.Commit(ctx, marks); err != nil {

@@ -131,6 +131,7 @@ func (s *toItems) Process(ctx context.Context, b *Batch) error {
 type memSink struct {
 	mu       sync.Mutex
 	ids      []string
+	rows     []string              // first value of each derived row
 	failures int                   // fail this many writes first
 	gate     map[uint64]chan error // batch seq -> write waits here
 	written  chan uint64
@@ -158,6 +159,9 @@ func (s *memSink) Write(ctx context.Context, b *Batch) error {
 	s.mu.Lock()
 	for _, it := range b.Items {
 		s.ids = append(s.ids, it.Rec.ID)
+	}
+	for _, r := range b.Rows {
+		s.rows = append(s.rows, r.Values[0].(string))
 	}
 	s.mu.Unlock()
 	if s.written != nil {
@@ -432,5 +436,52 @@ func TestRunnerBoundsBatchesBehindAStuckOne(t *testing.T) {
 	}
 	if c := src.committedOffsets()[0]; c != 10000 {
 		t.Fatalf("committed %d, want 10000", c)
+	}
+}
+
+// holdBack derives one row per record but only from the final batch, as
+// matching does with records behind its watermark.
+type holdBack struct {
+	held   []string
+	finals int
+}
+
+func (h *holdBack) Name() string { return "hold" }
+func (h *holdBack) Process(ctx context.Context, b *Batch) error {
+	for _, it := range b.Items {
+		h.held = append(h.held, it.Rec.ID)
+	}
+	if b.Final {
+		h.finals++
+		if len(b.Messages) != 0 {
+			return errors.New("the final batch carries messages")
+		}
+		table := &Table{Name: "held", Columns: []string{"id"}}
+		for _, id := range h.held {
+			b.Rows = append(b.Rows, Row{Table: table, Values: []any{id}})
+		}
+		h.held = nil
+	}
+	return nil
+}
+
+func TestRunnerHandsAFinalBatchThroughWhenCaughtUp(t *testing.T) {
+	src := newMemSource(2, 25)
+	hold := &holdBack{}
+	sink := &memSink{}
+	r := NewRunner(fastCfg(), src, []Stage{&toItems{}, hold}, sink, &memDLQ{}, nil, nil)
+	if err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if hold.finals != 1 {
+		t.Fatalf("the stages saw %d final batches, want 1", hold.finals)
+	}
+	if len(sink.rows) != 50 || len(sink.ids) != 50 {
+		t.Fatalf("sink got %d derived rows and %d records, want 50 of each", len(sink.rows), len(sink.ids))
+	}
+	for p, c := range src.committedOffsets() {
+		if c != 25 {
+			t.Errorf("partition %d committed %d, want 25", p, c)
+		}
 	}
 }
