@@ -1,0 +1,559 @@
+package match
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/erpflow/erpflow/pipeline/record"
+	"github.com/erpflow/erpflow/transforms/clean"
+)
+
+// Exception types the reconciler raises besides the checkers' own
+// (ExcUnpaidOverdue, ExcUnderpaidOverdue).
+const (
+	ExcDuplicatePayment    = "duplicate_payment"
+	ExcThreeWayMismatch    = "three_way_mismatch"
+	ExcApprovalBreach      = "approval_breach"
+	ExcFeeDeducted         = "fee_deducted"
+	ExcUnidentifiedReceipt = "unidentified_receipt"
+	ExcPayable             = "payable_mismatch"   // the ERP's payment against its AP invoices
+	ExcReopened            = "reopened"           // a matched document cancelled, amended or returned
+	ExcUnbalanced          = "control_unbalanced" // a day's control totals do not add up
+)
+
+// Exception statuses.
+const (
+	StatusOpen     = "open"
+	StatusResolved = "resolved"
+)
+
+// Exception is one thing finance operations must look at, with what was
+// checked and a next step a clerk can take.
+type Exception struct {
+	ID          string
+	Company     string
+	Type        string
+	Reason      string // the variant, when a type has several
+	SubjectKind record.Kind
+	Subject     string // company/source/id
+	Related     string // the other record of the anomaly, if any
+	Amount      record.Money
+	Status      string
+	Criteria    []Criterion
+	NextStep    string
+	Date        record.Date
+	At          time.Time // event time of the record that raised or resolved it
+}
+
+// LineResult is a bank line's current outcome.
+type LineResult struct {
+	Match
+	Company         string
+	Direction       string
+	Amount, Charges record.Money
+	Date            record.Date
+	At              time.Time
+}
+
+// ItemState is an open item after a change: Status is open, settled or
+// removed.
+type ItemState struct {
+	OpenItem
+	Company string
+	Status  string
+	At      time.Time
+}
+
+// ControlTotal is one company's bank credit lines of one currency and
+// booking day against what became of them, in minor units.
+type ControlTotal struct {
+	Company                    string
+	Currency                   record.Currency
+	Day                        record.Date
+	Lines                      int
+	Amount                     int64
+	Matched, Review, Unmatched int64
+	At                         time.Time
+}
+
+// Balanced is true when every line's money is accounted for exactly once.
+func (c ControlTotal) Balanced() bool { return c.Amount == c.Matched+c.Review+c.Unmatched }
+
+// Output collects what the records given to Add changed.
+type Output struct {
+	Lines      []LineResult
+	Items      []ItemState
+	Exceptions []Exception
+	Totals     []ControlTotal
+}
+
+// Reset empties o, keeping its memory.
+func (o *Output) Reset() {
+	clear(o.Lines)
+	clear(o.Items)
+	clear(o.Exceptions)
+	o.Lines, o.Items, o.Exceptions, o.Totals = o.Lines[:0], o.Items[:0], o.Exceptions[:0], o.Totals[:0]
+}
+
+// Len is how many results o holds.
+func (o *Output) Len() int { return len(o.Lines) + len(o.Items) + len(o.Exceptions) + len(o.Totals) }
+
+// Settings are one company's reconciliation parameters.
+type Settings struct {
+	Rules         Config
+	RefPatterns   []string
+	ThreeWay      ThreeWayTolerance
+	DuplicateDays int // outgoing payments this close with the same payee and amount are duplicates
+	UnmatchedDays int // a credit line that matches nothing this long is an exception
+	RetainDays    int // settled state with no record for this long is forgotten
+}
+
+// DefaultSettings are the defaults of every company.
+func DefaultSettings() Settings {
+	return Settings{Rules: DefaultConfig(), RefPatterns: DefaultRefPatterns, ThreeWay: DefaultThreeWayTolerance(),
+		DuplicateDays: 14, UnmatchedDays: 14, RetainDays: 120}
+}
+
+// Reconciler runs every check of one company over its records, taken in
+// event-time order: cash application and bank debits, the three-way match,
+// approval trails, duplicate payments, payables and order to cash, each
+// result reported once, and a day's end (overdue invoices, lines waiting
+// too long, control totals) when event time passes into the next day.
+type Reconciler struct {
+	company string
+	set     Settings
+	engine  *Engine
+	three   *ThreeWay
+	appr    *Approvals
+	dups    *Duplicates
+	pay     *Payables
+	o2c     *OrderToCash
+
+	day      record.Date                // event date of the latest record
+	known    map[itemKey]record.Money   // documents put in the book, by total, to see amendments
+	lines    map[string]*lineState      // bank lines by company/source/id, for control totals
+	waiting  map[string]Line            // credit lines the engine holds until their document arrives
+	totals   map[totalKey]*ControlTotal // by currency and booking day
+	dirty    map[totalKey]bool          // totals changed since the last report
+	overdue  map[string]Exception       // open overdue exceptions by id
+	reported map[string]bool            // exception ids raised once and for all
+}
+
+type lineState struct {
+	counted bool // a credit line, in the control totals
+	day     record.Date
+	key     totalKey
+	amount  int64
+	outcome Outcome
+}
+
+type totalKey struct {
+	cur record.Currency
+	day record.Date
+}
+
+// NewReconciler returns the reconciler of one company.
+func NewReconciler(company string, set Settings) (*Reconciler, error) {
+	e, err := NewEngine(set.Rules, set.RefPatterns)
+	if err != nil {
+		return nil, fmt.Errorf("reconcile %s: %w", company, err)
+	}
+	return &Reconciler{company: company, set: set, engine: e, three: NewThreeWay(set.ThreeWay), appr: NewApprovals(),
+		dups: NewDuplicates(set.DuplicateDays), pay: NewPayables(), o2c: NewOrderToCash(),
+		known: map[itemKey]record.Money{}, lines: map[string]*lineState{}, waiting: map[string]Line{}, totals: map[totalKey]*ControlTotal{},
+		dirty: map[totalKey]bool{}, overdue: map[string]Exception{}, reported: map[string]bool{}}, nil
+}
+
+// Book is the company's open items.
+func (rc *Reconciler) Book() *Book { return rc.engine.Book(rc.company) }
+
+// Add takes the company's next record in event-time order and appends what
+// it changed to out. A record of another company is a caller's bug.
+func (rc *Reconciler) Add(r *record.Record, out *Output) {
+	if r.Company != rc.company {
+		panic("reconcile: record of company " + r.Company + " given to " + rc.company)
+	}
+	if d := record.DateOf(r.EventTime); d > rc.day {
+		if rc.day != 0 {
+			rc.endOfDay(rc.day, r.EventTime, out)
+		}
+		rc.day = d
+	}
+	at := r.EventTime
+	switch b := r.Body.(type) {
+	case *record.Invoice:
+		if b.Direction == "AR" {
+			rc.o2c.Add(r)
+			rc.putItem(r, OpenItem{Kind: record.KindInvoice, Source: r.Source, ID: r.ID, Number: b.Number, OrderRef: b.OrderRef,
+				Direction: "AR", PartyID: b.Party.ID, PartyKey: partyKey(b.Party), Total: b.Total, Open: b.Total,
+				IssueDate: b.IssueDate, DueDate: b.DueDate, Version: r.Version}, b.Status == "cancelled", out)
+			break
+		}
+		for _, c := range rc.three.Add(r) {
+			if c.Outcome == ThreeWayMismatch {
+				rc.raise(out, Exception{Type: ExcThreeWayMismatch, Reason: c.Reason, SubjectKind: record.KindInvoice, Subject: c.Invoice,
+					Related: c.Order, Amount: b.Total, Criteria: c.Criteria, NextStep: c.NextStep}, at)
+			}
+		}
+		rc.payable(r, b.Total, at, out)
+	case *record.Payment:
+		if b.Direction != "out" {
+			break // the ERP's own receipts: the bank line is what matching settles
+		}
+		for _, d := range rc.dups.Add(r) {
+			rc.raise(out, Exception{Type: ExcDuplicatePayment, SubjectKind: record.KindPayment, Subject: d.Subject, Related: d.Original,
+				Amount: d.Amount, Criteria: d.Criteria, NextStep: d.NextStep}, at)
+		}
+		rc.breaches(rc.appr.Add(r), at, out)
+		rc.payable(r, b.Amount, at, out)
+		gone := b.Status == "cancelled" || b.Status == "returned"
+		rc.putItem(r, OpenItem{Kind: record.KindPayment, Source: r.Source, ID: r.ID, Number: b.Number, Direction: "out",
+			PartyID: b.Party.ID, PartyKey: partyKey(b.Party), Total: b.Amount, Open: b.Amount, DueDate: b.ValueDate,
+			Version: r.Version}, gone, out)
+	case *record.ExpenseClaim:
+		rc.breaches(rc.appr.Add(r), at, out)
+		if b.ApprovalStatus == "approved" || b.ApprovalStatus == "rejected" {
+			rc.putItem(r, OpenItem{Kind: record.KindExpenseClaim, Source: r.Source, ID: r.ID, Number: b.Number, Direction: "out",
+				PartyID: b.Employee.ID, PartyKey: partyKey(b.Employee), Total: b.Amount, Open: b.Amount, DueDate: b.ClaimDate,
+				Version: r.Version}, b.ApprovalStatus == "rejected", out)
+		}
+	case *record.Approval:
+		rc.breaches(rc.appr.Add(r), at, out)
+	case *record.PurchaseOrder, *record.GoodsReceipt:
+		for _, c := range rc.three.Add(r) {
+			if c.Outcome == ThreeWayMismatch {
+				rc.raise(out, Exception{Type: ExcThreeWayMismatch, Reason: c.Reason, SubjectKind: record.KindInvoice, Subject: c.Invoice,
+					Related: c.Order, Criteria: c.Criteria, NextStep: c.NextStep}, at)
+			}
+		}
+	case *record.SalesOrder, *record.Shipment:
+		rc.o2c.Add(r)
+	case *record.BankTxn:
+		rc.bankLine(r, b, out)
+	}
+}
+
+func partyKey(p record.Party) string {
+	if p.Key != "" {
+		return p.Key
+	}
+	return clean.MatchKey(p.Name)
+}
+
+// putItem files a document in the book, or takes it out when gone. A
+// document that a match already touched and that is now cancelled,
+// returned or amended is reopened as it now stands, with an exception.
+func (rc *Reconciler) putItem(r *record.Record, it OpenItem, gone bool, out *Output) {
+	k := itemKey{it.Kind, it.Source, it.ID}
+	book := rc.Book()
+	prev, seen := rc.known[k]
+	held := book.Get(it.Kind, it.Source, it.ID)
+	if held != nil && it.Version < held.Version {
+		return
+	}
+	touched := seen && (held == nil || held.Open.Minor != prev.Minor)
+	if gone {
+		if !seen {
+			return // never opened: nothing to take back
+		}
+		delete(rc.known, k)
+		book.Remove(it.Kind, it.Source, it.ID)
+		rc.item(out, it, "removed", r.EventTime)
+		if touched {
+			rc.raise(out, Exception{Type: ExcReopened, Reason: "cancelled", SubjectKind: it.Kind, Subject: rc.full(it.Source, it.ID),
+				Amount: prev, NextStep: fmt.Sprintf("%s %s was settled by a match and is now %s: reverse the match (erpflow recon unmatch) or refund the payer",
+					it.Kind, it.Number, statusOf(r))}, r.EventTime)
+		}
+		return
+	}
+	if seen {
+		if prev == it.Total {
+			return // a re-send or a change matching does not see
+		}
+		// An amended amount: what was settled stays settled, the
+		// difference opens or closes.
+		settled := prev.Minor
+		if held != nil {
+			settled -= held.Open.Minor
+		}
+		it.Open.Minor = it.Total.Minor - settled
+		if touched {
+			rc.raise(out, Exception{Type: ExcReopened, Reason: "amended", SubjectKind: it.Kind, Subject: rc.full(it.Source, it.ID),
+				Amount: it.Open, NextStep: fmt.Sprintf("%s %s changed from %s to %s after a payment was applied: check the residual %s",
+					it.Kind, it.Number, prev, it.Total, it.Open)}, r.EventTime)
+		}
+		if it.Open.Minor <= 0 {
+			book.Remove(it.Kind, it.Source, it.ID)
+			rc.known[k] = it.Total
+			rc.item(out, it, "settled", r.EventTime)
+			return
+		}
+	}
+	rc.known[k] = it.Total
+	ms := rc.engine.PutItem(rc.company, it)
+	rc.item(out, it, "open", r.EventTime)
+	for _, m := range ms {
+		rc.lineOutcome(m, r.EventTime, out)
+	}
+}
+
+func statusOf(r *record.Record) string {
+	switch b := r.Body.(type) {
+	case *record.Invoice:
+		return b.Status
+	case *record.Payment:
+		return b.Status
+	case *record.ExpenseClaim:
+		return b.ApprovalStatus
+	}
+	return "changed"
+}
+
+func (rc *Reconciler) full(source, id string) string { return rc.company + "/" + source + "/" + id }
+
+func (rc *Reconciler) item(out *Output, it OpenItem, status string, at time.Time) {
+	out.Items = append(out.Items, ItemState{OpenItem: it, Company: rc.company, Status: status, At: at})
+}
+
+// bankLine matches a statement line and records it for the control totals.
+func (rc *Reconciler) bankLine(r *record.Record, b *record.BankTxn, out *Output) {
+	full := rc.full(r.Source, r.ID)
+	if _, dup := rc.lines[full]; dup {
+		return // a newer version of a line already matched: the bank does not amend lines
+	}
+	l := Line{Company: rc.company, Source: r.Source, ID: r.ID, Direction: b.Direction, Amount: b.Amount, Charges: b.Charges,
+		Date: b.BookingDate, PayerKey: partyKey(b.Counterparty), Remittance: b.Remittance}
+	st := &lineState{outcome: Unmatched, day: b.BookingDate}
+	rc.lines[full] = st
+	if b.Direction == "credit" && b.Amount.Minor > 0 {
+		st.key, st.amount, st.counted = totalKey{b.Amount.Currency, b.BookingDate}, b.Amount.Minor, true
+		t := rc.total(st.key)
+		t.Lines++
+		t.Amount += b.Amount.Minor
+		t.Unmatched += b.Amount.Minor
+	}
+	m := rc.engine.MatchLine(l)
+	if m.Outcome == Unmatched && b.Direction == "credit" {
+		rc.waiting[full] = l // the engine holds it too, and hands it back matched or expired
+	}
+	rc.lineResult(m, l, r.EventTime, out)
+}
+
+// lineOutcome reports a waiting line matched later, when the document it
+// pays arrived.
+func (rc *Reconciler) lineOutcome(m Match, at time.Time, out *Output) {
+	l, ok := rc.waiting[m.Line]
+	if !ok {
+		return
+	}
+	delete(rc.waiting, m.Line)
+	rc.lineResult(m, l, at, out)
+}
+
+func (rc *Reconciler) lineResult(m Match, l Line, at time.Time, out *Output) {
+	out.Lines = append(out.Lines, LineResult{Match: m, Company: rc.company, Direction: l.Direction, Amount: l.Amount,
+		Charges: l.Charges, Date: l.Date, At: at})
+	rc.afterMatch(m, l, at, out)
+}
+
+func (rc *Reconciler) afterMatch(m Match, l Line, at time.Time, out *Output) {
+	if st := rc.lines[m.Line]; st != nil && st.counted && st.outcome != m.Outcome {
+		t := rc.total(st.key)
+		*rc.bucket(t, st.outcome) -= st.amount
+		*rc.bucket(t, m.Outcome) += st.amount
+		st.outcome = m.Outcome
+	}
+	if m.Outcome != Confirmed {
+		return
+	}
+	book := rc.Book()
+	var applied int64
+	for _, p := range m.Parts {
+		applied += p.Amount.Minor
+		st := ItemState{Company: rc.company, Status: "settled", At: at,
+			OpenItem: OpenItem{Kind: p.Kind, Source: p.Source, ID: p.ID}}
+		if it := book.Get(p.Kind, p.Source, p.ID); it != nil {
+			st.OpenItem, st.Status = *it, "open"
+		} else if total, ok := rc.known[itemKey{p.Kind, p.Source, p.ID}]; ok {
+			st.Total, st.Open = total, record.Money{Currency: total.Currency}
+		}
+		out.Items = append(out.Items, st)
+		if l.Direction == "credit" && p.Kind == record.KindInvoice {
+			rc.o2c.Settled(m.ID, rc.full(p.Source, p.ID), p.Amount, l.Date)
+		}
+	}
+	// What the line brought plus the charges it reports is what it paid;
+	// anything the invoices took beyond that the bank kept as a fee nobody
+	// has booked yet.
+	if l.Direction != "credit" {
+		return
+	}
+	// What the line brought plus the charges it reports is what it paid;
+	// anything the invoices took beyond that the bank kept as a fee nobody
+	// has booked yet.
+	fee := applied - l.Amount.Minor
+	if l.Charges.Currency == l.Amount.Currency {
+		fee -= l.Charges.Minor
+	}
+	if fee > 0 {
+		money := record.Money{Minor: fee, Currency: l.Amount.Currency}
+		rc.raise(out, Exception{Type: ExcFeeDeducted, SubjectKind: record.KindBankTxn, Subject: m.Line, Amount: money,
+			Criteria: m.Criteria, NextStep: fmt.Sprintf("post the %s %s bank fee the payer's bank deducted", money, money.Currency)}, at)
+	}
+}
+
+func (rc *Reconciler) bucket(t *ControlTotal, o Outcome) *int64 {
+	switch o {
+	case Confirmed:
+		return &t.Matched
+	case Review:
+		return &t.Review
+	}
+	return &t.Unmatched
+}
+
+func (rc *Reconciler) total(k totalKey) *ControlTotal {
+	t := rc.totals[k]
+	if t == nil {
+		t = &ControlTotal{Company: rc.company, Currency: k.cur, Day: k.day}
+		rc.totals[k] = t
+	}
+	rc.dirty[k] = true
+	return t
+}
+
+func (rc *Reconciler) breaches(bs []Breach, at time.Time, out *Output) {
+	for _, b := range bs {
+		rc.raise(out, Exception{Type: ExcApprovalBreach, Reason: b.Reason, SubjectKind: b.Kind, Subject: b.Subject,
+			Criteria: b.Criteria, NextStep: b.NextStep}, at)
+	}
+}
+
+func (rc *Reconciler) payable(r *record.Record, amount record.Money, at time.Time, out *Output) {
+	c := rc.pay.Add(r)
+	if c == nil {
+		return
+	}
+	switch c.Outcome {
+	case PayableMatched, PayablePartial:
+		return
+	}
+	related := ""
+	if len(c.Parts) > 0 {
+		related = rc.full(c.Parts[0].Source, c.Parts[0].ID)
+	}
+	rc.raise(out, Exception{Type: ExcPayable, Reason: string(c.Outcome), SubjectKind: record.KindPayment, Subject: c.Payment,
+		Related: related, Amount: amount, Criteria: c.Criteria, NextStep: c.NextStep}, at)
+}
+
+// raise reports an exception once: its id is derived from type, reason
+// and subject, so a replay raises the same one.
+func (rc *Reconciler) raise(out *Output, x Exception, at time.Time) {
+	x.Company, x.At = rc.company, at
+	if x.Status == "" {
+		x.Status = StatusOpen
+	}
+	if x.Date == 0 {
+		x.Date = record.DateOf(at)
+	}
+	x.ID = exceptionID(x)
+	if rc.reported[x.ID] {
+		return
+	}
+	rc.reported[x.ID] = true
+	out.Exceptions = append(out.Exceptions, x)
+}
+
+func exceptionID(x Exception) string {
+	sum := sha256.Sum256([]byte(x.Company + "|" + x.Type + "|" + x.Reason + "|" + x.Subject + "|" + x.Related))
+	return hex.EncodeToString(sum[:12])
+}
+
+// endOfDay closes event day d: credit lines waiting too long become
+// exceptions, overdue invoices open or resolve theirs, the day's control
+// totals are reported, and state nobody needs any more is forgotten. at is
+// the event time of the record that moved time on.
+func (rc *Reconciler) endOfDay(d record.Date, at time.Time, out *Output) {
+	for _, l := range rc.engine.ExpireWaiting(rc.company, d-record.Date(rc.set.UnmatchedDays)+1) {
+		delete(rc.waiting, rc.full(l.Source, l.ID))
+		rc.raise(out, Exception{Type: ExcUnidentifiedReceipt, SubjectKind: record.KindBankTxn, Subject: rc.full(l.Source, l.ID),
+			Amount: l.Amount, NextStep: fmt.Sprintf("ask the payer for a remittance advice for %s %s received %s", l.Amount, l.Amount.Currency, l.Date)}, at)
+	}
+	now := map[string]bool{}
+	for _, it := range rc.o2c.Overdue(d) {
+		x := Exception{Type: it.Type, SubjectKind: record.KindInvoice, Subject: it.Invoice, Related: it.Order, Amount: it.Residual,
+			Status: StatusOpen, NextStep: it.NextStep, Company: rc.company, Date: d, At: at,
+			Criteria: []Criterion{{"paid", false, fmt.Sprintf("%s still to come, %d days past due", it.Residual, it.DaysLate)}}}
+		x.ID = exceptionID(Exception{Company: rc.company, Type: "overdue", Subject: it.Invoice})
+		now[x.ID] = true
+		if old, ok := rc.overdue[x.ID]; ok && old.Type == x.Type && old.Amount == x.Amount {
+			continue // still the same: the day count alone changes nothing worth a row
+		}
+		rc.overdue[x.ID] = x
+		out.Exceptions = append(out.Exceptions, x)
+	}
+	for _, id := range sortedKeys(rc.overdue) {
+		if !now[id] {
+			x := rc.overdue[id]
+			x.Status, x.At, x.Date = StatusResolved, at, d
+			out.Exceptions = append(out.Exceptions, x)
+			delete(rc.overdue, id)
+		}
+	}
+	keys := make([]totalKey, 0, len(rc.dirty))
+	for k := range rc.dirty {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].day != keys[j].day {
+			return keys[i].day < keys[j].day
+		}
+		return keys[i].cur.String() < keys[j].cur.String()
+	})
+	for _, k := range keys {
+		t := *rc.totals[k]
+		t.At = at
+		out.Totals = append(out.Totals, t)
+		if !t.Balanced() {
+			rc.raise(out, Exception{Type: ExcUnbalanced, Subject: fmt.Sprintf("%s/%s/%s", rc.company, k.cur, k.day),
+				Amount:   record.Money{Minor: t.Amount - t.Matched - t.Review - t.Unmatched, Currency: k.cur},
+				NextStep: "report a matching defect: a bank line is counted twice or not at all"}, at)
+		}
+	}
+	clear(rc.dirty)
+	cut := d - record.Date(rc.set.RetainDays)
+	for id, st := range rc.lines {
+		if st.day < cut {
+			delete(rc.lines, id) // a re-send this old is not matched again: dedupe has seen it
+		}
+	}
+	for k := range rc.totals {
+		if k.day < cut {
+			delete(rc.totals, k)
+		}
+	}
+	rc.three.Forget(cut)
+	rc.appr.Forget(cut)
+	rc.pay.Forget(cut)
+	rc.o2c.Forget(cut)
+}
+
+// Close ends the latest event day, as if time had moved on: the end of a
+// run over a finite input.
+func (rc *Reconciler) Close(at time.Time, out *Output) {
+	if rc.day != 0 {
+		rc.endOfDay(rc.day, at, out)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
