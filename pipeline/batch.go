@@ -29,6 +29,10 @@ type Message struct {
 	// fetched; a source refuses to commit marks from an older epoch, since
 	// the partition may belong to someone else by then.
 	Epoch int64
+	// HighWater is the partition's end when the message was fetched (the
+	// offset the next produced message gets); 0 when the source cannot
+	// tell. A message at HighWater-1 was the last one there was.
+	HighWater int64
 }
 
 // Mark is a commit point: the next offset to read on one partition.

@@ -72,7 +72,7 @@ Exit codes: 0 done, 1 failure, 2 usage error.`,
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "override log.level: debug, info, warn, error")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newGenerate(), newBroker(g), newProduce(g), newRun(g), newMigrate(g),
-		newClickHouse(), newConfig(), newDLQ(g), newDemo(g), newBench(g), newClean(), newMapping())
+		newClickHouse(), newConfig(), newDLQ(g), newDemo(g), newBench(g), newClean(), newMapping(), newRecon(g))
 	return root
 }
 

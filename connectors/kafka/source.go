@@ -88,6 +88,9 @@ type Source struct {
 	// hwm holds each partition's high watermark as last seen on a fetched
 	// message, so a commit can update the lag gauge without a round trip.
 	hwm sync.Map // topicPartition -> *atomic.Int64
+	// drained is, per input topic and partition, whether the group had
+	// read everything there at the last Lag call; nil before the first.
+	drained map[string]map[int]bool
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -197,7 +200,7 @@ func (s *Source) read(ctx context.Context, topic string, pa kafkago.PartitionAss
 		}
 		hwm.Store(m.HighWaterMark)
 		pm := pipeline.Message{Topic: m.Topic, Partition: int32(m.Partition), Offset: m.Offset,
-			Key: m.Key, Value: m.Value, Time: m.Time, Epoch: epoch}
+			Key: m.Key, Value: m.Value, Time: m.Time, Epoch: epoch, HighWater: m.HighWaterMark}
 		if len(m.Headers) > 0 {
 			pm.Headers = make([]pipeline.Header, len(m.Headers))
 			for i, h := range m.Headers {
@@ -317,7 +320,9 @@ func (s *Source) Lag(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("lag: fetch committed offsets: %w", res.Error)
 	}
 	var total int64
+	drained := map[string]map[int]bool{}
 	for t, parts := range ends {
+		drained[t] = map[int]bool{}
 		committed := map[int]int64{}
 		for _, p := range res.Topics[t] {
 			committed[p.Partition] = p.CommittedOffset
@@ -329,12 +334,33 @@ func (s *Source) Lag(ctx context.Context) (int64, error) {
 			}
 			lag := max(end-c, 0)
 			total += lag
+			drained[t][p] = lag == 0
 			if s.cfg.Metrics != nil {
 				s.cfg.Metrics.SetLag(t, int32(p), lag)
 			}
 		}
 	}
+	s.mu.Lock()
+	s.drained = drained
+	s.mu.Unlock()
 	return total, nil
+}
+
+// Drained says whether the group had nothing left to read on a partition
+// at the last Lag call: a stage waiting for records of every topic need not
+// wait for that one. A topic that did not exist then has nothing to read;
+// before the first Lag call nothing is known to be drained.
+func (s *Source) Drained(topic string, partition int32) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.drained == nil {
+		return false
+	}
+	parts, ok := s.drained[topic]
+	if !ok {
+		return true
+	}
+	return parts[int(partition)]
 }
 
 // endOffsets returns the high watermark of every partition of the inputs.

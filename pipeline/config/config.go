@@ -7,7 +7,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +24,7 @@ type Config struct {
 	Sources    []Source   `yaml:"sources"`
 	ClickHouse ClickHouse `yaml:"clickhouse"`
 	Pipeline   Pipeline   `yaml:"pipeline"`
+	Matching   Matching   `yaml:"matching"`
 	HTTP       HTTP       `yaml:"http"`
 	Log        Log        `yaml:"log"`
 }
@@ -153,6 +156,78 @@ type Pipeline struct {
 	DrainTimeout    Duration `yaml:"drain_timeout"`
 }
 
+// Matching configures the reconciliation stage (transforms/match).
+type Matching struct {
+	Enabled bool `yaml:"enabled"`
+	// Lateness, when set, is how far one input topic may lag the others,
+	// in event time, before records are matched without waiting for it;
+	// 0 (the default) always waits, which keeps matching deterministic.
+	Lateness Duration   `yaml:"lateness"`
+	Rules    MatchRules `yaml:"rules"`
+	// Companies override rules per company code; a key left out (or zero)
+	// takes the value of matching.rules.
+	Companies map[string]MatchRules `yaml:"companies"`
+}
+
+// MatchRules are one company's matching parameters.
+type MatchRules struct {
+	Confirm float64 `yaml:"confirm"` // score at or above which a match is confirmed
+	Review  float64 `yaml:"review"`  // score at or above which it goes to review
+	Margin  float64 `yaml:"margin"`  // candidates closer than this are ambiguous
+	// A payer's bank may keep a fee: up to fee_max_minor (minor units)
+	// and fee_basis_points of the amount.
+	FeeMaxMinor    int64 `yaml:"fee_max_minor"`
+	FeeBasisPoints int64 `yaml:"fee_basis_points"`
+	MaxSubset      int   `yaml:"max_subset"` // invoices one line may pay by subset sum
+	// TieOldestDue settles a payer's equal open amounts oldest due first
+	// instead of sending them to review.
+	TieOldestDue  *bool    `yaml:"tie_oldest_due"`
+	UnmatchedDays int      `yaml:"unmatched_days"` // a receipt unmatched this long is an exception
+	DuplicateDays int      `yaml:"duplicate_days"` // same payee and amount this close: a duplicate payment
+	RetainDays    int      `yaml:"retain_days"`    // settled state idle this long is forgotten
+	RefPatterns   []string `yaml:"ref_patterns"`   // document numbers in remittance text (three groups each)
+}
+
+// For returns a company's rules: its overrides over matching.rules.
+func (m Matching) For(company string) MatchRules {
+	r := m.Rules
+	o, ok := m.Companies[company]
+	if !ok {
+		return r
+	}
+	for _, f := range []struct {
+		dst *float64
+		src float64
+	}{{&r.Confirm, o.Confirm}, {&r.Review, o.Review}, {&r.Margin, o.Margin}} {
+		if f.src != 0 {
+			*f.dst = f.src
+		}
+	}
+	for _, f := range []struct {
+		dst *int64
+		src int64
+	}{{&r.FeeMaxMinor, o.FeeMaxMinor}, {&r.FeeBasisPoints, o.FeeBasisPoints}} {
+		if f.src != 0 {
+			*f.dst = f.src
+		}
+	}
+	for _, f := range []struct {
+		dst *int
+		src int
+	}{{&r.MaxSubset, o.MaxSubset}, {&r.UnmatchedDays, o.UnmatchedDays}, {&r.DuplicateDays, o.DuplicateDays}, {&r.RetainDays, o.RetainDays}} {
+		if f.src != 0 {
+			*f.dst = f.src
+		}
+	}
+	if o.TieOldestDue != nil {
+		r.TieOldestDue = o.TieOldestDue
+	}
+	if len(o.RefPatterns) > 0 {
+		r.RefPatterns = o.RefPatterns
+	}
+	return r
+}
+
 // HTTP serves /metrics, /healthz and /readyz.
 type HTTP struct {
 	Listen string `yaml:"listen"` // empty disables the server
@@ -186,8 +261,11 @@ func Default() Config {
 		Sources:    []Source{{Name: "reimb_cn"}, {Name: "erp_cn"}, {Name: "sap_en"}, {Name: "shop"}, {Name: "bank_a"}, {Name: "bank_b"}},
 		ClickHouse: ClickHouse{Addr: "127.0.0.1:9000", User: "default", Database: "erpflow"},
 		Pipeline:   Pipeline{BatchSize: 20000, BatchWait: Duration(500 * time.Millisecond), SinkConcurrency: 2, DrainTimeout: Duration(15 * time.Second)},
-		HTTP:       HTTP{Listen: "127.0.0.1:9464"},
-		Log:        Log{Level: "info", Format: "text"},
+		Matching: Matching{Enabled: true, Rules: MatchRules{
+			Confirm: 0.9, Review: 0.5, Margin: 0.05, FeeMaxMinor: 5000, FeeBasisPoints: 50, MaxSubset: 4,
+			UnmatchedDays: 14, DuplicateDays: 14, RetainDays: 120}},
+		HTTP: HTTP{Listen: "127.0.0.1:9464"},
+		Log:  Log{Level: "info", Format: "text"},
 	}
 }
 
@@ -386,6 +464,32 @@ func (c *Config) Check() error {
 	}
 	if c.Pipeline.SinkConcurrency < 1 || c.Pipeline.SinkConcurrency > 16 {
 		bad("pipeline.sink_concurrency", "must be between 1 and 16, got %d", c.Pipeline.SinkConcurrency)
+	}
+	if c.Matching.Lateness < 0 {
+		bad("matching.lateness", "must be 0 (wait for every topic) or a positive duration such as 24h")
+	}
+	checkRules := func(key string, r MatchRules) {
+		if !(0 < r.Review && r.Review <= r.Confirm && r.Confirm <= 1) {
+			bad(key+".confirm", "need 0 < review <= confirm <= 1, got review %g and confirm %g", r.Review, r.Confirm)
+		}
+		if r.Margin < 0 || r.Margin >= 1 {
+			bad(key+".margin", "must be in [0, 1), got %g", r.Margin)
+		}
+		if r.FeeMaxMinor < 0 || r.FeeBasisPoints < 0 || r.FeeBasisPoints > 10000 {
+			bad(key+".fee_max_minor", "fees must be >= 0 and fee_basis_points <= 10000, got %d and %d", r.FeeMaxMinor, r.FeeBasisPoints)
+		}
+		if r.MaxSubset < 1 || r.MaxSubset > 8 {
+			bad(key+".max_subset", "must be between 1 and 8, got %d", r.MaxSubset)
+		}
+		for name, v := range map[string]int{"unmatched_days": r.UnmatchedDays, "duplicate_days": r.DuplicateDays, "retain_days": r.RetainDays} {
+			if v < 1 {
+				bad(key+"."+name, "must be at least 1, got %d", v)
+			}
+		}
+	}
+	checkRules("matching.rules", c.Matching.Rules)
+	for _, company := range slices.Sorted(maps.Keys(c.Matching.Companies)) {
+		checkRules("matching.companies."+company, c.Matching.For(company))
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,6 +28,7 @@ import (
 	"github.com/erpflow/erpflow/transforms/clean"
 	"github.com/erpflow/erpflow/transforms/decode"
 	"github.com/erpflow/erpflow/transforms/mapping"
+	"github.com/erpflow/erpflow/transforms/match"
 )
 
 // Options are the run's non-configuration inputs.
@@ -157,6 +159,23 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 	dlq := kafka.NewDeadLetters(cfg.Kafka.Brokers, cfg.Kafka.Topics.DeadLetter)
 	defer dlq.Close()
 
+	stages := []pipeline.Stage{decode.New(mappings), dedupe, clean.NewKeys(), flags}
+	var sink pipeline.Sink = clickhouse.NewSink(conn)
+	if cfg.Matching.Enabled {
+		// The first lag check tells matching which partitions are empty.
+		if _, err := src.Lag(ctx); err != nil {
+			return Result{}, fmt.Errorf("matching: read partition ends: %w", err)
+		}
+		ms, err := newMatchStage(cfg, conn, reg, src.Drained)
+		if err != nil {
+			return Result{}, err
+		}
+		stages = append(stages, ms)
+		notes := kafka.NewNotes(cfg.Kafka.Brokers)
+		defer notes.Close()
+		sink = publishingSink{sink, notes}
+	}
+
 	var startLag int64
 	if opt.Progress != nil {
 		if startLag, err = src.Lag(ctx); err != nil {
@@ -169,7 +188,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		SinkConcurrency: cfg.Pipeline.SinkConcurrency,
 		DrainTimeout:    cfg.Pipeline.DrainTimeout.D(),
 		UntilCaughtUp:   opt.UntilCaughtUp,
-	}, src, []pipeline.Stage{decode.New(mappings), dedupe, clean.NewKeys(), flags}, clickhouse.NewSink(conn), dlq, metrics, log)
+	}, src, stages, sink, dlq, metrics, log)
 	if opt.Progress != nil {
 		runner.Progress = func(s pipeline.Stats) { opt.Progress(s, startLag) }
 	}
@@ -255,4 +274,43 @@ func serveHTTP(listen string, reg *prometheus.Registry, log *slog.Logger, ready 
 		defer cancel()
 		srv.Shutdown(ctx)
 	}, nil
+}
+
+// newMatchStage builds the matching stage from the configuration, with
+// its state rebuilt from what landed in ClickHouse.
+func newMatchStage(cfg config.Config, conn driver.Conn, reg prometheus.Registerer, drained func(string, int32) bool) (*match.Stage, error) {
+	opt := match.StageOptions{Topics: cfg.InputTopics(), Lateness: cfg.Matching.Lateness.D(), Drained: drained,
+		Default: matchSettings(cfg.Matching.Rules), Settings: map[string]match.Settings{},
+		History: clickhouse.NewHistory(conn), MatchesTopic: cfg.Kafka.Topics.Matches,
+		ExceptionsTopic: cfg.Kafka.Topics.Exceptions, Registerer: reg}
+	for c := range cfg.Matching.Companies {
+		opt.Settings[c] = matchSettings(cfg.Matching.For(c))
+	}
+	return match.NewStage(opt)
+}
+
+func matchSettings(r config.MatchRules) match.Settings {
+	s := match.DefaultSettings()
+	s.Rules = match.Config{Confirm: r.Confirm, Review: r.Review, Margin: r.Margin, FeeMinor: r.FeeMaxMinor, FeeBP: r.FeeBasisPoints,
+		MaxSubset: r.MaxSubset, TieOldestDue: r.TieOldestDue != nil && *r.TieOldestDue}
+	if len(r.RefPatterns) > 0 {
+		s.RefPatterns = r.RefPatterns
+	}
+	s.UnmatchedDays, s.DuplicateDays, s.RetainDays = r.UnmatchedDays, r.DuplicateDays, r.RetainDays
+	return s
+}
+
+// publishingSink lands a batch in ClickHouse, then publishes its notes:
+// a note goes out only about rows that are stored, and a failed publish
+// fails the write, so the batch is retried and nothing is committed.
+type publishingSink struct {
+	pipeline.Sink
+	notes *kafka.Notes
+}
+
+func (p publishingSink) Write(ctx context.Context, b *pipeline.Batch) error {
+	if err := p.Sink.Write(ctx, b); err != nil {
+		return err
+	}
+	return p.notes.Publish(ctx, b.Notes)
 }

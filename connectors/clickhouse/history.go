@@ -1,0 +1,324 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/shopspring/decimal"
+
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+// History reads back what landed of a company, record by record, so that
+// matching can rebuild its state after an assignment (match.History).
+//
+// It reads without FINAL: every stored version of a record, oldest first,
+// because matching must see an invoice open before it sees it cancelled.
+// Versions that ClickHouse has already merged away are gone; a rebuild then
+// sees only the newest, which is exact for everything but a match made on
+// a version since replaced (docs/matching.md, "Restarts").
+type History struct {
+	conn driver.Conn
+}
+
+// NewHistory returns a reader on conn.
+func NewHistory(conn driver.Conn) *History { return &History{conn: conn} }
+
+// envelopeCols are read first for every kind, in this order.
+const envelopeCols = "source, id, version, event_time, ingest_time, src_topic, src_partition, src_offset, mapping, mapping_version"
+
+// historyCols are each kind's body columns in the order its scan takes them.
+var historyCols = map[record.Kind]string{
+	record.KindInvoice: "number, direction, party_id, party_name, party_key, issue_date, due_date, currency, total, tax, status, order_ref, " +
+		"line_sku, line_description, line_quantity, line_unit_price, line_amount",
+	record.KindPayment: "number, direction, party_id, party_name, party_key, currency, amount, method, value_date, status, invoice_refs, " +
+		"remittance, bank_account, counterparty_account",
+	record.KindBankTxn: "account, booking_date, value_date, direction, currency, amount, charges, counterparty_name, counterparty_key, " +
+		"counterparty_account, remittance, bank_ref",
+	record.KindSalesOrder: "number, customer_id, customer_name, customer_key, order_date, status, channel, currency, total, " +
+		"line_sku, line_description, line_quantity, line_unit_price, line_amount",
+	record.KindShipment: "number, order_ref, customer_id, customer_name, ship_date, delivered_date, status, carrier, line_sku, line_quantity",
+	record.KindPurchaseOrder: "number, supplier_id, supplier_name, supplier_key, order_date, status, currency, total, " +
+		"line_sku, line_description, line_quantity, line_unit_price, line_amount",
+	record.KindGoodsReceipt: "number, po_ref, supplier_id, supplier_name, receipt_date, status, line_sku, line_quantity",
+	record.KindExpenseClaim: "number, employee_id, employee_name, department, currency, amount, claim_date, expense_type, gl_account, " +
+		"description, approval_status, paid, paid_date",
+	record.KindApproval: "subject_kind, subject_id, step, level, required_levels, approver_id, approver_name, action, acted_at, comment",
+}
+
+// Records calls f with every stored version of every record of company,
+// kind by kind, each kind oldest first. A version stored twice (a replay
+// landed again before a merge) is given once.
+func (h *History) Records(ctx context.Context, company string, f func(*record.Record)) error {
+	for _, k := range record.Kinds {
+		q := fmt.Sprintf("SELECT %s, %s FROM %s WHERE company = ? ORDER BY event_time, source, id, version",
+			envelopeCols, historyCols[k], Tables[k])
+		rows, err := h.conn.Query(ctx, q, company)
+		if err != nil {
+			return fmt.Errorf("read history of %s from %s: %w", company, Tables[k], err)
+		}
+		type seenKey struct {
+			source, id string
+			version    uint64
+		}
+		seen := map[seenKey]bool{}
+		for rows.Next() {
+			r := &record.Record{Envelope: record.Envelope{Kind: k, Company: company}}
+			if err := scanHistory(rows, r); err != nil {
+				rows.Close()
+				return fmt.Errorf("read history of %s from %s: %w", company, Tables[k], err)
+			}
+			sk := seenKey{r.Source, r.ID, r.Version}
+			if seen[sk] {
+				continue
+			}
+			seen[sk] = true
+			f(r)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("read history of %s from %s: %w", company, Tables[k], err)
+		}
+	}
+	return nil
+}
+
+// scanner collects a row's destinations and converts after Scan.
+type scanner struct {
+	dest  []any
+	after []func() error
+}
+
+func (s *scanner) str(p *string) { s.dest = append(s.dest, p) }
+
+func (s *scanner) date(p *record.Date) {
+	var t time.Time
+	s.dest = append(s.dest, &t)
+	s.after = append(s.after, func() error { *p = record.DateOf(t); return nil })
+}
+
+func (s *scanner) nullDate(p *record.Date) {
+	var t *time.Time
+	s.dest = append(s.dest, &t)
+	s.after = append(s.after, func() error {
+		if t != nil {
+			*p = record.DateOf(*t)
+		}
+		return nil
+	})
+}
+
+// money reads a currency column and an amount column, which the tables
+// always list currency first.
+func (s *scanner) money(cur *string, m *record.Money) {
+	var d decimal.Decimal
+	s.dest = append(s.dest, &d)
+	s.after = append(s.after, func() error { return toMoney(*cur, d, m) })
+}
+
+func toMoney(cur string, d decimal.Decimal, m *record.Money) error {
+	if cur == "" {
+		return nil
+	}
+	c, err := record.ParseCurrency(cur)
+	if err != nil {
+		return err
+	}
+	*m = record.Money{Minor: d.Shift(int32(c.Scale())).IntPart(), Currency: c}
+	return nil
+}
+
+func (s *scanner) lines(ls *[]record.Line, cur *string, priced bool) {
+	var sku, desc []string
+	var qty, price, amount []decimal.Decimal
+	s.dest = append(s.dest, &sku)
+	if priced {
+		s.dest = append(s.dest, &desc)
+	}
+	s.dest = append(s.dest, &qty)
+	if priced {
+		s.dest = append(s.dest, &price, &amount)
+	}
+	s.after = append(s.after, func() error {
+		*ls = make([]record.Line, len(sku))
+		for i := range sku {
+			l := &(*ls)[i]
+			l.SKU = sku[i]
+			var err error
+			if l.Quantity, err = record.ParseFixed(qty[i].String()); err != nil {
+				return err
+			}
+			if !priced {
+				continue
+			}
+			l.Description = desc[i]
+			if l.UnitPrice, err = record.ParseFixed(price[i].String()); err != nil {
+				return err
+			}
+			if err := toMoney(*cur, amount[i], &l.Amount); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func scanHistory(rows driver.Rows, r *record.Record) error {
+	var s scanner
+	var partition uint32
+	var offset uint64
+	p := &r.Provenance
+	s.dest = append(s.dest, &r.Source, &r.ID, &r.Version, &r.EventTime, &r.IngestTime, &p.Topic, &partition, &offset,
+		&p.Mapping, &p.MappingVersion)
+	var cur string
+	switch r.Kind {
+	case record.KindInvoice:
+		b := &record.Invoice{}
+		r.Body = b
+		s.str(&b.Number)
+		s.str(&b.Direction)
+		s.str(&b.Party.ID)
+		s.str(&b.Party.Name)
+		s.str(&b.Party.Key)
+		s.date(&b.IssueDate)
+		s.date(&b.DueDate)
+		s.str(&cur)
+		s.money(&cur, &b.Total)
+		s.money(&cur, &b.Tax)
+		s.str(&b.Status)
+		s.str(&b.OrderRef)
+		s.lines(&b.Lines, &cur, true)
+	case record.KindPayment:
+		b := &record.Payment{}
+		r.Body = b
+		s.str(&b.Number)
+		s.str(&b.Direction)
+		s.str(&b.Party.ID)
+		s.str(&b.Party.Name)
+		s.str(&b.Party.Key)
+		s.str(&cur)
+		s.money(&cur, &b.Amount)
+		s.str(&b.Method)
+		s.date(&b.ValueDate)
+		s.str(&b.Status)
+		s.dest = append(s.dest, &b.InvoiceRefs)
+		s.str(&b.Remittance)
+		s.str(&b.BankAccount)
+		s.str(&b.CounterpartyAccount)
+	case record.KindBankTxn:
+		b := &record.BankTxn{}
+		r.Body = b
+		s.str(&b.Account)
+		s.date(&b.BookingDate)
+		s.date(&b.ValueDate)
+		s.str(&b.Direction)
+		s.str(&cur)
+		s.money(&cur, &b.Amount)
+		s.money(&cur, &b.Charges)
+		s.str(&b.Counterparty.Name)
+		s.str(&b.Counterparty.Key)
+		s.str(&b.Counterparty.Account)
+		s.str(&b.Remittance)
+		s.str(&b.BankRef)
+	case record.KindSalesOrder:
+		b := &record.SalesOrder{}
+		r.Body = b
+		s.str(&b.Number)
+		s.str(&b.Customer.ID)
+		s.str(&b.Customer.Name)
+		s.str(&b.Customer.Key)
+		s.date(&b.OrderDate)
+		s.str(&b.Status)
+		s.str(&b.Channel)
+		s.str(&cur)
+		s.money(&cur, &b.Total)
+		s.lines(&b.Lines, &cur, true)
+	case record.KindShipment:
+		b := &record.Shipment{}
+		r.Body = b
+		s.str(&b.Number)
+		s.str(&b.OrderRef)
+		s.str(&b.Customer.ID)
+		s.str(&b.Customer.Name)
+		s.date(&b.ShipDate)
+		s.nullDate(&b.DeliveredDate)
+		s.str(&b.Status)
+		s.str(&b.Carrier)
+		s.lines(&b.Lines, &cur, false)
+	case record.KindPurchaseOrder:
+		b := &record.PurchaseOrder{}
+		r.Body = b
+		s.str(&b.Number)
+		s.str(&b.Supplier.ID)
+		s.str(&b.Supplier.Name)
+		s.str(&b.Supplier.Key)
+		s.date(&b.OrderDate)
+		s.str(&b.Status)
+		s.str(&cur)
+		s.money(&cur, &b.Total)
+		s.lines(&b.Lines, &cur, true)
+	case record.KindGoodsReceipt:
+		b := &record.GoodsReceipt{}
+		r.Body = b
+		s.str(&b.Number)
+		s.str(&b.PORef)
+		s.str(&b.Supplier.ID)
+		s.str(&b.Supplier.Name)
+		s.date(&b.ReceiptDate)
+		s.str(&b.Status)
+		s.lines(&b.Lines, &cur, false)
+	case record.KindExpenseClaim:
+		b := &record.ExpenseClaim{}
+		r.Body = b
+		var paid uint8
+		s.str(&b.Number)
+		s.str(&b.Employee.ID)
+		s.str(&b.Employee.Name)
+		s.str(&b.Department)
+		s.str(&cur)
+		s.money(&cur, &b.Amount)
+		s.date(&b.ClaimDate)
+		s.str(&b.ExpenseType)
+		s.str(&b.GLAccount)
+		s.str(&b.Description)
+		s.str(&b.ApprovalStatus)
+		s.dest = append(s.dest, &paid)
+		s.after = append(s.after, func() error { b.Paid = paid != 0; return nil })
+		s.nullDate(&b.PaidDate)
+	case record.KindApproval:
+		b := &record.Approval{}
+		r.Body = b
+		var subject string
+		s.str(&subject)
+		s.after = append(s.after, func() error {
+			k, ok := record.ParseKind(subject)
+			if !ok {
+				return fmt.Errorf("unknown subject kind %q", subject)
+			}
+			b.SubjectKind = k
+			return nil
+		})
+		s.str(&b.SubjectID)
+		s.dest = append(s.dest, &b.Step, &b.Level, &b.RequiredLevels)
+		s.str(&b.Approver.ID)
+		s.str(&b.Approver.Name)
+		s.str(&b.Action)
+		s.dest = append(s.dest, &b.ActedAt)
+		s.str(&b.Comment)
+	default:
+		return fmt.Errorf("no history reader for kind %s", r.Kind)
+	}
+	if err := rows.Scan(s.dest...); err != nil {
+		return err
+	}
+	p.Partition, p.Offset = int32(partition), int64(offset)
+	for _, f := range s.after {
+		if err := f(); err != nil {
+			return fmt.Errorf("%s %s/%s: %w", r.Kind, r.Source, r.ID, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,75 @@
+package clickhouse_test
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"github.com/erpflow/erpflow/connectors/clickhouse"
+	"github.com/erpflow/erpflow/connectors/clickhouse/chtest"
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+// TestHistoryReadsBackWhatLanded lands one record of every kind (the
+// examples of docs/records.md), two versions of one of them, and reads the
+// company's history back: every body as it was sent, every version once,
+// older versions first.
+func TestHistoryReadsBackWhatLanded(t *testing.T) {
+	cfg := chtest.Config(t)
+	ctx := context.Background()
+	conn, err := clickhouse.Open(ctx, cfg, cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	b := docBatch(t)
+	// A second version of the first record, landed twice (a replay).
+	v2 := b.Items[0]
+	v2.Rec.Version++
+	v2.Rec.EventTime = v2.Rec.EventTime.Add(3600e9)
+	b.Items = append(b.Items, v2)
+	sink := clickhouse.NewSink(conn)
+	for range 2 {
+		if err := sink.Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[[3]any]*record.Record{}
+	companies := map[string]bool{}
+	for i := range b.Items {
+		r := &b.Items[i].Rec
+		want[[3]any{r.Kind, r.ID, r.Version}] = r
+		companies[r.Company] = true
+	}
+	got := 0
+	h := clickhouse.NewHistory(conn)
+	for c := range companies {
+		var last map[[2]any]uint64 = map[[2]any]uint64{}
+		err := h.Records(ctx, c, func(r *record.Record) {
+			got++
+			k := [3]any{r.Kind, r.ID, r.Version}
+			w, ok := want[k]
+			if !ok {
+				t.Errorf("history gave %v, never landed", k)
+				return
+			}
+			delete(want, k)
+			if r.Company != w.Company || r.Source != w.Source || !r.EventTime.Equal(w.EventTime.Truncate(1e9)) {
+				t.Errorf("%v: envelope %+v, want %+v", k, r.Envelope, w.Envelope)
+			}
+			if !reflect.DeepEqual(r.Body, w.Body) {
+				t.Errorf("%v: body\n got %+v\nwant %+v", k, r.Body, w.Body)
+			}
+			if v, ok := last[[2]any{r.Kind, r.ID}]; ok && v > r.Version {
+				t.Errorf("%v: version %d after %d", k, r.Version, v)
+			}
+			last[[2]any{r.Kind, r.ID}] = r.Version
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(want) != 0 || got != len(b.Items) {
+		t.Errorf("read %d records of %d landed; never read: %v", got, len(b.Items), want)
+	}
+}

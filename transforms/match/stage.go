@@ -1,0 +1,338 @@
+package match
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/erpflow/erpflow/pipeline"
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+// StageName is the matching stage's name in metrics and dead letters.
+const StageName = "match"
+
+// History replays what landed of one company, so that a stage taking over
+// its partitions starts from the state the records so far make.
+type History interface {
+	Records(ctx context.Context, company string, f func(*record.Record)) error
+}
+
+// StageOptions configure the matching stage.
+type StageOptions struct {
+	// Topics are the input topics; a partition's watermark is the oldest
+	// of their newest event times on it, so no topic's records are matched
+	// ahead of another's.
+	Topics []string
+	// Drained says whether an input partition had nothing to read when
+	// last checked (kafka.Source.Drained); such a partition does not hold
+	// the others back before its first record. Nil: every partition is
+	// waited for until it brings a record or is read to its end.
+	Drained func(topic string, partition int32) bool
+	// Lateness, when positive, bounds how far one input topic may lag the
+	// others before records are matched without waiting for it. It trades
+	// determinism (a record more than Lateness behind is matched out of
+	// order) for bounded memory when a topic stalls; zero waits.
+	Lateness time.Duration
+	// Settings per company; companies not named take Default.
+	Settings map[string]Settings
+	Default  Settings
+	// History rebuilds a company's state the first time a new assignment
+	// brings one of its records; nil starts every company empty.
+	History History
+	// MatchesTopic and ExceptionsTopic receive confirmed matches and
+	// exceptions for other systems; empty publishes nothing.
+	MatchesTopic, ExceptionsTopic string
+	Registerer                    prometheus.Registerer
+}
+
+// Stage matches records as they stream: it holds each company's records
+// until the watermark of its partition passes them, feeds them to the
+// company's Reconciler in event-time order, and puts what came out into
+// the batch as rows (and notes) that land with it.
+type Stage struct {
+	opt     StageOptions
+	epoch   int64
+	recs    map[string]*Reconciler
+	held    map[string][]record.Record // by company, not yet behind the watermark
+	part    map[string]int32           // company -> partition
+	newest  map[topicPart]time.Time    // newest event time per input partition
+	atEnd   map[topicPart]bool         // input partitions read to their end at the last fetch
+	latest  map[string]time.Time       // per company, event time of the latest record fed
+	version map[string]uint64          // per company, the last row version emitted
+	out     Output
+	metrics stageMetrics
+}
+
+type topicPart struct {
+	topic string
+	part  int32
+}
+
+type stageMetrics struct {
+	lines      *prometheus.CounterVec
+	exceptions *prometheus.CounterVec
+	late       prometheus.Counter
+	held       prometheus.Gauge
+	unbalanced prometheus.Counter
+	rebuilt    prometheus.Counter
+}
+
+// NewStage returns a matching stage.
+func NewStage(opt StageOptions) (*Stage, error) {
+	if opt.Default.Rules == (Config{}) {
+		opt.Default = DefaultSettings()
+	}
+	// Compile every company's patterns now: a bad one is a start-up error.
+	for c, set := range opt.Settings {
+		if _, err := NewRefFinder(set.RefPatterns); err != nil {
+			return nil, fmt.Errorf("matching settings of %s: %w", c, err)
+		}
+	}
+	if _, err := NewRefFinder(opt.Default.RefPatterns); err != nil {
+		return nil, fmt.Errorf("matching settings: %w", err)
+	}
+	s := &Stage{opt: opt, epoch: -1}
+	s.reset()
+	m := &s.metrics
+	m.lines = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "erpflow_match_lines_total",
+		Help: "Bank line outcomes reported by matching (a line matched late counts again under its new outcome)."}, []string{"outcome"})
+	m.exceptions = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "erpflow_match_exceptions_total",
+		Help: "Exceptions raised or resolved, by type and status."}, []string{"type", "status"})
+	m.late = prometheus.NewCounter(prometheus.CounterOpts{Name: "erpflow_match_late_records_total",
+		Help: "Records older than what their company's matching had already passed: matched out of event-time order."})
+	m.held = prometheus.NewGauge(prometheus.GaugeOpts{Name: "erpflow_match_held_records",
+		Help: "Records waiting for their partition's watermark."})
+	m.unbalanced = prometheus.NewCounter(prometheus.CounterOpts{Name: "erpflow_match_unbalanced_days_total",
+		Help: "Control totals (company, currency, day) whose bank lines do not equal matched + review + unmatched."})
+	m.rebuilt = prometheus.NewCounter(prometheus.CounterOpts{Name: "erpflow_match_rebuilt_records_total",
+		Help: "Records replayed from ClickHouse to rebuild matching state after an assignment."})
+	if opt.Registerer != nil {
+		for _, c := range []prometheus.Collector{m.lines, m.exceptions, m.late, m.held, m.unbalanced, m.rebuilt} {
+			if err := opt.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("matching metrics: %w", err)
+			}
+		}
+	}
+	return s, nil
+}
+
+func (s *Stage) reset() {
+	s.recs, s.held, s.part = map[string]*Reconciler{}, map[string][]record.Record{}, map[string]int32{}
+	s.newest, s.latest, s.atEnd = map[topicPart]time.Time{}, map[string]time.Time{}, map[topicPart]bool{}
+	s.version = map[string]uint64{}
+}
+
+// Name implements pipeline.Stage.
+func (s *Stage) Name() string { return StageName }
+
+// Process implements pipeline.Stage.
+func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
+	// A new assignment generation may have moved companies to or from this
+	// instance: start over, and rebuild each company from what landed the
+	// first time its records come.
+	for i := range b.Messages {
+		if e := b.Messages[i].Epoch; e > s.epoch {
+			if s.epoch >= 0 {
+				s.reset()
+			}
+			s.epoch = e
+		}
+	}
+	for i := range b.Messages {
+		m := &b.Messages[i]
+		s.atEnd[topicPart{m.Topic, m.Partition}] = m.HighWater > 0 && m.Offset+1 >= m.HighWater
+	}
+	for i := range b.Items {
+		it := &b.Items[i]
+		r := &it.Rec
+		m := &b.Messages[it.Msg]
+		tp := topicPart{m.Topic, m.Partition}
+		if n, ok := s.newest[tp]; !ok || r.EventTime.After(n) {
+			s.newest[tp] = r.EventTime
+		}
+		if _, ok := s.recs[r.Company]; !ok {
+			if err := s.load(ctx, r.Company, b); err != nil {
+				return err
+			}
+		}
+		s.part[r.Company] = m.Partition
+		s.held[r.Company] = append(s.held[r.Company], *r)
+	}
+	for _, c := range sortedKeys(s.held) {
+		if b.Final {
+			s.release(c, time.Time{}, true, b)
+		} else if wm := s.watermark(s.part[c]); !wm.IsZero() {
+			s.release(c, wm, false, b)
+		}
+	}
+	if b.Final {
+		for _, c := range sortedKeys(s.recs) {
+			s.recs[c].Close(s.latest[c], &s.out)
+			s.emit(b, c, s.latest[c])
+		}
+	}
+	n := 0
+	for _, h := range s.held {
+		n += len(h)
+	}
+	s.metrics.held.Set(float64(n))
+	return nil
+}
+
+// load creates a company's reconciler, replaying what landed of it. The
+// replay's rows land again with this batch: they are the same rows, so
+// writing them twice changes nothing, and rows a crash kept from landing
+// land now.
+func (s *Stage) load(ctx context.Context, company string, b *pipeline.Batch) error {
+	set, ok := s.opt.Settings[company]
+	if !ok {
+		set = s.opt.Default
+	}
+	rc, err := NewReconciler(company, set)
+	if err != nil {
+		return err
+	}
+	s.recs[company] = rc
+	if s.opt.History == nil {
+		return nil
+	}
+	var past []record.Record
+	if err := s.opt.History.Records(ctx, company, func(r *record.Record) { past = append(past, *r) }); err != nil {
+		return fmt.Errorf("rebuild matching state of %s: %w", company, err)
+	}
+	s.metrics.rebuilt.Add(float64(len(past)))
+	s.held[company] = append(s.held[company], past...)
+	return nil
+}
+
+// watermark is the event time up to which a partition's records can be
+// matched: the oldest of the input topics' newest times on it. A topic
+// partition read to its end holds nothing back (what comes later is new),
+// nor does one that had nothing to read (Drained); one that has brought
+// nothing yet but has records waits for them. With Lateness set, no topic
+// holds the others back by more than that.
+func (s *Stage) watermark(p int32) time.Time {
+	var newest time.Time
+	for _, t := range s.opt.Topics {
+		if n := s.newest[topicPart{t, p}]; n.After(newest) {
+			newest = n
+		}
+	}
+	wm := newest
+	for _, t := range s.opt.Topics {
+		tp := topicPart{t, p}
+		n, seen := s.newest[tp]
+		switch {
+		case s.atEnd[tp]:
+		case !seen && s.opt.Drained != nil && s.opt.Drained(t, p):
+		case !seen:
+			return time.Time{} // nothing can go before its first record
+		case n.Before(wm):
+			wm = n
+		}
+	}
+	if s.opt.Lateness > 0 {
+		if floor := newest.Add(-s.opt.Lateness); floor.After(wm) {
+			wm = floor
+		}
+	}
+	return wm
+}
+
+// release feeds a company's held records up to wm (or all of them) to its
+// reconciler in event-time order.
+func (s *Stage) release(company string, wm time.Time, all bool, b *pipeline.Batch) {
+	held := s.held[company]
+	sort.SliceStable(held, func(i, j int) bool { return before(&held[i], &held[j]) })
+	n := len(held)
+	if !all {
+		n = sort.Search(len(held), func(i int) bool { return held[i].EventTime.After(wm) })
+	}
+	rc := s.recs[company]
+	for i := 0; i < n; i++ {
+		r := &held[i]
+		if r.EventTime.Before(s.latest[company]) {
+			s.metrics.late.Inc()
+		} else {
+			s.latest[company] = r.EventTime
+		}
+		rc.Add(r, &s.out)
+		s.emit(b, company, r.EventTime)
+	}
+	rest := copy(held, held[n:])
+	clear(held[rest:])
+	s.held[company] = held[:rest]
+	if rest == 0 {
+		delete(s.held, company)
+	}
+}
+
+// before orders records for matching: event time, then documents before
+// the bank lines that pay them, then kind, source, id and version, so that
+// equal times never depend on arrival.
+func before(a, b *record.Record) bool {
+	if !a.EventTime.Equal(b.EventTime) {
+		return a.EventTime.Before(b.EventTime)
+	}
+	ab, bb := a.Kind == record.KindBankTxn, b.Kind == record.KindBankTxn
+	if ab != bb {
+		return bb
+	}
+	if a.Kind != b.Kind {
+		return a.Kind < b.Kind
+	}
+	if a.Source != b.Source {
+		return a.Source < b.Source
+	}
+	if a.ID != b.ID {
+		return a.ID < b.ID
+	}
+	return a.Version < b.Version
+}
+
+// emit turns what the reconciler reported into rows and notes. Versions
+// are the causing record's event time in microseconds times 1000 plus the
+// row's place among that record's results (or just above the company's
+// last version, for a late record), so a later result for the same key
+// wins and a replay writes the same versions.
+func (s *Stage) emit(b *pipeline.Batch, company string, at time.Time) {
+	if s.out.Len() == 0 {
+		return
+	}
+	// A record matched out of event-time order (late) must still get
+	// versions above everything before it, or its results would lose to
+	// older ones.
+	last := max(uint64(max(at.UnixMicro(), 0))*1000, s.version[company])
+	v := func() uint64 { last++; return last }
+	defer func() { s.version[company] = last }()
+	for i := range s.out.Lines {
+		l := &s.out.Lines[i]
+		s.metrics.lines.WithLabelValues(string(l.Outcome)).Inc()
+		b.Rows = append(b.Rows, lineRows(l, v())...)
+		if l.Outcome == Confirmed && s.opt.MatchesTopic != "" {
+			b.Notes = append(b.Notes, pipeline.Note{Topic: s.opt.MatchesTopic, Key: []byte(l.Company), Value: matchJSON(l)})
+		}
+	}
+	for i := range s.out.Items {
+		b.Rows = append(b.Rows, itemRow(&s.out.Items[i], v()))
+	}
+	for i := range s.out.Exceptions {
+		x := &s.out.Exceptions[i]
+		s.metrics.exceptions.WithLabelValues(x.Type, x.Status).Inc()
+		if x.Type == ExcUnbalanced {
+			s.metrics.unbalanced.Inc()
+		}
+		b.Rows = append(b.Rows, exceptionRow(x, v()))
+		if s.opt.ExceptionsTopic != "" {
+			b.Notes = append(b.Notes, pipeline.Note{Topic: s.opt.ExceptionsTopic, Key: []byte(x.Company), Value: exceptionJSON(x)})
+		}
+	}
+	for i := range s.out.Totals {
+		b.Rows = append(b.Rows, totalRow(&s.out.Totals[i], v()))
+	}
+	s.out.Reset()
+}
