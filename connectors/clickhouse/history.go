@@ -3,6 +3,8 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -46,6 +48,45 @@ var historyCols = map[record.Kind]string{
 	record.KindExpenseClaim: "number, employee_id, employee_name, department, currency, amount, claim_date, expense_type, gl_account, " +
 		"description, approval_status, paid, paid_date",
 	record.KindApproval: "subject_kind, subject_id, step, level, required_levels, approver_id, approver_name, action, acted_at, comment",
+}
+
+// Companies lists the companies with records that came through the given
+// input partitions (topic -> partition ids): those a member owning the
+// partitions must rebuild.
+func (h *History) Companies(ctx context.Context, parts map[string][]int) ([]string, error) {
+	var conds []string
+	for t, ps := range parts {
+		if len(ps) == 0 {
+			continue
+		}
+		ids := make([]string, len(ps))
+		for i, p := range ps {
+			ids[i] = strconv.Itoa(p)
+		}
+		conds = append(conds, fmt.Sprintf("(src_topic = '%s' AND src_partition IN (%s))", strings.ReplaceAll(t, "'", "\\'"), strings.Join(ids, ",")))
+	}
+	if len(conds) == 0 {
+		return nil, nil
+	}
+	where := strings.Join(conds, " OR ")
+	var selects []string
+	for _, k := range record.Kinds {
+		selects = append(selects, fmt.Sprintf("SELECT DISTINCT company FROM %s WHERE %s", Tables[k], where))
+	}
+	rows, err := h.conn.Query(ctx, "SELECT DISTINCT company FROM ("+strings.Join(selects, " UNION ALL ")+") ORDER BY company")
+	if err != nil {
+		return nil, fmt.Errorf("companies of the assigned partitions: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, fmt.Errorf("companies of the assigned partitions: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // Records calls f with every stored version of every record of company,

@@ -346,6 +346,18 @@ func (s *Source) Lag(ctx context.Context) (int64, error) {
 	return total, nil
 }
 
+// Assignment returns the current generation's epoch (as messages carry
+// it) and the input partitions it gave this member.
+func (s *Source) Assignment() (int64, map[string][]int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string][]int, len(s.assigned))
+	for t, ps := range s.assigned {
+		out[t] = append([]int(nil), ps...)
+	}
+	return s.epoch.Load(), out
+}
+
 // Drained says whether the group had nothing left to read on a partition
 // at the last Lag call: a stage waiting for records of every topic need not
 // wait for that one. A topic that did not exist then has nothing to read;

@@ -166,7 +166,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		if _, err := src.Lag(ctx); err != nil {
 			return Result{}, fmt.Errorf("matching: read partition ends: %w", err)
 		}
-		ms, err := newMatchStage(cfg, conn, reg, src.Drained)
+		ms, err := newMatchStage(cfg, conn, reg, src)
 		if err != nil {
 			return Result{}, err
 		}
@@ -278,9 +278,10 @@ func serveHTTP(listen string, reg *prometheus.Registry, log *slog.Logger, ready 
 
 // newMatchStage builds the matching stage from the configuration, with
 // its state rebuilt from what landed in ClickHouse.
-func newMatchStage(cfg config.Config, conn driver.Conn, reg prometheus.Registerer, drained func(string, int32) bool) (*match.Stage, error) {
-	opt := match.StageOptions{Topics: cfg.InputTopics(), Lateness: cfg.Matching.Lateness.D(), Drained: drained,
-		Default: matchSettings(cfg.Matching.Rules), Settings: map[string]match.Settings{},
+func newMatchStage(cfg config.Config, conn driver.Conn, reg prometheus.Registerer, src *kafka.Source) (*match.Stage, error) {
+	opt := match.StageOptions{Topics: cfg.InputTopics(), Lateness: cfg.Matching.Lateness.D(), Drained: src.Drained,
+		Assignment: src.Assignment,
+		Default:    matchSettings(cfg.Matching.Rules), Settings: map[string]match.Settings{},
 		History: clickhouse.NewHistory(conn), MatchesTopic: cfg.Kafka.Topics.Matches,
 		ExceptionsTopic: cfg.Kafka.Topics.Exceptions, Registerer: reg}
 	for c := range cfg.Matching.Companies {

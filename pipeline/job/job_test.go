@@ -2,6 +2,7 @@ package job_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -26,6 +27,7 @@ import (
 	"github.com/erpflow/erpflow/pipeline/config"
 	"github.com/erpflow/erpflow/pipeline/job"
 	"github.com/erpflow/erpflow/pipeline/record"
+	"github.com/erpflow/erpflow/transforms/match"
 )
 
 // world is generated once for the package: a few days of three companies.
@@ -694,4 +696,191 @@ func TestFlagsSurviveRestart(t *testing.T) {
 	if dupOf != orig.ID {
 		t.Fatalf("duplicate_of %q, want %s (landed before the restart)", dupOf, orig.ID)
 	}
+}
+
+// reconState is what matching left in ClickHouse, or what a direct replay
+// of the records makes: each bank line's outcome and match id, and each
+// exception's type, subject and status.
+type reconState struct {
+	lines      map[string]string // line id -> outcome/match id
+	exceptions map[string]string // exception id -> type/subject/status
+}
+
+func readRecon(t *testing.T, chCfg clickhouse.Config) reconState {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := clickhouse.Open(ctx, chCfg, chCfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	st := reconState{lines: map[string]string{}, exceptions: map[string]string{}}
+	rows, err := conn.Query(ctx, "SELECT line_id, outcome, match_id FROM recon_matches FINAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var line, outcome, id string
+		if err := rows.Scan(&line, &outcome, &id); err != nil {
+			t.Fatal(err)
+		}
+		st.lines[line] = outcome + "/" + id
+	}
+	rows.Close()
+	rows, err = conn.Query(ctx, "SELECT exception_id, type, subject_id, status FROM recon_exceptions FINAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, typ, subject, status string
+		if err := rows.Scan(&id, &typ, &subject, &status); err != nil {
+			t.Fatal(err)
+		}
+		st.exceptions[id] = typ + "/" + subject + "/" + status
+	}
+	rows.Close()
+	return st
+}
+
+// replayRecon matches the world's records directly, company by company in
+// matching order, each version once, as the stage must whatever the
+// interleaving of topics and batches it saw.
+func replayRecon(t *testing.T) reconState {
+	t.Helper()
+	f, err := os.Open(filepath.Join(worldDir(t), "records.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	byCompany := map[string][]record.Record{}
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	d := record.NewDecoder()
+	for sc.Scan() {
+		var r record.Record
+		if err := d.Decode(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		k := fmt.Sprintf("%s/%s/%s/%s/%d", r.Kind, r.Company, r.Source, r.ID, r.Version)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		byCompany[r.Company] = append(byCompany[r.Company], r)
+	}
+	st := reconState{lines: map[string]string{}, exceptions: map[string]string{}}
+	for c, recs := range byCompany {
+		match.SortForMatching(recs)
+		rc, err := match.NewReconciler(c, match.DefaultSettings())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out match.Output
+		collect := func() {
+			for _, l := range out.Lines {
+				st.lines[l.Line] = string(l.Outcome) + "/" + l.ID
+			}
+			for _, x := range out.Exceptions {
+				st.exceptions[x.ID] = x.Type + "/" + x.Subject + "/" + x.Status
+			}
+			out.Reset()
+		}
+		for i := range recs {
+			rc.Add(&recs[i], &out)
+			collect()
+		}
+		rc.Close(recs[len(recs)-1].EventTime, &out)
+		collect()
+	}
+	return st
+}
+
+func diffRecon(t *testing.T, got, want reconState) {
+	t.Helper()
+	if len(want.lines) == 0 || len(want.exceptions) == 0 {
+		t.Fatalf("the replay made %d lines and %d exceptions: the test world proves nothing", len(want.lines), len(want.exceptions))
+	}
+	bad := 0
+	for _, m := range []struct {
+		what      string
+		got, want map[string]string
+	}{{"line", got.lines, want.lines}, {"exception", got.exceptions, want.exceptions}} {
+		for k, w := range m.want {
+			if g := m.got[k]; g != w && bad < 10 {
+				bad++
+				t.Errorf("%s %s: stream %q, replay %q", m.what, k, g, w)
+			}
+		}
+		for k, g := range m.got {
+			if _, ok := m.want[k]; !ok && bad < 10 {
+				bad++
+				t.Errorf("%s %s: stream %q, not in the replay", m.what, k, g)
+			}
+		}
+	}
+}
+
+// TestMatchingStreamEqualsReplay runs matching through Kafka and
+// ClickHouse, where topics interleave as fetches happen to come, and
+// holds the result to a direct replay of the records in event-time order.
+func TestMatchingStreamEqualsReplay(t *testing.T) {
+	cfg, b := setup(t)
+	produceWorld(t, cfg, b)
+	runUntilCaughtUp(t, cfg)
+	diffRecon(t, readRecon(t, job.ClickHouseConfig(cfg.ClickHouse)), replayRecon(t))
+}
+
+// TestMatchingRestartGivesTheSameMatches lands the first half of a
+// world, then produces the rest and stops the job mid-stream as a crash
+// would, then runs it again: each run rebuilds every company from
+// ClickHouse, and the end state is that of an unbroken replay.
+func TestMatchingRestartGivesTheSameMatches(t *testing.T) {
+	cfg, b := setup(t)
+	data, err := os.ReadFile(filepath.Join(worldDir(t), "records.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	dir := t.TempDir()
+	half := len(lines) / 2
+	w := kafka.NewWriter([]string{b.Addr()})
+	defer w.Close()
+	produce := func(part [][]byte) int64 {
+		path := filepath.Join(dir, "part.ndjson")
+		if err := os.WriteFile(path, bytes.Join(part, nil), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		n, err := kafka.ProduceFile(context.Background(), w, path, kafka.ProduceOptions{TopicFor: cfg.Kafka.Topics.ForKind})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	produce(lines[:half])
+	runUntilCaughtUp(t, cfg)
+	chCfg := job.ClickHouseConfig(cfg.ClickHouse)
+	if first := readRecon(t, chCfg); len(first.lines) == 0 {
+		t.Fatal("the first half matched no line: the restarts would rebuild nothing")
+	}
+
+	rest := produce(lines[half:])
+	crashCfg := cfg
+	crashCfg.Pipeline.DrainTimeout = config.Duration(time.Nanosecond)
+	ctx, cancel := context.WithCancel(context.Background())
+	var consumed int64
+	_, err = job.Run(ctx, crashCfg, job.Options{Progress: func(s pipeline.Stats, _ int64) {
+		if consumed = s.Consumed; s.Consumed >= rest/3 {
+			cancel()
+		}
+	}})
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if consumed == 0 || consumed >= rest {
+		t.Fatalf("the crashed run consumed %d of %d; the test needs a stop mid-stream", consumed, rest)
+	}
+	runUntilCaughtUp(t, cfg)
+	diffRecon(t, readRecon(t, chCfg), replayRecon(t))
 }

@@ -18,6 +18,9 @@ const StageName = "match"
 // History replays what landed of one company, so that a stage taking over
 // its partitions starts from the state the records so far make.
 type History interface {
+	// Companies lists the companies whose records came through the given
+	// input partitions (topic -> partition ids).
+	Companies(ctx context.Context, parts map[string][]int) ([]string, error)
 	Records(ctx context.Context, company string, f func(*record.Record)) error
 }
 
@@ -40,9 +43,14 @@ type StageOptions struct {
 	// Settings per company; companies not named take Default.
 	Settings map[string]Settings
 	Default  Settings
-	// History rebuilds a company's state the first time a new assignment
-	// brings one of its records; nil starts every company empty.
+	// History rebuilds the state of every company of the assigned
+	// partitions when an assignment begins (and of a company new to
+	// ClickHouse when its first record comes); nil starts empty.
 	History History
+	// Assignment reports the current assignment generation and its input
+	// partitions (kafka.Source.Assignment); nil rebuilds companies only
+	// as their records come.
+	Assignment func() (epoch int64, parts map[string][]int)
 	// MatchesTopic and ExceptionsTopic receive confirmed matches and
 	// exceptions for other systems; empty publishes nothing.
 	MatchesTopic, ExceptionsTopic string
@@ -132,14 +140,24 @@ func (s *Stage) Name() string { return StageName }
 // Process implements pipeline.Stage.
 func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 	// A new assignment generation may have moved companies to or from this
-	// instance: start over, and rebuild each company from what landed the
-	// first time its records come.
-	for i := range b.Messages {
-		if e := b.Messages[i].Epoch; e > s.epoch {
-			if s.epoch >= 0 {
-				s.reset()
+	// instance: start over, rebuilding every company of the assigned
+	// partitions from what landed, whether or not its records come again.
+	if s.opt.Assignment != nil {
+		if epoch, parts := s.opt.Assignment(); epoch != s.epoch {
+			s.reset()
+			s.epoch = epoch
+			if err := s.rebuild(ctx, parts, b); err != nil {
+				return err
 			}
-			s.epoch = e
+		}
+	} else {
+		for i := range b.Messages {
+			if e := b.Messages[i].Epoch; e > s.epoch {
+				if s.epoch >= 0 {
+					s.reset()
+				}
+				s.epoch = e
+			}
 		}
 	}
 	for i := range b.Messages {
@@ -180,6 +198,22 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 		n += len(h)
 	}
 	s.metrics.held.Set(float64(n))
+	return nil
+}
+
+func (s *Stage) rebuild(ctx context.Context, parts map[string][]int, b *pipeline.Batch) error {
+	if s.opt.History == nil {
+		return nil
+	}
+	companies, err := s.opt.History.Companies(ctx, parts)
+	if err != nil {
+		return fmt.Errorf("rebuild matching state: %w", err)
+	}
+	for _, c := range companies {
+		if err := s.load(ctx, c, b); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -269,6 +303,12 @@ func (s *Stage) release(company string, wm time.Time, all bool, b *pipeline.Batc
 	if rest == 0 {
 		delete(s.held, company)
 	}
+}
+
+// SortForMatching puts records in the order matching takes them, the
+// order a replay of the same records must reproduce.
+func SortForMatching(recs []record.Record) {
+	sort.SliceStable(recs, func(i, j int) bool { return before(&recs[i], &recs[j]) })
 }
 
 // before orders records for matching: event time, then documents before
