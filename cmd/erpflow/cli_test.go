@@ -237,7 +237,8 @@ func TestDemoSmall(t *testing.T) {
 		}
 	})
 	start := time.Now()
-	r := erpflow(t, env, "demo", "--days", "8", "--companies", "2", "--orders-per-day", "40", "--dir", t.TempDir(), "--database", db)
+	dir := t.TempDir()
+	r := erpflow(t, env, "demo", "--days", "50", "--companies", "2", "--orders-per-day", "30", "--dir", dir, "--database", db)
 	if r.code != 0 {
 		t.Fatalf("demo: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -265,6 +266,87 @@ func TestDemoSmall(t *testing.T) {
 		}
 	}
 	t.Logf("demo took %s", time.Since(start))
+	checkRecon(t, env, db, dir, r.stdout)
+}
+
+// checkRecon holds the demo's reconciliation to its truth and drives the
+// recon commands over what it stored.
+func checkRecon(t *testing.T, env []string, db, dir, demoOut string) {
+	t.Helper()
+	for _, want := range []string{"Reconciliation", "open exceptions by type", "control totals:", "Example, a line left for review", "precision="} {
+		if !strings.Contains(demoOut, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	score := erpflow(t, env, "recon", "score", "--database", db, "--truth", filepath.Join(dir, "truth.ndjson"))
+	if score.code != 0 {
+		t.Fatalf("recon score: exit %d\n%s", score.code, score.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(score.stdout), "\n")
+	var p, rc, rv float64
+	var found, planted int
+	if n, _ := fmt.Sscanf(lines[len(lines)-1], "precision=%f recall=%f review=%f exceptions_found=%d exceptions_planted=%d", &p, &rc, &rv, &found, &planted); n != 5 {
+		t.Fatalf("recon score's last line %q is not the parseable summary", lines[len(lines)-1])
+	}
+	if p < 0.99 || rc < 0.85 || rv > 0.05 || planted == 0 {
+		t.Errorf("precision %.4f recall %.4f review %.4f (floors 0.99, 0.85, at most 0.05), %d planted", p, rc, rv, planted)
+	}
+	for _, l := range lines {
+		var typ string
+		var a, b int
+		if n, _ := fmt.Sscanf(l, "exceptions %s %d of %d planted found", &typ, &a, &b); n == 3 {
+			switch typ {
+			case "duplicate_payment", "three_way_mismatch", "approval_breach":
+				if a != b {
+					t.Errorf("%s: %d of %d planted found", typ, a, b)
+				}
+			}
+		}
+	}
+
+	m := erpflow(t, env, "recon", "matches", "--database", db, "--outcome", "review", "--format", "json", "--limit", "3")
+	if m.code != 0 {
+		t.Fatalf("recon matches: exit %d\n%s", m.code, m.stderr)
+	}
+	var review []map[string]string
+	for _, l := range strings.Split(strings.TrimSpace(m.stdout), "\n") {
+		var x map[string]string
+		if err := json.Unmarshal([]byte(l), &x); err != nil {
+			t.Fatalf("recon matches --format json: %q: %v", l, err)
+		}
+		review = append(review, x)
+	}
+	if len(review) == 0 || review[0]["outcome"] != "review" || review[0]["match_id"] == "" || review[0]["applied_to"] == "" {
+		t.Fatalf("recon matches in review: %v", review)
+	}
+	id := review[0]["match_id"]
+	if e := erpflow(t, env, "recon", "explain", "--database", db, id); e.code != 0 || !strings.Contains(e.stdout, "criteria:") ||
+		!strings.Contains(e.stdout, "proposes") {
+		t.Errorf("recon explain %s: exit %d\n%s%s", id, e.code, e.stdout, e.stderr)
+	}
+	if e := erpflow(t, env, "recon", "explain", "--database", db, "no-such-id"); e.code != 1 {
+		t.Errorf("explain of an unknown id: exit %d, want 1", e.code)
+	}
+	if e := erpflow(t, env, "recon", "reject", "--database", db, id, "--by", "clerk"); e.code != 2 {
+		t.Errorf("reject without --reason: exit %d, want 2", e.code)
+	}
+	if e := erpflow(t, env, "recon", "accept", "--database", db, id, "--by", "clerk"); e.code != 0 {
+		t.Fatalf("accept: exit %d %s", e.code, e.stderr)
+	}
+	if e := erpflow(t, env, "recon", "accept", "--database", db, id, "--by", "clerk"); e.code != 1 || !strings.Contains(e.stderr, "accepted") {
+		t.Errorf("accepting twice: exit %d %s", e.code, e.stderr)
+	}
+	acc := erpflow(t, env, "recon", "matches", "--database", db, "--outcome", "accepted", "--format", "csv")
+	if acc.code != 0 || !strings.Contains(acc.stdout, id) || !strings.HasPrefix(acc.stdout, "match_id,line_id,") {
+		t.Errorf("accepted match not listed as accepted:\n%s", acc.stdout)
+	}
+	if e := erpflow(t, env, "recon", "unmatch", "--database", db, id, "--by", "clerk", "--reason", "payer says it paid INV-2"); e.code != 0 {
+		t.Errorf("unmatch an accepted match: exit %d %s", e.code, e.stderr)
+	}
+	ex := erpflow(t, env, "recon", "exceptions", "--database", db, "--type", "duplicate_payment", "--format", "csv", "--limit", "0")
+	if ex.code != 0 || strings.Count(ex.stdout, "duplicate_payment") == 0 {
+		t.Errorf("recon exceptions: exit %d\n%s", ex.code, ex.stdout)
+	}
 }
 
 func TestMappingTry(t *testing.T) {

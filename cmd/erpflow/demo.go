@@ -12,8 +12,10 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/spf13/cobra"
 
@@ -25,6 +27,7 @@ import (
 	"github.com/erpflow/erpflow/pipeline/config"
 	"github.com/erpflow/erpflow/pipeline/job"
 	"github.com/erpflow/erpflow/pipeline/record"
+	"github.com/erpflow/erpflow/transforms/match"
 )
 
 // hostile are messages no producer should send; the demo adds them to show
@@ -123,7 +126,7 @@ func runDemo(ctx context.Context, w io.Writer, configPath string, cfg config.Con
 	if err != nil {
 		return err
 	}
-	return summary(ctx, w, cfg, chCfg, b.Addr(), line, elapsed, rss)
+	return summary(ctx, w, cfg, chCfg, b.Addr(), line, elapsed, rss, workDir)
 }
 
 func ping(ctx context.Context, c clickhouse.Config) error {
@@ -192,7 +195,7 @@ func runChild(ctx context.Context, configPath, broker string, c clickhouse.Confi
 	return lines[len(lines)-1], elapsed, rssKiB, nil
 }
 
-func summary(ctx context.Context, w io.Writer, cfg config.Config, c clickhouse.Config, broker, last string, elapsed time.Duration, rssKiB int64) error {
+func summary(ctx context.Context, w io.Writer, cfg config.Config, c clickhouse.Config, broker, last string, elapsed time.Duration, rssKiB int64, workDir string) error {
 	conn, err := clickhouse.Open(ctx, c, c.Database)
 	if err != nil {
 		return err
@@ -230,6 +233,9 @@ func summary(ctx context.Context, w io.Writer, cfg config.Config, c clickhouse.C
 		return err
 	}
 	printReasons(w, n, byReason)
+	if err := reconSummary(ctx, w, conn, filepath.Join(workDir, "truth.ndjson")); err != nil {
+		return err
+	}
 
 	for _, q := range []struct{ name, title string }{
 		{"cash_received_by_month", "Cash received per month and company"},
@@ -284,4 +290,88 @@ func produceRaw(ctx context.Context, w io.Writer, cfg config.Config, broker, dir
 	}
 	fmt.Fprintf(w, "    %-9s %7d canonical records (kinds with no raw shape)\n", "canonical", n)
 	return sent + n, nil
+}
+
+// reconSummary prints what matching made of the world: bank lines by
+// outcome, exceptions by type, the control totals, two explanations and the
+// score against the generator's truth.
+func reconSummary(ctx context.Context, w io.Writer, conn driver.Conn, truthPath string) error {
+	fmt.Fprintf(w, "\nReconciliation (erpflow recon matches|exceptions|explain for more)\n")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "  bank lines\toutcome\tlines\tamount\t")
+	err := eachRow(ctx, conn, `SELECT direction, outcome, count(), toString(sum(amount)) FROM recon_matches FINAL
+		GROUP BY direction, outcome ORDER BY direction, outcome`, func(r driver.Rows) error {
+		var dir, outcome, sum string
+		var n uint64
+		if err := r.Scan(&dir, &outcome, &n, &sum); err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t\n", dir, outcome, n, trimDec(sum))
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "  open exceptions by type:")
+	err = eachRow(ctx, conn, `SELECT type, count() FROM recon_exceptions FINAL WHERE status = 'open' GROUP BY type ORDER BY type`,
+		func(r driver.Rows) error {
+			var typ string
+			var n uint64
+			if err := r.Scan(&typ, &n); err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "    %-22s %6d\n", typ, n)
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	var days, balanced uint64
+	if err := conn.QueryRow(ctx, "SELECT count(), sum(balanced) FROM recon_control_totals FINAL").Scan(&days, &balanced); err != nil {
+		return fmt.Errorf("control totals: %w", err)
+	}
+	fmt.Fprintf(w, "  control totals: %d of %d company/currency/days balance (bank lines = matched + in review + unmatched)\n", balanced, days)
+	for _, ex := range []struct{ title, q string }{
+		{"a confirmed match of a line short by a bank fee", `SELECT match_id FROM recon_matches FINAL
+			WHERE outcome = 'confirmed' AND direction = 'credit' AND arrayExists(d -> d LIKE '%fee%', criterion_detail)
+			ORDER BY line_id LIMIT 1`},
+		{"a line left for review", `SELECT match_id FROM recon_matches FINAL WHERE outcome = 'review' AND length(alternatives) > 0 ORDER BY line_id LIMIT 1`},
+	} {
+		var id string
+		if err := eachRow(ctx, conn, ex.q, func(r driver.Rows) error { return r.Scan(&id) }); err != nil {
+			return err
+		}
+		if id == "" {
+			continue
+		}
+		e, err := explain(ctx, conn, id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "\n  Example, %s:\n", ex.title)
+		var b strings.Builder
+		e.print(&b)
+		for _, line := range strings.Split(strings.TrimRight(b.String(), "\n"), "\n") {
+			fmt.Fprintf(w, "  %s\n", line)
+		}
+	}
+	f, err := os.Open(truthPath)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	truth, err := match.ReadTruth(f)
+	if err != nil {
+		return err
+	}
+	sc, err := scoreFromClickHouse(ctx, conn, truth)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\n  Against the generator's truth (erpflow recon score):\n")
+	for _, line := range strings.Split(strings.TrimRight(sc.String(), "\n"), "\n") {
+		fmt.Fprintf(w, "  %s\n", line)
+	}
+	return nil
 }

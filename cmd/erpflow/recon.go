@@ -362,6 +362,9 @@ func newReconExplain(connect connectFunc) *cobra.Command {
 	return c
 }
 
+// maxAlternatives is how many other candidates the text form shows.
+const maxAlternatives = 5
+
 // explanation is a match or an exception as explain shows it.
 type explanation struct {
 	What     string            `json:"what"` // match or exception
@@ -379,10 +382,20 @@ func (e *explanation) print(w io.Writer) {
 			fmt.Fprintf(w, "  %-14s %s\n", f[0]+":", f[1])
 		}
 	}
-	for _, a := range e.Applied {
-		fmt.Fprintf(w, "  applies        %s\n", a)
+	verb := "applies"
+	for _, f := range e.Fields {
+		if f[0] == "outcome" && f[1] != "confirmed" && f[1] != "accepted" {
+			verb = "proposes"
+		}
 	}
-	for _, a := range e.Other {
+	for _, a := range e.Applied {
+		fmt.Fprintf(w, "  %-14s %s\n", verb, a)
+	}
+	for i, a := range e.Other {
+		if i == maxAlternatives && len(e.Other) > i+1 {
+			fmt.Fprintf(w, "  or             ... %d more (--format json lists them all)\n", len(e.Other)-i)
+			break
+		}
 		fmt.Fprintf(w, "  or             %s\n", a)
 	}
 	if len(e.Criteria) > 0 {
@@ -530,8 +543,17 @@ func decide(ctx context.Context, conn driver.Conn, matchID, action, by, reason s
 	}
 	next := map[string]string{"accept": "accepted", "reject": "rejected", "unmatch": "reversed"}[action]
 	v := max(version+1, uint64(now.UnixMicro())*1000)
-	if err := conn.Exec(ctx, `INSERT INTO recon_reviews (company, line_id, match_id, action, actor, reason, decided_at, version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, company, line, matchID, action, by, reason, now.Truncate(time.Second), v); err != nil {
+	// A native INSERT takes its rows as a data block, never as bound
+	// VALUES: clickhouse-go's Exec would wait for a block that never comes.
+	batch, err := conn.PrepareBatch(ctx, "INSERT INTO recon_reviews (company, line_id, match_id, action, actor, reason, decided_at, version)")
+	if err != nil {
+		return decision{}, fmt.Errorf("record decision: %w", err)
+	}
+	if err := batch.Append(company, line, matchID, action, by, reason, now.Truncate(time.Second), v); err != nil {
+		batch.Abort()
+		return decision{}, fmt.Errorf("record decision: %w", err)
+	}
+	if err := batch.Send(); err != nil {
 		return decision{}, fmt.Errorf("record decision: %w", err)
 	}
 	cols := strings.Join(match.MatchesTable.Columns, ", ")

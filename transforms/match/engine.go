@@ -248,6 +248,14 @@ func (e *Engine) byReference(book *Book, l Line, applied record.Money) ([]candid
 		c.score = 0.97
 		c.criteria = append(c.criteria, Criterion{"amount", true, fmt.Sprintf("short by %s, within the fee tolerance", minor(diff, applied.Currency))})
 		c.parts = allOpen(items)
+	case diff > 0 && partyOK && diff <= e.cfg.FeeMinor && wholeUnits(diff, applied.Currency):
+		// Short by a whole amount no larger than a fee: a fixed charge of
+		// the payer's bank, which on a small payment is more than the
+		// percentage allows. The invoice is settled and the fee is an
+		// exception to post.
+		c.score = 0.95
+		c.criteria = append(c.criteria, Criterion{"amount", true, fmt.Sprintf("short by %s, a whole fixed fee", minor(diff, applied.Currency))})
+		c.parts = allOpen(items)
 	case diff > 0 && len(items) == 1 && l.PayerKey != "" && similarity(l.PayerKey, items[0].PartyKey) >= nameSimilarity:
 		// A partial payment by the invoice's own customer: settle what came,
 		// leave the rest open. (A garbled reference can name another

@@ -296,3 +296,30 @@ func TestFixedFeeOnSmallPayment(t *testing.T) {
 		}
 	}
 }
+
+// TestFixedFeeOnQuotedInvoice: a line quoting its invoice and short by a
+// whole amount within the fee bound settles the invoice in full (the fee is
+// the exception to post); short by anything else it is a partial payment
+// leaving the rest open; from another payer it is not settled in full.
+func TestFixedFeeOnQuotedInvoice(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		line    int64
+		payer   string
+		outcome Outcome
+		applied int64
+	}{
+		{"36.00 off 1526.63: a fixed fee", 149063, "key-C1", Confirmed, 152663},
+		{"38.42 off: a partial payment", 148821, "key-C1", Confirmed, 148821},
+		{"60.00 off: beyond the fee bound, partial", 146663, "key-C1", Confirmed, 146663},
+		{"another payer, 36.00 off: not settled in full", 149063, "hangzhoudongfang", Review, 152663},
+	} {
+		e, _ := NewEngine(DefaultConfig(), DefaultRefPatterns)
+		e.Book("SH01").Put(inv("INV-2025-000001", "C1", 152663, 1, 1))
+		m := e.MatchLine(Line{Company: "SH01", Source: "bank", ID: "L", Direction: "credit", PayerKey: c.payer,
+			Amount: record.Money{Minor: c.line, Currency: cny}, Remittance: "INV-2025-000001"})
+		if m.Outcome != c.outcome || len(m.Parts) != 1 || m.Parts[0].Amount.Minor != c.applied {
+			t.Errorf("%s: %s %s %+v (%+v)", c.name, m.Outcome, m.Rule, m.Parts, m.Criteria)
+		}
+	}
+}

@@ -53,7 +53,7 @@ func lineRows(l *LineResult, version uint64) []pipeline.Row {
 			if j > 0 {
 				alts[i] += " + "
 			}
-			alts[i] += p.Kind.String() + " " + p.Source + "/" + p.ID + " " + p.Amount.String()
+			alts[i] += p.Kind.String() + " " + l.Company + "/" + p.Source + "/" + p.ID + " " + p.Amount.String()
 		}
 	}
 	rows := []pipeline.Row{{Table: MatchesTable, Values: []any{l.Company, l.Line, l.ID, l.Direction, l.Amount.Currency.String(),
