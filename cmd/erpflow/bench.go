@@ -21,6 +21,7 @@ import (
 	"github.com/erpflow/erpflow/pipeline/config"
 	"github.com/erpflow/erpflow/pipeline/job"
 	"github.com/erpflow/erpflow/pipeline/record"
+	"github.com/erpflow/erpflow/transforms/match"
 )
 
 func newBench(g *globals) *cobra.Command {
@@ -113,8 +114,30 @@ func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Co
 	}
 	ours := float64(consumed) / runT.Seconds()
 
+	if err := benchScore(ctx, w, chCfg, filepath.Join(workDir, "truth.ndjson")); err != nil {
+		return err
+	}
+
+	// The same run without matching, into a database and group of its own:
+	// what matching costs end to end.
+	plain := chCfg
+	plain.Database += "_nomatch"
+	if _, err := ownDatabase(ctx, io.Discard, plain); err != nil {
+		return err
+	}
+	last, plainT, _, err := runChild(ctx, configPath, b.Addr(), plain, "--matching=false", "--group", "erpflow-bench-nomatch")
+	if err != nil {
+		return err
+	}
+	fmt.Sscanf(last, "consumed=%d", &consumed)
+	if consumed != n {
+		return fmt.Errorf("erpflow run --matching=false consumed %d of %d (%s)", consumed, n, last)
+	}
+	noMatch := float64(consumed) / plainT.Seconds()
+
 	fmt.Fprintf(w, "\n%-44s %12s %10s\n", "measure", "records/s", "vs erpflow")
-	fmt.Fprintf(w, "%-44s %12.0f %10s\n", "erpflow run, topic to ClickHouse", ours, "1.00")
+	fmt.Fprintf(w, "%-44s %12.0f %10s\n", "erpflow run, topic to ClickHouse, matching", ours, "1.00")
+	fmt.Fprintf(w, "%-44s %12.0f %10.2f\n", "erpflow run without the matching stage", noMatch, noMatch/ours)
 	fmt.Fprintf(w, "%-44s %12.0f %10.2f\n", "bare kafka-go consume-and-discard", bare, bare/ours)
 	if engine {
 		eng, err := kafkaEngine(ctx, chCfg, b.Addr(), filepath.Join(workDir, "records.ndjson"))
@@ -125,7 +148,31 @@ func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Co
 	}
 	fmt.Fprintf(w, "\nerpflow run: %d records in %s (process start to exit), %.0f%% of the bare consume rate, peak RSS %d MiB\n",
 		consumed, runT.Round(time.Millisecond), 100*ours/bare, rss/1024)
-	fmt.Fprintf(w, "bench ours=%.0f bare=%.0f ratio_to_bare=%.3f rss_mib=%d\n", ours, bare, ours/bare, rss/1024)
+	fmt.Fprintf(w, "bench ours=%.0f bare=%.0f ratio_to_bare=%.3f rss_mib=%d no_matching=%.0f\n", ours, bare, ours/bare, rss/1024, noMatch)
+	return nil
+}
+
+// benchScore prints matching's accuracy against the world's truth.
+func benchScore(ctx context.Context, w io.Writer, c clickhouse.Config, truthPath string) error {
+	f, err := os.Open(truthPath)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	truth, err := match.ReadTruth(f)
+	if err != nil {
+		return err
+	}
+	conn, err := clickhouse.Open(ctx, c, c.Database)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	s, err := scoreFromClickHouse(ctx, conn, truth)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nmatching against the generator's truth (erpflow recon score):\n%s", s)
 	return nil
 }
 

@@ -169,7 +169,7 @@ func recreate(ctx context.Context, c clickhouse.Config) error {
 
 // runChild runs the pipeline as its own process so that its memory is
 // measured alone, apart from the broker and the generator in this one.
-func runChild(ctx context.Context, configPath, broker string, c clickhouse.Config) (last string, elapsed time.Duration, rssKiB int64, err error) {
+func runChild(ctx context.Context, configPath, broker string, c clickhouse.Config, extra ...string) (last string, elapsed time.Duration, rssKiB int64, err error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return "", 0, 0, err
@@ -178,6 +178,7 @@ func runChild(ctx context.Context, configPath, broker string, c clickhouse.Confi
 	if configPath != "" {
 		args = append(args, "--config", configPath)
 	}
+	args = append(args, extra...)
 	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Env = append(os.Environ(), config.EnvClickHouseDatabase+"="+c.Database)
 	var out bytes.Buffer

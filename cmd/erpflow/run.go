@@ -36,12 +36,12 @@ func (s *serverFlags) apply(cfg *config.Config) error {
 
 // defaultMemoryLimit is the Go heap's soft limit for erpflow run unless
 // GOMEMLIMIT says otherwise; the process budget is 512 MiB.
-const defaultMemoryLimit = 384 << 20
+const defaultMemoryLimit = 448 << 20
 
 func newRun(g *globals) *cobra.Command {
 	var sf serverFlags
-	var untilCaughtUp bool
-	var httpListen, cpuProfile string
+	var untilCaughtUp, matching bool
+	var httpListen, cpuProfile, group string
 	c := &cobra.Command{
 		Use:   "run",
 		Short: "Run the pipeline: Kafka topics to ClickHouse",
@@ -65,6 +65,12 @@ consumed=N landed=N dead_lettered=N duplicates=N`,
 			}
 			if cmd.Flags().Changed("http-listen") {
 				cfg.HTTP.Listen = httpListen
+			}
+			if cmd.Flags().Changed("matching") {
+				cfg.Matching.Enabled = matching
+			}
+			if group != "" {
+				cfg.Kafka.GroupID = group
 			}
 			log := logger(cfg.Log)
 			if os.Getenv("GOMEMLIMIT") == "" {
@@ -107,6 +113,8 @@ consumed=N landed=N dead_lettered=N duplicates=N`,
 	}
 	sf.add(c)
 	c.Flags().BoolVar(&untilCaughtUp, "until-caught-up", false, "exit once every input partition is consumed and committed")
+	c.Flags().BoolVar(&matching, "matching", true, "run the matching stage (overrides matching.enabled)")
+	c.Flags().StringVar(&group, "group", "", "consumer group id (overrides kafka.group_id)")
 	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for go tool pprof)")
 	c.Flags().StringVar(&httpListen, "http-listen", "", "host:port for /metrics, /healthz, /readyz (overrides http.listen; empty disables)")
 	return c

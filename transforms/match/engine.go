@@ -100,7 +100,8 @@ type Engine struct {
 	aliases map[string]map[string]string
 	// waiting holds, per company, credit lines that matched nothing, in
 	// arrival order: an invoice may arrive after the money that pays it.
-	waiting map[string][]Line
+	waiting map[string][]waitingLine
+	alike   map[[2]string]bool // payer and customer match keys: similar enough?
 }
 
 // NewEngine returns an engine with cfg and the reference patterns.
@@ -109,7 +110,7 @@ func NewEngine(cfg Config, refPatterns []string) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: cfg, refs: f, books: map[string]*Book{}, aliases: map[string]map[string]string{}, waiting: map[string][]Line{}}, nil
+	return &Engine{cfg: cfg, refs: f, books: map[string]*Book{}, aliases: map[string]map[string]string{}, waiting: map[string][]waitingLine{}, alike: map[[2]string]bool{}}, nil
 }
 
 // Book returns a company's open items, creating the book.
@@ -163,7 +164,7 @@ func (e *Engine) MatchLine(l Line) Match {
 	}
 	m = e.decide(book, l, m, cands)
 	if m.Outcome == Unmatched && l.Direction == "credit" {
-		e.waiting[l.Company] = append(e.waiting[l.Company], l)
+		e.waiting[l.Company] = append(e.waiting[l.Company], waitingLine{l, e.refs.Find(l.Remittance)})
 	}
 	return m
 }

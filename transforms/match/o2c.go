@@ -229,23 +229,35 @@ func (o *OrderToCash) settle(c *Chain) {
 // come, in a fixed order. A chain's credit notes are netted against its
 // invoices, oldest first, before anything is called overdue.
 func (o *OrderToCash) Overdue(cutoff record.Date) []OverdueItem {
-	credit := map[string]int64{}
+	// Only chains with an invoice due and not fully received can have
+	// anything overdue; most chains are paid, so find those first rather
+	// than walk every chain every day.
+	due := map[string]bool{}
 	for _, st := range o.invoices {
-		if !st.cancelled && st.total.Minor < 0 {
-			credit[st.chain] -= st.total.Minor
+		if !st.cancelled && !st.erpPaid && st.total.Minor > 0 && st.due <= cutoff && st.received < st.total.Minor {
+			due[st.chain] = true
 		}
 	}
 	var out []OverdueItem
-	for _, k := range sortedChains(o.chains) {
+	for k := range due {
 		c := o.chains[k]
+		if c == nil {
+			continue
+		}
+		var credit int64
+		for _, id := range c.Invoices {
+			if st := o.invoices[id]; !st.cancelled && st.total.Minor < 0 {
+				credit -= st.total.Minor
+			}
+		}
 		for _, id := range c.Invoices {
 			st := o.invoices[id]
 			if st.cancelled || st.erpPaid || st.total.Minor <= 0 {
 				continue
 			}
 			residual := st.total.Minor - st.received
-			use := min(max(residual, 0), credit[k])
-			residual, credit[k] = residual-use, credit[k]-use
+			use := min(max(residual, 0), credit)
+			residual, credit = residual-use, credit-use
 			if residual <= 0 || st.due > cutoff {
 				continue
 			}

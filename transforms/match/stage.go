@@ -65,12 +65,12 @@ type Stage struct {
 	opt     StageOptions
 	epoch   int64
 	recs    map[string]*Reconciler
-	held    map[string][]record.Record // by company, not yet behind the watermark
-	part    map[string]int32           // company -> partition
-	newest  map[topicPart]time.Time    // newest event time per input partition
-	atEnd   map[topicPart]bool         // input partitions read to their end at the last fetch
-	latest  map[string]time.Time       // per company, event time of the latest record fed
-	version map[string]uint64          // per company, the last row version emitted
+	held    map[string]*queue       // by company, not yet behind the watermark
+	part    map[string]int32        // company -> partition
+	newest  map[topicPart]time.Time // newest event time per input partition
+	atEnd   map[topicPart]bool      // input partitions read to their end at the last fetch
+	latest  map[string]time.Time    // per company, event time of the latest record fed
+	version map[string]uint64       // per company, the last row version emitted
 	out     Output
 	metrics stageMetrics
 }
@@ -129,7 +129,7 @@ func NewStage(opt StageOptions) (*Stage, error) {
 }
 
 func (s *Stage) reset() {
-	s.recs, s.held, s.part = map[string]*Reconciler{}, map[string][]record.Record{}, map[string]int32{}
+	s.recs, s.held, s.part = map[string]*Reconciler{}, map[string]*queue{}, map[string]int32{}
 	s.newest, s.latest, s.atEnd = map[topicPart]time.Time{}, map[string]time.Time{}, map[topicPart]bool{}
 	s.version = map[string]uint64{}
 }
@@ -178,7 +178,9 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 			}
 		}
 		s.part[r.Company] = m.Partition
-		s.held[r.Company] = append(s.held[r.Company], *r)
+		rec := new(record.Record)
+		*rec = *r
+		s.queue(r.Company).add(rec)
 	}
 	for _, c := range sortedKeys(s.held) {
 		if b.Final {
@@ -194,8 +196,8 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 		}
 	}
 	n := 0
-	for _, h := range s.held {
-		n += len(h)
+	for _, q := range s.held {
+		n += q.len()
 	}
 	s.metrics.held.Set(float64(n))
 	return nil
@@ -234,12 +236,11 @@ func (s *Stage) load(ctx context.Context, company string, b *pipeline.Batch) err
 	if s.opt.History == nil {
 		return nil
 	}
-	var past []record.Record
-	if err := s.opt.History.Records(ctx, company, func(r *record.Record) { past = append(past, *r) }); err != nil {
+	q, n := s.queue(company), 0
+	if err := s.opt.History.Records(ctx, company, func(r *record.Record) { q.add(r); n++ }); err != nil {
 		return fmt.Errorf("rebuild matching state of %s: %w", company, err)
 	}
-	s.metrics.rebuilt.Add(float64(len(past)))
-	s.held[company] = append(s.held[company], past...)
+	s.metrics.rebuilt.Add(float64(n))
 	return nil
 }
 
@@ -277,18 +278,67 @@ func (s *Stage) watermark(p int32) time.Time {
 	return wm
 }
 
+func (s *Stage) queue(company string) *queue {
+	q := s.held[company]
+	if q == nil {
+		q = &queue{}
+		s.held[company] = q
+	}
+	return q
+}
+
+// queue holds one company's records until the watermark passes them:
+// those already in matching order, and those come since, sorted and merged
+// in only when some are released, so a long wait does not sort the same
+// records again and again.
+type queue struct {
+	sorted, fresh []*record.Record
+}
+
+func (q *queue) add(r *record.Record) { q.fresh = append(q.fresh, r) }
+func (q *queue) len() int             { return len(q.sorted) + len(q.fresh) }
+
+// order merges the fresh records into the sorted ones.
+func (q *queue) order() {
+	if len(q.fresh) == 0 {
+		return
+	}
+	sort.SliceStable(q.fresh, func(i, j int) bool { return before(q.fresh[i], q.fresh[j]) })
+	if len(q.sorted) == 0 {
+		q.sorted, q.fresh = q.fresh, q.sorted[:0]
+		return
+	}
+	merged := make([]*record.Record, 0, len(q.sorted)+len(q.fresh))
+	i, j := 0, 0
+	for i < len(q.sorted) && j < len(q.fresh) {
+		// Equal records keep the held one first, as a stable sort would.
+		if before(q.fresh[j], q.sorted[i]) {
+			merged = append(merged, q.fresh[j])
+			j++
+		} else {
+			merged = append(merged, q.sorted[i])
+			i++
+		}
+	}
+	merged = append(merged, q.sorted[i:]...)
+	merged = append(merged, q.fresh[j:]...)
+	clear(q.fresh)
+	q.sorted, q.fresh = merged, q.fresh[:0]
+}
+
 // release feeds a company's held records up to wm (or all of them) to its
 // reconciler in event-time order.
 func (s *Stage) release(company string, wm time.Time, all bool, b *pipeline.Batch) {
-	held := s.held[company]
-	sort.SliceStable(held, func(i, j int) bool { return before(&held[i], &held[j]) })
+	q := s.held[company]
+	q.order()
+	held := q.sorted
 	n := len(held)
 	if !all {
 		n = sort.Search(len(held), func(i int) bool { return held[i].EventTime.After(wm) })
 	}
 	rc := s.recs[company]
 	for i := 0; i < n; i++ {
-		r := &held[i]
+		r := held[i]
 		if r.EventTime.Before(s.latest[company]) {
 			s.metrics.late.Inc()
 		} else {
@@ -299,8 +349,8 @@ func (s *Stage) release(company string, wm time.Time, all bool, b *pipeline.Batc
 	}
 	rest := copy(held, held[n:])
 	clear(held[rest:])
-	s.held[company] = held[:rest]
-	if rest == 0 {
+	q.sorted = held[:rest]
+	if q.len() == 0 {
 		delete(s.held, company)
 	}
 }

@@ -18,11 +18,11 @@ func (e *Engine) PutItem(company string, it OpenItem) []Match {
 	}
 	var retry []Line
 	keep := lines[:0]
-	for _, l := range lines {
-		if e.couldPay(l, &it) {
-			retry = append(retry, l)
+	for _, w := range lines {
+		if e.couldPay(&w, &it) {
+			retry = append(retry, w.Line)
 		} else {
-			keep = append(keep, l)
+			keep = append(keep, w)
 		}
 	}
 	e.waiting[company] = keep
@@ -36,20 +36,47 @@ func (e *Engine) PutItem(company string, it OpenItem) []Match {
 	return out
 }
 
-func (e *Engine) couldPay(l Line, it *OpenItem) bool {
-	if l.Amount.Currency != it.Open.Currency {
+// waitingLine is a credit line waiting for its document, with the
+// references of its remittance found once: every document put is checked
+// against every waiting line.
+type waitingLine struct {
+	Line
+	refs []string
+}
+
+func (e *Engine) couldPay(w *waitingLine, it *OpenItem) bool {
+	if w.Amount.Currency != it.Open.Currency {
 		return false
 	}
-	refs := e.refs.Find(l.Remittance)
-	if slices.Contains(refs, it.Number) || (it.OrderRef != "" && slices.Contains(refs, it.OrderRef)) {
+	if slices.Contains(w.refs, it.Number) || (it.OrderRef != "" && slices.Contains(w.refs, it.OrderRef)) {
 		return true
 	}
-	payer := l.PayerKey
-	if a := e.aliases[l.Company][payer]; a != "" {
+	payer := w.PayerKey
+	if a := e.aliases[w.Company][payer]; a != "" {
 		payer = a
 	}
-	return payer != "" && it.PartyKey != "" && similarity(payer, it.PartyKey) >= nameSimilarity
+	if payer == "" || it.PartyKey == "" {
+		return false
+	}
+	if payer == it.PartyKey {
+		return true
+	}
+	// The same few payers meet the same few customers again and again:
+	// remember the verdict rather than compare names on every put.
+	k := [2]string{payer, it.PartyKey}
+	same, ok := e.alike[k]
+	if !ok {
+		same = similarity(payer, it.PartyKey) >= nameSimilarity
+		if len(e.alike) >= maxAlike {
+			clear(e.alike)
+		}
+		e.alike[k] = same
+	}
+	return same
 }
+
+// maxAlike bounds the remembered name verdicts (payers x customers).
+const maxAlike = 1 << 18
 
 // Waiting is how many credit lines of company match nothing yet.
 func (e *Engine) Waiting(company string) int { return len(e.waiting[company]) }
@@ -60,11 +87,11 @@ func (e *Engine) Waiting(company string) int { return len(e.waiting[company]) }
 func (e *Engine) ExpireWaiting(company string, cutoff record.Date) []Line {
 	var old []Line
 	keep := e.waiting[company][:0]
-	for _, l := range e.waiting[company] {
-		if l.Date < cutoff {
-			old = append(old, l)
+	for _, w := range e.waiting[company] {
+		if w.Date < cutoff {
+			old = append(old, w.Line)
 		} else {
-			keep = append(keep, l)
+			keep = append(keep, w)
 		}
 	}
 	e.waiting[company] = keep
