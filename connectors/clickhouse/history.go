@@ -94,8 +94,14 @@ func (h *History) Companies(ctx context.Context, parts map[string][]int) ([]stri
 // landed again before a merge) is given once.
 func (h *History) Records(ctx context.Context, company string, f func(*record.Record)) error {
 	for _, k := range record.Kinds {
+		cols := historyCols[k]
+		if flagged[k] {
+			// Matching treats a flagged near-duplicate as a copy, not a
+			// document of its own: a rebuild must see the flag too.
+			cols += ", duplicate_of"
+		}
 		q := fmt.Sprintf("SELECT %s, %s FROM %s WHERE company = ? ORDER BY event_time, source, id, version",
-			envelopeCols, historyCols[k], Tables[k])
+			envelopeCols, cols, Tables[k])
 		rows, err := h.conn.Query(ctx, q, company)
 		if err != nil {
 			return fmt.Errorf("read history of %s from %s: %w", company, Tables[k], err)
@@ -351,6 +357,9 @@ func scanHistory(rows driver.Rows, r *record.Record) error {
 		s.str(&b.Comment)
 	default:
 		return fmt.Errorf("no history reader for kind %s", r.Kind)
+	}
+	if flagged[r.Kind] {
+		s.str(&r.Flags.DuplicateOf)
 	}
 	if err := rows.Scan(s.dest...); err != nil {
 		return err

@@ -23,6 +23,11 @@ func TestHistoryReadsBackWhatLanded(t *testing.T) {
 	}
 	defer conn.Close()
 	b := docBatch(t)
+	// The first example (an invoice) is flagged as a copy of another.
+	if b.Items[0].Rec.Kind != record.KindInvoice {
+		t.Fatalf("the first example is a %s; the test flags an invoice", b.Items[0].Rec.Kind)
+	}
+	b.Items[0].Rec.Flags.DuplicateOf = "INV-2025-0041"
 	// A second version of the first record, landed twice (a replay).
 	v2 := b.Items[0]
 	v2.Rec.Version++
@@ -56,6 +61,9 @@ func TestHistoryReadsBackWhatLanded(t *testing.T) {
 			delete(want, k)
 			if r.Company != w.Company || r.Source != w.Source || !r.EventTime.Equal(w.EventTime.Truncate(1e9)) {
 				t.Errorf("%v: envelope %+v, want %+v", k, r.Envelope, w.Envelope)
+			}
+			if r.Flags.DuplicateOf != w.Flags.DuplicateOf {
+				t.Errorf("%v: duplicate_of %q, want %q", k, r.Flags.DuplicateOf, w.Flags.DuplicateOf)
 			}
 			if !reflect.DeepEqual(r.Body, w.Body) {
 				t.Errorf("%v: body\n got %+v\nwant %+v", k, r.Body, w.Body)

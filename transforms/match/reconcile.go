@@ -22,6 +22,7 @@ const (
 	ExcPayable             = "payable_mismatch"   // the ERP's payment against its AP invoices
 	ExcReopened            = "reopened"           // a matched document cancelled, amended or returned
 	ExcUnbalanced          = "control_unbalanced" // a day's control totals do not add up
+	ExcDuplicateDocument   = "duplicate_document" // cleaning flagged a document as another's copy under a new id
 )
 
 // Exception statuses.
@@ -183,6 +184,14 @@ func (rc *Reconciler) Add(r *record.Record, out *Output) {
 		rc.day = d
 	}
 	at := r.EventTime
+	if r.Flags.DuplicateOf != "" && (r.Kind == record.KindInvoice || r.Kind == record.KindExpenseClaim) {
+		// The same document sent again under another id (cleaning's
+		// near-duplicate flag): counting it would bill or pay it twice.
+		rc.raise(out, Exception{Type: ExcDuplicateDocument, Reason: r.Kind.String(), SubjectKind: r.Kind, Subject: rc.full(r.Source, r.ID),
+			Related: rc.full(r.Source, r.Flags.DuplicateOf), NextStep: fmt.Sprintf("confirm with the source system that %s %s repeats %s and cancel the copy",
+				r.Kind, r.ID, r.Flags.DuplicateOf)}, at)
+		return
+	}
 	switch b := r.Body.(type) {
 	case *record.Invoice:
 		if b.Direction == "AR" {

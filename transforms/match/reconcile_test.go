@@ -137,3 +137,40 @@ func TestReconcilerAgainstTruth(t *testing.T) {
 		}
 	}
 }
+
+// TestReconcilerSetsCopiesAside: an invoice that cleaning flagged as a
+// copy of another under a new id is an exception of its own and is not
+// opened again, so one payment settles the original and nothing is left
+// open or billed twice.
+func TestReconcilerSetsCopiesAside(t *testing.T) {
+	rc, err := NewReconciler("SH01", DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := record.MakeDate(2025, 4, 1).Time()
+	invoice := func(id string, copyOf string) *record.Record {
+		r := &record.Record{Envelope: record.Envelope{Kind: record.KindInvoice, Company: "SH01", Source: "erp", ID: id, Version: 1, EventTime: at},
+			Body: &record.Invoice{Number: id, Direction: "AR", Party: record.Party{Name: "Acme"}, IssueDate: record.MakeDate(2025, 4, 1),
+				DueDate: record.MakeDate(2025, 5, 1), Total: record.Money{Minor: 100000, Currency: cny}, Status: "open"}}
+		r.Flags.DuplicateOf = copyOf
+		return r
+	}
+	var out Output
+	rc.Add(invoice("INV-1", ""), &out)
+	rc.Add(invoice("INV-2", "INV-1"), &out)
+	if len(out.Exceptions) != 1 || out.Exceptions[0].Type != ExcDuplicateDocument || out.Exceptions[0].Subject != "SH01/erp/INV-2" ||
+		out.Exceptions[0].Related != "SH01/erp/INV-1" {
+		t.Fatalf("exceptions %+v", out.Exceptions)
+	}
+	if rc.Book().Len() != 1 || rc.Book().Get(record.KindInvoice, "erp", "INV-2") != nil {
+		t.Fatalf("the copy was opened: %d open items", rc.Book().Len())
+	}
+	out.Reset()
+	line := &record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: "L1", Version: 1, EventTime: at.Add(3600e9)},
+		Body: &record.BankTxn{Direction: "credit", BookingDate: record.MakeDate(2025, 4, 1), Amount: record.Money{Minor: 100000, Currency: cny},
+			Counterparty: record.Party{Name: "Acme"}}}
+	rc.Add(line, &out)
+	if len(out.Lines) != 1 || out.Lines[0].Outcome != Confirmed || out.Lines[0].Parts[0].ID != "INV-1" || rc.Book().Len() != 0 {
+		t.Fatalf("the payment did not settle the original alone: %+v, %d open", out.Lines, rc.Book().Len())
+	}
+}
