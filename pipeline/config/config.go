@@ -186,6 +186,25 @@ type MatchRules struct {
 	DuplicateDays int      `yaml:"duplicate_days"` // same payee and amount this close: a duplicate payment
 	RetainDays    int      `yaml:"retain_days"`    // settled state idle this long is forgotten
 	RefPatterns   []string `yaml:"ref_patterns"`   // document numbers in remittance text (three groups each)
+	// ApprovalLevels is the approval policy by amount: money out of more
+	// than above (a decimal in currency) needs approval up to levels.
+	ApprovalLevels []ApprovalLevel `yaml:"approval_levels"`
+}
+
+// ApprovalLevel is one threshold of the approval policy.
+type ApprovalLevel struct {
+	Currency string `yaml:"currency"`
+	Above    string `yaml:"above"`
+	Levels   uint32 `yaml:"levels"`
+}
+
+// Money parses the threshold.
+func (l ApprovalLevel) Money() (record.Money, error) {
+	c, err := record.ParseCurrency(l.Currency)
+	if err != nil {
+		return record.Money{}, err
+	}
+	return record.ParseMoney(l.Above, c)
 }
 
 // For returns a company's rules: its overrides over matching.rules.
@@ -224,6 +243,9 @@ func (m Matching) For(company string) MatchRules {
 	}
 	if len(o.RefPatterns) > 0 {
 		r.RefPatterns = o.RefPatterns
+	}
+	if len(o.ApprovalLevels) > 0 {
+		r.ApprovalLevels = o.ApprovalLevels
 	}
 	return r
 }
@@ -480,6 +502,14 @@ func (c *Config) Check() error {
 		}
 		if r.MaxSubset < 1 || r.MaxSubset > 8 {
 			bad(key+".max_subset", "must be between 1 and 8, got %d", r.MaxSubset)
+		}
+		for i, l := range r.ApprovalLevels {
+			if _, err := l.Money(); err != nil {
+				bad(fmt.Sprintf("%s.approval_levels[%d]", key, i), "currency %q and above %q: %v", l.Currency, l.Above, err)
+			}
+			if l.Levels < 1 {
+				bad(fmt.Sprintf("%s.approval_levels[%d].levels", key, i), "must be at least 1")
+			}
 		}
 		for name, v := range map[string]int{"unmatched_days": r.UnmatchedDays, "duplicate_days": r.DuplicateDays, "retain_days": r.RetainDays} {
 			if v < 1 {

@@ -116,3 +116,42 @@ func TestSources(t *testing.T) {
 		t.Fatalf("a source on a canonical topic: %v", err)
 	}
 }
+
+func TestMatchingRulesPerCompany(t *testing.T) {
+	t.Setenv(EnvKafkaBrokers, "")
+	t.Setenv(EnvClickHouseAddr, "")
+	p := write(t, `matching:
+  rules:
+    confirm: 0.95
+    approval_levels:
+      - {currency: CNY, above: "10000.00", levels: 2}
+  companies:
+    SH01:
+      review: 0.6
+      tie_oldest_due: true
+      approval_levels:
+        - {currency: CNY, above: "50000", levels: 3}
+`)
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, bj := c.Matching.For("SH01"), c.Matching.For("BJ02")
+	if sh.Confirm != 0.95 || sh.Review != 0.6 || sh.TieOldestDue == nil || !*sh.TieOldestDue || sh.FeeMaxMinor != 5000 ||
+		len(sh.ApprovalLevels) != 1 || sh.ApprovalLevels[0].Levels != 3 {
+		t.Errorf("SH01 rules %+v", sh)
+	}
+	if bj.Review != 0.5 || bj.TieOldestDue != nil || len(bj.ApprovalLevels) != 1 || bj.ApprovalLevels[0].Above != "10000.00" {
+		t.Errorf("BJ02 takes the defaults: %+v", bj)
+	}
+	for body, key := range map[string]string{
+		"matching:\n  companies:\n    SH01:\n      review: 0.99\n":                                          "matching.companies.SH01.confirm",
+		"matching:\n  rules:\n    approval_levels:\n      - {currency: CNY, above: \"1.234\", levels: 2}\n": "matching.rules.approval_levels[0]",
+		"matching:\n  rules:\n    approval_levels:\n      - {currency: XXX, above: \"1\", levels: 2}\n":     "matching.rules.approval_levels[0]",
+		"matching:\n  rules:\n    max_subset: 20\n":                                                         "matching.rules.max_subset",
+	} {
+		if _, err := Load(write(t, body)); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%q: %v, want an error naming %s", body, err, key)
+		}
+	}
+}

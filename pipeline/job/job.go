@@ -298,6 +298,10 @@ func matchSettings(r config.MatchRules) match.Settings {
 		s.RefPatterns = r.RefPatterns
 	}
 	s.UnmatchedDays, s.DuplicateDays, s.RetainDays = r.UnmatchedDays, r.DuplicateDays, r.RetainDays
+	for _, l := range r.ApprovalLevels {
+		m, _ := l.Money() // checked with the configuration
+		s.ApprovalLevels = append(s.ApprovalLevels, match.LevelRule{Above: m, Levels: l.Levels})
+	}
 	return s
 }
 

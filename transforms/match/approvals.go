@@ -32,6 +32,29 @@ type Breach struct {
 type Approvals struct {
 	trails   map[string]*trail
 	reported map[string]bool
+	policy   []LevelRule
+}
+
+// LevelRule is a company's approval policy by amount: money out of more
+// than Above (in Above's currency) needs approval up to Levels. The steps
+// of a workflow state the levels they require too; the higher one counts.
+type LevelRule struct {
+	Above  record.Money
+	Levels uint32
+}
+
+// required is what the policy asks for an amount: the levels of the
+// highest threshold the amount exceeds, in its currency.
+func (a *Approvals) required(m record.Money) (uint32, *LevelRule) {
+	var levels uint32
+	var rule *LevelRule
+	for i := range a.policy {
+		r := &a.policy[i]
+		if r.Above.Currency == m.Currency && m.Minor > r.Above.Minor && r.Levels > levels {
+			levels, rule = r.Levels, r
+		}
+	}
+	return levels, rule
 }
 
 type trail struct {
@@ -41,9 +64,10 @@ type trail struct {
 	touched  record.Date                 // event date of the latest record about it
 }
 
-// NewApprovals returns an empty approval checker.
-func NewApprovals() *Approvals {
-	return &Approvals{trails: map[string]*trail{}, reported: map[string]bool{}}
+// NewApprovals returns an empty approval checker with a company's policy
+// by amount (none: the steps' own required levels alone count).
+func NewApprovals(policy ...LevelRule) *Approvals {
+	return &Approvals{trails: map[string]*trail{}, reported: map[string]bool{}, policy: policy}
 }
 
 func (a *Approvals) trail(subject string) *trail {
@@ -79,14 +103,14 @@ func (a *Approvals) Add(r *record.Record) []Breach {
 		}
 		t := a.trail(full)
 		t.touched = max(t.touched, day)
-		return a.moneyOut(full, record.KindPayment, t, fmt.Sprintf("payment %s executed", b.Number))
+		return a.moneyOut(full, record.KindPayment, t, b.Amount, fmt.Sprintf("payment %s executed", b.Number))
 	case *record.ExpenseClaim:
 		t := a.trail(full)
 		t.touched = max(t.touched, day)
 		t.claimant = b.Employee.ID
 		out := a.selfApproval(full, t)
 		if b.ApprovalStatus == "approved" {
-			out = append(out, a.moneyOut(full, record.KindExpenseClaim, t, fmt.Sprintf("claim %s approved for payment", b.Number))...)
+			out = append(out, a.moneyOut(full, record.KindExpenseClaim, t, b.Amount, fmt.Sprintf("claim %s approved for payment", b.Number))...)
 		}
 		return out
 	}
@@ -119,7 +143,7 @@ func (a *Approvals) selfApproval(subject string, t *trail) []Breach {
 // moneyOut checks the trail at the moment money leaves: the last
 // submission restarts it, a rejection after that forbids payment, and the
 // approved levels must reach what the steps say the policy requires.
-func (a *Approvals) moneyOut(subject string, k record.Kind, t *trail, what string) []Breach {
+func (a *Approvals) moneyOut(subject string, k record.Kind, t *trail, amount record.Money, what string) []Breach {
 	var out []Breach
 	var approved, required uint32
 	var rejected *record.Approval
@@ -148,9 +172,14 @@ func (a *Approvals) moneyOut(subject string, k record.Kind, t *trail, what strin
 		return out
 	}
 	required = max(required, 1) // money never goes out with no approval at all
+	why := "by the workflow"
+	if byPolicy, rule := a.required(amount); byPolicy > required {
+		required = byPolicy
+		why = fmt.Sprintf("by the policy for more than %s %s", rule.Above, rule.Above.Currency)
+	}
 	if approved < required {
 		out = append(out, a.report(subject, BreachMissingLevel, k,
-			[]Criterion{{"levels", false, fmt.Sprintf("approved up to level %d of %d required", approved, required)}, {"money out", false, what}},
+			[]Criterion{{"levels", false, fmt.Sprintf("approved up to level %d of %d required %s", approved, required, why)}, {"money out", false, what}},
 			fmt.Sprintf("have a level %d approver review it after the fact and record the approval, or recall it", approved+1))...)
 	}
 	return out

@@ -110,3 +110,37 @@ func TestApprovalTrails(t *testing.T) {
 		}
 	}
 }
+
+// TestApprovalPolicyByAmount: a company's policy asks for more levels
+// above an amount than the workflow's steps state; money out above it with
+// fewer is a missing level, at or below it is fine, and another currency's
+// threshold does not apply.
+func TestApprovalPolicyByAmount(t *testing.T) {
+	policy := []LevelRule{{Above: record.Money{Minor: 1000000, Currency: cny}, Levels: 2},
+		{Above: record.Money{Minor: 5000000, Currency: cny}, Levels: 3}}
+	for _, c := range []struct {
+		name   string
+		amount record.Money
+		levels uint32 // approved
+		breach bool
+	}{
+		{"at the threshold, one level", record.Money{Minor: 1000000, Currency: cny}, 1, false},
+		{"above it, one level", record.Money{Minor: 1000001, Currency: cny}, 1, true},
+		{"above it, two levels", record.Money{Minor: 2000000, Currency: cny}, 2, false},
+		{"above the second, two levels", record.Money{Minor: 6000000, Currency: cny}, 2, true},
+		{"dollars: no dollar threshold", record.Money{Minor: 9000000, Currency: record.MustCurrency("USD")}, 1, false},
+	} {
+		a := NewApprovals(policy...)
+		var out []Breach
+		for lvl := uint32(1); lvl <= c.levels; lvl++ {
+			out = append(out, a.Add(&record.Record{Envelope: record.Envelope{Kind: record.KindApproval, Company: "SH01", Source: "erp",
+				ID: fmt.Sprintf("P1/%d", lvl), Version: 1}, Body: &record.Approval{SubjectKind: record.KindPayment, SubjectID: "P1",
+				Step: lvl, Level: lvl, RequiredLevels: 1, Approver: record.Party{ID: fmt.Sprintf("M%d", lvl)}, Action: "approve"}})...)
+		}
+		out = append(out, a.Add(&record.Record{Envelope: record.Envelope{Kind: record.KindPayment, Company: "SH01", Source: "erp", ID: "P1", Version: 2},
+			Body: &record.Payment{Number: "P1", Direction: "out", Amount: c.amount, Status: "executed"}})...)
+		if got := len(out) == 1 && out[0].Reason == BreachMissingLevel; got != c.breach || len(out) > 1 {
+			t.Errorf("%s: %+v", c.name, out)
+		}
+	}
+}

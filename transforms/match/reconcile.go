@@ -110,6 +110,9 @@ type Settings struct {
 	DuplicateDays int // outgoing payments this close with the same payee and amount are duplicates
 	UnmatchedDays int // a credit line that matches nothing this long is an exception
 	RetainDays    int // settled state with no record for this long is forgotten
+	// ApprovalLevels is the approval policy by amount; the workflow's own
+	// required levels count too.
+	ApprovalLevels []LevelRule
 }
 
 // DefaultSettings are the defaults of every company.
@@ -162,7 +165,7 @@ func NewReconciler(company string, set Settings) (*Reconciler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reconcile %s: %w", company, err)
 	}
-	return &Reconciler{company: company, set: set, engine: e, three: NewThreeWay(set.ThreeWay), appr: NewApprovals(),
+	return &Reconciler{company: company, set: set, engine: e, three: NewThreeWay(set.ThreeWay), appr: NewApprovals(set.ApprovalLevels...),
 		dups: NewDuplicates(set.DuplicateDays), pay: NewPayables(), o2c: NewOrderToCash(),
 		known: map[itemKey]record.Money{}, lines: map[string]*lineState{}, waiting: map[string]Line{}, totals: map[totalKey]*ControlTotal{},
 		dirty: map[totalKey]bool{}, overdue: map[string]Exception{}, reported: map[string]bool{}}, nil
