@@ -327,20 +327,20 @@ func checkRecon(t *testing.T, env []string, db, dir, demoOut string) {
 	if e := erpflow(t, env, "recon", "explain", "--database", db, "no-such-id"); e.code != 1 {
 		t.Errorf("explain of an unknown id: exit %d, want 1", e.code)
 	}
-	if e := erpflow(t, env, "recon", "reject", "--database", db, id, "--by", "clerk"); e.code != 2 {
+	if e := erpflow(t, env, "recon", "reject", "--database", db, id, "--by", "clerk", "--publish=false"); e.code != 2 {
 		t.Errorf("reject without --reason: exit %d, want 2", e.code)
 	}
-	if e := erpflow(t, env, "recon", "accept", "--database", db, id, "--by", "clerk"); e.code != 0 {
+	if e := erpflow(t, env, "recon", "accept", "--database", db, id, "--by", "clerk", "--publish=false"); e.code != 0 {
 		t.Fatalf("accept: exit %d %s", e.code, e.stderr)
 	}
-	if e := erpflow(t, env, "recon", "accept", "--database", db, id, "--by", "clerk"); e.code != 1 || !strings.Contains(e.stderr, "accepted") {
+	if e := erpflow(t, env, "recon", "accept", "--database", db, id, "--by", "clerk", "--publish=false"); e.code != 1 || !strings.Contains(e.stderr, "accepted") {
 		t.Errorf("accepting twice: exit %d %s", e.code, e.stderr)
 	}
 	acc := erpflow(t, env, "recon", "matches", "--database", db, "--outcome", "accepted", "--format", "csv")
 	if acc.code != 0 || !strings.Contains(acc.stdout, id) || !strings.HasPrefix(acc.stdout, "match_id,line_id,") {
 		t.Errorf("accepted match not listed as accepted:\n%s", acc.stdout)
 	}
-	if e := erpflow(t, env, "recon", "unmatch", "--database", db, id, "--by", "clerk", "--reason", "payer says it paid INV-2"); e.code != 0 {
+	if e := erpflow(t, env, "recon", "unmatch", "--database", db, id, "--by", "clerk", "--reason", "payer says it paid INV-2", "--publish=false"); e.code != 0 {
 		t.Errorf("unmatch an accepted match: exit %d %s", e.code, e.stderr)
 	}
 	ex := erpflow(t, env, "recon", "exceptions", "--database", db, "--type", "duplicate_payment", "--format", "csv", "--limit", "0")

@@ -13,10 +13,13 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	kafkago "github.com/segmentio/kafka-go"
 	"github.com/shopspring/decimal"
 	"github.com/spf13/cobra"
 
 	"github.com/erpflow/erpflow/connectors/clickhouse"
+	"github.com/erpflow/erpflow/connectors/kafka"
+	"github.com/erpflow/erpflow/pipeline/config"
 	"github.com/erpflow/erpflow/pipeline/job"
 	"github.com/erpflow/erpflow/transforms/match"
 )
@@ -45,7 +48,7 @@ generated world's truth.`,
 		return clickhouse.Open(cmd.Context(), ch, ch.Database)
 	}
 	c.AddCommand(newReconScore(connect), newReconMatches(connect), newReconExceptions(connect), newReconExplain(connect),
-		newReconDecide(connect, "accept"), newReconDecide(connect, "reject"), newReconDecide(connect, "unmatch"))
+		newReconDecide(g, connect, "accept"), newReconDecide(g, connect, "reject"), newReconDecide(g, connect, "unmatch"))
 	return c
 }
 
@@ -478,8 +481,9 @@ func explain(ctx context.Context, conn driver.Conn, id string) (*explanation, er
 }
 
 // newReconDecide records a person's decision on a match.
-func newReconDecide(connect connectFunc, action string) *cobra.Command {
-	var by, reason string
+func newReconDecide(g *globals, connect connectFunc, action string) *cobra.Command {
+	var by, reason, brokers string
+	publish := true
 	short := map[string]string{
 		"accept":  "Accept a match proposed for review: it is confirmed",
 		"reject":  "Reject a match proposed for review: the line goes back to unmatched",
@@ -488,7 +492,15 @@ func newReconDecide(connect connectFunc, action string) *cobra.Command {
 	c := &cobra.Command{
 		Use:   action + " MATCH_ID",
 		Short: short,
-		Args:  args(cobra.ExactArgs(1)),
+		Long: short + `.
+
+The decision is recorded in ClickHouse at once (recon_reviews, and a new
+version of the line's match), and published to the reviews topic
+(kafka.topics.reviews), where the running pipeline applies it to its state:
+an accepted match settles its documents and teaches the payer's name, a
+rejected or reversed pair is never proposed again, and a reversal reopens
+what the match settled. --publish=false only records it.`,
+		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if by == "" {
 				by = os.Getenv("USER")
@@ -504,20 +516,43 @@ func newReconDecide(connect connectFunc, action string) *cobra.Command {
 				return err
 			}
 			defer conn.Close()
-			d, err := decide(cmd.Context(), conn, a[0], action, by, reason, time.Now().UTC())
+			now := time.Now().UTC().Truncate(time.Second)
+			d, err := decide(cmd.Context(), conn, a[0], action, by, reason, now)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: line %s is now %s (by %s)\n", a[0], d.line, d.outcome, by)
+			if !publish {
+				return nil
+			}
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			if brokers != "" {
+				cfg.Kafka.Brokers = config.SplitList(brokers)
+			}
+			note := match.DecisionNote{Company: d.company, MatchID: a[0], Action: action, By: by, Reason: reason, DecidedAt: now}
+			w := kafka.NewWriter(cfg.Kafka.Brokers)
+			defer w.Close()
+			ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
+			defer cancel()
+			if err := w.WriteMessages(ctx, kafkago.Message{Topic: cfg.Kafka.Topics.Reviews, Key: []byte(d.company), Value: note.Encode()}); err != nil {
+				return fmt.Errorf("recorded in ClickHouse, but not published to %s, so the pipeline will not apply it (publish again, or use --publish=false to only record): %w",
+					cfg.Kafka.Topics.Reviews, err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "published to %s for the pipeline to apply\n", cfg.Kafka.Topics.Reviews)
 			return nil
 		},
 	}
 	c.Flags().StringVar(&by, "by", "", "who decides (default: $USER)")
 	c.Flags().StringVar(&reason, "reason", "", "why (required for reject and unmatch)")
+	c.Flags().BoolVar(&publish, "publish", true, "publish the decision to the reviews topic for the pipeline")
+	c.Flags().StringVar(&brokers, "brokers", "", "comma-separated Kafka host:port list (overrides "+config.EnvKafkaBrokers+")")
 	return c
 }
 
-type decision struct{ line, outcome string }
+type decision struct{ company, line, outcome string }
 
 // decide records a review decision: a row in recon_reviews, and a new
 // version of the line's match (and its match lines) with the new outcome,
@@ -533,7 +568,7 @@ func decide(ctx context.Context, conn driver.Conn, matchID, action, by, reason s
 	if line == "" {
 		return decision{}, fmt.Errorf("no match with id %q (a line that moved on to another match has a new id: see erpflow recon matches)", matchID)
 	}
-	allowed := map[string][]string{"accept": {"review"}, "reject": {"review", "accepted"}, "unmatch": {"confirmed", "accepted"}}[action]
+	allowed := map[string][]string{"accept": {"review"}, "reject": {"review"}, "unmatch": {"confirmed", "accepted"}}[action]
 	ok := false
 	for _, o := range allowed {
 		ok = ok || o == outcome
@@ -569,5 +604,5 @@ func decide(ctx context.Context, conn driver.Conn, matchID, action, by, reason s
 		next, v, company, line, matchID); err != nil {
 		return decision{}, fmt.Errorf("record decision: %w", err)
 	}
-	return decision{line, next}, nil
+	return decision{company, line, next}, nil
 }

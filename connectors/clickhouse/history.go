@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/erpflow/erpflow/pipeline/record"
+	"github.com/erpflow/erpflow/transforms/match"
 )
 
 // History reads back what landed of a company, record by record, so that
@@ -131,6 +132,26 @@ func (h *History) Records(ctx context.Context, company string, f func(*record.Re
 		}
 	}
 	return nil
+}
+
+// Decisions returns the review decisions recorded for a company
+// (recon_reviews), oldest first.
+func (h *History) Decisions(ctx context.Context, company string) ([]match.Decision, error) {
+	rows, err := h.conn.Query(ctx, `SELECT match_id, action, actor, reason, decided_at FROM recon_reviews FINAL
+		WHERE company = ? ORDER BY decided_at, version`, company)
+	if err != nil {
+		return nil, fmt.Errorf("read decisions of %s: %w", company, err)
+	}
+	defer rows.Close()
+	var out []match.Decision
+	for rows.Next() {
+		var d match.Decision
+		if err := rows.Scan(&d.MatchID, &d.Action, &d.By, &d.Reason, &d.At); err != nil {
+			return nil, fmt.Errorf("read decisions of %s: %w", company, err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }
 
 // scanner collects a row's destinations and converts after Scan.

@@ -58,6 +58,9 @@ type Topics struct {
 	DeadLetter     string `yaml:"dead_letter"`
 	Matches        string `yaml:"matches"`
 	Exceptions     string `yaml:"exceptions"`
+	// Reviews carries review decisions on matches (erpflow recon accept,
+	// reject, unmatch, or another system's), which matching consumes.
+	Reviews string `yaml:"reviews"`
 }
 
 // ForKind returns the canonical topic of kind k.
@@ -96,7 +99,7 @@ func (t Topics) Inputs() []string {
 
 // All is every topic, inputs and outputs, for creating them.
 func (t Topics) All() []string {
-	return append(t.Inputs(), t.DeadLetter, t.Matches, t.Exceptions)
+	return append(t.Inputs(), t.DeadLetter, t.Matches, t.Exceptions, t.Reviews)
 }
 
 // Source is a system whose records arrive in its own shape on a raw topic
@@ -272,7 +275,7 @@ func Default() Config {
 				Invoices: "erp.invoices", Payments: "erp.payments", ExpenseClaims: "erp.expense_claims",
 				Approvals: "erp.approvals", PurchaseOrders: "erp.purchase_orders", GoodsReceipts: "erp.goods_receipts",
 				BankTxns: "bank.transactions", SalesOrders: "sales.orders", Shipments: "sales.shipments",
-				DeadLetter: "erpflow.dlq", Matches: "erpflow.matches", Exceptions: "erpflow.exceptions",
+				DeadLetter: "erpflow.dlq", Matches: "erpflow.matches", Exceptions: "erpflow.exceptions", Reviews: "erpflow.reviews",
 			},
 			SessionTimeout:   Duration(10 * time.Second),
 			RebalanceTimeout: Duration(10 * time.Second),
@@ -442,7 +445,7 @@ func (c *Config) Check() error {
 		{"purchase_orders", c.Kafka.Topics.PurchaseOrders}, {"goods_receipts", c.Kafka.Topics.GoodsReceipts},
 		{"bank_transactions", c.Kafka.Topics.BankTxns}, {"sales_orders", c.Kafka.Topics.SalesOrders},
 		{"shipments", c.Kafka.Topics.Shipments}, {"dead_letter", c.Kafka.Topics.DeadLetter},
-		{"matches", c.Kafka.Topics.Matches}, {"exceptions", c.Kafka.Topics.Exceptions},
+		{"matches", c.Kafka.Topics.Matches}, {"exceptions", c.Kafka.Topics.Exceptions}, {"reviews", c.Kafka.Topics.Reviews},
 	} {
 		key := "kafka.topics." + tk.key
 		switch {

@@ -140,10 +140,16 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		return Result{}, fmt.Errorf("preload flags: %w", err)
 	}
 	log.Info("flag stage preloaded from ClickHouse", "records", preloaded)
+	inputs := cfg.InputTopics()
+	if cfg.Matching.Enabled {
+		// Review decisions come in beside the records, co-partitioned by
+		// company, so the member that matches a company sees them.
+		inputs = append(inputs, cfg.Kafka.Topics.Reviews)
+	}
 	src, err := kafka.NewSource(kafka.SourceConfig{
 		Brokers:          cfg.Kafka.Brokers,
 		GroupID:          cfg.Kafka.GroupID,
-		Topics:           cfg.InputTopics(),
+		Topics:           inputs,
 		SessionTimeout:   cfg.Kafka.SessionTimeout.D(),
 		RebalanceTimeout: cfg.Kafka.RebalanceTimeout.D(),
 		MaxWait:          cfg.Kafka.MaxWait.D(),
@@ -159,7 +165,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 	dlq := kafka.NewDeadLetters(cfg.Kafka.Brokers, cfg.Kafka.Topics.DeadLetter)
 	defer dlq.Close()
 
-	stages := []pipeline.Stage{decode.New(mappings), dedupe, clean.NewKeys(), flags}
+	stages := []pipeline.Stage{decode.New(mappings).PassThrough(cfg.Kafka.Topics.Reviews), dedupe, clean.NewKeys(), flags}
 	var sink pipeline.Sink = clickhouse.NewSink(conn)
 	if cfg.Matching.Enabled {
 		// The first lag check tells matching which partitions are empty.
@@ -283,7 +289,7 @@ func newMatchStage(cfg config.Config, conn driver.Conn, reg prometheus.Registere
 		Assignment: src.Assignment,
 		Default:    matchSettings(cfg.Matching.Rules), Settings: map[string]match.Settings{},
 		History: clickhouse.NewHistory(conn), MatchesTopic: cfg.Kafka.Topics.Matches,
-		ExceptionsTopic: cfg.Kafka.Topics.Exceptions, Registerer: reg}
+		ExceptionsTopic: cfg.Kafka.Topics.Exceptions, ReviewsTopic: cfg.Kafka.Topics.Reviews, Registerer: reg}
 	for c := range cfg.Matching.Companies {
 		opt.Settings[c] = matchSettings(cfg.Matching.For(c))
 	}

@@ -884,3 +884,84 @@ func TestMatchingRestartGivesTheSameMatches(t *testing.T) {
 	runUntilCaughtUp(t, cfg)
 	diffRecon(t, readRecon(t, chCfg), replayRecon(t))
 }
+
+// TestReviewDecisionsThroughTheStream: a reversal published on the reviews
+// topic reopens what the match settled and sends the line back without it;
+// bad decisions are dead-lettered with a reason; and a restart, rebuilding
+// from ClickHouse with the recorded decisions, ends in the same state.
+func TestReviewDecisionsThroughTheStream(t *testing.T) {
+	cfg, b := setup(t)
+	produceWorld(t, cfg, b)
+	runUntilCaughtUp(t, cfg)
+	chCfg := job.ClickHouseConfig(cfg.ClickHouse)
+	ctx := context.Background()
+	conn, err := clickhouse.Open(ctx, chCfg, chCfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var company, line, matchID, target string
+	err = conn.QueryRow(ctx, `SELECT m.company, m.line_id, m.match_id, l.target_id FROM recon_matches AS m FINAL
+		INNER JOIN (SELECT line_id, match_id, target_id FROM recon_match_lines FINAL) AS l USING (line_id, match_id)
+		WHERE m.outcome = 'confirmed' ORDER BY m.line_id LIMIT 1`).Scan(&company, &line, &matchID, &target)
+	if err != nil {
+		t.Fatalf("no confirmed match to reverse: %v", err)
+	}
+	w := kafka.NewWriter([]string{b.Addr()})
+	defer w.Close()
+	note := match.DecisionNote{Company: company, MatchID: matchID, Action: match.ActionUnmatch, By: "clerk",
+		Reason: "the payer says it paid another invoice", DecidedAt: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+	bad := match.DecisionNote{Company: company, MatchID: "no-such-match", Action: match.ActionAccept, By: "clerk", DecidedAt: note.DecidedAt}
+	if err := w.WriteMessages(ctx,
+		kafkago.Message{Topic: cfg.Kafka.Topics.Reviews, Key: []byte(company), Value: note.Encode()},
+		kafkago.Message{Topic: cfg.Kafka.Topics.Reviews, Key: []byte(company), Value: bad.Encode()},
+		kafkago.Message{Topic: cfg.Kafka.Topics.Reviews, Key: []byte(company), Value: []byte(`{"company":"` + company + `","match_id":"x","action":"approve","by":"clerk","decided_at":"2026-11-23T09:00:00Z"}`)},
+	); err != nil {
+		t.Fatal(err)
+	}
+	res := runUntilCaughtUp(t, cfg)
+	if res.Consumed != 3 || res.DeadLettered != 2 {
+		t.Fatalf("second run %+v: want the 3 decisions consumed, 2 of them dead-lettered", res.Stats)
+	}
+	var outcome, by string
+	if err := conn.QueryRow(ctx, "SELECT outcome, decided_by FROM recon_matches FINAL WHERE company = ? AND line_id = ?", company, line).Scan(&outcome, &by); err != nil {
+		t.Fatal(err)
+	}
+	if outcome == "confirmed" || by != "clerk" {
+		t.Errorf("after the reversal the line is %s, decided by %q", outcome, by)
+	}
+	parts := strings.SplitN(target, "/", 3)
+	var status string
+	if err := conn.QueryRow(ctx, "SELECT status FROM recon_open_items FINAL WHERE company = ? AND source = ? AND id = ?", parts[0], parts[1], parts[2]).Scan(&status); err != nil {
+		t.Fatal(err)
+	}
+	if status != "open" {
+		t.Errorf("%s is %s after the reversal, want open", target, status)
+	}
+	var reviews uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM recon_reviews FINAL WHERE match_id = ? AND action = 'unmatch'", matchID).Scan(&reviews); err != nil || reviews != 1 {
+		t.Errorf("recon_reviews rows for the reversal: %d, %v", reviews, err)
+	}
+	reasons := map[string]bool{}
+	if err := kafka.ReadTopic(ctx, []string{b.Addr()}, cfg.Kafka.Topics.DeadLetter, func(m kafkago.Message) error {
+		for _, h := range m.Headers {
+			if h.Key == kafka.HeaderReason {
+				reasons[string(h.Value)] = true
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !reasons["unknown_match"] || !reasons["invalid_value:action"] {
+		t.Errorf("dead-letter reasons %v, want unknown_match and invalid_value:action", reasons)
+	}
+
+	// A new group rebuilds everything from ClickHouse, decisions included,
+	// and must leave every line and exception as it was.
+	before := readRecon(t, chCfg)
+	again := cfg
+	again.Kafka.GroupID = "erpflow-rebuild"
+	runUntilCaughtUp(t, again)
+	diffRecon(t, readRecon(t, chCfg), before)
+}

@@ -41,6 +41,9 @@ type worker struct {
 	mappers map[string]*mapping.Mapper // by raw topic
 	items   []pipeline.Item
 	dead    []pipeline.DeadLetter
+	// pass are topics whose messages are not records: a later stage reads
+	// them from the batch (matching reads review decisions).
+	pass map[string]bool
 }
 
 // New returns a decode stage using up to GOMAXPROCS goroutines per batch.
@@ -53,6 +56,20 @@ func New(mappings map[string]*mapping.Mapping) *Stage {
 			w.mappers[topic] = m.NewMapper()
 		}
 		s.workers = append(s.workers, w)
+	}
+	return s
+}
+
+// PassThrough leaves the messages of topics to a later stage: they are
+// neither decoded nor dead-lettered here.
+func (s *Stage) PassThrough(topics ...string) *Stage {
+	for _, w := range s.workers {
+		if w.pass == nil {
+			w.pass = map[string]bool{}
+		}
+		for _, t := range topics {
+			w.pass[t] = true
+		}
 	}
 	return s
 }
@@ -96,6 +113,9 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 func (w *worker) decode(b *pipeline.Batch, lo, hi int, ingest time.Time) {
 	for i := lo; i < hi; i++ {
 		m := &b.Messages[i]
+		if w.pass[m.Topic] {
+			continue
+		}
 		w.items = append(w.items, pipeline.Item{Msg: i})
 		it := &w.items[len(w.items)-1]
 		stage := StageName

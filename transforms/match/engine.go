@@ -21,6 +21,8 @@ const (
 	Confirmed Outcome = "confirmed"
 	Review    Outcome = "review"
 	Unmatched Outcome = "unmatched"
+	// Accepted is a match a person confirmed from review.
+	Accepted Outcome = "accepted"
 )
 
 // RulesVersion is part of every match id: a rule change gives new ids.
@@ -102,6 +104,9 @@ type Engine struct {
 	// arrival order: an invoice may arrive after the money that pays it.
 	waiting map[string][]waitingLine
 	alike   map[[2]string]bool // payer and customer match keys: similar enough?
+	// rejected holds, per bank line (company/source/id), the documents a
+	// person rejected for it: never proposed for that line again.
+	rejected map[string]map[itemKey]bool
 }
 
 // NewEngine returns an engine with cfg and the reference patterns.
@@ -110,7 +115,8 @@ func NewEngine(cfg Config, refPatterns []string) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: cfg, refs: f, books: map[string]*Book{}, aliases: map[string]map[string]string{}, waiting: map[string][]waitingLine{}, alike: map[[2]string]bool{}}, nil
+	return &Engine{cfg: cfg, refs: f, books: map[string]*Book{}, aliases: map[string]map[string]string{}, waiting: map[string][]waitingLine{}, alike: map[[2]string]bool{},
+		rejected: map[string]map[itemKey]bool{}}, nil
 }
 
 // Book returns a company's open items, creating the book.
@@ -173,6 +179,15 @@ func (e *Engine) MatchLine(l Line) Match {
 // confirmed or proposed, or review with every candidate within the margin
 // of the best, never an arbitrary pick.
 func (e *Engine) decide(book *Book, l Line, m Match, cands []candidate) Match {
+	if no := e.rejected[m.Line]; no != nil {
+		keep := cands[:0]
+		for _, c := range cands {
+			if !slices.ContainsFunc(c.items, func(it *OpenItem) bool { return no[itemKey{it.Kind, it.Source, it.ID}] }) {
+				keep = append(keep, c)
+			}
+		}
+		cands = keep
+	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].score > cands[j].score })
 	m.Candidates = len(cands)
 	if len(cands) == 0 {
@@ -437,6 +452,26 @@ func runCandidate(rest []*OpenItem, why string, party Criterion) candidate {
 // bank's typo or truncation of a customer's name still passes; another
 // customer's name does not.
 const nameSimilarity = 0.8
+
+// Reject records that a person rejected these documents for a bank line
+// (company/source/id): no rule proposes them for it again.
+func (e *Engine) Reject(line string, parts []Part) {
+	m := e.rejected[line]
+	if m == nil {
+		m = map[itemKey]bool{}
+		e.rejected[line] = m
+	}
+	for _, p := range parts {
+		m[itemKey{p.Kind, p.Source, p.ID}] = true
+	}
+}
+
+// Forget drops what was rejected for a line that will not come again.
+func (e *Engine) ForgetLine(line string) { delete(e.rejected, line) }
+
+// Alias makes a payer name key stand for a party's key in a company's
+// later lines, as a person's accepted match or a reference match shows.
+func (e *Engine) Alias(company, payer, party string) { e.alias(company, payer, party) }
 
 func (e *Engine) alias(company, payer, party string) {
 	m := e.aliases[company]

@@ -185,6 +185,20 @@ func (o *OrderToCash) Settled(matchID, invoice string, amount record.Money, on r
 	return c
 }
 
+// Unsettled takes back what match matchID applied to an AR invoice (a
+// person reversed the match); a match never applied changes nothing.
+func (o *OrderToCash) Unsettled(matchID, invoice string, amount record.Money) *Chain {
+	st := o.invoices[invoice]
+	if st == nil || !st.matches[matchID] {
+		return nil
+	}
+	delete(st.matches, matchID)
+	st.received -= amount.Minor
+	c := o.chains[st.chain]
+	o.settle(c)
+	return c
+}
+
 // settle works out the chain's status from scratch: how far the goods and
 // invoices got, then whether its invoices, net of credit notes, are paid
 // in full, in part or not at all.

@@ -3,7 +3,9 @@ package match
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -57,6 +59,8 @@ type LineResult struct {
 	Amount, Charges record.Money
 	Date            record.Date
 	At              time.Time
+	DecidedBy       string // who, when a person decided the outcome
+	Reason          string // and why
 }
 
 // ItemState is an open item after a change: Status is open, settled or
@@ -137,9 +141,10 @@ type Reconciler struct {
 	o2c     *OrderToCash
 
 	day      record.Date                // event date of the latest record
-	known    map[itemKey]record.Money   // documents put in the book, by total, to see amendments
+	known    map[itemKey]OpenItem       // documents as last put in the book, to see amendments and reopen them
 	lines    map[string]*lineState      // bank lines by company/source/id, for control totals
 	waiting  map[string]Line            // credit lines the engine holds until their document arrives
+	byMatch  map[string]string          // current match id -> bank line, for decisions
 	totals   map[totalKey]*ControlTotal // by currency and booking day
 	dirty    map[totalKey]bool          // totals changed since the last report
 	overdue  map[string]Exception       // open overdue exceptions by id
@@ -147,7 +152,9 @@ type Reconciler struct {
 }
 
 type lineState struct {
-	counted bool // a credit line, in the control totals
+	line    Line
+	result  Match // the line's current outcome, for a person's decision on it
+	counted bool  // a credit line, in the control totals
 	day     record.Date
 	key     totalKey
 	amount  int64
@@ -167,7 +174,7 @@ func NewReconciler(company string, set Settings) (*Reconciler, error) {
 	}
 	return &Reconciler{company: company, set: set, engine: e, three: NewThreeWay(set.ThreeWay), appr: NewApprovals(set.ApprovalLevels...),
 		dups: NewDuplicates(set.DuplicateDays), pay: NewPayables(), o2c: NewOrderToCash(),
-		known: map[itemKey]record.Money{}, lines: map[string]*lineState{}, waiting: map[string]Line{}, totals: map[totalKey]*ControlTotal{},
+		known: map[itemKey]OpenItem{}, lines: map[string]*lineState{}, waiting: map[string]Line{}, byMatch: map[string]string{}, totals: map[totalKey]*ControlTotal{},
 		dirty: map[totalKey]bool{}, overdue: map[string]Exception{}, reported: map[string]bool{}}, nil
 }
 
@@ -261,7 +268,8 @@ func partyKey(p record.Party) string {
 func (rc *Reconciler) putItem(r *record.Record, it OpenItem, gone bool, out *Output) {
 	k := itemKey{it.Kind, it.Source, it.ID}
 	book := rc.Book()
-	prev, seen := rc.known[k]
+	prevItem, seen := rc.known[k]
+	prev := prevItem.Total
 	held := book.Get(it.Kind, it.Source, it.ID)
 	if held != nil && it.Version < held.Version {
 		return
@@ -299,12 +307,12 @@ func (rc *Reconciler) putItem(r *record.Record, it OpenItem, gone bool, out *Out
 		}
 		if it.Open.Minor <= 0 {
 			book.Remove(it.Kind, it.Source, it.ID)
-			rc.known[k] = it.Total
+			rc.known[k] = it
 			rc.item(out, it, "settled", r.EventTime)
 			return
 		}
 	}
-	rc.known[k] = it.Total
+	rc.known[k] = it
 	ms := rc.engine.PutItem(rc.company, it)
 	rc.item(out, it, "open", r.EventTime)
 	for _, m := range ms {
@@ -338,7 +346,7 @@ func (rc *Reconciler) bankLine(r *record.Record, b *record.BankTxn, out *Output)
 	}
 	l := Line{Company: rc.company, Source: r.Source, ID: r.ID, Direction: b.Direction, Amount: b.Amount, Charges: b.Charges,
 		Date: b.BookingDate, PayerKey: partyKey(b.Counterparty), Remittance: b.Remittance}
-	st := &lineState{outcome: Unmatched, day: b.BookingDate}
+	st := &lineState{outcome: Unmatched, day: b.BookingDate, line: l}
 	rc.lines[full] = st
 	if b.Direction == "credit" && b.Amount.Minor > 0 {
 		st.key, st.amount, st.counted = totalKey{b.Amount.Currency, b.BookingDate}, b.Amount.Minor, true
@@ -366,8 +374,22 @@ func (rc *Reconciler) lineOutcome(m Match, at time.Time, out *Output) {
 }
 
 func (rc *Reconciler) lineResult(m Match, l Line, at time.Time, out *Output) {
+	rc.decided(m, l, at, "", "", out)
+}
+
+// decided reports a line's new outcome, by the rules or by a person.
+func (rc *Reconciler) decided(m Match, l Line, at time.Time, by, why string, out *Output) {
 	out.Lines = append(out.Lines, LineResult{Match: m, Company: rc.company, Direction: l.Direction, Amount: l.Amount,
-		Charges: l.Charges, Date: l.Date, At: at})
+		Charges: l.Charges, Date: l.Date, At: at, DecidedBy: by, Reason: why})
+	if st := rc.lines[m.Line]; st != nil {
+		if st.result.ID != "" {
+			delete(rc.byMatch, st.result.ID)
+		}
+		st.result = m
+		if m.ID != "" {
+			rc.byMatch[m.ID] = m.Line
+		}
+	}
 	rc.afterMatch(m, l, at, out)
 }
 
@@ -378,7 +400,7 @@ func (rc *Reconciler) afterMatch(m Match, l Line, at time.Time, out *Output) {
 		*rc.bucket(t, m.Outcome) += st.amount
 		st.outcome = m.Outcome
 	}
-	if m.Outcome != Confirmed {
+	if m.Outcome != Confirmed && m.Outcome != Accepted {
 		return
 	}
 	book := rc.Book()
@@ -389,8 +411,9 @@ func (rc *Reconciler) afterMatch(m Match, l Line, at time.Time, out *Output) {
 			OpenItem: OpenItem{Kind: p.Kind, Source: p.Source, ID: p.ID}}
 		if it := book.Get(p.Kind, p.Source, p.ID); it != nil {
 			st.OpenItem, st.Status = *it, "open"
-		} else if total, ok := rc.known[itemKey{p.Kind, p.Source, p.ID}]; ok {
-			st.Total, st.Open = total, record.Money{Currency: total.Currency}
+		} else if k, ok := rc.known[itemKey{p.Kind, p.Source, p.ID}]; ok {
+			st.OpenItem = k
+			st.Open = record.Money{Currency: k.Total.Currency}
 		}
 		out.Items = append(out.Items, st)
 		if l.Direction == "credit" && p.Kind == record.KindInvoice {
@@ -419,7 +442,7 @@ func (rc *Reconciler) afterMatch(m Match, l Line, at time.Time, out *Output) {
 
 func (rc *Reconciler) bucket(t *ControlTotal, o Outcome) *int64 {
 	switch o {
-	case Confirmed:
+	case Confirmed, Accepted:
 		return &t.Matched
 	case Review:
 		return &t.Review
@@ -540,6 +563,8 @@ func (rc *Reconciler) endOfDay(d record.Date, at time.Time, out *Output) {
 	for id, st := range rc.lines {
 		if st.day < cut {
 			delete(rc.lines, id) // a re-send this old is not matched again: dedupe has seen it
+			delete(rc.byMatch, st.result.ID)
+			rc.engine.ForgetLine(id)
 		}
 	}
 	for k := range rc.totals {
@@ -568,4 +593,109 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Decision is a person's decision on a match: accept or reject a match in
+// review, or unmatch (reverse) a confirmed or accepted one.
+type Decision struct {
+	MatchID string
+	Action  string // accept, reject, unmatch
+	By      string
+	Reason  string
+	At      time.Time
+}
+
+// Decision actions.
+const (
+	ActionAccept  = "accept"
+	ActionReject  = "reject"
+	ActionUnmatch = "unmatch"
+)
+
+// ErrUnknownMatch and ErrNotAllowed are why a decision cannot apply.
+var (
+	ErrUnknownMatch = errors.New("no current match with this id")
+	ErrNotAllowed   = errors.New("decision not allowed")
+)
+
+// LineOfMatch returns the bank line a current match belongs to.
+func (rc *Reconciler) LineOfMatch(matchID string) (string, bool) {
+	l, ok := rc.byMatch[matchID]
+	return l, ok
+}
+
+// Decide applies a person's decision and appends what it changed to out.
+//   - accept: the proposed documents are settled, and the payer's name
+//     becomes an alias of the party for later lines;
+//   - reject: the documents are never proposed for the line again, and
+//     the line is matched again without them (or waits);
+//   - unmatch: what the match settled is open again, the pair is never
+//     proposed again, and the line is matched again without it.
+func (rc *Reconciler) Decide(d Decision, out *Output) error {
+	line, ok := rc.byMatch[d.MatchID]
+	st := rc.lines[line]
+	if !ok || st == nil {
+		return fmt.Errorf("%w: %s", ErrUnknownMatch, d.MatchID)
+	}
+	cur := st.result
+	allowed := map[string][]Outcome{ActionAccept: {Review}, ActionReject: {Review}, ActionUnmatch: {Confirmed, Accepted}}[d.Action]
+	if !slices.Contains(allowed, cur.Outcome) {
+		return fmt.Errorf("%w: cannot %s match %s: it is %s", ErrNotAllowed, d.Action, d.MatchID, cur.Outcome)
+	}
+	book := rc.Book()
+	switch d.Action {
+	case ActionAccept:
+		items := make([]*OpenItem, len(cur.Parts))
+		for i, p := range cur.Parts {
+			it := book.Get(p.Kind, p.Source, p.ID)
+			if it == nil || it.Open.Currency != p.Amount.Currency || it.Open.Minor < p.Amount.Minor {
+				return fmt.Errorf("%w: cannot accept match %s: %s %s is no longer open for %s", ErrNotAllowed, d.MatchID, p.Kind, p.ID, p.Amount)
+			}
+			items[i] = it
+		}
+		for i, it := range items {
+			if st.line.Direction == "credit" && st.line.PayerKey != "" && it.PartyKey != "" && st.line.PayerKey != it.PartyKey {
+				rc.engine.Alias(rc.company, st.line.PayerKey, it.PartyKey)
+			}
+			book.Settle(it, cur.Parts[i].Amount)
+		}
+		m := cur
+		m.Outcome = Accepted
+		m.Criteria = append(slices.Clip(m.Criteria), Criterion{"review", true, "accepted by " + d.By})
+		rc.decided(m, st.line, d.At, d.By, d.Reason, out)
+	case ActionReject, ActionUnmatch:
+		rc.engine.Reject(line, cur.Parts)
+		if d.Action == ActionUnmatch {
+			for _, p := range cur.Parts {
+				it := book.Get(p.Kind, p.Source, p.ID)
+				var back OpenItem
+				if it != nil {
+					back = *it
+					back.Open.Minor += p.Amount.Minor
+				} else if k, ok := rc.known[itemKey{p.Kind, p.Source, p.ID}]; ok {
+					back = k
+					back.Open = p.Amount
+				} else {
+					continue // forgotten long ago: nothing to reopen
+				}
+				book.Put(back)
+				rc.item(out, back, "open", d.At)
+				if st.line.Direction == "credit" && p.Kind == record.KindInvoice {
+					rc.o2c.Unsettled(cur.ID, rc.full(p.Source, p.ID), p.Amount)
+				}
+			}
+		}
+		delete(rc.waiting, line)
+		m := rc.engine.MatchLine(st.line)
+		if m.Outcome == Unmatched && st.line.Direction == "credit" {
+			rc.waiting[line] = st.line
+		}
+		m.Criteria = append(slices.Clip(m.Criteria), Criterion{"review", false, fmt.Sprintf("%s %s by %s", cur.ID, pastTense(d.Action), d.By)})
+		rc.decided(m, st.line, d.At, d.By, d.Reason, out)
+	}
+	return nil
+}
+
+func pastTense(action string) string {
+	return map[string]string{ActionReject: "rejected", ActionUnmatch: "reversed"}[action]
 }

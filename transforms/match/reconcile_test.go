@@ -1,6 +1,7 @@
 package match
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/erpflow/erpflow/connectors/generator"
@@ -172,5 +173,92 @@ func TestReconcilerSetsCopiesAside(t *testing.T) {
 	rc.Add(line, &out)
 	if len(out.Lines) != 1 || out.Lines[0].Outcome != Confirmed || out.Lines[0].Parts[0].ID != "INV-1" || rc.Book().Len() != 0 {
 		t.Fatalf("the payment did not settle the original alone: %+v, %d open", out.Lines, rc.Book().Len())
+	}
+}
+
+// TestDecisions: a person's accept settles what was proposed and teaches
+// the payer's name; a reject never proposes the pair again; an unmatch
+// reopens what the match settled.
+func TestDecisions(t *testing.T) {
+	rc, err := NewReconciler("SH01", DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := record.MakeDate(2025, 4, 1).Time()
+	var out Output
+	add := func(r *record.Record) { out.Reset(); rc.Add(r, &out) }
+	invoice := func(id string, minor int64) *record.Record {
+		return &record.Record{Envelope: record.Envelope{Kind: record.KindInvoice, Company: "SH01", Source: "erp", ID: id, Version: 1, EventTime: day},
+			Body: &record.Invoice{Number: id, Direction: "AR", Party: record.Party{Name: "Acme Trading"}, IssueDate: record.DateOf(day),
+				DueDate: record.DateOf(day) + 30, Total: record.Money{Minor: minor, Currency: cny}, Status: "open"}}
+	}
+	line := func(id, payer, remit string, minor int64) *record.Record {
+		return &record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: id, Version: 1, EventTime: day.Add(3600e9)},
+			Body: &record.BankTxn{Direction: "credit", BookingDate: record.DateOf(day), Amount: record.Money{Minor: minor, Currency: cny},
+				Counterparty: record.Party{Name: payer}, Remittance: remit}}
+	}
+	decide := func(id, action string) error {
+		out.Reset()
+		return rc.Decide(Decision{MatchID: id, Action: action, By: "clerk", Reason: "checked the advice", At: day.Add(7200e9)}, &out)
+	}
+	for _, r := range []*record.Record{invoice("INV-2025-000001", 10000), invoice("INV-2025-000002", 25000), invoice("INV-2025-000003", 25000), invoice("INV-2025-000004", 40000)} {
+		add(r)
+	}
+
+	// Someone else pays INV-1 by reference: review. Accepted, the payer's
+	// name becomes Acme's, so their next line is matched by payer and amount.
+	add(line("L1", "Zhang San", "INV-2025-000001", 10000))
+	if len(out.Lines) != 1 || out.Lines[0].Outcome != Review {
+		t.Fatalf("L1: %+v", out.Lines)
+	}
+	if err := decide(out.Lines[0].ID, ActionAccept); err != nil {
+		t.Fatal(err)
+	}
+	if out.Lines[0].Outcome != Accepted || out.Lines[0].DecidedBy != "clerk" || rc.Book().Get(record.KindInvoice, "erp", "INV-2025-000001") != nil {
+		t.Fatalf("accept: %+v", out.Lines)
+	}
+	if err := decide(out.Lines[0].ID, ActionAccept); !errors.Is(err, ErrNotAllowed) {
+		t.Errorf("accepting twice: %v", err)
+	}
+	add(line("L2", "Zhang San", "", 40000))
+	if len(out.Lines) != 1 || out.Lines[0].Outcome != Confirmed || out.Lines[0].Parts[0].ID != "INV-2025-000004" {
+		t.Fatalf("L2 after the alias: %+v", out.Lines)
+	}
+
+	// Two equal invoices: review. Rejecting the one proposed leaves one
+	// candidate, which the line then settles.
+	add(line("L3", "Acme Trading", "", 25000))
+	if out.Lines[0].Outcome != Review {
+		t.Fatalf("L3: %+v", out.Lines)
+	}
+	proposed := out.Lines[0].Parts[0].ID
+	if err := decide(out.Lines[0].ID, ActionReject); err != nil {
+		t.Fatal(err)
+	}
+	if m := out.Lines[0]; m.Outcome != Confirmed || m.Parts[0].ID == proposed {
+		t.Fatalf("after the reject: %+v", m)
+	}
+
+	// Unmatching L2 reopens INV-4; the line may not take it again and waits.
+	l2 := rc.lines["SH01/bank/L2"].result.ID
+	if err := decide(l2, ActionUnmatch); err != nil {
+		t.Fatal(err)
+	}
+	if it := rc.Book().Get(record.KindInvoice, "erp", "INV-2025-000004"); it == nil || it.Open.Minor != 40000 {
+		t.Fatalf("INV-4 not reopened: %+v", it)
+	}
+	if m := out.Lines[0]; m.Outcome != Unmatched || m.Reason != "checked the advice" {
+		t.Fatalf("L2 after the unmatch: %+v", m)
+	}
+	if err := decide("no-such-match", ActionAccept); !errors.Is(err, ErrUnknownMatch) {
+		t.Errorf("unknown match: %v", err)
+	}
+	// The control totals still add up after every decision.
+	out.Reset()
+	rc.Close(day.Add(86400e9), &out)
+	for _, c := range out.Totals {
+		if !c.Balanced() {
+			t.Errorf("unbalanced: %+v", c)
+		}
 	}
 }

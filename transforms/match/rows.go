@@ -58,7 +58,7 @@ func lineRows(l *LineResult, version uint64) []pipeline.Row {
 	}
 	rows := []pipeline.Row{{Table: MatchesTable, Values: []any{l.Company, l.Line, l.ID, l.Direction, l.Amount.Currency.String(),
 		money(l.Amount), dec(l.Charges.Minor, l.Amount.Currency), l.Date.Time(), string(l.Outcome), l.Rule, uint32(RulesVersion),
-		l.Score, uint32(l.Candidates), names, pass, detail, alts, "", "", l.At.UTC(), version}}}
+		l.Score, uint32(l.Candidates), names, pass, detail, alts, l.DecidedBy, l.Reason, l.At.UTC(), version}}}
 	for _, p := range l.Parts {
 		rows = append(rows, pipeline.Row{Table: MatchLinesTable, Values: []any{l.Company, l.Line, l.ID, string(l.Outcome),
 			p.Kind.String(), l.Company + "/" + p.Source + "/" + p.ID, p.Amount.Currency.String(), money(p.Amount), version}})

@@ -2,6 +2,7 @@ package match
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -22,6 +23,9 @@ type History interface {
 	// input partitions (topic -> partition ids).
 	Companies(ctx context.Context, parts map[string][]int) ([]string, error)
 	Records(ctx context.Context, company string, f func(*record.Record)) error
+	// Decisions are the review decisions recorded for a company, oldest
+	// first.
+	Decisions(ctx context.Context, company string) ([]Decision, error)
 }
 
 // StageOptions configure the matching stage.
@@ -54,7 +58,10 @@ type StageOptions struct {
 	// MatchesTopic and ExceptionsTopic receive confirmed matches and
 	// exceptions for other systems; empty publishes nothing.
 	MatchesTopic, ExceptionsTopic string
-	Registerer                    prometheus.Registerer
+	// ReviewsTopic carries review decisions (DecisionNote); the decode
+	// stage must pass its messages through. Empty: no decisions.
+	ReviewsTopic string
+	Registerer   prometheus.Registerer
 }
 
 // Stage matches records as they stream: it holds each company's records
@@ -73,6 +80,9 @@ type Stage struct {
 	version map[string]uint64       // per company, the last row version emitted
 	out     Output
 	metrics stageMetrics
+	// pending are decisions replayed by a rebuild, applied once the
+	// history brings the match they are about.
+	pending map[string][]Decision
 }
 
 type topicPart struct {
@@ -87,6 +97,7 @@ type stageMetrics struct {
 	held       prometheus.Gauge
 	unbalanced prometheus.Counter
 	rebuilt    prometheus.Counter
+	decisions  *prometheus.CounterVec
 }
 
 // NewStage returns a matching stage.
@@ -118,8 +129,10 @@ func NewStage(opt StageOptions) (*Stage, error) {
 		Help: "Control totals (company, currency, day) whose bank lines do not equal matched + review + unmatched."})
 	m.rebuilt = prometheus.NewCounter(prometheus.CounterOpts{Name: "erpflow_match_rebuilt_records_total",
 		Help: "Records replayed from ClickHouse to rebuild matching state after an assignment."})
+	m.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "erpflow_match_decisions_total",
+		Help: "Review decisions applied, by action."}, []string{"action"})
 	if opt.Registerer != nil {
-		for _, c := range []prometheus.Collector{m.lines, m.exceptions, m.late, m.held, m.unbalanced, m.rebuilt} {
+		for _, c := range []prometheus.Collector{m.lines, m.exceptions, m.late, m.held, m.unbalanced, m.rebuilt, m.decisions} {
 			if err := opt.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("matching metrics: %w", err)
 			}
@@ -132,6 +145,7 @@ func (s *Stage) reset() {
 	s.recs, s.held, s.part = map[string]*Reconciler{}, map[string]*queue{}, map[string]int32{}
 	s.newest, s.latest, s.atEnd = map[topicPart]time.Time{}, map[string]time.Time{}, map[topicPart]bool{}
 	s.version = map[string]uint64{}
+	s.pending = map[string][]Decision{}
 }
 
 // Name implements pipeline.Stage.
@@ -189,6 +203,9 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 			s.release(c, wm, false, b)
 		}
 	}
+	if err := s.decisions(ctx, b); err != nil {
+		return err
+	}
 	if b.Final {
 		for _, c := range sortedKeys(s.recs) {
 			s.recs[c].Close(s.latest[c], &s.out)
@@ -219,6 +236,71 @@ func (s *Stage) rebuild(ctx context.Context, parts map[string][]int, b *pipeline
 	return nil
 }
 
+// decisions applies the decisions replayed by rebuilds whose matches are
+// known by now, then those of this batch, each refused with a dead letter
+// when it cannot apply (an unknown match, an outcome it does not fit).
+func (s *Stage) decisions(ctx context.Context, b *pipeline.Batch) error {
+	for _, c := range sortedKeys(s.pending) {
+		rc := s.recs[c]
+		keep := s.pending[c][:0]
+		for _, d := range s.pending[c] {
+			if _, ok := rc.LineOfMatch(d.MatchID); !ok && !b.Final {
+				keep = append(keep, d)
+				continue
+			}
+			// A decision that no longer fits was refused when it first
+			// came, or its line moved on since: nothing to apply.
+			s.decide(b, c, d)
+		}
+		if s.pending[c] = keep; len(keep) == 0 {
+			delete(s.pending, c)
+		}
+	}
+	if s.opt.ReviewsTopic == "" {
+		return nil
+	}
+	for i := range b.Messages {
+		m := &b.Messages[i]
+		if m.Topic != s.opt.ReviewsTopic {
+			continue
+		}
+		company, d, reason, msg := ParseDecision(m.Value)
+		if reason != "" {
+			b.Reject(i, StageName, reason, msg)
+			continue
+		}
+		if _, ok := s.recs[company]; !ok {
+			if err := s.load(ctx, company, b); err != nil {
+				return err
+			}
+		}
+		if err := s.decide(b, company, d); err != nil {
+			reason := "review_refused"
+			if errors.Is(err, ErrUnknownMatch) {
+				reason = "unknown_match"
+			}
+			b.Reject(i, StageName, reason, err.Error())
+		}
+	}
+	return nil
+}
+
+// decide applies one decision and lands it with what it changed.
+func (s *Stage) decide(b *pipeline.Batch, company string, d Decision) error {
+	rc := s.recs[company]
+	line, _ := rc.LineOfMatch(d.MatchID)
+	if err := rc.Decide(d, &s.out); err != nil {
+		s.out.Reset()
+		return err
+	}
+	s.metrics.decisions.WithLabelValues(d.Action).Inc()
+	last := max(uint64(max(d.At.UnixMicro(), 0))*1000, s.version[company]) + 1
+	s.version[company] = last
+	b.Rows = append(b.Rows, reviewRow(company, line, d, last))
+	s.emit(b, company, d.At)
+	return nil
+}
+
 // load creates a company's reconciler, replaying what landed of it. The
 // replay's rows land again with this batch: they are the same rows, so
 // writing them twice changes nothing, and rows a crash kept from landing
@@ -241,6 +323,18 @@ func (s *Stage) load(ctx context.Context, company string, b *pipeline.Batch) err
 		return fmt.Errorf("rebuild matching state of %s: %w", company, err)
 	}
 	s.metrics.rebuilt.Add(float64(n))
+	// What landed is behind anything still to come: replay it now, so that
+	// decisions on its matches find them.
+	if n > 0 {
+		s.release(company, time.Time{}, true, b)
+	}
+	ds, err := s.opt.History.Decisions(ctx, company)
+	if err != nil {
+		return fmt.Errorf("rebuild matching state of %s: %w", company, err)
+	}
+	if len(ds) > 0 {
+		s.pending[company] = append(s.pending[company], ds...)
+	}
 	return nil
 }
 
