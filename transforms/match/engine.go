@@ -284,7 +284,19 @@ func (e *Engine) byReference(book *Book, l Line, applied record.Money) ([]candid
 		// remittance, so the payer's other open invoices may make up the
 		// rest. Only the set a stated rule chooses (oldest due first) counts,
 		// never a subset found by search.
-		if rest, why := oldestDueRun(partyOpen(book, l.PayerKey, l.Amount.Currency), items, -diff); rest != nil {
+		open := partyOpen(book, l.PayerKey, l.Amount.Currency)
+		rest, why := oldestDueRun(open, items, -diff)
+		if rest == nil {
+			// Older invoices the payer left unpaid are not in this run: the
+			// run starts at the earliest due date it quotes.
+			rest, why = dueFromRun(open, items, -diff)
+		}
+		if rest == nil {
+			// A remittance cut short lists the first invoices of the run in
+			// document order: the rest may follow them in that order.
+			rest, why = continuedRun(open, items, -diff)
+		}
+		if rest != nil {
 			c.items = append(append([]*OpenItem(nil), items...), rest...)
 			c.parts = allOpen(c.items)
 			c.score = 0.95
@@ -334,6 +346,68 @@ func oldestDueRun(open, quoted []*OpenItem, residual int64) ([]*OpenItem, string
 			return rest, fmt.Sprintf("the payer's %d open invoices due up to %s", len(rest), it.DueDate)
 		}
 		if sum > residual {
+			break
+		}
+	}
+	return nil, ""
+}
+
+// dueFromRun is oldestDueRun over the invoices due no earlier than the
+// earliest quoted one.
+func dueFromRun(open, quoted []*OpenItem, residual int64) ([]*OpenItem, string) {
+	from := quoted[0].DueDate
+	for _, q := range quoted {
+		from = min(from, q.DueDate)
+	}
+	var rest []*OpenItem
+	for _, it := range open {
+		if it.DueDate >= from {
+			rest = append(rest, it)
+		}
+	}
+	run, _ := oldestDueRun(rest, quoted, residual)
+	if run == nil {
+		return nil, ""
+	}
+	return run, fmt.Sprintf("the payer's %d open invoices due from %s to %s", len(run), from, run[len(run)-1].DueDate)
+}
+
+// continuedRun takes the payer's open invoices issued after the last quoted
+// one, in document order (issue date, then number), while they add up to
+// no more than residual, and returns them if they make it up exactly.
+func continuedRun(open, quoted []*OpenItem, residual int64) ([]*OpenItem, string) {
+	after := func(a, b *OpenItem) bool {
+		if len(a.Number) != len(b.Number) {
+			return len(a.Number) > len(b.Number)
+		}
+		return a.Number > b.Number
+	}
+	var last *OpenItem
+	for _, q := range quoted {
+		if last == nil || after(q, last) {
+			last = q
+		}
+	}
+	var next []*OpenItem
+	for _, it := range open {
+		if !slices.Contains(quoted, it) && after(it, last) {
+			next = append(next, it)
+		}
+	}
+	slices.SortFunc(next, func(a, b *OpenItem) int {
+		switch {
+		case after(b, a):
+			return -1
+		case after(a, b):
+			return 1
+		}
+		return 0
+	})
+	var sum int64
+	for i, it := range next {
+		if sum += it.Open.Minor; sum == residual {
+			return next[:i+1], fmt.Sprintf("the payer's %d open invoices issued after %s, in order", i+1, last.Number)
+		} else if sum > residual {
 			break
 		}
 	}
@@ -431,7 +505,44 @@ func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
 				criteria: []Criterion{party, {"amount", false, fmt.Sprintf("%d open invoices add up to it less a possible fee", len(set))}}})
 		}
 	}
+	// Instalments: nothing above fits, and the line is one of equal parts
+	// of an invoice of the payer's (or what is left of it after earlier
+	// parts). One such invoice is confirmed, leaving the residual open;
+	// several go to review together.
+	if len(out) == 0 && len(short) == 0 {
+		for _, it := range open {
+			if why, ok := instalment(it, applied); ok {
+				out = append(out, candidate{items: []*OpenItem{it}, parts: []Part{{it.Kind, it.Source, it.ID, applied}}, score: 0.9,
+					rule: "party+instalment", criteria: []Criterion{party, {"amount", true, why}}})
+			}
+		}
+	}
 	return out
+}
+
+// instalment says whether a payment of amount is a plausible instalment
+// of an open item: one of n equal parts (n from 2 to 4) of its total in
+// whole currency units, with at least that much still open, or the last
+// part, all that is left after earlier ones.
+func instalment(it *OpenItem, amount record.Money) (string, bool) {
+	if amount.Currency != it.Total.Currency || amount.Minor <= 0 {
+		return "", false
+	}
+	unit := int64(1)
+	for range amount.Currency.Scale() {
+		unit *= 10
+	}
+	if it.Open.Minor < it.Total.Minor && amount.Minor == it.Open.Minor {
+		return fmt.Sprintf("the last instalment: all that is open of %s", it.Total), true
+	}
+	for n := int64(2); n <= 4; n++ {
+		part := it.Total.Minor / n / unit * unit
+		if part > 0 && amount.Minor == part && it.Open.Minor > part {
+			return fmt.Sprintf("one of %d equal instalments of %s, residual %s stays open", n, it.Total,
+				minor(it.Open.Minor-part, amount.Currency)), true
+		}
+	}
+	return "", false
 }
 
 // wholeUnits says whether minor units v are a whole amount of currency c.

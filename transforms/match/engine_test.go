@@ -149,8 +149,8 @@ func TestCashApplicationAgainstTruth(t *testing.T) {
 	// Floors that catch a regression of these rules: precision is at the
 	// matching issue's target (0.995); recall is not yet (target 0.97) and
 	// its floor rises as rules are added.
-	if precision < 0.995 || recall < 0.905 {
-		t.Fatalf("precision %.4f recall %.4f fell below the floors 0.995 / 0.905", precision, recall)
+	if precision < 0.995 || recall < 0.92 {
+		t.Fatalf("precision %.4f recall %.4f fell below the floors 0.995 / 0.92", precision, recall)
 	}
 }
 
@@ -199,6 +199,7 @@ func TestPaymentRuns(t *testing.T) {
 		{"truncated remittance", "货款 INV-2025-000001", 65000, "reference", []string{"INV-2025-000001", "INV-2025-000002", "INV-2025-000003"}},
 		{"no remittance", "", 35000, "party+oldest-due", []string{"INV-2025-000001", "INV-2025-000002"}},
 		{"more than quoted, no run adds up: a person decides", "INV-2025-000001", 45000, "", nil},
+		{"an older unpaid invoice is not in the run", "INV-2025-000002", 55000, "reference", []string{"INV-2025-000002", "INV-2025-000003"}},
 	} {
 		e, _ := NewEngine(DefaultConfig(), DefaultRefPatterns)
 		b := e.Book("SH01")
@@ -321,5 +322,59 @@ func TestFixedFeeOnQuotedInvoice(t *testing.T) {
 		if m.Outcome != c.outcome || len(m.Parts) != 1 || m.Parts[0].Amount.Minor != c.applied {
 			t.Errorf("%s: %s %s %+v (%+v)", c.name, m.Outcome, m.Rule, m.Parts, m.Criteria)
 		}
+	}
+}
+
+// TestInstalments: with no reference, a line that is one of equal parts of
+// one of the payer's invoices settles that part and leaves the rest open;
+// the last part settles the rest; parts that fit two invoices go to review.
+func TestInstalments(t *testing.T) {
+	e, _ := NewEngine(DefaultConfig(), DefaultRefPatterns)
+	b := e.Book("SH01")
+	b.Put(inv("INV-2025-000001", "C1", 3000050, 1, 1)) // 30,000.50 in three parts of 10,000.00
+	b.Put(inv("INV-2025-000002", "C2", 500000, 1, 1))
+	b.Put(inv("INV-2025-000003", "C2", 500000, 9, 1))
+	line := func(id, payer string, minor int64) Match {
+		return e.MatchLine(Line{Company: "SH01", Source: "bank", ID: id, Direction: "credit", Date: record.MakeDate(2025, 5, 4),
+			Amount: record.Money{Minor: minor, Currency: cny}, PayerKey: payer})
+	}
+	for i, want := range []struct {
+		minor int64
+		open  int64
+		rule  string
+	}{{1000000, 2000050, "party+instalment"}, {1000000, 1000050, "party+instalment"}, {1000050, 0, "party+amount"}} {
+		m := line(fmt.Sprintf("L%d", i), "key-C1", want.minor)
+		it := b.Get(record.KindInvoice, "erp", "INV-2025-000001")
+		open := int64(0)
+		if it != nil {
+			open = it.Open.Minor
+		}
+		if m.Outcome != Confirmed || m.Rule != want.rule || open != want.open {
+			t.Errorf("part %d: %s %s, open %d, want %s and %d (%+v)", i+1, m.Outcome, m.Rule, open, want.rule, want.open, m.Criteria)
+		}
+	}
+	if m := line("L9", "key-C2", 250000); m.Outcome != Review {
+		t.Errorf("half of either of two equal invoices: %s %s", m.Outcome, m.Rule)
+	}
+}
+
+// TestContinuedRun: a remittance cut short after the first invoices of a
+// run, in document order; the rest follow in that order, though not in
+// due-date order.
+func TestContinuedRun(t *testing.T) {
+	e, _ := NewEngine(DefaultConfig(), DefaultRefPatterns)
+	b := e.Book("SH01")
+	b.Put(inv("INV-2025-000001", "C1", 10000, 5, 1))
+	b.Put(inv("INV-2025-000002", "C1", 20000, 9, 1))
+	b.Put(inv("INV-2025-000003", "C1", 7000, 4, 1))
+	b.Put(inv("INV-2025-000004", "C1", 3000, 6, 1))
+	m := e.MatchLine(Line{Company: "SH01", Source: "bank", ID: "L", Direction: "credit", Date: record.MakeDate(2025, 5, 12),
+		Amount: record.Money{Minor: 37000, Currency: cny}, PayerKey: "key-C1", Remittance: "货款 INV-2025-000001"})
+	var got []string
+	for _, p := range m.Parts {
+		got = append(got, p.ID)
+	}
+	if m.Outcome != Confirmed || m.Rule != "reference" || fmt.Sprint(got) != "[INV-2025-000001 INV-2025-000002 INV-2025-000003]" {
+		t.Errorf("%s %s %v (%+v)", m.Outcome, m.Rule, got, m.Criteria)
 	}
 }
