@@ -16,6 +16,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/erpflow/erpflow/pipeline/record"
+	"github.com/erpflow/erpflow/transforms/match"
 )
 
 // Config is the whole file. Every key has a default (Default).
@@ -192,6 +193,11 @@ type MatchRules struct {
 	// ApprovalLevels is the approval policy by amount: money out of more
 	// than above (a decimal in currency) needs approval up to levels.
 	ApprovalLevels []ApprovalLevel `yaml:"approval_levels"`
+	// Order lists the rule families in the order they are tried
+	// (reference, party); one left out is off. Off turns single rules off
+	// (run, subset, instalment, fixed_fee).
+	Order []string `yaml:"order"`
+	Off   []string `yaml:"off"`
 }
 
 // ApprovalLevel is one threshold of the approval policy.
@@ -249,6 +255,12 @@ func (m Matching) For(company string) MatchRules {
 	}
 	if len(o.ApprovalLevels) > 0 {
 		r.ApprovalLevels = o.ApprovalLevels
+	}
+	if o.Order != nil {
+		r.Order = o.Order
+	}
+	if o.Off != nil {
+		r.Off = o.Off
 	}
 	return r
 }
@@ -505,6 +517,9 @@ func (c *Config) Check() error {
 		}
 		if r.MaxSubset < 1 || r.MaxSubset > 8 {
 			bad(key+".max_subset", "must be between 1 and 8, got %d", r.MaxSubset)
+		}
+		if err := match.CheckRules(r.Order, r.Off); err != nil {
+			bad(key+".order", "%v", err)
 		}
 		for i, l := range r.ApprovalLevels {
 			if _, err := l.Money(); err != nil {

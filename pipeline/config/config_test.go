@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,6 +130,8 @@ func TestMatchingRulesPerCompany(t *testing.T) {
     SH01:
       review: 0.6
       tie_oldest_due: true
+      order: [party, reference]
+      off: [subset]
       approval_levels:
         - {currency: CNY, above: "50000", levels: 3}
 `)
@@ -138,10 +141,10 @@ func TestMatchingRulesPerCompany(t *testing.T) {
 	}
 	sh, bj := c.Matching.For("SH01"), c.Matching.For("BJ02")
 	if sh.Confirm != 0.95 || sh.Review != 0.6 || sh.TieOldestDue == nil || !*sh.TieOldestDue || sh.FeeMaxMinor != 5000 ||
-		len(sh.ApprovalLevels) != 1 || sh.ApprovalLevels[0].Levels != 3 {
+		len(sh.ApprovalLevels) != 1 || sh.ApprovalLevels[0].Levels != 3 || fmt.Sprint(sh.Order, sh.Off) != "[party reference] [subset]" {
 		t.Errorf("SH01 rules %+v", sh)
 	}
-	if bj.Review != 0.5 || bj.TieOldestDue != nil || len(bj.ApprovalLevels) != 1 || bj.ApprovalLevels[0].Above != "10000.00" {
+	if bj.Review != 0.5 || bj.TieOldestDue != nil || bj.Order != nil || len(bj.ApprovalLevels) != 1 || bj.ApprovalLevels[0].Above != "10000.00" {
 		t.Errorf("BJ02 takes the defaults: %+v", bj)
 	}
 	for body, key := range map[string]string{

@@ -299,7 +299,7 @@ func newMatchStage(cfg config.Config, conn driver.Conn, reg prometheus.Registere
 func matchSettings(r config.MatchRules) match.Settings {
 	s := match.DefaultSettings()
 	s.Rules = match.Config{Confirm: r.Confirm, Review: r.Review, Margin: r.Margin, FeeMinor: r.FeeMaxMinor, FeeBP: r.FeeBasisPoints,
-		MaxSubset: r.MaxSubset, TieOldestDue: r.TieOldestDue != nil && *r.TieOldestDue}
+		MaxSubset: r.MaxSubset, TieOldestDue: r.TieOldestDue != nil && *r.TieOldestDue, Order: r.Order, Off: r.Off}
 	if len(r.RefPatterns) > 0 {
 		s.RefPatterns = r.RefPatterns
 	}

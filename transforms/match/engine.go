@@ -45,6 +45,47 @@ type Config struct {
 	// customer's recurring equal invoices often enough to cost 4 points of
 	// precision.
 	TieOldestDue bool
+	// Order lists the rule families in the order they are tried for a
+	// credit line, stopping once a candidate reaches Confirm: RuleReference
+	// and RuleParty (default: both, reference first). A family left out is
+	// off.
+	Order []string
+	// Off turns off single rules of the families: RuleRun (payment runs),
+	// RuleSubset, RuleInstalment, RuleFixedFee.
+	Off []string
+}
+
+// Rule names for Config.Order and Config.Off.
+const (
+	RuleReference  = "reference"
+	RuleParty      = "party"
+	RuleRun        = "run"
+	RuleSubset     = "subset"
+	RuleInstalment = "instalment"
+	RuleFixedFee   = "fixed_fee"
+)
+
+// CheckRules says what is wrong with an order and a list of rules turned
+// off, or nil.
+func CheckRules(order, off []string) error {
+	seen := map[string]bool{}
+	for _, r := range order {
+		if r != RuleReference && r != RuleParty {
+			return fmt.Errorf("rule family %q is not %s or %s", r, RuleReference, RuleParty)
+		}
+		if seen[r] {
+			return fmt.Errorf("rule family %q listed twice", r)
+		}
+		seen[r] = true
+	}
+	for _, r := range off {
+		switch r {
+		case RuleRun, RuleSubset, RuleInstalment, RuleFixedFee:
+		default:
+			return fmt.Errorf("rule %q is not one of %s, %s, %s, %s", r, RuleRun, RuleSubset, RuleInstalment, RuleFixedFee)
+		}
+	}
+	return nil
 }
 
 // DefaultConfig are the rules' defaults.
@@ -111,6 +152,12 @@ type Engine struct {
 
 // NewEngine returns an engine with cfg and the reference patterns.
 func NewEngine(cfg Config, refPatterns []string) (*Engine, error) {
+	if err := CheckRules(cfg.Order, cfg.Off); err != nil {
+		return nil, err
+	}
+	if cfg.Order == nil {
+		cfg.Order = []string{RuleReference, RuleParty}
+	}
 	f, err := NewRefFinder(refPatterns)
 	if err != nil {
 		return nil, err
@@ -157,11 +204,17 @@ func (e *Engine) MatchLine(l Line) Match {
 		if l.Charges.Currency == l.Amount.Currency {
 			applied.Minor += l.Charges.Minor
 		}
-		if c, ok := e.byReference(book, l, applied); ok {
-			cands = append(cands, c...)
-		}
-		if len(cands) == 0 || cands[0].score < e.cfg.Confirm {
-			cands = append(cands, e.byParty(book, l, applied)...)
+		for _, family := range e.cfg.Order {
+			if bestScore(cands) >= e.cfg.Confirm {
+				break // cheaper rules already found one
+			}
+			switch family {
+			case RuleReference:
+				c, _ := e.byReference(book, l, applied)
+				cands = append(cands, c...)
+			case RuleParty:
+				cands = append(cands, e.byParty(book, l, applied)...)
+			}
 		}
 	case "debit":
 		cands = e.debitCandidates(book, l)
@@ -174,6 +227,17 @@ func (e *Engine) MatchLine(l Line) Match {
 	}
 	return m
 }
+
+func bestScore(cands []candidate) float64 {
+	best := 0.0
+	for _, c := range cands {
+		best = max(best, c.score)
+	}
+	return best
+}
+
+// off says whether a rule is turned off.
+func (e *Engine) off(rule string) bool { return slices.Contains(e.cfg.Off, rule) }
 
 // decide turns scored candidates into the line's outcome: the best one
 // confirmed or proposed, or review with every candidate within the margin
@@ -279,7 +343,7 @@ func (e *Engine) byReference(book *Book, l Line, applied record.Money) ([]candid
 		c.score = 0.92
 		c.criteria = append(c.criteria, Criterion{"amount", true, fmt.Sprintf("partial: %s of %s, residual stays open", applied, items[0].Open)})
 		c.parts = []Part{{items[0].Kind, items[0].Source, items[0].ID, applied}}
-	case diff < 0 && partyOK && l.PayerKey != "":
+	case diff < 0 && partyOK && l.PayerKey != "" && !e.off(RuleRun):
 		// More came than the quoted invoices: a bank truncates a long
 		// remittance, so the payer's other open invoices may make up the
 		// rest. Only the set a stated rule chooses (oldest due first) counts,
@@ -435,7 +499,11 @@ func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
 		}
 	}
 	party := Criterion{"party", true, "payer name matches the customer"}
-	run, runWhy := oldestDueRun(open, nil, applied.Minor)
+	var run []*OpenItem
+	var runWhy string
+	if !e.off(RuleRun) {
+		run, runWhy = oldestDueRun(open, nil, applied.Minor)
+	}
 	if len(exact) > 0 {
 		pick := exact
 		crit := []Criterion{party, {"amount", true, "one open invoice of this amount"}}
@@ -461,8 +529,12 @@ func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
 	}
 	// Several invoices of the party paid by one transfer: a bounded subset
 	// sum over the oldest open items.
-	if len(open) > 16 {
-		open = open[:16]
+	subsets := open
+	if e.off(RuleSubset) {
+		subsets = nil
+	}
+	if len(subsets) > 16 {
+		subsets = subsets[:16]
 	}
 	// Only exact sums are confirmed: with many open invoices, some subset
 	// falls within a fee's tolerance by chance; those go to review.
@@ -481,8 +553,8 @@ func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
 		if len(set) == e.cfg.MaxSubset || sum > applied.Minor+e.cfg.FeeMinor {
 			return
 		}
-		for i := start; i < len(open); i++ {
-			walk(i+1, sum+open[i].Open.Minor, append(set, open[i]))
+		for i := start; i < len(subsets); i++ {
+			walk(i+1, sum+subsets[i].Open.Minor, append(set, subsets[i]))
 		}
 	}
 	walk(0, 0, nil)
@@ -494,7 +566,7 @@ func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
 	// USD 774). Short by a whole amount of currency units, as banks' fees
 	// are, within the absolute fee bound is taken only when nothing above
 	// fits and one invoice alone fits so.
-	if len(found) == 0 && len(short) == 1 {
+	if len(found) == 0 && len(short) == 1 && !e.off(RuleFixedFee) {
 		return []candidate{{items: short, parts: allOpen(short), score: 0.9, rule: "party+amount",
 			criteria: []Criterion{party, {"amount", true, fmt.Sprintf("short by %s, a whole fixed fee",
 				minor(short[0].Open.Minor-applied.Minor, applied.Currency))}}}}
@@ -509,7 +581,7 @@ func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
 	// of an invoice of the payer's (or what is left of it after earlier
 	// parts). One such invoice is confirmed, leaving the residual open;
 	// several go to review together.
-	if len(out) == 0 && len(short) == 0 {
+	if len(out) == 0 && len(short) == 0 && !e.off(RuleInstalment) {
 		for _, it := range open {
 			if why, ok := instalment(it, applied); ok {
 				out = append(out, candidate{items: []*OpenItem{it}, parts: []Part{{it.Kind, it.Source, it.ID, applied}}, score: 0.9,

@@ -378,3 +378,49 @@ func TestContinuedRun(t *testing.T) {
 		t.Errorf("%s %s %v (%+v)", m.Outcome, m.Rule, got, m.Criteria)
 	}
 }
+
+// TestRuleOrderAndSwitches: the rule families are tried in the configured
+// order, stopping at the first confirmation, and single rules can be off.
+func TestRuleOrderAndSwitches(t *testing.T) {
+	book := func(cfg Config) *Engine {
+		e, err := NewEngine(cfg, DefaultRefPatterns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := e.Book("SH01")
+		b.Put(inv("INV-2025-000001", "C1", 10000, 1, 1))
+		b.Put(inv("INV-2025-000003", "C1", 10000, 3, 1))
+		b.Put(inv("INV-2025-000005", "C1", 3000000, 5, 1))
+		return e
+	}
+	line := func(minor int64, remit string) Line {
+		return Line{Company: "SH01", Source: "bank", ID: "L", Direction: "credit", Date: record.MakeDate(2025, 5, 4),
+			Amount: record.Money{Minor: minor, Currency: cny}, PayerKey: "key-C1", Remittance: remit}
+	}
+	with := func(order, off []string) Config {
+		c := DefaultConfig()
+		c.Order, c.Off = order, off
+		return c
+	}
+	for _, c := range []struct {
+		name    string
+		cfg     Config
+		l       Line
+		outcome Outcome
+	}{
+		{"reference first: the quoted one", DefaultConfig(), line(10000, "INV-2025-000001"), Confirmed},
+		{"party first: two of the amount, a person decides", with([]string{RuleParty, RuleReference}, nil), line(10000, "INV-2025-000001"), Review},
+		{"reference only: no reference, no match", with([]string{RuleReference}, nil), line(10000, ""), Unmatched},
+		{"an instalment", DefaultConfig(), line(1500000, ""), Confirmed},
+		{"instalments off", with(nil, []string{RuleInstalment}), line(1500000, ""), Unmatched},
+	} {
+		if m := book(c.cfg).MatchLine(c.l); m.Outcome != c.outcome {
+			t.Errorf("%s: %s %s (%+v)", c.name, m.Outcome, m.Rule, m.Criteria)
+		}
+	}
+	for _, bad := range []Config{with([]string{"amount"}, nil), with([]string{RuleParty, RuleParty}, nil), with(nil, []string{"reference"})} {
+		if _, err := NewEngine(bad, DefaultRefPatterns); err == nil {
+			t.Errorf("order %v, off %v: accepted", bad.Order, bad.Off)
+		}
+	}
+}

@@ -25,6 +25,7 @@ const (
 	ExcReopened            = "reopened"           // a matched document cancelled, amended or returned
 	ExcUnbalanced          = "control_unbalanced" // a day's control totals do not add up
 	ExcDuplicateDocument   = "duplicate_document" // cleaning flagged a document as another's copy under a new id
+	ExcReviewRefused       = "review_refused"     // a review decision that no longer fits its match
 )
 
 // Exception statuses.

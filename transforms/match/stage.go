@@ -80,9 +80,14 @@ type Stage struct {
 	version map[string]uint64       // per company, the last row version emitted
 	out     Output
 	metrics stageMetrics
-	// pending are decisions replayed by a rebuild, applied once the
-	// history brings the match they are about.
-	pending map[string][]Decision
+	// pending are decisions waiting for the records they are about: those
+	// a rebuild replays, and live ones that came while the company still
+	// had records held back.
+	pending map[string][]pendingDecision
+	applied map[decisionKey]bool
+	// historyUntil is, per company being rebuilt, the newest event time of
+	// its replayed history.
+	historyUntil map[string]time.Time
 }
 
 type topicPart struct {
@@ -102,7 +107,7 @@ type stageMetrics struct {
 
 // NewStage returns a matching stage.
 func NewStage(opt StageOptions) (*Stage, error) {
-	if opt.Default.Rules == (Config{}) {
+	if opt.Default.Rules.Confirm == 0 {
 		opt.Default = DefaultSettings()
 	}
 	// Compile every company's patterns now: a bad one is a start-up error.
@@ -145,7 +150,9 @@ func (s *Stage) reset() {
 	s.recs, s.held, s.part = map[string]*Reconciler{}, map[string]*queue{}, map[string]int32{}
 	s.newest, s.latest, s.atEnd = map[topicPart]time.Time{}, map[string]time.Time{}, map[topicPart]bool{}
 	s.version = map[string]uint64{}
-	s.pending = map[string][]Decision{}
+	s.pending = map[string][]pendingDecision{}
+	s.applied = map[decisionKey]bool{}
+	s.historyUntil = map[string]time.Time{}
 }
 
 // Name implements pipeline.Stage.
@@ -236,21 +243,54 @@ func (s *Stage) rebuild(ctx context.Context, parts map[string][]int, b *pipeline
 	return nil
 }
 
-// decisions applies the decisions replayed by rebuilds whose matches are
-// known by now, then those of this batch, each refused with a dead letter
-// when it cannot apply (an unknown match, an outcome it does not fit).
+// replaying says whether a company's rebuilt history is still being
+// matched (held back behind the watermark): a decision on a match of it
+// must wait until it comes.
+func (s *Stage) replaying(company string) bool {
+	until, ok := s.historyUntil[company]
+	if ok && !s.latest[company].Before(until) {
+		delete(s.historyUntil, company)
+		return false
+	}
+	return ok
+}
+
+type decisionKey struct {
+	company, match, action string
+	at                     int64
+}
+
+type pendingDecision struct {
+	Decision
+	live bool // came on the reviews topic in this run, not replayed
+}
+
+// decisions applies the waiting decisions whose matches are known by now,
+// then those of this batch. A decision of this batch is applied at once,
+// or dead-lettered when it cannot apply (an unknown match, an outcome it
+// does not fit), unless its company's rebuilt history is still being
+// replayed, which may bring its match: then it waits with the others. A
+// live decision that still cannot apply once the history is through
+// becomes a review_refused exception, since its message is committed by
+// then.
 func (s *Stage) decisions(ctx context.Context, b *pipeline.Batch) error {
 	for _, c := range sortedKeys(s.pending) {
 		rc := s.recs[c]
+		settled := b.Final || !s.replaying(c)
 		keep := s.pending[c][:0]
 		for _, d := range s.pending[c] {
-			if _, ok := rc.LineOfMatch(d.MatchID); !ok && !b.Final {
+			if _, ok := rc.LineOfMatch(d.MatchID); !ok && !settled {
 				keep = append(keep, d)
 				continue
 			}
-			// A decision that no longer fits was refused when it first
-			// came, or its line moved on since: nothing to apply.
-			s.decide(b, c, d)
+			if err := s.decide(b, c, d.Decision); err != nil && d.live {
+				rc.raise(&s.out, Exception{Type: ExcReviewRefused, Reason: d.Action, Subject: d.MatchID,
+					Criteria: []Criterion{{"decision", false, err.Error()}},
+					NextStep: fmt.Sprintf("check the decision of %s (%s): the match is no longer current", d.By, d.Reason)}, d.At)
+				s.emit(b, c, d.At)
+			}
+			// A replayed decision that no longer fits was refused when it
+			// first came, or its line moved on since: nothing to apply.
 		}
 		if s.pending[c] = keep; len(keep) == 0 {
 			delete(s.pending, c)
@@ -274,6 +314,10 @@ func (s *Stage) decisions(ctx context.Context, b *pipeline.Batch) error {
 				return err
 			}
 		}
+		if _, ok := s.recs[company].LineOfMatch(d.MatchID); !ok && s.replaying(company) && !b.Final {
+			s.pending[company] = append(s.pending[company], pendingDecision{d, true})
+			continue
+		}
 		if err := s.decide(b, company, d); err != nil {
 			reason := "review_refused"
 			if errors.Is(err, ErrUnknownMatch) {
@@ -287,12 +331,19 @@ func (s *Stage) decisions(ctx context.Context, b *pipeline.Batch) error {
 
 // decide applies one decision and lands it with what it changed.
 func (s *Stage) decide(b *pipeline.Batch, company string, d Decision) error {
+	// The same decision read again (the reviews topic replayed, or sent
+	// twice) has been applied: nothing to do.
+	key := decisionKey{company, d.MatchID, d.Action, d.At.Unix()}
+	if s.applied[key] {
+		return nil
+	}
 	rc := s.recs[company]
 	line, _ := rc.LineOfMatch(d.MatchID)
 	if err := rc.Decide(d, &s.out); err != nil {
 		s.out.Reset()
 		return err
 	}
+	s.applied[key] = true
 	s.metrics.decisions.WithLabelValues(d.Action).Inc()
 	last := max(uint64(max(d.At.UnixMicro(), 0))*1000, s.version[company]) + 1
 	s.version[company] = last
@@ -319,21 +370,26 @@ func (s *Stage) load(ctx context.Context, company string, b *pipeline.Batch) err
 		return nil
 	}
 	q, n := s.queue(company), 0
-	if err := s.opt.History.Records(ctx, company, func(r *record.Record) { q.add(r); n++ }); err != nil {
+	var until time.Time
+	if err := s.opt.History.Records(ctx, company, func(r *record.Record) {
+		q.add(r)
+		n++
+		if r.EventTime.After(until) {
+			until = r.EventTime
+		}
+	}); err != nil {
 		return fmt.Errorf("rebuild matching state of %s: %w", company, err)
 	}
 	s.metrics.rebuilt.Add(float64(n))
-	// What landed is behind anything still to come: replay it now, so that
-	// decisions on its matches find them.
 	if n > 0 {
-		s.release(company, time.Time{}, true, b)
+		s.historyUntil[company] = until
 	}
 	ds, err := s.opt.History.Decisions(ctx, company)
 	if err != nil {
 		return fmt.Errorf("rebuild matching state of %s: %w", company, err)
 	}
-	if len(ds) > 0 {
-		s.pending[company] = append(s.pending[company], ds...)
+	for _, d := range ds {
+		s.pending[company] = append(s.pending[company], pendingDecision{d, false})
 	}
 	return nil
 }
