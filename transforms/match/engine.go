@@ -349,22 +349,33 @@ func (e *Engine) byReference(book *Book, l Line, applied record.Money) ([]candid
 		// rest. Only the set a stated rule chooses (oldest due first) counts,
 		// never a subset found by search.
 		open := partyOpen(book, l.PayerKey, l.Amount.Currency)
-		rest, why := oldestDueRun(open, items, -diff)
+		// The payer's bank may keep a whole fee out of a run too.
+		slack := func(over int64) bool { return over <= e.cfg.FeeMinor && wholeUnits(over, applied.Currency) }
+		rest, why := oldestDueRun(open, items, -diff, slack)
 		if rest == nil {
 			// Older invoices the payer left unpaid are not in this run: the
 			// run starts at the earliest due date it quotes.
-			rest, why = dueFromRun(open, items, -diff)
+			rest, why = dueFromRun(open, items, -diff, slack)
 		}
 		if rest == nil {
 			// A remittance cut short lists the first invoices of the run in
 			// document order: the rest may follow them in that order.
-			rest, why = continuedRun(open, items, -diff)
+			rest, why = continuedRun(open, items, -diff, slack)
 		}
 		if rest != nil {
 			c.items = append(append([]*OpenItem(nil), items...), rest...)
 			c.parts = allOpen(c.items)
 			c.score = 0.95
-			c.criteria = append(c.criteria, Criterion{"amount", true, fmt.Sprintf("quoted invoices plus %s make up the line exactly", why)})
+			over := -diff
+			for _, it := range rest {
+				over -= it.Open.Minor
+			}
+			if over == 0 {
+				c.criteria = append(c.criteria, Criterion{"amount", true, fmt.Sprintf("quoted invoices plus %s make up the line exactly", why)})
+			} else {
+				c.criteria = append(c.criteria, Criterion{"amount", true, fmt.Sprintf("quoted invoices plus %s make up the line less a whole fee of %s",
+					why, minor(-over, applied.Currency))})
+			}
 			break
 		}
 		fallthrough
@@ -398,7 +409,7 @@ func partyOpen(book *Book, payer string, cur record.Currency) []*OpenItem {
 // payer settling everything due up to some date, the way payment runs
 // work. Amounts are positive, so sums only grow, at most one such run
 // exists and nothing is picked by search.
-func oldestDueRun(open, quoted []*OpenItem, residual int64) ([]*OpenItem, string) {
+func oldestDueRun(open, quoted []*OpenItem, residual int64, slack func(over int64) bool) ([]*OpenItem, string) {
 	var rest []*OpenItem
 	var sum int64
 	for _, it := range open {
@@ -406,7 +417,7 @@ func oldestDueRun(open, quoted []*OpenItem, residual int64) ([]*OpenItem, string
 			continue
 		}
 		rest, sum = append(rest, it), sum+it.Open.Minor
-		if sum == residual {
+		if sum == residual || sum > residual && slack != nil && slack(sum-residual) {
 			return rest, fmt.Sprintf("the payer's %d open invoices due up to %s", len(rest), it.DueDate)
 		}
 		if sum > residual {
@@ -418,7 +429,7 @@ func oldestDueRun(open, quoted []*OpenItem, residual int64) ([]*OpenItem, string
 
 // dueFromRun is oldestDueRun over the invoices due no earlier than the
 // earliest quoted one.
-func dueFromRun(open, quoted []*OpenItem, residual int64) ([]*OpenItem, string) {
+func dueFromRun(open, quoted []*OpenItem, residual int64, slack func(int64) bool) ([]*OpenItem, string) {
 	from := quoted[0].DueDate
 	for _, q := range quoted {
 		from = min(from, q.DueDate)
@@ -429,7 +440,7 @@ func dueFromRun(open, quoted []*OpenItem, residual int64) ([]*OpenItem, string) 
 			rest = append(rest, it)
 		}
 	}
-	run, _ := oldestDueRun(rest, quoted, residual)
+	run, _ := oldestDueRun(rest, quoted, residual, slack)
 	if run == nil {
 		return nil, ""
 	}
@@ -439,7 +450,7 @@ func dueFromRun(open, quoted []*OpenItem, residual int64) ([]*OpenItem, string) 
 // continuedRun takes the payer's open invoices issued after the last quoted
 // one, in document order (issue date, then number), while they add up to
 // no more than residual, and returns them if they make it up exactly.
-func continuedRun(open, quoted []*OpenItem, residual int64) ([]*OpenItem, string) {
+func continuedRun(open, quoted []*OpenItem, residual int64, slack func(int64) bool) ([]*OpenItem, string) {
 	after := func(a, b *OpenItem) bool {
 		if len(a.Number) != len(b.Number) {
 			return len(a.Number) > len(b.Number)
@@ -469,7 +480,7 @@ func continuedRun(open, quoted []*OpenItem, residual int64) ([]*OpenItem, string
 	})
 	var sum int64
 	for i, it := range next {
-		if sum += it.Open.Minor; sum == residual {
+		if sum += it.Open.Minor; sum == residual || sum > residual && slack != nil && slack(sum-residual) {
 			return next[:i+1], fmt.Sprintf("the payer's %d open invoices issued after %s, in order", i+1, last.Number)
 		} else if sum > residual {
 			break
@@ -502,7 +513,7 @@ func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
 	var run []*OpenItem
 	var runWhy string
 	if !e.off(RuleRun) {
-		run, runWhy = oldestDueRun(open, nil, applied.Minor)
+		run, runWhy = oldestDueRun(open, nil, applied.Minor, nil)
 	}
 	if len(exact) > 0 {
 		pick := exact

@@ -200,6 +200,7 @@ func TestPaymentRuns(t *testing.T) {
 		{"no remittance", "", 35000, "party+oldest-due", []string{"INV-2025-000001", "INV-2025-000002"}},
 		{"more than quoted, no run adds up: a person decides", "INV-2025-000001", 45000, "", nil},
 		{"an older unpaid invoice is not in the run", "INV-2025-000002", 55000, "reference", []string{"INV-2025-000002", "INV-2025-000003"}},
+		{"a run short by a whole fee", "INV-2025-000001", 61500, "reference", []string{"INV-2025-000001", "INV-2025-000002", "INV-2025-000003"}},
 	} {
 		e, _ := NewEngine(DefaultConfig(), DefaultRefPatterns)
 		b := e.Book("SH01")
@@ -364,12 +365,12 @@ func TestInstalments(t *testing.T) {
 func TestContinuedRun(t *testing.T) {
 	e, _ := NewEngine(DefaultConfig(), DefaultRefPatterns)
 	b := e.Book("SH01")
-	b.Put(inv("INV-2025-000001", "C1", 10000, 5, 1))
-	b.Put(inv("INV-2025-000002", "C1", 20000, 9, 1))
-	b.Put(inv("INV-2025-000003", "C1", 7000, 4, 1))
-	b.Put(inv("INV-2025-000004", "C1", 3000, 6, 1))
+	b.Put(inv("INV-2025-000001", "C1", 1000000, 5, 1))
+	b.Put(inv("INV-2025-000002", "C1", 2000000, 9, 1))
+	b.Put(inv("INV-2025-000003", "C1", 700000, 4, 1))
+	b.Put(inv("INV-2025-000004", "C1", 300000, 6, 1))
 	m := e.MatchLine(Line{Company: "SH01", Source: "bank", ID: "L", Direction: "credit", Date: record.MakeDate(2025, 5, 12),
-		Amount: record.Money{Minor: 37000, Currency: cny}, PayerKey: "key-C1", Remittance: "货款 INV-2025-000001"})
+		Amount: record.Money{Minor: 3700000, Currency: cny}, PayerKey: "key-C1", Remittance: "货款 INV-2025-000001"})
 	var got []string
 	for _, p := range m.Parts {
 		got = append(got, p.ID)
