@@ -494,12 +494,14 @@ func newReconDecide(g *globals, connect connectFunc, action string) *cobra.Comma
 		Short: short,
 		Long: short + `.
 
-The decision is recorded in ClickHouse at once (recon_reviews, and a new
-version of the line's match), and published to the reviews topic
-(kafka.topics.reviews), where the running pipeline applies it to its state:
-an accepted match settles its documents and teaches the payer's name, a
-rejected or reversed pair is never proposed again, and a reversal reopens
-what the match settled. --publish=false only records it.`,
+The decision is checked against the line's current outcome and published to
+the reviews topic (kafka.topics.reviews), where the running pipeline applies
+it to its state and records what it changed (recon_reviews, a new version of
+the line): an accepted match settles its documents and teaches the payer's
+name, a rejected or reversed pair is never proposed again, and a reversal
+reopens what the match settled. Without Kafka, --publish=false records the
+decision in ClickHouse only; the pipeline takes it up when it next rebuilds
+its state (a restart or rebalance).`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if by == "" {
@@ -517,13 +519,20 @@ what the match settled. --publish=false only records it.`,
 			}
 			defer conn.Close()
 			now := time.Now().UTC().Truncate(time.Second)
-			d, err := decide(cmd.Context(), conn, a[0], action, by, reason, now)
+			if !publish {
+				d, err := decide(cmd.Context(), conn, a[0], action, by, reason, now, true)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: line %s is now %s (by %s), recorded in ClickHouse only\n", a[0], d.line, d.outcome, by)
+				return nil
+			}
+			// The pipeline applies the decision and writes what it changed;
+			// writing the outcome here too could show a decision the stream
+			// then refuses (the documents settled by another line since).
+			d, err := decide(cmd.Context(), conn, a[0], action, by, reason, now, false)
 			if err != nil {
 				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: line %s is now %s (by %s)\n", a[0], d.line, d.outcome, by)
-			if !publish {
-				return nil
 			}
 			cfg, err := g.load()
 			if err != nil {
@@ -538,10 +547,11 @@ what the match settled. --publish=false only records it.`,
 			ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
 			defer cancel()
 			if err := w.WriteMessages(ctx, kafkago.Message{Topic: cfg.Kafka.Topics.Reviews, Key: []byte(d.company), Value: note.Encode()}); err != nil {
-				return fmt.Errorf("recorded in ClickHouse, but not published to %s, so the pipeline will not apply it (publish again, or use --publish=false to only record): %w",
+				return fmt.Errorf("not published to %s, nothing recorded (try again, or --publish=false to record it in ClickHouse only): %w",
 					cfg.Kafka.Topics.Reviews, err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "published to %s for the pipeline to apply\n", cfg.Kafka.Topics.Reviews)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s by %s published to %s; the pipeline applies it (line %s, now %s)\n",
+				a[0], action, by, cfg.Kafka.Topics.Reviews, d.line, d.outcome)
 			return nil
 		},
 	}
@@ -554,10 +564,11 @@ what the match settled. --publish=false only records it.`,
 
 type decision struct{ company, line, outcome string }
 
-// decide records a review decision: a row in recon_reviews, and a new
-// version of the line's match (and its match lines) with the new outcome,
-// so the decision wins over what the stream wrote before it.
-func decide(ctx context.Context, conn driver.Conn, matchID, action, by, reason string, now time.Time) (decision, error) {
+// decide checks that a decision fits the line's current outcome and, with
+// record, records it: a row in recon_reviews, and a new version of the
+// line's match (and its match lines) with the new outcome, so the decision
+// wins over what the stream wrote before it.
+func decide(ctx context.Context, conn driver.Conn, matchID, action, by, reason string, now time.Time, record bool) (decision, error) {
 	var company, line, outcome string
 	var version uint64
 	err := eachRow(ctx, conn, `SELECT company, line_id, outcome, version FROM recon_matches FINAL WHERE match_id = ?`,
@@ -575,6 +586,9 @@ func decide(ctx context.Context, conn driver.Conn, matchID, action, by, reason s
 	}
 	if !ok {
 		return decision{}, fmt.Errorf("cannot %s match %s: it is %s (%s needs %s)", action, matchID, outcome, action, strings.Join(allowed, " or "))
+	}
+	if !record {
+		return decision{company, line, outcome}, nil
 	}
 	next := map[string]string{"accept": "accepted", "reject": "rejected", "unmatch": "reversed"}[action]
 	v := max(version+1, uint64(now.UnixMicro())*1000)

@@ -52,9 +52,9 @@ var historyCols = map[record.Kind]string{
 }
 
 // Companies lists the companies with records that came through the given
-// input partitions (topic -> partition ids): those a member owning the
-// partitions must rebuild.
-func (h *History) Companies(ctx context.Context, parts map[string][]int) ([]string, error) {
+// input partitions (topic -> partition ids), each with its partition:
+// those a member owning the partitions must rebuild.
+func (h *History) Companies(ctx context.Context, parts map[string][]int) (map[string]int32, error) {
 	var conds []string
 	for t, ps := range parts {
 		if len(ps) == 0 {
@@ -72,20 +72,23 @@ func (h *History) Companies(ctx context.Context, parts map[string][]int) ([]stri
 	where := strings.Join(conds, " OR ")
 	var selects []string
 	for _, k := range record.Kinds {
-		selects = append(selects, fmt.Sprintf("SELECT DISTINCT company FROM %s WHERE %s", Tables[k], where))
+		selects = append(selects, fmt.Sprintf("SELECT DISTINCT company, src_partition FROM %s WHERE %s", Tables[k], where))
 	}
-	rows, err := h.conn.Query(ctx, "SELECT DISTINCT company FROM ("+strings.Join(selects, " UNION ALL ")+") ORDER BY company")
+	// Co-partitioning puts a company in one partition of every topic; max
+	// picks one should a topic have been re-partitioned.
+	rows, err := h.conn.Query(ctx, "SELECT company, max(src_partition) FROM ("+strings.Join(selects, " UNION ALL ")+") GROUP BY company ORDER BY company")
 	if err != nil {
 		return nil, fmt.Errorf("companies of the assigned partitions: %w", err)
 	}
 	defer rows.Close()
-	var out []string
+	out := map[string]int32{}
 	for rows.Next() {
 		var c string
-		if err := rows.Scan(&c); err != nil {
+		var p uint32
+		if err := rows.Scan(&c, &p); err != nil {
 			return nil, fmt.Errorf("companies of the assigned partitions: %w", err)
 		}
-		out = append(out, c)
+		out[c] = int32(p)
 	}
 	return out, rows.Err()
 }

@@ -183,6 +183,9 @@ type candidate struct {
 	score    float64
 	rule     string
 	criteria []Criterion
+	// proposal marks a candidate only a person may confirm (its amounts
+	// do not agree), whatever the thresholds.
+	proposal bool
 }
 
 // MatchLine finds what a bank line settles: for a credit, open AR
@@ -271,7 +274,7 @@ func (e *Engine) decide(book *Book, l Line, m Match, cands []candidate) Match {
 		return m
 	}
 	switch {
-	case best.score >= e.cfg.Confirm:
+	case best.score >= e.cfg.Confirm && !best.proposal:
 		m.Outcome = Confirmed
 		if l.Direction == "credit" && best.rule == "reference" && l.PayerKey != "" && len(best.items) > 0 && best.items[0].PartyKey != l.PayerKey {
 			e.alias(l.Company, l.PayerKey, best.items[0].PartyKey)
@@ -328,7 +331,7 @@ func (e *Engine) byReference(book *Book, l Line, applied record.Money) ([]candid
 		c.score = 0.97
 		c.criteria = append(c.criteria, Criterion{"amount", true, fmt.Sprintf("short by %s, within the fee tolerance", minor(diff, applied.Currency))})
 		c.parts = allOpen(items)
-	case diff > 0 && partyOK && diff <= e.cfg.FeeMinor && wholeUnits(diff, applied.Currency):
+	case diff > 0 && partyOK && diff <= e.cfg.FeeMinor && wholeUnits(diff, applied.Currency) && !e.off(RuleFixedFee):
 		// Short by a whole amount no larger than a fee: a fixed charge of
 		// the payer's bank, which on a small payment is more than the
 		// percentage allows. The invoice is settled and the fee is an
@@ -350,7 +353,9 @@ func (e *Engine) byReference(book *Book, l Line, applied record.Money) ([]candid
 		// never a subset found by search.
 		open := partyOpen(book, l.PayerKey, l.Amount.Currency)
 		// The payer's bank may keep a whole fee out of a run too.
-		slack := func(over int64) bool { return over <= e.cfg.FeeMinor && wholeUnits(over, applied.Currency) }
+		slack := func(over int64) bool {
+			return over <= e.cfg.FeeMinor && wholeUnits(over, applied.Currency) && !e.off(RuleFixedFee)
+		}
 		rest, why := oldestDueRun(open, items, -diff, slack)
 		if rest == nil {
 			// Older invoices the payer left unpaid are not in this run: the
@@ -383,7 +388,7 @@ func (e *Engine) byReference(book *Book, l Line, applied record.Money) ([]candid
 		c.score = 0.6
 		c.criteria = append(c.criteria, Criterion{"amount", false, fmt.Sprintf("differs from the open amount by %s", minor(-diff, applied.Currency))})
 		c.parts = allOpen(items)
-		c.items = nil
+		c.proposal = true
 	}
 	if !partyOK && c.score >= e.cfg.Confirm {
 		c.score = e.cfg.Confirm - 0.1 // to review

@@ -425,3 +425,37 @@ func TestRuleOrderAndSwitches(t *testing.T) {
 		}
 	}
 }
+
+// TestProposalsAreNeverConfirmedAndCanBeRejected: a quoted invoice whose
+// amount disagrees is only a proposal, even with thresholds at or below
+// its score, and rejecting it keeps it from being proposed again.
+func TestProposalsAreNeverConfirmedAndCanBeRejected(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Confirm, cfg.Review = 0.6, 0.5
+	e, _ := NewEngine(cfg, DefaultRefPatterns)
+	e.Book("SH01").Put(inv("INV-2025-000001", "C1", 100000, 1, 1))
+	l := Line{Company: "SH01", Source: "bank", ID: "L", Direction: "credit", Date: record.MakeDate(2025, 5, 4),
+		Amount: record.Money{Minor: 120000, Currency: cny}, PayerKey: "key-C1", Remittance: "INV-2025-000001"}
+	m := e.MatchLine(l)
+	if m.Outcome != Review || e.Book("SH01").Get(record.KindInvoice, "erp", "INV-2025-000001").Open.Minor != 100000 {
+		t.Fatalf("a disagreeing amount: %s %s", m.Outcome, m.Rule)
+	}
+	e.Reject(m.Line, m.Parts)
+	if again := e.MatchLine(l); again.Outcome != Unmatched || again.ID == m.ID {
+		t.Errorf("after the reject: %s %s %+v", again.Outcome, again.Rule, again.Parts)
+	}
+}
+
+// TestFixedFeeOff: with fixed_fee off, a quoted invoice short by a whole
+// 36.00 is a partial payment, not settled in full.
+func TestFixedFeeOff(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Off = []string{RuleFixedFee}
+	e, _ := NewEngine(cfg, DefaultRefPatterns)
+	e.Book("SH01").Put(inv("INV-2025-000001", "C1", 152663, 1, 1))
+	m := e.MatchLine(Line{Company: "SH01", Source: "bank", ID: "L", Direction: "credit", PayerKey: "key-C1",
+		Amount: record.Money{Minor: 149063, Currency: cny}, Remittance: "INV-2025-000001"})
+	if m.Outcome != Confirmed || len(m.Parts) != 1 || m.Parts[0].Amount.Minor != 149063 {
+		t.Errorf("%s %s %+v", m.Outcome, m.Rule, m.Parts)
+	}
+}

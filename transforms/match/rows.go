@@ -99,6 +99,8 @@ type MatchNote struct {
 	MatchID      string          `json:"match_id"`
 	Company      string          `json:"company"`
 	BankLine     string          `json:"bank_line"`
+	Outcome      string          `json:"outcome"` // confirmed, accepted, or what a decision made of the line
+	DecidedBy    string          `json:"decided_by,omitempty"`
 	Amount       string          `json:"amount"`
 	Currency     string          `json:"currency"`
 	Rule         string          `json:"rule"`
@@ -131,7 +133,8 @@ func noteCriteria(cs []Criterion) []NoteCriterion {
 }
 
 func matchJSON(l *LineResult) []byte {
-	n := MatchNote{MatchID: l.ID, Company: l.Company, BankLine: l.Line, Amount: l.Amount.String(), Currency: l.Amount.Currency.String(),
+	n := MatchNote{MatchID: l.ID, Company: l.Company, BankLine: l.Line, Outcome: string(l.Outcome), DecidedBy: l.DecidedBy,
+		Amount: l.Amount.String(), Currency: l.Amount.Currency.String(),
 		Rule: l.Rule, RulesVersion: RulesVersion, Score: l.Score, Criteria: noteCriteria(l.Criteria)}
 	for _, p := range l.Parts {
 		n.Applied = append(n.Applied, NotePart{p.Kind.String(), l.Company + "/" + p.Source + "/" + p.ID, p.Amount.String()})

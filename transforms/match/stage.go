@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,8 +21,8 @@ const StageName = "match"
 // its partitions starts from the state the records so far make.
 type History interface {
 	// Companies lists the companies whose records came through the given
-	// input partitions (topic -> partition ids).
-	Companies(ctx context.Context, parts map[string][]int) ([]string, error)
+	// input partitions (topic -> partition ids), with their partition.
+	Companies(ctx context.Context, parts map[string][]int) (map[string]int32, error)
 	Records(ctx context.Context, company string, f func(*record.Record)) error
 	// Decisions are the review decisions recorded for a company, oldest
 	// first.
@@ -88,6 +89,14 @@ type Stage struct {
 	// historyUntil is, per company being rebuilt, the newest event time of
 	// its replayed history.
 	historyUntil map[string]time.Time
+	// replayed are the held records a rebuild read back: their results
+	// land again but are not published again.
+	replayed map[*record.Record]bool
+	// landed is one past the last acknowledged batch's sequence number;
+	// processed is whether any batch went through the stage yet.
+	landed    atomic.Uint64
+	ackCh     chan struct{}
+	processed bool
 }
 
 type topicPart struct {
@@ -119,7 +128,7 @@ func NewStage(opt StageOptions) (*Stage, error) {
 	if _, err := NewRefFinder(opt.Default.RefPatterns); err != nil {
 		return nil, fmt.Errorf("matching settings: %w", err)
 	}
-	s := &Stage{opt: opt, epoch: -1}
+	s := &Stage{opt: opt, epoch: -1, ackCh: make(chan struct{}, 1)}
 	s.reset()
 	m := &s.metrics
 	m.lines = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "erpflow_match_lines_total",
@@ -153,10 +162,32 @@ func (s *Stage) reset() {
 	s.pending = map[string][]pendingDecision{}
 	s.applied = map[decisionKey]bool{}
 	s.historyUntil = map[string]time.Time{}
+	s.replayed = map[*record.Record]bool{}
 }
 
 // Name implements pipeline.Stage.
 func (s *Stage) Name() string { return StageName }
+
+// Acked implements pipeline.Acker: batches are acknowledged in order.
+func (s *Stage) Acked(b *pipeline.Batch) {
+	s.landed.Store(b.Seq + 1)
+	select {
+	case s.ackCh <- struct{}{}:
+	default:
+	}
+}
+
+// waitLanded waits until every batch before seq is acknowledged.
+func (s *Stage) waitLanded(ctx context.Context, seq uint64) error {
+	for s.landed.Load() < seq && s.processed {
+		select {
+		case <-s.ackCh:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
 
 // Process implements pipeline.Stage.
 func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
@@ -165,6 +196,12 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 	// partitions from what landed, whether or not its records come again.
 	if s.opt.Assignment != nil {
 		if epoch, parts := s.opt.Assignment(); epoch != s.epoch {
+			// Batches matched before are still on their way to ClickHouse;
+			// the rebuild must see them, or their records (which dedupe
+			// will drop when they come again) would be lost to matching.
+			if err := s.waitLanded(ctx, b.Seq); err != nil {
+				return err
+			}
 			s.reset()
 			s.epoch = epoch
 			if err := s.rebuild(ctx, parts, b); err != nil {
@@ -216,7 +253,7 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 	if b.Final {
 		for _, c := range sortedKeys(s.recs) {
 			s.recs[c].Close(s.latest[c], &s.out)
-			s.emit(b, c, s.latest[c])
+			s.emit(b, c, s.latest[c], false)
 		}
 	}
 	n := 0
@@ -224,6 +261,7 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 		n += q.len()
 	}
 	s.metrics.held.Set(float64(n))
+	s.processed = true
 	return nil
 }
 
@@ -235,7 +273,9 @@ func (s *Stage) rebuild(ctx context.Context, parts map[string][]int, b *pipeline
 	if err != nil {
 		return fmt.Errorf("rebuild matching state: %w", err)
 	}
-	for _, c := range companies {
+	for _, c := range sortedKeys(companies) {
+		// Its history is released by its own partition's watermark.
+		s.part[c] = companies[c]
 		if err := s.load(ctx, c, b); err != nil {
 			return err
 		}
@@ -287,7 +327,7 @@ func (s *Stage) decisions(ctx context.Context, b *pipeline.Batch) error {
 				rc.raise(&s.out, Exception{Type: ExcReviewRefused, Reason: d.Action, Subject: d.MatchID,
 					Criteria: []Criterion{{"decision", false, err.Error()}},
 					NextStep: fmt.Sprintf("check the decision of %s (%s): the match is no longer current", d.By, d.Reason)}, d.At)
-				s.emit(b, c, d.At)
+				s.emit(b, c, d.At, false)
 			}
 			// A replayed decision that no longer fits was refused when it
 			// first came, or its line moved on since: nothing to apply.
@@ -310,6 +350,7 @@ func (s *Stage) decisions(ctx context.Context, b *pipeline.Batch) error {
 			continue
 		}
 		if _, ok := s.recs[company]; !ok {
+			s.part[company] = m.Partition // co-partitioned with its records
 			if err := s.load(ctx, company, b); err != nil {
 				return err
 			}
@@ -348,7 +389,7 @@ func (s *Stage) decide(b *pipeline.Batch, company string, d Decision) error {
 	last := max(uint64(max(d.At.UnixMicro(), 0))*1000, s.version[company]) + 1
 	s.version[company] = last
 	b.Rows = append(b.Rows, reviewRow(company, line, d, last))
-	s.emit(b, company, d.At)
+	s.emit(b, company, d.At, false)
 	return nil
 }
 
@@ -373,6 +414,7 @@ func (s *Stage) load(ctx context.Context, company string, b *pipeline.Batch) err
 	var until time.Time
 	if err := s.opt.History.Records(ctx, company, func(r *record.Record) {
 		q.add(r)
+		s.replayed[r] = true
 		n++
 		if r.EventTime.After(until) {
 			until = r.EventTime
@@ -407,7 +449,7 @@ func (s *Stage) watermark(p int32) time.Time {
 			newest = n
 		}
 	}
-	wm := newest
+	wm, limited := newest, false
 	for _, t := range s.opt.Topics {
 		tp := topicPart{t, p}
 		n, seen := s.newest[tp]
@@ -416,17 +458,29 @@ func (s *Stage) watermark(p int32) time.Time {
 		case !seen && s.opt.Drained != nil && s.opt.Drained(t, p):
 		case !seen:
 			return time.Time{} // nothing can go before its first record
-		case n.Before(wm):
-			wm = n
+		default:
+			limited = true
+			if n.Before(wm) {
+				wm = n
+			}
 		}
 	}
-	if s.opt.Lateness > 0 {
+	if !limited {
+		// Every topic of the partition is read to its end or had nothing
+		// to read: nothing still to come can go before what is held (a
+		// rebuilt history of a quiet company, say).
+		return farFuture
+	}
+	if s.opt.Lateness > 0 && !newest.IsZero() {
 		if floor := newest.Add(-s.opt.Lateness); floor.After(wm) {
 			wm = floor
 		}
 	}
 	return wm
 }
+
+// farFuture is a watermark that holds nothing back.
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func (s *Stage) queue(company string) *queue {
 	q := s.held[company]
@@ -495,7 +549,9 @@ func (s *Stage) release(company string, wm time.Time, all bool, b *pipeline.Batc
 			s.latest[company] = r.EventTime
 		}
 		rc.Add(r, &s.out)
-		s.emit(b, company, r.EventTime)
+		quiet := s.replayed[r]
+		delete(s.replayed, r)
+		s.emit(b, company, r.EventTime, quiet)
 	}
 	rest := copy(held, held[n:])
 	clear(held[rest:])
@@ -534,12 +590,13 @@ func before(a, b *record.Record) bool {
 	return a.Version < b.Version
 }
 
-// emit turns what the reconciler reported into rows and notes. Versions
+// emit turns what the reconciler reported into rows and notes (none when
+// quiet: the results of a rebuild's replay were published before). Versions
 // are the causing record's event time in microseconds times 1000 plus the
 // row's place among that record's results (or just above the company's
 // last version, for a late record), so a later result for the same key
 // wins and a replay writes the same versions.
-func (s *Stage) emit(b *pipeline.Batch, company string, at time.Time) {
+func (s *Stage) emit(b *pipeline.Batch, company string, at time.Time, quiet bool) {
 	if s.out.Len() == 0 {
 		return
 	}
@@ -553,7 +610,10 @@ func (s *Stage) emit(b *pipeline.Batch, company string, at time.Time) {
 		l := &s.out.Lines[i]
 		s.metrics.lines.WithLabelValues(string(l.Outcome)).Inc()
 		b.Rows = append(b.Rows, lineRows(l, v())...)
-		if l.Outcome == Confirmed && s.opt.MatchesTopic != "" {
+		// Other systems hear of confirmed and accepted matches, and of what
+		// a person's decision turned a line into (a reversal among them),
+		// but not again of what a rebuild replays.
+		if s.opt.MatchesTopic != "" && !quiet && (l.Outcome == Confirmed || l.Outcome == Accepted || l.DecidedBy != "") {
 			b.Notes = append(b.Notes, pipeline.Note{Topic: s.opt.MatchesTopic, Key: []byte(l.Company), Value: matchJSON(l)})
 		}
 	}
@@ -567,7 +627,7 @@ func (s *Stage) emit(b *pipeline.Batch, company string, at time.Time) {
 			s.metrics.unbalanced.Inc()
 		}
 		b.Rows = append(b.Rows, exceptionRow(x, v()))
-		if s.opt.ExceptionsTopic != "" {
+		if s.opt.ExceptionsTopic != "" && !quiet {
 			b.Notes = append(b.Notes, pipeline.Note{Topic: s.opt.ExceptionsTopic, Key: []byte(x.Company), Value: exceptionJSON(x)})
 		}
 	}

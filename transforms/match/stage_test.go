@@ -2,6 +2,7 @@ package match
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,4 +127,70 @@ func rowsOf(b *pipeline.Batch, t *pipeline.Table) int {
 		}
 	}
 	return n
+}
+
+// fakeHistory is one company's landed records and decisions.
+type fakeHistory struct {
+	recs      []*record.Record
+	decisions []Decision
+}
+
+func (h *fakeHistory) Companies(context.Context, map[string][]int) (map[string]int32, error) {
+	return map[string]int32{"SH01": 0}, nil
+}
+func (h *fakeHistory) Records(_ context.Context, _ string, f func(*record.Record)) error {
+	for _, r := range h.recs {
+		f(r)
+	}
+	return nil
+}
+func (h *fakeHistory) Decisions(context.Context, string) ([]Decision, error) { return h.decisions, nil }
+
+// TestStageDecisionsWaitForTheRebuiltHistory: after an assignment the
+// company's history is rebuilt but held behind the watermark; a decision
+// on one of its matches waits for it and applies once it is matched, and a
+// decision on a match that never comes becomes a review_refused exception.
+func TestStageDecisionsWaitForTheRebuiltHistory(t *testing.T) {
+	day := record.MakeDate(2025, 3, 1).Time()
+	h := &fakeHistory{recs: []*record.Record{arInvoice("INV-1", 100000, day), creditLine("L1", "", 100000, day.Add(3600e9))}}
+	s, err := NewStage(StageOptions{Topics: []string{"inv", "bank"}, History: h, ReviewsTopic: "reviews", MatchesTopic: "matches",
+		Assignment: func() (int64, map[string][]int) { return 1, map[string][]int{"inv": {0}, "bank": {0}} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The line pays INV-1 by payer and amount; its match id is derived.
+	want := matchID(Match{Line: "SH01/bank/L1", Parts: []Part{{record.KindInvoice, "erp", "INV-1", record.Money{Minor: 100000, Currency: cny}}}})
+	note := func(id string) []byte {
+		return DecisionNote{Company: "SH01", MatchID: id, Action: ActionUnmatch, By: "clerk", Reason: "wrong invoice",
+			DecidedAt: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}.Encode()
+	}
+	b := &pipeline.Batch{Messages: []pipeline.Message{{Topic: "reviews", Value: note(want), Epoch: 1},
+		{Topic: "reviews", Offset: 1, Value: note("no-such-match"), Epoch: 1}}}
+	if err := s.Process(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Dead) != 0 || rowsOf(b, ReviewsTable) != 0 {
+		t.Fatalf("decisions applied or refused while the history is held: %d dead, %d review rows", len(b.Dead), rowsOf(b, ReviewsTable))
+	}
+	fin := &pipeline.Batch{Final: true}
+	if err := s.Process(context.Background(), fin); err != nil {
+		t.Fatal(err)
+	}
+	if rowsOf(fin, ReviewsTable) != 1 {
+		t.Errorf("%d review rows, want the unmatch applied", rowsOf(fin, ReviewsTable))
+	}
+	refused := 0
+	for _, r := range fin.Rows {
+		if r.Table == ExceptionsTable && r.Values[2] == ExcReviewRefused && r.Values[5] == "no-such-match" {
+			refused++
+		}
+	}
+	if refused != 1 {
+		t.Errorf("%d review_refused exceptions for the unknown match, want 1", refused)
+	}
+	// The replayed confirmation of L1 was published before the rebuild;
+	// only what the reversal made of the line goes out.
+	if len(fin.Notes) != 1 || !strings.Contains(string(fin.Notes[0].Value), `"decided_by":"clerk"`) {
+		t.Errorf("notes %d: %s", len(fin.Notes), fin.Notes)
+	}
 }
