@@ -679,8 +679,12 @@ func (rc *Reconciler) Decide(d Decision, out *Output) error {
 				} else {
 					continue // forgotten long ago: nothing to reopen
 				}
-				book.Put(back)
+				// Lines waiting for a document like this one may take it now.
+				ms := rc.engine.PutItem(rc.company, back)
 				rc.item(out, back, "open", d.At)
+				for _, m := range ms {
+					rc.lineOutcome(m, d.At, out)
+				}
 				if st.line.Direction == "credit" && p.Kind == record.KindInvoice {
 					rc.o2c.Unsettled(cur.ID, rc.full(p.Source, p.ID), p.Amount)
 				}

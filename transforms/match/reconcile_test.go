@@ -239,16 +239,26 @@ func TestDecisions(t *testing.T) {
 		t.Fatalf("after the reject: %+v", m)
 	}
 
-	// Unmatching L2 reopens INV-4; the line may not take it again and waits.
+	// L5 from Acme brings 400.00 that nothing open is left to take: it waits.
+	add(line("L5", "Acme Trading", "", 40000))
+	if out.Lines[0].Outcome != Unmatched {
+		t.Fatalf("L5: %+v", out.Lines)
+	}
+	// Unmatching L2 reopens INV-4; L2 may not take it again and waits, and
+	// the waiting L5 takes it.
 	l2 := rc.lines["SH01/bank/L2"].result.ID
 	if err := decide(l2, ActionUnmatch); err != nil {
 		t.Fatal(err)
 	}
-	if it := rc.Book().Get(record.KindInvoice, "erp", "INV-2025-000004"); it == nil || it.Open.Minor != 40000 {
-		t.Fatalf("INV-4 not reopened: %+v", it)
+	got := map[string]LineResult{}
+	for _, l := range out.Lines {
+		got[l.Line] = l
 	}
-	if m := out.Lines[0]; m.Outcome != Unmatched || m.Reason != "checked the advice" {
+	if m := got["SH01/bank/L2"]; m.Outcome != Unmatched || m.Reason != "checked the advice" {
 		t.Fatalf("L2 after the unmatch: %+v", m)
+	}
+	if m := got["SH01/bank/L5"]; m.Outcome != Confirmed || m.Parts[0].ID != "INV-2025-000004" {
+		t.Fatalf("L5 after INV-4 reopened: %+v", m)
 	}
 	if err := decide("no-such-match", ActionAccept); !errors.Is(err, ErrUnknownMatch) {
 		t.Errorf("unknown match: %v", err)
