@@ -247,6 +247,8 @@ func (r *Runner) fetch(ctx context.Context, lagger LagReporter, out chan<- *Batc
 				deadline = b.Fetched.Add(r.cfg.BatchWait)
 			}
 			b.Messages = append(b.Messages, msgs...)
+			// Messages after a final batch need one of their own.
+			finalSent = false
 		}
 		r.issued.Add(1)
 		r.metrics.InFlight.Inc()

@@ -485,3 +485,43 @@ func TestRunnerHandsAFinalBatchThroughWhenCaughtUp(t *testing.T) {
 		}
 	}
 }
+
+// TestRunnerSendsAnotherFinalBatchAfterNewMessages: messages that arrive
+// after a final batch get a final batch of their own before the run ends.
+func TestRunnerSendsAnotherFinalBatchAfterNewMessages(t *testing.T) {
+	src := newMemSource(1, 20)
+	hold := &holdBack{}
+	more := &appendOnFinal{src: src, hold: hold}
+	sink := &memSink{}
+	r := NewRunner(fastCfg(), src, []Stage{&toItems{}, more}, sink, &memDLQ{}, nil, nil)
+	if err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if hold.finals != 2 || len(sink.rows) != 25 {
+		t.Fatalf("%d final batches, %d derived rows; want 2 and 25", hold.finals, len(sink.rows))
+	}
+}
+
+// appendOnFinal produces five more messages when the first final batch
+// comes through, then behaves like holdBack.
+type appendOnFinal struct {
+	src  *memSource
+	hold *holdBack
+	done bool
+}
+
+func (a *appendOnFinal) Name() string { return "append" }
+func (a *appendOnFinal) Process(ctx context.Context, b *Batch) error {
+	if err := a.hold.Process(ctx, b); err != nil {
+		return err
+	}
+	if b.Final && !a.done {
+		a.done = true
+		a.src.mu.Lock()
+		for o := 20; o < 25; o++ {
+			a.src.parts[0] = append(a.src.parts[0], Message{Topic: "t", Offset: int64(o), Value: []byte(fmt.Sprintf("late-%d", o))})
+		}
+		a.src.mu.Unlock()
+	}
+	return nil
+}
