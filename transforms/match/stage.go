@@ -356,6 +356,12 @@ func (s *Stage) decisions(ctx context.Context, b *pipeline.Batch) error {
 			}
 		}
 		if _, ok := s.recs[company].LineOfMatch(d.MatchID); !ok && s.replaying(company) && !b.Final {
+			// Its message commits with this batch: record the decision now
+			// (without its line, not known yet), so that a crash before it
+			// applies leaves it for the next rebuild to replay.
+			last := max(uint64(max(d.At.UnixMicro(), 0))*1000, s.version[company]) + 1
+			s.version[company] = last
+			b.Rows = append(b.Rows, reviewRow(company, "", d, last))
 			s.pending[company] = append(s.pending[company], pendingDecision{d, true})
 			continue
 		}

@@ -169,8 +169,10 @@ func TestStageDecisionsWaitForTheRebuiltHistory(t *testing.T) {
 	if err := s.Process(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
-	if len(b.Dead) != 0 || rowsOf(b, ReviewsTable) != 0 {
-		t.Fatalf("decisions applied or refused while the history is held: %d dead, %d review rows", len(b.Dead), rowsOf(b, ReviewsTable))
+	// Both wait, recorded (without their lines) so a crash cannot lose them.
+	if len(b.Dead) != 0 || rowsOf(b, ReviewsTable) != 2 || rowsOf(b, MatchesTable) != 0 {
+		t.Fatalf("while the history is held: %d dead, %d review rows, %d line rows; want 0, 2, 0",
+			len(b.Dead), rowsOf(b, ReviewsTable), rowsOf(b, MatchesTable))
 	}
 	fin := &pipeline.Batch{Final: true}
 	if err := s.Process(context.Background(), fin); err != nil {
