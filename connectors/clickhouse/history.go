@@ -140,8 +140,8 @@ func (h *History) Records(ctx context.Context, company string, f func(*record.Re
 // Decisions returns the review decisions recorded for a company
 // (recon_reviews), oldest first.
 func (h *History) Decisions(ctx context.Context, company string) ([]match.Decision, error) {
-	rows, err := h.conn.Query(ctx, `SELECT match_id, action, actor, reason, decided_at FROM recon_reviews FINAL
-		WHERE company = ? ORDER BY decided_at, version`, company)
+	rows, err := h.conn.Query(ctx, `SELECT match_id, action, actor, reason, decided_at, stream_time FROM recon_reviews FINAL
+		WHERE company = ? ORDER BY stream_time, decided_at, version`, company)
 	if err != nil {
 		return nil, fmt.Errorf("read decisions of %s: %w", company, err)
 	}
@@ -149,8 +149,11 @@ func (h *History) Decisions(ctx context.Context, company string) ([]match.Decisi
 	var out []match.Decision
 	for rows.Next() {
 		var d match.Decision
-		if err := rows.Scan(&d.MatchID, &d.Action, &d.By, &d.Reason, &d.At); err != nil {
+		if err := rows.Scan(&d.MatchID, &d.Action, &d.By, &d.Reason, &d.At, &d.After); err != nil {
 			return nil, fmt.Errorf("read decisions of %s: %w", company, err)
+		}
+		if d.After.Unix() == 0 {
+			d.After = time.Time{} // recorded before it applied: apply when its match comes
 		}
 		out = append(out, d)
 	}

@@ -67,11 +67,15 @@ func ParseDecision(data []byte) (company string, d Decision, reason, msg string)
 	return n.Company, Decision{MatchID: n.MatchID, Action: n.Action, By: n.By, Reason: n.Reason, At: n.DecidedAt.UTC()}, "", ""
 }
 
-// ReviewsTable is where decisions land (migration 0006).
+// ReviewsTable is where decisions land (migrations 0006, 0007).
 var ReviewsTable = &pipeline.Table{Name: "recon_reviews", Columns: []string{"company", "line_id", "match_id", "action",
-	"actor", "reason", "decided_at", "version"}}
+	"actor", "reason", "decided_at", "version", "stream_time"}}
 
 func reviewRow(company, line string, d Decision, version uint64) pipeline.Row {
+	after := d.After
+	if after.IsZero() {
+		after = time.Unix(0, 0)
+	}
 	return pipeline.Row{Table: ReviewsTable, Values: []any{company, line, d.MatchID, d.Action, d.By, d.Reason,
-		d.At.UTC().Truncate(time.Second), version}}
+		d.At.UTC().Truncate(time.Second), version, after.UTC()}}
 }

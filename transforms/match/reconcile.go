@@ -604,6 +604,9 @@ type Decision struct {
 	By      string
 	Reason  string
 	At      time.Time
+	// After is the event time matching had reached for the company when
+	// the decision first applied; a rebuild applies it at the same point.
+	After time.Time
 }
 
 // Decision actions.

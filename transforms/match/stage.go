@@ -319,7 +319,8 @@ func (s *Stage) decisions(ctx context.Context, b *pipeline.Batch) error {
 		settled := b.Final || !s.replaying(c)
 		keep := s.pending[c][:0]
 		for _, d := range s.pending[c] {
-			if _, ok := rc.LineOfMatch(d.MatchID); !ok && !settled {
+			_, known := rc.LineOfMatch(d.MatchID)
+			if !settled && (!known || s.latest[c].Before(d.After)) {
 				keep = append(keep, d)
 				continue
 			}
@@ -376,6 +377,22 @@ func (s *Stage) decisions(ctx context.Context, b *pipeline.Batch) error {
 	return nil
 }
 
+// applyDue applies the replayed decisions that were first applied before
+// the stream reached event time t (and whose matches are known), in that
+// order: a rebuild takes them at the point the live run did.
+func (s *Stage) applyDue(b *pipeline.Batch, company string, t time.Time) {
+	rc := s.recs[company]
+	keep := s.pending[company][:0]
+	for _, d := range s.pending[company] {
+		if _, known := rc.LineOfMatch(d.MatchID); !d.live && known && !d.After.IsZero() && d.After.Before(t) {
+			s.decide(b, company, d.Decision) // refused when first applied: refused again, quietly
+			continue
+		}
+		keep = append(keep, d)
+	}
+	s.pending[company] = keep
+}
+
 // decide applies one decision and lands it with what it changed.
 func (s *Stage) decide(b *pipeline.Batch, company string, d Decision) error {
 	// The same decision read again (the reviews topic replayed, or sent
@@ -386,6 +403,9 @@ func (s *Stage) decide(b *pipeline.Batch, company string, d Decision) error {
 	}
 	rc := s.recs[company]
 	line, _ := rc.LineOfMatch(d.MatchID)
+	if d.After.IsZero() {
+		d.After = s.latest[company]
+	}
 	if err := rc.Decide(d, &s.out); err != nil {
 		s.out.Reset()
 		return err
@@ -549,6 +569,9 @@ func (s *Stage) release(company string, wm time.Time, all bool, b *pipeline.Batc
 	rc := s.recs[company]
 	for i := 0; i < n; i++ {
 		r := held[i]
+		if len(s.pending[company]) > 0 {
+			s.applyDue(b, company, r.EventTime)
+		}
 		if r.EventTime.Before(s.latest[company]) {
 			s.metrics.late.Inc()
 		} else {

@@ -196,3 +196,36 @@ func TestStageDecisionsWaitForTheRebuiltHistory(t *testing.T) {
 		t.Errorf("notes %d: %s", len(fin.Notes), fin.Notes)
 	}
 }
+
+// TestStageRebuildAppliesDecisionsWhereTheyWere: live, a clerk accepted
+// L1's proposal of INV-A (one of two equal invoices) on day 10, and L3 on
+// day 12 then found only INV-B. A rebuild must apply the accept before L3
+// again, not once L1's match appears (which would leave L3 ambiguous).
+func TestStageRebuildAppliesDecisionsWhereTheyWere(t *testing.T) {
+	day := record.MakeDate(2025, 3, 1).Time()
+	invA, invB := arInvoice("INV-A", 50000, day), arInvoice("INV-B", 50000, day)
+	l1, l3 := creditLine("L1", "", 50000, day.AddDate(0, 0, 2)), creditLine("L3", "", 50000, day.AddDate(0, 0, 12))
+	// L1's proposal: the first of the equal invoices, by due date then arrival.
+	proposal := matchID(Match{Line: "SH01/bank/L1", Outcome: Review, Parts: []Part{{record.KindInvoice, "erp", "INV-A", record.Money{Minor: 50000, Currency: cny}}}})
+	accept := Decision{MatchID: proposal, Action: ActionAccept, By: "clerk", At: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC),
+		After: day.AddDate(0, 0, 10)}
+	h := &fakeHistory{recs: []*record.Record{invA, invB, l1, l3}, decisions: []Decision{accept}}
+	s, err := NewStage(StageOptions{Topics: []string{"inv", "bank"}, History: h,
+		Assignment: func() (int64, map[string][]int) { return 1, map[string][]int{"inv": {0}, "bank": {0}} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fin := &pipeline.Batch{Final: true}
+	if err := s.Process(context.Background(), fin); err != nil {
+		t.Fatal(err)
+	}
+	final := map[string]string{}
+	for _, r := range fin.Rows {
+		if r.Table == MatchesTable {
+			final[r.Values[1].(string)] = r.Values[8].(string)
+		}
+	}
+	if final["SH01/bank/L1"] != string(Accepted) || final["SH01/bank/L3"] != string(Confirmed) {
+		t.Errorf("after the rebuild: %v; want L1 accepted and L3 confirmed", final)
+	}
+}
