@@ -672,6 +672,13 @@ func (e *Engine) ForgetLine(line string) { delete(e.rejected, line) }
 // later lines, as a person's accepted match or a reference match shows.
 func (e *Engine) Alias(company, payer, party string) { e.alias(company, payer, party) }
 
+// Unalias forgets that a payer name key stands for a party's, if it does.
+func (e *Engine) Unalias(company, payer, party string) {
+	if e.aliases[company][payer] == party {
+		delete(e.aliases[company], payer)
+	}
+}
+
 func (e *Engine) alias(company, payer, party string) {
 	m := e.aliases[company]
 	if m == nil {

@@ -146,6 +146,7 @@ type Reconciler struct {
 	lines    map[string]*lineState      // bank lines by company/source/id, for control totals
 	waiting  map[string]Line            // credit lines the engine holds until their document arrives
 	byMatch  map[string]string          // current match id -> bank line, for decisions
+	fees     map[string]Exception       // fee_deducted exceptions by bank line
 	totals   map[totalKey]*ControlTotal // by currency and booking day
 	dirty    map[totalKey]bool          // totals changed since the last report
 	overdue  map[string]Exception       // open overdue exceptions by id
@@ -175,7 +176,7 @@ func NewReconciler(company string, set Settings) (*Reconciler, error) {
 	}
 	return &Reconciler{company: company, set: set, engine: e, three: NewThreeWay(set.ThreeWay), appr: NewApprovals(set.ApprovalLevels...),
 		dups: NewDuplicates(set.DuplicateDays), pay: NewPayables(), o2c: NewOrderToCash(),
-		known: map[itemKey]OpenItem{}, lines: map[string]*lineState{}, waiting: map[string]Line{}, byMatch: map[string]string{}, totals: map[totalKey]*ControlTotal{},
+		known: map[itemKey]OpenItem{}, lines: map[string]*lineState{}, waiting: map[string]Line{}, byMatch: map[string]string{}, fees: map[string]Exception{}, totals: map[totalKey]*ControlTotal{},
 		dirty: map[totalKey]bool{}, overdue: map[string]Exception{}, reported: map[string]bool{}}, nil
 }
 
@@ -436,8 +437,12 @@ func (rc *Reconciler) afterMatch(m Match, l Line, at time.Time, out *Output) {
 	}
 	if fee > 0 {
 		money := record.Money{Minor: fee, Currency: l.Amount.Currency}
-		rc.raise(out, Exception{Type: ExcFeeDeducted, SubjectKind: record.KindBankTxn, Subject: m.Line, Amount: money,
-			Criteria: m.Criteria, NextStep: fmt.Sprintf("post the %s %s bank fee the payer's bank deducted", money, money.Currency)}, at)
+		x := Exception{Type: ExcFeeDeducted, SubjectKind: record.KindBankTxn, Subject: m.Line, Amount: money,
+			Criteria: m.Criteria, NextStep: fmt.Sprintf("post the %s %s bank fee the payer's bank deducted", money, money.Currency)}
+		rc.raise(out, x, at)
+		if n := len(out.Exceptions); n > 0 && out.Exceptions[n-1].Type == ExcFeeDeducted && out.Exceptions[n-1].Subject == m.Line {
+			rc.fees[m.Line] = out.Exceptions[n-1] // to resolve it, should the match be reversed
+		}
 	}
 }
 
@@ -565,6 +570,7 @@ func (rc *Reconciler) endOfDay(d record.Date, at time.Time, out *Output) {
 		if st.day < cut {
 			delete(rc.lines, id) // a re-send this old is not matched again: dedupe has seen it
 			delete(rc.byMatch, st.result.ID)
+			delete(rc.fees, id)
 			rc.engine.ForgetLine(id)
 		}
 	}
@@ -670,6 +676,7 @@ func (rc *Reconciler) Decide(d Decision, out *Output) error {
 	case ActionReject, ActionUnmatch:
 		rc.engine.Reject(line, cur.Parts)
 		if d.Action == ActionUnmatch {
+			rc.undoMatch(line, st.line, d.At, out)
 			for _, p := range cur.Parts {
 				it := book.Get(p.Kind, p.Source, p.ID)
 				var back OpenItem
@@ -702,6 +709,23 @@ func (rc *Reconciler) Decide(d Decision, out *Output) error {
 		rc.decided(m, st.line, d.At, d.By, d.Reason, out)
 	}
 	return nil
+}
+
+// undoMatch takes back what a reversed match taught or raised: the payer
+// name it made an alias of the party, and its fee_deducted exception.
+func (rc *Reconciler) undoMatch(line string, l Line, at time.Time, out *Output) {
+	for _, p := range rc.lines[line].result.Parts {
+		if k, ok := rc.known[itemKey{p.Kind, p.Source, p.ID}]; ok && l.PayerKey != "" && l.PayerKey != k.PartyKey {
+			rc.engine.Unalias(rc.company, l.PayerKey, k.PartyKey)
+		}
+	}
+	if fee, ok := rc.fees[line]; ok {
+		delete(rc.fees, line)
+		delete(rc.reported, fee.ID) // a later match of the line may raise it again
+		fee.Status, fee.Date, fee.At = StatusResolved, record.DateOf(at), at
+		fee.NextStep = "none: the match that deducted the fee was reversed"
+		out.Exceptions = append(out.Exceptions, fee)
+	}
 }
 
 func pastTense(action string) string {

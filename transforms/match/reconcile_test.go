@@ -260,6 +260,28 @@ func TestDecisions(t *testing.T) {
 	if m := got["SH01/bank/L5"]; m.Outcome != Confirmed || m.Parts[0].ID != "INV-2025-000004" {
 		t.Fatalf("L5 after INV-4 reopened: %+v", m)
 	}
+	// Reversing L1's accepted match takes back the alias it taught: Zhang
+	// San's next line no longer passes for Acme's.
+	if err := decide(rc.lines["SH01/bank/L1"].result.ID, ActionUnmatch); err != nil {
+		t.Fatal(err)
+	}
+	add(line("L6", "Zhang San", "", 25000))
+	if out.Lines[0].Outcome != Unmatched {
+		t.Errorf("L6 after the alias was taken back: %+v", out.Lines[0])
+	}
+	// A match that deducted a fee, reversed: its fee exception is resolved.
+	add(invoice("INV-2025-000006", 150000))
+	add(line("L7", "Acme Trading", "INV-2025-000006", 146400))
+	if len(out.Exceptions) != 1 || out.Exceptions[0].Type != ExcFeeDeducted {
+		t.Fatalf("L7: %+v %+v", out.Lines, out.Exceptions)
+	}
+	if err := decide(out.Lines[0].ID, ActionUnmatch); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Exceptions) != 1 || out.Exceptions[0].Type != ExcFeeDeducted || out.Exceptions[0].Status != StatusResolved ||
+		out.Exceptions[0].Amount.Minor != 3600 {
+		t.Errorf("after reversing L7: %+v", out.Exceptions)
+	}
 	if err := decide("no-such-match", ActionAccept); !errors.Is(err, ErrUnknownMatch) {
 		t.Errorf("unknown match: %v", err)
 	}
