@@ -157,7 +157,29 @@ func (h *History) Decisions(ctx context.Context, company string) ([]match.Decisi
 		}
 		out = append(out, d)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read decisions of %s: %w", company, err)
+	}
+	// A decision recorded on arrival and again when it applied is one
+	// decision: keep the copy that knows where it applied.
+	type key struct {
+		match, action string
+		at            int64
+	}
+	positioned := map[key]bool{}
+	for _, d := range out {
+		if !d.After.IsZero() {
+			positioned[key{d.MatchID, d.Action, d.At.Unix()}] = true
+		}
+	}
+	keep := out[:0]
+	for _, d := range out {
+		if d.After.IsZero() && positioned[key{d.MatchID, d.Action, d.At.Unix()}] {
+			continue
+		}
+		keep = append(keep, d)
+	}
+	return keep, nil
 }
 
 // scanner collects a row's destinations and converts after Scan.

@@ -672,6 +672,9 @@ func (e *Engine) ForgetLine(line string) { delete(e.rejected, line) }
 // later lines, as a person's accepted match or a reference match shows.
 func (e *Engine) Alias(company, payer, party string) { e.alias(company, payer, party) }
 
+// AliasOf is the party key a payer name key stands for, or "".
+func (e *Engine) AliasOf(company, payer string) string { return e.aliases[company][payer] }
+
 // Unalias forgets that a payer name key stands for a party's, if it does.
 func (e *Engine) Unalias(company, payer, party string) {
 	if e.aliases[company][payer] == party {

@@ -155,8 +155,9 @@ type Reconciler struct {
 
 type lineState struct {
 	line    Line
-	result  Match // the line's current outcome, for a person's decision on it
-	counted bool  // a credit line, in the control totals
+	alias   [2]string // payer and party keys of the alias an accept of this line taught
+	result  Match     // the line's current outcome, for a person's decision on it
+	counted bool      // a credit line, in the control totals
 	day     record.Date
 	key     totalKey
 	amount  int64
@@ -664,8 +665,10 @@ func (rc *Reconciler) Decide(d Decision, out *Output) error {
 			items[i] = it
 		}
 		for i, it := range items {
-			if st.line.Direction == "credit" && st.line.PayerKey != "" && it.PartyKey != "" && st.line.PayerKey != it.PartyKey {
+			if st.line.Direction == "credit" && st.line.PayerKey != "" && it.PartyKey != "" && st.line.PayerKey != it.PartyKey &&
+				rc.engine.AliasOf(rc.company, st.line.PayerKey) == "" {
 				rc.engine.Alias(rc.company, st.line.PayerKey, it.PartyKey)
+				st.alias = [2]string{st.line.PayerKey, it.PartyKey} // this accept taught it
 			}
 			book.Settle(it, cur.Parts[i].Amount)
 		}
@@ -711,13 +714,14 @@ func (rc *Reconciler) Decide(d Decision, out *Output) error {
 	return nil
 }
 
-// undoMatch takes back what a reversed match taught or raised: the payer
-// name it made an alias of the party, and its fee_deducted exception.
+// undoMatch takes back what a reversed match taught or raised: the alias
+// its accept taught, and its fee_deducted exception.
 func (rc *Reconciler) undoMatch(line string, l Line, at time.Time, out *Output) {
-	for _, p := range rc.lines[line].result.Parts {
-		if k, ok := rc.known[itemKey{p.Kind, p.Source, p.ID}]; ok && l.PayerKey != "" && l.PayerKey != k.PartyKey {
-			rc.engine.Unalias(rc.company, l.PayerKey, k.PartyKey)
-		}
+	// Only an alias this line's accept taught goes: one learned elsewhere
+	// (another line, another decision) still stands.
+	if st := rc.lines[line]; st.alias != [2]string{} {
+		rc.engine.Unalias(rc.company, st.alias[0], st.alias[1])
+		st.alias = [2]string{}
 	}
 	if fee, ok := rc.fees[line]; ok {
 		delete(rc.fees, line)

@@ -89,9 +89,6 @@ type Stage struct {
 	// historyUntil is, per company being rebuilt, the newest event time of
 	// its replayed history.
 	historyUntil map[string]time.Time
-	// replayed are the held records a rebuild read back: their results
-	// land again but are not published again.
-	replayed map[*record.Record]bool
 	// landed is one past the last acknowledged batch's sequence number;
 	// processed is whether any batch went through the stage yet.
 	landed    atomic.Uint64
@@ -162,7 +159,6 @@ func (s *Stage) reset() {
 	s.pending = map[string][]pendingDecision{}
 	s.applied = map[decisionKey]bool{}
 	s.historyUntil = map[string]time.Time{}
-	s.replayed = map[*record.Record]bool{}
 }
 
 // Name implements pipeline.Stage.
@@ -253,7 +249,7 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 	if b.Final {
 		for _, c := range sortedKeys(s.recs) {
 			s.recs[c].Close(s.latest[c], &s.out)
-			s.emit(b, c, s.latest[c], false)
+			s.emit(b, c, s.latest[c])
 		}
 	}
 	n := 0
@@ -328,7 +324,7 @@ func (s *Stage) decisions(ctx context.Context, b *pipeline.Batch) error {
 				rc.raise(&s.out, Exception{Type: ExcReviewRefused, Reason: d.Action, Subject: d.MatchID,
 					Criteria: []Criterion{{"decision", false, err.Error()}},
 					NextStep: fmt.Sprintf("check the decision of %s (%s): the match is no longer current", d.By, d.Reason)}, d.At)
-				s.emit(b, c, d.At, false)
+				s.emit(b, c, d.At)
 			}
 			// A replayed decision that no longer fits was refused when it
 			// first came, or its line moved on since: nothing to apply.
@@ -350,6 +346,9 @@ func (s *Stage) decisions(ctx context.Context, b *pipeline.Batch) error {
 			b.Reject(i, StageName, reason, msg)
 			continue
 		}
+		if s.known(company, d) {
+			continue // read again (a rebalance, a crash): applied or waiting already
+		}
 		if _, ok := s.recs[company]; !ok {
 			s.part[company] = m.Partition // co-partitioned with its records
 			if err := s.load(ctx, company, b); err != nil {
@@ -358,11 +357,11 @@ func (s *Stage) decisions(ctx context.Context, b *pipeline.Batch) error {
 		}
 		if _, ok := s.recs[company].LineOfMatch(d.MatchID); !ok && s.replaying(company) && !b.Final {
 			// Its message commits with this batch: record the decision now
-			// (without its line, not known yet), so that a crash before it
-			// applies leaves it for the next rebuild to replay.
+			// (under its match, its line not known yet), so that a crash
+			// before it applies leaves it for the next rebuild to replay.
 			last := max(uint64(max(d.At.UnixMicro(), 0))*1000, s.version[company]) + 1
 			s.version[company] = last
-			b.Rows = append(b.Rows, reviewRow(company, "", d, last))
+			b.Rows = append(b.Rows, reviewRow(company, "match:"+d.MatchID, d, last))
 			s.pending[company] = append(s.pending[company], pendingDecision{d, true})
 			continue
 		}
@@ -375,6 +374,20 @@ func (s *Stage) decisions(ctx context.Context, b *pipeline.Batch) error {
 		}
 	}
 	return nil
+}
+
+// known says whether a decision is applied or waiting already.
+func (s *Stage) known(company string, d Decision) bool {
+	key := decisionKey{company, d.MatchID, d.Action, d.At.Unix()}
+	if s.applied[key] {
+		return true
+	}
+	for _, p := range s.pending[company] {
+		if p.MatchID == d.MatchID && p.Action == d.Action && p.At.Unix() == d.At.Unix() {
+			return true
+		}
+	}
+	return false
 }
 
 // applyDue applies the replayed decisions that were first applied before
@@ -415,7 +428,7 @@ func (s *Stage) decide(b *pipeline.Batch, company string, d Decision) error {
 	last := max(uint64(max(d.At.UnixMicro(), 0))*1000, s.version[company]) + 1
 	s.version[company] = last
 	b.Rows = append(b.Rows, reviewRow(company, line, d, last))
-	s.emit(b, company, d.At, false)
+	s.emit(b, company, d.At)
 	return nil
 }
 
@@ -440,7 +453,6 @@ func (s *Stage) load(ctx context.Context, company string, b *pipeline.Batch) err
 	var until time.Time
 	if err := s.opt.History.Records(ctx, company, func(r *record.Record) {
 		q.add(r)
-		s.replayed[r] = true
 		n++
 		if r.EventTime.After(until) {
 			until = r.EventTime
@@ -578,9 +590,7 @@ func (s *Stage) release(company string, wm time.Time, all bool, b *pipeline.Batc
 			s.latest[company] = r.EventTime
 		}
 		rc.Add(r, &s.out)
-		quiet := s.replayed[r]
-		delete(s.replayed, r)
-		s.emit(b, company, r.EventTime, quiet)
+		s.emit(b, company, r.EventTime)
 	}
 	rest := copy(held, held[n:])
 	clear(held[rest:])
@@ -619,13 +629,15 @@ func before(a, b *record.Record) bool {
 	return a.Version < b.Version
 }
 
-// emit turns what the reconciler reported into rows and notes (none when
-// quiet: the results of a rebuild's replay were published before). Versions
+// emit turns what the reconciler reported into rows and notes. A rebuild's
+// replay publishes its notes again: a batch whose rows landed but whose
+// notes were not sent is never acknowledged, and only the replay can send
+// them; readers dedupe on the ids (the delivery is at least once). Versions
 // are the causing record's event time in microseconds times 1000 plus the
 // row's place among that record's results (or just above the company's
 // last version, for a late record), so a later result for the same key
 // wins and a replay writes the same versions.
-func (s *Stage) emit(b *pipeline.Batch, company string, at time.Time, quiet bool) {
+func (s *Stage) emit(b *pipeline.Batch, company string, at time.Time) {
 	if s.out.Len() == 0 {
 		return
 	}
@@ -640,9 +652,8 @@ func (s *Stage) emit(b *pipeline.Batch, company string, at time.Time, quiet bool
 		s.metrics.lines.WithLabelValues(string(l.Outcome)).Inc()
 		b.Rows = append(b.Rows, lineRows(l, v())...)
 		// Other systems hear of confirmed and accepted matches, and of what
-		// a person's decision turned a line into (a reversal among them),
-		// but not again of what a rebuild replays.
-		if s.opt.MatchesTopic != "" && !quiet && (l.Outcome == Confirmed || l.Outcome == Accepted || l.DecidedBy != "") {
+		// a person's decision turned a line into (a reversal among them).
+		if s.opt.MatchesTopic != "" && (l.Outcome == Confirmed || l.Outcome == Accepted || l.DecidedBy != "") {
 			b.Notes = append(b.Notes, pipeline.Note{Topic: s.opt.MatchesTopic, Key: []byte(l.Company), Value: matchJSON(l)})
 		}
 	}
@@ -656,7 +667,7 @@ func (s *Stage) emit(b *pipeline.Batch, company string, at time.Time, quiet bool
 			s.metrics.unbalanced.Inc()
 		}
 		b.Rows = append(b.Rows, exceptionRow(x, v()))
-		if s.opt.ExceptionsTopic != "" && !quiet {
+		if s.opt.ExceptionsTopic != "" {
 			b.Notes = append(b.Notes, pipeline.Note{Topic: s.opt.ExceptionsTopic, Key: []byte(x.Company), Value: exceptionJSON(x)})
 		}
 	}

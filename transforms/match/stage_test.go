@@ -169,7 +169,7 @@ func TestStageDecisionsWaitForTheRebuiltHistory(t *testing.T) {
 	if err := s.Process(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
-	// Both wait, recorded (without their lines) so a crash cannot lose them.
+	// Both wait, recorded (under their matches) so a crash cannot lose them.
 	if len(b.Dead) != 0 || rowsOf(b, ReviewsTable) != 2 || rowsOf(b, MatchesTable) != 0 {
 		t.Fatalf("while the history is held: %d dead, %d review rows, %d line rows; want 0, 2, 0",
 			len(b.Dead), rowsOf(b, ReviewsTable), rowsOf(b, MatchesTable))
@@ -190,9 +190,10 @@ func TestStageDecisionsWaitForTheRebuiltHistory(t *testing.T) {
 	if refused != 1 {
 		t.Errorf("%d review_refused exceptions for the unknown match, want 1", refused)
 	}
-	// The replayed confirmation of L1 was published before the rebuild;
-	// only what the reversal made of the line goes out.
-	if len(fin.Notes) != 1 || !strings.Contains(string(fin.Notes[0].Value), `"decided_by":"clerk"`) {
+	// The replayed confirmation of L1 goes out again (at least once: the
+	// live run may never have sent it), then what the reversal made of it.
+	if len(fin.Notes) != 2 || !strings.Contains(string(fin.Notes[0].Value), `"outcome":"confirmed"`) ||
+		!strings.Contains(string(fin.Notes[1].Value), `"decided_by":"clerk"`) {
 		t.Errorf("notes %d: %s", len(fin.Notes), fin.Notes)
 	}
 }
@@ -210,10 +211,20 @@ func TestStageRebuildAppliesDecisionsWhereTheyWere(t *testing.T) {
 	accept := Decision{MatchID: proposal, Action: ActionAccept, By: "clerk", At: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC),
 		After: day.AddDate(0, 0, 10)}
 	h := &fakeHistory{recs: []*record.Record{invA, invB, l1, l3}, decisions: []Decision{accept}}
-	s, err := NewStage(StageOptions{Topics: []string{"inv", "bank"}, History: h,
+	s, err := NewStage(StageOptions{Topics: []string{"inv", "bank"}, History: h, ReviewsTopic: "reviews",
 		Assignment: func() (int64, map[string][]int) { return 1, map[string][]int{"inv": {0}, "bank": {0}} }})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The decision's message comes again too (its offset was not committed
+	// before the crash): it must not apply a second time, nor earlier.
+	again := DecisionNote{Company: "SH01", MatchID: accept.MatchID, Action: accept.Action, By: accept.By, DecidedAt: accept.At}
+	b := &pipeline.Batch{Messages: []pipeline.Message{{Topic: "reviews", Value: again.Encode(), Epoch: 1}}}
+	if err := s.Process(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Dead) != 0 || rowsOf(b, ReviewsTable) != 0 {
+		t.Fatalf("the decision read again: %d dead, %d review rows", len(b.Dead), rowsOf(b, ReviewsTable))
 	}
 	fin := &pipeline.Batch{Final: true}
 	if err := s.Process(context.Background(), fin); err != nil {
