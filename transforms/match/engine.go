@@ -665,7 +665,7 @@ func (e *Engine) Reject(line string, parts []Part) {
 	}
 }
 
-// Forget drops what was rejected for a line that will not come again.
+// ForgetLine drops what was rejected for a line that will not come again.
 func (e *Engine) ForgetLine(line string) { delete(e.rejected, line) }
 
 // Alias makes a payer name key stand for a party's key in a company's

@@ -292,15 +292,6 @@ func (o *OrderToCash) Overdue(cutoff record.Date) []OverdueItem {
 	return out
 }
 
-func sortedChains(m map[string]*Chain) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func earliest(a, b record.Date) record.Date {
 	if a == record.NoDate || (b != record.NoDate && b < a) {
 		return b

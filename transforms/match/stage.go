@@ -359,9 +359,7 @@ func (s *Stage) decisions(ctx context.Context, b *pipeline.Batch) error {
 			// Its message commits with this batch: record the decision now
 			// (under its match, its line not known yet), so that a crash
 			// before it applies leaves it for the next rebuild to replay.
-			last := max(uint64(max(d.At.UnixMicro(), 0))*1000, s.version[company]) + 1
-			s.version[company] = last
-			b.Rows = append(b.Rows, reviewRow(company, "match:"+d.MatchID, d, last))
+			b.Rows = append(b.Rows, reviewRow(company, "match:"+d.MatchID, d, s.nextVersion(company, d.At)))
 			s.pending[company] = append(s.pending[company], pendingDecision{d, true})
 			continue
 		}
@@ -425,9 +423,7 @@ func (s *Stage) decide(b *pipeline.Batch, company string, d Decision) error {
 	}
 	s.applied[key] = true
 	s.metrics.decisions.WithLabelValues(d.Action).Inc()
-	last := max(uint64(max(d.At.UnixMicro(), 0))*1000, s.version[company]) + 1
-	s.version[company] = last
-	b.Rows = append(b.Rows, reviewRow(company, line, d, last))
+	b.Rows = append(b.Rows, reviewRow(company, line, d, s.nextVersion(company, d.At)))
 	s.emit(b, company, d.At)
 	return nil
 }
@@ -629,6 +625,15 @@ func before(a, b *record.Record) bool {
 	return a.Version < b.Version
 }
 
+// nextVersion is the version of a company's next row: the event time in
+// microseconds times 1000, or one above the company's last version if
+// that is higher, so versions never go back.
+func (s *Stage) nextVersion(company string, at time.Time) uint64 {
+	v := max(uint64(max(at.UnixMicro(), 0))*1000, s.version[company]) + 1
+	s.version[company] = v
+	return v
+}
+
 // emit turns what the reconciler reported into rows and notes. A rebuild's
 // replay publishes its notes again: a batch whose rows landed but whose
 // notes were not sent is never acknowledged, and only the replay can send
@@ -644,9 +649,7 @@ func (s *Stage) emit(b *pipeline.Batch, company string, at time.Time) {
 	// A record matched out of event-time order (late) must still get
 	// versions above everything before it, or its results would lose to
 	// older ones.
-	last := max(uint64(max(at.UnixMicro(), 0))*1000, s.version[company])
-	v := func() uint64 { last++; return last }
-	defer func() { s.version[company] = last }()
+	v := func() uint64 { return s.nextVersion(company, at) }
 	for i := range s.out.Lines {
 		l := &s.out.Lines[i]
 		s.metrics.lines.WithLabelValues(string(l.Outcome)).Inc()
