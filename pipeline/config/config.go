@@ -185,17 +185,20 @@ type MatchRules struct {
 	MaxSubset      int   `yaml:"max_subset"` // invoices one line may pay by subset sum
 	// TieOldestDue settles a payer's equal open amounts oldest due first
 	// instead of sending them to review.
-	TieOldestDue  *bool    `yaml:"tie_oldest_due"`
-	UnmatchedDays int      `yaml:"unmatched_days"` // a receipt unmatched this long is an exception
-	DuplicateDays int      `yaml:"duplicate_days"` // same payee and amount this close: a duplicate payment
-	RetainDays    int      `yaml:"retain_days"`    // settled state idle this long is forgotten
-	RefPatterns   []string `yaml:"ref_patterns"`   // document numbers in remittance text (three groups each)
+	TieOldestDue  *bool `yaml:"tie_oldest_due"`
+	UnmatchedDays int   `yaml:"unmatched_days"` // a receipt unmatched this long is an exception
+	DuplicateDays int   `yaml:"duplicate_days"` // same payee and amount this close: a duplicate payment
+	RetainDays    int   `yaml:"retain_days"`    // settled state idle this long is forgotten
+	// ClearedDays is how long after a line in review the ERP's marking
+	// one of its candidate invoices paid still settles it.
+	ClearedDays int      `yaml:"erp_cleared_days"`
+	RefPatterns []string `yaml:"ref_patterns"` // document numbers in remittance text (three groups each)
 	// ApprovalLevels is the approval policy by amount: money out of more
 	// than above (a decimal in currency) needs approval up to levels.
 	ApprovalLevels []ApprovalLevel `yaml:"approval_levels"`
 	// Order lists the rule families in the order they are tried
 	// (reference, party); one left out is off. Off turns single rules off
-	// (run, subset, instalment, fixed_fee).
+	// (run, subset, instalment, fixed_fee, erp_cleared).
 	Order []string `yaml:"order"`
 	Off   []string `yaml:"off"`
 }
@@ -242,7 +245,7 @@ func (m Matching) For(company string) MatchRules {
 	for _, f := range []struct {
 		dst *int
 		src int
-	}{{&r.MaxSubset, o.MaxSubset}, {&r.UnmatchedDays, o.UnmatchedDays}, {&r.DuplicateDays, o.DuplicateDays}, {&r.RetainDays, o.RetainDays}} {
+	}{{&r.MaxSubset, o.MaxSubset}, {&r.UnmatchedDays, o.UnmatchedDays}, {&r.DuplicateDays, o.DuplicateDays}, {&r.RetainDays, o.RetainDays}, {&r.ClearedDays, o.ClearedDays}} {
 		if f.src != 0 {
 			*f.dst = f.src
 		}
@@ -300,7 +303,7 @@ func Default() Config {
 		Pipeline:   Pipeline{BatchSize: 20000, BatchWait: Duration(500 * time.Millisecond), SinkConcurrency: 2, DrainTimeout: Duration(15 * time.Second)},
 		Matching: Matching{Enabled: true, Rules: MatchRules{
 			Confirm: 0.9, Review: 0.5, Margin: 0.05, FeeMaxMinor: 5000, FeeBasisPoints: 50, MaxSubset: 4,
-			UnmatchedDays: 14, DuplicateDays: 14, RetainDays: 120}},
+			UnmatchedDays: 14, DuplicateDays: 14, RetainDays: 120, ClearedDays: 5}},
 		HTTP: HTTP{Listen: "127.0.0.1:9464"},
 		Log:  Log{Level: "info", Format: "text"},
 	}
@@ -529,7 +532,8 @@ func (c *Config) Check() error {
 				bad(fmt.Sprintf("%s.approval_levels[%d].levels", key, i), "must be at least 1")
 			}
 		}
-		for name, v := range map[string]int{"unmatched_days": r.UnmatchedDays, "duplicate_days": r.DuplicateDays, "retain_days": r.RetainDays} {
+		for name, v := range map[string]int{"unmatched_days": r.UnmatchedDays, "duplicate_days": r.DuplicateDays, "retain_days": r.RetainDays,
+			"erp_cleared_days": r.ClearedDays} {
 			if v < 1 {
 				bad(key+"."+name, "must be at least 1, got %d", v)
 			}

@@ -131,7 +131,8 @@ func TestMatchingRulesPerCompany(t *testing.T) {
       review: 0.6
       tie_oldest_due: true
       order: [party, reference]
-      off: [subset]
+      off: [subset, erp_cleared]
+      erp_cleared_days: 3
       approval_levels:
         - {currency: CNY, above: "50000", levels: 3}
 `)
@@ -141,10 +142,10 @@ func TestMatchingRulesPerCompany(t *testing.T) {
 	}
 	sh, bj := c.Matching.For("SH01"), c.Matching.For("BJ02")
 	if sh.Confirm != 0.95 || sh.Review != 0.6 || sh.TieOldestDue == nil || !*sh.TieOldestDue || sh.FeeMaxMinor != 5000 ||
-		len(sh.ApprovalLevels) != 1 || sh.ApprovalLevels[0].Levels != 3 || fmt.Sprint(sh.Order, sh.Off) != "[party reference] [subset]" {
+		len(sh.ApprovalLevels) != 1 || sh.ApprovalLevels[0].Levels != 3 || fmt.Sprint(sh.Order, sh.Off) != "[party reference] [subset erp_cleared]" || sh.ClearedDays != 3 {
 		t.Errorf("SH01 rules %+v", sh)
 	}
-	if bj.Review != 0.5 || bj.TieOldestDue != nil || bj.Order != nil || len(bj.ApprovalLevels) != 1 || bj.ApprovalLevels[0].Above != "10000.00" {
+	if bj.Review != 0.5 || bj.ClearedDays != 5 || bj.TieOldestDue != nil || bj.Order != nil || len(bj.ApprovalLevels) != 1 || bj.ApprovalLevels[0].Above != "10000.00" {
 		t.Errorf("BJ02 takes the defaults: %+v", bj)
 	}
 	for body, key := range map[string]string{
@@ -152,6 +153,7 @@ func TestMatchingRulesPerCompany(t *testing.T) {
 		"matching:\n  rules:\n    approval_levels:\n      - {currency: CNY, above: \"1.234\", levels: 2}\n": "matching.rules.approval_levels[0]",
 		"matching:\n  rules:\n    approval_levels:\n      - {currency: XXX, above: \"1\", levels: 2}\n":     "matching.rules.approval_levels[0]",
 		"matching:\n  rules:\n    max_subset: 20\n":                                                         "matching.rules.max_subset",
+		"matching:\n  rules:\n    erp_cleared_days: -1\n":                                                   "matching.rules.erp_cleared_days",
 	} {
 		if _, err := Load(write(t, body)); err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("%q: %v, want an error naming %s", body, err, key)

@@ -303,7 +303,7 @@ func matchSettings(r config.MatchRules) match.Settings {
 	if len(r.RefPatterns) > 0 {
 		s.RefPatterns = r.RefPatterns
 	}
-	s.UnmatchedDays, s.DuplicateDays, s.RetainDays = r.UnmatchedDays, r.DuplicateDays, r.RetainDays
+	s.UnmatchedDays, s.DuplicateDays, s.RetainDays, s.ClearedDays = r.UnmatchedDays, r.DuplicateDays, r.RetainDays, r.ClearedDays
 	for _, l := range r.ApprovalLevels {
 		m, _ := l.Money() // checked with the configuration
 		s.ApprovalLevels = append(s.ApprovalLevels, match.LevelRule{Above: m, Levels: l.Levels})

@@ -51,7 +51,8 @@ type Config struct {
 	// off.
 	Order []string
 	// Off turns off single rules of the families: RuleRun (payment runs),
-	// RuleSubset, RuleInstalment, RuleFixedFee.
+	// RuleSubset, RuleInstalment, RuleFixedFee; and RuleERPCleared, which
+	// the reconciler applies.
 	Off []string
 }
 
@@ -63,6 +64,9 @@ const (
 	RuleSubset     = "subset"
 	RuleInstalment = "instalment"
 	RuleFixedFee   = "fixed_fee"
+	// RuleERPCleared settles a line in review by the ERP's marking one of
+	// its candidates paid (the reconciler's, not the engine's).
+	RuleERPCleared = "erp_cleared"
 )
 
 // CheckRules says what is wrong with an order and a list of rules turned
@@ -80,9 +84,9 @@ func CheckRules(order, off []string) error {
 	}
 	for _, r := range off {
 		switch r {
-		case RuleRun, RuleSubset, RuleInstalment, RuleFixedFee:
+		case RuleRun, RuleSubset, RuleInstalment, RuleFixedFee, RuleERPCleared:
 		default:
-			return fmt.Errorf("rule %q is not one of %s, %s, %s, %s", r, RuleRun, RuleSubset, RuleInstalment, RuleFixedFee)
+			return fmt.Errorf("rule %q is not one of %s, %s, %s, %s, %s", r, RuleRun, RuleSubset, RuleInstalment, RuleFixedFee, RuleERPCleared)
 		}
 	}
 	return nil

@@ -118,12 +118,15 @@ type Settings struct {
 	// ApprovalLevels is the approval policy by amount; the workflow's own
 	// required levels count too.
 	ApprovalLevels []LevelRule
+	// ClearedDays is how far apart a line in review and the ERP's marking
+	// one of its candidate invoices paid may be for that to settle it.
+	ClearedDays int
 }
 
 // DefaultSettings are the defaults of every company.
 func DefaultSettings() Settings {
 	return Settings{Rules: DefaultConfig(), RefPatterns: DefaultRefPatterns, ThreeWay: DefaultThreeWayTolerance(),
-		DuplicateDays: 14, UnmatchedDays: 14, RetainDays: 120}
+		DuplicateDays: 14, UnmatchedDays: 14, RetainDays: 120, ClearedDays: 5}
 }
 
 // Reconciler runs every check of one company over its records, taken in
@@ -141,27 +144,33 @@ type Reconciler struct {
 	pay     *Payables
 	o2c     *OrderToCash
 
-	day      record.Date                // event date of the latest record
-	known    map[itemKey]OpenItem       // documents as last put in the book, to see amendments and reopen them
-	lines    map[string]*lineState      // bank lines by company/source/id, for control totals
-	waiting  map[string]Line            // credit lines the engine holds until their document arrives
-	byMatch  map[string]string          // current match id -> bank line, for decisions
-	fees     map[string]Exception       // fee_deducted exceptions by bank line
-	totals   map[totalKey]*ControlTotal // by currency and booking day
-	dirty    map[totalKey]bool          // totals changed since the last report
-	overdue  map[string]Exception       // open overdue exceptions by id
-	reported map[string]bool            // exception ids raised once and for all
+	day           record.Date                // event date of the latest record
+	known         map[itemKey]OpenItem       // documents as last put in the book, to see amendments and reopen them
+	lines         map[string]*lineState      // bank lines by company/source/id, for control totals
+	waiting       map[string]Line            // credit lines the engine holds until their document arrives
+	byMatch       map[string]string          // current match id -> bank line, for decisions
+	fees          map[string]Exception       // fee_deducted exceptions by bank line
+	totals        map[totalKey]*ControlTotal // by currency and booking day
+	dirty         map[totalKey]bool          // totals changed since the last report
+	overdue       map[string]Exception       // open overdue exceptions by id
+	reported      map[string]bool            // exception ids raised once and for all
+	cleared       map[itemKey]clearing       // open AR invoices the ERP marked paid lately
+	settledOn     map[itemKey]record.Date    // AR invoices a line settled part of lately, by the line's date
+	reviewBy      map[itemKey][]string       // lines in review by the items of their candidates
+	reviewByParty map[string][]string        // and by the party of them all
 }
 
 type lineState struct {
-	line    Line
-	alias   [2]string // payer and party keys of the alias an accept of this line taught
-	result  Match     // the line's current outcome, for a person's decision on it
-	counted bool      // a credit line, in the control totals
-	day     record.Date
-	key     totalKey
-	amount  int64
-	outcome Outcome
+	line  Line
+	alias [2]string // payer and party keys of the alias an accept of this line taught
+	// reviewParty is the party of all the candidates of a line in review.
+	reviewParty string
+	result      Match // the line's current outcome, for a person's decision on it
+	counted     bool  // a credit line, in the control totals
+	day         record.Date
+	key         totalKey
+	amount      int64
+	outcome     Outcome
 }
 
 type totalKey struct {
@@ -178,7 +187,8 @@ func NewReconciler(company string, set Settings) (*Reconciler, error) {
 	return &Reconciler{company: company, set: set, engine: e, three: NewThreeWay(set.ThreeWay), appr: NewApprovals(set.ApprovalLevels...),
 		dups: NewDuplicates(set.DuplicateDays), pay: NewPayables(), o2c: NewOrderToCash(),
 		known: map[itemKey]OpenItem{}, lines: map[string]*lineState{}, waiting: map[string]Line{}, byMatch: map[string]string{}, fees: map[string]Exception{}, totals: map[totalKey]*ControlTotal{},
-		dirty: map[totalKey]bool{}, overdue: map[string]Exception{}, reported: map[string]bool{}}, nil
+		dirty: map[totalKey]bool{}, overdue: map[string]Exception{}, reported: map[string]bool{},
+		cleared: map[itemKey]clearing{}, settledOn: map[itemKey]record.Date{}, reviewBy: map[itemKey][]string{}, reviewByParty: map[string][]string{}}, nil
 }
 
 // Book is the company's open items.
@@ -212,6 +222,7 @@ func (rc *Reconciler) Add(r *record.Record, out *Output) {
 			rc.putItem(r, OpenItem{Kind: record.KindInvoice, Source: r.Source, ID: r.ID, Number: b.Number, OrderRef: b.OrderRef,
 				Direction: "AR", PartyID: b.Party.ID, PartyKey: partyKey(b.Party), Total: b.Total, Open: b.Total,
 				IssueDate: b.IssueDate, DueDate: b.DueDate, Version: r.Version}, b.Status == "cancelled", out)
+			rc.erpStatus(r, b.Status, out)
 			break
 		}
 		for _, c := range rc.three.Add(r) {
@@ -384,16 +395,21 @@ func (rc *Reconciler) lineResult(m Match, l Line, at time.Time, out *Output) {
 func (rc *Reconciler) decided(m Match, l Line, at time.Time, by, why string, out *Output) {
 	out.Lines = append(out.Lines, LineResult{Match: m, Company: rc.company, Direction: l.Direction, Amount: l.Amount,
 		Charges: l.Charges, Date: l.Date, At: at, DecidedBy: by, Reason: why})
-	if st := rc.lines[m.Line]; st != nil {
+	st := rc.lines[m.Line]
+	if st != nil {
 		if st.result.ID != "" {
 			delete(rc.byMatch, st.result.ID)
 		}
+		rc.indexReview(m.Line, st.result, m)
 		st.result = m
 		if m.ID != "" {
 			rc.byMatch[m.ID] = m.Line
 		}
 	}
 	rc.afterMatch(m, l, at, out)
+	if st != nil && m.Outcome == Review {
+		rc.settleCleared(m.Line, at, out) // the ERP may have cleared it first
+	}
 }
 
 func (rc *Reconciler) afterMatch(m Match, l Line, at time.Time, out *Output) {
@@ -421,11 +437,9 @@ func (rc *Reconciler) afterMatch(m Match, l Line, at time.Time, out *Output) {
 		out.Items = append(out.Items, st)
 		if l.Direction == "credit" && p.Kind == record.KindInvoice {
 			rc.o2c.Settled(m.ID, rc.full(p.Source, p.ID), p.Amount, l.Date)
+			rc.settledOn[itemKey{p.Kind, p.Source, p.ID}] = l.Date
 		}
 	}
-	// What the line brought plus the charges it reports is what it paid;
-	// anything the invoices took beyond that the bank kept as a fee nobody
-	// has booked yet.
 	if l.Direction != "credit" {
 		return
 	}
@@ -570,6 +584,7 @@ func (rc *Reconciler) endOfDay(d record.Date, at time.Time, out *Output) {
 	for id, st := range rc.lines {
 		if st.day < cut {
 			delete(rc.lines, id) // a re-send this old is not matched again: dedupe has seen it
+			rc.indexReview(id, st.result, Match{})
 			delete(rc.byMatch, st.result.ID)
 			delete(rc.fees, id)
 			rc.engine.ForgetLine(id)
@@ -580,6 +595,7 @@ func (rc *Reconciler) endOfDay(d record.Date, at time.Time, out *Output) {
 			delete(rc.totals, k)
 		}
 	}
+	rc.forgetCleared(d)
 	rc.three.Forget(cut)
 	rc.appr.Forget(cut)
 	rc.pay.Forget(cut)

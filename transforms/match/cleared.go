@@ -1,0 +1,279 @@
+package match
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+// The ERP's own clearing settles what the rules leave to a person. When a
+// customer pays one of several equal invoices without a reference, the
+// rules cannot tell which (and never pick one); but the ERP's receivables
+// clerk knows, and marks that invoice paid a day or two later. A bank line
+// in review whose candidates include exactly one set of invoices the ERP
+// has since cleared, with no other line in review competing for them, is
+// confirmed with that evidence in its explanation.
+
+// clearing is an AR invoice the ERP reported paid or partly paid while it
+// was open in the book.
+type clearing struct {
+	day     record.Date
+	status  string
+	version uint64
+}
+
+// erpStatus notes an AR invoice version's status. A change to paid or
+// partially_paid (or a newer partially_paid: a later instalment) while the
+// invoice is open in the book is a clearing; the review lines listing it
+// are tried again.
+func (rc *Reconciler) erpStatus(r *record.Record, status string, out *Output) {
+	if rc.set.ClearedDays < 1 || rc.engine.off(RuleERPCleared) {
+		return
+	}
+	if status != "paid" && status != "partially_paid" {
+		return
+	}
+	k := itemKey{record.KindInvoice, r.Source, r.ID}
+	if rc.Book().Get(k.kind, k.source, k.id) == nil {
+		return // settled by a line already, or never opened
+	}
+	prev, ok := rc.cleared[k]
+	if ok && (r.Version <= prev.version || prev.status == status && status == "paid") {
+		return
+	}
+	day := record.DateOf(r.EventTime)
+	if s, ok := rc.settledOn[k]; ok && s <= day && s >= day-record.Date(rc.set.ClearedDays) {
+		return // the ERP booking a part a line of ours paid lately, not another line's
+	}
+	rc.cleared[k] = clearing{day: day, status: status, version: r.Version}
+	lines := slices.Clone(rc.reviewBy[k])
+	if it := rc.Book().Get(k.kind, k.source, k.id); it.PartyKey != "" {
+		// The payer's other lines in review may be made up by it too.
+		lines = append(lines, rc.reviewByParty[it.PartyKey]...)
+	}
+	for _, line := range lines {
+		rc.settleCleared(line, r.EventTime, out)
+	}
+}
+
+// settleCleared confirms a line in review when exactly one of its
+// candidates is all cleared by the ERP within the window of the line's
+// date, and no other line in review within that window lists those
+// invoices.
+func (rc *Reconciler) settleCleared(line string, at time.Time, out *Output) {
+	st := rc.lines[line]
+	if st == nil || st.result.Outcome != Review || st.line.Direction != "credit" {
+		return
+	}
+	window := record.Date(rc.set.ClearedDays)
+	near := func(d record.Date) bool { return d >= st.line.Date && d <= st.line.Date+window }
+	book := rc.Book()
+	cands := append([][]Part{st.result.Parts}, st.result.Alternatives...)
+	var pick []Part
+	var why []string
+	for _, parts := range cands {
+		var notes []string
+		ok := len(parts) > 0
+		for _, p := range parts {
+			k := itemKey{p.Kind, p.Source, p.ID}
+			c, isCleared := rc.cleared[k]
+			it := book.Get(p.Kind, p.Source, p.ID)
+			if !isCleared || !near(c.day) || it == nil || it.Open.Currency != p.Amount.Currency || it.Open.Minor < p.Amount.Minor ||
+				rc.competing(k, line, c.day) {
+				ok = false
+				break
+			}
+			notes = append(notes, fmt.Sprintf("%s %s on %s", it.Number, c.status, c.day))
+		}
+		if !ok {
+			continue
+		}
+		if pick != nil {
+			return // two candidates cleared: still a person's call
+		}
+		pick, why = parts, notes
+	}
+	// Without a cleared candidate, the payer's cleared invoices may make
+	// up the line on their own: the rules proposed the wrong ones.
+	if tail, notes := rc.clearedTail(st.line, pick, rc.partyOf(cands), line, near); tail != nil {
+		pick, why = append(slices.Clip(pick), tail...), append(why, notes...)
+	}
+	// The line's money must be accounted for: less than it brought
+	// waits for the ERP to clear the rest.
+	if pick == nil || rc.unapplied(st.line, pick) > 0 {
+		return
+	}
+	for _, p := range pick {
+		book.Settle(book.Get(p.Kind, p.Source, p.ID), p.Amount)
+	}
+	m := st.result
+	m.Outcome, m.Parts, m.Alternatives = Confirmed, pick, nil
+	m.Rule = "erp_cleared"
+	m.Score = max(m.Score, rc.set.Rules.Confirm)
+	m.Criteria = []Criterion{
+		{"candidates", true, fmt.Sprintf("%d candidates were in review by %s", len(cands), st.result.Rule)},
+		{"erp", true, "the ERP marked " + joinNotes(why)},
+		{"unambiguous", true, "no other candidate cleared and no other line in review lists these invoices"},
+	}
+	m.ID = matchID(m)
+	rc.decided(m, st.line, at, "", "", out)
+}
+
+// competing says whether a line in review other than line lists k among
+// its candidates and could have been cleared on day as well.
+func (rc *Reconciler) competing(k itemKey, line string, day record.Date) bool {
+	for _, other := range rc.reviewBy[k] {
+		if o := rc.lines[other]; other != line && o != nil && day >= o.line.Date && day <= o.line.Date+record.Date(rc.set.ClearedDays) {
+			return true
+		}
+	}
+	return false
+}
+
+func joinNotes(s []string) string {
+	switch len(s) {
+	case 0:
+		return ""
+	case 1:
+		return s[0]
+	}
+	return fmt.Sprintf("%s and %d more: %v", s[0], len(s)-1, s[1:])
+}
+
+// indexReview keeps the review indexes in step with a line's outcome: the
+// items of every candidate of a line in review point to it, and so does
+// the party of them all.
+func (rc *Reconciler) indexReview(line string, old, now Match) {
+	st := rc.lines[line]
+	if old.Outcome == Review {
+		for _, parts := range append([][]Part{old.Parts}, old.Alternatives...) {
+			for _, p := range parts {
+				unindex(rc.reviewBy, itemKey{p.Kind, p.Source, p.ID}, line)
+			}
+		}
+		if st != nil && st.reviewParty != "" {
+			unindex(rc.reviewByParty, st.reviewParty, line)
+			st.reviewParty = ""
+		}
+	}
+	if now.Outcome != Review {
+		return
+	}
+	cands := append([][]Part{now.Parts}, now.Alternatives...)
+	for _, parts := range cands {
+		for _, p := range parts {
+			index(rc.reviewBy, itemKey{p.Kind, p.Source, p.ID}, line)
+		}
+	}
+	if party := rc.partyOf(cands); party != "" && st != nil {
+		st.reviewParty = party
+		index(rc.reviewByParty, party, line)
+	}
+}
+
+func index[K comparable](m map[K][]string, k K, line string) {
+	if !slices.Contains(m[k], line) {
+		m[k] = append(m[k], line)
+	}
+}
+
+func unindex[K comparable](m map[K][]string, k K, line string) {
+	if rest := slices.DeleteFunc(m[k], func(l string) bool { return l == line }); len(rest) > 0 {
+		m[k] = rest
+	} else {
+		delete(m, k)
+	}
+}
+
+// forgetCleared drops clearings too old to settle any line still to come,
+// and settlements too old to explain a clearing.
+func (rc *Reconciler) forgetCleared(d record.Date) {
+	cut := d - record.Date(rc.set.ClearedDays)
+	for k, c := range rc.cleared {
+		if c.day < cut {
+			delete(rc.cleared, k)
+		}
+	}
+	for k, s := range rc.settledOn {
+		if s < cut {
+			delete(rc.settledOn, k)
+		}
+	}
+}
+
+// clearedTail finds the rest of a line the picked candidate leaves
+// unapplied: a remittance text cut short names only the first invoices of
+// a long batch. The payer's other invoices the ERP cleared in the window,
+// with no other line in review competing for them, are taken when all of
+// them together make up the rest exactly, or less a bank fee.
+func (rc *Reconciler) clearedTail(l Line, pick []Part, party, line string, near func(record.Date) bool) ([]Part, []string) {
+	rest := rc.unapplied(l, pick)
+	if rest <= 0 || party == "" {
+		return nil, nil
+	}
+	var tail []Part
+	var notes []string
+	var sum int64
+	for _, it := range rc.Book().ByParty(party) {
+		k := itemKey{it.Kind, it.Source, it.ID}
+		c, ok := rc.cleared[k]
+		if !ok || !near(c.day) || it.Open.Currency != l.Amount.Currency || rc.competing(k, line, c.day) ||
+			slices.ContainsFunc(pick, func(p Part) bool { return p.Kind == it.Kind && p.Source == it.Source && p.ID == it.ID }) {
+			continue
+		}
+		tail = append(tail, Part{it.Kind, it.Source, it.ID, it.Open})
+		notes = append(notes, fmt.Sprintf("%s %s on %s", it.Number, c.status, c.day))
+		sum += it.Open.Minor
+	}
+	// One invoice the ERP calls partly paid takes what is left of the line
+	// when that is one of its equal instalments. Any smaller amount is not
+	// enough: the ERP may be booking another line's part.
+	if len(tail) == 1 && rest < sum && rc.cleared[itemKey{tail[0].Kind, tail[0].Source, tail[0].ID}].status == "partially_paid" {
+		it := rc.Book().Get(tail[0].Kind, tail[0].Source, tail[0].ID)
+		if _, ok := instalment(it, record.Money{Minor: rest, Currency: it.Open.Currency}); ok {
+			tail[0].Amount.Minor = rest
+			return tail, notes
+		}
+	}
+	if d := sum - rest; len(tail) == 0 || d < 0 || d > 0 && !rc.engine.withinFee(sum, d) {
+		return nil, nil
+	}
+	return tail, notes
+}
+
+// partyOf is the party of a line's candidates when they share one.
+func (rc *Reconciler) partyOf(cands [][]Part) string {
+	party := ""
+	for _, parts := range cands {
+		for _, p := range parts {
+			it := rc.Book().Get(p.Kind, p.Source, p.ID)
+			if it == nil {
+				if k, ok := rc.known[itemKey{p.Kind, p.Source, p.ID}]; ok {
+					it = &k
+				} else {
+					return ""
+				}
+			}
+			if party != "" && it.PartyKey != party {
+				return ""
+			}
+			party = it.PartyKey
+		}
+	}
+	return party
+}
+
+// unapplied is what a line brought (with the charges it reports) that
+// parts do not take.
+func (rc *Reconciler) unapplied(l Line, parts []Part) int64 {
+	rest := l.Amount.Minor
+	if l.Charges.Currency == l.Amount.Currency {
+		rest += l.Charges.Minor
+	}
+	for _, p := range parts {
+		rest -= p.Amount.Minor
+	}
+	return rest
+}
