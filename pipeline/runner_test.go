@@ -134,6 +134,7 @@ type memSink struct {
 	rows     []string              // first value of each derived row
 	failures int                   // fail this many writes first
 	gate     map[uint64]chan error // batch seq -> write waits here
+	arrived  chan uint64           // a write reached its gate
 	written  chan uint64
 }
 
@@ -147,6 +148,9 @@ func (s *memSink) Write(ctx context.Context, b *Batch) error {
 	}
 	s.mu.Unlock()
 	if gate != nil {
+		if s.arrived != nil {
+			s.arrived <- b.Seq
+		}
 		select {
 		case err := <-gate:
 			if err != nil {
@@ -335,17 +339,23 @@ func TestRunnerShutdownAbandonsUnlandedBatch(t *testing.T) {
 func TestRunnerShutdownFinishesInFlightBatch(t *testing.T) {
 	src := newMemSource(1, 100)
 	gate := make(chan error)
-	sink := &memSink{gate: map[uint64]chan error{1: gate}, written: make(chan uint64, 100)}
+	sink := &memSink{gate: map[uint64]chan error{1: gate}, arrived: make(chan uint64, 1), written: make(chan uint64, 100)}
 	cfg := fastCfg()
 	cfg.UntilCaughtUp = false
 	cfg.SinkConcurrency = 1
 	r := NewRunner(cfg, src, []Stage{&toItems{}}, sink, &memDLQ{}, nil, nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
+	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
-	<-sink.written
+	// Stop only once batch 1 is in the sink's hands: stopping earlier
+	// leaves no batch in flight, and nothing would take the gate.
+	<-sink.arrived
 	cancel()
-	gate <- nil // the held batch lands within the drain timeout
+	select {
+	case gate <- nil: // the held batch lands within the drain timeout
+	case err := <-done:
+		t.Fatalf("the runner stopped (%v) without waiting for the batch in flight", err)
+	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
