@@ -101,9 +101,22 @@ func (rc *Reconciler) settleCleared(line string, at time.Time, out *Output) {
 		pick, why = append(slices.Clip(pick), tail...), append(why, notes...)
 	}
 	// The line's money must be accounted for: less than it brought
-	// waits for the ERP to clear the rest.
-	if pick == nil || rc.unapplied(st.line, pick) > 0 {
+	// waits for the ERP to clear the rest. More than it brought is a fee
+	// within the tolerance, or the part of one invoice the ERP calls
+	// partly paid; anything else is not this line's to settle.
+	if pick == nil {
 		return
+	}
+	switch rest := rc.unapplied(st.line, pick); {
+	case rest > 0:
+		return
+	case rest < 0 && !rc.engine.withinFee(-rest+rc.appliedBy(st.line), -rest):
+		k := itemKey{pick[0].Kind, pick[0].Source, pick[0].ID}
+		if len(pick) != 1 || rc.cleared[k].status != "partially_paid" {
+			return
+		}
+		pick = []Part{pick[0]}
+		pick[0].Amount.Minor = rc.appliedBy(st.line)
 	}
 	for _, p := range pick {
 		book.Settle(book.Get(p.Kind, p.Source, p.ID), p.Amount)
@@ -268,12 +281,18 @@ func (rc *Reconciler) partyOf(cands [][]Part) string {
 // unapplied is what a line brought (with the charges it reports) that
 // parts do not take.
 func (rc *Reconciler) unapplied(l Line, parts []Part) int64 {
-	rest := l.Amount.Minor
-	if l.Charges.Currency == l.Amount.Currency {
-		rest += l.Charges.Minor
-	}
+	rest := rc.appliedBy(l)
 	for _, p := range parts {
 		rest -= p.Amount.Minor
 	}
 	return rest
+}
+
+// appliedBy is what a line brings to apply: its amount and the charges it
+// reports.
+func (rc *Reconciler) appliedBy(l Line) int64 {
+	if l.Charges.Currency == l.Amount.Currency {
+		return l.Amount.Minor + l.Charges.Minor
+	}
+	return l.Amount.Minor
 }

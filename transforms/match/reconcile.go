@@ -678,18 +678,35 @@ func (rc *Reconciler) Decide(d Decision, out *Output) error {
 			if it == nil || it.Open.Currency != p.Amount.Currency || it.Open.Minor < p.Amount.Minor {
 				return fmt.Errorf("%w: cannot accept match %s: %s %s is no longer open for %s", ErrNotAllowed, d.MatchID, p.Kind, p.ID, p.Amount)
 			}
+			if p.Amount.Currency != st.line.Amount.Currency {
+				return fmt.Errorf("%w: cannot accept match %s: %s %s is in %s, the line in %s", ErrNotAllowed, d.MatchID, p.Kind, p.ID,
+					p.Amount.Currency, st.line.Amount.Currency)
+			}
 			items[i] = it
 		}
+		// A proposal may ask more than the line brought: accepted, the
+		// line pays what it brought, in the proposal's order, and the
+		// rest stays open.
+		parts, partial := rc.fitLine(st.line, cur.Parts)
+		if len(parts) == 0 {
+			return fmt.Errorf("%w: cannot accept match %s: the line brings nothing to apply", ErrNotAllowed, d.MatchID)
+		}
+		items = items[:len(parts)]
 		for i, it := range items {
 			if st.line.Direction == "credit" && st.line.PayerKey != "" && it.PartyKey != "" && st.line.PayerKey != it.PartyKey &&
 				rc.engine.AliasOf(rc.company, st.line.PayerKey) == "" {
 				rc.engine.Alias(rc.company, st.line.PayerKey, it.PartyKey)
 				st.alias = [2]string{st.line.PayerKey, it.PartyKey} // this accept taught it
 			}
-			book.Settle(it, cur.Parts[i].Amount)
+			book.Settle(it, parts[i].Amount)
 		}
 		m := cur
-		m.Outcome = Accepted
+		m.Outcome, m.Parts, m.Alternatives = Accepted, parts, nil
+		if partial {
+			m.Criteria = append(slices.Clip(m.Criteria), Criterion{"amount", true,
+				fmt.Sprintf("accepted for the %s the line brought; the rest stays open", minor(rc.appliedBy(st.line), st.line.Amount.Currency))})
+			m.ID = matchID(m)
+		}
 		m.Criteria = append(slices.Clip(m.Criteria), Criterion{"review", true, "accepted by " + d.By})
 		rc.decided(m, st.line, d.At, d.By, d.Reason, out)
 	case ActionReject, ActionUnmatch:
@@ -728,6 +745,31 @@ func (rc *Reconciler) Decide(d Decision, out *Output) error {
 		rc.decided(m, st.line, d.At, d.By, d.Reason, out)
 	}
 	return nil
+}
+
+// fitLine caps parts at what line l brought: whole parts in order while
+// the money lasts, then the part it still covers. Parts that ask more
+// only by a fee within the tolerance are left whole: the fee is the
+// payer's bank's.
+func (rc *Reconciler) fitLine(l Line, parts []Part) ([]Part, bool) {
+	var sum int64
+	for _, p := range parts {
+		sum += p.Amount.Minor
+	}
+	have := rc.appliedBy(l)
+	if over := sum - have; over <= 0 || rc.engine.withinFee(sum, over) {
+		return parts, false
+	}
+	var out []Part
+	for _, p := range parts {
+		if have <= 0 {
+			break
+		}
+		p.Amount.Minor = min(p.Amount.Minor, have)
+		have -= p.Amount.Minor
+		out = append(out, p)
+	}
+	return out, true
 }
 
 // undoMatch takes back what a reversed match taught or raised: the alias

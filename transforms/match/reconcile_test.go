@@ -294,6 +294,20 @@ func TestDecisions(t *testing.T) {
 		out.Exceptions[0].Amount.Minor != 3600 {
 		t.Errorf("after reversing L7: %+v", out.Exceptions)
 	}
+	// A proposal asking more than the line brought, accepted: the line
+	// pays what it brought and the rest stays open.
+	add(invoice("INV-2025-000008", 25000))
+	add(line("L8", "Zhang San", "INV-2025-000008", 2500))
+	if out.Lines[0].Outcome != Review || out.Lines[0].Parts[0].Amount.Minor != 25000 {
+		t.Fatalf("L8: %+v", out.Lines)
+	}
+	if err := decide(out.Lines[0].ID, ActionAccept); err != nil {
+		t.Fatal(err)
+	}
+	if m := out.Lines[0]; m.Outcome != Accepted || len(m.Parts) != 1 || m.Parts[0].Amount.Minor != 2500 ||
+		rc.Book().Get(record.KindInvoice, "erp", "INV-2025-000008").Open.Minor != 22500 {
+		t.Errorf("L8 accepted: %+v", m)
+	}
 	if err := decide("no-such-match", ActionAccept); !errors.Is(err, ErrUnknownMatch) {
 		t.Errorf("unknown match: %v", err)
 	}
