@@ -43,6 +43,15 @@ func TestEngineRules(t *testing.T) {
 		{"nothing open of that amount", line("L4", 12345, 0, "key-C2", ""), Unmatched, "", nil},
 		{"a customer's invoice is not what a debit pays", Line{Company: "SH01", ID: "L5", Direction: "debit", Amount: record.Money{Minor: 70000, Currency: cny},
 			PayerKey: "key-C2", Remittance: "INV-2025-000004"}, Unmatched, "", nil},
+		// Money of another currency never settles an invoice, even quoted
+		// by number with the same digits.
+		{"USD against a CNY invoice", Line{Company: "SH01", ID: "L7", Direction: "credit", Amount: record.Money{Minor: 70000, Currency: record.MustCurrency("USD")},
+			PayerKey: "key-C2", Remittance: "INV-2025-000004"}, Unmatched, "", nil},
+		{"zero amount", line("L8", 0, 0, "key-C2", "INV-2025-000004"), Unmatched, "", nil},
+		{"negative amount (a reversal line)", line("L9", -70000, 0, "key-C2", "INV-2025-000004"), Unmatched, "", nil},
+		{"charges alone", line("L10", 0, 70000, "key-C2", "INV-2025-000004"), Unmatched, "", nil},
+		// Still open after all of them: the CNY line settles it.
+		{"then the CNY payment", line("L11", 70000, 0, "key-C2", "INV-2025-000004"), Confirmed, "reference", []string{"INV-2025-000004"}},
 	}
 	for _, c := range cases {
 		m := e.MatchLine(c.l)

@@ -11,7 +11,7 @@ import (
 )
 
 // TestReconcilerNeverOverApplies drives the reconciler with random
-// streams of invoices, bank lines (exact, short by fees, partial, quoting
+// streams of invoices, outgoing payments, bank lines (exact, short by fees, partial, quoting
 // right, wrong or no numbers, in two currencies, zero and negative), ERP
 // status changes, cancellations and people's decisions, and checks after
 // every step that:
@@ -38,6 +38,7 @@ func checkRandomStream(t *testing.T, seed uint64) {
 	parties := []string{"Acme Trading", "Acme Tradng", "Beta Materials", "上海华东贸易有限公司"}
 	amounts := []int64{10000, 10000, 25000, 25000, 35000, 60000, 100000, 99990}
 	type invoice struct {
+		kind      record.Kind // an AR invoice, or a payment out
 		id        string
 		total     record.Money
 		party     string
@@ -61,10 +62,15 @@ func checkRandomStream(t *testing.T, seed uint64) {
 			if r.IntN(5) == 0 {
 				cur = usd
 			}
-			v := &invoice{id: fmt.Sprintf("INV-2025-%06d", i), total: record.Money{Minor: amounts[r.IntN(len(amounts))], Currency: cur},
+			v := &invoice{kind: record.KindInvoice, id: fmt.Sprintf("INV-2025-%06d", i), total: record.Money{Minor: amounts[r.IntN(len(amounts))], Currency: cur},
 				party: parties[r.IntN(len(parties))], version: 1}
+			if r.IntN(4) == 0 {
+				v.kind, v.id = record.KindPayment, fmt.Sprintf("PAY-2025-%06d", i)
+				step(paymentRecord(v.id, v.party, v.total, v.version, "executed", at))
+			} else {
+				step(invoiceRecord(v.id, v.party, v.total, v.version, "open", at))
+			}
 			invs = append(invs, v)
-			step(invoiceRecord(v.id, v.party, v.total, v.version, "open", at))
 		case x < 14:
 			v := invs[r.IntN(len(invs))]
 			amt := v.total
@@ -90,12 +96,22 @@ func checkRandomStream(t *testing.T, seed uint64) {
 			}
 			id := fmt.Sprintf("L%d", i)
 			lineAmount["SH01/bank/"+id] = amt
+			direction := "credit"
+			if v.kind == record.KindPayment {
+				direction = "debit"
+			}
 			step(&record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: id, Version: 1, EventTime: at},
-				Body: &record.BankTxn{Direction: "credit", BookingDate: record.DateOf(at), Amount: amt,
+				Body: &record.BankTxn{Direction: direction, BookingDate: record.DateOf(at), Amount: amt,
 					Counterparty: record.Party{Name: parties[r.IntN(len(parties))]}, Remittance: remit}})
 		case x < 16:
 			v := invs[r.IntN(len(invs))]
 			v.version++
+			if v.kind == record.KindPayment {
+				status := []string{"executed", "returned", "cancelled"}[r.IntN(3)]
+				v.cancelled = v.cancelled || status != "executed"
+				step(paymentRecord(v.id, v.party, v.total, v.version, status, at))
+				break
+			}
 			status := []string{"paid", "partially_paid", "cancelled"}[r.IntN(3)]
 			v.cancelled = v.cancelled || status == "cancelled"
 			step(invoiceRecord(v.id, v.party, v.total, v.version, status, at))
@@ -143,7 +159,7 @@ func checkRandomStream(t *testing.T, seed uint64) {
 			if took[v.id] > v.total.Minor {
 				t.Fatalf("step %d: %s of %s takes %d from current matches", i, v.id, v.total, took[v.id])
 			}
-			if it := rc.Book().Get(record.KindInvoice, "erp", v.id); it != nil && it.Open.Minor != v.total.Minor-took[v.id] {
+			if it := rc.Book().Get(v.kind, "erp", v.id); it != nil && it.Open.Minor != v.total.Minor-took[v.id] {
 				t.Fatalf("step %d: %s open %s, total %s less %d taken", i, v.id, it.Open, v.total, took[v.id])
 			}
 		}
@@ -159,4 +175,10 @@ func invoiceRecord(id, party string, total record.Money, version uint64, status 
 	return &record.Record{Envelope: record.Envelope{Kind: record.KindInvoice, Company: "SH01", Source: "erp", ID: id, Version: version, EventTime: at},
 		Body: &record.Invoice{Number: id, Direction: "AR", Party: record.Party{Name: party}, IssueDate: record.MakeDate(2025, 2, 20),
 			DueDate: record.MakeDate(2025, 3, 20), Total: total, Status: status}}
+}
+
+func paymentRecord(id, party string, amount record.Money, version uint64, status string, at time.Time) *record.Record {
+	return &record.Record{Envelope: record.Envelope{Kind: record.KindPayment, Company: "SH01", Source: "erp", ID: id, Version: version, EventTime: at},
+		Body: &record.Payment{Number: id, Direction: "out", Party: record.Party{ID: "S-" + party, Name: party}, Amount: amount, Method: "bank_transfer",
+			ValueDate: record.DateOf(at), Status: status, Remittance: id}}
 }
