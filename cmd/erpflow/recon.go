@@ -56,6 +56,7 @@ type connectFunc func(*cobra.Command) (driver.Conn, error)
 
 func newReconScore(connect connectFunc) *cobra.Command {
 	var truthPath string
+	var misses bool
 	c := &cobra.Command{
 		Use:   "score --truth DIR/truth.ndjson",
 		Short: "Score matching against a generated world's truth",
@@ -64,7 +65,9 @@ wrote beside the world. A link is a (bank line, invoice / claim / payment) pair
 of the truth; precision and recall are over the links of confirmed matches,
 review is the share of bank lines with a truth link left in review, and an
 exception counts as found when an open one has the planted type and subject.
-The last line is for scripts:
+With --misses, every missed and every wrong link comes first, one per line:
+  missed|wrong LINE_ID TARGET_ID OUTCOME RULE
+(OUTCOME and RULE are the line's current ones). The last line is for scripts:
   precision=P recall=R review=S exceptions_found=F exceptions_planted=T`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -89,12 +92,42 @@ The last line is for scripts:
 			if err != nil {
 				return err
 			}
+			if misses {
+				rules := map[string][2]string{}
+				err := eachRow(cmd.Context(), conn, `SELECT line_id, outcome, rule FROM recon_matches FINAL`, func(r driver.Rows) error {
+					var line, outcome, rule string
+					err := r.Scan(&line, &outcome, &rule)
+					rules[line] = [2]string{outcome, rule}
+					return err
+				})
+				if err != nil {
+					return err
+				}
+				w := cmd.OutOrStdout()
+				for _, set := range []struct {
+					name  string
+					links []match.Link
+				}{{"missed", s.Missed}, {"wrong", s.Wrong}} {
+					for _, l := range set.links {
+						o := rules[l.Line]
+						fmt.Fprintf(w, "%s %s %s %s %s\n", set.name, l.Line, l.Target, orDash(o[0]), orDash(o[1]))
+					}
+				}
+			}
 			fmt.Fprint(cmd.OutOrStdout(), s)
 			return nil
 		},
 	}
 	c.Flags().StringVar(&truthPath, "truth", "", "the truth.ndjson of the generated world")
+	c.Flags().BoolVar(&misses, "misses", false, "list every missed and wrong link first")
 	return c
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func scoreFromClickHouse(ctx context.Context, conn driver.Conn, truth match.Truth) (match.Scored, error) {

@@ -56,6 +56,65 @@ func (rc *Reconciler) erpStatus(r *record.Record, status string, out *Output) {
 	for _, line := range lines {
 		rc.settleCleared(line, r.EventTime, out)
 	}
+	// Lines that matched nothing and wait, from the invoice's payer: a
+	// long run without a reference is more than the subset rule tries.
+	if it := rc.Book().Get(k.kind, k.source, k.id); it != nil && it.PartyKey != "" {
+		for _, l := range rc.engine.WaitingFor(rc.company, it) {
+			if l.Date <= day && l.Date >= day-record.Date(rc.set.ClearedDays) {
+				rc.settleWaiting(l, it, r.EventTime, out)
+			}
+		}
+	}
+}
+
+// settleWaiting confirms a waiting line that the payer's invoices cleared
+// by the ERP in its window make up, when no other waiting line of the
+// payer in that window brought the same amount.
+func (rc *Reconciler) settleWaiting(l Line, cleared *OpenItem, at time.Time, out *Output) {
+	id := rc.full(l.Source, l.ID)
+	st := rc.lines[id]
+	if st == nil || st.result.Outcome != Unmatched || l.Direction != "credit" {
+		return
+	}
+	window := record.Date(rc.set.ClearedDays)
+	near := func(d record.Date) bool { return d >= l.Date && d <= l.Date+window }
+	party := cleared.PartyKey
+	for _, o := range rc.engine.WaitingFor(rc.company, cleared) {
+		if o.ID != l.ID || o.Source != l.Source {
+			if o.Amount == l.Amount && o.Date+window >= l.Date && o.Date <= l.Date+window {
+				return // two such lines: which one the ERP cleared is a person's call
+			}
+		}
+	}
+	pick, why := rc.clearedTail(l, nil, party, id, near)
+	if pick == nil {
+		return
+	}
+	book := rc.Book()
+	for _, p := range pick {
+		book.Settle(book.Get(p.Kind, p.Source, p.ID), p.Amount)
+	}
+	rc.engine.Unwait(rc.company, id)
+	delete(rc.waiting, id)
+	m := Match{Line: id, Outcome: Confirmed, Rule: "erp_cleared", Score: rc.set.Rules.Confirm, Parts: pick, Candidates: 1,
+		Criteria: []Criterion{
+			{"party", true, "payer name matches the customer"},
+			{"erp", true, "the ERP marked " + joinNotes(why)},
+			{"amount", true, fmt.Sprintf("the %d invoices the ERP cleared make up the line", len(pick))},
+			{"unambiguous", true, "no other line of the payer in the window brought the same amount"},
+		}}
+	m.ID = matchID(m)
+	rc.decided(m, l, at, "", "", out)
+}
+
+// feeFits says whether n documents of sum may take a line that brought
+// over less: a fee within the tolerance, or a whole fixed fee within the
+// absolute bound on one document, as the engine's rules allow.
+func (rc *Reconciler) feeFits(sum, over int64, n int, cur record.Currency) bool {
+	if rc.engine.withinFee(sum, over) {
+		return true
+	}
+	return n == 1 && !rc.engine.off(RuleFixedFee) && over <= rc.set.Rules.FeeMinor && wholeUnits(over, cur)
 }
 
 // settleCleared confirms a line in review when exactly one of its
@@ -97,8 +156,10 @@ func (rc *Reconciler) settleCleared(line string, at time.Time, out *Output) {
 	}
 	// Without a cleared candidate, the payer's cleared invoices may make
 	// up the line on their own: the rules proposed the wrong ones.
-	if tail, notes := rc.clearedTail(st.line, pick, rc.partyOf(cands), line, near); tail != nil {
+	if tail, notes := rc.clearedTail(st.line, pick, st.reviewParty[0], line, near); tail != nil {
 		pick, why = append(slices.Clip(pick), tail...), append(why, notes...)
+	} else if pick == nil && st.reviewParty[1] != "" && st.reviewParty[1] != st.reviewParty[0] {
+		pick, why = rc.clearedTail(st.line, nil, st.reviewParty[1], line, near)
 	}
 	// The line's money must be accounted for: less than it brought
 	// waits for the ERP to clear the rest. More than it brought is a fee
@@ -110,7 +171,7 @@ func (rc *Reconciler) settleCleared(line string, at time.Time, out *Output) {
 	switch rest := rc.unapplied(st.line, pick); {
 	case rest > 0:
 		return
-	case rest < 0 && !rc.engine.withinFee(-rest+rc.appliedBy(st.line), -rest):
+	case rest < 0 && !rc.feeFits(-rest+rc.appliedBy(st.line), -rest, len(pick), st.line.Amount.Currency):
 		k := itemKey{pick[0].Kind, pick[0].Source, pick[0].ID}
 		if len(pick) != 1 || rc.cleared[k].status != "partially_paid" {
 			return
@@ -166,9 +227,13 @@ func (rc *Reconciler) indexReview(line string, old, now Match) {
 				unindex(rc.reviewBy, itemKey{p.Kind, p.Source, p.ID}, line)
 			}
 		}
-		if st != nil && st.reviewParty != "" {
-			unindex(rc.reviewByParty, st.reviewParty, line)
-			st.reviewParty = ""
+		if st != nil {
+			for _, p := range st.reviewParty {
+				if p != "" {
+					unindex(rc.reviewByParty, p, line)
+				}
+			}
+			st.reviewParty = [2]string{}
 		}
 	}
 	if now.Outcome != Review {
@@ -180,10 +245,26 @@ func (rc *Reconciler) indexReview(line string, old, now Match) {
 			index(rc.reviewBy, itemKey{p.Kind, p.Source, p.ID}, line)
 		}
 	}
-	if party := rc.partyOf(cands); party != "" && st != nil {
-		st.reviewParty = party
-		index(rc.reviewByParty, party, line)
+	if st == nil {
+		return
 	}
+	// The candidates' party, and the payer's own: a garbled reference
+	// can name another customer's invoices.
+	st.reviewParty = [2]string{rc.partyOf(cands), rc.payerParty(st.line)}
+	for _, p := range st.reviewParty {
+		if p != "" {
+			index(rc.reviewByParty, p, line)
+		}
+	}
+}
+
+// payerParty is the party key a line's payer name stands for: an alias
+// learned, or the name's own key.
+func (rc *Reconciler) payerParty(l Line) string {
+	if a := rc.engine.AliasOf(rc.company, l.PayerKey); a != "" {
+		return a
+	}
+	return l.PayerKey
 }
 
 func index[K comparable](m map[K][]string, k K, line string) {
@@ -250,7 +331,7 @@ func (rc *Reconciler) clearedTail(l Line, pick []Part, party, line string, near 
 			return tail, notes
 		}
 	}
-	if d := sum - rest; len(tail) == 0 || d < 0 || d > 0 && !rc.engine.withinFee(sum, d) {
+	if d := sum - rest; len(tail) == 0 || d < 0 || d > 0 && !rc.feeFits(sum, d, len(tail), l.Amount.Currency) {
 		return nil, nil
 	}
 	return tail, notes

@@ -28,6 +28,7 @@ func TestERPClearing(t *testing.T) {
 		name  string
 		steps []step
 		off   bool
+		order []string
 		want  map[string][]string // line -> invoices it settles; absent: not confirmed
 	}{
 		{name: "one of two equal invoices cleared the next day",
@@ -67,12 +68,35 @@ func TestERPClearing(t *testing.T) {
 				{at: 10, kind: "line", id: "L1", party: "Acme Trading", minor: 100000},
 				{at: 30, kind: "part", id: "INV-1"}},
 			want: map[string][]string{"L1": {"INV-1"}}},
+		{name: "a run of five invoices without a reference, cleared over two days",
+			// Five invoices, not the oldest-due run: more than the subset
+			// rule tries, so the line matches nothing and waits.
+			steps: []step{inv("INV-1", 10000), inv("INV-2", 20000), inv("INV-3", 30000), inv("INV-4", 40000), inv("INV-5", 50000), inv("INV-6", 70000),
+				{at: 10, kind: "line", id: "L1", party: "Acme Trading", minor: 210000},
+				{at: 30, kind: "paid", id: "INV-2"}, {at: 31, kind: "paid", id: "INV-3"}, {at: 32, kind: "paid", id: "INV-4"},
+				{at: 50, kind: "paid", id: "INV-5"}, {at: 51, kind: "paid", id: "INV-6"}},
+			want: map[string][]string{"L1": {"INV-2", "INV-3", "INV-4", "INV-5", "INV-6"}}},
+		{name: "two waiting lines of the payer brought the same amount",
+			steps: []step{inv("INV-1", 10000), inv("INV-2", 20000), inv("INV-3", 30000), inv("INV-4", 40000), inv("INV-5", 50000), inv("INV-6", 70000),
+				{at: 10, kind: "line", id: "L1", party: "Acme Trading", minor: 210000}, {at: 12, kind: "line", id: "L2", party: "Acme Trading", minor: 210000},
+				{at: 30, kind: "paid", id: "INV-2"}, {at: 31, kind: "paid", id: "INV-3"}, {at: 32, kind: "paid", id: "INV-4"},
+				{at: 50, kind: "paid", id: "INV-5"}, {at: 51, kind: "paid", id: "INV-6"}}},
+		{name: "a garbled reference names another customer's invoice",
+			steps: []step{inv("INV-2025-000001", 10000), inv("INV-2025-000002", 20000),
+				{kind: "inv", id: "INV-2025-000003", party: "Beta Materials", minor: 5000},
+				// INV-2025-000003 for INV-2025-000002: Beta's, so review.
+				{at: 10, kind: "line", id: "L1", party: "Acme Trading", minor: 30000, remit: "INV-2025-000003 INV-2025-000001"},
+				{at: 30, kind: "paid", id: "INV-2025-000001"}, {at: 31, kind: "paid", id: "INV-2025-000002"}},
+			// Only the reference rule, so no party rule finds Acme's two.
+			order: []string{RuleReference},
+			want:  map[string][]string{"L1": {"INV-2025-000001", "INV-2025-000002"}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			set := DefaultSettings()
 			if c.off {
 				set.Rules.Off = []string{RuleERPCleared}
 			}
+			set.Rules.Order = c.order
 			rc, err := NewReconciler("SH01", set)
 			if err != nil {
 				t.Fatal(err)

@@ -163,8 +163,9 @@ type Reconciler struct {
 type lineState struct {
 	line  Line
 	alias [2]string // payer and party keys of the alias an accept of this line taught
-	// reviewParty is the party of all the candidates of a line in review.
-	reviewParty string
+	// reviewParty are, for a line in review, the party of all its
+	// candidates and the one its payer name stands for.
+	reviewParty [2]string
 	result      Match // the line's current outcome, for a person's decision on it
 	counted     bool  // a credit line, in the control totals
 	day         record.Date

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -59,6 +61,11 @@ type Scored struct {
 	LinkedLines, InReview     int // bank lines with a truth link; of which left in review
 	Found, Planted            int // planted exceptions found with type and subject; planted
 	ByType                    map[string][2]int
+	// Missed are the truth's links no confirmed match has, Wrong the
+	// confirmed links the truth does not have, both sorted; MissedBy
+	// counts the missed by what became of their line.
+	Missed, Wrong []Link
+	MissedBy      map[Outcome]int
 }
 
 // Score holds the confirmed links, the outcome of each bank line and the
@@ -66,7 +73,7 @@ type Scored struct {
 // links of confirmed matches; Review is the share of bank lines with a
 // truth link that are left in review.
 func Score(t Truth, confirmed []Link, outcomes map[string]Outcome, found map[Finding]bool) Scored {
-	s := Scored{Links: len(t.Links), ByType: map[string][2]int{}}
+	s := Scored{Links: len(t.Links), ByType: map[string][2]int{}, MissedBy: map[Outcome]int{}}
 	seen := map[Link]bool{}
 	for _, l := range confirmed {
 		if seen[l] {
@@ -76,8 +83,23 @@ func Score(t Truth, confirmed []Link, outcomes map[string]Outcome, found map[Fin
 		s.Confirmed++
 		if t.Links[l] {
 			s.Right++
+		} else {
+			s.Wrong = append(s.Wrong, l)
 		}
 	}
+	for l := range t.Links {
+		if !seen[l] {
+			s.Missed = append(s.Missed, l)
+			o := outcomes[l.Line]
+			if o == "" {
+				o = "not matched"
+			}
+			s.MissedBy[o]++
+		}
+	}
+	byLink := func(a, b Link) int { return strings.Compare(a.Line+" "+a.Target, b.Line+" "+b.Target) }
+	slices.SortFunc(s.Missed, byLink)
+	slices.SortFunc(s.Wrong, byLink)
 	lines := map[string]bool{}
 	for l := range t.Links {
 		lines[l.Line] = true
@@ -117,6 +139,14 @@ func (s Scored) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "links: %d confirmed, %d of them right, %d in the truth\n", s.Confirmed, s.Right, s.Links)
 	fmt.Fprintf(&b, "bank lines with a truth link: %d, left in review: %d\n", s.LinkedLines, s.InReview)
+	if len(s.MissedBy) > 0 {
+		outs := slices.Sorted(maps.Keys(s.MissedBy))
+		parts := make([]string, len(outs))
+		for i, o := range outs {
+			parts[i] = fmt.Sprintf("%s %d", o, s.MissedBy[o])
+		}
+		fmt.Fprintf(&b, "links missed, by what became of their line: %s\n", strings.Join(parts, ", "))
+	}
 	types := make([]string, 0, len(s.ByType))
 	for t := range s.ByType {
 		types = append(types, t)

@@ -1,6 +1,7 @@
 package match
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -26,6 +27,14 @@ func TestScore(t *testing.T) {
 	// wrong subject).
 	if s.Confirmed != 3 || s.Right != 2 || s.Links != 4 || s.InReview != 1 || s.LinkedLines != 3 || s.Found != 1 || s.Planted != 2 {
 		t.Fatalf("%+v", s)
+	}
+	// Missed: L2's I3 (the line is in review) and L3's X1 (confirmed to
+	// another document); wrong: L3 to I3.
+	if fmt.Sprint(s.Missed, s.Wrong) != "[{C/b/L2 C/e/I3} {C/b/L3 C/r/X1}] [{C/b/L3 C/e/I3}]" || s.MissedBy[Review] != 1 || s.MissedBy[Confirmed] != 1 {
+		t.Errorf("missed %v wrong %v by %v", s.Missed, s.Wrong, s.MissedBy)
+	}
+	if !strings.Contains(s.String(), "links missed, by what became of their line: confirmed 1, review 1\n") {
+		t.Errorf("report without the missed tally:\n%s", s)
 	}
 	last := strings.TrimSpace(s.String())
 	last = last[strings.LastIndex(last, "\n")+1:]

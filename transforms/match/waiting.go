@@ -97,3 +97,23 @@ func (e *Engine) ExpireWaiting(company string, cutoff record.Date) []Line {
 	e.waiting[company] = keep
 	return old
 }
+
+// WaitingFor returns the company's waiting credit lines that could be
+// paying it (they quote it or come from its party), leaving them waiting.
+func (e *Engine) WaitingFor(company string, it *OpenItem) []Line {
+	var out []Line
+	for i := range e.waiting[company] {
+		if w := &e.waiting[company][i]; e.couldPay(w, it) {
+			out = append(out, w.Line)
+		}
+	}
+	return out
+}
+
+// Unwait stops waiting for a line (company/source/id) that was settled
+// otherwise.
+func (e *Engine) Unwait(company, line string) {
+	e.waiting[company] = slices.DeleteFunc(e.waiting[company], func(w waitingLine) bool {
+		return w.Company+"/"+w.Source+"/"+w.ID == line
+	})
+}
