@@ -288,8 +288,27 @@ func checkRecon(t *testing.T, env []string, db, dir, demoOut string) {
 	if n, _ := fmt.Sscanf(lines[len(lines)-1], "precision=%f recall=%f review=%f exceptions_found=%d exceptions_planted=%d", &p, &rc, &rv, &found, &planted); n != 5 {
 		t.Fatalf("recon score's last line %q is not the parseable summary", lines[len(lines)-1])
 	}
-	if p < 0.99 || rc < 0.85 || rv > 0.05 || planted == 0 {
-		t.Errorf("precision %.4f recall %.4f review %.4f (floors 0.99, 0.85, at most 0.05), %d planted", p, rc, rv, planted)
+	if p < 0.995 || rc < 0.95 || rv > 0.05 || planted == 0 {
+		t.Errorf("precision %.4f recall %.4f review %.4f (floors 0.995, 0.95, at most 0.05), %d planted", p, rc, rv, planted)
+	}
+	t.Logf("demo world: %s", lines[len(lines)-1])
+	// --misses lists what the summary counts: one line per missed or
+	// wrong link, five fields each, before the same summary.
+	ms := erpflow(t, env, "recon", "score", "--database", db, "--truth", filepath.Join(dir, "truth.ndjson"), "--misses")
+	var missed, wrong int
+	for _, l := range strings.Split(ms.stdout, "\n") {
+		f := strings.Fields(l)
+		if len(f) > 0 && (f[0] == "missed" || f[0] == "wrong") {
+			if len(f) != 5 || !strings.Contains(f[1], "/") || !strings.Contains(f[2], "/") {
+				t.Errorf("--misses line %q", l)
+			}
+			*map[string]*int{"missed": &missed, "wrong": &wrong}[f[0]]++
+		}
+	}
+	var links, confirmed, right int
+	fmt.Sscanf(lines[0], "links: %d confirmed, %d of them right, %d in the truth", &confirmed, &right, &links)
+	if ms.code != 0 || links == 0 || missed != links-right || wrong != confirmed-right {
+		t.Errorf("--misses: exit %d, %d missed and %d wrong listed, want %d and %d (%q)", ms.code, missed, wrong, links-right, confirmed-right, lines[0])
 	}
 	for _, l := range lines {
 		var typ string

@@ -338,6 +338,9 @@ func reconSummary(ctx context.Context, w io.Writer, conn driver.Conn, truthPath 
 			WHERE outcome = 'confirmed' AND direction = 'credit' AND arrayExists(d -> d LIKE '%fee%', criterion_detail)
 			ORDER BY line_id LIMIT 1`},
 		{"a line left for review", `SELECT match_id FROM recon_matches FINAL WHERE outcome = 'review' AND length(alternatives) > 0 ORDER BY line_id LIMIT 1`},
+		{"a line among equal invoices, settled by the ERP's clearing", `SELECT match_id FROM recon_matches FINAL
+			WHERE outcome = 'confirmed' AND rule = 'erp_cleared' AND arrayExists(d -> d LIKE '%candidates were in review by party+amount%', criterion_detail)
+			ORDER BY line_id LIMIT 1`},
 	} {
 		var id string
 		if err := eachRow(ctx, conn, ex.q, func(r driver.Rows) error { return r.Scan(&id) }); err != nil {

@@ -189,7 +189,7 @@ func (rc *Reconciler) settleCleared(line string, at time.Time, out *Output) {
 	m.Criteria = []Criterion{
 		{"candidates", true, fmt.Sprintf("%d candidates were in review by %s", len(cands), st.result.Rule)},
 		{"erp", true, "the ERP marked " + joinNotes(why)},
-		{"unambiguous", true, "no other candidate cleared and no other line in review lists these invoices"},
+		{"unambiguous", true, "no other candidate cleared, and no other line in review could have been cleared by the same marking"},
 	}
 	m.ID = matchID(m)
 	rc.decided(m, st.line, at, "", "", out)
