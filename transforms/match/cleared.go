@@ -100,7 +100,7 @@ func (rc *Reconciler) settleWaiting(l Line, cleared *OpenItem, at time.Time, out
 		Criteria: []Criterion{
 			{"party", true, "payer name matches the customer"},
 			{"erp", true, "the ERP marked " + joinNotes(why)},
-			{"amount", true, fmt.Sprintf("the %d invoices the ERP cleared make up the line", len(pick))},
+			{"amount", true, clearedAmount(len(pick))},
 			{"unambiguous", true, "no other line of the payer in the window brought the same amount"},
 		}}
 	m.ID = matchID(m)
@@ -197,9 +197,29 @@ func (rc *Reconciler) settleCleared(line string, at time.Time, out *Output) {
 
 // competing says whether a line in review other than line lists k among
 // its candidates and could have been cleared on day as well.
+//
+// A part the ERP calls partly paid may be any line's part, listed or not:
+// then the payer's other lines in review or waiting in the window compete
+// too.
 func (rc *Reconciler) competing(k itemKey, line string, day record.Date) bool {
+	window := record.Date(rc.set.ClearedDays)
+	inWindow := func(d record.Date) bool { return day >= d && day <= d+window }
 	for _, other := range rc.reviewBy[k] {
-		if o := rc.lines[other]; other != line && o != nil && day >= o.line.Date && day <= o.line.Date+record.Date(rc.set.ClearedDays) {
+		if o := rc.lines[other]; other != line && o != nil && inWindow(o.line.Date) {
+			return true
+		}
+	}
+	it := rc.Book().Get(k.kind, k.source, k.id)
+	if rc.cleared[k].status != "partially_paid" || it == nil || it.PartyKey == "" {
+		return false
+	}
+	for _, other := range rc.reviewByParty[it.PartyKey] {
+		if o := rc.lines[other]; other != line && o != nil && inWindow(o.line.Date) {
+			return true
+		}
+	}
+	for _, w := range rc.engine.WaitingFor(rc.company, it) {
+		if rc.full(w.Source, w.ID) != line && inWindow(w.Date) {
 			return true
 		}
 	}
@@ -376,4 +396,11 @@ func (rc *Reconciler) appliedBy(l Line) int64 {
 		return l.Amount.Minor + l.Charges.Minor
 	}
 	return l.Amount.Minor
+}
+
+func clearedAmount(n int) string {
+	if n == 1 {
+		return "the invoice the ERP cleared makes up the line"
+	}
+	return fmt.Sprintf("the %d invoices the ERP cleared make up the line", n)
 }

@@ -68,6 +68,12 @@ func TestERPClearing(t *testing.T) {
 				{at: 10, kind: "line", id: "L1", party: "Acme Trading", minor: 100000},
 				{at: 30, kind: "part", id: "INV-1"}},
 			want: map[string][]string{"L1": {"INV-1"}}},
+		{name: "a partly-paid marking while another line of the payer waits",
+			// L2 matches nothing: the marking may be for its part.
+			steps: []step{inv("INV-1", 300000), inv("INV-2", 40000), inv("INV-3", 60400),
+				{at: 10, kind: "line", id: "L1", party: "Acme Trading", minor: 100000},
+				{at: 11, kind: "line", id: "L2", party: "Acme Trading", minor: 77700},
+				{at: 30, kind: "part", id: "INV-1"}}},
 		{name: "a run of five invoices without a reference, cleared over two days",
 			// Five invoices, not the oldest-due run: more than the subset
 			// rule tries, so the line matches nothing and waits.
