@@ -26,6 +26,7 @@ const (
 	ExcUnbalanced          = "control_unbalanced" // a day's control totals do not add up
 	ExcDuplicateDocument   = "duplicate_document" // cleaning flagged a document as another's copy under a new id
 	ExcReviewRefused       = "review_refused"     // a review decision that no longer fits its match
+	ExcOverpayment         = "overpayment"        // a customer paid more than it owed: surplus or paid_twice
 )
 
 // Exception statuses.
@@ -158,6 +159,7 @@ type Reconciler struct {
 	settledOn     map[itemKey]record.Date    // AR invoices a line settled part of lately, by the line's date
 	reviewBy      map[itemKey][]string       // lines in review by the items of their candidates
 	reviewByParty map[string][]string        // and by the party of them all
+	byNumber      map[string]itemKey         // AR invoices known, by number, to see one paid twice
 }
 
 type lineState struct {
@@ -189,7 +191,7 @@ func NewReconciler(company string, set Settings) (*Reconciler, error) {
 		dups: NewDuplicates(set.DuplicateDays), pay: NewPayables(), o2c: NewOrderToCash(),
 		known: map[itemKey]OpenItem{}, lines: map[string]*lineState{}, waiting: map[string]Line{}, byMatch: map[string]string{}, fees: map[string]Exception{}, totals: map[totalKey]*ControlTotal{},
 		dirty: map[totalKey]bool{}, overdue: map[string]Exception{}, reported: map[string]bool{},
-		cleared: map[itemKey]clearing{}, settledOn: map[itemKey]record.Date{}, reviewBy: map[itemKey][]string{}, reviewByParty: map[string][]string{}}, nil
+		cleared: map[itemKey]clearing{}, settledOn: map[itemKey]record.Date{}, reviewBy: map[itemKey][]string{}, reviewByParty: map[string][]string{}, byNumber: map[string]itemKey{}}, nil
 }
 
 // Book is the company's open items.
@@ -328,6 +330,9 @@ func (rc *Reconciler) putItem(r *record.Record, it OpenItem, gone bool, out *Out
 		}
 	}
 	rc.known[k] = it
+	if it.Kind == record.KindInvoice && it.Number != "" {
+		rc.byNumber[it.Number] = k
+	}
 	ms := rc.engine.PutItem(rc.company, it)
 	rc.item(out, it, "open", r.EventTime)
 	for _, m := range ms {
@@ -375,6 +380,37 @@ func (rc *Reconciler) bankLine(r *record.Record, b *record.BankTxn, out *Output)
 		rc.waiting[full] = l // the engine holds it too, and hands it back matched or expired
 	}
 	rc.lineResult(m, l, r.EventTime, out)
+	if m.Outcome == Unmatched && b.Direction == "credit" {
+		rc.paidTwice(l, full, r.EventTime, out)
+	}
+}
+
+// paidTwice raises an overpayment for a credit line that matched nothing
+// while quoting an invoice of its payer that a line already settled, with
+// the invoice's amount: the customer paid it twice. The line still waits
+// (a new invoice may yet take it) and becomes unidentified in time.
+func (rc *Reconciler) paidTwice(l Line, full string, at time.Time, out *Output) {
+	for _, ref := range rc.engine.refs.Find(l.Remittance) {
+		k, ok := rc.byNumber[ref]
+		if !ok || rc.Book().Get(k.kind, k.source, k.id) != nil {
+			continue // not ours, or still open
+		}
+		it := rc.known[k]
+		if it.Total.Currency != l.Amount.Currency || it.PartyKey == "" || similarity(rc.payerParty(l), it.PartyKey) < nameSimilarity {
+			continue
+		}
+		d := it.Total.Minor - rc.appliedBy(l)
+		if d < 0 || d > 0 && !rc.feeFits(it.Total.Minor, d, 1, l.Amount.Currency) {
+			continue
+		}
+		rc.raise(out, Exception{Type: ExcOverpayment, Reason: "paid_twice", SubjectKind: record.KindBankTxn, Subject: full,
+			Related: rc.full(k.source, k.id), Amount: l.Amount,
+			Criteria: []Criterion{{"reference", true, "quotes " + it.Number + ", settled already"},
+				{"party", true, "payer name matches the customer"}, {"amount", true, "the invoice's amount"}},
+			NextStep: fmt.Sprintf("the customer paid %s twice: refund %s %s or apply it to their open invoices; if they did not, "+
+				"the match that settled %s first is wrong: unmatch it (erpflow recon matches lists it)", it.Number, l.Amount, l.Amount.Currency, it.Number)}, at)
+		return
+	}
 }
 
 // lineOutcome reports a waiting line matched later, when the document it
@@ -450,6 +486,14 @@ func (rc *Reconciler) afterMatch(m Match, l Line, at time.Time, out *Output) {
 	fee := applied - l.Amount.Minor
 	if l.Charges.Currency == l.Amount.Currency {
 		fee -= l.Charges.Minor
+	}
+	if fee < 0 && len(m.Parts) > 0 {
+		// The line brought more than its documents take: money the
+		// customer is owed back, or holds on account.
+		surplus := record.Money{Minor: -fee, Currency: l.Amount.Currency}
+		rc.raise(out, Exception{Type: ExcOverpayment, Reason: "surplus", SubjectKind: record.KindBankTxn, Subject: m.Line, Amount: surplus,
+			Criteria: m.Criteria, NextStep: fmt.Sprintf("%s %s of the line is not applied: refund it to the payer or hold it on account against their next invoice",
+				surplus, surplus.Currency)}, at)
 	}
 	if fee > 0 {
 		money := record.Money{Minor: fee, Currency: l.Amount.Currency}

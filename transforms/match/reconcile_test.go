@@ -2,9 +2,12 @@ package match
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/erpflow/erpflow/connectors/generator"
 	"github.com/erpflow/erpflow/pipeline/record"
@@ -321,5 +324,66 @@ func TestDecisions(t *testing.T) {
 		if !c.Balanced() {
 			t.Errorf("unbalanced: %+v", c)
 		}
+	}
+}
+
+// TestOverpayments: money a customer paid beyond what it owed is an
+// exception, whether a person accepted a line larger than its invoice or
+// the customer paid a settled invoice again.
+func TestOverpayments(t *testing.T) {
+	rc, err := NewReconciler("SH01", DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := record.MakeDate(2025, 4, 1).Time()
+	var out Output
+	var raised []Exception
+	add := func(r *record.Record) {
+		out.Reset()
+		rc.Add(r, &out)
+		raised = append(raised, out.Exceptions...)
+	}
+	n := 0
+	line := func(payer, remit string, minor int64) *record.Record {
+		n++
+		return &record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: fmt.Sprint("L", n), Version: 1, EventTime: day.Add(time.Duration(n) * time.Hour)},
+			Body: &record.BankTxn{Direction: "credit", BookingDate: record.DateOf(day), Amount: record.Money{Minor: minor, Currency: cny},
+				Counterparty: record.Party{Name: payer}, Remittance: remit}}
+	}
+	add(invoiceRecord("INV-2025-000009", "Acme Trading", record.Money{Minor: 25000, Currency: cny}, 1, "open", day))
+	add(invoiceRecord("INV-2025-000010", "Acme Trading", record.Money{Minor: 10000, Currency: cny}, 1, "open", day))
+
+	// Someone else's 300.00 quoting a 250.00 invoice: a proposal; accepted,
+	// 50.00 is left over.
+	add(line("Zhang San", "INV-2025-000009", 30000))
+	if out.Lines[0].Outcome != Review {
+		t.Fatalf("L1: %+v", out.Lines[0])
+	}
+	out.Reset()
+	if err := rc.Decide(Decision{MatchID: rc.lines["SH01/bank/L1"].result.ID, Action: ActionAccept, By: "clerk", At: day.Add(2 * time.Hour)}, &out); err != nil {
+		t.Fatal(err)
+	}
+	raised = append(raised, out.Exceptions...)
+
+	// Acme pays INV-10, then pays it again; a third line quoting it with
+	// another amount is not the same invoice paid twice.
+	add(line("Acme Trading", "INV-2025-000010", 10000))
+	add(line("Acme Trading", "货款 INV-2025-000010", 10000))
+	add(line("Acme Trading", "INV-2025-000010", 5555))
+
+	got := map[string]Exception{}
+	for _, x := range raised {
+		if x.Type == ExcOverpayment {
+			got[x.Reason+" "+x.Subject] = x
+		}
+	}
+	if x, ok := got["surplus SH01/bank/L1"]; !ok || x.Amount.Minor != 5000 {
+		t.Errorf("surplus of the accepted line: %+v", got)
+	}
+	if x, ok := got["paid_twice SH01/bank/L3"]; !ok || x.Related != "SH01/erp/INV-2025-000010" || x.Amount.Minor != 10000 || !strings.Contains(x.NextStep, "refund") {
+		t.Errorf("paid twice: %+v", got)
+	}
+	if len(got) != 2 {
+		t.Errorf("overpayments %v, want the surplus of L1 and L3 paid twice only", got)
 	}
 }
