@@ -281,10 +281,8 @@ func (rc *Reconciler) indexReview(line string, old, now Match) {
 // payerParty is the party key a line's payer name stands for: an alias
 // learned, or the name's own key.
 func (rc *Reconciler) payerParty(l Line) string {
-	if a := rc.engine.AliasOf(rc.company, l.PayerKey); a != "" {
-		return a
-	}
-	return l.PayerKey
+	key, _ := rc.engine.payer(l)
+	return key
 }
 
 func index[K comparable](m map[K][]string, k K, line string) {

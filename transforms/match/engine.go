@@ -104,6 +104,7 @@ type Line struct {
 	Amount, Charges     record.Money
 	Date                record.Date
 	PayerKey            string // counterparty name match key
+	PayerAccount        string // counterparty bank account, if the bank gives it
 	Remittance          string
 }
 
@@ -141,9 +142,10 @@ type Engine struct {
 	cfg   Config
 	refs  *RefFinder
 	books map[string]*Book
-	// aliases maps, per company, a payer name key the bank writes to the
-	// party key of the customer it turned out to be (learned from matches
-	// confirmed by reference).
+	// aliases maps, per company, a payer name key the bank writes, or a
+	// payer's bank account (accountKey), to the party key of the customer
+	// it turned out to be (learned from matches confirmed by reference and
+	// from accepted ones).
 	aliases map[string]map[string]string
 	// waiting holds, per company, credit lines that matched nothing, in
 	// arrival order: an invoice may arrive after the money that pays it.
@@ -195,8 +197,8 @@ type candidate struct {
 // MatchLine finds what a bank line settles: for a credit, open AR
 // invoices; for a debit, the company's own outgoing payments and approved
 // expense claims. A confirmed match settles its items in the book.
-func (e *Engine) MatchLine(l Line) Match {
-	m := Match{Line: l.Company + "/" + l.Source + "/" + l.ID, Outcome: Unmatched}
+func (e *Engine) MatchLine(l Line) (m Match) {
+	m = Match{Line: l.Company + "/" + l.Source + "/" + l.ID, Outcome: Unmatched}
 	if l.Amount.Minor <= 0 {
 		return m
 	}
@@ -204,9 +206,13 @@ func (e *Engine) MatchLine(l Line) Match {
 	var cands []candidate
 	switch l.Direction {
 	case "credit":
-		if a := e.aliases[l.Company][l.PayerKey]; a != "" {
-			l.PayerKey = a
-		}
+		var byAccount bool
+		l.PayerKey, byAccount = e.payer(l)
+		defer func() {
+			if byAccount && m.Outcome != Unmatched {
+				m.Criteria = append([]Criterion{{"payer", true, "account " + maskAccount(l.PayerAccount) + " is the customer's, from an earlier match"}}, m.Criteria...)
+			}
+		}()
 		applied := l.Amount
 		if l.Charges.Currency == l.Amount.Currency {
 			applied.Minor += l.Charges.Minor
@@ -280,8 +286,13 @@ func (e *Engine) decide(book *Book, l Line, m Match, cands []candidate) Match {
 	switch {
 	case best.score >= e.cfg.Confirm && !best.proposal:
 		m.Outcome = Confirmed
-		if l.Direction == "credit" && best.rule == "reference" && l.PayerKey != "" && len(best.items) > 0 && best.items[0].PartyKey != l.PayerKey {
-			e.alias(l.Company, l.PayerKey, best.items[0].PartyKey)
+		if l.Direction == "credit" && best.rule == "reference" && len(best.items) > 0 && best.items[0].PartyKey != "" {
+			if l.PayerKey != "" && best.items[0].PartyKey != l.PayerKey {
+				e.alias(l.Company, l.PayerKey, best.items[0].PartyKey)
+			}
+			if l.PayerAccount != "" {
+				e.alias(l.Company, accountKey(l.PayerAccount), best.items[0].PartyKey)
+			}
 		}
 		for i, it := range best.items {
 			book.Settle(it, best.parts[i].Amount)
@@ -678,6 +689,35 @@ func (e *Engine) Alias(company, payer, party string) { e.alias(company, payer, p
 
 // AliasOf is the party key a payer name key stands for, or "".
 func (e *Engine) AliasOf(company, payer string) string { return e.aliases[company][payer] }
+
+// payer resolves a credit line's payer to a party key: by its bank
+// account when a match taught it (names on bank lines vary, an account
+// does not), else by the alias of its name, else its name's own key.
+func (e *Engine) payer(l Line) (key string, byAccount bool) {
+	if l.PayerAccount != "" {
+		if a := e.aliases[l.Company][accountKey(l.PayerAccount)]; a != "" {
+			return a, true
+		}
+	}
+	if a := e.aliases[l.Company][l.PayerKey]; a != "" {
+		return a, false
+	}
+	return l.PayerKey, false
+}
+
+// accountKey is the aliases key of a bank account; a name key never
+// holds a colon, so the two cannot meet.
+func accountKey(account string) string { return "account:" + account }
+
+// maskAccount shows the last four characters of an account only, as
+// explanations and logs must.
+func maskAccount(a string) string {
+	r := []rune(a)
+	if len(r) <= 4 {
+		return "…" + string(r[len(r)-min(len(r), 1):])
+	}
+	return "…" + string(r[len(r)-4:])
+}
 
 // Unalias forgets that a payer name key stands for a party's, if it does.
 func (e *Engine) Unalias(company, payer, party string) {

@@ -163,8 +163,8 @@ type Reconciler struct {
 }
 
 type lineState struct {
-	line  Line
-	alias [2]string // payer and party keys of the alias an accept of this line taught
+	line    Line
+	aliases [][2]string // payer name or account and party keys of the aliases an accept of this line taught
 	// reviewParty are, for a line in review, the party of all its
 	// candidates and the one its payer name stands for.
 	reviewParty [2]string
@@ -221,6 +221,11 @@ func (rc *Reconciler) Add(r *record.Record, out *Output) {
 	switch b := r.Body.(type) {
 	case *record.Invoice:
 		if b.Direction == "AR" {
+			if k := partyKey(b.Party); b.Party.Account != "" && k != "" && rc.engine.AliasOf(rc.company, accountKey(b.Party.Account)) == "" {
+				// The ERP knows the customer's account: lines from it are
+				// the customer's, whatever name the bank writes.
+				rc.engine.Alias(rc.company, accountKey(b.Party.Account), k)
+			}
 			rc.o2c.Add(r)
 			rc.putItem(r, OpenItem{Kind: record.KindInvoice, Source: r.Source, ID: r.ID, Number: b.Number, OrderRef: b.OrderRef,
 				Direction: "AR", PartyID: b.Party.ID, PartyKey: partyKey(b.Party), Total: b.Total, Open: b.Total,
@@ -365,7 +370,7 @@ func (rc *Reconciler) bankLine(r *record.Record, b *record.BankTxn, out *Output)
 		return // a newer version of a line already matched: the bank does not amend lines
 	}
 	l := Line{Company: rc.company, Source: r.Source, ID: r.ID, Direction: b.Direction, Amount: b.Amount, Charges: b.Charges,
-		Date: b.BookingDate, PayerKey: partyKey(b.Counterparty), Remittance: b.Remittance}
+		Date: b.BookingDate, PayerKey: partyKey(b.Counterparty), PayerAccount: b.Counterparty.Account, Remittance: b.Remittance}
 	st := &lineState{outcome: Unmatched, day: b.BookingDate, line: l}
 	rc.lines[full] = st
 	if b.Direction == "credit" && b.Amount.Minor > 0 {
@@ -738,10 +743,11 @@ func (rc *Reconciler) Decide(d Decision, out *Output) error {
 		}
 		items = items[:len(parts)]
 		for i, it := range items {
-			if st.line.Direction == "credit" && st.line.PayerKey != "" && it.PartyKey != "" && st.line.PayerKey != it.PartyKey &&
-				rc.engine.AliasOf(rc.company, st.line.PayerKey) == "" {
-				rc.engine.Alias(rc.company, st.line.PayerKey, it.PartyKey)
-				st.alias = [2]string{st.line.PayerKey, it.PartyKey} // this accept taught it
+			if st.line.Direction == "credit" && it.PartyKey != "" {
+				rc.teach(st, st.line.PayerKey, it.PartyKey)
+				if st.line.PayerAccount != "" {
+					rc.teach(st, accountKey(st.line.PayerAccount), it.PartyKey)
+				}
 			}
 			book.Settle(it, parts[i].Amount)
 		}
@@ -817,14 +823,27 @@ func (rc *Reconciler) fitLine(l Line, parts []Part) ([]Part, bool) {
 	return out, true
 }
 
+// teach makes a payer name key or account key stand for a party, as an
+// accept of the line shows, unless it stands for one already or is the
+// party's own key; the line remembers it to take it back on a reversal.
+func (rc *Reconciler) teach(st *lineState, payer, party string) {
+	if payer == "" || payer == party || rc.engine.AliasOf(rc.company, payer) != "" {
+		return
+	}
+	rc.engine.Alias(rc.company, payer, party)
+	st.aliases = append(st.aliases, [2]string{payer, party})
+}
+
 // undoMatch takes back what a reversed match taught or raised: the alias
 // its accept taught, and its fee_deducted exception.
 func (rc *Reconciler) undoMatch(line string, l Line, at time.Time, out *Output) {
 	// Only an alias this line's accept taught goes: one learned elsewhere
 	// (another line, another decision) still stands.
-	if st := rc.lines[line]; st.alias != [2]string{} {
-		rc.engine.Unalias(rc.company, st.alias[0], st.alias[1])
-		st.alias = [2]string{}
+	if st := rc.lines[line]; st != nil {
+		for _, a := range st.aliases {
+			rc.engine.Unalias(rc.company, a[0], a[1])
+		}
+		st.aliases = nil
 	}
 	if fee, ok := rc.fees[line]; ok {
 		delete(rc.fees, line)

@@ -387,3 +387,67 @@ func TestOverpayments(t *testing.T) {
 		t.Errorf("overpayments %v, want the surplus of L1 and L3 paid twice only", got)
 	}
 }
+
+// TestPayerByAccount: a payer's bank account, once known from an accepted
+// match or from the ERP's customer record, names the customer whatever
+// name the bank writes, and the explanation shows only its last digits.
+func TestPayerByAccount(t *testing.T) {
+	rc, err := NewReconciler("SH01", DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := record.MakeDate(2025, 4, 1).Time()
+	var out Output
+	add := func(r *record.Record) { out.Reset(); rc.Add(r, &out) }
+	n := 0
+	line := func(payer, account, remit string, minor int64) *record.Record {
+		n++
+		return &record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: fmt.Sprint("L", n), Version: 1, EventTime: day.Add(time.Duration(n) * time.Hour)},
+			Body: &record.BankTxn{Direction: "credit", BookingDate: record.DateOf(day), Amount: record.Money{Minor: minor, Currency: cny},
+				Counterparty: record.Party{Name: payer, Account: account}, Remittance: remit}}
+	}
+	add(invoiceRecord("INV-2025-000001", "Acme Trading", record.Money{Minor: 25000, Currency: cny}, 1, "open", day))
+	add(invoiceRecord("INV-2025-000002", "Acme Trading", record.Money{Minor: 31000, Currency: cny}, 1, "open", day))
+
+	// A name the bank writes that is nothing like Acme's: by name alone,
+	// nothing to go on.
+	add(line("Shenzhen Treasury Services", "6222020200112233445", "", 31000))
+	if out.Lines[0].Outcome != Unmatched {
+		t.Fatalf("L1 by name alone: %+v", out.Lines[0])
+	}
+	// The same account quoting INV-1: review (another name); accepted, the
+	// account is Acme's from now on.
+	add(line("Shenzhen Treasury Services", "6222020200112233445", "INV-2025-000001", 25000))
+	if out.Lines[0].Outcome != Review {
+		t.Fatalf("L2: %+v", out.Lines[0])
+	}
+	out.Reset()
+	if err := rc.Decide(Decision{MatchID: rc.lines["SH01/bank/L2"].result.ID, Action: ActionAccept, By: "clerk", At: day.Add(3 * time.Hour)}, &out); err != nil {
+		t.Fatal(err)
+	}
+	add(line("STS Ltd", "6222020200112233445", "", 31000))
+	m := out.Lines[0]
+	if m.Outcome != Confirmed || m.Parts[0].ID != "INV-2025-000002" || m.Criteria[0].Name != "payer" {
+		t.Fatalf("L3 by the account an accept taught: %+v", m)
+	}
+	if d := m.Criteria[0].Detail; !strings.Contains(d, "…3445") || strings.Contains(d, "6222020200112233445") {
+		t.Errorf("the explanation shows the account as %q", d)
+	}
+
+	// The ERP's customer record carries Beta's account.
+	beta := invoiceRecord("INV-2025-000003", "Beta Materials", record.Money{Minor: 47000, Currency: cny}, 1, "open", day)
+	beta.Body.(*record.Invoice).Party.Account = "DE89370400440532013000"
+	add(beta)
+	add(line("B. M. GmbH Treasury", "DE89370400440532013000", "", 47000))
+	if m := out.Lines[0]; m.Outcome != Confirmed || m.Parts[0].ID != "INV-2025-000003" {
+		t.Errorf("L4 by the account on the invoice: %+v", m)
+	}
+	// Reversing the accept that taught Acme's account takes it back.
+	out.Reset()
+	if err := rc.Decide(Decision{MatchID: rc.lines["SH01/bank/L2"].result.ID, Action: ActionUnmatch, By: "clerk", At: day.Add(9 * time.Hour)}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if key, byAccount := rc.engine.payer(Line{Company: "SH01", PayerKey: "x", PayerAccount: "6222020200112233445"}); byAccount {
+		t.Errorf("after the reversal the account still stands for %s", key)
+	}
+}

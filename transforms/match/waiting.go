@@ -51,10 +51,7 @@ func (e *Engine) couldPay(w *waitingLine, it *OpenItem) bool {
 	if slices.Contains(w.refs, it.Number) || (it.OrderRef != "" && slices.Contains(w.refs, it.OrderRef)) {
 		return true
 	}
-	payer := w.PayerKey
-	if a := e.aliases[w.Company][payer]; a != "" {
-		payer = a
-	}
+	payer, _ := e.payer(w.Line)
 	if payer == "" || it.PartyKey == "" {
 		return false
 	}
