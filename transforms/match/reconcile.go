@@ -27,6 +27,7 @@ const (
 	ExcDuplicateDocument   = "duplicate_document" // cleaning flagged a document as another's copy under a new id
 	ExcReviewRefused       = "review_refused"     // a review decision that no longer fits its match
 	ExcOverpayment         = "overpayment"        // a customer paid more than it owed: surplus or paid_twice
+	ExcAmountDifference    = "amount_difference"  // a quoted invoice paid short beyond the fee tolerance
 )
 
 // Exception statuses.
@@ -472,6 +473,14 @@ func (rc *Reconciler) afterMatch(m Match, l Line, at time.Time, out *Output) {
 			OpenItem: OpenItem{Kind: p.Kind, Source: p.Source, ID: p.ID}}
 		if it := book.Get(p.Kind, p.Source, p.ID); it != nil {
 			st.OpenItem, st.Status = *it, "open"
+			if m.Outcome == Confirmed && m.Rule == "reference" && l.Direction == "credit" && p.Kind == record.KindInvoice {
+				// The customer quoted the invoice and paid less, by more
+				// than a bank's fee: someone should ask why.
+				rc.raise(out, Exception{Type: ExcAmountDifference, Reason: "short_paid", SubjectKind: record.KindInvoice, Subject: rc.full(p.Source, p.ID),
+					Related: m.Line, Amount: it.Open, Criteria: m.Criteria,
+					NextStep: fmt.Sprintf("%s was paid %s of %s: ask the customer whether the %s %s left is coming, disputed or deducted",
+						it.Number, p.Amount, it.Total, it.Open, it.Open.Currency)}, at)
+			}
 		} else if k, ok := rc.known[itemKey{p.Kind, p.Source, p.ID}]; ok {
 			st.OpenItem = k
 			st.Open = record.Money{Currency: k.Total.Currency}

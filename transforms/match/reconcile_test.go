@@ -327,10 +327,11 @@ func TestDecisions(t *testing.T) {
 	}
 }
 
-// TestOverpayments: money a customer paid beyond what it owed is an
+// TestAmountExceptions: money a customer paid beyond what it owed is an
 // exception, whether a person accepted a line larger than its invoice or
-// the customer paid a settled invoice again.
-func TestOverpayments(t *testing.T) {
+// the customer paid a settled invoice again; so is a quoted invoice paid
+// short by more than a fee.
+func TestAmountExceptions(t *testing.T) {
 	rc, err := NewReconciler("SH01", DefaultSettings())
 	if err != nil {
 		t.Fatal(err)
@@ -371,12 +372,23 @@ func TestOverpayments(t *testing.T) {
 	add(line("Acme Trading", "货款 INV-2025-000010", 10000))
 	add(line("Acme Trading", "INV-2025-000010", 5555))
 
+	// Acme quotes INV-11 and pays 300.00 of 500.00; INV-12 it pays short by
+	// a fee the rules tolerate.
+	add(invoiceRecord("INV-2025-000011", "Acme Trading", record.Money{Minor: 50000, Currency: cny}, 1, "open", day))
+	add(invoiceRecord("INV-2025-000012", "Acme Trading", record.Money{Minor: 80000, Currency: cny}, 1, "open", day))
+	add(line("Acme Trading", "INV-2025-000011", 30000))
+	add(line("Acme Trading", "INV-2025-000012", 79800))
+
 	got := map[string]Exception{}
 	for _, x := range raised {
-		if x.Type == ExcOverpayment {
+		if x.Type == ExcOverpayment || x.Type == ExcAmountDifference {
 			got[x.Reason+" "+x.Subject] = x
 		}
 	}
+	if x, ok := got["short_paid SH01/erp/INV-2025-000011"]; !ok || x.Amount.Minor != 20000 || x.Related != "SH01/bank/L5" {
+		t.Errorf("short paid: %+v", got)
+	}
+	delete(got, "short_paid SH01/erp/INV-2025-000011")
 	if x, ok := got["surplus SH01/bank/L1"]; !ok || x.Amount.Minor != 5000 {
 		t.Errorf("surplus of the accepted line: %+v", got)
 	}
@@ -384,7 +396,7 @@ func TestOverpayments(t *testing.T) {
 		t.Errorf("paid twice: %+v", got)
 	}
 	if len(got) != 2 {
-		t.Errorf("overpayments %v, want the surplus of L1 and L3 paid twice only", got)
+		t.Errorf("exceptions %v, want the surplus of L1, L3 paid twice and INV-11 short paid only", got)
 	}
 }
 
