@@ -161,6 +161,7 @@ type Reconciler struct {
 	reviewBy      map[itemKey][]string       // lines in review by the items of their candidates
 	reviewByParty map[string][]string        // and by the party of them all
 	byNumber      map[string]itemKey         // AR invoices known, by number, to see one paid twice
+	byOrder       map[string][]itemKey       // and by order, to see what a credit note touches
 }
 
 type lineState struct {
@@ -192,7 +193,7 @@ func NewReconciler(company string, set Settings) (*Reconciler, error) {
 		dups: NewDuplicates(set.DuplicateDays), pay: NewPayables(), o2c: NewOrderToCash(),
 		known: map[itemKey]OpenItem{}, lines: map[string]*lineState{}, waiting: map[string]Line{}, byMatch: map[string]string{}, fees: map[string]Exception{}, totals: map[totalKey]*ControlTotal{},
 		dirty: map[totalKey]bool{}, overdue: map[string]Exception{}, reported: map[string]bool{},
-		cleared: map[itemKey]clearing{}, settledOn: map[itemKey]record.Date{}, reviewBy: map[itemKey][]string{}, reviewByParty: map[string][]string{}, byNumber: map[string]itemKey{}}, nil
+		cleared: map[itemKey]clearing{}, settledOn: map[itemKey]record.Date{}, reviewBy: map[itemKey][]string{}, reviewByParty: map[string][]string{}, byNumber: map[string]itemKey{}, byOrder: map[string][]itemKey{}}, nil
 }
 
 // Book is the company's open items.
@@ -335,9 +336,16 @@ func (rc *Reconciler) putItem(r *record.Record, it OpenItem, gone bool, out *Out
 			return
 		}
 	}
+	fresh := !seen
 	rc.known[k] = it
 	if it.Kind == record.KindInvoice && it.Number != "" {
 		rc.byNumber[it.Number] = k
+	}
+	if it.Kind == record.KindInvoice && it.OrderRef != "" && !slices.Contains(rc.byOrder[it.OrderRef], k) {
+		rc.byOrder[it.OrderRef] = append(rc.byOrder[it.OrderRef], k)
+	}
+	if fresh && it.Kind == record.KindInvoice && it.Total.Minor < 0 {
+		rc.creditNote(it, r.EventTime, out)
 	}
 	ms := rc.engine.PutItem(rc.company, it)
 	rc.item(out, it, "open", r.EventTime)
@@ -388,6 +396,31 @@ func (rc *Reconciler) bankLine(r *record.Record, b *record.BankTxn, out *Output)
 	rc.lineResult(m, l, r.EventTime, out)
 	if m.Outcome == Unmatched && b.Direction == "credit" {
 		rc.paidTwice(l, full, r.EventTime, out)
+	}
+}
+
+// creditNote raises, for a credit note whose order has an invoice a match
+// already settled, in full or in part, a reopened exception on that
+// invoice: the customer is owed the credit back, or it goes against their
+// open invoices. A credit note of an order still wholly open stays in the
+// book for a person to net against it.
+func (rc *Reconciler) creditNote(cn OpenItem, at time.Time, out *Output) {
+	book := rc.Book()
+	for _, k := range rc.byOrder[cn.OrderRef] {
+		inv, ok := rc.known[k]
+		if !ok || inv.Total.Minor <= 0 || inv.Total.Currency != cn.Total.Currency {
+			continue
+		}
+		if held := book.Get(k.kind, k.source, k.id); held != nil && held.Open.Minor == inv.Total.Minor {
+			continue // untouched by any match
+		}
+		credit := record.Money{Minor: -cn.Total.Minor, Currency: cn.Total.Currency}
+		rc.raise(out, Exception{Type: ExcReopened, Reason: "credit_note", SubjectKind: record.KindInvoice, Subject: rc.full(k.source, k.id),
+			Related: rc.full(cn.Source, cn.ID), Amount: credit,
+			Criteria: []Criterion{{"order", true, "credit note " + cn.Number + " credits order " + cn.OrderRef},
+				{"paid", true, inv.Number + " was settled by a match, in full or in part"}},
+			NextStep: fmt.Sprintf("credit note %s credits %s %s on %s, which was paid: refund the customer or apply the credit to their open invoices",
+				cn.Number, credit, credit.Currency, inv.Number)}, at)
 	}
 }
 

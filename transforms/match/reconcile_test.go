@@ -463,3 +463,41 @@ func TestPayerByAccount(t *testing.T) {
 		t.Errorf("after the reversal the account still stands for %s", key)
 	}
 }
+
+// TestCreditNoteAfterPayment: a credit note on an order whose invoice a
+// line already paid is a reopened exception (the customer is owed it);
+// one on an order still open is left for a person to net.
+func TestCreditNoteAfterPayment(t *testing.T) {
+	rc, err := NewReconciler("SH01", DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := record.MakeDate(2025, 4, 1).Time()
+	var raised []Exception
+	add := func(r *record.Record) {
+		var out Output
+		rc.Add(r, &out)
+		raised = append(raised, out.Exceptions...)
+	}
+	doc := func(id, order string, minor int64, hour int) *record.Record {
+		r := invoiceRecord(id, "Acme Trading", record.Money{Minor: minor, Currency: cny}, 1, "open", day.Add(time.Duration(hour)*time.Hour))
+		r.Body.(*record.Invoice).OrderRef = order
+		return r
+	}
+	add(doc("INV-2025-000020", "SO-2025-000001", 40000, 0))
+	add(doc("INV-2025-000021", "SO-2025-000002", 60000, 0))
+	add(&record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: "L1", Version: 1, EventTime: day.Add(time.Hour)},
+		Body: &record.BankTxn{Direction: "credit", BookingDate: record.DateOf(day), Amount: record.Money{Minor: 40000, Currency: cny},
+			Counterparty: record.Party{Name: "Acme Trading"}, Remittance: "INV-2025-000020"}})
+	add(doc("CN-2025-000001", "SO-2025-000001", -5000, 2))
+	add(doc("CN-2025-000002", "SO-2025-000002", -7000, 3))
+	var got []string
+	for _, x := range raised {
+		if x.Type == ExcReopened {
+			got = append(got, fmt.Sprint(x.Reason, " ", x.Subject, " ", x.Related, " ", x.Amount))
+		}
+	}
+	if want := "[credit_note SH01/erp/INV-2025-000020 SH01/erp/CN-2025-000001 50.00]"; fmt.Sprint(got) != want {
+		t.Errorf("reopened %v, want %s", got, want)
+	}
+}
