@@ -109,6 +109,8 @@ type stageMetrics struct {
 	unbalanced prometheus.Counter
 	rebuilt    prometheus.Counter
 	decisions  *prometheus.CounterVec
+	totals     *prometheus.GaugeVec
+	totalDay   map[[2]string]record.Date // the day totals shows, per company and currency
 }
 
 // NewStage returns a matching stage.
@@ -142,8 +144,14 @@ func NewStage(opt StageOptions) (*Stage, error) {
 		Help: "Records replayed from ClickHouse to rebuild matching state after an assignment."})
 	m.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "erpflow_match_decisions_total",
 		Help: "Review decisions applied, by action."}, []string{"action"})
+	// Minor units, exact in a float64 up to 2^53: money is never a
+	// fraction here either.
+	m.totals = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "erpflow_match_control_total_minor_units",
+		Help: "The latest booking day's control totals per company and currency, in minor units: " +
+			"bucket lines = matched + review + unmatched."}, []string{"company", "currency", "bucket"})
+	m.totalDay = map[[2]string]record.Date{}
 	if opt.Registerer != nil {
-		for _, c := range []prometheus.Collector{m.lines, m.exceptions, m.late, m.held, m.unbalanced, m.rebuilt, m.decisions} {
+		for _, c := range []prometheus.Collector{m.lines, m.exceptions, m.late, m.held, m.unbalanced, m.rebuilt, m.decisions, m.totals} {
 			if err := opt.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("matching metrics: %w", err)
 			}
@@ -675,7 +683,15 @@ func (s *Stage) emit(b *pipeline.Batch, company string, at time.Time) {
 		}
 	}
 	for i := range s.out.Totals {
-		b.Rows = append(b.Rows, totalRow(&s.out.Totals[i], v()))
+		t := &s.out.Totals[i]
+		b.Rows = append(b.Rows, totalRow(t, v()))
+		k := [2]string{t.Company, t.Currency.String()}
+		if t.Day >= s.metrics.totalDay[k] { // an older day changed by a late match is in the table
+			s.metrics.totalDay[k] = t.Day
+			for bucket, v := range map[string]int64{"lines": t.Amount, "matched": t.Matched, "review": t.Review, "unmatched": t.Unmatched} {
+				s.metrics.totals.WithLabelValues(k[0], k[1], bucket).Set(float64(v))
+			}
+		}
 	}
 	s.out.Reset()
 }

@@ -2,9 +2,12 @@ package match
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/erpflow/erpflow/pipeline"
 	"github.com/erpflow/erpflow/pipeline/record"
@@ -50,7 +53,8 @@ func creditLine(id, remit string, minor int64, at time.Time) *record.Record {
 // invoices topic; the stage matches nothing until the invoices catch up,
 // then matches in event-time order, and the final batch lets the rest go.
 func TestStageWaitsForEveryTopic(t *testing.T) {
-	s, err := NewStage(StageOptions{Topics: []string{"inv", "bank"}})
+	reg := prometheus.NewRegistry()
+	s, err := NewStage(StageOptions{Topics: []string{"inv", "bank"}, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +101,31 @@ func TestStageWaitsForEveryTopic(t *testing.T) {
 	}
 	if rowsOf(fin, TotalsTable) == 0 {
 		t.Error("the final batch reported no control totals")
+	}
+	// The metric shows the latest booking day's totals, in minor units:
+	// L2's 500.00, matched.
+	want := map[string]float64{"lines": 50000, "matched": 50000, "review": 0, "unmatched": 0}
+	got := map[string]float64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "erpflow_match_control_total_minor_units" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["company"] == "SH01" && labels["currency"] == "CNY" {
+				got[labels["bucket"]] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("control total metric %v, want %v", got, want)
 	}
 	if len(s.held) != 0 {
 		t.Errorf("records still held after the final batch: %d companies", len(s.held))
