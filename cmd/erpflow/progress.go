@@ -25,7 +25,13 @@ type progress struct {
 }
 
 func newProgress(desc string, total int64) *progress {
-	p := &progress{w: os.Stderr, desc: desc, total: total, start: time.Now()}
+	return newProgressSince(desc, total, time.Now())
+}
+
+// newProgressSince is a progress of work that began at start, before its
+// total was known: the rate counts from then.
+func newProgressSince(desc string, total int64, start time.Time) *progress {
+	p := &progress{w: os.Stderr, desc: desc, total: total, start: start}
 	if term.IsTerminal(int(os.Stderr.Fd())) {
 		p.bar = progressbar.NewOptions64(total, progressbar.OptionSetWriter(os.Stderr),
 			progressbar.OptionSetDescription(desc), progressbar.OptionShowCount(), progressbar.OptionShowIts(),
@@ -52,11 +58,15 @@ func (p *progress) Set(done int64) {
 }
 
 func (p *progress) line() {
-	rate := float64(p.done) / max(time.Since(p.start).Seconds(), 1e-9)
+	// A rate over less than a second says nothing: it is left out.
+	rate := "-/s"
+	if el := time.Since(p.start).Seconds(); el >= 1 {
+		rate = fmt.Sprintf("%.0f/s", float64(p.done)/el)
+	}
 	if p.total > 0 {
-		fmt.Fprintf(p.w, "%s: %d/%d (%.0f%%) %.0f/s\n", p.desc, p.done, p.total, 100*float64(p.done)/float64(p.total), rate)
+		fmt.Fprintf(p.w, "%s: %d/%d (%.0f%%) %s\n", p.desc, p.done, p.total, 100*float64(p.done)/float64(p.total), rate)
 	} else {
-		fmt.Fprintf(p.w, "%s: %d %.0f/s\n", p.desc, p.done, rate)
+		fmt.Fprintf(p.w, "%s: %d %s\n", p.desc, p.done, rate)
 	}
 }
 

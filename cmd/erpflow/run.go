@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime/debug"
 	"runtime/pprof"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -88,9 +89,12 @@ consumed=N landed=N dead_lettered=N duplicates=N`,
 			var p *progress
 			opt := job.Options{UntilCaughtUp: untilCaughtUp, Log: log}
 			if untilCaughtUp {
+				began := time.Now()
 				opt.Progress = func(s pipeline.Stats, startLag int64) {
 					if p == nil {
-						p = newProgress("run", startLag)
+						// The first report comes after the first batch: the
+						// rate counts from the start of the run.
+						p = newProgressSince("run", startLag, began)
 					}
 					p.Set(s.Consumed)
 				}
