@@ -188,6 +188,12 @@ func (r *Runner) Run(ctx context.Context) error {
 func (r *Runner) fetch(ctx context.Context, lagger LagReporter, out chan<- *Batch) error {
 	backoff := r.cfg.RetryMin
 	finalSent := false
+	// idle is how long an empty batch waits for messages while running
+	// until caught up: the end comes when the batches in flight are
+	// committed, which a poll of BatchWait would notice up to that late,
+	// twice over (the last batch, then the final one). It starts short and
+	// doubles while nothing comes, up to BatchWait.
+	var idle time.Duration
 	for {
 		select {
 		case r.slots <- struct{}{}:
@@ -203,6 +209,9 @@ func (r *Runner) fetch(ctx context.Context, lagger LagReporter, out chan<- *Batc
 				if wait <= 0 {
 					break
 				}
+			} else if lagger != nil {
+				idle = min(max(2*idle, 10*time.Millisecond), r.cfg.BatchWait)
+				wait = idle
 			}
 			msgs, err := r.src.Fetch(ctx, r.cfg.BatchSize-len(b.Messages), wait)
 			if ctx.Err() != nil {
@@ -246,6 +255,7 @@ func (r *Runner) fetch(ctx context.Context, lagger LagReporter, out chan<- *Batc
 				b.Fetched = time.Now()
 				deadline = b.Fetched.Add(r.cfg.BatchWait)
 			}
+			idle = 0
 			b.Messages = append(b.Messages, msgs...)
 			// Messages after a final batch need one of their own.
 			finalSent = false
