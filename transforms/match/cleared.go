@@ -93,6 +93,7 @@ func (rc *Reconciler) settleWaiting(l Line, cleared *OpenItem, at time.Time, out
 	book := rc.Book()
 	for _, p := range pick {
 		book.Settle(book.Get(p.Kind, p.Source, p.ID), p.Amount)
+		delete(rc.cleared, itemKey{p.Kind, p.Source, p.ID}) // a marking settles one line
 	}
 	rc.engine.Unwait(rc.company, id)
 	delete(rc.waiting, id)
@@ -140,7 +141,7 @@ func (rc *Reconciler) settleCleared(line string, at time.Time, out *Output) {
 			c, isCleared := rc.cleared[k]
 			it := book.Get(p.Kind, p.Source, p.ID)
 			if !isCleared || !near(c.day) || it == nil || it.Open.Currency != p.Amount.Currency || it.Open.Minor < p.Amount.Minor ||
-				rc.competing(k, line, c.day) {
+				rc.competing(k, line, c.day, c.status == "partially_paid") {
 				ok = false
 				break
 			}
@@ -181,6 +182,7 @@ func (rc *Reconciler) settleCleared(line string, at time.Time, out *Output) {
 	}
 	for _, p := range pick {
 		book.Settle(book.Get(p.Kind, p.Source, p.ID), p.Amount)
+		delete(rc.cleared, itemKey{p.Kind, p.Source, p.ID}) // a marking settles one line
 	}
 	m := st.result
 	m.Outcome, m.Parts, m.Alternatives = Confirmed, pick, nil
@@ -198,10 +200,11 @@ func (rc *Reconciler) settleCleared(line string, at time.Time, out *Output) {
 // competing says whether a line in review other than line lists k among
 // its candidates and could have been cleared on day as well.
 //
-// A part the ERP calls partly paid may be any line's part, listed or not:
-// then the payer's other lines in review or waiting in the window compete
-// too.
-func (rc *Reconciler) competing(k itemKey, line string, day record.Date) bool {
+// With wide, the payer's other lines in review or waiting in the window
+// compete too, listed or not: for a part the ERP calls partly paid (any
+// line's part), and for an invoice no rule proposed (found among the
+// payer's cleared invoices, so in no line's candidates).
+func (rc *Reconciler) competing(k itemKey, line string, day record.Date, wide bool) bool {
 	window := record.Date(rc.set.ClearedDays)
 	inWindow := func(d record.Date) bool { return day >= d && day <= d+window }
 	for _, other := range rc.reviewBy[k] {
@@ -210,7 +213,7 @@ func (rc *Reconciler) competing(k itemKey, line string, day record.Date) bool {
 		}
 	}
 	it := rc.Book().Get(k.kind, k.source, k.id)
-	if rc.cleared[k].status != "partially_paid" || it == nil || it.PartyKey == "" {
+	if !wide || it == nil || it.PartyKey == "" {
 		return false
 	}
 	for _, other := range rc.reviewByParty[it.PartyKey] {
@@ -331,7 +334,10 @@ func (rc *Reconciler) clearedTail(l Line, pick []Part, party, line string, near 
 	for _, it := range rc.Book().ByParty(party) {
 		k := itemKey{it.Kind, it.Source, it.ID}
 		c, ok := rc.cleared[k]
-		if !ok || !near(c.day) || it.Open.Currency != l.Amount.Currency || rc.competing(k, line, c.day) ||
+		// A credit note is netted by a person; a document a person took
+		// away from this line stays away.
+		if !ok || !near(c.day) || it.Open.Currency != l.Amount.Currency || it.Open.Minor <= 0 || rc.engine.isRejected(line, k) ||
+			rc.competing(k, line, c.day, true) ||
 			slices.ContainsFunc(pick, func(p Part) bool { return p.Kind == it.Kind && p.Source == it.Source && p.ID == it.ID }) {
 			continue
 		}

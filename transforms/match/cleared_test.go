@@ -19,7 +19,7 @@ func TestERPClearing(t *testing.T) {
 		party  string
 		minor  int64
 		remit  string
-		lineOn int // a line's booking day, days after the first (default: the day of at)
+		booked int // a line's booking time in hours, if not at
 	}
 	inv := func(id string, minor int64) step {
 		return step{kind: "inv", id: id, party: "Acme Trading", minor: minor}
@@ -74,6 +74,27 @@ func TestERPClearing(t *testing.T) {
 				{at: 10, kind: "line", id: "L1", party: "Acme Trading", minor: 100000},
 				{at: 11, kind: "line", id: "L2", party: "Acme Trading", minor: 77700},
 				{at: 30, kind: "part", id: "INV-1"}}},
+		{name: "a match the ERP's marking made, reversed, is not made again",
+			steps: []step{inv("INV-1", 25000), inv("INV-2", 25000), inv("INV-3", 25000),
+				{at: 10, kind: "line", id: "L1", party: "Acme Trading", minor: 25000},
+				{at: 30, kind: "paid", id: "INV-2"}, {at: 40, kind: "unmatch", id: "L1"}}},
+		{name: "an invoice no rule proposed, with two lines of the payer in review",
+			steps: []step{inv("INV-1", 25000), inv("INV-2", 25000),
+				{at: 10, kind: "line", id: "L1", party: "Acme Trading", minor: 25000},
+				{at: 11, kind: "line", id: "L2", party: "Acme Trading", minor: 25000},
+				{at: 20, kind: "inv", id: "INV-3", party: "Acme Trading", minor: 25000},
+				{at: 30, kind: "paid", id: "INV-3"}}},
+		{name: "one partly-paid marking settles one line only",
+			steps: []step{inv("INV-1", 300000), inv("INV-2", 40000), inv("INV-3", 60400),
+				{at: 10, kind: "line", id: "L1", party: "Acme Trading", minor: 100000},
+				{at: 30, kind: "part", id: "INV-1"},
+				// Booked the day before the marking, read after it.
+				{at: 40, booked: 12, kind: "line", id: "L2", party: "Acme Trading", minor: 100000}},
+			want: map[string][]string{"L1": {"INV-1"}}},
+		{name: "a credit note the ERP marks paid is no part of a line",
+			steps: []step{inv("INV-1", 10000), inv("INV-5", 10000), inv("CN-1", -2345), inv("INV-4", 12345),
+				{at: 10, kind: "line", id: "L1", party: "Acme Trading", minor: 10000},
+				{at: 30, kind: "paid", id: "CN-1"}, {at: 31, kind: "paid", id: "INV-4"}}},
 		{name: "a run of five invoices without a reference, cleared over two days",
 			// Five invoices, not the oldest-due run: more than the subset
 			// rule tries, so the line matches nothing and waits.
@@ -127,12 +148,23 @@ func TestERPClearing(t *testing.T) {
 						Body: &record.Invoice{Number: s.id, Direction: "AR", Party: record.Party{Name: "Acme Trading"}, IssueDate: record.DateOf(day) - 20,
 							DueDate: record.DateOf(day) + 10, Total: record.Money{Minor: totals[s.id], Currency: cny}, Status: status}}
 				case "line":
+					booked := at
+					if s.booked != 0 {
+						booked = day.Add(time.Duration(s.booked) * time.Hour)
+					}
 					r = &record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: s.id, Version: 1, EventTime: at},
-						Body: &record.BankTxn{Direction: "credit", BookingDate: record.DateOf(at), Amount: record.Money{Minor: s.minor, Currency: cny},
+						Body: &record.BankTxn{Direction: "credit", BookingDate: record.DateOf(booked), Amount: record.Money{Minor: s.minor, Currency: cny},
 							Counterparty: record.Party{Name: s.party}, Remittance: s.remit}}
+				case "unmatch":
+					out.Reset()
+					if err := rc.Decide(Decision{MatchID: got[s.id].ID, Action: ActionUnmatch, By: "clerk", At: at}, &out); err != nil {
+						t.Fatalf("unmatch %s: %v", s.id, err)
+					}
 				}
-				out.Reset()
-				rc.Add(r, &out)
+				if r != nil {
+					out.Reset()
+					rc.Add(r, &out)
+				}
 				for _, l := range out.Lines {
 					got[strings.TrimPrefix(l.Line, "SH01/bank/")] = l
 				}

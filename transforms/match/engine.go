@@ -680,6 +680,10 @@ func (e *Engine) Reject(line string, parts []Part) {
 	}
 }
 
+// isRejected says whether a person rejected (or reversed) the document for
+// the line.
+func (e *Engine) isRejected(line string, k itemKey) bool { return e.rejected[line][k] }
+
 // ForgetLine drops what was rejected for a line that will not come again.
 func (e *Engine) ForgetLine(line string) { delete(e.rejected, line) }
 

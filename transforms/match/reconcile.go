@@ -151,7 +151,7 @@ type Reconciler struct {
 	lines         map[string]*lineState      // bank lines by company/source/id, for control totals
 	waiting       map[string]Line            // credit lines the engine holds until their document arrives
 	byMatch       map[string]string          // current match id -> bank line, for decisions
-	fees          map[string]Exception       // fee_deducted exceptions by bank line
+	fees          map[string][]Exception     // exceptions of a line's current match (fee, surplus, short paid), to resolve on a reversal
 	totals        map[totalKey]*ControlTotal // by currency and booking day
 	dirty         map[totalKey]bool          // totals changed since the last report
 	overdue       map[string]Exception       // open overdue exceptions by id
@@ -191,7 +191,7 @@ func NewReconciler(company string, set Settings) (*Reconciler, error) {
 	}
 	return &Reconciler{company: company, set: set, engine: e, three: NewThreeWay(set.ThreeWay), appr: NewApprovals(set.ApprovalLevels...),
 		dups: NewDuplicates(set.DuplicateDays), pay: NewPayables(), o2c: NewOrderToCash(),
-		known: map[itemKey]OpenItem{}, lines: map[string]*lineState{}, waiting: map[string]Line{}, byMatch: map[string]string{}, fees: map[string]Exception{}, totals: map[totalKey]*ControlTotal{},
+		known: map[itemKey]OpenItem{}, lines: map[string]*lineState{}, waiting: map[string]Line{}, byMatch: map[string]string{}, fees: map[string][]Exception{}, totals: map[totalKey]*ControlTotal{},
 		dirty: map[totalKey]bool{}, overdue: map[string]Exception{}, reported: map[string]bool{},
 		cleared: map[itemKey]clearing{}, settledOn: map[itemKey]record.Date{}, reviewBy: map[itemKey][]string{}, reviewByParty: map[string][]string{}, byNumber: map[string]itemKey{}, byOrder: map[string][]itemKey{}}, nil
 }
@@ -509,7 +509,7 @@ func (rc *Reconciler) afterMatch(m Match, l Line, at time.Time, out *Output) {
 			if m.Outcome == Confirmed && m.Rule == "reference" && l.Direction == "credit" && p.Kind == record.KindInvoice {
 				// The customer quoted the invoice and paid less, by more
 				// than a bank's fee: someone should ask why.
-				rc.raise(out, Exception{Type: ExcAmountDifference, Reason: "short_paid", SubjectKind: record.KindInvoice, Subject: rc.full(p.Source, p.ID),
+				rc.raiseForMatch(out, m.Line, Exception{Type: ExcAmountDifference, Reason: "short_paid", SubjectKind: record.KindInvoice, Subject: rc.full(p.Source, p.ID),
 					Related: m.Line, Amount: it.Open, Criteria: m.Criteria,
 					NextStep: fmt.Sprintf("%s was paid %s of %s: ask the customer whether the %s %s left is coming, disputed or deducted",
 						it.Number, p.Amount, it.Total, it.Open, it.Open.Currency)}, at)
@@ -538,7 +538,7 @@ func (rc *Reconciler) afterMatch(m Match, l Line, at time.Time, out *Output) {
 		// The line brought more than its documents take: money the
 		// customer is owed back, or holds on account.
 		surplus := record.Money{Minor: -fee, Currency: l.Amount.Currency}
-		rc.raise(out, Exception{Type: ExcOverpayment, Reason: "surplus", SubjectKind: record.KindBankTxn, Subject: m.Line, Amount: surplus,
+		rc.raiseForMatch(out, m.Line, Exception{Type: ExcOverpayment, Reason: "surplus", SubjectKind: record.KindBankTxn, Subject: m.Line, Amount: surplus,
 			Criteria: m.Criteria, NextStep: fmt.Sprintf("%s %s of the line is not applied: refund it to the payer or hold it on account against their next invoice",
 				surplus, surplus.Currency)}, at)
 	}
@@ -546,10 +546,7 @@ func (rc *Reconciler) afterMatch(m Match, l Line, at time.Time, out *Output) {
 		money := record.Money{Minor: fee, Currency: l.Amount.Currency}
 		x := Exception{Type: ExcFeeDeducted, SubjectKind: record.KindBankTxn, Subject: m.Line, Amount: money,
 			Criteria: m.Criteria, NextStep: fmt.Sprintf("post the %s %s bank fee the payer's bank deducted", money, money.Currency)}
-		rc.raise(out, x, at)
-		if n := len(out.Exceptions); n > 0 && out.Exceptions[n-1].Type == ExcFeeDeducted && out.Exceptions[n-1].Subject == m.Line {
-			rc.fees[m.Line] = out.Exceptions[n-1] // to resolve it, should the match be reversed
-		}
+		rc.raiseForMatch(out, m.Line, x, at)
 	}
 }
 
@@ -599,7 +596,7 @@ func (rc *Reconciler) payable(r *record.Record, amount record.Money, at time.Tim
 
 // raise reports an exception once: its id is derived from type, reason
 // and subject, so a replay raises the same one.
-func (rc *Reconciler) raise(out *Output, x Exception, at time.Time) {
+func (rc *Reconciler) raise(out *Output, x Exception, at time.Time) bool {
 	x.Company, x.At = rc.company, at
 	if x.Status == "" {
 		x.Status = StatusOpen
@@ -609,10 +606,20 @@ func (rc *Reconciler) raise(out *Output, x Exception, at time.Time) {
 	}
 	x.ID = exceptionID(x)
 	if rc.reported[x.ID] {
-		return
+		return false
 	}
 	rc.reported[x.ID] = true
 	out.Exceptions = append(out.Exceptions, x)
+	return true
+}
+
+// raiseForMatch raises an exception a line's current match gave rise to
+// (a fee, a surplus, a short payment), and keeps it to resolve should the
+// match be reversed.
+func (rc *Reconciler) raiseForMatch(out *Output, line string, x Exception, at time.Time) {
+	if rc.raise(out, x, at) {
+		rc.fees[line] = append(rc.fees[line], out.Exceptions[len(out.Exceptions)-1])
+	}
 }
 
 func exceptionID(x Exception) string {
@@ -675,8 +682,8 @@ func (rc *Reconciler) endOfDay(d record.Date, at time.Time, out *Output) {
 	cut := d - record.Date(rc.set.RetainDays)
 	for id, st := range rc.lines {
 		if st.day < cut {
-			delete(rc.lines, id) // a re-send this old is not matched again: dedupe has seen it
-			rc.indexReview(id, st.result, Match{})
+			rc.indexReview(id, st.result, Match{}) // while the line is still there to unindex
+			delete(rc.lines, id)                   // a re-send this old is not matched again: dedupe has seen it
 			delete(rc.byMatch, st.result.ID)
 			delete(rc.fees, id)
 			rc.engine.ForgetLine(id)
@@ -826,6 +833,8 @@ func (rc *Reconciler) Decide(d Decision, out *Output) error {
 				}
 				if st.line.Direction == "credit" && p.Kind == record.KindInvoice {
 					rc.o2c.Unsettled(cur.ID, rc.full(p.Source, p.ID), p.Amount)
+					// A marking of the ERP's after this is not ours any more.
+					delete(rc.settledOn, itemKey{p.Kind, p.Source, p.ID})
 				}
 			}
 		}
@@ -887,13 +896,13 @@ func (rc *Reconciler) undoMatch(line string, l Line, at time.Time, out *Output) 
 		}
 		st.aliases = nil
 	}
-	if fee, ok := rc.fees[line]; ok {
-		delete(rc.fees, line)
-		delete(rc.reported, fee.ID) // a later match of the line may raise it again
-		fee.Status, fee.Date, fee.At = StatusResolved, record.DateOf(at), at
-		fee.NextStep = "none: the match that deducted the fee was reversed"
-		out.Exceptions = append(out.Exceptions, fee)
+	for _, x := range rc.fees[line] {
+		delete(rc.reported, x.ID) // a later match of the line may raise it again
+		x.Status, x.Date, x.At = StatusResolved, record.DateOf(at), at
+		x.NextStep = "none: the match it came from was reversed"
+		out.Exceptions = append(out.Exceptions, x)
 	}
+	delete(rc.fees, line)
 }
 
 func pastTense(action string) string {

@@ -398,6 +398,48 @@ func TestAmountExceptions(t *testing.T) {
 	if len(got) != 2 {
 		t.Errorf("exceptions %v, want the surplus of L1, L3 paid twice and INV-11 short paid only", got)
 	}
+	// Reversing the matches resolves what they raised.
+	for _, line := range []string{"SH01/bank/L5", "SH01/bank/L1"} {
+		out.Reset()
+		if err := rc.Decide(Decision{MatchID: rc.lines[line].result.ID, Action: ActionUnmatch, By: "clerk", At: day.Add(20 * time.Hour)}, &out); err != nil {
+			t.Fatal(err)
+		}
+		resolved := map[string]bool{}
+		for _, x := range out.Exceptions {
+			if x.Status == StatusResolved {
+				resolved[x.Type] = true
+			}
+		}
+		if want := map[string]string{"SH01/bank/L5": ExcAmountDifference, "SH01/bank/L1": ExcOverpayment}[line]; !resolved[want] {
+			t.Errorf("unmatching %s resolved %v, not its %s", line, resolved, want)
+		}
+	}
+}
+
+// TestOldLinesLeaveTheReviewIndexes: a line in review forgotten after
+// retain_days leaves no trace in the indexes the ERP's clearing uses.
+func TestOldLinesLeaveTheReviewIndexes(t *testing.T) {
+	rc, err := NewReconciler("SH01", DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := record.MakeDate(2025, 1, 1).Time()
+	var out Output
+	for _, id := range []string{"INV-2025-000001", "INV-2025-000002"} {
+		rc.Add(invoiceRecord(id, "Acme Trading", record.Money{Minor: 25000, Currency: cny}, 1, "open", day), &out)
+	}
+	rc.Add(&record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: "L1", Version: 1, EventTime: day.Add(time.Hour)},
+		Body: &record.BankTxn{Direction: "credit", BookingDate: record.DateOf(day), Amount: record.Money{Minor: 25000, Currency: cny},
+			Counterparty: record.Party{Name: "Acme Trading"}}}, &out)
+	if len(rc.reviewBy) == 0 || len(rc.reviewByParty) == 0 {
+		t.Fatalf("L1 in review is not indexed: %v %v", rc.reviewBy, rc.reviewByParty)
+	}
+	later := day.AddDate(0, 0, DefaultSettings().RetainDays+2)
+	rc.Add(invoiceRecord("INV-2025-000003", "Beta", record.Money{Minor: 100, Currency: cny}, 1, "open", later), &out)
+	rc.Add(invoiceRecord("INV-2025-000004", "Beta", record.Money{Minor: 100, Currency: cny}, 1, "open", later.AddDate(0, 0, 1)), &out)
+	if len(rc.reviewBy) != 0 || len(rc.reviewByParty) != 0 {
+		t.Errorf("forgotten L1 still indexed: %v %v", rc.reviewBy, rc.reviewByParty)
+	}
 }
 
 // TestPayerByAccount: a payer's bank account, once known from an accepted
