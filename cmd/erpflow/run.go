@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"time"
@@ -42,7 +44,7 @@ const defaultMemoryLimit = 448 << 20
 func newRun(g *globals) *cobra.Command {
 	var sf serverFlags
 	var untilCaughtUp, matching bool
-	var httpListen, cpuProfile, group string
+	var httpListen, cpuProfile, memProfile, group string
 	c := &cobra.Command{
 		Use:   "run",
 		Short: "Run the pipeline: Kafka topics to ClickHouse",
@@ -86,6 +88,13 @@ consumed=N landed=N dead_lettered=N duplicates=N`,
 				}
 				defer stop()
 			}
+			if memProfile != "" {
+				stop, err := startPeakHeapProfile(memProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			var p *progress
 			opt := job.Options{UntilCaughtUp: untilCaughtUp, Log: log}
 			if untilCaughtUp {
@@ -120,8 +129,50 @@ consumed=N landed=N dead_lettered=N duplicates=N`,
 	c.Flags().BoolVar(&matching, "matching", true, "run the matching stage (overrides matching.enabled)")
 	c.Flags().StringVar(&group, "group", "", "consumer group id (overrides kafka.group_id)")
 	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for go tool pprof)")
+	c.Flags().StringVar(&memProfile, "memprofile", "", "write a heap profile taken at the run's largest live heap to this file (for go tool pprof)")
 	c.Flags().StringVar(&httpListen, "http-listen", "", "host:port for /metrics, /healthz, /readyz (overrides http.listen; empty disables)")
 	return c
+}
+
+// startPeakHeapProfile samples the heap every quarter second and writes,
+// at stop, the profile of the moment its in-use bytes were highest: what
+// a run holds at its peak, not what is left at its end.
+func startPeakHeapProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	done, finished := make(chan struct{}), make(chan struct{})
+	var best []byte
+	var peak uint64
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse <= peak {
+				continue
+			}
+			peak = ms.HeapInuse
+			var buf bytes.Buffer
+			if err := pprof.Lookup("heap").WriteTo(&buf, 0); err == nil {
+				best = buf.Bytes()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		f.Write(best)
+		f.Close()
+	}, nil
 }
 
 func startCPUProfile(path string) (stop func(), err error) {
