@@ -288,14 +288,14 @@ func (rc *Reconciler) payerParty(l Line) string {
 	return key
 }
 
-func index[K comparable](m map[K][]string, k K, line string) {
-	if !slices.Contains(m[k], line) {
-		m[k] = append(m[k], line)
+func index[K, V comparable](m map[K][]V, k K, v V) {
+	if !slices.Contains(m[k], v) {
+		m[k] = append(m[k], v)
 	}
 }
 
-func unindex[K comparable](m map[K][]string, k K, line string) {
-	if rest := slices.DeleteFunc(m[k], func(l string) bool { return l == line }); len(rest) > 0 {
+func unindex[K, V comparable](m map[K][]V, k K, v V) {
+	if rest := slices.DeleteFunc(m[k], func(x V) bool { return x == v }); len(rest) > 0 {
 		m[k] = rest
 	} else {
 		delete(m, k)

@@ -162,6 +162,7 @@ type Reconciler struct {
 	reviewByParty map[string][]string        // and by the party of them all
 	byNumber      map[string]itemKey         // AR invoices known, by number, to see one paid twice
 	byOrder       map[string][]itemKey       // and by order, to see what a credit note touches
+	touched       map[itemKey]record.Date    // when a known document last changed or was paid, to forget it
 }
 
 type lineState struct {
@@ -193,7 +194,7 @@ func NewReconciler(company string, set Settings) (*Reconciler, error) {
 		dups: NewDuplicates(set.DuplicateDays), pay: NewPayables(), o2c: NewOrderToCash(),
 		known: map[itemKey]OpenItem{}, lines: map[string]*lineState{}, waiting: map[string]Line{}, byMatch: map[string]string{}, fees: map[string][]Exception{}, totals: map[totalKey]*ControlTotal{},
 		dirty: map[totalKey]bool{}, overdue: map[string]Exception{}, reported: map[string]bool{},
-		cleared: map[itemKey]clearing{}, settledOn: map[itemKey]record.Date{}, reviewBy: map[itemKey][]string{}, reviewByParty: map[string][]string{}, byNumber: map[string]itemKey{}, byOrder: map[string][]itemKey{}}, nil
+		cleared: map[itemKey]clearing{}, settledOn: map[itemKey]record.Date{}, reviewBy: map[itemKey][]string{}, reviewByParty: map[string][]string{}, byNumber: map[string]itemKey{}, byOrder: map[string][]itemKey{}, touched: map[itemKey]record.Date{}}, nil
 }
 
 // Book is the company's open items.
@@ -303,7 +304,7 @@ func (rc *Reconciler) putItem(r *record.Record, it OpenItem, gone bool, out *Out
 		if !seen {
 			return // never opened: nothing to take back
 		}
-		delete(rc.known, k)
+		rc.forget(k)
 		book.Remove(it.Kind, it.Source, it.ID)
 		rc.item(out, it, "removed", r.EventTime)
 		if touched {
@@ -332,12 +333,14 @@ func (rc *Reconciler) putItem(r *record.Record, it OpenItem, gone bool, out *Out
 		if it.Open.Minor <= 0 {
 			book.Remove(it.Kind, it.Source, it.ID)
 			rc.known[k] = it
+			rc.touched[k] = rc.day
 			rc.item(out, it, "settled", r.EventTime)
 			return
 		}
 	}
 	fresh := !seen
 	rc.known[k] = it
+	rc.touched[k] = rc.day
 	if it.Kind == record.KindInvoice && it.Number != "" {
 		rc.byNumber[it.Number] = k
 	}
@@ -523,6 +526,9 @@ func (rc *Reconciler) afterMatch(m Match, l Line, at time.Time, out *Output) {
 			rc.o2c.Settled(m.ID, rc.full(p.Source, p.ID), p.Amount, l.Date)
 			rc.settledOn[itemKey{p.Kind, p.Source, p.ID}] = l.Date
 		}
+		if _, ok := rc.known[itemKey{p.Kind, p.Source, p.ID}]; ok {
+			rc.touched[itemKey{p.Kind, p.Source, p.ID}] = rc.day
+		}
 	}
 	if l.Direction != "credit" {
 		return
@@ -695,10 +701,37 @@ func (rc *Reconciler) endOfDay(d record.Date, at time.Time, out *Output) {
 		}
 	}
 	rc.forgetCleared(d)
+	rc.forgetKnown(cut)
 	rc.three.Forget(cut)
 	rc.appr.Forget(cut)
 	rc.pay.Forget(cut)
 	rc.o2c.Forget(cut)
+}
+
+// forgetKnown drops documents no longer open that nothing touched since
+// cut: like old lines, they will not be reopened or paid twice any more,
+// and keeping them would grow the state without end.
+func (rc *Reconciler) forgetKnown(cut record.Date) {
+	book := rc.Book()
+	for k, d := range rc.touched {
+		if d >= cut || book.Get(k.kind, k.source, k.id) != nil {
+			continue
+		}
+		rc.forget(k)
+	}
+}
+
+// forget drops a known document and its indexes.
+func (rc *Reconciler) forget(k itemKey) {
+	it := rc.known[k]
+	delete(rc.known, k)
+	delete(rc.touched, k)
+	if rc.byNumber[it.Number] == k {
+		delete(rc.byNumber, it.Number)
+	}
+	if it.OrderRef != "" {
+		unindex(rc.byOrder, it.OrderRef, k)
+	}
 }
 
 // Close ends the latest event day, as if time had moved on: the end of a

@@ -543,3 +543,36 @@ func TestCreditNoteAfterPayment(t *testing.T) {
 		t.Errorf("reopened %v, want %s", got, want)
 	}
 }
+
+// TestSettledDocumentsAreForgotten: a document paid in full and untouched
+// for retain_days leaves the reconciler's memory; one still open stays.
+func TestSettledDocumentsAreForgotten(t *testing.T) {
+	rc, err := NewReconciler("SH01", DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := record.MakeDate(2025, 1, 1).Time()
+	var out Output
+	paid := invoiceRecord("INV-2025-000001", "Acme Trading", record.Money{Minor: 25000, Currency: cny}, 1, "open", day)
+	paid.Body.(*record.Invoice).OrderRef = "SO-2025-000001"
+	rc.Add(paid, &out)
+	rc.Add(invoiceRecord("INV-2025-000002", "Acme Trading", record.Money{Minor: 31000, Currency: cny}, 1, "open", day), &out)
+	rc.Add(&record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: "L1", Version: 1, EventTime: day.Add(time.Hour)},
+		Body: &record.BankTxn{Direction: "credit", BookingDate: record.DateOf(day), Amount: record.Money{Minor: 25000, Currency: cny},
+			Counterparty: record.Party{Name: "Acme Trading"}, Remittance: "INV-2025-000001"}}, &out)
+	if len(rc.known) != 2 || len(rc.byNumber) != 2 || len(rc.byOrder) != 1 {
+		t.Fatalf("known %d, by number %d, by order %d", len(rc.known), len(rc.byNumber), len(rc.byOrder))
+	}
+	later := day.AddDate(0, 0, DefaultSettings().RetainDays+2)
+	rc.Add(invoiceRecord("INV-2025-000003", "Beta", record.Money{Minor: 100, Currency: cny}, 1, "open", later), &out)
+	rc.Add(invoiceRecord("INV-2025-000004", "Beta", record.Money{Minor: 100, Currency: cny}, 1, "open", later.AddDate(0, 0, 1)), &out)
+	if _, ok := rc.known[itemKey{record.KindInvoice, "erp", "INV-2025-000001"}]; ok || rc.byOrder["SO-2025-000001"] != nil {
+		t.Error("the paid invoice is still remembered")
+	}
+	if _, ok := rc.byNumber["INV-2025-000001"]; ok {
+		t.Error("the paid invoice's number is still indexed")
+	}
+	if _, ok := rc.known[itemKey{record.KindInvoice, "erp", "INV-2025-000002"}]; !ok {
+		t.Error("the open invoice was forgotten")
+	}
+}
