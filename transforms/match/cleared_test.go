@@ -78,6 +78,15 @@ func TestERPClearing(t *testing.T) {
 			steps: []step{inv("INV-1", 25000), inv("INV-2", 25000), inv("INV-3", 25000),
 				{at: 10, kind: "line", id: "L1", party: "Acme Trading", minor: 25000},
 				{at: 30, kind: "paid", id: "INV-2"}, {at: 40, kind: "unmatch", id: "L1"}}},
+		{name: "after a reversal, the ERP's marking of the invoice counts again",
+			// L1 paid INV-1 by reference and was reversed; the ERP then marks
+			// INV-1 paid, which must be L2's doing, not L1's old match.
+			steps: []step{inv("INV-2025-000001", 25000), inv("INV-2025-000002", 25000), inv("INV-2025-000003", 25000),
+				{at: 10, kind: "line", id: "L1", party: "Acme Trading", minor: 25000, remit: "INV-2025-000001"},
+				{at: 12, kind: "unmatch", id: "L1"},
+				{at: 14, kind: "line", id: "L2", party: "Acme Trading", minor: 25000},
+				{at: 30, kind: "paid", id: "INV-2025-000001"}},
+			want: map[string][]string{"L2": {"INV-2025-000001"}}},
 		{name: "an invoice no rule proposed, with two lines of the payer in review",
 			steps: []step{inv("INV-1", 25000), inv("INV-2", 25000),
 				{at: 10, kind: "line", id: "L1", party: "Acme Trading", minor: 25000},
