@@ -50,7 +50,16 @@ type OverdueItem struct {
 	Type     string // ExcUnpaidOverdue or ExcUnderpaidOverdue
 	Residual record.Money
 	DaysLate int
-	NextStep string
+}
+
+// NextStep is what a clerk should do about it; built on demand, since most
+// days most overdue invoices are as they were the day before.
+func (it OverdueItem) NextStep() string {
+	if it.Type == ExcUnpaidOverdue {
+		return fmt.Sprintf("send a reminder for %s %s, %d days past due", it.Residual, it.Residual.Currency, it.DaysLate)
+	}
+	return fmt.Sprintf("ask the customer about the remaining %s %s, or for a remittance advice if it was paid under another reference",
+		it.Residual, it.Residual.Currency)
 }
 
 // OrderToCash links sales orders, shipments, AR invoices and the receipts
@@ -61,6 +70,10 @@ type OrderToCash struct {
 	chains   map[string]*Chain // by company/order number
 	invoices map[string]*arState
 	versions map[string]uint64 // of orders and shipments
+	// owing are the invoices with money still to come (not cancelled, not
+	// called paid by the ERP): the only ones Overdue need look at, where
+	// walking every invoice every day cost more than the rest of the day.
+	owing map[string]*arState
 }
 
 type arState struct {
@@ -78,7 +91,7 @@ type arState struct {
 
 // NewOrderToCash returns an empty tracker.
 func NewOrderToCash() *OrderToCash {
-	return &OrderToCash{chains: map[string]*Chain{}, invoices: map[string]*arState{}, versions: map[string]uint64{}}
+	return &OrderToCash{chains: map[string]*Chain{}, invoices: map[string]*arState{}, versions: map[string]uint64{}, owing: map[string]*arState{}}
 }
 
 func (o *OrderToCash) chain(company, number string) *Chain {
@@ -159,6 +172,7 @@ func (o *OrderToCash) add(r *record.Record) *Chain {
 		if st.erpPaid {
 			c.lastMoney = max(c.lastMoney, record.DateOf(r.EventTime))
 		}
+		o.track(st)
 		o.settle(c)
 		return c
 	}
@@ -180,6 +194,7 @@ func (o *OrderToCash) Settled(matchID, invoice string, amount record.Money, on r
 	}
 	st.matches[matchID] = true
 	st.received += amount.Minor
+	o.track(st)
 	c.lastMoney, c.touched = max(c.lastMoney, on), max(c.touched, on)
 	o.settle(c)
 	return c
@@ -194,9 +209,19 @@ func (o *OrderToCash) Unsettled(matchID, invoice string, amount record.Money) *C
 	}
 	delete(st.matches, matchID)
 	st.received -= amount.Minor
+	o.track(st)
 	c := o.chains[st.chain]
 	o.settle(c)
 	return c
+}
+
+// track keeps an invoice in owing while it has money to come.
+func (o *OrderToCash) track(st *arState) {
+	if !st.cancelled && !st.erpPaid && st.total.Minor > 0 && st.received < st.total.Minor {
+		o.owing[st.id] = st
+	} else {
+		delete(o.owing, st.id)
+	}
 }
 
 // settle works out the chain's status from scratch: how far the goods and
@@ -247,8 +272,8 @@ func (o *OrderToCash) Overdue(cutoff record.Date) []OverdueItem {
 	// anything overdue; most chains are paid, so find those first rather
 	// than walk every chain every day.
 	due := map[string]bool{}
-	for _, st := range o.invoices {
-		if !st.cancelled && !st.erpPaid && st.total.Minor > 0 && st.due <= cutoff && st.received < st.total.Minor {
+	for _, st := range o.owing {
+		if st.due <= cutoff {
 			due[st.chain] = true
 		}
 	}
@@ -276,14 +301,9 @@ func (o *OrderToCash) Overdue(cutoff record.Date) []OverdueItem {
 				continue
 			}
 			it := OverdueItem{Invoice: st.id, Order: c.Order, DaysLate: int(cutoff - st.due),
-				Residual: record.Money{Minor: residual, Currency: st.total.Currency}}
+				Residual: record.Money{Minor: residual, Currency: st.total.Currency}, Type: ExcUnderpaidOverdue}
 			if st.received == 0 && use == 0 {
 				it.Type = ExcUnpaidOverdue
-				it.NextStep = fmt.Sprintf("send a reminder for %s %s, %d days past due", it.Residual, it.Residual.Currency, it.DaysLate)
-			} else {
-				it.Type = ExcUnderpaidOverdue
-				it.NextStep = fmt.Sprintf("ask the customer about the remaining %s %s, or for a remittance advice if it was paid under another reference",
-					it.Residual, it.Residual.Currency)
 			}
 			out = append(out, it)
 		}
@@ -318,6 +338,7 @@ func (o *OrderToCash) Forget(cutoff record.Date) int {
 		if c.touched < cutoff && (c.Status == "paid" || c.Status == "cancelled") {
 			for _, id := range c.Invoices {
 				delete(o.invoices, id)
+				delete(o.owing, id)
 			}
 			for _, id := range c.Shipments {
 				delete(o.versions, id)

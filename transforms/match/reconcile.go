@@ -154,7 +154,7 @@ type Reconciler struct {
 	fees          map[string][]Exception     // exceptions of a line's current match (fee, surplus, short paid), to resolve on a reversal
 	totals        map[totalKey]*ControlTotal // by currency and booking day
 	dirty         map[totalKey]bool          // totals changed since the last report
-	overdue       map[string]Exception       // open overdue exceptions by id
+	overdue       map[string]Exception       // open overdue exceptions by invoice (company/source/id)
 	reported      map[string]bool            // exception ids raised once and for all
 	cleared       map[itemKey]clearing       // open AR invoices the ERP marked paid lately
 	settledOn     map[itemKey]record.Date    // AR invoices a line settled part of lately, by the line's date
@@ -645,15 +645,15 @@ func (rc *Reconciler) endOfDay(d record.Date, at time.Time, out *Output) {
 	}
 	now := map[string]bool{}
 	for _, it := range rc.o2c.Overdue(d) {
-		x := Exception{Type: it.Type, SubjectKind: record.KindInvoice, Subject: it.Invoice, Related: it.Order, Amount: it.Residual,
-			Status: StatusOpen, NextStep: it.NextStep, Company: rc.company, Date: d, At: at,
-			Criteria: []Criterion{{"paid", false, fmt.Sprintf("%s still to come, %d days past due", it.Residual, it.DaysLate)}}}
-		x.ID = exceptionID(Exception{Company: rc.company, Type: "overdue", Subject: it.Invoice})
-		now[x.ID] = true
-		if old, ok := rc.overdue[x.ID]; ok && old.Type == x.Type && old.Amount == x.Amount {
+		now[it.Invoice] = true
+		if old, ok := rc.overdue[it.Invoice]; ok && old.Type == it.Type && old.Amount == it.Residual {
 			continue // still the same: the day count alone changes nothing worth a row
 		}
-		rc.overdue[x.ID] = x
+		x := Exception{Type: it.Type, SubjectKind: record.KindInvoice, Subject: it.Invoice, Related: it.Order, Amount: it.Residual,
+			Status: StatusOpen, NextStep: it.NextStep(), Company: rc.company, Date: d, At: at,
+			Criteria: []Criterion{{"paid", false, fmt.Sprintf("%s still to come, %d days past due", it.Residual, it.DaysLate)}}}
+		x.ID = exceptionID(Exception{Company: rc.company, Type: "overdue", Subject: it.Invoice})
+		rc.overdue[it.Invoice] = x
 		out.Exceptions = append(out.Exceptions, x)
 	}
 	for _, id := range sortedKeys(rc.overdue) {
