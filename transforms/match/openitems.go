@@ -9,7 +9,10 @@ import (
 // OpenItem is a document with money still to settle: an invoice, an
 // approved expense claim, an ERP payment not yet seen at the bank.
 type OpenItem struct {
-	Kind      record.Kind
+	Kind record.Kind
+	// touched is when the reconciler last changed or settled its copy of
+	// the document, to forget it in time (it sits in Kind's padding).
+	touched   record.Date
 	Source    string
 	ID        string
 	Number    string // the number remittances quote

@@ -162,7 +162,6 @@ type Reconciler struct {
 	reviewByParty map[string][]string        // and by the party of them all
 	byNumber      map[string]itemKey         // AR invoices known, by number, to see one paid twice
 	byOrder       map[string][]itemKey       // and by order, to see what a credit note touches
-	touched       map[itemKey]record.Date    // when a known document last changed or was paid, to forget it
 }
 
 type lineState struct {
@@ -194,7 +193,7 @@ func NewReconciler(company string, set Settings) (*Reconciler, error) {
 		dups: NewDuplicates(set.DuplicateDays), pay: NewPayables(), o2c: NewOrderToCash(),
 		known: map[itemKey]OpenItem{}, lines: map[string]*lineState{}, waiting: map[string]Line{}, byMatch: map[string]string{}, fees: map[string][]Exception{}, totals: map[totalKey]*ControlTotal{},
 		dirty: map[totalKey]bool{}, overdue: map[string]Exception{}, reported: map[string]bool{},
-		cleared: map[itemKey]clearing{}, settledOn: map[itemKey]record.Date{}, reviewBy: map[itemKey][]string{}, reviewByParty: map[string][]string{}, byNumber: map[string]itemKey{}, byOrder: map[string][]itemKey{}, touched: map[itemKey]record.Date{}}, nil
+		cleared: map[itemKey]clearing{}, settledOn: map[itemKey]record.Date{}, reviewBy: map[itemKey][]string{}, reviewByParty: map[string][]string{}, byNumber: map[string]itemKey{}, byOrder: map[string][]itemKey{}}, nil
 }
 
 // Book is the company's open items.
@@ -332,15 +331,15 @@ func (rc *Reconciler) putItem(r *record.Record, it OpenItem, gone bool, out *Out
 		}
 		if it.Open.Minor <= 0 {
 			book.Remove(it.Kind, it.Source, it.ID)
+			it.touched = rc.day
 			rc.known[k] = it
-			rc.touched[k] = rc.day
 			rc.item(out, it, "settled", r.EventTime)
 			return
 		}
 	}
 	fresh := !seen
+	it.touched = rc.day
 	rc.known[k] = it
-	rc.touched[k] = rc.day
 	if it.Kind == record.KindInvoice && it.Number != "" {
 		rc.byNumber[it.Number] = k
 	}
@@ -526,8 +525,9 @@ func (rc *Reconciler) afterMatch(m Match, l Line, at time.Time, out *Output) {
 			rc.o2c.Settled(m.ID, rc.full(p.Source, p.ID), p.Amount, l.Date)
 			rc.settledOn[itemKey{p.Kind, p.Source, p.ID}] = l.Date
 		}
-		if _, ok := rc.known[itemKey{p.Kind, p.Source, p.ID}]; ok {
-			rc.touched[itemKey{p.Kind, p.Source, p.ID}] = rc.day
+		if k, ok := rc.known[itemKey{p.Kind, p.Source, p.ID}]; ok {
+			k.touched = rc.day
+			rc.known[itemKey{p.Kind, p.Source, p.ID}] = k
 		}
 	}
 	if l.Direction != "credit" {
@@ -713,8 +713,8 @@ func (rc *Reconciler) endOfDay(d record.Date, at time.Time, out *Output) {
 // and keeping them would grow the state without end.
 func (rc *Reconciler) forgetKnown(cut record.Date) {
 	book := rc.Book()
-	for k, d := range rc.touched {
-		if d >= cut || book.Get(k.kind, k.source, k.id) != nil {
+	for k, it := range rc.known {
+		if it.touched >= cut || book.Get(k.kind, k.source, k.id) != nil {
 			continue
 		}
 		rc.forget(k)
@@ -725,7 +725,6 @@ func (rc *Reconciler) forgetKnown(cut record.Date) {
 func (rc *Reconciler) forget(k itemKey) {
 	it := rc.known[k]
 	delete(rc.known, k)
-	delete(rc.touched, k)
 	if rc.byNumber[it.Number] == k {
 		delete(rc.byNumber, it.Number)
 	}
