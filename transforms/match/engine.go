@@ -135,6 +135,9 @@ type Match struct {
 	Candidates int
 	// Alternatives are the other candidates of an ambiguous line.
 	Alternatives [][]Part
+	// taught are the aliases (payer name or account key, party key) the
+	// match taught, to take back should it be reversed.
+	taught [][2]string
 }
 
 // Engine matches the bank lines of companies against their open items.
@@ -287,11 +290,14 @@ func (e *Engine) decide(book *Book, l Line, m Match, cands []candidate) Match {
 	case best.score >= e.cfg.Confirm && !best.proposal:
 		m.Outcome = Confirmed
 		if l.Direction == "credit" && best.rule == "reference" && len(best.items) > 0 && best.items[0].PartyKey != "" {
-			if l.PayerKey != "" && best.items[0].PartyKey != l.PayerKey {
-				e.alias(l.Company, l.PayerKey, best.items[0].PartyKey)
-			}
-			if l.PayerAccount != "" {
-				e.alias(l.Company, accountKey(l.PayerAccount), best.items[0].PartyKey)
+			// Only where nothing is known yet: a mapping the ERP gave or a
+			// person taught is not overwritten by a rule.
+			party := best.items[0].PartyKey
+			for _, payer := range []string{l.PayerKey, accountKey(l.PayerAccount)} {
+				if payer != "" && payer != accountKey("") && payer != party && e.aliases[l.Company][payer] == "" {
+					e.alias(l.Company, payer, party)
+					m.taught = append(m.taught, [2]string{payer, party})
+				}
 			}
 		}
 		for i, it := range best.items {
@@ -698,7 +704,10 @@ func (e *Engine) AliasOf(company, payer string) string { return e.aliases[compan
 // account when a match taught it (names on bank lines vary, an account
 // does not), else by the alias of its name, else its name's own key.
 func (e *Engine) payer(l Line) (key string, byAccount bool) {
-	if l.PayerAccount != "" {
+	// A name that is itself a customer's with open items wins over the
+	// account: a parent company or a payment agent pays from one account
+	// for several customers.
+	if l.PayerAccount != "" && (l.PayerKey == "" || !e.Book(l.Company).HasParty(l.PayerKey)) {
 		if a := e.aliases[l.Company][accountKey(l.PayerAccount)]; a != "" {
 			return a, true
 		}
@@ -717,10 +726,11 @@ func accountKey(account string) string { return "account:" + account }
 // explanations and logs must.
 func maskAccount(a string) string {
 	r := []rune(a)
-	if len(r) <= 4 {
-		return "…" + string(r[len(r)-min(len(r), 1):])
+	show := 4
+	if len(r) < 8 { // a short account would be all but given away
+		show = min(len(r)/3, 2)
 	}
-	return "…" + string(r[len(r)-4:])
+	return "…" + string(r[len(r)-show:])
 }
 
 // Unalias forgets that a payer name key stands for a party's, if it does.

@@ -137,6 +137,9 @@ func (b *Book) ByNumber(n string) []*OpenItem { return ordered(b.byNumber[n]) }
 // ByParty returns the open items of a party match key.
 func (b *Book) ByParty(key string) []*OpenItem { return ordered(b.byParty[key]) }
 
+// HasParty says whether a party has anything open.
+func (b *Book) HasParty(key string) bool { return len(b.byParty[key]) > 0 }
+
 // ByAmount returns the open items whose open amount is exactly m.
 func (b *Book) ByAmount(m record.Money) []*OpenItem {
 	return ordered(b.byAmount[amountKey{m.Currency, m.Minor}])

@@ -162,6 +162,7 @@ type Reconciler struct {
 	reviewByParty map[string][]string        // and by the party of them all
 	byNumber      map[string]itemKey         // AR invoices known, by number, to see one paid twice
 	byOrder       map[string][]itemKey       // and by order, to see what a credit note touches
+	pending       map[string]Exception       // paid_twice by line, short_paid by invoice: resolved when no longer true
 }
 
 type lineState struct {
@@ -193,7 +194,7 @@ func NewReconciler(company string, set Settings) (*Reconciler, error) {
 		dups: NewDuplicates(set.DuplicateDays), pay: NewPayables(), o2c: NewOrderToCash(),
 		known: map[itemKey]OpenItem{}, lines: map[string]*lineState{}, waiting: map[string]Line{}, byMatch: map[string]string{}, fees: map[string][]Exception{}, totals: map[totalKey]*ControlTotal{},
 		dirty: map[totalKey]bool{}, overdue: map[string]Exception{}, reported: map[string]bool{},
-		cleared: map[itemKey]clearing{}, settledOn: map[itemKey]record.Date{}, reviewBy: map[itemKey][]string{}, reviewByParty: map[string][]string{}, byNumber: map[string]itemKey{}, byOrder: map[string][]itemKey{}}, nil
+		cleared: map[itemKey]clearing{}, settledOn: map[itemKey]record.Date{}, reviewBy: map[itemKey][]string{}, reviewByParty: map[string][]string{}, byNumber: map[string]itemKey{}, byOrder: map[string][]itemKey{}, pending: map[string]Exception{}}, nil
 }
 
 // Book is the company's open items.
@@ -223,9 +224,12 @@ func (rc *Reconciler) Add(r *record.Record, out *Output) {
 	switch b := r.Body.(type) {
 	case *record.Invoice:
 		if b.Direction == "AR" {
-			if k := partyKey(b.Party); b.Party.Account != "" && k != "" && rc.engine.AliasOf(rc.company, accountKey(b.Party.Account)) == "" {
-				// The ERP knows the customer's account: lines from it are
-				// the customer's, whatever name the bank writes.
+			held := rc.Book().Get(record.KindInvoice, r.Source, r.ID)
+			if k := partyKey(b.Party); b.Party.Account != "" && k != "" && (held == nil || r.Version >= held.Version) {
+				// The ERP's customer record is the authority on whose
+				// account it is: lines from it are the customer's, whatever
+				// name the bank writes, and what a rule or a person taught
+				// otherwise gives way.
 				rc.engine.Alias(rc.company, accountKey(b.Party.Account), k)
 			}
 			rc.o2c.Add(r)
@@ -299,6 +303,13 @@ func (rc *Reconciler) putItem(r *record.Record, it OpenItem, gone bool, out *Out
 		return
 	}
 	touched := seen && (held == nil || held.Open.Minor != prev.Minor)
+	if !seen && it.Version > 1 && statusOf(r) == "paid" {
+		// A later version of a document not known (forgotten after
+		// retain_days, or from before the history) that the ERP calls
+		// paid owes nothing: opening it at its total would let a new
+		// payment settle it again.
+		return
+	}
 	if gone {
 		if !seen {
 			return // never opened: nothing to take back
@@ -444,7 +455,7 @@ func (rc *Reconciler) paidTwice(l Line, full string, at time.Time, out *Output) 
 		if d < 0 || d > 0 && !rc.feeFits(it.Total.Minor, d, 1, l.Amount.Currency) {
 			continue
 		}
-		rc.raise(out, Exception{Type: ExcOverpayment, Reason: "paid_twice", SubjectKind: record.KindBankTxn, Subject: full,
+		rc.raisePending(out, full, Exception{Type: ExcOverpayment, Reason: "paid_twice", SubjectKind: record.KindBankTxn, Subject: full,
 			Related: rc.full(k.source, k.id), Amount: l.Amount,
 			Criteria: []Criterion{{"reference", true, "quotes " + it.Number + ", settled already"},
 				{"party", true, "payer name matches the customer"}, {"amount", true, "the invoice's amount"}},
@@ -480,6 +491,7 @@ func (rc *Reconciler) decided(m Match, l Line, at time.Time, by, why string, out
 		}
 		rc.indexReview(m.Line, st.result, m)
 		st.result = m
+		st.aliases = append(st.aliases, m.taught...) // a reversal takes them back
 		if m.ID != "" {
 			rc.byMatch[m.ID] = m.Line
 		}
@@ -500,6 +512,8 @@ func (rc *Reconciler) afterMatch(m Match, l Line, at time.Time, out *Output) {
 	if m.Outcome != Confirmed && m.Outcome != Accepted {
 		return
 	}
+	// A line matched after all did not pay anything twice.
+	rc.settlePending(out, m.Line, "none: the line was matched ("+m.Rule+")", at)
 	book := rc.Book()
 	var applied int64
 	for _, p := range m.Parts {
@@ -515,10 +529,15 @@ func (rc *Reconciler) afterMatch(m Match, l Line, at time.Time, out *Output) {
 					Related: m.Line, Amount: it.Open, Criteria: m.Criteria,
 					NextStep: fmt.Sprintf("%s was paid %s of %s: ask the customer whether the %s %s left is coming, disputed or deducted",
 						it.Number, p.Amount, it.Total, it.Open, it.Open.Currency)}, at)
+				if n := len(out.Exceptions); n > 0 && out.Exceptions[n-1].Type == ExcAmountDifference {
+					rc.pending[out.Exceptions[n-1].Subject] = out.Exceptions[n-1]
+				}
 			}
 		} else if k, ok := rc.known[itemKey{p.Kind, p.Source, p.ID}]; ok {
 			st.OpenItem = k
 			st.Open = record.Money{Currency: k.Total.Currency}
+			// Paid in full now: a short payment asked about is made up.
+			rc.settlePending(out, rc.full(p.Source, p.ID), "none: the rest was paid by "+m.Line, at)
 		}
 		out.Items = append(out.Items, st)
 		if l.Direction == "credit" && p.Kind == record.KindInvoice {
@@ -619,6 +638,28 @@ func (rc *Reconciler) raise(out *Output, x Exception, at time.Time) bool {
 	return true
 }
 
+// raisePending raises an exception that stands until what it says stops
+// being true (settlePending, under key).
+func (rc *Reconciler) raisePending(out *Output, key string, x Exception, at time.Time) {
+	if rc.raise(out, x, at) {
+		rc.pending[key] = out.Exceptions[len(out.Exceptions)-1]
+	}
+}
+
+// settlePending resolves the pending exception under key, if any.
+func (rc *Reconciler) settlePending(out *Output, key, step string, at time.Time) {
+	x, ok := rc.pending[key]
+	if !ok {
+		return
+	}
+	delete(rc.pending, key)
+	delete(rc.reported, x.ID)
+	// Resolved now, it is not the reversal's to resolve again.
+	rc.fees[x.Related] = slices.DeleteFunc(rc.fees[x.Related], func(f Exception) bool { return f.ID == x.ID })
+	x.Status, x.Date, x.At, x.NextStep = StatusResolved, record.DateOf(at), at, step
+	out.Exceptions = append(out.Exceptions, x)
+}
+
 // raiseForMatch raises an exception a line's current match gave rise to
 // (a fee, a surplus, a short payment), and keeps it to resolve should the
 // match be reversed.
@@ -692,6 +733,7 @@ func (rc *Reconciler) endOfDay(d record.Date, at time.Time, out *Output) {
 			delete(rc.lines, id)                   // a re-send this old is not matched again: dedupe has seen it
 			delete(rc.byMatch, st.result.ID)
 			delete(rc.fees, id)
+			delete(rc.pending, id)
 			rc.engine.ForgetLine(id)
 		}
 	}
@@ -725,6 +767,7 @@ func (rc *Reconciler) forgetKnown(cut record.Date) {
 func (rc *Reconciler) forget(k itemKey) {
 	it := rc.known[k]
 	delete(rc.known, k)
+	delete(rc.pending, rc.full(k.source, k.id))
 	if rc.byNumber[it.Number] == k {
 		delete(rc.byNumber, it.Number)
 	}
@@ -929,6 +972,9 @@ func (rc *Reconciler) undoMatch(line string, l Line, at time.Time, out *Output) 
 		st.aliases = nil
 	}
 	for _, x := range rc.fees[line] {
+		if p, ok := rc.pending[x.Subject]; ok && p.ID == x.ID {
+			delete(rc.pending, x.Subject)
+		}
 		delete(rc.reported, x.ID) // a later match of the line may raise it again
 		x.Status, x.Date, x.At = StatusResolved, record.DateOf(at), at
 		x.NextStep = "none: the match it came from was reversed"

@@ -575,4 +575,116 @@ func TestSettledDocumentsAreForgotten(t *testing.T) {
 	if _, ok := rc.known[itemKey{record.KindInvoice, "erp", "INV-2025-000002"}]; !ok {
 		t.Error("the open invoice was forgotten")
 	}
+	// A new line of the old amount waits; the ERP then re-sends the old
+	// invoice as paid: it owes nothing, so the line does not settle it.
+	rc.Add(&record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: "L2", Version: 1, EventTime: later.AddDate(0, 0, 1).Add(time.Hour)},
+		Body: &record.BankTxn{Direction: "credit", BookingDate: record.DateOf(later.AddDate(0, 0, 1)), Amount: record.Money{Minor: 25000, Currency: cny},
+			Counterparty: record.Party{Name: "Acme Trading"}}}, &out)
+	again := invoiceRecord("INV-2025-000001", "Acme Trading", record.Money{Minor: 25000, Currency: cny}, 2, "paid", later.AddDate(0, 0, 1).Add(2*time.Hour))
+	out.Reset()
+	rc.Add(again, &out)
+	if rc.Book().Get(record.KindInvoice, "erp", "INV-2025-000001") != nil || len(out.Lines) != 0 {
+		t.Errorf("the forgotten paid invoice was opened again: %+v", out.Lines)
+	}
+}
+
+// TestExceptionsThatStopBeingTrue: paid_twice is resolved when the line
+// is matched after all, short_paid when the rest of the invoice is paid.
+func TestExceptionsThatStopBeingTrue(t *testing.T) {
+	rc, err := NewReconciler("SH01", DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := record.MakeDate(2025, 4, 1).Time()
+	var out Output
+	n := 0
+	add := func(r *record.Record) { out.Reset(); rc.Add(r, &out) }
+	line := func(remit string, minor int64) *record.Record {
+		n++
+		return &record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: fmt.Sprint("L", n), Version: 1, EventTime: day.Add(time.Duration(n) * time.Hour)},
+			Body: &record.BankTxn{Direction: "credit", BookingDate: record.DateOf(day), Amount: record.Money{Minor: minor, Currency: cny},
+				Counterparty: record.Party{Name: "Acme Trading"}, Remittance: remit}}
+	}
+	resolved := func(typ string) bool {
+		for _, x := range out.Exceptions {
+			if x.Type == typ && x.Status == StatusResolved {
+				return true
+			}
+		}
+		return false
+	}
+	add(invoiceRecord("INV-2025-000010", "Acme Trading", record.Money{Minor: 10000, Currency: cny}, 1, "open", day))
+	add(invoiceRecord("INV-2025-000011", "Acme Trading", record.Money{Minor: 50000, Currency: cny}, 1, "open", day))
+	add(line("INV-2025-000010", 10000)) // L1 pays INV-10
+	add(line("INV-2025-000010", 10000)) // L2 pays it again
+	if len(out.Exceptions) != 1 || out.Exceptions[0].Reason != "paid_twice" {
+		t.Fatalf("L2: %+v", out.Exceptions)
+	}
+	// L1 was the wrong match: reversed, INV-10 is open again and the
+	// waiting L2 takes it; it paid nothing twice.
+	out.Reset()
+	if err := rc.Decide(Decision{MatchID: rc.lines["SH01/bank/L1"].result.ID, Action: ActionUnmatch, By: "clerk", At: day.Add(5 * time.Hour)}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if l2 := rc.lines["SH01/bank/L2"].result; l2.Outcome != Confirmed || !resolved(ExcOverpayment) {
+		t.Errorf("after reversing L1: L2 %s, exceptions %+v", l2.Outcome, out.Exceptions)
+	}
+	// 300.00 of INV-11's 500.00, then the 200.00 left.
+	add(line("INV-2025-000011", 30000))
+	add(line("INV-2025-000011", 20000))
+	if !resolved(ExcAmountDifference) {
+		t.Errorf("INV-11 paid in full, short_paid not resolved: %+v", out.Exceptions)
+	}
+}
+
+// TestAccountAliases: an account a reference match taught is taken back
+// with the match; a name that is itself a customer's wins over an
+// account the ERP gave to another.
+func TestAccountAliases(t *testing.T) {
+	rc, err := NewReconciler("SH01", DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := record.MakeDate(2025, 4, 1).Time()
+	var out Output
+	n := 0
+	add := func(r *record.Record) { out.Reset(); rc.Add(r, &out) }
+	line := func(name, account, remit string, minor int64) *record.Record {
+		n++
+		return &record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: fmt.Sprint("L", n), Version: 1, EventTime: day.Add(time.Duration(n) * time.Hour)},
+			Body: &record.BankTxn{Direction: "credit", BookingDate: record.DateOf(day), Amount: record.Money{Minor: minor, Currency: cny},
+				Counterparty: record.Party{Name: name, Account: account}, Remittance: remit}}
+	}
+	add(invoiceRecord("INV-2025-000001", "Acme Trading", record.Money{Minor: 10000, Currency: cny}, 1, "open", day))
+	// No name, account X, quoting Acme's invoice: confirmed, and X is
+	// Acme's from now on ...
+	add(line("", "6222020200112233445", "INV-2025-000001", 10000))
+	if out.Lines[0].Outcome != Confirmed {
+		t.Fatalf("L1: %+v", out.Lines[0])
+	}
+	if _, byAccount := rc.engine.payer(Line{Company: "SH01", PayerAccount: "6222020200112233445"}); !byAccount {
+		t.Fatal("the reference match taught no account")
+	}
+	// ... until the match is reversed.
+	out.Reset()
+	if err := rc.Decide(Decision{MatchID: rc.lines["SH01/bank/L1"].result.ID, Action: ActionUnmatch, By: "clerk", At: day.Add(3 * time.Hour)}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if key, byAccount := rc.engine.payer(Line{Company: "SH01", PayerAccount: "6222020200112233445"}); byAccount {
+		t.Errorf("after the reversal account X still stands for %s", key)
+	}
+
+	// The ERP says Y is Acme's; Beta pays its own invoice from Y (a
+	// payment agent's account) under its own name.
+	acme := invoiceRecord("INV-2025-000002", "Acme Trading", record.Money{Minor: 20000, Currency: cny}, 1, "open", day)
+	acme.Body.(*record.Invoice).Party.Account = "DE89370400440532013000"
+	add(acme)
+	add(invoiceRecord("INV-2025-000003", "Beta Materials", record.Money{Minor: 47000, Currency: cny}, 1, "open", day))
+	add(line("Beta Materials", "DE89370400440532013000", "", 47000))
+	if m := out.Lines[0]; m.Outcome != Confirmed || m.Parts[0].ID != "INV-2025-000003" {
+		t.Errorf("Beta paying from the agent's account: %+v", m)
+	}
+	if d := maskAccount("123456"); d != "…56" {
+		t.Errorf("a six-character account shows as %q", d)
+	}
 }

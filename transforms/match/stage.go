@@ -167,6 +167,13 @@ func (s *Stage) reset() {
 	s.pending = map[string][]pendingDecision{}
 	s.applied = map[decisionKey]bool{}
 	s.historyUntil = map[string]time.Time{}
+	// The control totals shown are of the companies this member holds
+	// now; the rebuild reports them again. (nil before NewStage sets the
+	// metrics up.)
+	if s.metrics.totals != nil {
+		s.metrics.totals.Reset()
+		clear(s.metrics.totalDay)
+	}
 }
 
 // Name implements pipeline.Stage.
