@@ -428,7 +428,7 @@ func (rc *Reconciler) creditNote(cn OpenItem, at time.Time, out *Output) {
 			continue // untouched by any match
 		}
 		credit := record.Money{Minor: -cn.Total.Minor, Currency: cn.Total.Currency}
-		rc.raise(out, Exception{Type: ExcReopened, Reason: "credit_note", SubjectKind: record.KindInvoice, Subject: rc.full(k.source, k.id),
+		rc.raisePending(out, "credit_note|"+rc.full(k.source, k.id), Exception{Type: ExcReopened, Reason: "credit_note", SubjectKind: record.KindInvoice, Subject: rc.full(k.source, k.id),
 			Related: rc.full(cn.Source, cn.ID), Amount: credit,
 			Criteria: []Criterion{{"order", true, "credit note " + cn.Number + " credits order " + cn.OrderRef},
 				{"paid", true, inv.Number + " was settled by a match, in full or in part"}},
@@ -907,6 +907,9 @@ func (rc *Reconciler) Decide(d Decision, out *Output) error {
 					rc.lineOutcome(m, d.At, out)
 				}
 				if st.line.Direction == "credit" && p.Kind == record.KindInvoice {
+					// Unpaid again, the invoice owes nothing back for its
+					// credit note: the credit reduces what is open instead.
+					rc.settlePending(out, "credit_note|"+rc.full(p.Source, p.ID), "none: the payment was reversed; net the credit note against the open invoice", d.At)
 					rc.o2c.Unsettled(cur.ID, rc.full(p.Source, p.ID), p.Amount)
 					// A marking of the ERP's after this is not ours any more.
 					delete(rc.settledOn, itemKey{p.Kind, p.Source, p.ID})

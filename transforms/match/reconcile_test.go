@@ -542,6 +542,14 @@ func TestCreditNoteAfterPayment(t *testing.T) {
 	if want := "[credit_note SH01/erp/INV-2025-000020 SH01/erp/CN-2025-000001 50.00]"; fmt.Sprint(got) != want {
 		t.Errorf("reopened %v, want %s", got, want)
 	}
+	// The payment reversed, nothing is owed back any more.
+	var out Output
+	if err := rc.Decide(Decision{MatchID: rc.lines["SH01/bank/L1"].result.ID, Action: ActionUnmatch, By: "clerk", At: day.Add(5 * time.Hour)}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(out.Exceptions, func(x Exception) bool { return x.Reason == "credit_note" && x.Status == StatusResolved }) {
+		t.Errorf("the credit note's exception stays open after the reversal: %+v", out.Exceptions)
+	}
 }
 
 // TestSettledDocumentsAreForgotten: a document paid in full and untouched
