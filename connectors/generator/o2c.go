@@ -3,6 +3,7 @@ package generator
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/erpflow/erpflow/pipeline/record"
 )
@@ -277,6 +278,22 @@ func (s *sim) receipt(c *customer, invs []*arInvoice, amts []int64) {
 	if fee > 0 && !reported {
 		e.exception(ExcFeeDeducted, "", "", "", money(fee, c.cur))
 	}
+	if len(invs) == 1 && s.late.Float64() < shareDoubleReceipt {
+		again := *b
+		inv := s.fullID(srcERP, invs[0].inv.id)
+		s.schedule(biz(date+record.Date(1+s.late.IntN(10))), func() { s.doubleReceipt(acct, &again, inv) })
+	}
+}
+
+// doubleReceipt is the same transfer sent again by the customer's
+// clerk: nothing applies it, and the customer is owed it back.
+func (s *sim) doubleReceipt(acct *account, b *record.BankTxn, invoice string) {
+	date := s.date(s.today)
+	b.BookingDate, b.ValueDate = date, date
+	t := time.Unix(int64(date)*86400+int64(bizFrom*3600+s.late.IntN((bizTo-bizFrom)*3600)), 0).UTC()
+	e := s.putBank(acct, b, t)
+	e.exception(ExcOverpayment, "", invoice, "paid_twice", b.Amount)
+	s.mix("receipt_double")
 }
 
 var (

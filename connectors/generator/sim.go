@@ -29,7 +29,8 @@ const (
 	shareFeeReported    = 0.50  // deducted fees that the bank reports in charges
 	shareDuplicateMsg   = 0.005 // records sent twice, byte-identical
 	shareOrderCancelled = 0.02
-	shareUnidentified   = 0.30 // chance per company and business day of a receipt from a stranger
+	shareUnidentified   = 0.30  // chance per company and business day of a receipt from a stranger
+	shareDoubleReceipt  = 0.005 // single-invoice receipts the customer sends again by mistake
 
 	sharePOCancelled       = 0.015
 	sharePartialReceipt    = 0.05 // goods receipts short of the order (invoiced as received)
@@ -82,9 +83,13 @@ func (e *entry) exception(typ, subject, related, reason string, amt record.Money
 // random numbers, so a company's data does not depend on how many others
 // are generated.
 type sim struct {
-	w       *world
-	ci      int
-	rng     *rand.Rand
+	w   *world
+	ci  int
+	rng *rand.Rand
+	// late draws the mishaps added after the world's shape was fixed
+	// (customers paying twice), so that adding them left every other
+	// record of a seed as it was.
+	late    *rand.Rand
 	st      *Stats
 	cfg     Config
 	start   record.Date
@@ -111,6 +116,7 @@ func newSim(cfg Config, ci int, st *Stats) *sim {
 	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x9E3779B97F4A7C15*uint64(ci+1)))
 	return &sim{
 		w: newWorld(rng, ci, cfg.OrdersPerDay), ci: ci, rng: rng, st: st, cfg: cfg, start: cfg.Start,
+		late:      rand.New(rand.NewPCG(uint64(cfg.Seed)^0x5DEECE66D, 0x9E3779B97F4A7C15*uint64(ci+1))),
 		buckets:   make([][]*entry, cfg.Days),
 		actions:   make([][]func(), cfg.Days),
 		arBatches: map[batchKey]*arBatch{},

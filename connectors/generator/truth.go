@@ -58,6 +58,7 @@ const (
 	ExcUnderpaidOverdue    = "underpaid_overdue"
 	ExcFeeDeducted         = "fee_deducted"
 	ExcUnidentifiedReceipt = "unidentified_receipt"
+	ExcOverpayment         = "overpayment" // a customer paid an invoice twice (reason paid_twice)
 )
 
 // AppendJSON appends t as one JSON object with keys in a fixed order.

@@ -96,7 +96,9 @@ func TestExceptions(t *testing.T) {
 	t.Parallel()
 	g := sharedRun(t)
 	linked := map[string]int64{} // target id → minor units applied
+	lines := map[string]bool{}   // bank lines with a link
 	for _, l := range g.links {
+		lines[l["bank_txn"]] = true
 		b := g.byKey[key(record.KindBankTxn, l["bank_txn"])].Body.(*record.BankTxn)
 		m, _ := record.ParseMoney(l["amount"], b.Amount.Currency)
 		linked[l["target_id"]] += m.Minor
@@ -126,7 +128,7 @@ func TestExceptions(t *testing.T) {
 		flagged[typ][subj] = e["reason"]
 		want := map[string]record.Kind{ExcDuplicatePayment: record.KindPayment, ExcThreeWayMismatch: record.KindInvoice,
 			ExcUnpaidOverdue: record.KindInvoice, ExcUnderpaidOverdue: record.KindInvoice,
-			ExcFeeDeducted: record.KindBankTxn, ExcUnidentifiedReceipt: record.KindBankTxn}[typ]
+			ExcFeeDeducted: record.KindBankTxn, ExcUnidentifiedReceipt: record.KindBankTxn, ExcOverpayment: record.KindBankTxn}[typ]
 		if typ == ExcApprovalBreach {
 			want = record.KindPayment
 			if strings.Contains(subj, "/reimb/") {
@@ -143,7 +145,7 @@ func TestExceptions(t *testing.T) {
 			continue
 		}
 		if rel := e["related_id"]; rel != "" && g.byKey[key(map[string]record.Kind{
-			ExcDuplicatePayment: record.KindPayment, ExcThreeWayMismatch: record.KindPurchaseOrder}[typ], rel)] == nil {
+			ExcDuplicatePayment: record.KindPayment, ExcThreeWayMismatch: record.KindPurchaseOrder, ExcOverpayment: record.KindInvoice}[typ], rel)] == nil {
 			t.Errorf("%s: related %s missing", typ, rel)
 		}
 		switch typ {
@@ -167,10 +169,18 @@ func TestExceptions(t *testing.T) {
 			if _, ok := linked[subj]; ok || r.Body.(*record.BankTxn).Direction != "credit" {
 				t.Errorf("unidentified receipt %s is linked or not a credit", subj)
 			}
+		case ExcOverpayment:
+			// The same transfer again: it links nothing, and the invoice
+			// it repeats was settled in full by the first.
+			b := r.Body.(*record.BankTxn)
+			inv := g.byKey[key(record.KindInvoice, e["related_id"])].Body.(*record.Invoice)
+			if lines[subj] || b.Direction != "credit" || e["reason"] != "paid_twice" || linked[e["related_id"]] == 0 || b.Amount.Currency != inv.Total.Currency {
+				t.Errorf("overpayment %s: %+v against %s", subj, b, e["related_id"])
+			}
 		}
 	}
 	for _, typ := range []string{ExcDuplicatePayment, ExcThreeWayMismatch, ExcApprovalBreach, ExcUnpaidOverdue,
-		ExcUnderpaidOverdue, ExcFeeDeducted, ExcUnidentifiedReceipt} {
+		ExcUnderpaidOverdue, ExcFeeDeducted, ExcUnidentifiedReceipt, ExcOverpayment} {
 		if len(flagged[typ]) == 0 {
 			t.Errorf("no %s planted", typ)
 		}

@@ -402,14 +402,22 @@ func (rc *Reconciler) bankLine(r *record.Record, b *record.BankTxn, out *Output)
 		t.Amount += b.Amount.Minor
 		t.Unmatched += b.Amount.Minor
 	}
+	if b.Direction == "credit" && b.Amount.Minor > 0 {
+		if x, twice := rc.paidTwice(l, full); twice {
+			// Unmatched, and waiting: a reversal of the first match, or the
+			// customer's next invoice, may yet take it.
+			rc.engine.Hold(l)
+			rc.waiting[full] = l
+			rc.lineResult(Match{Line: full, Outcome: Unmatched, Criteria: x.Criteria}, l, r.EventTime, out)
+			rc.raisePending(out, full, x, r.EventTime)
+			return
+		}
+	}
 	m := rc.engine.MatchLine(l)
 	if m.Outcome == Unmatched && b.Direction == "credit" {
 		rc.waiting[full] = l // the engine holds it too, and hands it back matched or expired
 	}
 	rc.lineResult(m, l, r.EventTime, out)
-	if m.Outcome == Unmatched && b.Direction == "credit" {
-		rc.paidTwice(l, full, r.EventTime, out)
-	}
 }
 
 // creditNote raises, for a credit note whose order has an invoice a match
@@ -437,32 +445,49 @@ func (rc *Reconciler) creditNote(cn OpenItem, at time.Time, out *Output) {
 	}
 }
 
-// paidTwice raises an overpayment for a credit line that matched nothing
-// while quoting an invoice of its payer that a line already settled, with
-// the invoice's amount: the customer paid it twice. The line still waits
-// (a new invoice may yet take it) and becomes unidentified in time.
-func (rc *Reconciler) paidTwice(l Line, full string, at time.Time, out *Output) {
+// paidTwice says whether a credit line quotes an invoice of its payer, by
+// its number or its order's, that a line already settled, and brings that
+// invoice's amount: the customer paid it twice. It is asked before the
+// rules, which would otherwise take the money for another invoice of the
+// same amount.
+func (rc *Reconciler) paidTwice(l Line, full string) (Exception, bool) {
 	for _, ref := range rc.engine.refs.Find(l.Remittance) {
-		k, ok := rc.byNumber[ref]
-		if !ok || rc.Book().Get(k.kind, k.source, k.id) != nil {
-			continue // not ours, or still open
+		keys := rc.byOrder[ref]
+		if k, ok := rc.byNumber[ref]; ok {
+			keys = []itemKey{k}
 		}
-		it := rc.known[k]
-		if it.Total.Currency != l.Amount.Currency || it.PartyKey == "" || similarity(rc.payerParty(l), it.PartyKey) < nameSimilarity {
+		var hit *OpenItem
+		for _, k := range keys {
+			if rc.Book().Get(k.kind, k.source, k.id) != nil {
+				continue // still open: a payment of it, not a second one
+			}
+			it := rc.known[k]
+			if it.Total.Currency != l.Amount.Currency || it.Total.Minor <= 0 || it.PartyKey == "" || similarity(rc.payerParty(l), it.PartyKey) < nameSimilarity {
+				continue
+			}
+			if d := it.Total.Minor - rc.appliedBy(l); d < 0 || d > 0 && !rc.feeFits(it.Total.Minor, d, 1, l.Amount.Currency) {
+				continue
+			}
+			if hit != nil {
+				hit = nil // two of the order's invoices fit: not this rule's to say
+				break
+			}
+			hit = &it
+		}
+		if hit == nil {
 			continue
 		}
-		d := it.Total.Minor - rc.appliedBy(l)
-		if d < 0 || d > 0 && !rc.feeFits(it.Total.Minor, d, 1, l.Amount.Currency) {
-			continue
+		how := "quotes " + hit.Number + ", settled already"
+		if hit.Number != ref {
+			how = "quotes order " + ref + ", whose invoice " + hit.Number + " is settled already"
 		}
-		rc.raisePending(out, full, Exception{Type: ExcOverpayment, Reason: "paid_twice", SubjectKind: record.KindBankTxn, Subject: full,
-			Related: rc.full(k.source, k.id), Amount: l.Amount,
-			Criteria: []Criterion{{"reference", true, "quotes " + it.Number + ", settled already"},
-				{"party", true, "payer name matches the customer"}, {"amount", true, "the invoice's amount"}},
+		return Exception{Type: ExcOverpayment, Reason: "paid_twice", SubjectKind: record.KindBankTxn, Subject: full,
+			Related: rc.full(hit.Source, hit.ID), Amount: l.Amount,
+			Criteria: []Criterion{{"reference", true, how}, {"party", true, "payer name matches the customer"}, {"amount", true, "the invoice's amount"}},
 			NextStep: fmt.Sprintf("the customer paid %s twice: refund %s %s or apply it to their open invoices; if they did not, "+
-				"the match that settled %s first is wrong: unmatch it (erpflow recon matches lists it)", it.Number, l.Amount, l.Amount.Currency, it.Number)}, at)
-		return
+				"the match that settled %s first is wrong: unmatch it (erpflow recon matches lists it)", hit.Number, l.Amount, l.Amount.Currency, hit.Number)}, true
 	}
+	return Exception{}, false
 }
 
 // lineOutcome reports a waiting line matched later, when the document it
@@ -681,6 +706,9 @@ func exceptionID(x Exception) string {
 func (rc *Reconciler) endOfDay(d record.Date, at time.Time, out *Output) {
 	for _, l := range rc.engine.ExpireWaiting(rc.company, d-record.Date(rc.set.UnmatchedDays)+1) {
 		delete(rc.waiting, rc.full(l.Source, l.ID))
+		if _, known := rc.pending[rc.full(l.Source, l.ID)]; known {
+			continue // paid twice: identified, the overpayment says what to do
+		}
 		rc.raise(out, Exception{Type: ExcUnidentifiedReceipt, SubjectKind: record.KindBankTxn, Subject: rc.full(l.Source, l.ID),
 			Amount: l.Amount, NextStep: fmt.Sprintf("ask the payer for a remittance advice for %s %s received %s", l.Amount, l.Amount.Currency, l.Date)}, at)
 	}

@@ -144,6 +144,25 @@ func TestReconcilerAgainstTruth(t *testing.T) {
 		}
 	}
 	t.Logf("overdue at the end: %d planted, %d found, %d raised and not planted", overduePlanted, overdueFound, overdueFalse)
+	// A customer's second transfer for the same invoice is found when it
+	// quotes the invoice (most do); one without a reference cannot be
+	// told from a payment of another invoice of the same amount.
+	twicePlanted, twiceFound := 0, 0
+	for k := range planted {
+		if k[0] == ExcOverpayment {
+			twicePlanted++
+			if x, ok := raised[k]; ok && x.Reason == "paid_twice" {
+				twiceFound++
+			} else if debug {
+				l := lines[k[1]]
+				t.Logf("paid twice, not found: %s %s by %s %v", k[1], l.Outcome, l.Rule, l.Parts)
+			}
+		}
+	}
+	t.Logf("paid twice: %d planted, %d found", twicePlanted, twiceFound)
+	if twicePlanted == 0 || twiceFound*2 < twicePlanted {
+		t.Errorf("paid twice: %d of %d planted found, below half", twiceFound, twicePlanted)
+	}
 	if overduePlanted == 0 || overdueFound*10 < overduePlanted*9 || overdueFalse*10 > overduePlanted {
 		t.Errorf("overdue: %d of %d planted found, %d false: below the floors (90 %% found, at most 10 %% false)", overdueFound, overduePlanted, overdueFalse)
 	}

@@ -107,6 +107,12 @@ func (e *Engine) WaitingFor(company string, it *OpenItem) []Line {
 	return out
 }
 
+// Hold makes a credit line wait for its document without trying the rules
+// on it first.
+func (e *Engine) Hold(l Line) {
+	e.waiting[l.Company] = append(e.waiting[l.Company], waitingLine{l, e.refs.Find(l.Remittance)})
+}
+
 // Unwait stops waiting for a line (company/source/id) that was settled
 // otherwise.
 func (e *Engine) Unwait(company, line string) {
