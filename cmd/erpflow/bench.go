@@ -26,7 +26,7 @@ import (
 
 func newBench(g *globals) *cobra.Command {
 	var f generateFlags
-	var workDir, database string
+	var workDir, database, memProfile string
 	var engine, raw bool
 	c := &cobra.Command{
 		Use:   "bench",
@@ -49,7 +49,11 @@ Figures are printed with ratios against each other, all from this one run.`,
 				return err
 			}
 			cfg.ClickHouse.Database = database
-			return runBench(cmd.Context(), cmd.OutOrStdout(), g.configPath, cfg, gcfg, workDir, engine, raw)
+			var extra []string
+			if memProfile != "" {
+				extra = []string{"--memprofile", memProfile}
+			}
+			return runBench(cmd.Context(), cmd.OutOrStdout(), g.configPath, cfg, gcfg, workDir, engine, raw, extra...)
 		},
 	}
 	f.add(c, 90, 3)
@@ -57,10 +61,11 @@ Figures are printed with ratios against each other, all from this one run.`,
 	c.Flags().StringVar(&database, "database", "erpflow_bench", "ClickHouse database the bench recreates and fills")
 	c.Flags().BoolVar(&engine, "kafka-engine", true, "also measure ClickHouse's Kafka table engine")
 	c.Flags().BoolVar(&raw, "raw", false, "send the world as the six source systems send it, so erpflow maps it (the engine still gets canonical flat rows)")
+	c.Flags().StringVar(&memProfile, "memprofile", "", "write the heap of the measured run (matching on) at its peak to this file")
 	return c
 }
 
-func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Config, gcfg generator.Config, workDir string, engine, raw bool) error {
+func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Config, gcfg generator.Config, workDir string, engine, raw bool, runFlags ...string) error {
 	chCfg, err := ownDatabase(ctx, w, job.ClickHouseConfig(cfg.ClickHouse))
 	if err != nil {
 		return err
@@ -103,7 +108,7 @@ func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Co
 	}
 	bare := float64(bareN) / bareT.Seconds()
 
-	last, runT, rss, err := runChild(ctx, configPath, b.Addr(), chCfg)
+	last, runT, rss, err := runChild(ctx, configPath, b.Addr(), chCfg, runFlags...)
 	if err != nil {
 		return err
 	}
