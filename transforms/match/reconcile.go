@@ -547,7 +547,10 @@ func (rc *Reconciler) afterMatch(m Match, l Line, at time.Time, out *Output) {
 			OpenItem: OpenItem{Kind: p.Kind, Source: p.Source, ID: p.ID}}
 		if it := book.Get(p.Kind, p.Source, p.ID); it != nil {
 			st.OpenItem, st.Status = *it, "open"
-			if m.Outcome == Confirmed && m.Rule == "reference" && l.Direction == "credit" && p.Kind == record.KindInvoice {
+			before := *it
+			before.Open.Minor += p.Amount.Minor
+			_, planned := instalment(&before, p.Amount) // an equal part of a plan is no surprise
+			if m.Outcome == Confirmed && m.Rule == "reference" && l.Direction == "credit" && p.Kind == record.KindInvoice && !planned {
 				// The customer quoted the invoice and paid less, by more
 				// than a bank's fee: someone should ask why.
 				rc.raiseForMatch(out, m.Line, Exception{Type: ExcAmountDifference, Reason: "short_paid", SubjectKind: record.KindInvoice, Subject: rc.full(p.Source, p.ID),
