@@ -26,7 +26,7 @@ import (
 
 func newBench(g *globals) *cobra.Command {
 	var f generateFlags
-	var workDir, database, memProfile string
+	var workDir, database, memProfile, cpuProfile string
 	var engine, raw bool
 	c := &cobra.Command{
 		Use:   "bench",
@@ -51,7 +51,10 @@ Figures are printed with ratios against each other, all from this one run.`,
 			cfg.ClickHouse.Database = database
 			var extra []string
 			if memProfile != "" {
-				extra = []string{"--memprofile", memProfile}
+				extra = append(extra, "--memprofile", memProfile)
+			}
+			if cpuProfile != "" {
+				extra = append(extra, "--cpuprofile", cpuProfile)
 			}
 			return runBench(cmd.Context(), cmd.OutOrStdout(), g.configPath, cfg, gcfg, workDir, engine, raw, extra...)
 		},
@@ -62,6 +65,7 @@ Figures are printed with ratios against each other, all from this one run.`,
 	c.Flags().BoolVar(&engine, "kafka-engine", true, "also measure ClickHouse's Kafka table engine")
 	c.Flags().BoolVar(&raw, "raw", false, "send the world as the six source systems send it, so erpflow maps it (the engine still gets canonical flat rows)")
 	c.Flags().StringVar(&memProfile, "memprofile", "", "write the heap of the measured run (matching on) at its peak to this file")
+	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measured run (matching on) to this file")
 	return c
 }
 
