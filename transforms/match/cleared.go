@@ -13,8 +13,9 @@ import (
 // rules cannot tell which (and never pick one); but the ERP's receivables
 // clerk knows, and marks that invoice paid a day or two later. A bank line
 // in review whose candidates include exactly one set of invoices the ERP
-// has since cleared, with no other line in review competing for them, is
-// confirmed with that evidence in its explanation.
+// has since cleared, with no other line competing for them, is confirmed
+// with that evidence in its explanation; so is a waiting line its payer's
+// cleared invoices make up.
 
 // clearing is an AR invoice the ERP reported paid or partly paid while it
 // was open in the book.
@@ -119,9 +120,9 @@ func (rc *Reconciler) feeFits(sum, over int64, n int, cur record.Currency) bool 
 }
 
 // settleCleared confirms a line in review when exactly one of its
-// candidates is all cleared by the ERP within the window of the line's
-// date, and no other line in review within that window lists those
-// invoices.
+// candidates is all cleared by the ERP within the window after the line's
+// date, or the payer's cleared invoices make it up, and no other line
+// could have been cleared by the same markings (competing).
 func (rc *Reconciler) settleCleared(line string, at time.Time, out *Output) {
 	st := rc.lines[line]
 	if st == nil || st.result.Outcome != Review || st.line.Direction != "credit" {
