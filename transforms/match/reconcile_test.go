@@ -363,13 +363,8 @@ func TestAmountExceptions(t *testing.T) {
 		rc.Add(r, &out)
 		raised = append(raised, out.Exceptions...)
 	}
-	n := 0
-	line := func(payer, remit string, minor int64) *record.Record {
-		n++
-		return &record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: fmt.Sprint("L", n), Version: 1, EventTime: day.Add(time.Duration(n) * time.Hour)},
-			Body: &record.BankTxn{Direction: "credit", BookingDate: record.DateOf(day), Amount: record.Money{Minor: minor, Currency: cny},
-				Counterparty: record.Party{Name: payer}, Remittance: remit}}
-	}
+	lines := &creditLines{day: day}
+	line := func(payer, remit string, minor int64) *record.Record { return lines.next(payer, "", remit, minor) }
 	add(invoiceRecord("INV-2025-000009", "Acme Trading", record.Money{Minor: 25000, Currency: cny}, 1, "open", day))
 	add(invoiceRecord("INV-2025-000010", "Acme Trading", record.Money{Minor: 10000, Currency: cny}, 1, "open", day))
 
@@ -475,13 +470,7 @@ func TestPayerByAccount(t *testing.T) {
 	day := record.MakeDate(2025, 4, 1).Time()
 	var out Output
 	add := func(r *record.Record) { out.Reset(); rc.Add(r, &out) }
-	n := 0
-	line := func(payer, account, remit string, minor int64) *record.Record {
-		n++
-		return &record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: fmt.Sprint("L", n), Version: 1, EventTime: day.Add(time.Duration(n) * time.Hour)},
-			Body: &record.BankTxn{Direction: "credit", BookingDate: record.DateOf(day), Amount: record.Money{Minor: minor, Currency: cny},
-				Counterparty: record.Party{Name: payer, Account: account}, Remittance: remit}}
-	}
+	line := (&creditLines{day: day}).next
 	add(invoiceRecord("INV-2025-000001", "Acme Trading", record.Money{Minor: 25000, Currency: cny}, 1, "open", day))
 	add(invoiceRecord("INV-2025-000002", "Acme Trading", record.Money{Minor: 31000, Currency: cny}, 1, "open", day))
 
@@ -627,14 +616,9 @@ func TestExceptionsThatStopBeingTrue(t *testing.T) {
 	}
 	day := record.MakeDate(2025, 4, 1).Time()
 	var out Output
-	n := 0
 	add := func(r *record.Record) { out.Reset(); rc.Add(r, &out) }
-	line := func(remit string, minor int64) *record.Record {
-		n++
-		return &record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: fmt.Sprint("L", n), Version: 1, EventTime: day.Add(time.Duration(n) * time.Hour)},
-			Body: &record.BankTxn{Direction: "credit", BookingDate: record.DateOf(day), Amount: record.Money{Minor: minor, Currency: cny},
-				Counterparty: record.Party{Name: "Acme Trading"}, Remittance: remit}}
-	}
+	lines := &creditLines{day: day}
+	line := func(remit string, minor int64) *record.Record { return lines.next("Acme Trading", "", remit, minor) }
 	resolved := func(typ string) bool {
 		for _, x := range out.Exceptions {
 			if x.Type == typ && x.Status == StatusResolved {
@@ -677,14 +661,8 @@ func TestAccountAliases(t *testing.T) {
 	}
 	day := record.MakeDate(2025, 4, 1).Time()
 	var out Output
-	n := 0
 	add := func(r *record.Record) { out.Reset(); rc.Add(r, &out) }
-	line := func(name, account, remit string, minor int64) *record.Record {
-		n++
-		return &record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: fmt.Sprint("L", n), Version: 1, EventTime: day.Add(time.Duration(n) * time.Hour)},
-			Body: &record.BankTxn{Direction: "credit", BookingDate: record.DateOf(day), Amount: record.Money{Minor: minor, Currency: cny},
-				Counterparty: record.Party{Name: name, Account: account}, Remittance: remit}}
-	}
+	line := (&creditLines{day: day}).next
 	add(invoiceRecord("INV-2025-000001", "Acme Trading", record.Money{Minor: 10000, Currency: cny}, 1, "open", day))
 	// No name, account X, quoting Acme's invoice: confirmed, and X is
 	// Acme's from now on ...
@@ -717,4 +695,19 @@ func TestAccountAliases(t *testing.T) {
 	if d := maskAccount("123456"); d != "…56" {
 		t.Errorf("a six-character account shows as %q", d)
 	}
+}
+
+// creditLines makes SH01's bank credit lines L1, L2, ... an hour apart from
+// day's start, all booked on day.
+type creditLines struct {
+	day time.Time
+	n   int
+}
+
+func (c *creditLines) next(payer, account, remit string, minor int64) *record.Record {
+	c.n++
+	return &record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: fmt.Sprint("L", c.n), Version: 1,
+		EventTime: c.day.Add(time.Duration(c.n) * time.Hour)},
+		Body: &record.BankTxn{Direction: "credit", BookingDate: record.DateOf(c.day), Amount: record.Money{Minor: minor, Currency: cny},
+			Counterparty: record.Party{Name: payer, Account: account}, Remittance: remit}}
 }
