@@ -181,10 +181,7 @@ func TestReconcilerAgainstTruth(t *testing.T) {
 // opened again, so one payment settles the original and nothing is left
 // open or billed twice.
 func TestReconcilerSetsCopiesAside(t *testing.T) {
-	rc, err := NewReconciler("SH01", DefaultSettings())
-	if err != nil {
-		t.Fatal(err)
-	}
+	rc := newSH01(t)
 	at := record.MakeDate(2025, 4, 1).Time()
 	invoice := func(id string, copyOf string) *record.Record {
 		r := &record.Record{Envelope: record.Envelope{Kind: record.KindInvoice, Company: "SH01", Source: "erp", ID: id, Version: 1, EventTime: at},
@@ -217,10 +214,7 @@ func TestReconcilerSetsCopiesAside(t *testing.T) {
 // the payer's name; a reject never proposes the pair again; an unmatch
 // reopens what the match settled.
 func TestDecisions(t *testing.T) {
-	rc, err := NewReconciler("SH01", DefaultSettings())
-	if err != nil {
-		t.Fatal(err)
-	}
+	rc := newSH01(t)
 	day := record.MakeDate(2025, 4, 1).Time()
 	var out Output
 	add := func(r *record.Record) { out.Reset(); rc.Add(r, &out) }
@@ -351,10 +345,7 @@ func TestDecisions(t *testing.T) {
 // the customer paid a settled invoice again; so is a quoted invoice paid
 // short by more than a fee.
 func TestAmountExceptions(t *testing.T) {
-	rc, err := NewReconciler("SH01", DefaultSettings())
-	if err != nil {
-		t.Fatal(err)
-	}
+	rc := newSH01(t)
 	day := record.MakeDate(2025, 4, 1).Time()
 	var out Output
 	var raised []Exception
@@ -436,10 +427,7 @@ func TestAmountExceptions(t *testing.T) {
 // TestOldLinesLeaveTheReviewIndexes: a line in review forgotten after
 // retain_days leaves no trace in the indexes the ERP's clearing uses.
 func TestOldLinesLeaveTheReviewIndexes(t *testing.T) {
-	rc, err := NewReconciler("SH01", DefaultSettings())
-	if err != nil {
-		t.Fatal(err)
-	}
+	rc := newSH01(t)
 	day := record.MakeDate(2025, 1, 1).Time()
 	var out Output
 	for _, id := range []string{"INV-2025-000001", "INV-2025-000002"} {
@@ -463,10 +451,7 @@ func TestOldLinesLeaveTheReviewIndexes(t *testing.T) {
 // match or from the ERP's customer record, names the customer whatever
 // name the bank writes, and the explanation shows only its last digits.
 func TestPayerByAccount(t *testing.T) {
-	rc, err := NewReconciler("SH01", DefaultSettings())
-	if err != nil {
-		t.Fatal(err)
-	}
+	rc := newSH01(t)
 	day := record.MakeDate(2025, 4, 1).Time()
 	var out Output
 	add := func(r *record.Record) { out.Reset(); rc.Add(r, &out) }
@@ -521,10 +506,7 @@ func TestPayerByAccount(t *testing.T) {
 // line already paid is a reopened exception (the customer is owed it);
 // one on an order still open is left for a person to net.
 func TestCreditNoteAfterPayment(t *testing.T) {
-	rc, err := NewReconciler("SH01", DefaultSettings())
-	if err != nil {
-		t.Fatal(err)
-	}
+	rc := newSH01(t)
 	day := record.MakeDate(2025, 4, 1).Time()
 	var raised []Exception
 	add := func(r *record.Record) {
@@ -566,10 +548,7 @@ func TestCreditNoteAfterPayment(t *testing.T) {
 // TestSettledDocumentsAreForgotten: a document paid in full and untouched
 // for retain_days leaves the reconciler's memory; one still open stays.
 func TestSettledDocumentsAreForgotten(t *testing.T) {
-	rc, err := NewReconciler("SH01", DefaultSettings())
-	if err != nil {
-		t.Fatal(err)
-	}
+	rc := newSH01(t)
 	day := record.MakeDate(2025, 1, 1).Time()
 	var out Output
 	paid := invoiceRecord("INV-2025-000001", "Acme Trading", record.Money{Minor: 25000, Currency: cny}, 1, "open", day)
@@ -610,10 +589,7 @@ func TestSettledDocumentsAreForgotten(t *testing.T) {
 // TestExceptionsThatStopBeingTrue: paid_twice is resolved when the line
 // is matched after all, short_paid when the rest of the invoice is paid.
 func TestExceptionsThatStopBeingTrue(t *testing.T) {
-	rc, err := NewReconciler("SH01", DefaultSettings())
-	if err != nil {
-		t.Fatal(err)
-	}
+	rc := newSH01(t)
 	day := record.MakeDate(2025, 4, 1).Time()
 	var out Output
 	add := func(r *record.Record) { out.Reset(); rc.Add(r, &out) }
@@ -655,10 +631,7 @@ func TestExceptionsThatStopBeingTrue(t *testing.T) {
 // with the match; a name that is itself a customer's wins over an
 // account the ERP gave to another.
 func TestAccountAliases(t *testing.T) {
-	rc, err := NewReconciler("SH01", DefaultSettings())
-	if err != nil {
-		t.Fatal(err)
-	}
+	rc := newSH01(t)
 	day := record.MakeDate(2025, 4, 1).Time()
 	var out Output
 	add := func(r *record.Record) { out.Reset(); rc.Add(r, &out) }
@@ -710,4 +683,14 @@ func (c *creditLines) next(payer, account, remit string, minor int64) *record.Re
 		EventTime: c.day.Add(time.Duration(c.n) * time.Hour)},
 		Body: &record.BankTxn{Direction: "credit", BookingDate: record.DateOf(c.day), Amount: record.Money{Minor: minor, Currency: cny},
 			Counterparty: record.Party{Name: payer, Account: account}, Remittance: remit}}
+}
+
+// newSH01 is company SH01's reconciler with the default settings.
+func newSH01(t *testing.T) *Reconciler {
+	t.Helper()
+	rc, err := NewReconciler("SH01", DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc
 }
