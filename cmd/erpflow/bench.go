@@ -21,7 +21,6 @@ import (
 	"github.com/erpflow/erpflow/pipeline/config"
 	"github.com/erpflow/erpflow/pipeline/job"
 	"github.com/erpflow/erpflow/pipeline/record"
-	"github.com/erpflow/erpflow/transforms/match"
 )
 
 func newBench(g *globals) *cobra.Command {
@@ -163,12 +162,7 @@ func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Co
 
 // benchScore prints matching's accuracy against the world's truth.
 func benchScore(ctx context.Context, w io.Writer, c clickhouse.Config, truthPath string) error {
-	f, err := os.Open(truthPath)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	truth, err := match.ReadTruth(f)
+	truth, err := readTruthFile(truthPath)
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,6 @@ import (
 	"github.com/erpflow/erpflow/pipeline/config"
 	"github.com/erpflow/erpflow/pipeline/job"
 	"github.com/erpflow/erpflow/pipeline/record"
-	"github.com/erpflow/erpflow/transforms/match"
 )
 
 // hostile are messages no producer should send; the demo adds them to show
@@ -360,12 +359,7 @@ func reconSummary(ctx context.Context, w io.Writer, conn driver.Conn, truthPath 
 			fmt.Fprintf(w, "  %s\n", line)
 		}
 	}
-	f, err := os.Open(truthPath)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	truth, err := match.ReadTruth(f)
+	truth, err := readTruthFile(truthPath)
 	if err != nil {
 		return err
 	}

@@ -74,12 +74,7 @@ With --misses, every missed and every wrong link comes first, one per line:
 			if truthPath == "" {
 				return usagef("--truth is required")
 			}
-			f, err := os.Open(truthPath)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			truth, err := match.ReadTruth(f)
+			truth, err := readTruthFile(truthPath)
 			if err != nil {
 				return err
 			}
@@ -128,6 +123,16 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// readTruthFile reads a generated world's truth.ndjson.
+func readTruthFile(path string) (match.Truth, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return match.Truth{}, err
+	}
+	defer f.Close()
+	return match.ReadTruth(f)
 }
 
 func scoreFromClickHouse(ctx context.Context, conn driver.Conn, truth match.Truth) (match.Scored, error) {
