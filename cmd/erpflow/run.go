@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"runtime/pprof"
 	"time"
 
@@ -135,8 +135,10 @@ consumed=N landed=N dead_lettered=N duplicates=N`,
 }
 
 // startPeakHeapProfile samples the heap every quarter second and writes,
-// at stop, the profile of the moment its in-use bytes were highest: what
-// a run holds at its peak, not what is left at its end.
+// at stop, the profile of the moment the live heap (what the last
+// collection kept) was largest: what a run holds at its peak, not what is
+// left at its end. Live bytes, not in-use ones: a heap profile describes
+// the last collection, and in-use bytes peak with garbage between them.
 func startPeakHeapProfile(path string) (stop func(), err error) {
 	f, err := os.Create(path)
 	if err != nil {
@@ -149,18 +151,18 @@ func startPeakHeapProfile(path string) (stop func(), err error) {
 		defer close(finished)
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
-		var ms runtime.MemStats
+		live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 		for {
 			select {
 			case <-done:
 				return
 			case <-t.C:
 			}
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse <= peak {
+			metrics.Read(live)
+			if live[0].Value.Kind() != metrics.KindUint64 || live[0].Value.Uint64() <= peak {
 				continue
 			}
-			peak = ms.HeapInuse
+			peak = live[0].Value.Uint64()
 			var buf bytes.Buffer
 			if err := pprof.Lookup("heap").WriteTo(&buf, 0); err == nil {
 				best = buf.Bytes()
