@@ -70,7 +70,7 @@ func NewDedupe(window int) *Dedupe {
 		window = 500_000
 	}
 	return &Dedupe{seed1: maphash.MakeSeed(), seed2: maphash.MakeSeed(), window: window,
-		cur: make(map[dedupeKey]seenEntry, window), pending: map[dedupeKey]pendingEntry{},
+		cur: map[dedupeKey]seenEntry{}, pending: map[dedupeKey]pendingEntry{},
 		byBatch: map[uint64][]dedupeKey{}, kept: map[uint64]int{}}
 }
 
@@ -210,6 +210,6 @@ func (d *Dedupe) Acked(b *pipeline.Batch) {
 	}
 	delete(d.byBatch, b.Seq)
 	if len(d.cur) >= d.window {
-		d.old, d.cur = d.cur, make(map[dedupeKey]seenEntry, d.window)
+		d.old, d.cur = d.cur, map[dedupeKey]seenEntry{}
 	}
 }
