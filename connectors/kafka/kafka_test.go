@@ -228,3 +228,52 @@ func TestTruncateKeepsUTF8(t *testing.T) {
 		t.Fatal("short message changed")
 	}
 }
+
+// TestSourcePauseHoldsAPartitionBack: a paused partition hands out nothing
+// while the others flow, and everything it held, in order, once resumed.
+func TestSourcePauseHoldsAPartitionBack(t *testing.T) {
+	b := startBroker(t, "erp.invoices", "bank.transactions")
+	s := testSource(t, b, "g-pause", "erp.invoices", "bank.transactions")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for len(s.Assigned()) == 0 && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	for p := int32(0); p < 4; p++ {
+		s.Pause("bank.transactions", p, true)
+	}
+	produce(t, b, "bank.transactions", 200)
+	produce(t, b, "erp.invoices", 300)
+	count := func(until func(map[string]int) bool, d time.Duration) map[string]int {
+		n := map[string]int{}
+		next := map[[2]any]int64{}
+		end := time.Now().Add(d)
+		for !until(n) && time.Now().Before(end) {
+			msgs, err := s.Fetch(ctx, 100, 50*time.Millisecond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range msgs {
+				k := [2]any{m.Topic, m.Partition}
+				if m.Offset != next[k] {
+					t.Fatalf("%s/%d: offset %d, want %d", m.Topic, m.Partition, m.Offset, next[k])
+				}
+				next[k] = m.Offset + 1
+				n[m.Topic]++
+			}
+		}
+		return n
+	}
+	// Well after the invoices are through, still no bank line.
+	n := count(func(map[string]int) bool { return false }, 2*time.Second)
+	if n["erp.invoices"] != 300 || n["bank.transactions"] != 0 {
+		t.Fatalf("while the bank topic was paused: %v, want 300 invoices and no bank lines", n)
+	}
+	for p := int32(0); p < 4; p++ {
+		s.Pause("bank.transactions", p, false)
+	}
+	n = count(func(n map[string]int) bool { return n["bank.transactions"] == 200 }, 10*time.Second)
+	if n["bank.transactions"] != 200 {
+		t.Fatalf("after resuming: %v, want 200 bank lines", n)
+	}
+}

@@ -278,3 +278,66 @@ func TestStageRebuildAppliesDecisionsWhereTheyWere(t *testing.T) {
 		t.Errorf("after the rebuild: %v; want L1 accepted and L3 confirmed", final)
 	}
 }
+
+// TestStagePausesPartitionsAhead: a topic running more than PauseAhead
+// ahead of its partition's watermark is paused at the source and resumed
+// once the slow topic catches up; the slow topic itself is never paused,
+// a topic read to its end is not, and the final batch resumes everything.
+// Lateness turns pacing off, or a paused topic would wait for ever on a
+// stalled one that lateness no longer waits for.
+func TestStagePausesPartitionsAhead(t *testing.T) {
+	day := record.MakeDate(2025, 3, 1).Time()
+	type call struct {
+		topic  string
+		paused bool
+	}
+	run := func(lateness time.Duration) []call {
+		var calls []call
+		s, err := NewStage(StageOptions{Topics: []string{"inv", "bank"}, Lateness: lateness, PauseAhead: time.Hour,
+			Pause: func(topic string, partition int32, paused bool) {
+				if partition != 0 {
+					t.Errorf("paused partition %d, want 0", partition)
+				}
+				calls = append(calls, call{topic, paused})
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		steps := []*pipeline.Batch{
+			// Both topics start on the same day: nothing to pause.
+			stageBatch(false, topicRec{"inv", arInvoice("INV-1", 100, day)}, topicRec{"bank", creditLine("L1", "", 100, day)}),
+			// The bank runs 20 days ahead of the invoices.
+			stageBatch(false, topicRec{"bank", creditLine("L2", "", 100, day.AddDate(0, 0, 20))}),
+			// Still ahead, by less: the pause stands (no second call).
+			stageBatch(false, topicRec{"inv", arInvoice("INV-2", 100, day.AddDate(0, 0, 10))}),
+			// The invoices catch up to within the hour: resumed.
+			stageBatch(false, topicRec{"inv", arInvoice("INV-3", 100, day.AddDate(0, 0, 20).Add(-30*time.Minute))}),
+			// The invoices run ahead now, but the bank is read to its end:
+			// the watermark no longer waits for it, nothing is paused.
+			stageBatch(true, topicRec{"bank", creditLine("L3", "", 100, day.AddDate(0, 0, 21))}),
+			stageBatch(false, topicRec{"inv", arInvoice("INV-4", 100, day.AddDate(0, 0, 40))}),
+		}
+		for i, b := range steps {
+			if err := s.Process(ctx, b); err != nil {
+				t.Fatalf("batch %d: %v", i, err)
+			}
+		}
+		// A slow bank line pauses the invoices again; the final batch
+		// resumes them.
+		if err := s.Process(ctx, stageBatch(false, topicRec{"bank", creditLine("L4", "", 100, day.AddDate(0, 0, 22))})); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Process(ctx, &pipeline.Batch{Final: true}); err != nil {
+			t.Fatal(err)
+		}
+		return calls
+	}
+	want := []call{{"bank", true}, {"bank", false}, {"inv", true}, {"inv", false}}
+	if got := run(0); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("pause calls %v, want %v", got, want)
+	}
+	if got := run(24 * time.Hour); len(got) != 0 {
+		t.Errorf("pause calls with lateness set: %v, want none", got)
+	}
+}
