@@ -38,21 +38,23 @@ var Tables = map[record.Kind]string{
 // ReplacingMergeTree tables absorb.
 type Sink struct {
 	conn driver.Conn
-	pool sync.Pool // *kindBuffers, one per concurrent Write
+	// free keeps the column buffers of finished Writes for the next ones.
+	// Not a sync.Pool: that empties at every collection, which under the
+	// heap limit comes every few batches, so each batch grew its columns
+	// from nothing again (a tenth of the run's allocation).
+	mu   sync.Mutex
+	free []*kindBuffers
 }
 
 // NewSink returns a sink writing through conn.
 func NewSink(conn driver.Conn) *Sink {
-	s := &Sink{conn: conn}
-	s.pool.New = func() any { return newKindBuffers() }
-	return s
+	return &Sink{conn: conn}
 }
 
 // Write implements pipeline.Sink.
 func (s *Sink) Write(ctx context.Context, b *pipeline.Batch) error {
-	bufs := s.pool.Get().(*kindBuffers)
-	defer s.pool.Put(bufs)
-	bufs.reset()
+	bufs := s.buffers()
+	defer s.release(bufs)
 	for i := range b.Items {
 		r := &b.Items[i].Rec
 		bufs.byKind[r.Kind].add(r)
@@ -93,6 +95,28 @@ func (s *Sink) Write(ctx context.Context, b *pipeline.Batch) error {
 		return err
 	}
 	return s.sendRows(ctx, b.Rows)
+}
+
+// buffers returns a finished Write's column buffers, reset, or new ones.
+// There are never more than the runner's concurrent Writes.
+func (s *Sink) buffers() *kindBuffers {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := len(s.free); n > 0 {
+		b := s.free[n-1]
+		s.free = s.free[:n-1]
+		return b
+	}
+	return newKindBuffers()
+}
+
+// release resets bufs, dropping the batch's strings so that they do not
+// outlive it, and keeps them for the next Write.
+func (s *Sink) release(bufs *kindBuffers) {
+	bufs.reset()
+	s.mu.Lock()
+	s.free = append(s.free, bufs)
+	s.mu.Unlock()
 }
 
 // sendRows lands the rows stages derived, one insert per table, tables in
@@ -319,7 +343,7 @@ type columnBuffer interface {
 
 type typedColumn[T any] struct{ vals []T }
 
-func (c *typedColumn[T]) reset()    { clear(c.vals); c.vals = c.vals[:0] }
+func (c *typedColumn[T]) reset()    { c.vals = empty(c.vals) }
 func (c *typedColumn[T]) data() any { return c.vals }
 
 // next returns the row's next body column, creating it on the first row.
@@ -338,15 +362,22 @@ func next[T any](t *tableBuffer, name string) *typedColumn[T] {
 
 func (t *tableBuffer) reset() {
 	t.rows = 0
-	t.company, t.source, t.id, t.topic, t.sha = t.company[:0], t.source[:0], t.id[:0], t.topic[:0], t.sha[:0]
+	t.company, t.source, t.id, t.topic, t.sha = empty(t.company), empty(t.source), empty(t.id), empty(t.topic), empty(t.sha)
 	t.version, t.offset, t.partition = t.version[:0], t.offset[:0], t.partition[:0]
-	t.mapping, t.mappingVersion = t.mapping[:0], t.mappingVersion[:0]
-	t.eventTime, t.ingestTime = t.eventTime[:0], t.ingestTime[:0]
-	t.lineSKU, t.lineDesc = t.lineSKU[:0], t.lineDesc[:0]
-	t.lineQty, t.linePrice, t.lineAmt = t.lineQty[:0], t.linePrice[:0], t.lineAmt[:0]
+	t.mapping, t.mappingVersion = empty(t.mapping), t.mappingVersion[:0]
+	t.eventTime, t.ingestTime = empty(t.eventTime), empty(t.ingestTime)
+	t.lineSKU, t.lineDesc = empty(t.lineSKU), empty(t.lineDesc)
+	t.lineQty, t.linePrice, t.lineAmt = empty(t.lineQty), empty(t.linePrice), empty(t.lineAmt)
 	for _, c := range t.body {
 		c.buf.reset()
 	}
+}
+
+// empty truncates s after zeroing it, so that a kept buffer does not keep
+// the last batch's strings and decimals alive.
+func empty[T any](s []T) []T {
+	clear(s)
+	return s[:0]
 }
 
 func (t *tableBuffer) columns() []column {
