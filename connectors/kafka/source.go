@@ -91,8 +91,6 @@ type Source struct {
 	// drained is, per input topic and partition, whether the group had
 	// read everything there at the last Lag call; nil before the first.
 	drained map[string]map[int]bool
-	// gates hold a partition's reader while a stage has it paused.
-	gates sync.Map // topicPartition -> *gate
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -147,9 +145,6 @@ func (s *Source) run(ctx context.Context) {
 			s.cfg.Log.Warn("consumer group: waiting for next generation", "err", err)
 			continue
 		}
-		// A pause belongs to the stage's view of the last generation,
-		// which it starts over for this one.
-		s.resumeAll()
 		s.mu.Lock()
 		s.gen = gen
 		epoch := s.epoch.Add(1)
@@ -191,7 +186,6 @@ func (s *Source) read(ctx context.Context, topic string, pa kafkago.PartitionAss
 	defer r.Close()
 	hwmV, _ := s.hwm.LoadOrStore(topicPartition{topic, int32(pa.ID)}, new(atomic.Int64))
 	hwm := hwmV.(*atomic.Int64)
-	g := s.gate(topicPartition{topic, int32(pa.ID)})
 	if err := r.SetOffset(pa.Offset); err != nil {
 		s.cfg.Log.Error("set offset", "topic", topic, "partition", pa.ID, "offset", pa.Offset, "err", err)
 		return
@@ -213,60 +207,12 @@ func (s *Source) read(ctx context.Context, topic string, pa kafkago.PartitionAss
 				pm.Headers[i] = pipeline.Header{Key: h.Key, Value: h.Value}
 			}
 		}
-		if open := g.open.Load(); open != nil {
-			select {
-			case <-*open:
-			case <-ctx.Done():
-				return
-			}
-		}
 		select {
 		case s.msgs <- pm:
 		case <-ctx.Done():
 			return
 		}
 	}
-}
-
-// gate is one partition's pause: open is nil while the partition runs, and
-// a channel closed on resume while it is paused.
-type gate struct {
-	mu   sync.Mutex
-	open atomic.Pointer[chan struct{}]
-}
-
-func (s *Source) gate(tp topicPartition) *gate {
-	g, _ := s.gates.LoadOrStore(tp, new(gate))
-	return g.(*gate)
-}
-
-// Pause stops (paused true) or resumes handing out a partition's messages.
-// The matching stage pauses partitions whose records run far ahead of the
-// others in event time, so that they wait in Kafka rather than in its
-// memory. A paused partition's reader keeps what it fetched already
-// (its queue) and sends nothing more until resumed; a new generation
-// resumes every partition.
-func (s *Source) Pause(topic string, partition int32, paused bool) {
-	g := s.gate(topicPartition{topic, partition})
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	open := g.open.Load()
-	switch {
-	case paused && open == nil:
-		ch := make(chan struct{})
-		g.open.Store(&ch)
-	case !paused && open != nil:
-		close(*open)
-		g.open.Store(nil)
-	}
-}
-
-func (s *Source) resumeAll() {
-	s.gates.Range(func(k, _ any) bool {
-		tp := k.(topicPartition)
-		s.Pause(tp.topic, tp.partition, false)
-		return true
-	})
 }
 
 // Assigned returns the partitions this member reads in the current

@@ -166,14 +166,8 @@ type Matching struct {
 	// Lateness, when set, is how far one input topic may lag the others,
 	// in event time, before records are matched without waiting for it;
 	// 0 (the default) always waits, which keeps matching deterministic.
-	Lateness Duration `yaml:"lateness"`
-	// PauseAhead: an input partition whose records run more than this
-	// ahead of the slowest topic of its partition, in event time, is
-	// paused at the source until that topic catches up, so that a backlog
-	// waits in Kafka rather than in matching's memory; 0 turns it off, and
-	// so does lateness (which stops waiting for a stalled topic instead).
-	PauseAhead Duration   `yaml:"pause_ahead"`
-	Rules      MatchRules `yaml:"rules"`
+	Lateness Duration   `yaml:"lateness"`
+	Rules    MatchRules `yaml:"rules"`
 	// Companies override rules per company code; a key left out (or zero)
 	// takes the value of matching.rules.
 	Companies map[string]MatchRules `yaml:"companies"`
@@ -307,7 +301,7 @@ func Default() Config {
 		Sources:    []Source{{Name: "reimb_cn"}, {Name: "erp_cn"}, {Name: "sap_en"}, {Name: "shop"}, {Name: "bank_a"}, {Name: "bank_b"}},
 		ClickHouse: ClickHouse{Addr: "127.0.0.1:9000", User: "default", Database: "erpflow"},
 		Pipeline:   Pipeline{BatchSize: 20000, BatchWait: Duration(500 * time.Millisecond), SinkConcurrency: 2, DrainTimeout: Duration(15 * time.Second)},
-		Matching: Matching{Enabled: true, PauseAhead: Duration(time.Hour), Rules: MatchRules{
+		Matching: Matching{Enabled: true, Rules: MatchRules{
 			Confirm: 0.9, Review: 0.5, Margin: 0.05, FeeMaxMinor: 5000, FeeBasisPoints: 50, MaxSubset: 4,
 			UnmatchedDays: 14, DuplicateDays: 14, RetainDays: 120, ClearedDays: 5}},
 		HTTP: HTTP{Listen: "127.0.0.1:9464"},
@@ -513,9 +507,6 @@ func (c *Config) Check() error {
 	}
 	if c.Matching.Lateness < 0 {
 		bad("matching.lateness", "must be 0 (wait for every topic) or a positive duration such as 24h")
-	}
-	if c.Matching.PauseAhead < 0 {
-		bad("matching.pause_ahead", "must be 0 (never pause a partition) or a positive duration such as 1h")
 	}
 	checkRules := func(key string, r MatchRules) {
 		if !(0 < r.Review && r.Review <= r.Confirm && r.Confirm <= 1) {

@@ -45,14 +45,6 @@ type StageOptions struct {
 	// determinism (a record more than Lateness behind is matched out of
 	// order) for bounded memory when a topic stalls; zero waits.
 	Lateness time.Duration
-	// Pause, when set, pauses (true) or resumes an input partition at the
-	// source (kafka.Source.Pause). A partition whose records run more than
-	// PauseAhead ahead of its partition's watermark is paused until the
-	// watermark catches up: what would be held here waits in Kafka. The
-	// watermark's own topic is never paused, so the watermark keeps moving.
-	// Off when Lateness is set.
-	Pause      func(topic string, partition int32, paused bool)
-	PauseAhead time.Duration
 	// Settings per company; companies not named take Default.
 	Settings map[string]Settings
 	Default  Settings
@@ -85,7 +77,6 @@ type Stage struct {
 	part    map[string]int32        // company -> partition
 	newest  map[topicPart]time.Time // newest event time per input partition
 	atEnd   map[topicPart]bool      // input partitions read to their end at the last fetch
-	paused  map[topicPart]bool      // input partitions paused at the source
 	latest  map[string]time.Time    // per company, event time of the latest record fed
 	version map[string]uint64       // per company, the last row version emitted
 	out     Output
@@ -115,7 +106,6 @@ type stageMetrics struct {
 	exceptions *prometheus.CounterVec
 	late       prometheus.Counter
 	held       prometheus.Gauge
-	paused     prometheus.Gauge
 	unbalanced prometheus.Counter
 	rebuilt    prometheus.Counter
 	decisions  *prometheus.CounterVec
@@ -148,8 +138,6 @@ func NewStage(opt StageOptions) (*Stage, error) {
 		Help: "Records older than what their company's matching had already passed: matched out of event-time order."})
 	m.held = prometheus.NewGauge(prometheus.GaugeOpts{Name: "erpflow_match_held_records",
 		Help: "Records waiting for their partition's watermark."})
-	m.paused = prometheus.NewGauge(prometheus.GaugeOpts{Name: "erpflow_match_paused_partitions",
-		Help: "Input partitions paused at the source because their records ran too far ahead of the others in event time."})
 	m.unbalanced = prometheus.NewCounter(prometheus.CounterOpts{Name: "erpflow_match_unbalanced_days_total",
 		Help: "Control totals (company, currency, day) whose bank lines do not equal matched + review + unmatched."})
 	m.rebuilt = prometheus.NewCounter(prometheus.CounterOpts{Name: "erpflow_match_rebuilt_records_total",
@@ -163,7 +151,7 @@ func NewStage(opt StageOptions) (*Stage, error) {
 			"bucket lines = matched + review + unmatched."}, []string{"company", "currency", "bucket"})
 	m.totalDay = map[[2]string]record.Date{}
 	if opt.Registerer != nil {
-		for _, c := range []prometheus.Collector{m.lines, m.exceptions, m.late, m.held, m.paused, m.unbalanced, m.rebuilt, m.decisions, m.totals} {
+		for _, c := range []prometheus.Collector{m.lines, m.exceptions, m.late, m.held, m.unbalanced, m.rebuilt, m.decisions, m.totals} {
 			if err := opt.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("matching metrics: %w", err)
 			}
@@ -173,12 +161,6 @@ func NewStage(opt StageOptions) (*Stage, error) {
 }
 
 func (s *Stage) reset() {
-	if s.opt.Pause != nil {
-		for _, tp := range sortedTopicParts(s.paused) {
-			s.opt.Pause(tp.topic, tp.part, false)
-		}
-	}
-	s.paused = map[topicPart]bool{}
 	s.recs, s.held, s.part = map[string]*Reconciler{}, map[string]*queue{}, map[string]int32{}
 	s.newest, s.latest, s.atEnd = map[topicPart]time.Time{}, map[string]time.Time{}, map[topicPart]bool{}
 	s.version = map[string]uint64{}
@@ -276,7 +258,6 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 			s.release(c, wm, false, b)
 		}
 	}
-	s.pace(b.Final)
 	if err := s.decisions(ctx, b); err != nil {
 		return err
 	}
@@ -291,7 +272,6 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 		n += q.len()
 	}
 	s.metrics.held.Set(float64(n))
-	s.metrics.paused.Set(float64(len(s.paused)))
 	s.processed = true
 	return nil
 }
@@ -546,58 +526,6 @@ func (s *Stage) watermark(p int32) time.Time {
 		}
 	}
 	return wm
-}
-
-// pace pauses the input partitions whose newest records are more than
-// PauseAhead past their partition's watermark and resumes the others, so
-// that records wait for the slowest topic in Kafka rather than here. The
-// topic that sets the watermark is never paused; neither is anything
-// while a partition's watermark is unknown (a topic has yet to bring its
-// first record) or once the final batch came.
-//
-// Lateness turns pacing off: it exists so that a stalled topic does not
-// hold the others back, and a paused partition waiting for that topic
-// would be held back for ever.
-func (s *Stage) pace(final bool) {
-	if s.opt.Pause == nil || s.opt.PauseAhead <= 0 || s.opt.Lateness > 0 {
-		return
-	}
-	wms := map[int32]time.Time{}
-	for _, tp := range sortedTopicParts(s.newest) {
-		pause := false
-		if !final && !s.atEnd[tp] {
-			wm, ok := wms[tp.part]
-			if !ok {
-				wm = s.watermark(tp.part)
-				wms[tp.part] = wm
-			}
-			pause = !wm.IsZero() && s.newest[tp].Sub(wm) > s.opt.PauseAhead
-		}
-		if pause != s.paused[tp] {
-			s.opt.Pause(tp.topic, tp.part, pause)
-			if pause {
-				s.paused[tp] = true
-			} else {
-				delete(s.paused, tp)
-			}
-		}
-	}
-}
-
-// sortedTopicParts returns m's keys in order, so the source sees pauses
-// in the same order run after run.
-func sortedTopicParts[V any](m map[topicPart]V) []topicPart {
-	out := make([]topicPart, 0, len(m))
-	for tp := range m {
-		out = append(out, tp)
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].topic != out[j].topic {
-			return out[i].topic < out[j].topic
-		}
-		return out[i].part < out[j].part
-	})
-	return out
 }
 
 // farFuture is a watermark that holds nothing back.
