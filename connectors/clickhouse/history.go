@@ -11,17 +11,18 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/erpflow/erpflow/pipeline/record"
+	"github.com/erpflow/erpflow/transforms/clean"
 	"github.com/erpflow/erpflow/transforms/match"
 )
 
 // History reads back what landed of a company, record by record, so that
 // matching can rebuild its state after an assignment (match.History).
 //
-// It reads without FINAL: every stored version of a record, oldest first,
-// because matching must see an invoice open before it sees it cancelled.
-// Versions that ClickHouse has already merged away are gone; a rebuild then
-// sees only the newest, which is exact for everything but a match made on
-// a version since replaced (docs/matching.md, "Restarts").
+// It reads the _versions tables (migration 0008), which keep every version
+// of a record: matching must see an invoice open before it sees it
+// cancelled, and the canonical tables keep only the newest version once
+// ClickHouse merges their parts. Of records that landed before those
+// tables existed, only the versions not yet merged away by then are there.
 type History struct {
 	conn driver.Conn
 }
@@ -105,10 +106,10 @@ func (h *History) Records(ctx context.Context, company string, f func(*record.Re
 			cols += ", duplicate_of"
 		}
 		q := fmt.Sprintf("SELECT %s, %s FROM %s WHERE company = ? ORDER BY event_time, source, id, version",
-			envelopeCols, cols, Tables[k])
+			envelopeCols, cols, VersionsTable(k))
 		rows, err := h.conn.Query(ctx, q, company)
 		if err != nil {
-			return fmt.Errorf("read history of %s from %s: %w", company, Tables[k], err)
+			return fmt.Errorf("read history of %s from %s: %w", company, VersionsTable(k), err)
 		}
 		type seenKey struct {
 			source, id string
@@ -119,23 +120,30 @@ func (h *History) Records(ctx context.Context, company string, f func(*record.Re
 			r := &record.Record{Envelope: record.Envelope{Kind: k, Company: company}}
 			if err := scanHistory(rows, r); err != nil {
 				rows.Close()
-				return fmt.Errorf("read history of %s from %s: %w", company, Tables[k], err)
+				return fmt.Errorf("read history of %s from %s: %w", company, VersionsTable(k), err)
 			}
 			sk := seenKey{r.Source, r.ID, r.Version}
 			if seen[sk] {
 				continue
 			}
 			seen[sk] = true
+			// Derived as the keys stage derives them: the tables have no
+			// key column for an employee or an approver, and the live
+			// records had one.
+			clean.SetPartyKeys(r.Body)
 			f(r)
 		}
 		err = rows.Err()
 		rows.Close()
 		if err != nil {
-			return fmt.Errorf("read history of %s from %s: %w", company, Tables[k], err)
+			return fmt.Errorf("read history of %s from %s: %w", company, VersionsTable(k), err)
 		}
 	}
 	return nil
 }
+
+// VersionsTable is the table keeping every version of a kind's records.
+func VersionsTable(k record.Kind) string { return Tables[k] + "_versions" }
 
 // Decisions returns the review decisions recorded for a company
 // (recon_reviews), oldest first.

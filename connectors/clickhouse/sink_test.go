@@ -140,7 +140,7 @@ func TestSinkLandsEveryKindIdempotently(t *testing.T) {
 // write succeeds instead of retrying forever.
 func TestSinkRefusesOnlyRecordsThatDoNotFit(t *testing.T) {
 	ctx := context.Background()
-	conn := altered(t, "ALTER TABLE invoices MODIFY COLUMN total Decimal(9, 2)")
+	conn := altered(t, "ALTER TABLE invoices MODIFY COLUMN total Decimal(9, 2)", "ALTER TABLE invoices_versions MODIFY COLUMN total Decimal(9, 2)")
 	b := docBatch(t) // the invoice's total is 11300.00: fits Decimal(9,2)
 	big := b.Items[0]
 	body := *big.Rec.Body.(*record.Invoice)
@@ -170,7 +170,7 @@ func TestSinkRefusesOnlyRecordsThatDoNotFit(t *testing.T) {
 // fails (to be retried with offsets held) instead of dead-lettering them.
 func TestSinkRetriesATableThatDrifted(t *testing.T) {
 	ctx := context.Background()
-	conn := altered(t, "ALTER TABLE invoices MODIFY COLUMN party_name UInt64")
+	conn := altered(t, "ALTER TABLE invoices MODIFY COLUMN party_name UInt64", "ALTER TABLE invoices_versions MODIFY COLUMN party_name UInt64")
 	b := docBatch(t)
 	second := b.Items[0]
 	second.Rec.ID = "INV-OTHER"
@@ -183,7 +183,9 @@ func TestSinkRetriesATableThatDrifted(t *testing.T) {
 
 // altered is a connection to a fresh test database whose schema one ALTER
 // has changed, as drift or a hand edit would.
-func altered(t *testing.T, alter string) driver.Conn {
+// altered changes a table as a migration would, the table of its versions
+// (migration 0008) with it.
+func altered(t *testing.T, alters ...string) driver.Conn {
 	t.Helper()
 	cfg := chtest.Config(t)
 	conn, err := clickhouse.Open(context.Background(), cfg, cfg.Database)
@@ -191,8 +193,10 @@ func altered(t *testing.T, alter string) driver.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	if err := conn.Exec(context.Background(), alter); err != nil {
-		t.Fatal(err)
+	for _, alter := range alters {
+		if err := conn.Exec(context.Background(), alter); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return conn
 }

@@ -48,6 +48,16 @@ func (k *Keys) key(name string) string {
 	return key
 }
 
+// SetPartyKeys derives the match keys of a body's parties as the stage
+// does, for a record read back without them (matching's rebuild).
+func SetPartyKeys(b record.Body) {
+	for _, p := range parties(b) {
+		if p.Name != "" {
+			p.Key = MatchKey(p.Name)
+		}
+	}
+}
+
 // parties returns pointers to the parties of a body.
 func parties(b record.Body) []*record.Party {
 	switch x := b.(type) {
