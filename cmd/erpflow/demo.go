@@ -270,12 +270,12 @@ func produceRaw(ctx context.Context, w io.Writer, cfg config.Config, broker, dir
 		if _, err := os.Stat(file); err != nil {
 			continue
 		}
-		topic, keyFor, err := sourceRoute(cfg, src.Name)
+		topic, keyFor, timeFor, err := sourceRoute(cfg, src.Name)
 		if err != nil {
 			return sent, err
 		}
 		p := newProgress("produce "+src.Name, int64(st.Raw[src.Name].Lines))
-		n, err := kafka.ProduceFile(ctx, wr, file, kafka.ProduceOptions{Topic: topic, KeyFor: keyFor, Progress: p.Set})
+		n, err := kafka.ProduceFile(ctx, wr, file, kafka.ProduceOptions{Topic: topic, KeyFor: keyFor, TimeFor: timeFor, Progress: p.Set})
 		p.Finish()
 		if err != nil {
 			return sent, err

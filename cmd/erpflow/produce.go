@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -46,7 +47,7 @@ keyed by the company code its mapping reads.`,
 				if topic != "" {
 					return usagef("give --topic or --source, not both")
 				}
-				if opt.Topic, opt.KeyFor, err = sourceRoute(cfg, source); err != nil {
+				if opt.Topic, opt.KeyFor, opt.TimeFor, err = sourceRoute(cfg, source); err != nil {
 					return err
 				}
 			}
@@ -71,24 +72,28 @@ keyed by the company code its mapping reads.`,
 	return c
 }
 
-// sourceRoute returns a configured source's raw topic and a key function
-// reading the company code the way its mapping does. A record the mapping
-// would refuse is still sent, keyed if its company can be read, so that it
-// reaches the dead-letter topic with its reason.
-func sourceRoute(cfg config.Config, name string) (string, func([]byte) []byte, error) {
+// sourceRoute returns a configured source's raw topic, and functions
+// reading the company code (the key) and the event time (a header) the way
+// its mapping does. A record the mapping would refuse is still sent, keyed
+// if its company can be read, so that it reaches the dead-letter topic
+// with its reason.
+func sourceRoute(cfg config.Config, name string) (string, func([]byte) []byte, func([]byte) (time.Time, bool), error) {
 	mappings, err := job.LoadMappings(cfg)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	for _, s := range cfg.Sources {
 		if s.Name != name {
 			continue
 		}
-		return s.TopicName(), mappings[s.TopicName()].NewMapper().Company, nil
+		// Two mappers: each reuses its parser, and ProduceFile reads the
+		// key and the time of a line one after the other.
+		m := mappings[s.TopicName()]
+		return s.TopicName(), m.NewMapper().Company, m.NewMapper().EventTime, nil
 	}
 	names := make([]string, len(cfg.Sources))
 	for i, s := range cfg.Sources {
 		names[i] = s.Name
 	}
-	return "", nil, usagef("--source %q is not a configured source (%s)", name, strings.Join(names, ", "))
+	return "", nil, nil, usagef("--source %q is not a configured source (%s)", name, strings.Join(names, ", "))
 }

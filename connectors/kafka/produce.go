@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/valyala/fastjson"
@@ -27,25 +28,30 @@ func (e *LineError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.L
 // Route says where a canonical record line goes: its kind's topic, keyed by
 // its company. It reads only those two keys; the pipeline checks the rest.
 func Route(p *fastjson.Parser, line []byte, topicFor func(record.Kind) string) (topic string, key []byte, err error) {
-	_, topic, key, err = route(p, line, topicFor)
+	_, topic, key, _, err = route(p, line, topicFor)
 	return topic, key, err
 }
 
-func route(p *fastjson.Parser, line []byte, topicFor func(record.Kind) string) (k record.Kind, topic string, key []byte, err error) {
+// route also returns the record's event_time as written (nil if absent),
+// for the HeaderEventTime header.
+func route(p *fastjson.Parser, line []byte, topicFor func(record.Kind) string) (k record.Kind, topic string, key, eventTime []byte, err error) {
 	v, err := p.ParseBytes(line)
 	if err != nil {
-		return 0, "", nil, fmt.Errorf("not JSON: %v", err)
+		return 0, "", nil, nil, fmt.Errorf("not JSON: %v", err)
 	}
 	kind := string(v.GetStringBytes("kind"))
 	k, ok := record.ParseKind(kind)
 	if !ok {
-		return 0, "", nil, fmt.Errorf("kind %q is not a record kind", kind)
+		return 0, "", nil, nil, fmt.Errorf("kind %q is not a record kind", kind)
 	}
 	company := v.GetStringBytes("company")
 	if len(company) == 0 {
-		return 0, "", nil, errors.New("no company, which is the record's key")
+		return 0, "", nil, nil, errors.New("no company, which is the record's key")
 	}
-	return k, topicFor(k), append([]byte(nil), company...), nil
+	if et := v.GetStringBytes("event_time"); len(et) > 0 {
+		eventTime = append([]byte(nil), et...)
+	}
+	return k, topicFor(k), append([]byte(nil), company...), eventTime, nil
 }
 
 // ProduceOptions controls ProduceFile.
@@ -57,6 +63,9 @@ type ProduceOptions struct {
 	// KeyFor, with Topic, gives each verbatim line its key (a raw source's
 	// company code); nil keys readable lines by their "company" key.
 	KeyFor func(line []byte) []byte
+	// TimeFor, with Topic, reads a verbatim line's event time for the
+	// HeaderEventTime header; nil or false sends the line without one.
+	TimeFor func(line []byte) (time.Time, bool)
 	// Keep, in canonical mode, sends only records of the kinds it accepts.
 	Keep     func(record.Kind) bool
 	Chunk    int              // messages per write; default 10000
@@ -116,11 +125,16 @@ func ProduceFile(ctx context.Context, w *kafkago.Writer, path string, opt Produc
 					m.Key = append([]byte(nil), c...)
 				}
 			}
+			if opt.TimeFor != nil {
+				if t, ok := opt.TimeFor(line); ok {
+					m.Headers = []kafkago.Header{{Key: HeaderEventTime, Value: []byte(t.UTC().Format(time.RFC3339Nano))}}
+				}
+			}
 		} else {
 			if len(bytes.TrimSpace(line)) == 0 {
 				return nil
 			}
-			k, topic, key, err := route(p, line, opt.TopicFor)
+			k, topic, key, eventTime, err := route(p, line, opt.TopicFor)
 			if err != nil {
 				return &LineError{File: path, Line: n, Reason: err.Error()}
 			}
@@ -128,6 +142,9 @@ func ProduceFile(ctx context.Context, w *kafkago.Writer, path string, opt Produc
 				return nil
 			}
 			m.Topic, m.Key = topic, key
+			if eventTime != nil {
+				m.Headers = []kafkago.Header{{Key: HeaderEventTime, Value: eventTime}}
+			}
 		}
 		batch = append(batch, m)
 		if len(batch) == opt.Chunk {

@@ -43,6 +43,12 @@ type Kafka struct {
 	MaxWait          Duration `yaml:"max_wait"`
 	MinBytes         int      `yaml:"min_bytes"`
 	MaxBytes         int      `yaml:"max_bytes"`
+	// EventTimeOrder reads the input partitions oldest first, by the
+	// erpflow-event-time header (docs/matching.md, "Order"): for long
+	// backfills with matching, whose held records otherwise grow with the
+	// span. Off by default: it costs speed (every batch writes every
+	// table) and waits up to 20 ms for a partition that falls behind.
+	EventTimeOrder bool `yaml:"event_time_order"`
 }
 
 // Topics names every topic erpflow reads or writes.

@@ -155,6 +155,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		MaxWait:          cfg.Kafka.MaxWait.D(),
 		MinBytes:         cfg.Kafka.MinBytes,
 		MaxBytes:         cfg.Kafka.MaxBytes,
+		EventTimeOrder:   cfg.Kafka.EventTimeOrder,
 		Log:              log,
 		Metrics:          metrics,
 	})

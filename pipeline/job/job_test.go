@@ -441,7 +441,7 @@ func TestRawSourcesEndToEnd(t *testing.T) {
 	for _, src := range cfg.Sources {
 		topic := src.TopicName()
 		n, err := kafka.ProduceFile(ctx, w, filepath.Join(dir, "raw", src.Name+".ndjson"),
-			kafka.ProduceOptions{Topic: topic, KeyFor: mappings[topic].NewMapper().Company})
+			kafka.ProduceOptions{Topic: topic, KeyFor: mappings[topic].NewMapper().Company, TimeFor: mappings[topic].NewMapper().EventTime})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -836,7 +836,14 @@ func TestMatchingStreamEqualsReplay(t *testing.T) {
 // would, then runs it again: each run rebuilds every company from
 // ClickHouse, and the end state is that of an unbroken replay.
 func TestMatchingRestartGivesTheSameMatches(t *testing.T) {
+	for _, ordered := range []bool{false, true} {
+		t.Run(fmt.Sprintf("event_time_order=%v", ordered), func(t *testing.T) { testRestart(t, ordered) })
+	}
+}
+
+func testRestart(t *testing.T, eventTimeOrder bool) {
 	cfg, b := setup(t)
+	cfg.Kafka.EventTimeOrder = eventTimeOrder
 	data, err := os.ReadFile(filepath.Join(worldDir(t), "records.ndjson"))
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 	"unsafe"
 
@@ -114,6 +115,25 @@ func (mp *Mapper) Map(key, data []byte, r *record.Record) error {
 		}
 	}
 	return record.Validate(r)
+}
+
+// EventTime returns a source record's event time as its mapping reads it,
+// or false when it cannot be read; producers put it on the message so that
+// consumers can read topics in event-time order.
+func (mp *Mapper) EventTime(data []byte) (time.Time, bool) {
+	v, err := mp.p.ParseBytes(data)
+	if err != nil || v.Type() != fastjson.TypeObject {
+		return time.Time{}, false
+	}
+	ru := mp.m.pick(v)
+	if ru == nil {
+		return time.Time{}, false
+	}
+	var ev value
+	if err := mp.eval(v, ru.eventTime, &ev); err != nil || ev.t.IsZero() {
+		return time.Time{}, false
+	}
+	return ev.t, true
 }
 
 // Company returns the company code a source record carries, as its mapping

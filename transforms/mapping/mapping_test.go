@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/erpflow/erpflow/pipeline/record"
 )
@@ -214,6 +215,22 @@ func TestSignWithAnyCurrency(t *testing.T) {
 		}
 		if got := r.Body.(*record.BankTxn).Direction; got != want {
 			t.Errorf("%q: direction %s, want %s", amount, got, want)
+		}
+	}
+}
+
+// TestEventTimeForProducers: producers read a raw record's event time the
+// way its mapping does, to put it on the message; what the mapping cannot
+// read gives false rather than a guess.
+func TestEventTimeForProducers(t *testing.T) {
+	mp := load(t, "testdata/claims.yaml").NewMapper()
+	got, ok := mp.EventTime([]byte(claim))
+	if want := time.Date(2025, 4, 16, 6, 30, 5, 0, time.UTC); !ok || !got.Equal(want) {
+		t.Errorf("EventTime = %v, %v; want %v", got, ok, want)
+	}
+	for _, bad := range []string{`not json`, `[1]`, strings.Replace(claim, "2025-04-16 14:30:05", "someday", 1)} {
+		if got, ok := mp.EventTime([]byte(bad)); ok {
+			t.Errorf("EventTime(%.30q) = %v, want false", bad, got)
 		}
 	}
 }
