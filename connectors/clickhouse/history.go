@@ -127,9 +127,9 @@ func (h *History) Records(ctx context.Context, company string, f func(*record.Re
 				continue
 			}
 			seen[sk] = true
-			// Derived as the keys stage derives them: the tables have no
-			// key column for an employee or an approver, and the live
-			// records had one.
+			// Derived as the keys stage derives them, so that a rebuilt
+			// record is the one the live run had: the tables have no key
+			// column for an employee or an approver.
 			clean.SetPartyKeys(r.Body)
 			f(r)
 		}

@@ -39,9 +39,9 @@ var Tables = map[record.Kind]string{
 type Sink struct {
 	conn driver.Conn
 	// free keeps the column buffers of finished Writes for the next ones.
-	// Not a sync.Pool: that empties at every collection, which under the
-	// heap limit comes every few batches, so each batch grew its columns
-	// from nothing again (a tenth of the run's allocation).
+	// Not a sync.Pool: that empties over two collections, and under the
+	// heap limit those come every few batches, so Writes often grew their
+	// columns from nothing again.
 	mu   sync.Mutex
 	free []*kindBuffers
 }

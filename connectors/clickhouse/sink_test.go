@@ -183,6 +183,22 @@ func TestSinkRetriesATableThatDrifted(t *testing.T) {
 
 // altered is a connection to a fresh test database whose schema one ALTER
 // has changed, as drift or a hand edit would.
+// TestSinkLandsWithAColumnAddedByHand: a column someone adds to a
+// canonical table does not stop the sink (which names its columns) nor the
+// copy into the _versions table (whose view names its own).
+func TestSinkLandsWithAColumnAddedByHand(t *testing.T) {
+	ctx := context.Background()
+	conn := altered(t, "ALTER TABLE invoices ADD COLUMN reviewed_by String")
+	b := docBatch(t)
+	if err := clickhouse.NewSink(conn).Write(ctx, b); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	var n uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM invoices_versions").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("invoices_versions: %d rows (%v), want the invoice", n, err)
+	}
+}
+
 // altered changes a table as a migration would, the table of its versions
 // (migration 0008) with it.
 func altered(t *testing.T, alters ...string) driver.Conn {

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -28,14 +29,15 @@ func TestOrderKey(t *testing.T) {
 		{"an unreadable header: the timestamp", "2025-13-16T06:30:05Z", msgTime},
 		{"not a time at all", "yesterday", msgTime},
 		{"a date only", "2025-04-16", msgTime},
+		{"the last day ClickHouse can store and beyond nanoseconds", "9999-12-31T23:59:59Z", time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)},
 	}
 	for _, c := range cases {
 		m := pipeline.Message{Time: msgTime}
 		if c.header != "" {
 			m.Headers = []pipeline.Header{{Key: "other", Value: []byte("x")}, {Key: HeaderEventTime, Value: []byte(c.header)}}
 		}
-		if got := orderKey(&m); got != c.want.UnixNano() {
-			t.Errorf("%s: orderKey = %v, want %v", c.name, time.Unix(0, got).UTC(), c.want)
+		if got := orderKey(&m); got != c.want.UnixMicro() {
+			t.Errorf("%s: orderKey = %v, want %v", c.name, time.UnixMicro(got).UTC(), c.want)
 		}
 	}
 }
@@ -51,12 +53,12 @@ func FuzzOrderKey(f *testing.F) {
 	msgTime := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, s string) {
 		m := pipeline.Message{Time: msgTime, Headers: []pipeline.Header{{Key: HeaderEventTime, Value: []byte(s)}}}
-		want := msgTime.UnixNano()
+		want := msgTime.UnixMicro()
 		if p, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			want = p.UnixNano()
+			want = p.UnixMicro()
 		}
 		if got := orderKey(&m); got != want {
-			t.Fatalf("orderKey(%q) = %v, want %v", s, time.Unix(0, got).UTC(), time.Unix(0, want).UTC())
+			t.Fatalf("orderKey(%q) = %v, want %v", s, time.UnixMicro(got).UTC(), time.UnixMicro(want).UTC())
 		}
 	})
 }
@@ -68,11 +70,11 @@ func TestProduceStampsEventTime(t *testing.T) {
 	b := startBroker(t, "erp.invoices", "raw.x")
 	dir := t.TempDir()
 	canon := filepath.Join(dir, "c.ndjson")
-	os.WriteFile(canon, []byte(`{"kind":"invoice","company":"SH01","source":"erp","id":"1","version":1,"event_time":"2025-04-16T06:30:05Z","body":{}}
+	writeFile(t, canon, []byte(`{"kind":"invoice","company":"SH01","source":"erp","id":"1","version":1,"event_time":"2025-04-16T06:30:05Z","body":{}}
 {"kind":"invoice","company":"SH01","source":"erp","id":"2","version":1,"body":{}}
-`), 0o644)
+`))
 	raw := filepath.Join(dir, "r.ndjson")
-	os.WriteFile(raw, []byte("{\"when\":\"a\"}\n{\"when\":\"b\"}\n"), 0o644)
+	writeFile(t, raw, []byte("{\"when\":\"a\"}\n{\"when\":\"b\"}\n"))
 	w := NewWriter([]string{b.Addr()})
 	defer w.Close()
 	ctx := context.Background()
@@ -194,4 +196,83 @@ func TestSourceHandsOutInEventTimeOrder(t *testing.T) {
 	if inversions == 0 {
 		t.Error("without EventTimeOrder the messages came in event-time order too: the test shows nothing")
 	}
+}
+
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// orderedSource is a Source in event-time order over hand-filled queues,
+// without Kafka: what Fetch does with what its readers have delivered.
+func orderedSource(idle time.Duration, queues ...*partQueue) *Source {
+	s := &Source{cfg: SourceConfig{EventTimeOrder: true, IdleWait: idle}, notify: make(chan struct{}, 1)}
+	s.epoch.Store(1)
+	s.queues.Store(&queues)
+	return s
+}
+
+func queued(msgs ...pipeline.Message) *partQueue {
+	q := &partQueue{ch: make(chan pipeline.Message, 16), more: true, last: math.MinInt64}
+	for _, m := range msgs {
+		m.Epoch = 1
+		q.ch <- m
+	}
+	return q
+}
+
+func at(day int, offset, highWater int64) pipeline.Message {
+	return pipeline.Message{Offset: offset, HighWater: highWater, Time: time.Date(2025, 1, day, 0, 0, 0, 0, time.UTC)}
+}
+
+// TestOrderedFetchWaits: Fetch keeps its contract in event-time order too:
+// what is ready goes without waiting out the caller's time, a partition
+// that may bring something older is waited for only IdleWait, and what it
+// brings meanwhile goes first.
+func TestOrderedFetchWaits(t *testing.T) {
+	ctx := context.Background()
+	const long = 20 * time.Second // a Fetch that waited this long failed
+	t.Run("ready, nothing to wait for", func(t *testing.T) {
+		s := orderedSource(long, queued(at(3, 0, 1))) // its partition's end: nothing more
+		start := time.Now()
+		got, _ := s.Fetch(ctx, 10, long)
+		if len(got) != 1 || time.Since(start) > long/2 {
+			t.Fatalf("got %d messages after %v; want the one ready, at once", len(got), time.Since(start))
+		}
+	})
+	t.Run("a dry partition is waited for IdleWait", func(t *testing.T) {
+		behind := queued(at(1, 0, 5)) // more after it
+		ahead := queued(at(9, 0, 5))
+		s := orderedSource(50*time.Millisecond, behind, ahead)
+		first, _ := s.Fetch(ctx, 1, long)
+		if len(first) != 1 || !first[0].Time.Equal(at(1, 0, 0).Time) {
+			t.Fatalf("first fetch %v, want day 1", first)
+		}
+		start := time.Now()
+		got, _ := s.Fetch(ctx, 1, long)
+		if len(got) != 1 || !got[0].Time.Equal(at(9, 0, 0).Time) || time.Since(start) > long/2 {
+			t.Fatalf("got %v after %v; want day 9 once the dry partition's wait ran out", got, time.Since(start))
+		}
+	})
+	t.Run("what the dry partition brings meanwhile goes first", func(t *testing.T) {
+		behind := queued(at(1, 0, 5))
+		ahead := queued(at(9, 0, 5))
+		s := orderedSource(long, behind, ahead)
+		if first, _ := s.Fetch(ctx, 1, long); len(first) != 1 {
+			t.Fatal("no first message")
+		}
+		go func() {
+			time.Sleep(20 * time.Millisecond)
+			m := at(2, 1, 5)
+			m.Epoch = 1
+			behind.ch <- m
+			s.notify <- struct{}{}
+		}()
+		got, _ := s.Fetch(ctx, 1, long)
+		if len(got) != 1 || !got[0].Time.Equal(at(2, 0, 0).Time) {
+			t.Fatalf("got %v, want day 2 from the partition waited for", got)
+		}
+	})
 }

@@ -35,8 +35,8 @@ type SourceConfig struct {
 	// return after every few records under load; larger fetches cost fewer
 	// round trips.
 	// Memory is bounded by partitions × (MaxBytes + QueueCapacity messages)
-	// plus Buffer messages: with 36 partitions, 8 MiB fetches alone could
-	// hold 288 MiB.
+	// plus Buffer messages (per partition with EventTimeOrder): with 36
+	// partitions, 8 MiB fetches alone could hold 288 MiB.
 	MinBytes      int           // default 64 KiB
 	MaxBytes      int           // default 1 MiB
 	MaxWait       time.Duration // default 250ms
@@ -315,11 +315,13 @@ func parseUTCSeconds(b []byte) (int64, bool) {
 	if t.Day() != d { // 31 February, which time.Date would roll over
 		return 0, false
 	}
-	return t.UnixNano(), true
+	return t.UnixMicro(), true
 }
 
 // orderKey is when a message happened, as far as the source can tell
-// without decoding it: its event-time header, else its timestamp.
+// without decoding it: its event-time header, else its timestamp, in
+// microseconds since 1970 (nanoseconds would overflow outside 1678–2262,
+// and a message without a timestamp has the year 1).
 func orderKey(m *pipeline.Message) int64 {
 	for _, h := range m.Headers {
 		if h.Key == HeaderEventTime {
@@ -327,12 +329,12 @@ func orderKey(m *pipeline.Message) int64 {
 				return t
 			}
 			if t, err := time.Parse(time.RFC3339Nano, string(h.Value)); err == nil {
-				return t.UnixNano()
+				return t.UnixMicro()
 			}
 			break
 		}
 	}
-	return m.Time.UnixNano()
+	return m.Time.UnixMicro()
 }
 
 // Assigned returns the partitions this member reads in the current
@@ -354,9 +356,8 @@ func (s *Source) Fetch(ctx context.Context, max int, wait time.Duration) ([]pipe
 	if !s.cfg.EventTimeOrder {
 		return s.fetchArrived(ctx, max, wait)
 	}
-	var t *time.Timer
+	deadline := time.Now().Add(wait)
 	var out []pipeline.Message
-	var now time.Time // when Fetch first found a partition to wait for
 	for len(out) < max {
 		qp := s.queues.Load()
 		if qp == nil {
@@ -365,29 +366,26 @@ func (s *Source) Fetch(ctx context.Context, max int, wait time.Duration) ([]pipe
 		queues := *qp
 		// The oldest ready head goes first, unless a partition with nothing
 		// ready yet may bring an older one (its next message is no older
-		// than its last, and it had more): then wait for it, for a while.
-		// A partition read to its end is not waited for, nor one that stayed
-		// empty longer than IdleWait; and a difference under orderSlack is
-		// not worth waiting for.
-		best, waitFor := -1, int64(math.MaxInt64)
+		// than its last, and it had more): then wait for it, for up to
+		// IdleWait from when it ran dry. A partition read to its end is not
+		// waited for, and a difference under orderSlack is not worth it.
+		now := time.Now()
+		best, waitFor, until := -1, int64(math.MaxInt64), time.Time{}
 		for i, q := range queues {
 			if !q.full {
 				select {
 				case m := <-q.ch:
 					q.head, q.at, q.full, q.stalled = m, orderKey(&m), true, time.Time{}
 				default:
-					// Every empty partition's wait starts now, not when it
-					// becomes the oldest one waited for: waited for one after
-					// the other, forty empty partitions took eight seconds.
 					if q.more {
-						if now.IsZero() {
-							now = time.Now()
-						}
 						if q.stalled.IsZero() {
 							q.stalled = now
 						}
-						if now.Sub(q.stalled) < s.cfg.IdleWait {
+						if end := q.stalled.Add(s.cfg.IdleWait); now.Before(end) {
 							waitFor = min(waitFor, q.last)
+							if until.IsZero() || end.Before(until) {
+								until = end
+							}
 						}
 					}
 					continue
@@ -397,7 +395,7 @@ func (s *Source) Fetch(ctx context.Context, max int, wait time.Duration) ([]pipe
 				best = i
 			}
 		}
-		if best >= 0 && waitFor < math.MaxInt64 && (waitFor == math.MinInt64 || queues[best].at-waitFor > int64(orderSlack)) {
+		if best >= 0 && waitFor < math.MaxInt64 && (waitFor == math.MinInt64 || queues[best].at-waitFor > orderSlack.Microseconds()) {
 			best = -1
 		}
 		if best >= 0 {
@@ -413,18 +411,25 @@ func (s *Source) Fetch(ctx context.Context, max int, wait time.Duration) ([]pipe
 			q.head = pipeline.Message{}
 			continue
 		}
-		if t == nil {
-			t = time.NewTimer(wait)
-			defer t.Stop()
+		// Nothing to hand out now: what is here goes (the runner asks
+		// again), or wait for a reader, for the stall to run out, or for
+		// the caller's time to.
+		if len(out) > 0 || !now.Before(deadline) {
+			return out, nil
 		}
+		next := deadline
+		if !until.IsZero() && until.Before(next) {
+			next = until
+		}
+		t := time.NewTimer(next.Sub(now))
 		select {
 		case <-s.notify:
-			now = time.Time{}
 		case <-t.C:
-			return out, nil
 		case <-ctx.Done():
+			t.Stop()
 			return out, nil
 		}
+		t.Stop()
 	}
 	return out, nil
 }
@@ -468,7 +473,7 @@ const defaultIdleWait = 20 * time.Millisecond
 // before it waits for the one behind. Matching needs them within days, not
 // seconds, and waiting for every round trip of a busy partition's reader
 // would cost more than it saves.
-var orderSlack = time.Hour
+const orderSlack = time.Hour
 
 // Commit implements pipeline.Source: it commits marks of the current
 // generation and ignores older ones.

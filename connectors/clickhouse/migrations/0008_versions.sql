@@ -9,8 +9,7 @@
 -- batch) collapses. The copy of what landed before this migration keeps
 -- the versions not yet merged away.
 --
--- The views select *: a later migration that adds a column to a canonical
--- table must add it to its _versions table first.
+-- (Migration 0009 replaces the views with ones that name their columns.)
 
 CREATE TABLE IF NOT EXISTS invoices_versions AS invoices
     ENGINE = ReplacingMergeTree() ORDER BY (company, source, id, version);
