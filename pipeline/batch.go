@@ -33,6 +33,11 @@ type Message struct {
 	// offset the next produced message gets); 0 when the source cannot
 	// tell. A message at HighWater-1 was the last one there was.
 	HighWater int64
+	// Released says Value was let go once the message was decoded: the
+	// bytes of a batch in flight are a large share of the heap, and only a
+	// dead letter after decoding needs them, which the dead-letter sink
+	// reads again from the source topic at Offset.
+	Released bool
 }
 
 // Mark is a commit point: the next offset to read on one partition.

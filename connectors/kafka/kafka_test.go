@@ -228,3 +228,48 @@ func TestTruncateKeepsUTF8(t *testing.T) {
 		t.Fatal("short message changed")
 	}
 }
+
+// TestDeadLettersReadReleasedOriginalsAgain: a message whose bytes were
+// let go after decoding is dead-lettered with its original value, read
+// again from its topic; one that is not there is an error, not an empty
+// dead letter.
+func TestDeadLettersReadReleasedOriginalsAgain(t *testing.T) {
+	b := startBroker(t, "erp.invoices", "erpflow.dlq")
+	w := NewWriter([]string{b.Addr()})
+	var msgs []kafkago.Message
+	for i := range 5 {
+		msgs = append(msgs, kafkago.Message{Topic: "erp.invoices", Key: []byte("SH01"), Value: []byte(fmt.Sprintf("v%d", i))})
+	}
+	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	p := int32(partitionOf(t, "SH01", 4))
+	d := NewDeadLetters([]string{b.Addr()}, "erpflow.dlq")
+	defer d.Close()
+	ctx := context.Background()
+	released := pipeline.Message{Topic: "erp.invoices", Partition: p, Offset: 2, Key: []byte("SH01"), Released: true}
+	if err := d.WriteDead(ctx, []pipeline.DeadLetter{{Msg: &released, Stage: "dedupe", Reason: "version_conflict"}}); err != nil {
+		t.Fatal(err)
+	}
+	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{b.Addr()}, Topic: "erpflow.dlq", Partition: int(p), MaxWait: 50 * time.Millisecond})
+	defer r.Close()
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	m, err := r.ReadMessage(rctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(m.Value) != "v2" {
+		t.Errorf("dead letter value %q, want the original %q", m.Value, "v2")
+	}
+	if released.Value != nil || !released.Released {
+		t.Error("WriteDead changed the batch's message")
+	}
+	gone := pipeline.Message{Topic: "erp.invoices", Partition: p, Offset: 999, Released: true}
+	short, cancel2 := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel2()
+	if err := d.WriteDead(short, []pipeline.DeadLetter{{Msg: &gone, Stage: "sink", Reason: "sink_refused"}}); err == nil {
+		t.Error("a dead letter whose original is not in its topic was written")
+	}
+}

@@ -47,19 +47,31 @@ func NewWriter(brokers []string) *kafkago.Writer {
 // DeadLetters writes dead letters to the dead-letter topic: original key,
 // value and headers, plus the reason headers.
 type DeadLetters struct {
-	w     *kafkago.Writer
-	topic string
+	w       *kafkago.Writer
+	brokers []string
+	topic   string
 }
 
 // NewDeadLetters returns a dead-letter sink writing to topic.
 func NewDeadLetters(brokers []string, topic string) *DeadLetters {
-	return &DeadLetters{w: NewWriter(brokers), topic: topic}
+	return &DeadLetters{w: NewWriter(brokers), brokers: brokers, topic: topic}
 }
 
-// WriteDead implements pipeline.DeadLetterSink.
+// WriteDead implements pipeline.DeadLetterSink. A message whose bytes were
+// released after decoding (a record refused later: a version conflict, the
+// sink) is read again from its topic, since its offset is not committed.
 func (d *DeadLetters) WriteDead(ctx context.Context, dead []pipeline.DeadLetter) error {
 	msgs := make([]kafkago.Message, len(dead))
 	for i, dl := range dead {
+		if dl.Msg.Released {
+			m := *dl.Msg
+			v, err := d.original(ctx, m.Topic, m.Partition, m.Offset)
+			if err != nil {
+				return fmt.Errorf("dead letter %s/%d@%d: read the original again: %w", m.Topic, m.Partition, m.Offset, err)
+			}
+			m.Value, m.Released = v, false
+			dl.Msg = &m
+		}
 		msgs[i] = DeadLetterMessage(d.topic, dl)
 	}
 	if err := d.w.WriteMessages(ctx, msgs...); err != nil {
@@ -90,6 +102,29 @@ func Summarize(err error) error {
 		}
 	}
 	return fmt.Errorf("%d of %d messages failed: %s", failed, len(we), strings.Join(distinct, "; "))
+}
+
+// original reads the value of the message at offset of a partition. It is
+// there: the offset is not committed yet, and retention deletes from the
+// start of the log. A partition compacted under it is an error, retried
+// by the runner like any failed dead-letter write.
+func (d *DeadLetters) original(ctx context.Context, topic string, partition int32, offset int64) ([]byte, error) {
+	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: d.brokers, Topic: topic, Partition: int(partition),
+		MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond})
+	defer r.Close()
+	if err := r.SetOffset(offset); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	m, err := r.FetchMessage(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if m.Offset != offset {
+		return nil, fmt.Errorf("the partition holds offset %d next, not %d: the message is gone", m.Offset, offset)
+	}
+	return m.Value, nil
 }
 
 // DeadLetterMessage builds the dead-letter form of dl for topic.

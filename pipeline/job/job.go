@@ -166,7 +166,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 	dlq := kafka.NewDeadLetters(cfg.Kafka.Brokers, cfg.Kafka.Topics.DeadLetter)
 	defer dlq.Close()
 
-	stages := []pipeline.Stage{decode.New(mappings).PassThrough(cfg.Kafka.Topics.Reviews), dedupe, clean.NewKeys(), flags}
+	stages := []pipeline.Stage{decode.New(mappings).PassThrough(cfg.Kafka.Topics.Reviews).ReleaseValues(), dedupe, clean.NewKeys(), flags}
 	var sink pipeline.Sink = clickhouse.NewSink(conn)
 	if cfg.Matching.Enabled {
 		// The first lag check tells matching which partitions are empty.

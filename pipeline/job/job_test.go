@@ -265,11 +265,20 @@ func TestBadInputIsDeadLetteredNothingLost(t *testing.T) {
 		`{"kind":"approval","company":"SH01","source":"erp","id":"X3","version":1,"event_time":"2025-01-01T00:00:00Z","body":{},"extra":1}`:   "unknown_field:extra",
 		"   ": "empty_body",
 	}
+	// A record sent again under its id and version with other content is
+	// refused after decoding, when its bytes are no longer held: the dead
+	// letter must still carry them.
+	conflict := conflictingResend(t, filepath.Join(worldDir(t), "records.ndjson"))
+	bad[conflict] = "version_conflict"
 	w := kafka.NewWriter([]string{b.Addr()})
 	var msgs []kafkago.Message
 	topics := cfg.Kafka.Topics.Inputs()
 	i := 0
 	for v := range bad {
+		if v == conflict {
+			msgs = append(msgs, kafkago.Message{Topic: cfg.Kafka.Topics.Invoices, Key: []byte(gjson(t, v, "company")), Value: []byte(v)})
+			continue
+		}
 		msgs = append(msgs, kafkago.Message{Topic: topics[i%len(topics)], Key: []byte("SH01"), Value: []byte(v)})
 		i++
 	}
@@ -302,6 +311,42 @@ func TestBadInputIsDeadLetteredNothingLost(t *testing.T) {
 			t.Errorf("dead letter for %q: reason %q, want %q", v, got[v], reason)
 		}
 	}
+}
+
+// conflictingResend returns an invoice of the world that has one version
+// only, with another status: the same id and version, other content.
+func conflictingResend(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	versions := map[string]int{}
+	key := func(l string) string {
+		return gjson(t, l, "kind") + "/" + gjson(t, l, "company") + "/" + gjson(t, l, "source") + "/" + gjson(t, l, "id")
+	}
+	for _, l := range lines {
+		versions[key(l)]++
+	}
+	for _, l := range lines {
+		if versions[key(l)] == 1 && gjson(t, l, "kind") == "invoice" && strings.Contains(l, `"status":"open"`) {
+			return strings.Replace(l, `"status":"open"`, `"status":"cancelled"`, 1)
+		}
+	}
+	t.Fatal("the world has no invoice with one version, open")
+	return ""
+}
+
+// gjson reads a top-level string field of a JSON line.
+func gjson(t *testing.T, line, field string) string {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(line), &m); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := m[field].(string)
+	return v
 }
 
 func TestHTTPEndpointsAndGracefulStop(t *testing.T) {

@@ -44,6 +44,8 @@ type worker struct {
 	// pass are topics whose messages are not records: a later stage reads
 	// them from the batch (matching reads review decisions).
 	pass map[string]bool
+	// release lets each decoded message's bytes go (ReleaseValues).
+	release bool
 }
 
 // New returns a decode stage using up to GOMAXPROCS goroutines per batch.
@@ -70,6 +72,16 @@ func (s *Stage) PassThrough(topics ...string) *Stage {
 		for _, t := range topics {
 			w.pass[t] = true
 		}
+	}
+	return s
+}
+
+// ReleaseValues lets go of each message's bytes once it is decoded
+// (pipeline.Message.Released). Use it only with a dead-letter sink that can
+// read a released message again from its topic (kafka.DeadLetters).
+func (s *Stage) ReleaseValues() *Stage {
+	for _, w := range s.workers {
+		w.release = true
 	}
 	return s
 }
@@ -134,6 +146,9 @@ func (w *worker) decode(b *pipeline.Batch, lo, hi int, ingest time.Time) {
 		it.Rec.IngestTime = ingest
 		it.Rec.Provenance.Topic, it.Rec.Provenance.Partition, it.Rec.Provenance.Offset = m.Topic, m.Partition, m.Offset
 		it.Rec.Provenance.SHA256 = sha256.Sum256(m.Value)
+		if w.release {
+			m.Value, m.Released = nil, true
+		}
 	}
 }
 
