@@ -17,6 +17,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/erpflow/erpflow/pipeline"
+	"github.com/erpflow/erpflow/pipeline/record"
 )
 
 // SourceConfig configures a consumer-group source. Zero durations and sizes
@@ -286,38 +287,6 @@ type partQueue struct {
 // would be deleted on arrival under a retention of days.
 const HeaderEventTime = "erpflow-event-time"
 
-// parseUTCSeconds reads the common form 2006-01-02T15:04:05Z without
-// time.Parse's generality: it runs once per message.
-func parseUTCSeconds(b []byte) (int64, bool) {
-	if len(b) != 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[19] != 'Z' {
-		return 0, false
-	}
-	num := func(i, n int) (int, bool) {
-		v := 0
-		for _, c := range b[i : i+n] {
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			v = v*10 + int(c-'0')
-		}
-		return v, true
-	}
-	y, ok1 := num(0, 4)
-	mo, ok2 := num(5, 2)
-	d, ok3 := num(8, 2)
-	h, ok4 := num(11, 2)
-	mi, ok5 := num(14, 2)
-	sec, ok6 := num(17, 2)
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59 {
-		return 0, false
-	}
-	t := time.Date(y, time.Month(mo), d, h, mi, sec, 0, time.UTC)
-	if t.Day() != d { // 31 February, which time.Date would roll over
-		return 0, false
-	}
-	return t.UnixMicro(), true
-}
-
 // orderKey is when a message happened, as far as the source can tell
 // without decoding it: its event-time header, else its timestamp, in
 // microseconds since 1970 (nanoseconds would overflow outside 1678–2262,
@@ -325,8 +294,8 @@ func parseUTCSeconds(b []byte) (int64, bool) {
 func orderKey(m *pipeline.Message) int64 {
 	for _, h := range m.Headers {
 		if h.Key == HeaderEventTime {
-			if t, ok := parseUTCSeconds(h.Value); ok {
-				return t
+			if t, ok := record.ParseUTCSeconds(h.Value); ok {
+				return t.UnixMicro()
 			}
 			if t, err := time.Parse(time.RFC3339Nano, string(h.Value)); err == nil {
 				return t.UnixMicro()

@@ -302,7 +302,7 @@ func (d *Decoder) timestamp(v *fastjson.Value, parent, name string, dst *time.Ti
 	if err != nil {
 		return wrongType(parent, name, "want an RFC 3339 string")
 	}
-	t, ok := parseUTCSeconds(b)
+	t, ok := ParseUTCSeconds(b)
 	if !ok {
 		var err error
 		if t, err = time.Parse(time.RFC3339Nano, string(b)); err != nil {
@@ -437,10 +437,10 @@ func required(parent string, checks ...any) error {
 	return nil
 }
 
-// parseUTCSeconds reads the form the encoder writes and most producers
+// ParseUTCSeconds reads the form the encoder writes and most producers
 // send, "2006-01-02T15:04:05Z", without time.Parse's generality; anything
 // else goes to time.Parse.
-func parseUTCSeconds(b []byte) (time.Time, bool) {
+func ParseUTCSeconds(b []byte) (time.Time, bool) {
 	if len(b) != 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[19] != 'Z' {
 		return time.Time{}, false
 	}
