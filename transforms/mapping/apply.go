@@ -45,6 +45,8 @@ func (e *Error) Error() string { return e.Code() + ": " + e.Detail }
 type Mapper struct {
 	m *Mapping
 	p fastjson.Parser
+	// norms remembers the normal form of non-ASCII values (normalized).
+	norms map[string]string
 }
 
 // NewMapper returns a Mapper for m.
@@ -206,7 +208,7 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 	} else {
 		raw, present = f.get.read(v)
 	}
-	norm := normalize(raw)
+	norm := mp.normalized(raw)
 	if !present || isBlank(norm) {
 		if f.def == nil {
 			if isRequired(f) {
@@ -215,7 +217,7 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 			}
 			return errBlank
 		}
-		raw, norm = *f.def, normalize(*f.def)
+		raw, norm = *f.def, mp.normalized(*f.def)
 	}
 	// val is what the parsers read: the normalised value, or the canonical
 	// word a map gave; raw stays as the source wrote it, for messages.
@@ -247,8 +249,8 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 	if f.typ == tMoney {
 		cur := record.Currency{}
 		if f.currency != nil {
-			if s, ok := f.currency.read(root); ok && !isBlank(normalize(s)) {
-				c, err := parseCurrency(normalize(s))
+			if s, ok := f.currency.read(root); ok && !isBlank(mp.normalized(s)) {
+				c, err := parseCurrency(mp.normalized(s))
 				if err != nil {
 					return wrong(f, s, err)
 				}
@@ -276,6 +278,44 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 		return wrong(f, raw, err)
 	}
 	return nil
+}
+
+// Bounds of Mapper.norms: values longer than maxNormText are rarely
+// repeated (descriptions, remittance text); maxNormTexts keeps a source
+// with unbounded distinct words from growing the map for ever.
+const (
+	maxNormText  = 64
+	maxNormTexts = 4096
+)
+
+// normalized is normalize with a memory of the non-ASCII values this Mapper
+// has seen: sources repeat their words (statuses, currency names,
+// departments, party names), and NFKC costs more than a lookup. A Mapper
+// serves one goroutine at a time, so the map needs no lock. s may be a view
+// of the parser's buffer: what is kept is a copy.
+func (mp *Mapper) normalized(s string) string {
+	if len(s) > maxNormText || isASCII(s) {
+		return normalize(s)
+	}
+	if n, ok := mp.norms[s]; ok {
+		return n
+	}
+	if mp.norms == nil || len(mp.norms) >= maxNormTexts {
+		mp.norms = make(map[string]string, 256)
+	}
+	k := strings.Clone(s)
+	n := normalize(k)
+	mp.norms[k] = n
+	return n
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // negative reports whether a normalised amount is written as negative:
