@@ -69,9 +69,16 @@ bench: clickhouse
 	ERPFLOW_CLICKHOUSE_ADDR=$(CH_ADDR) $(BIN) bench
 	ERPFLOW_CLICKHOUSE_ADDR=$(CH_ADDR) $(BIN) bench --raw --kafka-engine=false
 
-# fuzz runs each parser fuzz target briefly; seeds live in testdata/fuzz.
+# fuzz runs every fuzz target briefly (go test takes one target at a time);
+# seeds live in testdata/fuzz and in the f.Add calls. FUZZTIME per target.
+FUZZTIME ?= 30s
 fuzz:
-	$(GO) test -run=NONE -fuzz=FuzzDecode -fuzztime=30s ./pipeline/record
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "==> $$t ($$pkg)"; \
+			$(GO) test -run=NONE -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg; \
+		done; \
+	done
 
 clean:
 	rm -rf bin .erpflow/demo
