@@ -47,6 +47,16 @@ type Mapper struct {
 	p fastjson.Parser
 	// norms remembers the normal form of non-ASCII values (normalized).
 	norms map[string]string
+	// val is the one value being evaluated (scratch): a local escaped to
+	// the heap through the setters, one allocation per field.
+	val value
+}
+
+// scratch returns the Mapper's value cleared. Fields are evaluated and set
+// one at a time, and every setter copies out of it.
+func (mp *Mapper) scratch() *value {
+	mp.val = value{}
+	return &mp.val
 }
 
 // NewMapper returns a Mapper for m.
@@ -87,14 +97,14 @@ func (mp *Mapper) Map(key, data []byte, r *record.Record) error {
 	if r.ID, err = mp.text(v, ru.id); err != nil {
 		return err
 	}
-	var ev value
-	if err := mp.eval(v, ru.eventTime, &ev); err != nil {
+	ev := mp.scratch()
+	if err := mp.eval(v, ru.eventTime, ev); err != nil {
 		return err
 	}
 	r.EventTime = ev.t
 	if ru.version != nil {
-		var ver value
-		if err := mp.eval(v, ru.version, &ver); err != nil {
+		ver := mp.scratch()
+		if err := mp.eval(v, ru.version, ver); err != nil {
 			return err
 		}
 		r.Version = ver.v
@@ -102,14 +112,14 @@ func (mp *Mapper) Map(key, data []byte, r *record.Record) error {
 		r.Version = uint64(r.EventTime.UnixMilli())
 	}
 	for _, f := range ru.fields {
-		var val value
-		if err := mp.eval(v, f, &val); err != nil {
+		val := mp.scratch()
+		if err := mp.eval(v, f, val); err != nil {
 			if errors.Is(err, errBlank) {
 				continue // left empty; the canonical rules decide if that is allowed
 			}
 			return err
 		}
-		f.set(r.Body, &val)
+		f.set(r.Body, val)
 	}
 	if ru.lines != nil {
 		if err := mp.lines(v, ru.lines, r); err != nil {
@@ -131,8 +141,8 @@ func (mp *Mapper) EventTime(data []byte) (time.Time, bool) {
 	if ru == nil {
 		return time.Time{}, false
 	}
-	var ev value
-	if err := mp.eval(v, ru.eventTime, &ev); err != nil || ev.t.IsZero() {
+	ev := mp.scratch()
+	if err := mp.eval(v, ru.eventTime, ev); err != nil || ev.t.IsZero() {
 		return time.Time{}, false
 	}
 	return ev.t, true
@@ -179,8 +189,8 @@ var errBlank = errors.New("blank")
 
 // text evaluates an envelope text field, which must not be blank.
 func (mp *Mapper) text(v *fastjson.Value, f *fieldPlan) (string, error) {
-	var val value
-	if err := mp.eval(v, f, &val); err != nil {
+	val := mp.scratch()
+	if err := mp.eval(v, f, val); err != nil {
 		if errors.Is(err, errBlank) {
 			return "", &record.DecodeError{Reason: record.ReasonMissingField, Field: f.name, Detail: "source field " + f.get.text + " is blank"}
 		}
@@ -407,8 +417,8 @@ func (mp *Mapper) lines(v *fastjson.Value, lp *linesPlan, r *record.Record) erro
 	out := make([]record.Line, len(arr))
 	for i, item := range arr {
 		for _, f := range lp.fields {
-			var val value
-			if err := mp.evalIn(v, item, &f.fieldPlan, &val); err != nil {
+			val := mp.scratch()
+			if err := mp.evalIn(v, item, &f.fieldPlan, val); err != nil {
 				at := "body.lines[" + strconv.Itoa(i) + "]." + strings.TrimPrefix(f.name, "body.lines.")
 				if errors.Is(err, errBlank) {
 					if f.required {
@@ -426,7 +436,7 @@ func (mp *Mapper) lines(v *fastjson.Value, lp *linesPlan, r *record.Record) erro
 				}
 				return err
 			}
-			f.set(&out[i], &val)
+			f.set(&out[i], val)
 		}
 	}
 	*linesOf[r.Kind](r.Body) = out
