@@ -47,8 +47,8 @@ type Mapper struct {
 	p fastjson.Parser
 	// norms remembers the normal form of non-ASCII values (normalized).
 	norms map[string]string
-	// val is the one value being evaluated (scratch): a local escaped to
-	// the heap through the setters, one allocation per field.
+	// val holds the field being evaluated (scratch). As a local it escaped
+	// to the heap through the setter funcs: an allocation per field.
 	val value
 }
 
