@@ -10,8 +10,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -166,6 +166,53 @@ func recreate(ctx context.Context, c clickhouse.Config) error {
 	return err
 }
 
+// runMeasured runs cmd and returns the peak resident memory of the process
+// it started, in KiB (0 where /proc is not there to tell).
+//
+// Not the rusage maxrss of the child: os/exec starts it with CLONE_VM, and
+// Linux records the high-water mark of the memory it shared with this
+// process when it execs, so the child's maxrss is never below this
+// process's own peak (here, the embedded broker holding the whole world).
+// The child's VmHWM covers only its own address space; it is read until
+// the child exits and only grows, so the last reading is the peak up to
+// the final few milliseconds, when a run is shutting down.
+func runMeasured(cmd *exec.Cmd) (peakKiB int64, err error) {
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if b, rerr := os.ReadFile(status); rerr == nil {
+			if kib, ok := vmHWM(b); ok && kib > peakKiB {
+				peakKiB = kib
+			}
+		}
+		select {
+		case err := <-done:
+			return peakKiB, err
+		case <-tick.C:
+		}
+	}
+}
+
+// vmHWM reads the VmHWM line (peak resident set, in kB) of a
+// /proc/PID/status file.
+func vmHWM(status []byte) (int64, bool) {
+	for _, line := range strings.Split(string(status), "\n") {
+		rest, ok := strings.CutPrefix(line, "VmHWM:")
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		return n, err == nil
+	}
+	return 0, false
+}
+
 // runChild runs the pipeline as its own process so that its memory is
 // measured alone, apart from the broker and the generator in this one.
 func runChild(ctx context.Context, configPath, broker string, c clickhouse.Config, extra ...string) (last string, elapsed time.Duration, rssKiB int64, err error) {
@@ -184,13 +231,11 @@ func runChild(ctx context.Context, configPath, broker string, c clickhouse.Confi
 	cmd.Stdout = &out
 	cmd.Stderr = os.Stderr
 	start := time.Now()
-	if err := cmd.Run(); err != nil {
+	rssKiB, err = runMeasured(cmd)
+	if err != nil {
 		return "", 0, 0, fmt.Errorf("erpflow run: %w", err)
 	}
 	elapsed = time.Since(start)
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rssKiB = ru.Maxrss
-	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	return lines[len(lines)-1], elapsed, rssKiB, nil
 }
