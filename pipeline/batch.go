@@ -38,6 +38,11 @@ type Message struct {
 	// dead letter after decoding needs them, which the dead-letter sink
 	// reads again from the source topic at Offset.
 	Released bool
+	// Control says the message is a transaction marker the broker wrote
+	// (the commit or abort of a transactional producer), not a record:
+	// stages pass over it and it is not counted as consumed, but its
+	// offset is committed with the batch like any other.
+	Control bool
 }
 
 // Mark is a commit point: the next offset to read on one partition.

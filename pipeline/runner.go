@@ -428,7 +428,16 @@ func (r *Runner) account(b *Batch) {
 	}
 	r.metrics.InFlight.Dec()
 	<-r.slots
-	r.consumed.Add(int64(len(b.Messages)))
+	controls := 0
+	for i := range b.Messages {
+		if b.Messages[i].Control {
+			controls++
+		}
+	}
+	if controls > 0 {
+		r.metrics.Records.WithLabelValues("source", "unknown", "control_record").Add(float64(controls))
+	}
+	r.consumed.Add(int64(len(b.Messages) - controls))
 	r.landed.Add(int64(len(b.Items)))
 	r.dead.Add(int64(len(b.Dead)))
 	r.dups.Add(int64(len(b.Duplicates)))

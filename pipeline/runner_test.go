@@ -121,6 +121,9 @@ func (s *toItems) Process(ctx context.Context, b *Batch) error {
 			b.Reject(i, "decode", "invalid_json", "test rejection")
 			continue
 		}
+		if m.Control {
+			continue
+		}
 		b.Items = append(b.Items, Item{Msg: i, Rec: record.Record{Envelope: record.Envelope{Kind: record.KindInvoice, ID: string(m.Value)}}})
 	}
 	return nil
@@ -231,6 +234,32 @@ func TestRunnerKeepsPartitionOrderAndLandsEverything(t *testing.T) {
 		if c != 50 {
 			t.Errorf("partition %d committed %d, want 50", p, c)
 		}
+	}
+}
+
+// TestRunnerCommitsPastTransactionMarkers flags the last message of each
+// partition as a transaction marker: it is not counted as consumed, and the
+// commit still moves past it, so that the run sees itself caught up.
+func TestRunnerCommitsPastTransactionMarkers(t *testing.T) {
+	src := newMemSource(2, 10)
+	for p := range src.parts {
+		src.parts[p][9].Control = true
+	}
+	reg := prometheus.NewRegistry()
+	r := NewRunner(fastCfg(), src, []Stage{&toItems{}}, &memSink{}, &memDLQ{}, NewMetrics(reg), nil)
+	if err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := r.Stats(); st.Consumed != 18 || st.Landed != 18 || st.DeadLettered != 0 {
+		t.Fatalf("stats %+v, want 18 consumed and landed", st)
+	}
+	for p, c := range src.committedOffsets() {
+		if c != 10 {
+			t.Errorf("partition %d committed %d, want 10 (past the marker)", p, c)
+		}
+	}
+	if n := testutil.ToFloat64(r.metrics.Records.WithLabelValues("source", "unknown", "control_record")); n != 2 {
+		t.Errorf("control records counted %v, want 2", n)
 	}
 }
 

@@ -244,7 +244,8 @@ func (s *Source) read(ctx context.Context, topic string, pa kafkago.PartitionAss
 		}
 		hwm.Store(m.HighWaterMark)
 		pm := pipeline.Message{Topic: m.Topic, Partition: int32(m.Partition), Offset: m.Offset,
-			Key: m.Key, Value: m.Value, Time: m.Time, Epoch: epoch, HighWater: m.HighWaterMark}
+			Key: m.Key, Value: m.Value, Time: m.Time, Epoch: epoch, HighWater: m.HighWaterMark,
+			Control: isControlRecord(m)}
 		if len(m.Headers) > 0 {
 			pm.Headers = make([]pipeline.Header, len(m.Headers))
 			for i, h := range m.Headers {

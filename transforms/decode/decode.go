@@ -125,7 +125,7 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 func (w *worker) decode(b *pipeline.Batch, lo, hi int, ingest time.Time) {
 	for i := lo; i < hi; i++ {
 		m := &b.Messages[i]
-		if w.pass[m.Topic] {
+		if w.pass[m.Topic] || m.Control {
 			continue
 		}
 		w.items = append(w.items, pipeline.Item{Msg: i})

@@ -181,3 +181,29 @@ func BenchmarkMapVersusDecode(b *testing.B) {
 	b.ReportMetric(mapped, "map-rec/s")
 	b.ReportMetric(mapped/dec, "map/decode")
 }
+
+// TestStagePassesOverTransactionMarkers checks that a message the source
+// flagged as a transaction marker becomes neither a record nor a dead
+// letter, on a canonical topic and on a raw one alike.
+func TestStagePassesOverTransactionMarkers(t *testing.T) {
+	m, err := mapping.LoadShipped("reimb_cn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := []byte{0, 0, 0, 0, 0, 0}
+	b := &pipeline.Batch{Messages: []pipeline.Message{
+		{Topic: "erp.invoices", Offset: 0, Value: examples(t)[0]},
+		{Topic: "erp.invoices", Offset: 1, Key: []byte{0, 0, 0, 1}, Value: marker, Control: true},
+		{Topic: "raw.reimb_cn", Offset: 0, Key: []byte{0, 0, 0, 1}, Value: marker, Control: true},
+		{Topic: "erp.invoices", Offset: 2, Value: marker}, // the same bytes, not flagged: bad input
+	}}
+	if err := New(map[string]*mapping.Mapping{"raw.reimb_cn": m}).Process(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Items) != 1 || b.Items[0].Msg != 0 {
+		t.Fatalf("items %+v, want the one record", b.Items)
+	}
+	if len(b.Dead) != 1 || b.Dead[0].Msg.Offset != 2 || b.Dead[0].Reason != "invalid_json" {
+		t.Fatalf("dead letters %+v, want only the unflagged message at offset 2 as invalid_json", b.Dead)
+	}
+}

@@ -353,7 +353,7 @@ func (s *Stage) decisions(ctx context.Context, b *pipeline.Batch) error {
 	}
 	for i := range b.Messages {
 		m := &b.Messages[i]
-		if m.Topic != s.opt.ReviewsTopic {
+		if m.Topic != s.opt.ReviewsTopic || m.Control {
 			continue
 		}
 		company, d, reason, msg := ParseDecision(m.Value)
