@@ -117,20 +117,3 @@ func addBody(t *tableBuffer, body record.Body) {
 		t.str("comment", b.Comment)
 	}
 }
-
-// bodyLines returns a body's line items, nil for kinds without any.
-func bodyLines(body record.Body) []record.Line {
-	switch b := body.(type) {
-	case *record.Invoice:
-		return b.Lines
-	case *record.SalesOrder:
-		return b.Lines
-	case *record.Shipment:
-		return b.Lines
-	case *record.PurchaseOrder:
-		return b.Lines
-	case *record.GoodsReceipt:
-		return b.Lines
-	}
-	return nil
-}

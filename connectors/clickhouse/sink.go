@@ -56,7 +56,9 @@ func (s *Sink) Write(ctx context.Context, b *pipeline.Batch) error {
 	for i := range b.Items {
 		r := &b.Items[i].Rec
 		rows[r.Kind]++
-		lines[r.Kind] += len(bodyLines(r.Body))
+		if ls := record.LinesOf(r.Body); ls != nil {
+			lines[r.Kind] += len(*ls)
+		}
 	}
 	var refused map[int]error // item index -> why ClickHouse refused it
 	for _, k := range record.Kinds {

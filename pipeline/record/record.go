@@ -327,6 +327,24 @@ func (*GoodsReceipt) Kind() Kind  { return KindGoodsReceipt }
 func (*ExpenseClaim) Kind() Kind  { return KindExpenseClaim }
 func (*Approval) Kind() Kind      { return KindApproval }
 
+// LinesOf returns where a body keeps its line items, or nil for the kinds
+// that have none (payments, bank lines, expense claims, approvals).
+func LinesOf(b Body) *[]Line {
+	switch b := b.(type) {
+	case *Invoice:
+		return &b.Lines
+	case *SalesOrder:
+		return &b.Lines
+	case *Shipment:
+		return &b.Lines
+	case *PurchaseOrder:
+		return &b.Lines
+	case *GoodsReceipt:
+		return &b.Lines
+	}
+	return nil
+}
+
 // NewBody returns an empty body of kind k, or nil for an invalid kind.
 func NewBody(k Kind) Body {
 	switch k {

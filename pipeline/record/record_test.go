@@ -339,3 +339,20 @@ func TestValidateAppliesTheDecodersRules(t *testing.T) {
 		}
 	}
 }
+
+func TestLinesOf(t *testing.T) {
+	withLines := map[Kind]bool{KindInvoice: true, KindSalesOrder: true, KindShipment: true, KindPurchaseOrder: true, KindGoodsReceipt: true}
+	for _, k := range Kinds {
+		b := NewBody(k)
+		ls := LinesOf(b)
+		if (ls != nil) != withLines[k] {
+			t.Fatalf("%s: LinesOf = %v, want line items %v", k, ls, withLines[k])
+		}
+		if ls != nil {
+			*ls = []Line{{SKU: "A"}}
+			if got := LinesOf(b); len(*got) != 1 || (*got)[0].SKU != "A" {
+				t.Fatalf("%s: lines set through LinesOf did not stay in the body", k)
+			}
+		}
+	}
+}

@@ -439,6 +439,6 @@ func (mp *Mapper) lines(v *fastjson.Value, lp *linesPlan, r *record.Record) erro
 			f.set(&out[i], val)
 		}
 	}
-	*linesOf[r.Kind](r.Body) = out
+	*record.LinesOf(r.Body) = out
 	return nil
 }

@@ -345,7 +345,7 @@ func (c *compiler) rule(i int, rs ruleSpec, base options) *rule {
 }
 
 func (c *compiler) lines(key string, ls *linesSpec, base options, k record.Kind) *linesPlan {
-	if linesOf[k] == nil {
+	if record.LinesOf(record.NewBody(k)) == nil {
 		c.fail(key, fmt.Errorf("%s has no line items", k))
 		return nil
 	}

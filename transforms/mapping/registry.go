@@ -103,15 +103,6 @@ var lineTargets = map[string]struct {
 	"amount":      {tMoney, func(l *record.Line, v *value) { l.Amount = v.m }},
 }
 
-// linesOf returns the line slice of a body that has lines.
-var linesOf = map[record.Kind]func(record.Body) *[]record.Line{
-	record.KindInvoice:       func(b record.Body) *[]record.Line { return &b.(*record.Invoice).Lines },
-	record.KindSalesOrder:    func(b record.Body) *[]record.Line { return &b.(*record.SalesOrder).Lines },
-	record.KindShipment:      func(b record.Body) *[]record.Line { return &b.(*record.Shipment).Lines },
-	record.KindPurchaseOrder: func(b record.Body) *[]record.Line { return &b.(*record.PurchaseOrder).Lines },
-	record.KindGoodsReceipt:  func(b record.Body) *[]record.Line { return &b.(*record.GoodsReceipt).Lines },
-}
-
 // targets lists, per kind, every canonical body field a mapping may fill,
 // under the names docs/records.md uses (nested with dots).
 var targets = map[record.Kind]map[string]target{}
