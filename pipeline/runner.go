@@ -49,7 +49,7 @@ func (c *Config) defaults() {
 
 // Stats are the runner's totals over acknowledged batches.
 type Stats struct {
-	Consumed     int64 // messages in acknowledged batches
+	Consumed     int64 // messages in acknowledged batches, transaction markers not counted
 	Landed       int64 // records the sink acknowledged
 	DeadLettered int64 // messages stored in the dead-letter topic
 	Duplicates   int64 // records recognised as already landed
