@@ -92,6 +92,8 @@ type Batch struct {
 	// records back (matching waits for its event-time watermark) can let
 	// them go before the run ends.
 	Final bool
+	// busy is the time the stages spent on the batch, queues left out.
+	busy time.Duration
 }
 
 // Table names a table of derived rows and its columns, in the order of

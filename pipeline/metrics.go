@@ -38,7 +38,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		BatchSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "erpflow_batch_duration_seconds",
-			Help:    "Time a batch spends in each phase: process (all stages), sink (write until acknowledged), total (fetch to acknowledgement).",
+			Help:    "Time a batch spends in each phase: process (the stages at work on it, queues between them left out), sink (write until acknowledged), total (fetch to acknowledgement).",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
 		}, []string{"phase"}),
 		BatchSize: prometheus.NewHistogram(prometheus.HistogramOpts{

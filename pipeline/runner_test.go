@@ -564,3 +564,93 @@ func (a *appendOnFinal) Process(ctx context.Context, b *Batch) error {
 	}
 	return nil
 }
+
+// stepStage is a stage after decode that notes the batches it saw, can
+// fail on one, and can hold a batch until a channel says go.
+type stepStage struct {
+	name   string
+	seqs   []uint64
+	failAt uint64 // fail on the batch with this Seq (they count from 0), if not 0
+	hold   func(ctx context.Context, b *Batch) error
+}
+
+func (s *stepStage) Name() string { return s.name }
+func (s *stepStage) Process(ctx context.Context, b *Batch) error {
+	s.seqs = append(s.seqs, b.Seq)
+	if s.hold != nil {
+		if err := s.hold(ctx, b); err != nil {
+			return err
+		}
+	}
+	if s.failAt != 0 && b.Seq == s.failAt {
+		return errors.New("reconciler state lost")
+	}
+	return nil
+}
+
+// TestRunnerOverlapsStages holds the last stage on the first batch until
+// the first stage has taken the next one: run one after the other per
+// batch, as they were, the stages would never get there, and the hold
+// gives up with an error. Every stage still sees every batch in order.
+func TestRunnerOverlapsStages(t *testing.T) {
+	src := newMemSource(1, 100)
+	first := &toItems{seen: map[int32][]int64{}}
+	took := make(chan struct{}, 100)
+	counting := &stepStage{name: "count", hold: func(ctx context.Context, b *Batch) error {
+		took <- struct{}{}
+		return nil
+	}}
+	var overlapped bool
+	last := &stepStage{name: "match", hold: func(ctx context.Context, b *Batch) error {
+		if overlapped {
+			return nil
+		}
+		// The counting stage has taken this batch; wait for it to take
+		// the next while this one is still here.
+		<-took
+		select {
+		case <-took:
+			overlapped = true
+			return nil
+		case <-time.After(10 * time.Second):
+			return errors.New("the earlier stages did not move on to the next batch")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}}
+	sink := &memSink{}
+	r := NewRunner(fastCfg(), src, []Stage{first, counting, last}, sink, &memDLQ{}, nil, nil)
+	if err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !overlapped {
+		t.Fatal("the last stage never held a batch while the next was in an earlier stage")
+	}
+	for _, s := range []*stepStage{counting, last} {
+		for i, seq := range s.seqs {
+			if i > 0 && seq <= s.seqs[i-1] {
+				t.Fatalf("stage %s saw batch %d after %d", s.name, seq, s.seqs[i-1])
+			}
+		}
+	}
+	if len(counting.seqs) != len(last.seqs) || len(sink.ids) != 100 {
+		t.Fatalf("stages saw %d and %d batches, sink landed %d of 100", len(counting.seqs), len(last.seqs), len(sink.ids))
+	}
+}
+
+// TestRunnerLaterStageFailureStops fails the last of three stages on the
+// third batch: the run ends with that stage's error and commits nothing
+// from that batch on, though earlier stages had already moved past it.
+func TestRunnerLaterStageFailureStops(t *testing.T) {
+	src := newMemSource(1, 100)
+	r := NewRunner(fastCfg(), src, []Stage{&toItems{}, &stepStage{name: "flags"}, &stepStage{name: "match", failAt: 2}},
+		&memSink{}, &memDLQ{}, nil, nil)
+	err := r.Run(context.Background())
+	if err == nil || err.Error() != "stage match: reconciler state lost" {
+		t.Fatalf("Run = %v", err)
+	}
+	// Batches are 10 messages: at most the first two can have landed.
+	if c := src.committedOffsets()[0]; c > 20 {
+		t.Fatalf("committed %d, past the batch the last stage failed on", c)
+	}
+}
