@@ -2,8 +2,10 @@ package clickhouse_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -215,4 +217,52 @@ func altered(t *testing.T, alters ...string) driver.Conn {
 		}
 	}
 	return conn
+}
+
+// TestSinkLandsLongTextExactly lands enough invoices that the sink sizes
+// the string columns ahead (makeRoom) and reads every name and line
+// description back as sent.
+func TestSinkLandsLongTextExactly(t *testing.T) {
+	ctx := context.Background()
+	conn := altered(t)
+	b := docBatch(t)
+	inv := b.Items[0]
+	if inv.Rec.Kind != record.KindInvoice {
+		t.Fatalf("the first example is a %s, want an invoice", inv.Rec.Kind)
+	}
+	want := map[string][2]string{}
+	batch := &pipeline.Batch{Messages: b.Messages[:1]}
+	for i := range 600 {
+		body := *inv.Rec.Body.(*record.Invoice)
+		body.Party.Name = fmt.Sprintf("客户%d %s", i, strings.Repeat("有限公司", i%7))
+		body.Lines = append([]record.Line(nil), body.Lines...)
+		body.Lines[0].Description = strings.Repeat("x", i%31) + fmt.Sprint(i)
+		it := inv
+		it.Rec.ID = fmt.Sprintf("INV-LONG-%04d", i)
+		it.Rec.Body = &body
+		batch.Items = append(batch.Items, it)
+		want[it.Rec.ID] = [2]string{body.Party.Name, body.Lines[0].Description}
+	}
+	if err := clickhouse.NewSink(conn).Write(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := conn.Query(ctx, "SELECT id, party_name, line_description[1] FROM invoices")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var id, name, desc string
+		if err := rows.Scan(&id, &name, &desc); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if w := want[id]; w != [2]string{name, desc} {
+			t.Errorf("%s: landed %q / %q, sent %q / %q", id, name, desc, w[0], w[1])
+		}
+	}
+	if err := rows.Err(); err != nil || n != len(want) {
+		t.Fatalf("read %d invoices (%v), landed %d", n, err, len(want))
+	}
 }
