@@ -566,7 +566,7 @@ func (a *appendOnFinal) Process(ctx context.Context, b *Batch) error {
 }
 
 // stepStage is a stage after decode that notes the batches it saw, can
-// fail on one, and can hold a batch until a channel says go.
+// fail on one, and runs hold, when set, on each batch before letting it go.
 type stepStage struct {
 	name   string
 	seqs   []uint64
@@ -594,7 +594,7 @@ func (s *stepStage) Process(ctx context.Context, b *Batch) error {
 // gives up with an error. Every stage still sees every batch in order.
 func TestRunnerOverlapsStages(t *testing.T) {
 	src := newMemSource(1, 100)
-	first := &toItems{seen: map[int32][]int64{}}
+	first := &toItems{}
 	took := make(chan struct{}, 100)
 	counting := &stepStage{name: "count", hold: func(ctx context.Context, b *Batch) error {
 		took <- struct{}{}
