@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/erpflow/erpflow/connectors/generator"
 	"github.com/erpflow/erpflow/pipeline/record"
 )
 
@@ -57,4 +58,42 @@ func BenchmarkMatchLine(b *testing.B) {
 		b.Fatalf("only %d of %d lines confirmed: the benchmark no longer measures matching", confirmed, b.N)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}
+
+// BenchmarkReconcileWorld runs a generated 90-day world of three companies
+// through their reconcilers, as the matching stage does after a batch is
+// released: every rule, the day ends (overdue invoices, control totals,
+// forgetting) and the exceptions, but not the rows the stage derives.
+func BenchmarkReconcileWorld(b *testing.B) {
+	dir := b.TempDir()
+	if _, err := generator.WriteFiles(generator.Config{Seed: 1, Days: 90, Companies: 3, OrdersPerDay: 50}, dir, nil); err != nil {
+		b.Fatal(err)
+	}
+	var recs []*record.Record
+	for r := range recordLines(b, dir) {
+		recs = append(recs, r)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		rcs := map[string]*Reconciler{}
+		var out Output
+		for _, r := range recs {
+			rc := rcs[r.Company]
+			if rc == nil {
+				var err error
+				if rc, err = NewReconciler(r.Company, DefaultSettings()); err != nil {
+					b.Fatal(err)
+				}
+				rcs[r.Company] = rc
+			}
+			rc.Add(r, &out)
+			out.Reset()
+		}
+		for _, rc := range rcs {
+			rc.Close(recs[len(recs)-1].EventTime, &out)
+			out.Reset()
+		}
+	}
+	b.ReportMetric(float64(len(recs))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }

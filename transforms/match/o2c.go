@@ -1,6 +1,7 @@
 package match
 
 import (
+	"container/heap"
 	"fmt"
 	"sort"
 
@@ -74,6 +75,13 @@ type OrderToCash struct {
 	// called paid by the ERP): the only ones Overdue need look at, where
 	// walking every invoice every day cost more than the rest of the day.
 	owing map[string]*arState
+	// changed are the chains OverdueChanges must look at again, gone the
+	// invoices of chains forgotten since, dueQ the owed invoices not yet due
+	// at passed, the latest cut-off asked about.
+	changed map[string]bool
+	gone    []string
+	dueQ    dueQueue
+	passed  record.Date
 }
 
 type arState struct {
@@ -91,7 +99,8 @@ type arState struct {
 
 // NewOrderToCash returns an empty tracker.
 func NewOrderToCash() *OrderToCash {
-	return &OrderToCash{chains: map[string]*Chain{}, invoices: map[string]*arState{}, versions: map[string]uint64{}, owing: map[string]*arState{}}
+	return &OrderToCash{chains: map[string]*Chain{}, invoices: map[string]*arState{}, versions: map[string]uint64{}, owing: map[string]*arState{},
+		changed: map[string]bool{}}
 }
 
 func (o *OrderToCash) chain(company, number string) *Chain {
@@ -215,10 +224,16 @@ func (o *OrderToCash) Unsettled(matchID, invoice string, amount record.Money) *C
 	return c
 }
 
-// track keeps an invoice in owing while it has money to come.
+// track keeps an invoice in owing while it has money to come, and marks
+// its chain for OverdueChanges: every change to an invoice comes through
+// here.
 func (o *OrderToCash) track(st *arState) {
+	o.changed[st.chain] = true
 	if !st.cancelled && !st.erpPaid && st.total.Minor > 0 && st.received < st.total.Minor {
 		o.owing[st.id] = st
+		if st.due > o.passed {
+			heap.Push(&o.dueQ, dueEntry{st.due, st.chain})
+		}
 	} else {
 		delete(o.owing, st.id)
 	}
@@ -279,37 +294,108 @@ func (o *OrderToCash) Overdue(cutoff record.Date) []OverdueItem {
 	}
 	var out []OverdueItem
 	for k := range due {
-		c := o.chains[k]
-		if c == nil {
-			continue
-		}
-		var credit int64
-		for _, id := range c.Invoices {
-			if st := o.invoices[id]; !st.cancelled && st.total.Minor < 0 {
-				credit -= st.total.Minor
-			}
-		}
-		for _, id := range c.Invoices {
-			st := o.invoices[id]
-			if st.cancelled || st.erpPaid || st.total.Minor <= 0 {
-				continue
-			}
-			residual := st.total.Minor - st.received
-			use := min(max(residual, 0), credit)
-			residual, credit = residual-use, credit-use
-			if residual <= 0 || st.due > cutoff {
-				continue
-			}
-			it := OverdueItem{Invoice: st.id, Order: c.Order, DaysLate: int(cutoff - st.due),
-				Residual: record.Money{Minor: residual, Currency: st.total.Currency}, Type: ExcUnderpaidOverdue}
-			if st.received == 0 && use == 0 {
-				it.Type = ExcUnpaidOverdue
-			}
-			out = append(out, it)
-		}
+		out = o.chainOverdue(k, cutoff, out)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Invoice < out[j].Invoice })
 	return out
+}
+
+// OverdueChanges is Overdue for a caller that keeps what it was told: it
+// looks only at the chains that changed since the previous call (an
+// invoice, a receipt, a reversal, the chain forgotten) or had an invoice
+// fall due since the previous cut-off. Every other chain's items are as
+// they were but for the days late, and walking them all every event day
+// cost more than the rest of the day's end. checked lists, sorted, every
+// invoice those chains held: one of them the caller had as overdue and
+// that is not among items is no longer overdue. Cut-offs are meant to
+// grow; an earlier one makes the next call look at every chain owed money.
+func (o *OrderToCash) OverdueChanges(cutoff record.Date) (items []OverdueItem, checked []string) {
+	if cutoff < o.passed {
+		for _, st := range o.owing {
+			o.changed[st.chain] = true
+		}
+		o.dueQ = o.dueQ[:0]
+		for _, st := range o.owing {
+			if st.due > cutoff {
+				heap.Push(&o.dueQ, dueEntry{st.due, st.chain})
+			}
+		}
+	}
+	o.passed = cutoff
+	for len(o.dueQ) > 0 && o.dueQ[0].due <= cutoff {
+		o.changed[heap.Pop(&o.dueQ).(dueEntry).chain] = true
+	}
+	checked = append(checked, o.gone...)
+	o.gone = o.gone[:0]
+	for k := range o.changed {
+		items = o.chainOverdue(k, cutoff, items)
+		if c := o.chains[k]; c != nil {
+			checked = append(checked, c.Invoices...)
+		}
+	}
+	if len(o.changed) > 64 {
+		o.changed = map[string]bool{} // clear costs a map's largest size, every day
+	} else {
+		clear(o.changed)
+	}
+	sort.Slice(items, func(i, j int) bool { return items[i].Invoice < items[j].Invoice })
+	sort.Strings(checked)
+	return items, checked
+}
+
+// chainOverdue appends the overdue items of chain k at cutoff to out.
+func (o *OrderToCash) chainOverdue(k string, cutoff record.Date, out []OverdueItem) []OverdueItem {
+	c := o.chains[k]
+	if c == nil {
+		return out
+	}
+	var credit int64
+	for _, id := range c.Invoices {
+		if st := o.invoices[id]; !st.cancelled && st.total.Minor < 0 {
+			credit -= st.total.Minor
+		}
+	}
+	for _, id := range c.Invoices {
+		st := o.invoices[id]
+		if st.cancelled || st.erpPaid || st.total.Minor <= 0 {
+			continue
+		}
+		residual := st.total.Minor - st.received
+		use := min(max(residual, 0), credit)
+		residual, credit = residual-use, credit-use
+		if residual <= 0 || st.due > cutoff {
+			continue
+		}
+		it := OverdueItem{Invoice: st.id, Order: c.Order, DaysLate: int(cutoff - st.due),
+			Residual: record.Money{Minor: residual, Currency: st.total.Currency}, Type: ExcUnderpaidOverdue}
+		if st.received == 0 && use == 0 {
+			it.Type = ExcUnpaidOverdue
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
+// dueEntry is a chain with an invoice owed money falling due on due;
+// dueQueue is a min-heap of them by date. An entry may be stale (the
+// invoice paid or its due date moved since): it then costs one look at
+// the chain, nothing more.
+type dueEntry struct {
+	due   record.Date
+	chain string
+}
+
+type dueQueue []dueEntry
+
+func (q dueQueue) Len() int           { return len(q) }
+func (q dueQueue) Less(i, j int) bool { return q[i].due < q[j].due }
+func (q dueQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
+func (q *dueQueue) Push(x any)        { *q = append(*q, x.(dueEntry)) }
+func (q *dueQueue) Pop() any {
+	old := *q
+	x := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return x
 }
 
 func earliest(a, b record.Date) record.Date {
@@ -340,6 +426,7 @@ func (o *OrderToCash) Forget(cutoff record.Date) int {
 				delete(o.invoices, id)
 				delete(o.owing, id)
 			}
+			o.gone = append(o.gone, c.Invoices...)
 			for _, id := range c.Shipments {
 				delete(o.versions, id)
 			}

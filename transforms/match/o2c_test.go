@@ -2,6 +2,7 @@ package match
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -192,7 +193,9 @@ func mustMoney(t *testing.T, s string) record.Money {
 
 // BenchmarkOverdue times a day's end of order to cash for a company with
 // 100,000 AR invoices of which 95 % are paid and 5,000 are due with money
-// to come: the reconciler calls Overdue once per company and event day.
+// to come: "walk" is Overdue's look at every invoice owed money, "changes"
+// what the reconciler calls once per company and event day, here a day on
+// which one receipt came in.
 func BenchmarkOverdue(b *testing.B) {
 	o := NewOrderToCash()
 	start := record.MakeDate(2025, 1, 1)
@@ -206,10 +209,103 @@ func BenchmarkOverdue(b *testing.B) {
 			o.Settled("m"+id, "SH01/erp/"+id, record.Money{Minor: 10000, Currency: cny}, start+30)
 		}
 	}
-	b.ResetTimer()
-	for range b.N {
-		if len(o.Overdue(start+90)) != 5000 {
-			b.Fatal("wrong count")
+	b.Run("walk", func(b *testing.B) {
+		for range b.N {
+			if len(o.Overdue(start+90)) != 5000 {
+				b.Fatal("wrong count")
+			}
+		}
+	})
+	o.OverdueChanges(start + 90)
+	seq := 0 // match ids stay new across the framework's runs
+	b.Run("changes", func(b *testing.B) {
+		for range b.N {
+			seq++
+			id := fmt.Sprintf("INV-%06d", 20*(seq%5000))
+			o.Settled(fmt.Sprintf("r%d", seq), "SH01/erp/"+id, record.Money{Minor: 1, Currency: cny}, start+90)
+			if items, checked := o.OverdueChanges(start + 90); len(items) != 1 || len(checked) != 1 {
+				b.Fatalf("one receipt, %d items and %d invoices looked at", len(items), len(checked))
+			}
+		}
+	})
+}
+
+// TestOverdueChangesAgreesWithOverdue drives order-to-cash through random
+// invoices, versions, receipts, reversals, forgetting and cut-offs (now and
+// then an earlier one), and keeps what OverdueChanges reports as a caller
+// does. After every call that must equal the full walk of Overdue, by type
+// and residual (what the reconciler compares): an invoice whose change
+// was not noticed would keep a stale exception or miss a new one.
+func TestOverdueChangesAgreesWithOverdue(t *testing.T) {
+	for seed := range uint64(20) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		o := NewOrderToCash()
+		start := record.MakeDate(2025, 1, 1)
+		day := start
+		versions := map[string]uint64{}
+		type applied struct {
+			match, invoice string
+			amount         record.Money
+		}
+		var matches []applied
+		held := map[string]OverdueItem{}
+		for step := range 3000 {
+			switch n := rng.IntN(100); {
+			case n < 40:
+				id := fmt.Sprintf("INV-%02d", rng.IntN(60))
+				versions[id] += uint64(1 + rng.IntN(2))
+				total := int64(100 * (1 + rng.IntN(20)))
+				if rng.IntN(8) == 0 {
+					total = -total / 4 // a credit note
+				}
+				status := []string{"open", "open", "open", "cancelled", "paid"}[rng.IntN(5)]
+				o.Add(&record.Record{Envelope: record.Envelope{Company: "SH01", Source: "erp", ID: id, Version: versions[id] - uint64(rng.IntN(3)),
+					EventTime: day.Time()}, Body: &record.Invoice{Number: id, Direction: "AR", OrderRef: fmt.Sprintf("SO-%d", rng.IntN(15)),
+					IssueDate: day, DueDate: day + record.Date(rng.IntN(20)) - 5, Total: record.Money{Minor: total, Currency: cny}, Status: status}})
+			case n < 70:
+				m := applied{fmt.Sprintf("m%d", step), fmt.Sprintf("SH01/erp/INV-%02d", rng.IntN(60)), record.Money{Minor: int64(50 * (1 + rng.IntN(10))), Currency: cny}}
+				if len(matches) > 0 && rng.IntN(5) == 0 {
+					m = matches[rng.IntN(len(matches))] // a replay
+				}
+				if o.Settled(m.match, m.invoice, m.amount, day) != nil {
+					matches = append(matches, m)
+				}
+			case n < 78:
+				if len(matches) > 0 {
+					m := matches[rng.IntN(len(matches))]
+					o.Unsettled(m.match, m.invoice, m.amount)
+				}
+			case n < 80:
+				o.Forget(day - record.Date(rng.IntN(10)))
+			default:
+				if rng.IntN(10) == 0 {
+					day -= record.Date(rng.IntN(4)) // an earlier cut-off
+				} else {
+					day += record.Date(rng.IntN(3))
+				}
+				items, checked := o.OverdueChanges(day)
+				now := map[string]bool{}
+				for _, it := range items {
+					held[it.Invoice], now[it.Invoice] = it, true
+				}
+				for _, id := range checked {
+					if !now[id] {
+						delete(held, id)
+					}
+				}
+				want := map[string]OverdueItem{}
+				for _, it := range o.Overdue(day) {
+					want[it.Invoice] = it
+				}
+				if len(want) != len(held) {
+					t.Fatalf("seed %d step %d: %d overdue kept from the changes, %d by a full walk", seed, step, len(held), len(want))
+				}
+				for id, w := range want {
+					if g, ok := held[id]; !ok || g.Type != w.Type || g.Residual != w.Residual {
+						t.Fatalf("seed %d step %d: %s kept as %+v (%v), a full walk says %+v", seed, step, id, g, ok, w)
+					}
+				}
+			}
 		}
 	}
 }

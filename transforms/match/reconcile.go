@@ -715,9 +715,8 @@ func (rc *Reconciler) endOfDay(d record.Date, at time.Time, out *Output) {
 		rc.raise(out, Exception{Type: ExcUnidentifiedReceipt, SubjectKind: record.KindBankTxn, Subject: rc.full(l.Source, l.ID),
 			Amount: l.Amount, NextStep: fmt.Sprintf("ask the payer for a remittance advice for %s %s received %s", l.Amount, l.Amount.Currency, l.Date)}, at)
 	}
-	now := map[string]bool{}
-	for _, it := range rc.o2c.Overdue(d) {
-		now[it.Invoice] = true
+	items, checked := rc.o2c.OverdueChanges(d)
+	for _, it := range items {
 		if old, ok := rc.overdue[it.Invoice]; ok && old.Type == it.Type && old.Amount == it.Residual {
 			continue // still the same: the day count alone changes nothing worth a row
 		}
@@ -728,9 +727,15 @@ func (rc *Reconciler) endOfDay(d record.Date, at time.Time, out *Output) {
 		rc.overdue[it.Invoice] = x
 		out.Exceptions = append(out.Exceptions, x)
 	}
-	for _, id := range sortedKeys(rc.overdue) {
-		if !now[id] {
-			x := rc.overdue[id]
+	j := 0 // items and checked are both sorted by invoice
+	for _, id := range checked {
+		for j < len(items) && items[j].Invoice < id {
+			j++
+		}
+		if j < len(items) && items[j].Invoice == id {
+			continue
+		}
+		if x, ok := rc.overdue[id]; ok {
 			x.Status, x.At, x.Date = StatusResolved, at, d
 			out.Exceptions = append(out.Exceptions, x)
 			delete(rc.overdue, id)

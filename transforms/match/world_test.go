@@ -14,7 +14,7 @@ import (
 
 // truthLines yields the objects of a generated world's truth file, keys to
 // their values as strings.
-func truthLines(t *testing.T, dir string) iter.Seq[map[string]string] {
+func truthLines(t testing.TB, dir string) iter.Seq[map[string]string] {
 	return func(yield func(map[string]string) bool) {
 		f, err := os.Open(filepath.Join(dir, "truth.ndjson"))
 		if err != nil {
@@ -42,7 +42,7 @@ func truthLines(t *testing.T, dir string) iter.Seq[map[string]string] {
 }
 
 // recordLines yields a generated world's records in file (event) order.
-func recordLines(t *testing.T, dir string) iter.Seq[*record.Record] {
+func recordLines(t testing.TB, dir string) iter.Seq[*record.Record] {
 	return func(yield func(*record.Record) bool) {
 		f, err := os.Open(filepath.Join(dir, "records.ndjson"))
 		if err != nil {
