@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/erpflow/erpflow/connectors/generator"
 	"github.com/erpflow/erpflow/pipeline/record"
 )
 
@@ -47,4 +48,56 @@ func TestForget(t *testing.T) {
 	if n := o.Forget(cutoff); n != 1 || o.chains["SH01/SO-2"] == nil || o.invoices["SH01/erp/INV-1"] != nil {
 		t.Errorf("order to cash: forgot %d; unpaid SO-2 kept %v", n, o.chains["SH01/SO-2"] != nil)
 	}
+}
+
+// TestForgetLeavesNothingForgettable runs a generated world through the
+// reconcilers with a short memory and, at every day's end, walks all they
+// hold: no known document that is out of the book and untouched since the
+// cut, and no paid or cancelled chain untouched since it, may be left.
+// Forgetting looks only at what aged past the cut (ageQueue), so an entry
+// it loses track of would stay here for ever.
+func TestForgetLeavesNothingForgettable(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := generator.WriteFiles(generator.Config{Seed: 2, Days: 75, Companies: 2, OrdersPerDay: 20}, dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	set := DefaultSettings()
+	set.RetainDays = 20
+	rcs := map[string]*Reconciler{}
+	var out Output
+	forgotten, days := map[string]int{}, 0
+	for r := range recordLines(t, dir) {
+		rc := rcs[r.Company]
+		if rc == nil {
+			var err error
+			if rc, err = NewReconciler(r.Company, set); err != nil {
+				t.Fatal(err)
+			}
+			rcs[r.Company] = rc
+		}
+		before, known, chains := rc.day, len(rc.known), len(rc.o2c.chains)
+		rc.Add(r, &out)
+		out.Reset()
+		if rc.day == before || before == 0 {
+			continue
+		}
+		days++
+		forgotten["known"] += max(known-len(rc.known), 0)
+		forgotten["chains"] += max(chains-len(rc.o2c.chains), 0)
+		cut := before - record.Date(set.RetainDays)
+		for k, it := range rc.known {
+			if it.touched < cut && rc.Book().Get(k.kind, k.source, k.id) == nil {
+				t.Fatalf("%s, end of %s: %v out of the book and untouched since %s, still known", r.Company, before, k, it.touched)
+			}
+		}
+		for k, c := range rc.o2c.chains {
+			if c.touched < cut && (c.Status == "paid" || c.Status == "cancelled") {
+				t.Fatalf("%s, end of %s: chain %s %s and untouched since %s, still held", r.Company, before, k, c.Status, c.touched)
+			}
+		}
+	}
+	if days < 100 || forgotten["known"] < 200 || forgotten["chains"] < 200 {
+		t.Fatalf("%d days' ends forgot %v: too little to test", days, forgotten)
+	}
+	t.Logf("%d days' ends forgot %v", days, forgotten)
 }

@@ -1,7 +1,6 @@
 package match
 
 import (
-	"container/heap"
 	"fmt"
 	"sort"
 
@@ -30,6 +29,7 @@ type Chain struct {
 	cancelled bool
 	lastMoney record.Date // the latest receipt, or the ERP calling an invoice paid
 	touched   record.Date // event date of the latest record about it
+	key       string      // in OrderToCash.chains
 }
 
 // Days is how long each step took, in days; a step not reached is -1.
@@ -76,12 +76,15 @@ type OrderToCash struct {
 	// walking every invoice every day cost more than the rest of the day.
 	owing map[string]*arState
 	// changed are the chains OverdueChanges must look at again, gone the
-	// invoices of chains forgotten since, dueQ the owed invoices not yet due
-	// at passed, the latest cut-off asked about.
+	// invoices of chains forgotten since, dueQ the chains of owed invoices
+	// not yet due at passed (the latest cut-off asked about), by due date.
+	// An entry of dueQ may be stale (the invoice paid or its due date moved
+	// since): it then costs one look at the chain, nothing more.
 	changed map[string]bool
 	gone    []string
-	dueQ    dueQueue
+	dueQ    aged[string]
 	passed  record.Date
+	ages    ageQueue[string] // chains by touched, for Forget
 }
 
 type arState struct {
@@ -107,7 +110,7 @@ func (o *OrderToCash) chain(company, number string) *Chain {
 	k := company + "/" + number
 	c := o.chains[k]
 	if c == nil {
-		c = &Chain{Number: number, Status: "ordered", Ordered: record.NoDate, Shipped: record.NoDate,
+		c = &Chain{key: k, Number: number, Status: "ordered", Ordered: record.NoDate, Shipped: record.NoDate,
 			Delivered: record.NoDate, Invoiced: record.NoDate, Paid: record.NoDate}
 		o.chains[k] = c
 	}
@@ -127,7 +130,7 @@ func (o *OrderToCash) stale(full string, v uint64) bool {
 func (o *OrderToCash) Add(r *record.Record) *Chain {
 	c := o.add(r)
 	if c != nil {
-		c.touched = max(c.touched, record.DateOf(r.EventTime))
+		o.touch(c, record.DateOf(r.EventTime))
 	}
 	return c
 }
@@ -204,7 +207,8 @@ func (o *OrderToCash) Settled(matchID, invoice string, amount record.Money, on r
 	st.matches[matchID] = true
 	st.received += amount.Minor
 	o.track(st)
-	c.lastMoney, c.touched = max(c.lastMoney, on), max(c.touched, on)
+	c.lastMoney = max(c.lastMoney, on)
+	o.touch(c, on)
 	o.settle(c)
 	return c
 }
@@ -224,6 +228,14 @@ func (o *OrderToCash) Unsettled(matchID, invoice string, amount record.Money) *C
 	return c
 }
 
+// touch moves the chain's touched date on to day, if later.
+func (o *OrderToCash) touch(c *Chain, day record.Date) {
+	if day > c.touched {
+		c.touched = day
+		o.ages.touch(day, c.key)
+	}
+}
+
 // track keeps an invoice in owing while it has money to come, and marks
 // its chain for OverdueChanges: every change to an invoice comes through
 // here.
@@ -232,7 +244,7 @@ func (o *OrderToCash) track(st *arState) {
 	if !st.cancelled && !st.erpPaid && st.total.Minor > 0 && st.received < st.total.Minor {
 		o.owing[st.id] = st
 		if st.due > o.passed {
-			heap.Push(&o.dueQ, dueEntry{st.due, st.chain})
+			o.dueQ.push(agedKey[string]{st.due, st.chain})
 		}
 	} else {
 		delete(o.owing, st.id)
@@ -314,16 +326,17 @@ func (o *OrderToCash) OverdueChanges(cutoff record.Date) (items []OverdueItem, c
 		for _, st := range o.owing {
 			o.changed[st.chain] = true
 		}
+		clear(o.dueQ)
 		o.dueQ = o.dueQ[:0]
 		for _, st := range o.owing {
 			if st.due > cutoff {
-				heap.Push(&o.dueQ, dueEntry{st.due, st.chain})
+				o.dueQ.push(agedKey[string]{st.due, st.chain})
 			}
 		}
 	}
 	o.passed = cutoff
-	for len(o.dueQ) > 0 && o.dueQ[0].due <= cutoff {
-		o.changed[heap.Pop(&o.dueQ).(dueEntry).chain] = true
+	for len(o.dueQ) > 0 && o.dueQ[0].day <= cutoff {
+		o.changed[o.dueQ.pop().key] = true
 	}
 	checked = append(checked, o.gone...)
 	o.gone = o.gone[:0]
@@ -376,28 +389,6 @@ func (o *OrderToCash) chainOverdue(k string, cutoff record.Date, out []OverdueIt
 	return out
 }
 
-// dueEntry is a chain with an invoice owed money falling due on due;
-// dueQueue is a min-heap of them by date. An entry may be stale (the
-// invoice paid or its due date moved since): it then costs one look at
-// the chain, nothing more.
-type dueEntry struct {
-	due   record.Date
-	chain string
-}
-
-type dueQueue []dueEntry
-
-func (q dueQueue) Len() int           { return len(q) }
-func (q dueQueue) Less(i, j int) bool { return q[i].due < q[j].due }
-func (q dueQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
-func (q *dueQueue) Push(x any)        { *q = append(*q, x.(dueEntry)) }
-func (q *dueQueue) Pop() any {
-	old := *q
-	x := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return x
-}
-
 func earliest(a, b record.Date) record.Date {
 	if a == record.NoDate || (b != record.NoDate && b < a) {
 		return b
@@ -420,20 +411,26 @@ func addOnce(list []string, id string) []string {
 // are what Overdue reports.
 func (o *OrderToCash) Forget(cutoff record.Date) int {
 	n := 0
-	for k, c := range o.chains {
-		if c.touched < cutoff && (c.Status == "paid" || c.Status == "cancelled") {
-			for _, id := range c.Invoices {
-				delete(o.invoices, id)
-				delete(o.owing, id)
-			}
-			o.gone = append(o.gone, c.Invoices...)
-			for _, id := range c.Shipments {
-				delete(o.versions, id)
-			}
-			delete(o.versions, c.Order)
-			delete(o.chains, k)
-			n++
+	o.ages.sweep(cutoff, func(k string) bool {
+		c := o.chains[k]
+		if c == nil || c.touched >= cutoff {
+			return false
 		}
-	}
+		if c.Status != "paid" && c.Status != "cancelled" {
+			return true // owed money: kept, and looked at again every sweep
+		}
+		for _, id := range c.Invoices {
+			delete(o.invoices, id)
+			delete(o.owing, id)
+		}
+		o.gone = append(o.gone, c.Invoices...)
+		for _, id := range c.Shipments {
+			delete(o.versions, id)
+		}
+		delete(o.versions, c.Order)
+		delete(o.chains, k)
+		n++
+		return false
+	})
 	return n
 }

@@ -230,13 +230,15 @@ func BenchmarkOverdue(b *testing.B) {
 	})
 }
 
-// TestOverdueChangesAgreesWithOverdue drives order-to-cash through random
-// invoices, versions, receipts, reversals, forgetting and cut-offs (now and
-// then an earlier one), and keeps what OverdueChanges reports as a caller
-// does. After every call that must equal the full walk of Overdue, by type
-// and residual (what the reconciler compares): an invoice whose change
-// was not noticed would keep a stale exception or miss a new one.
-func TestOverdueChangesAgreesWithOverdue(t *testing.T) {
+// TestOrderToCashDaysEndAgreesWithWalks drives order-to-cash through
+// random invoices, versions, receipts (some dated back), reversals,
+// forgetting and cut-offs (now and then an earlier one), and keeps what
+// OverdueChanges reports as a caller does. After every call that must
+// equal the full walk of Overdue, by type and residual (what the
+// reconciler compares): an invoice whose change was not noticed would keep
+// a stale exception or miss a new one. Forget must drop exactly the chains
+// a walk of all of them would: paid or cancelled, untouched since the cut.
+func TestOrderToCashDaysEndAgreesWithWalks(t *testing.T) {
 	for seed := range uint64(20) {
 		rng := rand.New(rand.NewPCG(seed, 7))
 		o := NewOrderToCash()
@@ -249,6 +251,7 @@ func TestOverdueChangesAgreesWithOverdue(t *testing.T) {
 		}
 		var matches []applied
 		held := map[string]OverdueItem{}
+		var cut record.Date
 		for step := range 3000 {
 			switch n := rng.IntN(100); {
 			case n < 40:
@@ -267,7 +270,7 @@ func TestOverdueChangesAgreesWithOverdue(t *testing.T) {
 				if len(matches) > 0 && rng.IntN(5) == 0 {
 					m = matches[rng.IntN(len(matches))] // a replay
 				}
-				if o.Settled(m.match, m.invoice, m.amount, day) != nil {
+				if o.Settled(m.match, m.invoice, m.amount, day-record.Date(rng.IntN(3)*rng.IntN(10))) != nil {
 					matches = append(matches, m)
 				}
 			case n < 78:
@@ -276,7 +279,21 @@ func TestOverdueChangesAgreesWithOverdue(t *testing.T) {
 					o.Unsettled(m.match, m.invoice, m.amount)
 				}
 			case n < 80:
-				o.Forget(day - record.Date(rng.IntN(10)))
+				cut = max(cut, day-record.Date(rng.IntN(10))) // event days only move on
+				want := map[string]bool{}
+				for k, c := range o.chains {
+					if c.touched >= cut || (c.Status != "paid" && c.Status != "cancelled") {
+						want[k] = true
+					}
+				}
+				if n := o.Forget(cut); n != len(o.chains)+n-len(want) || len(o.chains) != len(want) {
+					t.Fatalf("seed %d step %d: forgot %d, kept %d chains, a walk keeps %d", seed, step, n, len(o.chains), len(want))
+				}
+				for k := range want {
+					if o.chains[k] == nil {
+						t.Fatalf("seed %d step %d: forgot %s, which a walk keeps", seed, step, k)
+					}
+				}
 			default:
 				if rng.IntN(10) == 0 {
 					day -= record.Date(rng.IntN(4)) // an earlier cut-off

@@ -148,6 +148,7 @@ type Reconciler struct {
 
 	day           record.Date                // event date of the latest record
 	known         map[itemKey]OpenItem       // documents as last put in the book, to see amendments and reopen them
+	ages          ageQueue[itemKey]          // known documents by touched, for forgetKnown
 	lines         map[string]*lineState      // bank lines by company/source/id, for control totals
 	waiting       map[string]Line            // credit lines the engine holds until their document arrives
 	byMatch       map[string]string          // current match id -> bank line, for decisions
@@ -342,14 +343,14 @@ func (rc *Reconciler) putItem(r *record.Record, it OpenItem, gone bool, out *Out
 		}
 		if it.Open.Minor <= 0 {
 			book.Remove(it.Kind, it.Source, it.ID)
-			it.touched = rc.day
+			rc.touchKnown(k, &it, prevItem.touched)
 			rc.known[k] = it
 			rc.item(out, it, "settled", r.EventTime)
 			return
 		}
 	}
 	fresh := !seen
-	it.touched = rc.day
+	rc.touchKnown(k, &it, prevItem.touched)
 	rc.known[k] = it
 	if it.Kind == record.KindInvoice && it.Number != "" {
 		rc.byNumber[it.Number] = k
@@ -572,9 +573,10 @@ func (rc *Reconciler) afterMatch(m Match, l Line, at time.Time, out *Output) {
 			rc.o2c.Settled(m.ID, rc.full(p.Source, p.ID), p.Amount, l.Date)
 			rc.settledOn[itemKey{p.Kind, p.Source, p.ID}] = l.Date
 		}
-		if k, ok := rc.known[itemKey{p.Kind, p.Source, p.ID}]; ok {
-			k.touched = rc.day
-			rc.known[itemKey{p.Kind, p.Source, p.ID}] = k
+		ik := itemKey{p.Kind, p.Source, p.ID}
+		if k, ok := rc.known[ik]; ok {
+			rc.touchKnown(ik, &k, k.touched)
+			rc.known[ik] = k
 		}
 	}
 	if l.Direction != "credit" {
@@ -791,11 +793,25 @@ func (rc *Reconciler) endOfDay(d record.Date, at time.Time, out *Output) {
 // and keeping them would grow the state without end.
 func (rc *Reconciler) forgetKnown(cut record.Date) {
 	book := rc.Book()
-	for k, it := range rc.known {
-		if it.touched >= cut || book.Get(k.kind, k.source, k.id) != nil {
-			continue
+	rc.ages.sweep(cut, func(k itemKey) bool {
+		it, ok := rc.known[k]
+		if !ok || it.touched >= cut {
+			return false
+		}
+		if book.Get(k.kind, k.source, k.id) != nil {
+			return true // still open: kept, and looked at again every sweep
 		}
 		rc.forget(k)
+		return false
+	})
+}
+
+// touchKnown marks a known document touched today; was is its touched
+// date until now.
+func (rc *Reconciler) touchKnown(k itemKey, it *OpenItem, was record.Date) {
+	it.touched = rc.day
+	if rc.day != was {
+		rc.ages.touch(rc.day, k)
 	}
 }
 
