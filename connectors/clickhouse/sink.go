@@ -207,8 +207,13 @@ func (s *Sink) isolate(ctx context.Context, b *pipeline.Batch, k record.Kind, re
 	return try(idx)
 }
 
+// send inserts t's rows and empties t: clickhouse-go copies every column
+// into its own buffers, so ours are let go as each is appended rather than
+// held through Send, which waits for the server to write the part while
+// another batch's columns are being built.
 func (s *Sink) send(ctx context.Context, table string, t *tableBuffer) error {
-	cols := t.columns()
+	cols, rows := t.columns(), t.rows
+	*t = tableBuffer{}
 	names := make([]string, len(cols))
 	for i, c := range cols {
 		names[i] = c.name
@@ -219,6 +224,7 @@ func (s *Sink) send(ctx context.Context, table string, t *tableBuffer) error {
 	}
 	makeRoom(batch.Columns(), cols)
 	for i, c := range cols {
+		cols[i].data = nil
 		if err := batch.Column(i).Append(c.data); err != nil {
 			batch.Abort()
 			err = fmt.Errorf("insert %s: column %s: %w", table, c.name, err)
@@ -235,9 +241,9 @@ func (s *Sink) send(ctx context.Context, table string, t *tableBuffer) error {
 	if err := batch.Send(); err != nil {
 		var ex *proto.Exception
 		if errors.As(err, &ex) && dataCodes[ex.Code] {
-			return &dataError{fmt.Errorf("insert %s: %d rows: %w", table, t.rows, err)}
+			return &dataError{fmt.Errorf("insert %s: %d rows: %w", table, rows, err)}
 		}
-		return fmt.Errorf("insert %s: %d rows: %w", table, t.rows, err)
+		return fmt.Errorf("insert %s: %d rows: %w", table, rows, err)
 	}
 	return nil
 }
