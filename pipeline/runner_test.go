@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -652,5 +653,49 @@ func TestRunnerLaterStageFailureStops(t *testing.T) {
 	// Batches are 10 messages: at most the first two can have landed.
 	if c := src.committedOffsets()[0]; c > 20 {
 		t.Fatalf("committed %d, past the batch the last stage failed on", c)
+	}
+}
+
+// msgSink counts the messages of the batches it is given.
+type msgSink struct {
+	mu   sync.Mutex
+	msgs map[int32][]int64
+}
+
+func (s *msgSink) Write(_ context.Context, b *Batch) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, m := range b.Messages {
+		s.msgs[m.Partition] = append(s.msgs[m.Partition], m.Offset)
+	}
+	return nil
+}
+
+// TestRunnerWithoutStages: with no stage the runner hands every batch to
+// the sink as fetched, each partition in order with one writer, and
+// commits everything once the sink has it.
+func TestRunnerWithoutStages(t *testing.T) {
+	src := newMemSource(3, 25)
+	sink := &msgSink{msgs: map[int32][]int64{}}
+	cfg := fastCfg()
+	cfg.SinkConcurrency = 1
+	r := NewRunner(cfg, src, nil, sink, &memDLQ{}, NewMetrics(prometheus.NewRegistry()), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // a lost batch never catches up
+	defer cancel()
+	if err := r.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for p := range int32(3) {
+		if got := sink.msgs[p]; len(got) != 25 || !slices.IsSorted(got) || got[0] != 0 {
+			t.Errorf("partition %d: the sink got offsets %v, want 0..24 in order", p, got)
+		}
+	}
+	for p, c := range src.committedOffsets() {
+		if c != 25 {
+			t.Errorf("partition %d committed %d, want 25", p, c)
+		}
+	}
+	if st := r.Stats(); st.Consumed != 75 {
+		t.Errorf("stats %+v, want 75 consumed", st)
 	}
 }
