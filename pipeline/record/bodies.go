@@ -2,8 +2,6 @@ package record
 
 import (
 	"strconv"
-
-	"github.com/valyala/fastjson"
 )
 
 // Each body's decode and appendJSON stand side by side so that a field added
@@ -23,29 +21,29 @@ var (
 	approvalActions  = []string{"submit", "approve", "reject", "return"}
 )
 
-func (b *Invoice) decode(d *Decoder, v *fastjson.Value) error {
-	err := d.object(v, body, func(k []byte, f *fastjson.Value) error {
+func (b *Invoice) decode(d *Decoder) error {
+	err := d.object(body, func(k []byte) error {
 		switch string(k) {
 		case "number":
-			return d.str(f, body, "number", &b.Number, false)
+			return d.str(body, "number", &b.Number, false)
 		case "direction":
-			return d.enum(f, body, "direction", &b.Direction, "AR", "AP")
+			return d.enum(body, "direction", &b.Direction, "AR", "AP")
 		case "party":
-			return d.party(f, "body.party", &b.Party, true)
+			return d.party("body.party", &b.Party, true)
 		case "issue_date":
-			return d.date(f, body, "issue_date", &b.IssueDate)
+			return d.date(body, "issue_date", &b.IssueDate)
 		case "due_date":
-			return d.date(f, body, "due_date", &b.DueDate)
+			return d.date(body, "due_date", &b.DueDate)
 		case "total":
-			return d.money(f, "body.total", &b.Total)
+			return d.money("body.total", &b.Total)
 		case "tax":
-			return d.money(f, "body.tax", &b.Tax)
+			return d.money("body.tax", &b.Tax)
 		case "status":
-			return d.enum(f, body, "status", &b.Status, invoiceStatuses...)
+			return d.enum(body, "status", &b.Status, invoiceStatuses...)
 		case "order_ref":
-			return d.str(f, body, "order_ref", &b.OrderRef, false)
+			return d.str(body, "order_ref", &b.OrderRef, false)
 		case "lines":
-			return d.lines(f, "body.lines", &b.Lines)
+			return d.lines("body.lines", &b.Lines)
 		}
 		return unknown(body, k)
 	})
@@ -88,31 +86,31 @@ func (b *Invoice) appendJSON(dst []byte) []byte {
 	return closeObj(dst)
 }
 
-func (b *Payment) decode(d *Decoder, v *fastjson.Value) error {
-	err := d.object(v, body, func(k []byte, f *fastjson.Value) error {
+func (b *Payment) decode(d *Decoder) error {
+	err := d.object(body, func(k []byte) error {
 		switch string(k) {
 		case "number":
-			return d.str(f, body, "number", &b.Number, false)
+			return d.str(body, "number", &b.Number, false)
 		case "direction":
-			return d.enum(f, body, "direction", &b.Direction, "in", "out")
+			return d.enum(body, "direction", &b.Direction, "in", "out")
 		case "party":
-			return d.party(f, "body.party", &b.Party, true)
+			return d.party("body.party", &b.Party, true)
 		case "amount":
-			return d.money(f, "body.amount", &b.Amount)
+			return d.money("body.amount", &b.Amount)
 		case "method":
-			return d.enum(f, body, "method", &b.Method, paymentMethods...)
+			return d.enum(body, "method", &b.Method, paymentMethods...)
 		case "value_date":
-			return d.date(f, body, "value_date", &b.ValueDate)
+			return d.date(body, "value_date", &b.ValueDate)
 		case "status":
-			return d.enum(f, body, "status", &b.Status, paymentStatuses...)
+			return d.enum(body, "status", &b.Status, paymentStatuses...)
 		case "invoice_refs":
-			return d.strs(f, body, "invoice_refs", &b.InvoiceRefs)
+			return d.strs(body, "invoice_refs", &b.InvoiceRefs)
 		case "remittance":
-			return d.str(f, body, "remittance", &b.Remittance, false)
+			return d.str(body, "remittance", &b.Remittance, false)
 		case "bank_account":
-			return d.str(f, body, "bank_account", &b.BankAccount, true)
+			return d.str(body, "bank_account", &b.BankAccount, true)
 		case "counterparty_account":
-			return d.str(f, body, "counterparty_account", &b.CounterpartyAccount, false)
+			return d.str(body, "counterparty_account", &b.CounterpartyAccount, false)
 		}
 		return unknown(body, k)
 	})
@@ -138,27 +136,27 @@ func (b *Payment) appendJSON(dst []byte) []byte {
 	return closeObj(dst)
 }
 
-func (b *BankTxn) decode(d *Decoder, v *fastjson.Value) error {
-	err := d.object(v, body, func(k []byte, f *fastjson.Value) error {
+func (b *BankTxn) decode(d *Decoder) error {
+	err := d.object(body, func(k []byte) error {
 		switch string(k) {
 		case "account":
-			return d.str(f, body, "account", &b.Account, true)
+			return d.str(body, "account", &b.Account, true)
 		case "booking_date":
-			return d.date(f, body, "booking_date", &b.BookingDate)
+			return d.date(body, "booking_date", &b.BookingDate)
 		case "value_date":
-			return d.date(f, body, "value_date", &b.ValueDate)
+			return d.date(body, "value_date", &b.ValueDate)
 		case "direction":
-			return d.enum(f, body, "direction", &b.Direction, "credit", "debit")
+			return d.enum(body, "direction", &b.Direction, "credit", "debit")
 		case "amount":
-			return d.money(f, "body.amount", &b.Amount)
+			return d.money("body.amount", &b.Amount)
 		case "charges":
-			return d.money(f, "body.charges", &b.Charges)
+			return d.money("body.charges", &b.Charges)
 		case "counterparty":
-			return d.party(f, "body.counterparty", &b.Counterparty, false)
+			return d.party("body.counterparty", &b.Counterparty, false)
 		case "remittance":
-			return d.str(f, body, "remittance", &b.Remittance, false)
+			return d.str(body, "remittance", &b.Remittance, false)
 		case "bank_ref":
-			return d.str(f, body, "bank_ref", &b.BankRef, false)
+			return d.str(body, "bank_ref", &b.BankRef, false)
 		}
 		return unknown(body, k)
 	})
@@ -182,23 +180,23 @@ func (b *BankTxn) appendJSON(dst []byte) []byte {
 	return closeObj(dst)
 }
 
-func (b *SalesOrder) decode(d *Decoder, v *fastjson.Value) error {
-	err := d.object(v, body, func(k []byte, f *fastjson.Value) error {
+func (b *SalesOrder) decode(d *Decoder) error {
+	err := d.object(body, func(k []byte) error {
 		switch string(k) {
 		case "number":
-			return d.str(f, body, "number", &b.Number, false)
+			return d.str(body, "number", &b.Number, false)
 		case "customer":
-			return d.party(f, "body.customer", &b.Customer, true)
+			return d.party("body.customer", &b.Customer, true)
 		case "order_date":
-			return d.date(f, body, "order_date", &b.OrderDate)
+			return d.date(body, "order_date", &b.OrderDate)
 		case "status":
-			return d.enum(f, body, "status", &b.Status, orderStatuses...)
+			return d.enum(body, "status", &b.Status, orderStatuses...)
 		case "channel":
-			return d.str(f, body, "channel", &b.Channel, true)
+			return d.str(body, "channel", &b.Channel, true)
 		case "total":
-			return d.money(f, "body.total", &b.Total)
+			return d.money("body.total", &b.Total)
 		case "lines":
-			return d.lines(f, "body.lines", &b.Lines)
+			return d.lines("body.lines", &b.Lines)
 		}
 		return unknown(body, k)
 	})
@@ -220,25 +218,25 @@ func (b *SalesOrder) appendJSON(dst []byte) []byte {
 	return closeObj(dst)
 }
 
-func (b *Shipment) decode(d *Decoder, v *fastjson.Value) error {
-	err := d.object(v, body, func(k []byte, f *fastjson.Value) error {
+func (b *Shipment) decode(d *Decoder) error {
+	err := d.object(body, func(k []byte) error {
 		switch string(k) {
 		case "number":
-			return d.str(f, body, "number", &b.Number, false)
+			return d.str(body, "number", &b.Number, false)
 		case "order_ref":
-			return d.str(f, body, "order_ref", &b.OrderRef, false)
+			return d.str(body, "order_ref", &b.OrderRef, false)
 		case "customer":
-			return d.party(f, "body.customer", &b.Customer, false)
+			return d.party("body.customer", &b.Customer, false)
 		case "ship_date":
-			return d.date(f, body, "ship_date", &b.ShipDate)
+			return d.date(body, "ship_date", &b.ShipDate)
 		case "delivered_date":
-			return d.date(f, body, "delivered_date", &b.DeliveredDate)
+			return d.date(body, "delivered_date", &b.DeliveredDate)
 		case "status":
-			return d.enum(f, body, "status", &b.Status, shipmentStatuses...)
+			return d.enum(body, "status", &b.Status, shipmentStatuses...)
 		case "carrier":
-			return d.str(f, body, "carrier", &b.Carrier, true)
+			return d.str(body, "carrier", &b.Carrier, true)
 		case "lines":
-			return d.lines(f, "body.lines", &b.Lines)
+			return d.lines("body.lines", &b.Lines)
 		}
 		return unknown(body, k)
 	})
@@ -261,21 +259,21 @@ func (b *Shipment) appendJSON(dst []byte) []byte {
 	return closeObj(dst)
 }
 
-func (b *PurchaseOrder) decode(d *Decoder, v *fastjson.Value) error {
-	err := d.object(v, body, func(k []byte, f *fastjson.Value) error {
+func (b *PurchaseOrder) decode(d *Decoder) error {
+	err := d.object(body, func(k []byte) error {
 		switch string(k) {
 		case "number":
-			return d.str(f, body, "number", &b.Number, false)
+			return d.str(body, "number", &b.Number, false)
 		case "supplier":
-			return d.party(f, "body.supplier", &b.Supplier, true)
+			return d.party("body.supplier", &b.Supplier, true)
 		case "order_date":
-			return d.date(f, body, "order_date", &b.OrderDate)
+			return d.date(body, "order_date", &b.OrderDate)
 		case "status":
-			return d.enum(f, body, "status", &b.Status, poStatuses...)
+			return d.enum(body, "status", &b.Status, poStatuses...)
 		case "total":
-			return d.money(f, "body.total", &b.Total)
+			return d.money("body.total", &b.Total)
 		case "lines":
-			return d.lines(f, "body.lines", &b.Lines)
+			return d.lines("body.lines", &b.Lines)
 		}
 		return unknown(body, k)
 	})
@@ -296,21 +294,21 @@ func (b *PurchaseOrder) appendJSON(dst []byte) []byte {
 	return closeObj(dst)
 }
 
-func (b *GoodsReceipt) decode(d *Decoder, v *fastjson.Value) error {
-	err := d.object(v, body, func(k []byte, f *fastjson.Value) error {
+func (b *GoodsReceipt) decode(d *Decoder) error {
+	err := d.object(body, func(k []byte) error {
 		switch string(k) {
 		case "number":
-			return d.str(f, body, "number", &b.Number, false)
+			return d.str(body, "number", &b.Number, false)
 		case "po_ref":
-			return d.str(f, body, "po_ref", &b.PORef, false)
+			return d.str(body, "po_ref", &b.PORef, false)
 		case "supplier":
-			return d.party(f, "body.supplier", &b.Supplier, false)
+			return d.party("body.supplier", &b.Supplier, false)
 		case "receipt_date":
-			return d.date(f, body, "receipt_date", &b.ReceiptDate)
+			return d.date(body, "receipt_date", &b.ReceiptDate)
 		case "status":
-			return d.enum(f, body, "status", &b.Status, receiptStatuses...)
+			return d.enum(body, "status", &b.Status, receiptStatuses...)
 		case "lines":
-			return d.lines(f, "body.lines", &b.Lines)
+			return d.lines("body.lines", &b.Lines)
 		}
 		return unknown(body, k)
 	})
@@ -331,31 +329,31 @@ func (b *GoodsReceipt) appendJSON(dst []byte) []byte {
 	return closeObj(dst)
 }
 
-func (b *ExpenseClaim) decode(d *Decoder, v *fastjson.Value) error {
-	err := d.object(v, body, func(k []byte, f *fastjson.Value) error {
+func (b *ExpenseClaim) decode(d *Decoder) error {
+	err := d.object(body, func(k []byte) error {
 		switch string(k) {
 		case "number":
-			return d.str(f, body, "number", &b.Number, false)
+			return d.str(body, "number", &b.Number, false)
 		case "employee":
-			return d.party(f, "body.employee", &b.Employee, true)
+			return d.party("body.employee", &b.Employee, true)
 		case "department":
-			return d.str(f, body, "department", &b.Department, true)
+			return d.str(body, "department", &b.Department, true)
 		case "amount":
-			return d.money(f, "body.amount", &b.Amount)
+			return d.money("body.amount", &b.Amount)
 		case "claim_date":
-			return d.date(f, body, "claim_date", &b.ClaimDate)
+			return d.date(body, "claim_date", &b.ClaimDate)
 		case "expense_type":
-			return d.str(f, body, "expense_type", &b.ExpenseType, true)
+			return d.str(body, "expense_type", &b.ExpenseType, true)
 		case "gl_account":
-			return d.str(f, body, "gl_account", &b.GLAccount, true)
+			return d.str(body, "gl_account", &b.GLAccount, true)
 		case "description":
-			return d.str(f, body, "description", &b.Description, false)
+			return d.str(body, "description", &b.Description, false)
 		case "approval_status":
-			return d.enum(f, body, "approval_status", &b.ApprovalStatus, approvalStatuses...)
+			return d.enum(body, "approval_status", &b.ApprovalStatus, approvalStatuses...)
 		case "paid":
-			return d.boolean(f, body, "paid", &b.Paid)
+			return d.boolean(body, "paid", &b.Paid)
 		case "paid_date":
-			return d.date(f, body, "paid_date", &b.PaidDate)
+			return d.date(body, "paid_date", &b.PaidDate)
 		}
 		return unknown(body, k)
 	})
@@ -381,28 +379,28 @@ func (b *ExpenseClaim) appendJSON(dst []byte) []byte {
 	return closeObj(dst)
 }
 
-func (b *Approval) decode(d *Decoder, v *fastjson.Value) error {
+func (b *Approval) decode(d *Decoder) error {
 	var subject string
-	err := d.object(v, body, func(k []byte, f *fastjson.Value) error {
+	err := d.object(body, func(k []byte) error {
 		switch string(k) {
 		case "subject_kind":
-			return d.str(f, body, "subject_kind", &subject, true)
+			return d.str(body, "subject_kind", &subject, true)
 		case "subject_id":
-			return d.str(f, body, "subject_id", &b.SubjectID, false)
+			return d.str(body, "subject_id", &b.SubjectID, false)
 		case "step":
-			return d.uint32(f, body, "step", &b.Step)
+			return d.uint32(body, "step", &b.Step)
 		case "level":
-			return d.uint32(f, body, "level", &b.Level)
+			return d.uint32(body, "level", &b.Level)
 		case "required_levels":
-			return d.uint32(f, body, "required_levels", &b.RequiredLevels)
+			return d.uint32(body, "required_levels", &b.RequiredLevels)
 		case "approver":
-			return d.party(f, "body.approver", &b.Approver, true)
+			return d.party("body.approver", &b.Approver, true)
 		case "action":
-			return d.enum(f, body, "action", &b.Action, approvalActions...)
+			return d.enum(body, "action", &b.Action, approvalActions...)
 		case "acted_at":
-			return d.timestamp(f, body, "acted_at", &b.ActedAt)
+			return d.timestamp(body, "acted_at", &b.ActedAt)
 		case "comment":
-			return d.str(f, body, "comment", &b.Comment, false)
+			return d.str(body, "comment", &b.Comment, false)
 		}
 		return unknown(body, k)
 	})

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"time"
 	"unicode/utf8"
-
-	"github.com/valyala/fastjson"
 )
 
 // Reasons a message is refused by the decoder; DecodeError.Code joins the
@@ -47,8 +45,10 @@ func (e *DecodeError) Error() string {
 // Decoder turns canonical JSON into records. It reuses its parse buffers, so
 // one Decoder serves one goroutine.
 type Decoder struct {
-	p      fastjson.Parser
-	intern map[string]string
+	data    []byte // the message being decoded
+	pos     int    // the cursor in data
+	scratch []byte // unescaped strings, reset by each Decode
+	intern  map[string]string
 	// linePaths caches "body.lines[i]" and "body.lines[i].amount" by index:
 	// nested helpers take full paths, and building them per line item per
 	// record cost more than the rest of the line.
@@ -78,75 +78,99 @@ func (d *Decoder) linePath(path string, i int) (line, amount string) {
 
 // Decode parses data into r, replacing all of r's contents. Provenance and
 // ingest time are left zero: the pipeline sets them.
+//
+// Reasons come in a fixed order of precedence, whatever the order of the
+// keys: bad JSON anywhere; not an object; the kind (absent, not a string,
+// unknown); the first bad top-level field in document order; a required
+// top-level field absent; then the body.
 func (d *Decoder) Decode(data []byte, r *Record) error {
 	*r = Record{}
 	d.id = ""
+	d.data, d.pos, d.scratch = data, 0, d.scratch[:0]
+	defer func() { d.data = nil }() // the message is not ours to keep
 	if len(bytes.TrimSpace(data)) == 0 {
 		return &DecodeError{Reason: ReasonEmptyBody, Detail: "message value is empty"}
 	}
 	if !utf8.Valid(data) {
 		return &DecodeError{Reason: ReasonInvalidUTF8, Detail: "message is not valid UTF-8"}
 	}
-	v, err := d.p.ParseBytes(data)
-	if err != nil {
-		return &DecodeError{Reason: ReasonInvalidJSON, Detail: err.Error()}
+	if c := d.peek(); c != '{' {
+		if err := d.skipValue(1); err != nil {
+			return err
+		}
+		if err := d.end(); err != nil {
+			return err
+		}
+		return &DecodeError{Reason: ReasonInvalidJSON, Detail: "a record is a JSON object, got " + typeAt(c)}
 	}
-	if v.Type() != fastjson.TypeObject {
-		return &DecodeError{Reason: ReasonInvalidJSON, Detail: "a record is a JSON object, got " + v.Type().String()}
-	}
-	// The kind decides how the body reads, and JSON objects are unordered, so
-	// look it up before walking the rest.
-	kv := v.Get("kind")
-	if kv == nil {
-		return missing("", "kind")
-	}
-	kb, err := kv.StringBytes()
-	if err != nil {
-		return wrongType("", "kind", "want a string")
-	}
-	k, ok := ParseKind(string(kb))
-	if !ok {
-		return &DecodeError{Reason: ReasonUnknownKind, Detail: fmt.Sprintf("kind %q is not one of invoice, payment, bank_txn, sales_order, shipment, purchase_order, goods_receipt, expense_claim, approval", kb)}
-	}
-	r.Kind = k
-	var bodyV *fastjson.Value
-	var haveVersion, haveTime bool
-	err = d.object(v, "", func(key []byte, fv *fastjson.Value) error {
+	var (
+		kindErr, fieldErr, bodyErr error
+		haveKind, haveVersion      bool
+		haveTime, haveBody         bool
+		bodyAt                     = -1 // a body met before the kind, decoded at the end
+	)
+	err := d.members(func(key []byte) error {
+		start := d.pos
+		var err error
 		switch string(key) {
 		case "kind":
+			if haveKind {
+				return d.skipValue(1) // the first one counts
+			}
+			haveKind = true
+			if kindErr = d.kind(r); kindErr != nil {
+				return d.resync(start, kindErr)
+			}
+			return nil
+		case "body":
+			haveBody = true
+			if !haveKind || kindErr != nil {
+				bodyAt = start
+				return d.skipValue(1)
+			}
+			bodyAt = -1
+			r.Body = NewBody(r.Kind)
+			if bodyErr = r.Body.decode(d); bodyErr != nil {
+				return d.resync(start, bodyErr)
+			}
 			return nil
 		case "company":
-			return d.str(fv, "", "company", &r.Company, true)
+			err = d.str("", "company", &r.Company, true)
 		case "source":
-			return d.str(fv, "", "source", &r.Source, true)
+			err = d.str("", "source", &r.Source, true)
 		case "id":
-			err := d.str(fv, "", "id", &r.ID, false)
+			err = d.str("", "id", &r.ID, false)
 			d.id = r.ID
-			return err
 		case "version":
 			haveVersion = true
-			if fv.Type() != fastjson.TypeNumber {
-				return wrongType("", "version", "want a JSON integer")
-			}
-			n, err := fv.Uint64()
-			if err != nil {
-				return wrongType("", "version", "want an unsigned 64-bit integer")
-			}
-			r.Version = n
-			return nil
+			err = d.uint64("", "version", &r.Version)
 		case "event_time":
 			haveTime = true
-			return d.timestamp(fv, "", "event_time", &r.EventTime)
-		case "body":
-			bodyV = fv
-			return nil
+			err = d.timestamp("", "event_time", &r.EventTime)
+		default:
+			err = unknown("", key)
 		}
-		return unknown("", key)
+		if err != nil {
+			if fieldErr == nil && !isSyntax(err) {
+				fieldErr = err
+			}
+			return d.resync(start, err)
+		}
+		return nil
 	})
-	if err != nil {
+	if isSyntax(err) {
+		return err
+	}
+	if err := d.end(); err != nil {
 		return err
 	}
 	switch {
+	case !haveKind:
+		return missing("", "kind")
+	case kindErr != nil:
+		return kindErr
+	case fieldErr != nil:
+		return fieldErr
 	case r.Company == "":
 		return missing("", "company")
 	case r.Source == "":
@@ -157,11 +181,39 @@ func (d *Decoder) Decode(data []byte, r *Record) error {
 		return missing("", "version")
 	case !haveTime:
 		return missing("", "event_time")
-	case bodyV == nil:
+	case !haveBody:
 		return missing("", "body")
+	case bodyAt >= 0:
+		d.pos = bodyAt
+		r.Body = NewBody(r.Kind)
+		bodyErr = r.Body.decode(d)
 	}
-	r.Body = NewBody(k)
-	return r.Body.decode(d, bodyV)
+	return bodyErr
+}
+
+// end checks that only whitespace follows the record.
+func (d *Decoder) end() error {
+	if d.ws(); d.pos < len(d.data) {
+		return syntaxError(d.pos, "data after the record")
+	}
+	return nil
+}
+
+// kind reads the record's kind.
+func (d *Decoder) kind(r *Record) error {
+	if d.peek() != '"' {
+		return wrongType("", "kind", "want a string")
+	}
+	kb, err := d.stringBytes()
+	if err != nil {
+		return err
+	}
+	k, ok := ParseKind(string(kb))
+	if !ok {
+		return &DecodeError{Reason: ReasonUnknownKind, Detail: fmt.Sprintf("kind %q is not one of invoice, payment, bank_txn, sales_order, shipment, purchase_order, goods_receipt, expense_claim, approval", kb)}
+	}
+	r.Kind = k
+	return nil
 }
 
 func missing(parent, name string) error {
@@ -183,30 +235,29 @@ func join(parent, name string) string {
 	return parent + "." + name
 }
 
-// object visits every key of an object, stopping at the first error.
-func (d *Decoder) object(v *fastjson.Value, path string, f func(key []byte, v *fastjson.Value) error) error {
-	o, err := v.Object()
-	if err != nil {
-		if path == "" {
-			return &DecodeError{Reason: ReasonInvalidJSON, Detail: "a record is a JSON object"}
-		}
+// object reads the object at the cursor, calling f with each key and the
+// cursor at its value, stopping at the first error.
+func (d *Decoder) object(path string, f func(key []byte) error) error {
+	if d.peek() != '{' {
 		return &DecodeError{Reason: ReasonWrongType, Field: path, Detail: "want an object"}
 	}
-	var ferr error
-	o.Visit(func(key []byte, fv *fastjson.Value) {
-		if ferr == nil {
-			ferr = f(key, fv)
-		}
-	})
-	return ferr
+	return d.members(f)
+}
+
+// stringAt reads the string at the cursor, or says what it is instead.
+func (d *Decoder) stringAt(parent, name, want string) ([]byte, error) {
+	if d.peek() != '"' {
+		return nil, wrongType(parent, name, want)
+	}
+	return d.stringBytes()
 }
 
 // str reads a string field. Interned strings are for low-cardinality values
 // (codes, statuses, party names) so that a batch does not allocate them anew.
-func (d *Decoder) str(v *fastjson.Value, parent, name string, dst *string, intern bool) error {
-	b, err := v.StringBytes()
+func (d *Decoder) str(parent, name string, dst *string, intern bool) error {
+	b, err := d.stringAt(parent, name, "want a string")
 	if err != nil {
-		return wrongType(parent, name, "want a string")
+		return err
 	}
 	switch {
 	case intern:
@@ -231,10 +282,10 @@ func (d *Decoder) internBytes(b []byte) string {
 }
 
 // enum reads a string that must be one of allowed.
-func (d *Decoder) enum(v *fastjson.Value, parent, name string, dst *string, allowed ...string) error {
-	b, err := v.StringBytes()
+func (d *Decoder) enum(parent, name string, dst *string, allowed ...string) error {
+	b, err := d.stringAt(parent, name, "want a string")
 	if err != nil {
-		return wrongType(parent, name, "want a string")
+		return err
 	}
 	for _, a := range allowed {
 		if string(b) == a {
@@ -245,48 +296,77 @@ func (d *Decoder) enum(v *fastjson.Value, parent, name string, dst *string, allo
 	return wrongType(parent, name, fmt.Sprintf("%q is not one of %v", b, allowed))
 }
 
-func (d *Decoder) strs(v *fastjson.Value, parent, name string, dst *[]string) error {
-	arr, err := v.Array()
-	if err != nil {
+func (d *Decoder) strs(parent, name string, dst *[]string) error {
+	if d.peek() != '[' {
 		return wrongType(parent, name, "want an array of strings")
 	}
-	out := make([]string, 0, len(arr))
-	for i, e := range arr {
-		b, err := e.StringBytes()
-		if err != nil {
+	out := []string{}
+	err := d.elements(func(i int) error {
+		if d.peek() != '"' {
 			return wrongType(parent, fmt.Sprintf("%s[%d]", name, i), "want a string")
 		}
+		b, err := d.stringBytes()
+		if err != nil {
+			return err
+		}
 		out = append(out, string(b))
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	*dst = out
 	return nil
 }
 
-func (d *Decoder) boolean(v *fastjson.Value, parent, name string, dst *bool) error {
-	b, err := v.Bool()
-	if err != nil {
-		return wrongType(parent, name, "want true or false")
+func (d *Decoder) boolean(parent, name string, dst *bool) error {
+	switch d.peek() {
+	case 't':
+		*dst = true
+		return d.literal("true")
+	case 'f':
+		*dst = false
+		return d.literal("false")
 	}
-	*dst = b
-	return nil
+	return wrongType(parent, name, "want true or false")
 }
 
-func (d *Decoder) uint32(v *fastjson.Value, parent, name string, dst *uint32) error {
-	if v.Type() != fastjson.TypeNumber {
-		return wrongType(parent, name, "want a JSON integer")
+// unsigned reads a JSON integer no larger than limit.
+func (d *Decoder) unsigned(parent, name string, limit uint64, bits string) (uint64, error) {
+	c := d.peek()
+	if c != '-' && (c < '0' || c > '9') {
+		return 0, wrongType(parent, name, "want a JSON integer")
 	}
-	n, err := v.Uint()
-	if err != nil || n > 1<<32-1 {
-		return wrongType(parent, name, "want an unsigned 32-bit integer")
+	b, err := d.number()
+	if err != nil {
+		return 0, err
 	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' || n > (limit-uint64(c-'0'))/10 {
+			return 0, wrongType(parent, name, "want an unsigned "+bits+"-bit integer")
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n, nil
+}
+
+func (d *Decoder) uint64(parent, name string, dst *uint64) error {
+	n, err := d.unsigned(parent, name, 1<<64-1, "64")
+	*dst = n
+	return err
+}
+
+func (d *Decoder) uint32(parent, name string, dst *uint32) error {
+	n, err := d.unsigned(parent, name, 1<<32-1, "32")
 	*dst = uint32(n)
-	return nil
+	return err
 }
 
-func (d *Decoder) date(v *fastjson.Value, parent, name string, dst *Date) error {
-	b, err := v.StringBytes()
+func (d *Decoder) date(parent, name string, dst *Date) error {
+	b, err := d.stringAt(parent, name, "want a YYYY-MM-DD string")
 	if err != nil {
-		return wrongType(parent, name, "want a YYYY-MM-DD string")
+		return err
 	}
 	dt, err := ParseDate(string(b))
 	if err != nil {
@@ -297,10 +377,10 @@ func (d *Decoder) date(v *fastjson.Value, parent, name string, dst *Date) error 
 }
 
 // timestamp reads RFC 3339 with an explicit offset and keeps it in UTC.
-func (d *Decoder) timestamp(v *fastjson.Value, parent, name string, dst *time.Time) error {
-	b, err := v.StringBytes()
+func (d *Decoder) timestamp(parent, name string, dst *time.Time) error {
+	b, err := d.stringAt(parent, name, "want an RFC 3339 string")
 	if err != nil {
-		return wrongType(parent, name, "want an RFC 3339 string")
+		return err
 	}
 	t, ok := ParseUTCSeconds(b)
 	if !ok {
@@ -316,10 +396,10 @@ func (d *Decoder) timestamp(v *fastjson.Value, parent, name string, dst *time.Ti
 	return nil
 }
 
-func (d *Decoder) fixed(v *fastjson.Value, parent, name string, dst *Fixed) error {
-	b, err := v.StringBytes()
+func (d *Decoder) fixed(parent, name string, dst *Fixed) error {
+	b, err := d.stringAt(parent, name, "want a decimal string")
 	if err != nil {
-		return wrongType(parent, name, "want a decimal string")
+		return err
 	}
 	f, err := ParseFixed(string(b))
 	if err != nil {
@@ -330,21 +410,21 @@ func (d *Decoder) fixed(v *fastjson.Value, parent, name string, dst *Fixed) erro
 }
 
 // money reads {"amount":"1234.50","currency":"CNY"} at path.
-func (d *Decoder) money(v *fastjson.Value, path string, dst *Money) error {
+func (d *Decoder) money(path string, dst *Money) error {
 	var amount []byte
 	var cur string
 	var haveAmount bool
-	err := d.object(v, path, func(key []byte, fv *fastjson.Value) error {
+	err := d.object(path, func(key []byte) error {
 		switch string(key) {
 		case "amount":
-			b, err := fv.StringBytes()
+			b, err := d.stringAt(path, "amount", "want a decimal string such as \"1234.50\"")
 			if err != nil {
-				return wrongType(path, "amount", "want a decimal string such as \"1234.50\"")
+				return err
 			}
 			amount, haveAmount = b, true
 			return nil
 		case "currency":
-			return d.str(fv, path, "currency", &cur, true)
+			return d.str(path, "currency", &cur, true)
 		}
 		return unknown(path, key)
 	})
@@ -369,15 +449,15 @@ func (d *Decoder) money(v *fastjson.Value, path string, dst *Money) error {
 	return nil
 }
 
-func (d *Decoder) party(v *fastjson.Value, path string, dst *Party, needID bool) error {
-	err := d.object(v, path, func(key []byte, fv *fastjson.Value) error {
+func (d *Decoder) party(path string, dst *Party, needID bool) error {
+	err := d.object(path, func(key []byte) error {
 		switch string(key) {
 		case "id":
-			return d.str(fv, path, "id", &dst.ID, true)
+			return d.str(path, "id", &dst.ID, true)
 		case "name":
-			return d.str(fv, path, "name", &dst.Name, true)
+			return d.str(path, "name", &dst.Name, true)
 		case "account":
-			return d.str(fv, path, "account", &dst.Account, false)
+			return d.str(path, "account", &dst.Account, false)
 		}
 		return unknown(path, key)
 	})
@@ -387,29 +467,29 @@ func (d *Decoder) party(v *fastjson.Value, path string, dst *Party, needID bool)
 	return err
 }
 
-func (d *Decoder) lines(v *fastjson.Value, path string, dst *[]Line) error {
-	arr, err := v.Array()
-	if err != nil {
+func (d *Decoder) lines(path string, dst *[]Line) error {
+	if d.peek() != '[' {
 		return wrongType("", path, "want an array of line objects")
 	}
-	out := make([]Line, len(arr))
-	for i, e := range arr {
+	out := []Line{}
+	err := d.elements(func(i int) error {
 		path, amountPath := d.linePath(path, i)
-		l := &out[i]
+		out = append(out, Line{})
+		l := &out[len(out)-1]
 		var haveQty bool
-		err := d.object(e, path, func(key []byte, fv *fastjson.Value) error {
+		err := d.object(path, func(key []byte) error {
 			switch string(key) {
 			case "sku":
-				return d.str(fv, path, "sku", &l.SKU, true)
+				return d.str(path, "sku", &l.SKU, true)
 			case "description":
-				return d.str(fv, path, "description", &l.Description, true)
+				return d.str(path, "description", &l.Description, true)
 			case "quantity":
 				haveQty = true
-				return d.fixed(fv, path, "quantity", &l.Quantity)
+				return d.fixed(path, "quantity", &l.Quantity)
 			case "unit_price":
-				return d.fixed(fv, path, "unit_price", &l.UnitPrice)
+				return d.fixed(path, "unit_price", &l.UnitPrice)
 			case "amount":
-				return d.money(fv, amountPath, &l.Amount)
+				return d.money(amountPath, &l.Amount)
 			}
 			return unknown(path, key)
 		})
@@ -422,6 +502,10 @@ func (d *Decoder) lines(v *fastjson.Value, path string, dst *[]Line) error {
 		if !haveQty {
 			return missing(path, "quantity")
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	*dst = out
 	return nil

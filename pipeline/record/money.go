@@ -24,6 +24,34 @@ var minorUnits = map[Currency]uint8{
 	{'B', 'R', 'L'}: 2, {'Z', 'A', 'R'}: 2,
 }
 
+// scales is minorUnits by code (see index), each scale plus one so that
+// zero means unknown: Scale is asked for every amount decoded and
+// written, and a table beats hashing the code each time.
+var scales = func() (t [26 * 26 * 26]uint8) {
+	for c, n := range minorUnits {
+		i, _ := c.index()
+		t[i] = n + 1
+	}
+	return t
+}()
+
+// index numbers a code of three upper-case letters from 0 to 26³-1.
+func (c Currency) index() (int, bool) {
+	i := 0
+	for _, b := range c {
+		if b < 'A' || b > 'Z' {
+			return 0, false
+		}
+		i = i*26 + int(b-'A')
+	}
+	return i, true
+}
+
+func (c Currency) known() bool {
+	i, ok := c.index()
+	return ok && scales[i] != 0
+}
+
 // ParseCurrency accepts an upper-case ISO 4217 code that erpflow knows.
 func ParseCurrency(s string) (Currency, error) {
 	var c Currency
@@ -31,7 +59,7 @@ func ParseCurrency(s string) (Currency, error) {
 		return c, fmt.Errorf("currency %q: %w", s, ErrUnknownCurrency)
 	}
 	copy(c[:], s)
-	if _, ok := minorUnits[c]; !ok {
+	if !c.known() {
 		return Currency{}, fmt.Errorf("currency %q: %w", s, ErrUnknownCurrency)
 	}
 	return c, nil
@@ -52,7 +80,13 @@ func (c Currency) String() string { return string(c[:]) }
 func (c Currency) IsZero() bool { return c == Currency{} }
 
 // Scale is the number of decimal places of the currency's minor unit.
-func (c Currency) Scale() uint8 { return minorUnits[c] }
+// An unknown code (only the zero Currency gets here) has scale 0.
+func (c Currency) Scale() uint8 {
+	if i, ok := c.index(); ok && scales[i] != 0 {
+		return scales[i] - 1
+	}
+	return 0
+}
 
 // Money is an exact amount: an integer count of the currency's minor units
 // (fen for CNY, cents for USD, yen for JPY). Floats never hold money.

@@ -4,8 +4,6 @@ package record
 
 import (
 	"time"
-
-	"github.com/valyala/fastjson"
 )
 
 // Kind names what a record is. The zero value is not a kind.
@@ -104,7 +102,7 @@ type Flags struct {
 type Body interface {
 	Kind() Kind
 	appendJSON(dst []byte) []byte
-	decode(d *Decoder, v *fastjson.Value) error
+	decode(d *Decoder) error
 	validate() error
 }
 

@@ -70,6 +70,42 @@ func TestDecodeValues(t *testing.T) {
 	}
 }
 
+// TestDecodeKeyOrderAndEscapes: a body before its kind, escaped keys and
+// strings, and a repeated key decode as the same record as the plain form
+// (a repeated key: the last one counts, except kind, where the first does).
+func TestDecodeKeyOrderAndEscapes(t *testing.T) {
+	d := NewDecoder()
+	var want Record
+	if err := d.Decode(docExamples(t)[0], &want); err != nil {
+		t.Fatal(err)
+	}
+	body := string(Marshal(&want))
+	body = body[strings.Index(body, `"body":`)+len(`"body":`) : len(body)-1]
+	for name, in := range map[string]string{
+		"body first":    `{"body":` + body + `,"version":3,"kind":"invoice","company":"SH01","source":"erp","id":"INV-2025-0042","event_time":"2025-04-16T06:30:00Z"}`,
+		"escaped keys":  `{"\u006bind":"invoice","comp\u0061ny":"SH01","source":"erp","id":"INV-2025-0042","version":3,"event_time":"2025-04-16T06:30:00Z","body":` + body + `}`,
+		"repeated keys": `{"kind":"invoice","kind":"payment","company":"XX","company":"SH01","source":"erp","id":"INV-2025-0042","version":3,"event_time":"2025-04-16T06:30:00Z","body":{},"body":` + body + `}`,
+		"whitespace":    " \n{ \"kind\" : \"invoice\" ,\"company\":\"SH01\",\"source\":\"erp\",\"id\":\"INV-2025-0042\",\"version\":3,\"event_time\":\"2025-04-16T06:30:00Z\",\"body\":" + body + "\t}\r\n",
+	} {
+		var r Record
+		if err := d.Decode([]byte(in), &r); err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if got := Marshal(&r); !bytes.Equal(got, Marshal(&want)) {
+			t.Errorf("%s:\n got %s\nwant %s", name, got, Marshal(&want))
+		}
+	}
+	var r Record
+	in := bytes.Replace(docExamples(t)[0], []byte(`"number":"INV-2025-0042"`), []byte(`"number":"INV\ud83d\ude00\u4e2d\n\ud800"`), 1)
+	if err := d.Decode(in, &r); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Body.(*Invoice).Number; got != "INV😀中\n\uFFFD" {
+		t.Errorf("escapes: %q (a lone surrogate becomes U+FFFD)", got)
+	}
+}
+
 // mutate replaces old with new in the first doc example of kind k.
 func mutate(t *testing.T, kind, old, new string) []byte {
 	t.Helper()
@@ -137,6 +173,22 @@ func TestDecodeRefusals(t *testing.T) {
 		{"line in other currency", mutate(t, "purchase_order", `"amount":{"amount":"4520.00","currency":"EUR"}}]`, `"amount":{"amount":"4520.00","currency":"USD"}}]`), "wrong_type:body.lines[0].amount.currency"},
 		{"charges in other currency", mutate(t, "bank_txn", `"charges":{"amount":"15.00","currency":"CNY"}`, `"charges":{"amount":"15.00","currency":"USD"}`), "wrong_type:body.charges.currency"},
 		{"subject kind", mutate(t, "approval", `"subject_kind":"expense_claim"`, `"subject_kind":"claim"`), "wrong_type:body.subject_kind"},
+		// Precedence, whatever the order of the keys: bad JSON anywhere,
+		// then the kind, then the first bad top-level field, then the body.
+		{"nul after the record", []byte("{}\x00"), "invalid_json"},
+		{"field error then bad JSON", mutate(t, "invoice", `"company":"SH01"`, `"company":7`+`,,`), "invalid_json"},
+		{"body error then bad JSON", mutate(t, "invoice", `"status":"open"`, `"status":"nope","x":[1,}`), "invalid_json"},
+		{"control character", mutate(t, "invoice", `"number":"INV-2025-0042"`, "\"number\":\"INV\t42\""), "invalid_json"},
+		{"bad escape", mutate(t, "invoice", `"number":"INV-2025-0042"`, `"number":"INV\x42"`), "invalid_json"},
+		{"leading zero", mutate(t, "invoice", `"version":3`, `"version":03`), "invalid_json"},
+		{"kind after a bad field", []byte(`{"company":7,"kind":"voucher"}`), "unknown_kind"},
+		{"kind wrong after a bad field", []byte(`{"company":7,"kind":[1]}`), "wrong_type:kind"},
+		{"first bad field wins", []byte(`{"kind":"invoice","colour":1,"company":7}`), "unknown_field:colour"},
+		{"field before body", []byte(`{"body":{"colour":1},"kind":"invoice","company":7}`), "wrong_type:company"},
+		{"missing before body", []byte(`{"kind":"invoice","body":{"colour":1},"company":"A"}`), "missing_field:source"},
+		{"version too big", mutate(t, "invoice", `"version":3`, `"version":18446744073709551616`), "wrong_type:version"},
+		{"step too big", mutate(t, "approval", `"step":2`, `"step":4294967296`), "wrong_type:body.step"},
+		{"deep nesting", []byte(`{"kind":"invoice","x":` + strings.Repeat("[", 400) + strings.Repeat("]", 400) + `}`), "invalid_json"},
 	}
 	d := NewDecoder()
 	for _, c := range cases {

@@ -1,0 +1,330 @@
+package record
+
+import (
+	"fmt"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// The decoder reads canonical JSON in one pass with a cursor: each helper
+// consumes the value it expects and checks its syntax on the way, so no
+// value tree is built and no byte is read twice on the way to a record.
+// A helper that finds another type returns a field error and may leave the
+// cursor inside the value; whoever called it steps back to the value's
+// start and skips it with skipValue, which checks the syntax of what it
+// passes, so that bad JSON anywhere in a message is always invalid_json,
+// whatever field error came first.
+
+// maxDepth bounds nesting; a canonical record is four levels deep.
+const maxDepth = 300
+
+// syntaxError is bad JSON at a byte offset.
+func syntaxError(off int, format string, args ...any) error {
+	return &DecodeError{Reason: ReasonInvalidJSON, Detail: fmt.Sprintf("byte %d: %s", off, fmt.Sprintf(format, args...))}
+}
+
+func isSyntax(err error) bool {
+	de, ok := err.(*DecodeError)
+	return ok && de.Reason == ReasonInvalidJSON
+}
+
+func (d *Decoder) ws() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+// peek returns the byte at the cursor after whitespace, 0 at the end.
+func (d *Decoder) peek() byte {
+	d.ws()
+	if d.pos >= len(d.data) {
+		return 0
+	}
+	return d.data[d.pos]
+}
+
+// typeAt names the JSON type of the value starting with c, for messages.
+func typeAt(c byte) string {
+	switch {
+	case c == '{':
+		return "object"
+	case c == '[':
+		return "array"
+	case c == '"':
+		return "string"
+	case c == 't' || c == 'f':
+		return "boolean"
+	case c == 'n':
+		return "null"
+	case c == '-' || (c >= '0' && c <= '9'):
+		return "number"
+	}
+	return "nothing"
+}
+
+// strEnds marks the bytes that end the plain run of a string.
+var strEnds = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
+
+// stringBytes reads the string at the cursor (which must be at its opening
+// quote) and returns its unescaped bytes: a slice of the message when it
+// has no escapes, else of the decoder's scratch, which only grows during a
+// Decode (results are capped), so earlier results stay as they were.
+func (d *Decoder) stringBytes() ([]byte, error) {
+	start := d.pos + 1
+	i := start
+	for i < len(d.data) && !strEnds[d.data[i]] {
+		i++
+	}
+	if i < len(d.data) && d.data[i] == '"' {
+		d.pos = i + 1
+		return d.data[start:i], nil
+	}
+	n := len(d.scratch)
+	buf := append(d.scratch, d.data[start:i]...)
+	for {
+		if i >= len(d.data) {
+			return nil, syntaxError(start-1, "unterminated string")
+		}
+		c := d.data[i]
+		switch {
+		case c == '"':
+			d.pos = i + 1
+			d.scratch = buf
+			return buf[n:len(buf):len(buf)], nil
+		case c < 0x20:
+			return nil, syntaxError(i, "control character %#x in a string", c)
+		case c == '\\':
+			if i+1 >= len(d.data) {
+				return nil, syntaxError(i, "unterminated escape")
+			}
+			e := d.data[i+1]
+			i += 2
+			switch e {
+			case '"', '\\', '/':
+				buf = append(buf, e)
+			case 'b':
+				buf = append(buf, '\b')
+			case 'f':
+				buf = append(buf, '\f')
+			case 'n':
+				buf = append(buf, '\n')
+			case 'r':
+				buf = append(buf, '\r')
+			case 't':
+				buf = append(buf, '\t')
+			case 'u':
+				r, ok := hex4(d.data, i)
+				if !ok {
+					return nil, syntaxError(i-2, `bad \u escape`)
+				}
+				i += 4
+				if utf16.IsSurrogate(r) {
+					r2, ok := rune(0), false
+					if i+6 <= len(d.data) && d.data[i] == '\\' && d.data[i+1] == 'u' {
+						r2, ok = hex4(d.data, i+2)
+					}
+					if dec := utf16.DecodeRune(r, r2); ok && dec != utf8.RuneError {
+						r = dec
+						i += 6
+					} else {
+						r = utf8.RuneError
+					}
+				}
+				buf = utf8.AppendRune(buf, r)
+			default:
+				return nil, syntaxError(i-2, "bad escape \\%c", e)
+			}
+		default:
+			j := i
+			for j < len(d.data) && !strEnds[d.data[j]] {
+				j++
+			}
+			buf = append(buf, d.data[i:j]...)
+			i = j
+		}
+	}
+}
+
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+// number reads the number at the cursor, checking JSON's grammar, and
+// returns its text.
+func (d *Decoder) number() ([]byte, error) {
+	b, start := d.data, d.pos
+	i := start
+	digits := func() int {
+		n := 0
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case digits() == 0:
+		return nil, syntaxError(start, "bad number")
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if digits() == 0 {
+			return nil, syntaxError(start, "bad number")
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return nil, syntaxError(start, "bad number")
+		}
+	}
+	d.pos = i
+	return b[start:i], nil
+}
+
+func (d *Decoder) literal(word string) error {
+	if len(d.data)-d.pos < len(word) || string(d.data[d.pos:d.pos+len(word)]) != word {
+		return syntaxError(d.pos, "unexpected %q", d.data[d.pos])
+	}
+	d.pos += len(word)
+	return nil
+}
+
+// skipValue passes the value at the cursor, checking its syntax.
+func (d *Decoder) skipValue(depth int) error {
+	if depth > maxDepth {
+		return syntaxError(d.pos, "nested deeper than %d", maxDepth)
+	}
+	switch c := d.peek(); c {
+	case '"':
+		_, err := d.stringBytes()
+		return err
+	case '{':
+		return d.members(func([]byte) error { return d.skipValue(depth + 1) })
+	case '[':
+		return d.elements(func(int) error { return d.skipValue(depth + 1) })
+	case 't':
+		return d.literal("true")
+	case 'f':
+		return d.literal("false")
+	case 'n':
+		return d.literal("null")
+	case 0:
+		return syntaxError(d.pos, "unexpected end")
+	default:
+		if c == '-' || (c >= '0' && c <= '9') {
+			_, err := d.number()
+			return err
+		}
+		return syntaxError(d.pos, "unexpected %q", c)
+	}
+}
+
+// members reads the object at the cursor (which must be at its '{'),
+// calling f with each key and the cursor at the member's value; f must
+// consume the value or fail.
+func (d *Decoder) members(f func(key []byte) error) error {
+	d.pos++ // '{'
+	if d.peek() == '}' {
+		d.pos++
+		return nil
+	}
+	for {
+		if d.peek() != '"' {
+			return syntaxError(d.pos, "want a member name")
+		}
+		key, err := d.stringBytes()
+		if err != nil {
+			return err
+		}
+		if d.peek() != ':' {
+			return syntaxError(d.pos, "want ':' after a member name")
+		}
+		d.pos++
+		d.ws()
+		if err := f(key); err != nil {
+			return err
+		}
+		switch d.peek() {
+		case ',':
+			d.pos++
+		case '}':
+			d.pos++
+			return nil
+		default:
+			return syntaxError(d.pos, "want ',' or '}' after a member")
+		}
+	}
+}
+
+// elements reads the array at the cursor (at its '['), calling f with the
+// index of each element and the cursor at it.
+func (d *Decoder) elements(f func(i int) error) error {
+	d.pos++ // '['
+	if d.peek() == ']' {
+		d.pos++
+		return nil
+	}
+	for i := 0; ; i++ {
+		d.ws()
+		if err := f(i); err != nil {
+			return err
+		}
+		switch d.peek() {
+		case ',':
+			d.pos++
+		case ']':
+			d.pos++
+			return nil
+		default:
+			return syntaxError(d.pos, "want ',' or ']' after an element")
+		}
+	}
+}
+
+// resync moves the cursor past the value that started at start, after a
+// helper gave up on it with a field error, and returns a syntax error if
+// the value has one: bad JSON outranks any field error.
+func (d *Decoder) resync(start int, err error) error {
+	if isSyntax(err) {
+		return err
+	}
+	d.pos = start
+	return d.skipValue(1)
+}
