@@ -101,3 +101,43 @@ func TestForgetLeavesNothingForgettable(t *testing.T) {
 	}
 	t.Logf("%d days' ends forgot %v", days, forgotten)
 }
+
+// TestForgetStateFromTheEpoch: state whose only records are dated
+// 1970-01-01, the same number as "not touched yet", is forgotten like any
+// other once it ages past the cut: a cancelled order's chain, and an
+// invoice a bank line paid in full.
+func TestForgetStateFromTheEpoch(t *testing.T) {
+	epoch := time.Date(1970, 1, 1, 1, 0, 0, 0, time.UTC)
+	o := NewOrderToCash()
+	o.Add(&record.Record{Envelope: record.Envelope{Company: "SH01", Source: "erp", ID: "SO-1", Version: 1, EventTime: epoch},
+		Body: &record.SalesOrder{Number: "SO-1", OrderDate: record.DateOf(epoch), Status: "cancelled"}})
+	if n := o.Forget(record.MakeDate(2025, 1, 1)); n != 1 || len(o.chains) != 0 {
+		t.Errorf("order to cash forgot %d, kept %d chains", n, len(o.chains))
+	}
+	rc, err := NewReconciler("SH01", DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out Output
+	rc.Add(&record.Record{Envelope: record.Envelope{Kind: record.KindInvoice, Company: "SH01", Source: "erp", ID: "INV-2", Version: 1, EventTime: epoch},
+		Body: &record.Invoice{Number: "INV-2", Direction: "AR", Party: record.Party{ID: "C1", Name: "Acme"}, Total: record.Money{Minor: 100, Currency: cny},
+			IssueDate: record.DateOf(epoch), DueDate: record.DateOf(epoch), Status: "open"}}, &out)
+	rc.Add(&record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: "L-1", Version: 1, EventTime: epoch.Add(time.Hour)},
+		Body: &record.BankTxn{Account: "6222", BookingDate: record.DateOf(epoch), ValueDate: record.DateOf(epoch), Direction: "credit",
+			Amount: record.Money{Minor: 100, Currency: cny}, Counterparty: record.Party{Name: "Acme"}, Remittance: "INV-2"}}, &out)
+	held := 0
+	for k := range rc.known {
+		if rc.Book().Get(k.kind, k.source, k.id) == nil {
+			held++
+		}
+	}
+	if held == 0 {
+		t.Fatalf("no settled document known (%d known): the test needs one", len(rc.known))
+	}
+	rc.forgetKnown(record.MakeDate(2025, 1, 1))
+	for k, it := range rc.known {
+		if rc.Book().Get(k.kind, k.source, k.id) == nil {
+			t.Errorf("%v, out of the book since %s, still known", k, it.touched)
+		}
+	}
+}

@@ -30,6 +30,9 @@ type Chain struct {
 	lastMoney record.Date // the latest receipt, or the ERP calling an invoice paid
 	touched   record.Date // event date of the latest record about it
 	key       string      // in OrderToCash.chains
+	// queued says the chain has a turn in OrderToCash.ages: a new chain's
+	// touched date, zero, is also 1970-01-01, a date records may carry.
+	queued bool
 }
 
 // Days is how long each step took, in days; a step not reached is -1.
@@ -230,9 +233,9 @@ func (o *OrderToCash) Unsettled(matchID, invoice string, amount record.Money) *C
 
 // touch moves the chain's touched date on to day, if later.
 func (o *OrderToCash) touch(c *Chain, day record.Date) {
-	if day > c.touched {
-		c.touched = day
-		o.ages.touch(day, c.key)
+	if day > c.touched || !c.queued {
+		c.touched, c.queued = max(c.touched, day), true
+		o.ages.touch(c.touched, c.key)
 	}
 }
 

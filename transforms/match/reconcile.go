@@ -343,14 +343,14 @@ func (rc *Reconciler) putItem(r *record.Record, it OpenItem, gone bool, out *Out
 		}
 		if it.Open.Minor <= 0 {
 			book.Remove(it.Kind, it.Source, it.ID)
-			rc.touchKnown(k, &it, prevItem.touched)
+			rc.touchKnown(k, &it, prevItem.touched, seen)
 			rc.known[k] = it
 			rc.item(out, it, "settled", r.EventTime)
 			return
 		}
 	}
 	fresh := !seen
-	rc.touchKnown(k, &it, prevItem.touched)
+	rc.touchKnown(k, &it, prevItem.touched, seen)
 	rc.known[k] = it
 	if it.Kind == record.KindInvoice && it.Number != "" {
 		rc.byNumber[it.Number] = k
@@ -575,7 +575,7 @@ func (rc *Reconciler) afterMatch(m Match, l Line, at time.Time, out *Output) {
 		}
 		ik := itemKey{p.Kind, p.Source, p.ID}
 		if k, ok := rc.known[ik]; ok {
-			rc.touchKnown(ik, &k, k.touched)
+			rc.touchKnown(ik, &k, k.touched, true)
 			rc.known[ik] = k
 		}
 	}
@@ -807,10 +807,11 @@ func (rc *Reconciler) forgetKnown(cut record.Date) {
 }
 
 // touchKnown marks a known document touched today; was is its touched
-// date until now.
-func (rc *Reconciler) touchKnown(k itemKey, it *OpenItem, was record.Date) {
+// date until now, and known whether it was known (and so queued) before:
+// a new document's zero date is also 1970-01-01, a date records may carry.
+func (rc *Reconciler) touchKnown(k itemKey, it *OpenItem, was record.Date, known bool) {
 	it.touched = rc.day
-	if rc.day != was {
+	if rc.day != was || !known {
 		rc.ages.touch(rc.day, k)
 	}
 }
