@@ -70,12 +70,12 @@ func (q *ageQueue[K]) touch(day record.Date, k K) {
 }
 
 // sweep offers check every entry that may be untouched since cut: the
-// parked ones, then every one queued with a date before cut. Cuts never
-// decrease (event days only move on): a parked entry touched since is
-// let go, its new turn being queued. check
-// forgets the entry if it should (it is there, untouched since cut, no
-// longer in use) and returns whether to park it: true only for an entry
-// untouched since cut that is still in use.
+// parked ones, then every one queued with a date before cut. check forgets
+// the entry if it should (it is there, untouched since cut, no longer in
+// use) and returns whether to park it: true only for an entry untouched
+// since cut that is still in use. Cuts never decrease (event days only
+// move on), so a parked entry touched since can be let go: its new turn is
+// queued.
 func (q *ageQueue[K]) sweep(cut record.Date, check func(K) (park bool)) {
 	for k := range q.parked {
 		if !check(k) {
@@ -92,6 +92,3 @@ func (q *ageQueue[K]) sweep(cut record.Date, check func(K) (park bool)) {
 		}
 	}
 }
-
-// len is how many turns are queued and parked, stale ones included.
-func (q *ageQueue[K]) len() int { return len(q.h) + len(q.parked) }
