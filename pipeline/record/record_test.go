@@ -287,6 +287,11 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte(`{"kind":"invoice"}`))
 	f.Add([]byte("\xff"))
+	// The one-pass decoder's own paths: a body before its kind, escapes,
+	// repeated keys, a field error before bad JSON, numbers at the limits.
+	f.Add([]byte(`{"body":{"number":"A"},"kind":"invoice","company":"\u0041","source":"s","id":"1","version":1,"event_time":"2025-01-01T00:00:00Z"}`))
+	f.Add([]byte(`{"kind":"approval","kind":"x","company":7,"body":{"step":4294967295,"x":[[{}]]},"version":18446744073709551615}`))
+	f.Add([]byte(`{"kind":"payment","id":"\ud83d\ude00\ud800","body":{"invoice_refs":["a",1]},"version":-0,}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d := NewDecoder()
 		var r Record
