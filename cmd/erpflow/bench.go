@@ -122,16 +122,16 @@ func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Co
 	}
 	bare := float64(bareN) / bareT.Seconds()
 
-	last, runT, rss, err := runChild(ctx, configPath, b.Addr(), chCfg, runFlags...)
+	run, err := runChild(ctx, configPath, b.Addr(), chCfg, runFlags...)
 	if err != nil {
 		return err
 	}
 	var consumed int64
-	fmt.Sscanf(last, "consumed=%d", &consumed)
+	fmt.Sscanf(run.last, "consumed=%d", &consumed)
 	if consumed != n {
-		return fmt.Errorf("erpflow run consumed %d of %d (%s)", consumed, n, last)
+		return fmt.Errorf("erpflow run consumed %d of %d (%s)", consumed, n, run.last)
 	}
-	ours := float64(consumed) / runT.Seconds()
+	ours := float64(consumed) / run.elapsed.Seconds()
 
 	if err := benchScore(ctx, w, chCfg, filepath.Join(workDir, "truth.ndjson")); err != nil {
 		return err
@@ -139,15 +139,15 @@ func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Co
 
 	// The same run without matching, into its own database and group:
 	// what matching costs end to end.
-	last, plainT, _, err := runChild(ctx, configPath, b.Addr(), plain, "--matching=false", "--group", "erpflow-bench-nomatch")
+	plainRun, err := runChild(ctx, configPath, b.Addr(), plain, "--matching=false", "--group", "erpflow-bench-nomatch")
 	if err != nil {
 		return err
 	}
-	fmt.Sscanf(last, "consumed=%d", &consumed)
+	fmt.Sscanf(plainRun.last, "consumed=%d", &consumed)
 	if consumed != n {
-		return fmt.Errorf("erpflow run --matching=false consumed %d of %d (%s)", consumed, n, last)
+		return fmt.Errorf("erpflow run --matching=false consumed %d of %d (%s)", consumed, n, plainRun.last)
 	}
-	noMatch := float64(consumed) / plainT.Seconds()
+	noMatch := float64(consumed) / plainRun.elapsed.Seconds()
 
 	fmt.Fprintf(w, "\n%-44s %12s %10s\n", "measure", "records/s", "vs erpflow")
 	fmt.Fprintf(w, "%-44s %12.0f %10s\n", "erpflow run, topic to ClickHouse, matching", ours, "1.00")
@@ -161,9 +161,26 @@ func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Co
 		fmt.Fprintf(w, "%-44s %12.0f %10.2f\n", "ClickHouse Kafka engine, flat rows", eng, eng/ours)
 	}
 	fmt.Fprintf(w, "\nerpflow run: %d records in %s (process start to exit), %.0f%% of the bare consume rate, peak RSS %d MiB\n",
-		consumed, runT.Round(time.Millisecond), 100*ours/bare, rss/1024)
-	fmt.Fprintf(w, "bench ours=%.0f bare=%.0f ratio_to_bare=%.3f rss_mib=%d no_matching=%.0f\n", ours, bare, ours/bare, rss/1024, noMatch)
+		consumed, run.elapsed.Round(time.Millisecond), 100*ours/bare, run.rssKiB/1024)
+	// What the throughput cost in CPU: erpflow's own time per record is
+	// the figure that does not depend on what shares the machine.
+	for _, c := range []struct {
+		name string
+		r    childRun
+	}{{"with matching", run}, {"without matching", plainRun}} {
+		fmt.Fprintf(w, "CPU %-17s erpflow %5.1f s (%4.1f µs a record); all processes %5.1f s of %4.1f available\n", c.name,
+			c.r.cpu.Seconds(), perRecordMicros(c.r.cpu, n), c.r.machine.Seconds(), float64(c.r.cores)*c.r.elapsed.Seconds())
+	}
+	fmt.Fprintf(w, "bench ours=%.0f bare=%.0f ratio_to_bare=%.3f rss_mib=%d no_matching=%.0f cpu_us=%.1f no_matching_cpu_us=%.1f\n",
+		ours, bare, ours/bare, run.rssKiB/1024, noMatch, perRecordMicros(run.cpu, n), perRecordMicros(plainRun.cpu, n))
 	return nil
+}
+
+func perRecordMicros(d time.Duration, n int64) float64 {
+	if n == 0 {
+		return 0
+	}
+	return float64(d.Microseconds()) / float64(n)
 }
 
 // benchScore prints matching's accuracy against the world's truth.

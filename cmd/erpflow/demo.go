@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -121,11 +122,11 @@ func runDemo(ctx context.Context, w io.Writer, configPath string, cfg config.Con
 	fmt.Fprintf(w, "    %d messages in all, with %d hand-made broken ones\n", sent+int64(len(hostile)), len(hostile))
 
 	step("erpflow run --until-caught-up (child process)")
-	line, elapsed, rss, err := runChild(ctx, configPath, b.Addr(), chCfg)
+	run, err := runChild(ctx, configPath, b.Addr(), chCfg)
 	if err != nil {
 		return err
 	}
-	return summary(ctx, w, cfg, chCfg, b.Addr(), line, elapsed, rss, workDir)
+	return summary(ctx, w, cfg, chCfg, b.Addr(), run.last, run.elapsed, run.rssKiB, workDir)
 }
 
 func ping(ctx context.Context, c clickhouse.Config) error {
@@ -213,12 +214,25 @@ func vmHWM(status []byte) (int64, bool) {
 	return 0, false
 }
 
+// childRun is what runChild measured of one erpflow run.
+type childRun struct {
+	last    string        // its last line: consumed=N landed=N ...
+	elapsed time.Duration // process start to exit
+	rssKiB  int64         // peak resident memory
+	cpu     time.Duration // its own user and system time
+	// machine is the CPU time every process on the machine used while it
+	// ran (ClickHouse and the broker beside erpflow), of cores × elapsed.
+	machine time.Duration
+	cores   int
+}
+
 // runChild runs the pipeline as its own process so that its memory is
 // measured alone, apart from the broker and the generator in this one.
-func runChild(ctx context.Context, configPath, broker string, c clickhouse.Config, extra ...string) (last string, elapsed time.Duration, rssKiB int64, err error) {
+func runChild(ctx context.Context, configPath, broker string, c clickhouse.Config, extra ...string) (childRun, error) {
+	var run childRun
 	exe, err := os.Executable()
 	if err != nil {
-		return "", 0, 0, err
+		return run, err
 	}
 	args := []string{"run", "--until-caught-up", "--brokers", broker, "--clickhouse", c.Addr, "--http-listen", "127.0.0.1:0", "--log-level", "warn"}
 	if configPath != "" {
@@ -230,14 +244,55 @@ func runChild(ctx context.Context, configPath, broker string, c clickhouse.Confi
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = os.Stderr
+	busy0, _ := machineBusy()
 	start := time.Now()
-	rssKiB, err = runMeasured(cmd)
+	run.rssKiB, err = runMeasured(cmd)
 	if err != nil {
-		return "", 0, 0, fmt.Errorf("erpflow run: %w", err)
+		return run, fmt.Errorf("erpflow run: %w", err)
 	}
-	elapsed = time.Since(start)
+	run.elapsed = time.Since(start)
+	if busy1, ok := machineBusy(); ok && busy0 > 0 {
+		run.machine = busy1 - busy0
+	}
+	run.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	run.cores = runtime.NumCPU()
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	return lines[len(lines)-1], elapsed, rssKiB, nil
+	run.last = lines[len(lines)-1]
+	return run, nil
+}
+
+// machineBusy is the CPU time all processes have used since boot, from
+// /proc/stat (false where there is none).
+func machineBusy() (time.Duration, bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, false
+	}
+	return procStatBusy(b)
+}
+
+// procStatBusy reads the first line of /proc/stat ("cpu  user nice system
+// idle iowait irq softirq steal ..." in clock ticks) and returns the time
+// the machine's processes used: not idle, not waiting for I/O, not stolen
+// by the hypervisor. Ticks are USER_HZ, 100 a second on every Linux build
+// Go supports.
+func procStatBusy(stat []byte) (time.Duration, bool) {
+	line, _, _ := strings.Cut(string(stat), "\n")
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0, false
+	}
+	var busy int64
+	for i, v := range f[1:min(len(f), 9)] {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		if i != 3 && i != 4 && i != 7 { // idle, iowait, steal
+			busy += n
+		}
+	}
+	return time.Duration(busy) * (time.Second / 100), true
 }
 
 func summary(ctx context.Context, w io.Writer, cfg config.Config, c clickhouse.Config, broker, last string, elapsed time.Duration, rssKiB int64, workDir string) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"os/exec"
 	"testing"
+	"time"
 )
 
 func TestVMHWM(t *testing.T) {
@@ -38,5 +39,29 @@ func TestRunMeasuredCountsOnlyTheChild(t *testing.T) {
 	}
 	if peak <= 0 || peak > 64<<10 {
 		t.Fatalf("peak of sleep measured as %d KiB, from a process holding %d MiB", peak, len(ballast)>>20)
+	}
+}
+
+func TestProcStatBusy(t *testing.T) {
+	for _, tc := range []struct {
+		stat string
+		want time.Duration
+		ok   bool
+	}{
+		// user nice system idle iowait irq softirq steal guest guest_nice
+		{"cpu  100 5 50 9000 40 3 2 0 0 0\ncpu0 50 2 25 4500 20 1 1 0 0 0\n", 1600 * time.Millisecond, true},
+		{"cpu  100 5 50 9000 40 3 2 77 0 0\n", 1600 * time.Millisecond, true}, // steal is not ours
+		{"cpu  100 5 50 9000 40\n", 1550 * time.Millisecond, true},            // an old kernel's five fields
+		{"cpu0 1 2 3 4 5 6 7\n", 0, false},
+		{"cpu  1 x 3 4 5\n", 0, false},
+		{"", 0, false},
+	} {
+		got, ok := procStatBusy([]byte(tc.stat))
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("procStatBusy(%q) = %v, %v; want %v, %v", tc.stat, got, ok, tc.want, tc.ok)
+		}
+	}
+	if busy, ok := machineBusy(); !ok || busy <= 0 {
+		t.Errorf("machineBusy on this machine: %v, %v", busy, ok)
 	}
 }
