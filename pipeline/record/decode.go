@@ -53,6 +53,7 @@ type Decoder struct {
 	// nested helpers take full paths, and building them per line item per
 	// record cost more than the rest of the line.
 	linePaths, lineAmountPaths []string
+	lineBuf                    []Line // lines of the array being read
 	// id is the record's id once read: documents usually repeat it as
 	// their number, and sharing the string saves an allocation.
 	id string
@@ -471,11 +472,14 @@ func (d *Decoder) lines(path string, dst *[]Line) error {
 	if d.peek() != '[' {
 		return wrongType("", path, "want an array of line objects")
 	}
-	out := []Line{}
+	// Lines gather in the decoder's own slice, then go to the record in
+	// one allocation of the right size: the count is not known until the
+	// array ends, and growing the record's slice copied every line again.
+	d.lineBuf = d.lineBuf[:0]
 	err := d.elements(func(i int) error {
 		path, amountPath := d.linePath(path, i)
-		out = append(out, Line{})
-		l := &out[len(out)-1]
+		d.lineBuf = append(d.lineBuf, Line{})
+		l := &d.lineBuf[len(d.lineBuf)-1]
 		var haveQty bool
 		err := d.object(path, func(key []byte) error {
 			switch string(key) {
@@ -507,7 +511,8 @@ func (d *Decoder) lines(path string, dst *[]Line) error {
 	if err != nil {
 		return err
 	}
-	*dst = out
+	*dst = append(make([]Line, 0, len(d.lineBuf)), d.lineBuf...)
+	clear(d.lineBuf) // its strings belong to the record now
 	return nil
 }
 
