@@ -1,6 +1,7 @@
 package record
 
 import (
+	"encoding/binary"
 	"fmt"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -82,10 +83,7 @@ var strEnds = func() (t [256]bool) {
 // Decode (results are capped), so earlier results stay as they were.
 func (d *Decoder) stringBytes() ([]byte, error) {
 	start := d.pos + 1
-	i := start
-	for i < len(d.data) && !strEnds[d.data[i]] {
-		i++
-	}
+	i := plainRun(d.data, start)
 	if i < len(d.data) && d.data[i] == '"' {
 		d.pos = i + 1
 		return d.data[start:i], nil
@@ -146,14 +144,32 @@ func (d *Decoder) stringBytes() ([]byte, error) {
 				return nil, syntaxError(i-2, "bad escape \\%c", e)
 			}
 		default:
-			j := i
-			for j < len(d.data) && !strEnds[d.data[j]] {
-				j++
-			}
+			j := plainRun(d.data, i)
 			buf = append(buf, d.data[i:j]...)
 			i = j
 		}
 	}
+}
+
+// plainRun returns the index of the first byte from i on that ends a
+// string's plain run (a quote, a backslash, a control character), or
+// len(b). Strings are most of a record's bytes, so it tests eight at a
+// time first: a byte equal to c shows as a zero byte of x^(c*lo), and
+// (v-lo)&^v&hi is non-zero exactly when v has a zero byte; (x-0x20*lo)&^x&hi
+// likewise when x has a byte below 0x20.
+func plainRun(b []byte, i int) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q, bs := x^(lo*'"'), x^(lo*'\\')
+		if ((q-lo)&^q|(bs-lo)&^bs|(x-lo*0x20)&^x)&hi != 0 {
+			break
+		}
+	}
+	for i < len(b) && !strEnds[b[i]] {
+		i++
+	}
+	return i
 }
 
 func hex4(b []byte, i int) (rune, bool) {
