@@ -79,14 +79,7 @@ func BenchmarkReconcileWorld(b *testing.B) {
 		rcs := map[string]*Reconciler{}
 		var out Output
 		for _, r := range recs {
-			rc := rcs[r.Company]
-			if rc == nil {
-				var err error
-				if rc, err = NewReconciler(r.Company, DefaultSettings()); err != nil {
-					b.Fatal(err)
-				}
-				rcs[r.Company] = rc
-			}
+			rc := reconcilerOf(b, rcs, r.Company, DefaultSettings())
 			rc.Add(r, &out)
 			out.Reset()
 		}

@@ -67,14 +67,7 @@ func TestForgetLeavesNothingForgettable(t *testing.T) {
 	var out Output
 	forgotten, days := map[string]int{}, 0
 	for r := range recordLines(t, dir) {
-		rc := rcs[r.Company]
-		if rc == nil {
-			var err error
-			if rc, err = NewReconciler(r.Company, set); err != nil {
-				t.Fatal(err)
-			}
-			rcs[r.Company] = rc
-		}
+		rc := reconcilerOf(t, rcs, r.Company, set)
 		before, known, chains := rc.day, len(rc.known), len(rc.o2c.chains)
 		rc.Add(r, &out)
 		out.Reset()

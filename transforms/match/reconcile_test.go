@@ -52,14 +52,7 @@ func TestReconcilerAgainstTruth(t *testing.T) {
 	}
 	var last record.Record
 	for r := range recordLines(t, dir) {
-		rc := recs[r.Company]
-		if rc == nil {
-			var err error
-			if rc, err = NewReconciler(r.Company, DefaultSettings()); err != nil {
-				t.Fatal(err)
-			}
-			recs[r.Company] = rc
-		}
+		rc := reconcilerOf(t, recs, r.Company, DefaultSettings())
 		rc.Add(r, &out)
 		collect()
 		last = *r

@@ -66,3 +66,17 @@ func recordLines(t testing.TB, dir string) iter.Seq[*record.Record] {
 		}
 	}
 }
+
+// reconcilerOf returns company's reconciler from rcs, made with set on
+// the company's first record: a generated world interleaves companies.
+func reconcilerOf(tb testing.TB, rcs map[string]*Reconciler, company string, set Settings) *Reconciler {
+	rc := rcs[company]
+	if rc == nil {
+		var err error
+		if rc, err = NewReconciler(company, set); err != nil {
+			tb.Fatal(err)
+		}
+		rcs[company] = rc
+	}
+	return rc
+}
