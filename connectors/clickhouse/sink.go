@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -14,7 +13,6 @@ import (
 	chcolumn "github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/proto"
-	"github.com/shopspring/decimal"
 
 	"github.com/erpflow/erpflow/pipeline"
 	"github.com/erpflow/erpflow/pipeline/record"
@@ -222,10 +220,21 @@ func (s *Sink) send(ctx context.Context, table string, t *tableBuffer) error {
 	if err != nil {
 		return fmt.Errorf("insert %s: prepare: %w", table, err)
 	}
-	makeRoom(batch.Columns(), cols)
+	chCols := batch.Columns()
+	makeRoom(chCols, cols)
 	for i, c := range cols {
 		cols[i].data = nil
-		if err := batch.Column(i).Append(c.data); err != nil {
+		var err error
+		if nc, ok := c.data.(nativeColumn); ok && i < len(chCols) {
+			err = fill(chCols[i], nc, rows)
+			var de *dataError
+			if errors.As(err, &de) {
+				err = de.err // wrapped below
+			}
+		} else {
+			err = batch.Column(i).Append(c.data)
+		}
+		if err != nil {
 			batch.Abort()
 			err = fmt.Errorf("insert %s: column %s: %w", table, c.name, err)
 			// A value that does not fit (a decimal overflowing its column)
@@ -266,16 +275,14 @@ func makeRoom(chCols []chcolumn.Interface, cols []column) {
 			for _, s := range v {
 				n += len(s)
 			}
-		case [][]string:
+		case *stringArrays:
 			a, ok := target.(*chcolumn.Array)
 			if !ok {
 				continue
 			}
 			target = a.Base()
-			for _, ss := range v {
-				for _, s := range ss {
-					n += len(s)
-				}
+			for _, s := range v.vals {
+				n += len(s)
 			}
 		default:
 			continue
@@ -356,11 +363,6 @@ type tableBuffer struct {
 	// cursor is the next one while a row is added.
 	body   []bodyColumn
 	cursor int
-
-	// Line items of all rows live in these flat arrays; each row's array
-	// column is a sub-slice of them, so a batch allocates no slice per row.
-	lineSKU, lineDesc           []string
-	lineQty, linePrice, lineAmt []decimal.Decimal
 }
 
 type bodyColumn struct {
@@ -381,12 +383,20 @@ func (c *typedColumn[T]) data() any { return c.vals }
 // Every row of a kind writes the same columns in the same order, so the
 // position identifies the column; the name only matters for the insert.
 func next[T any](t *tableBuffer, name string) *typedColumn[T] {
+	return nextCol(t, name, func(rows, _ int) *typedColumn[T] {
+		return &typedColumn[T]{vals: make([]T, 0, rows)}
+	})
+}
+
+// nextCol is next for any column buffer, made by mk at the rows and line
+// items reserve announced.
+func nextCol[C columnBuffer](t *tableBuffer, name string, mk func(rows, lines int) C) C {
 	i := t.cursor
 	t.cursor++
 	if i < len(t.body) {
-		return t.body[i].buf.(*typedColumn[T])
+		return t.body[i].buf.(C)
 	}
-	c := &typedColumn[T]{vals: make([]T, 0, max(t.wantRows, 1))}
+	c := mk(max(t.wantRows, 1), t.wantLines)
 	t.body = append(t.body, bodyColumn{name: name, buf: c})
 	return c
 }
@@ -450,20 +460,15 @@ func (t *tableBuffer) add(r *record.Record) {
 	}
 }
 
-// alloc makes the envelope columns and the line-item arrays at the size
-// reserve announced.
+// alloc makes the envelope columns at the size reserve announced.
 func (t *tableBuffer) alloc() {
-	n, l := max(t.wantRows, 1), t.wantLines
+	n := max(t.wantRows, 1)
 	t.company, t.source, t.id = make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
 	t.topic, t.mapping = make([]string, 0, n), make([]string, 0, n)
 	t.sha = make([][32]byte, 0, n)
 	t.version, t.offset = make([]uint64, 0, n), make([]uint64, 0, n)
 	t.partition, t.mappingVersion = make([]uint32, 0, n), make([]uint32, 0, n)
 	t.eventTime, t.ingestTime = make([]time.Time, 0, n), make([]time.Time, 0, n)
-	if l > 0 {
-		t.lineSKU, t.lineDesc = make([]string, 0, l), make([]string, 0, l)
-		t.lineQty, t.linePrice, t.lineAmt = make([]decimal.Decimal, 0, l), make([]decimal.Decimal, 0, l), make([]decimal.Decimal, 0, l)
-	}
 }
 
 func (t *tableBuffer) str(name, v string) {
@@ -472,30 +477,10 @@ func (t *tableBuffer) str(name, v string) {
 }
 
 func (t *tableBuffer) dec(name string, minor int64, scale uint8) {
-	c := next[decimal.Decimal](t, name)
-	c.vals = append(c.vals, atColumnScale(minor, scale))
+	nextCol(t, name, newDecimals).add(minor, scale)
 }
 
-// columnScale is the scale of every Decimal column (Decimal(18, 4)).
-const columnScale = 4
-
-// atColumnScale gives minor·10^-scale as a decimal with the columns' four
-// fractional digits: clickhouse-go rescales a decimal of any other exponent
-// through a big.Int multiplication per value. A value too large to scale in
-// an int64 is left at its own exponent; the column refuses it either way.
-func atColumnScale(minor int64, scale uint8) decimal.Decimal {
-	if scale > columnScale {
-		return decimal.New(minor, -int32(scale))
-	}
-	f := int64(1)
-	for range columnScale - scale {
-		f *= 10
-	}
-	if minor > math.MaxInt64/f || minor < math.MinInt64/f {
-		return decimal.New(minor, -int32(scale))
-	}
-	return decimal.New(minor*f, -columnScale)
-}
+func newDecimals(rows, _ int) *decimalColumn { return &decimalColumn{vals: make([]int64, 0, rows)} }
 
 func (t *tableBuffer) money(name string, m record.Money) { t.dec(name, m.Minor, m.Currency.Scale()) }
 
@@ -543,39 +528,47 @@ func (t *tableBuffer) flag(name string, v bool) {
 }
 
 func (t *tableBuffer) strArr(name string, v []string) {
-	c := next[[]string](t, name)
-	if v == nil {
-		v = []string{}
-	}
-	c.vals = append(c.vals, v)
-}
-
-func (t *tableBuffer) decArr(name string, v []decimal.Decimal) {
-	c := next[[]decimal.Decimal](t, name)
-	c.vals = append(c.vals, v)
+	c := nextCol(t, name, func(rows, _ int) *stringArrays {
+		return &stringArrays{ends: make([]uint64, 0, rows), vals: make([]string, 0, rows)}
+	})
+	c.vals = append(c.vals, v...)
+	c.endRow()
 }
 
 // lines writes the line-item arrays; priced documents carry all five.
+// Each array column keeps all rows' items in one slice, so a batch
+// allocates no slice per row.
 func (t *tableBuffer) lines(ls []record.Line, priced bool) {
-	start := len(t.lineSKU)
+	strs := func(rows, lines int) *stringArrays {
+		return &stringArrays{ends: make([]uint64, 0, rows), vals: make([]string, 0, lines)}
+	}
+	decs := func(rows, lines int) *decimalArrays {
+		return &decimalArrays{ends: make([]uint64, 0, rows), vals: make([]int64, 0, lines)}
+	}
+	sku := nextCol(t, "line_sku", strs)
 	for _, l := range ls {
-		t.lineSKU = append(t.lineSKU, l.SKU)
-		t.lineQty = append(t.lineQty, decimal.New(int64(l.Quantity), -record.FixedScale))
-		if priced {
-			t.lineDesc = append(t.lineDesc, l.Description)
-			t.linePrice = append(t.linePrice, decimal.New(int64(l.UnitPrice), -record.FixedScale))
-			t.lineAmt = append(t.lineAmt, atColumnScale(l.Amount.Minor, l.Amount.Currency.Scale()))
+		sku.vals = append(sku.vals, l.SKU)
+	}
+	sku.endRow()
+	if priced {
+		desc := nextCol(t, "line_description", strs)
+		for _, l := range ls {
+			desc.vals = append(desc.vals, l.Description)
 		}
+		desc.endRow()
 	}
-	end := len(t.lineSKU)
-	// Full slice expressions keep a row's array from growing into the next.
-	t.strArr("line_sku", t.lineSKU[start:end:end])
-	if priced {
-		t.strArr("line_description", t.lineDesc[start:end:end])
+	qty := nextCol(t, "line_quantity", decs)
+	for _, l := range ls {
+		qty.add(int64(l.Quantity), record.FixedScale)
 	}
-	t.decArr("line_quantity", t.lineQty[start:end:end])
+	qty.endRow()
 	if priced {
-		t.decArr("line_unit_price", t.linePrice[start:end:end])
-		t.decArr("line_amount", t.lineAmt[start:end:end])
+		price, amount := nextCol(t, "line_unit_price", decs), nextCol(t, "line_amount", decs)
+		for _, l := range ls {
+			price.add(int64(l.UnitPrice), record.FixedScale)
+			amount.add(l.Amount.Minor, l.Amount.Currency.Scale())
+		}
+		price.endRow()
+		amount.endRow()
 	}
 }

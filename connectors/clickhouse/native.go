@@ -1,0 +1,253 @@
+package clickhouse
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"sync"
+
+	chproto "github.com/ClickHouse/ch-go/proto"
+	chcolumn "github.com/ClickHouse/clickhouse-go/v2/lib/column"
+	"github.com/shopspring/decimal"
+)
+
+// Decimal and array columns reach clickhouse-go in ClickHouse's native
+// form rather than as Go values. clickhouse-go converts every decimal
+// through big.Int (about seven allocations a value) and walks an array
+// column by reflection, boxing each element: together more than half of
+// the objects a sink write allocated. A column of a fresh insert is filled
+// instead through its Decode, the method clickhouse-go reads the server's
+// blocks with, from the bytes the native protocol defines for its type, and
+// the block then goes to the server like any other. A column whose type is
+// not the one these bytes are for (a table that drifted from the
+// migrations) is given the same values as Go values, and refuses or takes
+// them as before.
+
+// decimalType is the type of every money and quantity column.
+const decimalType = "Decimal(18, 4)"
+
+// nativeColumn is a column's values kept in the form its native bytes are
+// made from.
+type nativeColumn interface {
+	// chType is the ClickHouse type the native bytes are for.
+	chType() string
+	// native appends the values in native form to dst, or says which value
+	// the column type cannot hold.
+	native(dst []byte) ([]byte, error)
+	// values gives the same values as a slice clickhouse-go can Append.
+	values() (any, error)
+}
+
+// decimalColumn holds Decimal(18, 4) values as ClickHouse stores them: the
+// amount times 10^4 in an Int64.
+type decimalColumn struct {
+	vals []int64
+	bad  error // the first value that does not fit
+}
+
+func (c *decimalColumn) data() any { return c }
+
+func (c *decimalColumn) add(minor int64, scale uint8) {
+	v, err := scaleTo4(minor, scale)
+	if err != nil && c.bad == nil {
+		c.bad = err
+	}
+	c.vals = append(c.vals, v)
+}
+
+func (c *decimalColumn) chType() string { return decimalType }
+
+func (c *decimalColumn) native(dst []byte) ([]byte, error) {
+	if c.bad != nil {
+		return dst, c.bad
+	}
+	return appendInt64s(dst, c.vals), nil
+}
+
+func (c *decimalColumn) values() (any, error) {
+	if c.bad != nil {
+		return nil, c.bad
+	}
+	return decimals(c.vals), nil
+}
+
+// decimalArrays holds an Array(Decimal(18, 4)) column: every row's values
+// one after another, and where each row ends.
+type decimalArrays struct {
+	ends []uint64
+	vals []int64
+	bad  error
+}
+
+func (c *decimalArrays) data() any { return c }
+
+func (c *decimalArrays) add(minor int64, scale uint8) {
+	v, err := scaleTo4(minor, scale)
+	if err != nil && c.bad == nil {
+		c.bad = err
+	}
+	c.vals = append(c.vals, v)
+}
+
+// endRow closes the row whose values were added since the last endRow.
+func (c *decimalArrays) endRow() { c.ends = append(c.ends, uint64(len(c.vals))) }
+
+func (c *decimalArrays) chType() string { return "Array(" + decimalType + ")" }
+
+// An array column is its rows' end offsets, then all of its elements.
+func (c *decimalArrays) native(dst []byte) ([]byte, error) {
+	if c.bad != nil {
+		return dst, c.bad
+	}
+	dst = appendUint64s(dst, c.ends)
+	return appendInt64s(dst, c.vals), nil
+}
+
+func (c *decimalArrays) values() (any, error) {
+	if c.bad != nil {
+		return nil, c.bad
+	}
+	all := decimals(c.vals)
+	out := make([][]decimal.Decimal, len(c.ends))
+	start := uint64(0)
+	for i, end := range c.ends {
+		out[i] = all[start:end:end]
+		start = end
+	}
+	return out, nil
+}
+
+// stringArrays holds an Array(String) column the same way.
+type stringArrays struct {
+	ends []uint64
+	vals []string
+}
+
+func (c *stringArrays) data() any { return c }
+
+func (c *stringArrays) endRow() { c.ends = append(c.ends, uint64(len(c.vals))) }
+
+func (c *stringArrays) chType() string { return "Array(String)" }
+
+// A String is its length as an unsigned varint, then its bytes.
+func (c *stringArrays) native(dst []byte) ([]byte, error) {
+	dst = appendUint64s(dst, c.ends)
+	for _, s := range c.vals {
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+		dst = append(dst, s...)
+	}
+	return dst, nil
+}
+
+func (c *stringArrays) values() (any, error) {
+	out := make([][]string, len(c.ends))
+	start := uint64(0)
+	for i, end := range c.ends {
+		out[i] = c.vals[start:end:end]
+		start = end
+	}
+	return out, nil
+}
+
+// nativeSize is how many bytes native will append, so that the buffer is
+// made once.
+func nativeSize(c nativeColumn) int {
+	switch c := c.(type) {
+	case *decimalColumn:
+		return 8 * len(c.vals)
+	case *decimalArrays:
+		return 8 * (len(c.ends) + len(c.vals))
+	case *stringArrays:
+		n := 8 * len(c.ends)
+		for _, s := range c.vals {
+			n += binary.MaxVarintLen64 + len(s)
+		}
+		return n
+	}
+	return 0
+}
+
+// fill puts c's rows into col, an empty column of a prepared insert.
+func fill(col chcolumn.Interface, c nativeColumn, rows int) error {
+	if string(col.Type()) != c.chType() || col.Rows() != 0 {
+		v, err := c.values()
+		if err != nil {
+			return &dataError{err}
+		}
+		if _, err := col.Append(v); err != nil {
+			return err
+		}
+		return nil
+	}
+	buf, err := c.native(make([]byte, 0, nativeSize(c)))
+	if err != nil {
+		return &dataError{err}
+	}
+	br := readers.Get().(*bufio.Reader)
+	defer readers.Put(br)
+	br.Reset(bytes.NewReader(buf))
+	if err := col.Decode(chproto.NewReader(br), rows); err != nil {
+		return fmt.Errorf("fill %s column from native form: %w", c.chType(), err)
+	}
+	if col.Rows() != rows {
+		return fmt.Errorf("fill %s column from native form: %d rows, want %d", c.chType(), col.Rows(), rows)
+	}
+	return nil
+}
+
+// readers are buffered readers as large as the one proto.NewReader makes,
+// which bufio then uses as they are instead of allocating another.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 128<<10) }}
+
+func appendInt64s(dst []byte, vs []int64) []byte {
+	for _, v := range vs {
+		dst = binary.LittleEndian.AppendUint64(dst, uint64(v))
+	}
+	return dst
+}
+
+func appendUint64s(dst []byte, vs []uint64) []byte {
+	for _, v := range vs {
+		dst = binary.LittleEndian.AppendUint64(dst, v)
+	}
+	return dst
+}
+
+func decimals(vs []int64) []decimal.Decimal {
+	out := make([]decimal.Decimal, len(vs))
+	for i, v := range vs {
+		out[i] = decimal.New(v, -columnScale)
+	}
+	return out
+}
+
+// columnScale is the scale of every Decimal column (Decimal(18, 4)), and
+// maxColumn bounds its values (exclusive), times 10^4: eighteen digits.
+const (
+	columnScale = 4
+	maxColumn   = 1_000_000_000_000_000_000
+)
+
+// scaleTo4 gives minor·10^-scale times 10^4, as a Decimal(18, 4) column
+// stores it, or why the column cannot hold it exactly.
+func scaleTo4(minor int64, scale uint8) (int64, error) {
+	if scale > columnScale {
+		return 0, fmt.Errorf("%s has more than %d decimal places", decimal.New(minor, -int32(scale)), columnScale)
+	}
+	v := minor
+	if v >= maxColumn || v <= -maxColumn {
+		return 0, doesNotFit(minor, scale)
+	}
+	for range columnScale - scale {
+		if v >= maxColumn/10 || v <= -maxColumn/10 {
+			return 0, doesNotFit(minor, scale)
+		}
+		v *= 10
+	}
+	return v, nil
+}
+
+func doesNotFit(minor int64, scale uint8) error {
+	return fmt.Errorf("%s does not fit %s", decimal.New(minor, -int32(scale)), decimalType)
+}

@@ -1,0 +1,159 @@
+package clickhouse
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	chproto "github.com/ClickHouse/ch-go/proto"
+	chcolumn "github.com/ClickHouse/clickhouse-go/v2/lib/column"
+)
+
+// TestScaleTo4 checks that an amount brought to the columns' scale keeps
+// its value exactly, and that one the column cannot hold is refused with
+// the amount named rather than rounded or wrapped.
+func TestScaleTo4(t *testing.T) {
+	for _, tc := range []struct {
+		minor int64
+		scale uint8
+		want  int64
+		err   string
+	}{
+		{123450, 2, 12345000, ""},
+		{-5, 2, -500, ""},
+		{7, 0, 70000, ""},
+		{1234, 3, 12340, ""},
+		{12345, 4, 12345, ""},
+		{999_999_999_999_999_999, 4, 999_999_999_999_999_999, ""}, // the largest Decimal(18, 4)
+		{-99_999_999_999_999_999, 3, -999_999_999_999_999_990, ""},
+		{1_000_000_000_000_000_000, 4, 0, "100000000000000 does not fit Decimal(18, 4)"},
+		{100_000_000_000_000, 0, 0, "100000000000000 does not fit"},
+		{123456, 6, 0, "0.123456 has more than 4 decimal places"},
+		{math.MaxInt64 / 10, 2, 0, "9223372036854775.8 does not fit"}, // would wrap an int64
+		{math.MinInt64, 0, 0, "-9223372036854775808 does not fit"},
+	} {
+		got, err := scaleTo4(tc.minor, tc.scale)
+		switch {
+		case tc.err == "" && (err != nil || got != tc.want):
+			t.Errorf("scaleTo4(%d, %d) = %d, %v; want %d", tc.minor, tc.scale, got, err, tc.want)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("scaleTo4(%d, %d) = %d, %v; want an error containing %q", tc.minor, tc.scale, got, err, tc.err)
+		}
+	}
+}
+
+// nativeCases are columns as the sink fills them: negative and zero
+// amounts, empty arrays, text needing a two-byte length, Chinese text.
+func nativeCases() map[string]nativeColumn {
+	dec := &decimalColumn{}
+	for _, m := range []struct {
+		minor int64
+		scale uint8
+	}{{123450, 2}, {-5, 2}, {0, 0}, {7, 0}, {1234, 3}, {999_999_999_999_999_999, 4}} {
+		dec.add(m.minor, m.scale)
+	}
+	decs := &decimalArrays{}
+	decs.endRow() // no lines
+	decs.add(15000, 4)
+	decs.add(-123, 2)
+	decs.endRow()
+	decs.add(1, 0)
+	decs.endRow()
+	decs.endRow()
+	strs := &stringArrays{}
+	strs.endRow()
+	strs.vals = append(strs.vals, "SKU-1", "", "办公用品 A4 纸", strings.Repeat("长", 200))
+	strs.endRow()
+	strs.vals = append(strs.vals, "x")
+	strs.endRow()
+	return map[string]nativeColumn{"decimals": dec, "decimal arrays": decs, "string arrays": strs}
+}
+
+// TestFillEncodesAsAppend holds the native form to what clickhouse-go
+// sends for the same values given as Go values: the two columns must
+// encode to the same bytes for the server.
+func TestFillEncodesAsAppend(t *testing.T) {
+	for name, c := range nativeCases() {
+		t.Run(name, func(t *testing.T) {
+			rows := rowsOf(c)
+			native, viaAppend := newColumn(t, c.chType()), newColumn(t, c.chType())
+			if err := fill(native, c, rows); err != nil {
+				t.Fatal(err)
+			}
+			v, err := c.values()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := viaAppend.Append(v); err != nil {
+				t.Fatal(err)
+			}
+			if native.Rows() != rows || viaAppend.Rows() != rows {
+				t.Fatalf("rows: native %d, append %d, want %d", native.Rows(), viaAppend.Rows(), rows)
+			}
+			var a, b chproto.Buffer
+			native.Encode(&a)
+			viaAppend.Encode(&b)
+			if !bytes.Equal(a.Buf, b.Buf) {
+				t.Errorf("native form encodes to\n%x\nclickhouse-go's Append to\n%x", a.Buf, b.Buf)
+			}
+		})
+	}
+}
+
+// TestFillOtherTypes checks that a column whose type is not the one the
+// native bytes are for gets the values through Append: an amount column
+// someone made Decimal(18, 2) still receives 1234.50, and a String column
+// given arrays refuses them as clickhouse-go would.
+func TestFillOtherTypes(t *testing.T) {
+	c := &decimalColumn{}
+	c.add(123450, 2)
+	col := newColumn(t, "Decimal(18, 2)")
+	if err := fill(col, c, 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := col.Row(0, false); got.(interface{ String() string }).String() != "1234.5" {
+		t.Errorf("Decimal(18, 2) got %v, want 1234.5", got)
+	}
+	var conv *chcolumn.ColumnConverterError
+	if err := fill(newColumn(t, "String"), &stringArrays{ends: []uint64{0}}, 1); !errors.As(err, &conv) {
+		t.Errorf("arrays into a String column: %v, want clickhouse-go's conversion error", err)
+	}
+}
+
+// TestFillRefusesWhatDoesNotFit checks that a value the column cannot hold
+// makes the insert's data error, naming the value, on both paths.
+func TestFillRefusesWhatDoesNotFit(t *testing.T) {
+	for _, typ := range []string{decimalType, "Decimal(18, 2)"} {
+		c := &decimalColumn{}
+		c.add(5, 2)
+		c.add(1_000_000_000_000_000_000, 2)
+		err := fill(newColumn(t, typ), c, 2)
+		var de *dataError
+		if !errors.As(err, &de) || !strings.Contains(err.Error(), "10000000000000000 does not fit") {
+			t.Errorf("%s: %v, want a data error naming 10000000000000000", typ, err)
+		}
+	}
+}
+
+func rowsOf(c nativeColumn) int {
+	switch c := c.(type) {
+	case *decimalColumn:
+		return len(c.vals)
+	case *decimalArrays:
+		return len(c.ends)
+	case *stringArrays:
+		return len(c.ends)
+	}
+	return 0
+}
+
+func newColumn(t *testing.T, typ string) chcolumn.Interface {
+	t.Helper()
+	col, err := chcolumn.Type(typ).Column("c", &chcolumn.ServerContext{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return col
+}
