@@ -103,7 +103,9 @@ type Table struct {
 	Columns []string
 }
 
-// Row is one derived row.
+// Row is one derived row. Its values are Go values of the columns' types,
+// each column holding one Go type in every row of a table; an amount is a
+// record.Money, which lands in a Decimal column at that column's scale.
 type Row struct {
 	Table  *Table
 	Values []any

@@ -158,6 +158,8 @@ func nativeSize(c nativeColumn) int {
 		return 8 * len(c.vals)
 	case *decimalArrays:
 		return 8 * (len(c.ends) + len(c.vals))
+	case *uint8Arrays:
+		return 8*len(c.ends) + len(c.vals)
 	case *stringArrays:
 		n := 8 * len(c.ends)
 		for _, s := range c.vals {
@@ -250,4 +252,28 @@ func scaleTo4(minor int64, scale uint8) (int64, error) {
 
 func doesNotFit(minor int64, scale uint8) error {
 	return fmt.Errorf("%s does not fit %s", decimal.New(minor, -int32(scale)), decimalType)
+}
+
+// uint8Arrays holds an Array(UInt8) column (flags, one a criterion).
+type uint8Arrays struct {
+	ends []uint64
+	vals []uint8
+}
+
+func (c *uint8Arrays) endRow() { c.ends = append(c.ends, uint64(len(c.vals))) }
+
+func (c *uint8Arrays) chType() string { return "Array(UInt8)" }
+
+func (c *uint8Arrays) native(dst []byte) ([]byte, error) {
+	return append(appendUint64s(dst, c.ends), c.vals...), nil
+}
+
+func (c *uint8Arrays) values() (any, error) {
+	out := make([][]uint8, len(c.ends))
+	start := uint64(0)
+	for i, end := range c.ends {
+		out[i] = c.vals[start:end:end]
+		start = end
+	}
+	return out, nil
 }

@@ -68,7 +68,13 @@ func nativeCases() map[string]nativeColumn {
 	strs.endRow()
 	strs.vals = append(strs.vals, "x")
 	strs.endRow()
-	return map[string]nativeColumn{"decimals": dec, "decimal arrays": decs, "string arrays": strs}
+	flags := &uint8Arrays{}
+	flags.vals = append(flags.vals, 1, 0, 1)
+	flags.endRow()
+	flags.endRow()
+	flags.vals = append(flags.vals, 0)
+	flags.endRow()
+	return map[string]nativeColumn{"decimals": dec, "decimal arrays": decs, "string arrays": strs, "uint8 arrays": flags}
 }
 
 // TestFillEncodesAsAppend holds the native form to what clickhouse-go
@@ -144,6 +150,8 @@ func rowsOf(c nativeColumn) int {
 	case *decimalArrays:
 		return len(c.ends)
 	case *stringArrays:
+		return len(c.ends)
+	case *uint8Arrays:
 		return len(c.ends)
 	}
 	return 0

@@ -103,36 +103,6 @@ func (s *Sink) Write(ctx context.Context, b *pipeline.Batch) error {
 	return s.sendRows(ctx, b.Rows)
 }
 
-// sendRows lands the rows stages derived, one insert per table, tables in
-// the order they first appear.
-func (s *Sink) sendRows(ctx context.Context, rows []pipeline.Row) error {
-	var order []*pipeline.Table
-	byTable := map[*pipeline.Table][]int{}
-	for i := range rows {
-		t := rows[i].Table
-		if _, ok := byTable[t]; !ok {
-			order = append(order, t)
-		}
-		byTable[t] = append(byTable[t], i)
-	}
-	for _, t := range order {
-		batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+t.Name+" ("+strings.Join(t.Columns, ", ")+")")
-		if err != nil {
-			return fmt.Errorf("insert %s: prepare: %w", t.Name, err)
-		}
-		for _, i := range byTable[t] {
-			if err := batch.Append(rows[i].Values...); err != nil {
-				batch.Abort()
-				return fmt.Errorf("insert %s: %w", t.Name, err)
-			}
-		}
-		if err := batch.Send(); err != nil {
-			return fmt.Errorf("insert %s: %d rows: %w", t.Name, len(byTable[t]), err)
-		}
-	}
-	return nil
-}
-
 // Dead-letter labels of records ClickHouse refuses.
 const (
 	SinkStageName = "sink"

@@ -3,8 +3,6 @@ package match
 import (
 	"encoding/json"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/erpflow/erpflow/pipeline"
 	"github.com/erpflow/erpflow/pipeline/record"
 )
@@ -26,11 +24,11 @@ var (
 		"lines_amount", "matched_amount", "review_amount", "unmatched_amount", "balanced", "version"}}
 )
 
-func dec(minor int64, c record.Currency) decimal.Decimal {
-	return decimal.New(minor, -int32(c.Scale()))
+// dec is an amount for a Decimal column; the sink lands a record.Money
+// there at the column's scale.
+func dec(minor int64, c record.Currency) record.Money {
+	return record.Money{Minor: minor, Currency: c}
 }
-
-func money(m record.Money) decimal.Decimal { return dec(m.Minor, m.Currency) }
 
 func criteria(cs []Criterion) (names []string, pass []uint8, detail []string) {
 	names, pass, detail = make([]string, len(cs)), make([]uint8, len(cs)), make([]string, len(cs))
@@ -57,11 +55,11 @@ func lineRows(l *LineResult, version uint64) []pipeline.Row {
 		}
 	}
 	rows := []pipeline.Row{{Table: MatchesTable, Values: []any{l.Company, l.Line, l.ID, l.Direction, l.Amount.Currency.String(),
-		money(l.Amount), dec(l.Charges.Minor, l.Amount.Currency), l.Date.Time(), string(l.Outcome), l.Rule, uint32(RulesVersion),
+		l.Amount, dec(l.Charges.Minor, l.Amount.Currency), l.Date.Time(), string(l.Outcome), l.Rule, uint32(RulesVersion),
 		l.Score, uint32(l.Candidates), names, pass, detail, alts, l.DecidedBy, l.Reason, l.At.UTC(), version}}}
 	for _, p := range l.Parts {
 		rows = append(rows, pipeline.Row{Table: MatchLinesTable, Values: []any{l.Company, l.Line, l.ID, string(l.Outcome),
-			p.Kind.String(), l.Company + "/" + p.Source + "/" + p.ID, p.Amount.Currency.String(), money(p.Amount), version}})
+			p.Kind.String(), l.Company + "/" + p.Source + "/" + p.ID, p.Amount.Currency.String(), p.Amount, version}})
 	}
 	return rows
 }
@@ -80,7 +78,7 @@ func exceptionRow(x *Exception, version uint64) pipeline.Row {
 		kind = x.SubjectKind.String()
 	}
 	return pipeline.Row{Table: ExceptionsTable, Values: []any{x.Company, x.ID, x.Type, x.Reason, kind, x.Subject, x.Related,
-		x.Amount.Currency.String(), money(x.Amount), x.Status, names, pass, detail, x.NextStep, x.Date.Time(), x.At.UTC(), version}}
+		x.Amount.Currency.String(), x.Amount, x.Status, names, pass, detail, x.NextStep, x.Date.Time(), x.At.UTC(), version}}
 }
 
 func totalRow(t *ControlTotal, version uint64) pipeline.Row {
