@@ -132,12 +132,7 @@ func (c *stringArrays) chType() string { return "Array(String)" }
 
 // A String is its length as an unsigned varint, then its bytes.
 func (c *stringArrays) native(dst []byte) ([]byte, error) {
-	dst = appendUint64s(dst, c.ends)
-	for _, s := range c.vals {
-		dst = binary.AppendUvarint(dst, uint64(len(s)))
-		dst = append(dst, s...)
-	}
-	return dst, nil
+	return appendStrings(appendUint64s(dst, c.ends), c.vals), nil
 }
 
 func (c *stringArrays) values() (any, error) {
@@ -148,6 +143,23 @@ func (c *stringArrays) values() (any, error) {
 		start = end
 	}
 	return out, nil
+}
+
+// stringColumn is a String column.
+type stringColumn []string
+
+func (c stringColumn) chType() string { return "String" }
+
+func (c stringColumn) native(dst []byte) ([]byte, error) { return appendStrings(dst, c), nil }
+
+func (c stringColumn) values() (any, error) { return []string(c), nil }
+
+func appendStrings(dst []byte, ss []string) []byte {
+	for _, s := range ss {
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+		dst = append(dst, s...)
+	}
+	return dst
 }
 
 // nativeSize is how many bytes native will append, so that the buffer is
@@ -161,11 +173,9 @@ func nativeSize(c nativeColumn) int {
 	case *uint8Arrays:
 		return 8*len(c.ends) + len(c.vals)
 	case *stringArrays:
-		n := 8 * len(c.ends)
-		for _, s := range c.vals {
-			n += binary.MaxVarintLen64 + len(s)
-		}
-		return n
+		return 8*len(c.ends) + stringsSize(c.vals)
+	case stringColumn:
+		return stringsSize(c)
 	}
 	return 0
 }
@@ -182,10 +192,16 @@ func fill(col chcolumn.Interface, c nativeColumn, rows int) error {
 		}
 		return nil
 	}
-	buf, err := c.native(make([]byte, 0, nativeSize(c)))
+	bp := buffers.Get().(*[]byte)
+	defer buffers.Put(bp)
+	if n := nativeSize(c); cap(*bp) < n {
+		*bp = make([]byte, 0, n)
+	}
+	buf, err := c.native((*bp)[:0])
 	if err != nil {
 		return &dataError{err}
 	}
+	*bp = buf[:0] // Decode copies the values out
 	br := readers.Get().(*bufio.Reader)
 	defer readers.Put(br)
 	br.Reset(bytes.NewReader(buf))
@@ -197,6 +213,9 @@ func fill(col chcolumn.Interface, c nativeColumn, rows int) error {
 	}
 	return nil
 }
+
+// buffers hold native bytes while a column decodes them.
+var buffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // readers are buffered readers as large as the one proto.NewReader makes,
 // which bufio then uses as they are instead of allocating another.
@@ -276,4 +295,12 @@ func (c *uint8Arrays) values() (any, error) {
 		start = end
 	}
 	return out, nil
+}
+
+func stringsSize(ss []string) int {
+	n := 0
+	for _, s := range ss {
+		n += binary.MaxVarintLen64 + len(s)
+	}
+	return n
 }

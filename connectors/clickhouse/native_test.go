@@ -74,7 +74,8 @@ func nativeCases() map[string]nativeColumn {
 	flags.endRow()
 	flags.vals = append(flags.vals, 0)
 	flags.endRow()
-	return map[string]nativeColumn{"decimals": dec, "decimal arrays": decs, "string arrays": strs, "uint8 arrays": flags}
+	text := stringColumn{"C001", "", "上海华东贸易有限公司", strings.Repeat("x", 300)}
+	return map[string]nativeColumn{"decimals": dec, "decimal arrays": decs, "string arrays": strs, "uint8 arrays": flags, "strings": text}
 }
 
 // TestFillEncodesAsAppend holds the native form to what clickhouse-go
@@ -153,6 +154,8 @@ func rowsOf(c nativeColumn) int {
 		return len(c.ends)
 	case *uint8Arrays:
 		return len(c.ends)
+	case stringColumn:
+		return len(c)
 	}
 	return 0
 }
