@@ -124,14 +124,20 @@ func (b *Batch) Reject(i int, stage, reason, msg string) {
 
 // Keep filters Items in place, keeping those for which keep returns true.
 func (b *Batch) Keep(keep func(*Item) bool) {
-	out := b.Items[:0]
+	n := 0
 	for i := range b.Items {
 		if keep(&b.Items[i]) {
-			out = append(out, b.Items[i])
+			// Items are large and hold pointers: copying one onto itself,
+			// as most are before the first one dropped, costs a move with
+			// write barriers for nothing.
+			if n != i {
+				b.Items[n] = b.Items[i]
+			}
+			n++
 		}
 	}
-	clear(b.Items[len(out):])
-	b.Items = out
+	clear(b.Items[n:])
+	b.Items = b.Items[:n]
 }
 
 // marks returns, per partition, the offset after the last message of the batch.
