@@ -145,15 +145,6 @@ func (c *stringArrays) values() (any, error) {
 	return out, nil
 }
 
-// stringColumn is a String column.
-type stringColumn []string
-
-func (c stringColumn) chType() string { return "String" }
-
-func (c stringColumn) native(dst []byte) ([]byte, error) { return appendStrings(dst, c), nil }
-
-func (c stringColumn) values() (any, error) { return []string(c), nil }
-
 func appendStrings(dst []byte, ss []string) []byte {
 	for _, s := range ss {
 		dst = binary.AppendUvarint(dst, uint64(len(s)))
@@ -174,8 +165,6 @@ func nativeSize(c nativeColumn) int {
 		return 8*len(c.ends) + len(c.vals)
 	case *stringArrays:
 		return 8*len(c.ends) + stringsSize(c.vals)
-	case stringColumn:
-		return stringsSize(c)
 	}
 	return 0
 }

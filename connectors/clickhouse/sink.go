@@ -195,9 +195,6 @@ func (s *Sink) send(ctx context.Context, table string, t *tableBuffer) error {
 	for i, c := range cols {
 		cols[i].data = nil
 		var err error
-		if ss, ok := c.data.([]string); ok {
-			c.data = stringColumn(ss)
-		}
 		if nc, ok := c.data.(nativeColumn); ok && i < len(chCols) {
 			err = fill(chCols[i], nc, rows)
 			var de *dataError
@@ -231,13 +228,16 @@ func (s *Sink) send(ctx context.Context, table string, t *tableBuffer) error {
 }
 
 // makeRoom gives each String column, and the strings of each Array(String)
-// column, room for all of its text before the values go in. One value as
+// column, room for all of its text before the values go in. clickhouse-go
+// appends a []string value by value, so a column's buffer grew step by step
+// from nothing, every step fresh memory for the collector. One value as
 // long as all of them, then Reset, which keeps the capacity (ch-go's
-// ColStr), sizes the buffer once; the native fill then decodes into that
-// capacity, where on its own it grows the buffer by guesses from the first
-// values' lengths. Appended value by value, as clickhouse-go did, the
-// buffer grew step by step from nothing: BenchmarkSinkWrite allocated 59
-// instead of 71 MiB a write when this came.
+// ColStr), sizes the buffer once: BenchmarkSinkWrite allocated 59 instead
+// of 71 MiB a write. (The native fill of Array(String) decodes into that
+// capacity too.) Their row positions still grow by doubling: filling
+// String columns in native form made them once, a third fewer bytes a
+// write, but reading every length back through the protocol reader cost
+// more CPU than the collector saved.
 func makeRoom(chCols []chcolumn.Interface, cols []column) {
 	for i, c := range cols {
 		if i >= len(chCols) {
