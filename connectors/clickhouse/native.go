@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"sync"
 
 	chproto "github.com/ClickHouse/ch-go/proto"
@@ -232,25 +233,22 @@ func decimals(vs []int64) []decimal.Decimal {
 	return out
 }
 
-// columnScale is the scale of every Decimal column (Decimal(18, 4)), and
-// maxColumn bounds its values (exclusive), times 10^4: eighteen digits.
-const (
-	columnScale = 4
-	maxColumn   = 1_000_000_000_000_000_000
-)
+// columnScale is the scale of every Decimal column (Decimal(18, 4)).
+const columnScale = 4
 
 // scaleTo4 gives minor·10^-scale times 10^4, as a Decimal(18, 4) column
-// stores it, or why the column cannot hold it exactly.
+// stores it in an Int64, or why the column cannot hold it exactly. Like
+// clickhouse-go, which this replaces, it refuses what overflows the Int64
+// and not what merely exceeds eighteen digits: a canonical amount is
+// bounded well inside both (record.MaxMajor), and a sum matching derives
+// from many of them is kept rather than holding the batch back.
 func scaleTo4(minor int64, scale uint8) (int64, error) {
 	if scale > columnScale {
 		return 0, fmt.Errorf("%s has more than %d decimal places", decimal.New(minor, -int32(scale)), columnScale)
 	}
 	v := minor
-	if v >= maxColumn || v <= -maxColumn {
-		return 0, doesNotFit(minor, scale)
-	}
 	for range columnScale - scale {
-		if v >= maxColumn/10 || v <= -maxColumn/10 {
+		if v > math.MaxInt64/10 || v < math.MinInt64/10 {
 			return 0, doesNotFit(minor, scale)
 		}
 		v *= 10

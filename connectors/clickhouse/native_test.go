@@ -26,13 +26,14 @@ func TestScaleTo4(t *testing.T) {
 		{7, 0, 70000, ""},
 		{1234, 3, 12340, ""},
 		{12345, 4, 12345, ""},
-		{999_999_999_999_999_999, 4, 999_999_999_999_999_999, ""}, // the largest Decimal(18, 4)
-		{-99_999_999_999_999_999, 3, -999_999_999_999_999_990, ""},
-		{1_000_000_000_000_000_000, 4, 0, "100000000000000 does not fit Decimal(18, 4)"},
-		{100_000_000_000_000, 0, 0, "100000000000000 does not fit"},
-		{123456, 6, 0, "0.123456 has more than 4 decimal places"},
-		{math.MaxInt64 / 10, 2, 0, "9223372036854775.8 does not fit"}, // would wrap an int64
+		{999_999_999_999_999_999, 4, 999_999_999_999_999_999, ""}, // eighteen digits
+		{math.MaxInt64, 4, math.MaxInt64, ""},                     // beyond them, as clickhouse-go took it
+		{math.MaxInt64 / 10, 3, math.MaxInt64 / 10 * 10, ""},
+		{math.MinInt64 / 10, 3, math.MinInt64 / 10 * 10, ""},
+		{math.MaxInt64/10 + 1, 3, 0, "922337203685477.581 does not fit Decimal(18, 4)"}, // would wrap the Int64
+		{math.MaxInt64 / 10, 2, 0, "9223372036854775.8 does not fit"},
 		{math.MinInt64, 0, 0, "-9223372036854775808 does not fit"},
+		{123456, 6, 0, "0.123456 has more than 4 decimal places"},
 	} {
 		got, err := scaleTo4(tc.minor, tc.scale)
 		switch {
@@ -51,7 +52,7 @@ func nativeCases() map[string]nativeColumn {
 	for _, m := range []struct {
 		minor int64
 		scale uint8
-	}{{123450, 2}, {-5, 2}, {0, 0}, {7, 0}, {1234, 3}, {999_999_999_999_999_999, 4}} {
+	}{{123450, 2}, {-5, 2}, {0, 0}, {7, 0}, {1234, 3}, {999_999_999_999_999_999, 4}, {math.MinInt64, 4}} {
 		dec.add(m.minor, m.scale)
 	}
 	decs := &decimalArrays{}
@@ -134,11 +135,11 @@ func TestFillRefusesWhatDoesNotFit(t *testing.T) {
 	for _, typ := range []string{decimalType, "Decimal(18, 2)"} {
 		c := &decimalColumn{}
 		c.add(5, 2)
-		c.add(1_000_000_000_000_000_000, 2)
+		c.add(math.MaxInt64/10, 2)
 		err := fill(newColumn(t, typ), c, 2)
 		var de *dataError
-		if !errors.As(err, &de) || !strings.Contains(err.Error(), "10000000000000000 does not fit") {
-			t.Errorf("%s: %v, want a data error naming 10000000000000000", typ, err)
+		if !errors.As(err, &de) || !strings.Contains(err.Error(), "9223372036854775.8 does not fit") {
+			t.Errorf("%s: %v, want a data error naming 9223372036854775.8", typ, err)
 		}
 	}
 }
