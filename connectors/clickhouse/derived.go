@@ -36,6 +36,11 @@ func (s *Sink) sendRows(ctx context.Context, rows []pipeline.Row) error {
 		}
 		if cols, ok := derivedColumns(rows, idx, len(t.Columns)); ok {
 			chCols := batch.Columns()
+			sized := make([]column, len(cols))
+			for j, c := range cols {
+				sized[j] = column{t.Columns[j], c}
+			}
+			makeRoom(chCols, sized)
 			for j, c := range cols {
 				if nc, native := c.(nativeColumn); native && j < len(chCols) {
 					err = fill(chCols[j], nc, len(idx))

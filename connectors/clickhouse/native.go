@@ -22,8 +22,9 @@ import (
 // blocks with, from the bytes the native protocol defines for its type, and
 // the block then goes to the server like any other. A column whose type is
 // not the one these bytes are for (a table that drifted from the
-// migrations) is given the same values as Go values, and refuses or takes
-// them as before.
+// migrations) is given the same values as Go values through Append, and
+// takes or refuses them as clickhouse-go does; a value the Int64 of a
+// Decimal(18, 4) cannot hold is refused before either.
 
 // decimalType is the type of every money and quantity column.
 const decimalType = "Decimal(18, 4)"
@@ -170,7 +171,10 @@ func nativeSize(c nativeColumn) int {
 	return 0
 }
 
-// fill puts c's rows into col, an empty column of a prepared insert.
+// fill puts c's rows into col, an empty column of a prepared insert. A
+// value the column cannot hold is a *dataError; a *fillError means the
+// native bytes did not make the rows they should, which is no record's
+// fault.
 func fill(col chcolumn.Interface, c nativeColumn, rows int) error {
 	if string(col.Type()) != c.chType() || col.Rows() != 0 {
 		v, err := c.values()
@@ -192,24 +196,40 @@ func fill(col chcolumn.Interface, c nativeColumn, rows int) error {
 		return &dataError{err}
 	}
 	*bp = buf[:0] // Decode copies the values out
-	br := readers.Get().(*bufio.Reader)
-	defer readers.Put(br)
-	br.Reset(bytes.NewReader(buf))
-	if err := col.Decode(chproto.NewReader(br), rows); err != nil {
-		return fmt.Errorf("fill %s column from native form: %w", c.chType(), err)
+	rd := readers.Get().(*nativeReader)
+	defer readers.Put(rd)
+	rd.src.Reset(buf)
+	rd.br.Reset(&rd.src)
+	if err := col.Decode(chproto.NewReader(rd.br), rows); err != nil {
+		return &fillError{fmt.Errorf("fill %s column from native form: %w", c.chType(), err)}
 	}
-	if col.Rows() != rows {
-		return fmt.Errorf("fill %s column from native form: %d rows, want %d", c.chType(), col.Rows(), rows)
+	// Every byte read, and the rows asked for: fewer values than rows fail
+	// above, more would otherwise go unnoticed.
+	if col.Rows() != rows || rd.br.Buffered() != 0 || rd.src.Len() != 0 {
+		return &fillError{fmt.Errorf("fill %s column from native form: %d rows of %d, %d of %d bytes left unread",
+			c.chType(), col.Rows(), rows, rd.br.Buffered()+rd.src.Len(), len(buf))}
 	}
 	return nil
 }
 
+// fillError is a native fill that went wrong on our side.
+type fillError struct{ err error }
+
+func (e *fillError) Error() string { return e.err.Error() }
+func (e *fillError) Unwrap() error { return e.err }
+
 // buffers hold native bytes while a column decodes them.
 var buffers = sync.Pool{New: func() any { return new([]byte) }}
 
-// readers are buffered readers as large as the one proto.NewReader makes,
-// which bufio then uses as they are instead of allocating another.
-var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 128<<10) }}
+// nativeReader is what a column decodes from: a buffered reader as large as
+// the one proto.NewReader makes, which bufio then uses as it is instead of
+// allocating another, over the native bytes.
+type nativeReader struct {
+	br  *bufio.Reader
+	src bytes.Reader
+}
+
+var readers = sync.Pool{New: func() any { return &nativeReader{br: bufio.NewReaderSize(nil, 128<<10)} }}
 
 func appendInt64s(dst []byte, vs []int64) []byte {
 	for _, v := range vs {

@@ -89,6 +89,13 @@ func TestFillEncodesAsAppend(t *testing.T) {
 			if err := fill(native, c, rows); err != nil {
 				t.Fatal(err)
 			}
+			// The pooled buffer and reader go on to other columns: what
+			// this one holds must be its own copy.
+			for _, other := range nativeCases() {
+				if err := fill(newColumn(t, other.chType()), other, rowsOf(other)); err != nil {
+					t.Fatal(err)
+				}
+			}
 			v, err := c.values()
 			if err != nil {
 				t.Fatal(err)
@@ -165,4 +172,22 @@ func newColumn(t *testing.T, typ string) chcolumn.Interface {
 		t.Fatal(err)
 	}
 	return col
+}
+
+// TestFillCountsRows checks that native bytes making more or fewer rows
+// than the insert has are an error of ours, not the data's: no record is
+// refused for it.
+func TestFillCountsRows(t *testing.T) {
+	for _, rows := range []int{2, 4} {
+		c := &decimalColumn{}
+		for i := range 3 {
+			c.add(int64(i), 2)
+		}
+		err := fill(newColumn(t, decimalType), c, rows)
+		var fe *fillError
+		var de *dataError
+		if !errors.As(err, &fe) || errors.As(err, &de) {
+			t.Errorf("3 values filled as %d rows: %v, want a fill error and no data error", rows, err)
+		}
+	}
 }

@@ -198,7 +198,12 @@ func (s *Sink) send(ctx context.Context, table string, t *tableBuffer) error {
 		if nc, ok := c.data.(nativeColumn); ok && i < len(chCols) {
 			err = fill(chCols[i], nc, rows)
 			var de *dataError
-			if errors.As(err, &de) {
+			var fe *fillError
+			switch {
+			case errors.As(err, &fe):
+				batch.Abort()
+				return fmt.Errorf("insert %s: column %s: %w", table, c.name, err)
+			case errors.As(err, &de):
 				err = de.err // wrapped below
 			}
 		} else {
