@@ -133,29 +133,25 @@ func gatherMoney(rows []pipeline.Row, idx []int, j int) (*decimalColumn, bool) {
 }
 
 func gatherStrings(rows []pipeline.Row, idx []int, j int) (*stringArrays, bool) {
-	c := &stringArrays{ends: make([]uint64, 0, len(idx))}
-	for _, i := range idx {
-		v, ok := rows[i].Values[j].([]string)
-		if !ok {
-			return nil, false
-		}
-		c.vals = append(c.vals, v...)
-		c.endRow()
-	}
-	return c, true
+	c := &stringArrays{newArrays[string](len(idx), 0)}
+	return c, gatherArrays(rows, idx, j, &c.arrays)
 }
 
 func gatherBytes(rows []pipeline.Row, idx []int, j int) (*uint8Arrays, bool) {
-	c := &uint8Arrays{ends: make([]uint64, 0, len(idx))}
+	c := &uint8Arrays{newArrays[uint8](len(idx), 0)}
+	return c, gatherArrays(rows, idx, j, &c.arrays)
+}
+
+func gatherArrays[T any](rows []pipeline.Row, idx []int, j int, c *arrays[T]) bool {
 	for _, i := range idx {
-		v, ok := rows[i].Values[j].([]uint8)
+		v, ok := rows[i].Values[j].([]T)
 		if !ok {
-			return nil, false
+			return false
 		}
 		c.vals = append(c.vals, v...)
 		c.endRow()
 	}
-	return c, true
+	return true
 }
 
 // rowValues gives a row's values as clickhouse-go takes them one by one:

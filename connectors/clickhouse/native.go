@@ -51,11 +51,17 @@ type decimalColumn struct {
 func (c *decimalColumn) data() any { return c }
 
 func (c *decimalColumn) add(minor int64, scale uint8) {
+	c.vals = addScaled(c.vals, &c.bad, minor, scale)
+}
+
+// addScaled appends minor·10^-scale at the columns' scale to vals, keeping
+// in bad the first value that does not fit.
+func addScaled(vals []int64, bad *error, minor int64, scale uint8) []int64 {
 	v, err := scaleTo4(minor, scale)
-	if err != nil && c.bad == nil {
-		c.bad = err
+	if err != nil && *bad == nil {
+		*bad = err
 	}
-	c.vals = append(c.vals, v)
+	return append(vals, v)
 }
 
 func (c *decimalColumn) chType() string { return decimalType }
@@ -74,61 +80,64 @@ func (c *decimalColumn) values() (any, error) {
 	return decimals(c.vals), nil
 }
 
-// decimalArrays holds an Array(Decimal(18, 4)) column: every row's values
-// one after another, and where each row ends.
-type decimalArrays struct {
+// arrays holds an array column: every row's values one after another, and
+// where each row ends. That is also its native form: the rows' end offsets,
+// then all of its elements.
+type arrays[T any] struct {
 	ends []uint64
-	vals []int64
-	bad  error
+	vals []T
+}
+
+func newArrays[T any](rows, vals int) arrays[T] {
+	return arrays[T]{ends: make([]uint64, 0, rows), vals: make([]T, 0, vals)}
+}
+
+// endRow closes the row whose values were added since the last endRow.
+func (c *arrays[T]) endRow() { c.ends = append(c.ends, uint64(len(c.vals))) }
+
+// splitRows gives each row's values, as sub-slices of all.
+func splitRows[T, E any](c *arrays[T], all []E) [][]E {
+	out := make([][]E, len(c.ends))
+	start := uint64(0)
+	for i, end := range c.ends {
+		out[i] = all[start:end:end]
+		start = end
+	}
+	return out
+}
+
+// decimalArrays is an Array(Decimal(18, 4)) column.
+type decimalArrays struct {
+	arrays[int64]
+	bad error
 }
 
 func (c *decimalArrays) data() any { return c }
 
 func (c *decimalArrays) add(minor int64, scale uint8) {
-	v, err := scaleTo4(minor, scale)
-	if err != nil && c.bad == nil {
-		c.bad = err
-	}
-	c.vals = append(c.vals, v)
+	c.vals = addScaled(c.vals, &c.bad, minor, scale)
 }
-
-// endRow closes the row whose values were added since the last endRow.
-func (c *decimalArrays) endRow() { c.ends = append(c.ends, uint64(len(c.vals))) }
 
 func (c *decimalArrays) chType() string { return "Array(" + decimalType + ")" }
 
-// An array column is its rows' end offsets, then all of its elements.
 func (c *decimalArrays) native(dst []byte) ([]byte, error) {
 	if c.bad != nil {
 		return dst, c.bad
 	}
-	dst = appendUint64s(dst, c.ends)
-	return appendInt64s(dst, c.vals), nil
+	return appendInt64s(appendUint64s(dst, c.ends), c.vals), nil
 }
 
 func (c *decimalArrays) values() (any, error) {
 	if c.bad != nil {
 		return nil, c.bad
 	}
-	all := decimals(c.vals)
-	out := make([][]decimal.Decimal, len(c.ends))
-	start := uint64(0)
-	for i, end := range c.ends {
-		out[i] = all[start:end:end]
-		start = end
-	}
-	return out, nil
+	return splitRows(&c.arrays, decimals(c.vals)), nil
 }
 
-// stringArrays holds an Array(String) column the same way.
-type stringArrays struct {
-	ends []uint64
-	vals []string
-}
+// stringArrays is an Array(String) column.
+type stringArrays struct{ arrays[string] }
 
 func (c *stringArrays) data() any { return c }
-
-func (c *stringArrays) endRow() { c.ends = append(c.ends, uint64(len(c.vals))) }
 
 func (c *stringArrays) chType() string { return "Array(String)" }
 
@@ -137,15 +146,18 @@ func (c *stringArrays) native(dst []byte) ([]byte, error) {
 	return appendStrings(appendUint64s(dst, c.ends), c.vals), nil
 }
 
-func (c *stringArrays) values() (any, error) {
-	out := make([][]string, len(c.ends))
-	start := uint64(0)
-	for i, end := range c.ends {
-		out[i] = c.vals[start:end:end]
-		start = end
-	}
-	return out, nil
+func (c *stringArrays) values() (any, error) { return splitRows(&c.arrays, c.vals), nil }
+
+// uint8Arrays is an Array(UInt8) column (flags, one a criterion).
+type uint8Arrays struct{ arrays[uint8] }
+
+func (c *uint8Arrays) chType() string { return "Array(UInt8)" }
+
+func (c *uint8Arrays) native(dst []byte) ([]byte, error) {
+	return append(appendUint64s(dst, c.ends), c.vals...), nil
 }
+
+func (c *uint8Arrays) values() (any, error) { return splitRows(&c.arrays, c.vals), nil }
 
 func appendStrings(dst []byte, ss []string) []byte {
 	for _, s := range ss {
@@ -278,30 +290,6 @@ func scaleTo4(minor int64, scale uint8) (int64, error) {
 
 func doesNotFit(minor int64, scale uint8) error {
 	return fmt.Errorf("%s does not fit %s", decimal.New(minor, -int32(scale)), decimalType)
-}
-
-// uint8Arrays holds an Array(UInt8) column (flags, one a criterion).
-type uint8Arrays struct {
-	ends []uint64
-	vals []uint8
-}
-
-func (c *uint8Arrays) endRow() { c.ends = append(c.ends, uint64(len(c.vals))) }
-
-func (c *uint8Arrays) chType() string { return "Array(UInt8)" }
-
-func (c *uint8Arrays) native(dst []byte) ([]byte, error) {
-	return append(appendUint64s(dst, c.ends), c.vals...), nil
-}
-
-func (c *uint8Arrays) values() (any, error) {
-	out := make([][]uint8, len(c.ends))
-	start := uint64(0)
-	for i, end := range c.ends {
-		out[i] = c.vals[start:end:end]
-		start = end
-	}
-	return out, nil
 }
 
 func stringsSize(ss []string) int {

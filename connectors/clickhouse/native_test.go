@@ -131,7 +131,7 @@ func TestFillOtherTypes(t *testing.T) {
 		t.Errorf("Decimal(18, 2) got %v, want 1234.5", got)
 	}
 	var conv *chcolumn.ColumnConverterError
-	if err := fill(newColumn(t, "String"), &stringArrays{ends: []uint64{0}}, 1); !errors.As(err, &conv) {
+	if err := fill(newColumn(t, "String"), &stringArrays{arrays[string]{ends: []uint64{0}}}, 1); !errors.As(err, &conv) {
 		t.Errorf("arrays into a String column: %v, want clickhouse-go's conversion error", err)
 	}
 }

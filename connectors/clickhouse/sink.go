@@ -507,9 +507,7 @@ func (t *tableBuffer) flag(name string, v bool) {
 }
 
 func (t *tableBuffer) strArr(name string, v []string) {
-	c := nextCol(t, name, func(rows, _ int) *stringArrays {
-		return &stringArrays{ends: make([]uint64, 0, rows), vals: make([]string, 0, rows)}
-	})
+	c := nextCol(t, name, func(rows, _ int) *stringArrays { return &stringArrays{newArrays[string](rows, rows)} })
 	c.vals = append(c.vals, v...)
 	c.endRow()
 }
@@ -518,12 +516,8 @@ func (t *tableBuffer) strArr(name string, v []string) {
 // Each array column keeps all rows' items in one slice, so a batch
 // allocates no slice per row.
 func (t *tableBuffer) lines(ls []record.Line, priced bool) {
-	strs := func(rows, lines int) *stringArrays {
-		return &stringArrays{ends: make([]uint64, 0, rows), vals: make([]string, 0, lines)}
-	}
-	decs := func(rows, lines int) *decimalArrays {
-		return &decimalArrays{ends: make([]uint64, 0, rows), vals: make([]int64, 0, lines)}
-	}
+	strs := func(rows, lines int) *stringArrays { return &stringArrays{newArrays[string](rows, lines)} }
+	decs := func(rows, lines int) *decimalArrays { return &decimalArrays{arrays: newArrays[int64](rows, lines)} }
 	sku := nextCol(t, "line_sku", strs)
 	for _, l := range ls {
 		sku.vals = append(sku.vals, l.SKU)
