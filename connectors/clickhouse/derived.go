@@ -34,8 +34,12 @@ func (s *Sink) sendRows(ctx context.Context, rows []pipeline.Row) error {
 		if err != nil {
 			return fmt.Errorf("insert %s: prepare: %w", t.Name, err)
 		}
-		if cols, ok := derivedColumns(rows, idx, len(t.Columns)); ok {
-			chCols := batch.Columns()
+		chCols := batch.Columns()
+		types := make([]string, len(chCols))
+		for j, c := range chCols {
+			types[j] = string(c.Type())
+		}
+		if cols, ok := derivedColumns(rows, idx, types); ok {
 			sized := make([]column, len(cols))
 			for j, c := range cols {
 				sized[j] = column{t.Columns[j], c}
@@ -67,10 +71,13 @@ func (s *Sink) sendRows(ctx context.Context, rows []pipeline.Row) error {
 	return nil
 }
 
-// derivedColumns gives the rows idx as n columns, each a slice of the Go
-// type its first row holds, or false when some row holds another type
-// there (or a type not known here).
-func derivedColumns(rows []pipeline.Row, idx []int, n int) ([]any, bool) {
+// derivedColumns gives the rows idx as columns of the given ClickHouse
+// types, each a slice of the Go type its first row holds, or false when
+// some row holds another type there (or a type not known here). Amounts
+// go to a Decimal(18, 4) column in native form and to any other as exact
+// decimals.
+func derivedColumns(rows []pipeline.Row, idx []int, types []string) ([]any, bool) {
+	n := len(types)
 	for _, i := range idx {
 		if len(rows[i].Values) != n {
 			return nil, false
@@ -94,7 +101,11 @@ func derivedColumns(rows []pipeline.Row, idx []int, n int) ([]any, bool) {
 		case time.Time:
 			c, ok = gather[time.Time](rows, idx, j)
 		case record.Money:
-			c, ok = gatherMoney(rows, idx, j)
+			if types[j] == decimalType {
+				c, ok = gatherMoney(rows, idx, j)
+			} else {
+				c, ok = gatherDecimals(rows, idx, j)
+			}
 		case []string:
 			c, ok = gatherStrings(rows, idx, j)
 		case []uint8:
@@ -130,6 +141,18 @@ func gatherMoney(rows []pipeline.Row, idx []int, j int) (*decimalColumn, bool) {
 		c.add(m.Minor, m.Currency.Scale())
 	}
 	return c, true
+}
+
+func gatherDecimals(rows []pipeline.Row, idx []int, j int) ([]decimal.Decimal, bool) {
+	out := make([]decimal.Decimal, len(idx))
+	for k, i := range idx {
+		m, ok := rows[i].Values[j].(record.Money)
+		if !ok {
+			return nil, false
+		}
+		out[k] = decimal.New(m.Minor, -int32(m.Currency.Scale()))
+	}
+	return out, true
 }
 
 func gatherStrings(rows []pipeline.Row, idx []int, j int) (*stringArrays, bool) {

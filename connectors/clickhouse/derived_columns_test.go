@@ -23,7 +23,8 @@ func TestDerivedColumns(t *testing.T) {
 		row("a", record.Money{Minor: 1, Currency: cny}, []string{"x"}, []uint8{1}, at, uint64(1), 0.5, uint8(1), uint32(1)),
 		row("b", record.Money{Minor: 2, Currency: cny}, []string{}, []uint8{}, at, uint64(2), 1.0, uint8(0), uint32(2)),
 	}
-	cols, ok := derivedColumns(good, []int{0, 1}, 9)
+	types := []string{"String", "Decimal(18, 4)", "Array(String)", "Array(UInt8)", "DateTime", "UInt64", "Float64", "UInt8", "UInt32"}
+	cols, ok := derivedColumns(good, []int{0, 1}, types)
 	if !ok {
 		t.Fatal("rows of one type a column went row by row")
 	}
@@ -34,6 +35,16 @@ func TestDerivedColumns(t *testing.T) {
 	if d := cols[1].(*decimalColumn); len(d.vals) != 2 || d.vals[0] != 100 || d.vals[1] != 200 {
 		t.Errorf("amounts %v, want [100 200] (0.01 and 0.02 at scale 4)", d.vals)
 	}
+	// Into a wider Decimal the amounts go as exact decimals, which
+	// clickhouse-go scales itself.
+	wide := append([]string(nil), types...)
+	wide[1] = "Decimal(38, 4)"
+	if cols, ok = derivedColumns(good, []int{0, 1}, wide); !ok {
+		t.Fatal("rows for a Decimal(38, 4) column went row by row")
+	}
+	if d, isDec := cols[1].([]decimal.Decimal); !isDec || len(d) != 2 || d[0].String() != "0.01" || d[1].String() != "0.02" {
+		t.Errorf("amounts for a Decimal(38, 4) column: %#v, want 0.01 and 0.02 as decimals", cols[1])
+	}
 	for name, rows := range map[string][]pipeline.Row{
 		"two types":    {good[0], row("b", decimal.New(2, -2), []string{}, []uint8{}, at, uint64(2), 1.0, uint8(0), uint32(2))},
 		"short row":    {good[0], row("b")},
@@ -43,7 +54,7 @@ func TestDerivedColumns(t *testing.T) {
 		for i := range idx {
 			idx[i] = i
 		}
-		if _, ok := derivedColumns(rows, idx, 9); ok {
+		if _, ok := derivedColumns(rows, idx, types); ok {
 			t.Errorf("%s: took the column path", name)
 		}
 	}

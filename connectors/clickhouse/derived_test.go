@@ -12,6 +12,7 @@ import (
 	"github.com/erpflow/erpflow/connectors/clickhouse"
 	"github.com/erpflow/erpflow/pipeline"
 	"github.com/erpflow/erpflow/pipeline/record"
+	"github.com/erpflow/erpflow/transforms/match"
 )
 
 // TestSinkLandsDerivedRows lands derived rows of every Go type the stages
@@ -85,4 +86,29 @@ func TestSinkLandsDerivedRows(t *testing.T) {
 
 func fmtRow(name, amount string, tags []string, pass []uint8, at string, version uint64, score float64, flag uint8, n uint32) string {
 	return fmt.Sprintf("%s %s %q %v %s %d %v %d %d", name, amount, tags, pass, at, version, score, flag, n)
+}
+
+// TestSinkLandsControlTotalsPastDecimal18 lands a day's control totals
+// larger than a Decimal(18, 4) holds, as ten bank lines of the largest
+// amount a record may carry add up to: the row lands exactly instead of
+// holding its batch back for ever.
+func TestSinkLandsControlTotalsPastDecimal18(t *testing.T) {
+	ctx := context.Background()
+	conn := altered(t)
+	cny := record.MustCurrency("CNY")
+	line := int64(record.MaxMajor*100 - 1) // 99,999,999,999,999.99
+	sum := record.Money{Minor: 10 * line, Currency: cny}
+	zero := record.Money{Currency: cny}
+	b := &pipeline.Batch{Rows: []pipeline.Row{{Table: match.TotalsTable, Values: []any{"SH01", "CNY",
+		time.Date(2025, 4, 16, 0, 0, 0, 0, time.UTC), uint32(10), sum, zero, zero, sum, uint8(1), uint64(1)}}}}
+	if err := clickhouse.NewSink(conn).Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	var lines, unmatched decimal.Decimal
+	if err := conn.QueryRow(ctx, "SELECT lines_amount, unmatched_amount FROM recon_control_totals").Scan(&lines, &unmatched); err != nil {
+		t.Fatal(err)
+	}
+	if want := "999999999999999.9"; lines.String() != want || unmatched.String() != want {
+		t.Errorf("totals landed as %s and %s, want %s", lines, unmatched, want)
+	}
 }
