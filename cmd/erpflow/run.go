@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"runtime/debug"
 	"runtime/metrics"
 	"runtime/pprof"
 	"time"
@@ -35,27 +34,6 @@ func (s *serverFlags) apply(cfg *config.Config) error {
 		return usageError{err}
 	}
 	return nil
-}
-
-// defaultMemoryLimit is the Go heap's soft limit for erpflow run unless
-// GOMEMLIMIT says otherwise; the process budget is 512 MiB.
-const defaultMemoryLimit = 448 << 20
-
-// paceCollector leaves the collector's pace to the soft memory limit: it
-// runs when the heap nears the limit, not each time the heap has doubled
-// since the last collection (GOGC=100), which made it run several times as
-// often while the live heap was small. The run without matching (live heap
-// about 150 MB) took 3.3-3.8 CPU-seconds instead of 3.8-4.0 for the same
-// records, at a peak RSS of 456-459 MiB instead of 372-410 (A/B, three
-// runs each); with matching the live heap is near the limit anyway and
-// nothing changed. GOMEMLIMIT and GOGC in the environment decide if set.
-func paceCollector(getenv func(string) string) {
-	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(defaultMemoryLimit)
-		if getenv("GOGC") == "" {
-			debug.SetGCPercent(-1)
-		}
-	}
 }
 
 func newRun(g *globals) *cobra.Command {
@@ -93,7 +71,9 @@ consumed=N landed=N dead_lettered=N duplicates=N`,
 				cfg.Kafka.GroupID = group
 			}
 			log := logger(cfg.Log)
-			paceCollector(os.Getenv)
+			if paceCollector(os.Getenv) {
+				go followLiveHeap(cmd.Context(), log, time.Second/4)
+			}
 			if cpuProfile != "" {
 				stop, err := startCPUProfile(cpuProfile)
 				if err != nil {
