@@ -47,10 +47,10 @@ const (
 // followLiveHeap raises the soft memory limit when the live heap (what the
 // last collection kept) nears it and the collector, held back by it, takes
 // gcShareHigh of the CPU or more; and it lowers it again as the live heap
-// shrinks, never below defaultMemoryLimit. A limit that little above what is live cannot hold
-// the heap down; it only makes the collector run back to back: matching's
-// state over a 180-day world (a live heap near 500 MB) had it take half of
-// erpflow's CPU. The limit moving is logged.
+// shrinks, never below defaultMemoryLimit. A limit that little above what
+// is live cannot hold the heap down; it only makes the collector run back
+// to back: matching's state over a 180-day world (a live heap near 500 MB)
+// had it take half of erpflow's CPU. The limit moving is logged.
 func followLiveHeap(ctx context.Context, log *slog.Logger, every time.Duration) {
 	f := limitFollower{base: defaultMemoryLimit, headroom: limitHeadroom, near: liveNearBase, limit: defaultMemoryLimit,
 		set: debug.SetMemoryLimit, log: log}
