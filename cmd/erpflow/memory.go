@@ -35,9 +35,10 @@ func paceCollector(getenv func(string) string) bool {
 
 // limitHeadroom is how far above the live heap followLiveHeap raises the
 // soft limit. It does so only once the live heap is within liveNearBase of
-// the base limit and the collector takes gcShareHigh of the CPU or more:
-// the 90-day demo (a live heap up to about 340 MiB) keeps the base limit
-// and its 512 MiB budget.
+// the base limit and the collector takes gcShareHigh of the busy CPU or
+// more: the 90-day demo (a live heap up to about 340 MiB) keeps the base
+// limit and its 512 MiB budget. A limit followed up can take the process
+// past that budget; GOMEMLIMIT set by hand is the way to hold it to one.
 const (
 	limitHeadroom = 160 << 20
 	liveNearBase  = 64 << 20
@@ -46,42 +47,95 @@ const (
 
 // followLiveHeap raises the soft memory limit when the live heap (what the
 // last collection kept) nears it and the collector, held back by it, takes
-// gcShareHigh of the CPU or more; and it lowers it again as the live heap
-// shrinks, never below defaultMemoryLimit. A limit that little above what
-// is live cannot hold the heap down; it only makes the collector run back
-// to back: matching's state over a 180-day world (a live heap near 500 MB)
-// had it take half of erpflow's CPU. The limit moving is logged.
+// gcShareHigh of the busy CPU or more; and it lowers it again once the
+// largest live heap of the last two seconds has shrunk well below it,
+// never below defaultMemoryLimit. A limit that little above what is live
+// cannot hold the heap down; it only makes the collector run back to back:
+// matching's state over a 180-day world (a live heap near 500 MB) had it
+// take half of erpflow's CPU. The limit moving is logged.
 func followLiveHeap(ctx context.Context, log *slog.Logger, every time.Duration) {
 	f := limitFollower{base: defaultMemoryLimit, headroom: limitHeadroom, near: liveNearBase, limit: defaultMemoryLimit,
 		set: debug.SetMemoryLimit, log: log}
-	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/cpu/classes/gc/total:cpu-seconds"},
-		{Name: "/cpu/classes/total:cpu-seconds"}}
-	// The collector's share is taken over the last two seconds: the CPU
-	// estimates move at each collection only.
-	const window = 8
-	var gcs, totals [window]float64
+	var w heapWindow
+	r := newHeapReader()
 	t := time.NewTicker(every)
 	defer t.Stop()
-	for n := 0; ; n++ {
+	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		metrics.Read(samples)
-		if samples[0].Value.Kind() != metrics.KindUint64 || samples[1].Value.Kind() != metrics.KindFloat64 ||
-			samples[2].Value.Kind() != metrics.KindFloat64 {
-			return // a runtime without these metrics: the limit stays put
+		s, ok := r.read()
+		if !ok {
+			log.Warn("runtime metrics of the heap are missing: the soft memory limit stays where it is")
+			return
 		}
-		i := n % window
-		oldGC, oldTotal := gcs[i], totals[i]
-		gcs[i], totals[i] = samples[1].Value.Float64(), samples[2].Value.Float64()
-		share := 0.0
-		if n >= window && totals[i] > oldTotal {
-			share = (gcs[i] - oldGC) / (totals[i] - oldTotal)
-		}
-		f.step(int64(samples[0].Value.Uint64()), share)
+		share, liveMax := w.add(s)
+		f.step(s.live, liveMax, share)
 	}
+}
+
+// heapSample is what followLiveHeap reads at each tick: the live heap, and
+// the cumulative CPU-seconds the collector took outside idle time against
+// those the program was busy.
+type heapSample struct {
+	live      int64
+	gc, total float64
+}
+
+type heapReader struct{ samples []metrics.Sample }
+
+func newHeapReader() *heapReader {
+	return &heapReader{samples: []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/cpu/classes/gc/total:cpu-seconds"},
+		{Name: "/cpu/classes/gc/mark/idle:cpu-seconds"}, {Name: "/cpu/classes/total:cpu-seconds"},
+		{Name: "/cpu/classes/idle:cpu-seconds"}}}
+}
+
+// read samples the runtime, or says a metric is missing. Marking on
+// otherwise idle CPUs is left out of the collector's share: it costs the
+// program nothing.
+func (r *heapReader) read() (heapSample, bool) {
+	metrics.Read(r.samples)
+	if r.samples[0].Value.Kind() != metrics.KindUint64 {
+		return heapSample{}, false
+	}
+	var f [4]float64
+	for i, s := range r.samples[1:] {
+		if s.Value.Kind() != metrics.KindFloat64 {
+			return heapSample{}, false
+		}
+		f[i] = s.Value.Float64()
+	}
+	return heapSample{live: int64(r.samples[0].Value.Uint64()), gc: f[0] - f[1], total: f[2] - f[3]}, true
+}
+
+// heapWindow keeps the last heapTicks samples: the CPU estimates move at
+// each collection only, so the collector's share is taken across them,
+// and lowering the limit looks at the largest live heap among them, not a
+// moment's dip.
+const heapTicks = 8
+
+type heapWindow struct {
+	ring [heapTicks]heapSample
+	n    int
+}
+
+// add takes a sample and returns the collector's share of the busy CPU
+// since the oldest one kept (0 until the window is full) and the largest
+// live heap kept.
+func (w *heapWindow) add(s heapSample) (share float64, liveMax int64) {
+	i := w.n % heapTicks
+	old := w.ring[i]
+	w.ring[i] = s
+	w.n++
+	if w.n > heapTicks && s.total > old.total {
+		share = (s.gc - old.gc) / (s.total - old.total)
+	}
+	for j := range min(w.n, heapTicks) {
+		liveMax = max(liveMax, w.ring[j].live)
+	}
+	return share, liveMax
 }
 
 // limitFollower is followLiveHeap's arithmetic, apart from the runtime.
@@ -94,11 +148,19 @@ type limitFollower struct {
 	log            *slog.Logger
 }
 
-// step sets the limit for a live heap of live bytes while the collector
-// takes gcShare of the CPU.
-func (f *limitFollower) step(live int64, gcShare float64) {
-	want := max(f.base, live+f.headroom)
-	if want == f.limit || (want > f.limit && (gcShare < gcShareHigh || live < f.base-f.near)) {
+// step sets the limit for a live heap of live bytes (liveMax the largest
+// of late) while the collector takes gcShare of the busy CPU. It lowers
+// the limit only by 64 MiB or more at a time, so that a heap swinging up
+// and down keeps its headroom at the top of the swing.
+func (f *limitFollower) step(live, liveMax int64, gcShare float64) {
+	up, down := max(f.base, live+f.headroom), max(f.base, liveMax+f.headroom)
+	var want int64
+	switch {
+	case up > f.limit && gcShare >= gcShareHigh && live >= f.base-f.near:
+		want = up
+	case down < f.limit && (f.limit-down >= 64<<20 || down == f.base):
+		want = down
+	default:
 		return
 	}
 	f.set(want)
