@@ -84,11 +84,27 @@ type ControlTotal struct {
 	Lines                      int
 	Amount                     int64
 	Matched, Review, Unmatched int64
-	At                         time.Time
+	// Overflowed is set once a sum would have left the int64 range (a day
+	// of bank lines near record.MaxMajor by the hundred): the sums then
+	// stop counting, and the day is never balanced.
+	Overflowed bool
+	At         time.Time
 }
 
 // Balanced is true when every line's money is accounted for exactly once.
-func (c ControlTotal) Balanced() bool { return c.Amount == c.Matched+c.Review+c.Unmatched }
+func (c ControlTotal) Balanced() bool {
+	return !c.Overflowed && c.Amount == c.Matched+c.Review+c.Unmatched
+}
+
+// add adds v to one of c's sums, unless the result would leave the int64
+// range: wrapped, the sums would be wrong and could still balance.
+func (c *ControlTotal) add(sum *int64, v int64) {
+	if r := *sum + v; (v > 0 && r < *sum) || (v < 0 && r > *sum) {
+		c.Overflowed = true
+	} else {
+		*sum = r
+	}
+}
 
 // Output collects what the records given to Add changed.
 type Output struct {
@@ -400,8 +416,8 @@ func (rc *Reconciler) bankLine(r *record.Record, b *record.BankTxn, out *Output)
 		st.key, st.amount, st.counted = totalKey{b.Amount.Currency, b.BookingDate}, b.Amount.Minor, true
 		t := rc.total(st.key)
 		t.Lines++
-		t.Amount += b.Amount.Minor
-		t.Unmatched += b.Amount.Minor
+		t.add(&t.Amount, b.Amount.Minor)
+		t.add(&t.Unmatched, b.Amount.Minor)
 	}
 	if b.Direction == "credit" && b.Amount.Minor > 0 {
 		if x, twice := rc.paidTwice(l, full); twice {
@@ -531,8 +547,8 @@ func (rc *Reconciler) decided(m Match, l Line, at time.Time, by, why string, out
 func (rc *Reconciler) afterMatch(m Match, l Line, at time.Time, out *Output) {
 	if st := rc.lines[m.Line]; st != nil && st.counted && st.outcome != m.Outcome {
 		t := rc.total(st.key)
-		*rc.bucket(t, st.outcome) -= st.amount
-		*rc.bucket(t, m.Outcome) += st.amount
+		t.add(rc.bucket(t, st.outcome), -st.amount)
+		t.add(rc.bucket(t, m.Outcome), st.amount)
 		st.outcome = m.Outcome
 	}
 	if m.Outcome != Confirmed && m.Outcome != Accepted {
@@ -757,7 +773,11 @@ func (rc *Reconciler) endOfDay(d record.Date, at time.Time, out *Output) {
 		t := *rc.totals[k]
 		t.At = at
 		out.Totals = append(out.Totals, t)
-		if !t.Balanced() {
+		switch {
+		case t.Overflowed:
+			rc.raise(out, Exception{Type: ExcUnbalanced, Reason: "overflow", Subject: fmt.Sprintf("%s/%s/%s", rc.company, k.cur, k.day),
+				NextStep: "the day's bank lines add up past what the control totals can count: look for amounts entered in the wrong unit at the bank or the source"}, at)
+		case !t.Balanced():
 			rc.raise(out, Exception{Type: ExcUnbalanced, Subject: fmt.Sprintf("%s/%s/%s", rc.company, k.cur, k.day),
 				Amount:   record.Money{Minor: t.Amount - t.Matched - t.Review - t.Unmatched, Currency: k.cur},
 				NextStep: "report a matching defect: a bank line is counted twice or not at all"}, at)

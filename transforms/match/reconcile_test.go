@@ -3,6 +3,7 @@ package match
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -686,4 +687,51 @@ func newSH01(t *testing.T) *Reconciler {
 		t.Fatal(err)
 	}
 	return rc
+}
+
+// TestControlTotalsOverflow: bank lines whose day adds up past the int64
+// range stop the sums rather than wrap them; the day is not balanced, and
+// the exception says why. Two smaller days around it count as ever.
+func TestControlTotalsOverflow(t *testing.T) {
+	rc, err := NewReconciler("SH01", DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := record.MakeDate(2025, 3, 3).Time()
+	huge := int64(math.MaxInt64/2 + 1)
+	var out Output
+	for _, l := range []*record.Record{
+		creditLine("L0", "", 1000, day.AddDate(0, 0, -1)),
+		creditLine("L1", "", huge, day),
+		creditLine("L2", "", huge, day), // the sum would wrap to negative
+		creditLine("L3", "", 2000, day.AddDate(0, 0, 1)),
+	} {
+		rc.Add(l, &out)
+	}
+	rc.Close(day.AddDate(0, 0, 5), &out)
+	totals := map[record.Date]ControlTotal{}
+	for _, c := range out.Totals {
+		totals[c.Day] = c
+	}
+	d := record.DateOf(day)
+	if c := totals[d]; !c.Overflowed || c.Balanced() || c.Amount != huge || c.Unmatched != huge {
+		t.Errorf("the overflowing day: %+v; want it overflowed, unbalanced, with the sums before the overflow", c)
+	}
+	for _, other := range []record.Date{d - 1, d + 1} {
+		if c := totals[other]; c.Overflowed || !c.Balanced() || c.Amount == 0 {
+			t.Errorf("day %s: %+v; want it counted and balanced", other, c)
+		}
+	}
+	var found bool
+	for _, x := range out.Exceptions {
+		if x.Type == ExcUnbalanced {
+			if x.Reason != "overflow" || !strings.HasSuffix(x.Subject, "/"+d.String()) || !x.Amount.IsZero() {
+				t.Errorf("exception %+v; want control_unbalanced for %s with reason overflow and no amount", x, d)
+			}
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no control_unbalanced exception among %+v", out.Exceptions)
+	}
 }

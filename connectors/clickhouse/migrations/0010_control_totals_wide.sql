@@ -3,8 +3,7 @@
 -- units, which Decimal(18, 4) takes, but ten such lines on one day do not
 -- fit its Int64: the row could not be written, and the batch carrying it
 -- would have been retried for ever. Decimal(38, 4) holds any sum matching
--- keeps, an int64 of minor units (which itself wraps only after some
--- ninety such lines in a three-decimal currency, nine hundred in a
--- two-decimal one).
+-- keeps: an int64 of minor units, past which matching marks the day
+-- overflowed instead of adding on.
 ALTER TABLE recon_control_totals MODIFY COLUMN lines_amount Decimal(38, 4), MODIFY COLUMN matched_amount Decimal(38, 4),
     MODIFY COLUMN review_amount Decimal(38, 4), MODIFY COLUMN unmatched_amount Decimal(38, 4);
