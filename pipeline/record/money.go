@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Currency is an ISO 4217 alphabetic code. The zero value means "not set".
@@ -135,7 +136,7 @@ func ParseMoney(amount string, cur Currency) (Money, error) {
 		return Money{}, err
 	}
 	if lim := MaxMajor * pow10[cur.Scale()]; v >= lim || v <= -lim {
-		return Money{}, fmt.Errorf("%q: %w", amount, ErrOverflow)
+		return Money{}, fmt.Errorf("%q: %w", strings.Clone(amount), ErrOverflow)
 	}
 	return Money{Minor: v, Currency: cur}, nil
 }
@@ -155,7 +156,7 @@ func ParseFixed(s string) (Fixed, error) {
 		return 0, err
 	}
 	if lim := MaxMajor * pow10[FixedScale]; v >= lim || v <= -lim {
-		return 0, fmt.Errorf("%q: %w", s, ErrOverflow)
+		return 0, fmt.Errorf("%q: %w", strings.Clone(s), ErrOverflow)
 	}
 	return Fixed(v), nil
 }
@@ -208,6 +209,10 @@ func appendScaled(dst []byte, v int64, scale uint8) []byte {
 // most scale digits, returning the value times 10^scale. It is deliberately
 // strict: canonical records carry plain decimals; messy source formats are the
 // cleaning stage's business.
+//
+// Its errors, like ParseMoney's and ParseFixed's, quote a copy of s: an
+// error holding s itself would let s escape, and every decoder's
+// string(bytes) conversion on the way in would then allocate.
 func parseScaled(s string, scale uint8) (int64, error) {
 	if s == "" {
 		return 0, ErrBadDecimal
@@ -234,7 +239,7 @@ func parseScaled(s string, scale uint8) (int64, error) {
 		if inFrac {
 			frac++
 			if frac > int(scale) {
-				return 0, fmt.Errorf("%q has more than %d decimal places: %w", s, scale, ErrTooPrecise)
+				return 0, fmt.Errorf("%q has more than %d decimal places: %w", strings.Clone(s), scale, ErrTooPrecise)
 			}
 		}
 		digits++
