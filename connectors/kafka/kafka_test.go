@@ -273,3 +273,60 @@ func TestDeadLettersReadReleasedOriginalsAgain(t *testing.T) {
 		t.Error("a dead letter whose original is not in its topic was written")
 	}
 }
+
+// TestSourceKeepsEachMessagesHeaders: headers are cut from shared blocks;
+// every message still gets exactly its own, across block boundaries, and
+// appending to one message's headers leaves the next message's alone.
+func TestSourceKeepsEachMessagesHeaders(t *testing.T) {
+	b := startBroker(t, "erp.invoices")
+	const n = 3 * headerBlock / 2
+	var msgs []kafkago.Message
+	for i := 0; i < n; i++ {
+		m := kafkago.Message{Topic: "erp.invoices", Key: []byte("SH01"), Value: []byte(fmt.Sprint(i))}
+		for j := 0; j < i%4; j++ {
+			m.Headers = append(m.Headers, kafkago.Header{Key: fmt.Sprint("h", j), Value: []byte(fmt.Sprint(i, "/", j))})
+		}
+		msgs = append(msgs, m)
+	}
+	w := NewWriter([]string{b.Addr()})
+	defer w.Close()
+	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
+		t.Fatal(err)
+	}
+	s := testSource(t, b, "g-headers", "erp.invoices")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var got []pipeline.Message
+	for len(got) < n && ctx.Err() == nil {
+		batch, err := s.Fetch(ctx, 500, 100*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, batch...)
+	}
+	if len(got) != n {
+		t.Fatalf("read %d messages, want %d", len(got), n)
+	}
+	for k, m := range got {
+		i, err := strconv.Atoi(string(m.Value))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(m.Headers) != i%4 || cap(m.Headers) != len(m.Headers) {
+			t.Fatalf("message %d: %d headers (capacity %d), want %d", i, len(m.Headers), cap(m.Headers), i%4)
+		}
+		for j, h := range m.Headers {
+			if h.Key != fmt.Sprint("h", j) || string(h.Value) != fmt.Sprint(i, "/", j) {
+				t.Fatalf("message %d header %d: %s=%s", i, j, h.Key, h.Value)
+			}
+		}
+		if k > 0 {
+			prev := got[k-1].Headers
+			before := fmt.Sprint(m.Headers)
+			_ = append(prev, pipeline.Header{Key: "appended"})
+			if after := fmt.Sprint(m.Headers); after != before {
+				t.Fatalf("appending to message %d's headers changed the next one's: %s, was %s", k-1, after, before)
+			}
+		}
+	}
+}
