@@ -194,7 +194,8 @@ type DeadLetterSink interface {
 // Source hands out messages and takes commits.
 type Source interface {
 	// Fetch returns up to max messages, waiting at most wait for the first;
-	// an empty result is not an error.
+	// an empty result is not an error. The slice is the caller's: the
+	// runner makes it the batch's, and appends to it.
 	Fetch(ctx context.Context, max int, wait time.Duration) ([]Message, error)
 	// Commit records that everything before each mark is done.
 	Commit(ctx context.Context, marks []Mark) error

@@ -256,7 +256,11 @@ func (r *Runner) fetch(ctx context.Context, lagger LagReporter, out chan<- *Batc
 				deadline = b.Fetched.Add(r.cfg.BatchWait)
 			}
 			idle = 0
-			b.Messages = append(b.Messages, msgs...)
+			if b.Messages == nil {
+				b.Messages = msgs // the source's to give (Source.Fetch): no copy
+			} else {
+				b.Messages = append(b.Messages, msgs...)
+			}
 			// Messages after a final batch need one of their own.
 			finalSent = false
 		}

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -39,7 +40,7 @@ type Stage struct {
 type worker struct {
 	dec     *record.Decoder
 	mappers map[string]*mapping.Mapper // by raw topic
-	items   []pipeline.Item
+	n       int                        // items decoded by the last decode
 	dead    []pipeline.DeadLetter
 	// pass are topics whose messages are not records: a later stage reads
 	// them from the batch (matching reads review decisions).
@@ -89,12 +90,17 @@ func (s *Stage) ReleaseValues() *Stage {
 // Name implements pipeline.Stage.
 func (s *Stage) Name() string { return StageName }
 
-// Process implements pipeline.Stage.
+// Process implements pipeline.Stage. Each worker decodes its share of the
+// messages straight into its share of b.Items (room for one item per
+// message), and the shares are then closed up: a batch's items are its
+// largest allocation, and decoding into worker buffers first made it twice.
 func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 	ingest := s.now().UTC().Truncate(time.Second)
 	n := len(b.Messages)
 	parts := min(len(s.workers), max(1, n/minChunk))
 	size := (n + parts - 1) / parts
+	base := len(b.Items)
+	b.Items = slices.Grow(b.Items, n)[:base+n]
 	var wg sync.WaitGroup
 	for p := 0; p < parts; p++ {
 		lo, hi := p*size, min((p+1)*size, n)
@@ -102,34 +108,36 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w.decode(b, lo, hi, ingest)
+			w.decode(b, lo, hi, b.Items[base+lo:base+hi], ingest)
 		}()
 	}
 	wg.Wait()
-	total := len(b.Items)
-	for _, w := range s.workers[:parts] {
-		total += len(w.items)
-	}
-	if cap(b.Items) < total {
-		b.Items = append(make([]pipeline.Item, 0, total), b.Items...)
-	}
-	for _, w := range s.workers[:parts] {
-		b.Items = append(b.Items, w.items...)
+	end := base
+	for p, w := range s.workers[:parts] {
+		lo := base + p*size
+		if end != lo {
+			copy(b.Items[end:], b.Items[lo:lo+w.n])
+		}
+		end += w.n
 		b.Dead = append(b.Dead, w.dead...)
-		clear(w.items)
-		w.items, w.dead = w.items[:0], w.dead[:0]
+		w.dead = w.dead[:0]
 	}
+	clear(b.Items[end:])
+	b.Items = b.Items[:end]
 	return nil
 }
 
-func (w *worker) decode(b *pipeline.Batch, lo, hi int, ingest time.Time) {
+// decode decodes messages lo to hi into out, one item per record, and
+// leaves the number of items in w.n.
+func (w *worker) decode(b *pipeline.Batch, lo, hi int, out []pipeline.Item, ingest time.Time) {
+	w.n = 0
 	for i := lo; i < hi; i++ {
 		m := &b.Messages[i]
 		if w.pass[m.Topic] || m.Control {
 			continue
 		}
-		w.items = append(w.items, pipeline.Item{Msg: i})
-		it := &w.items[len(w.items)-1]
+		it := &out[w.n]
+		*it = pipeline.Item{Msg: i}
 		stage := StageName
 		var err error
 		if mp := w.mappers[m.Topic]; mp != nil {
@@ -139,10 +147,10 @@ func (w *worker) decode(b *pipeline.Batch, lo, hi int, ingest time.Time) {
 			err = w.dec.Decode(m.Value, &it.Rec)
 		}
 		if err != nil {
-			w.items = w.items[:len(w.items)-1]
 			w.dead = append(w.dead, pipeline.DeadLetter{Msg: m, Stage: stage, Reason: reason(err), Message: err.Error()})
 			continue
 		}
+		w.n++
 		it.Rec.IngestTime = ingest
 		it.Rec.Provenance.Topic, it.Rec.Provenance.Partition, it.Rec.Provenance.Offset = m.Topic, m.Partition, m.Offset
 		it.Rec.Provenance.SHA256 = sha256.Sum256(m.Value)

@@ -119,6 +119,17 @@ func TestParallelDecodeKeepsOrder(t *testing.T) {
 			t.Fatalf("item %d out of order: msg %d after %d", i, b.Items[i].Msg, b.Items[i-1].Msg)
 		}
 	}
+	// Each item is its own message's record, whichever worker decoded it.
+	d := record.NewDecoder()
+	for i, it := range b.Items {
+		var want record.Record
+		if err := d.Decode(ex[it.Msg%len(ex)], &want); err != nil {
+			t.Fatal(err)
+		}
+		if it.Rec.ID != want.ID || it.Rec.Kind != want.Kind || it.Rec.Version != want.Version {
+			t.Fatalf("item %d (message %d) is %s %s, want %s %s", i, it.Msg, it.Rec.Kind, it.Rec.ID, want.Kind, want.ID)
+		}
+	}
 	for i := 1; i < len(b.Dead); i++ {
 		if b.Dead[i].Msg.Offset <= b.Dead[i-1].Msg.Offset {
 			t.Fatalf("dead letters out of order")
