@@ -186,6 +186,16 @@ type Sink interface {
 	Write(ctx context.Context, b *Batch) error
 }
 
+// GroupSink is a sink that can also land several batches in one write.
+// WriteGroup lands every batch whole or returns an error, after which the
+// runner writes each batch with Write: what the failed group write landed
+// must land again harmlessly. It dead-letters nothing itself; a record the
+// store refuses fails the group, and Write sorts it out.
+type GroupSink interface {
+	Sink
+	WriteGroup(ctx context.Context, bs []*Batch) error
+}
+
 // DeadLetterSink stores dead letters; nil means they are stored.
 type DeadLetterSink interface {
 	WriteDead(ctx context.Context, dead []DeadLetter) error

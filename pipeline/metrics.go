@@ -16,6 +16,7 @@ type Metrics struct {
 	BatchSize    prometheus.Histogram     //
 	SinkRows     *prometheus.CounterVec   // kind
 	SinkErrors   prometheus.Counter       //
+	SinkWrites   *prometheus.CounterVec   // batches: 1, 2, 3
 	Commits      *prometheus.CounterVec   // outcome
 	Lag          *prometheus.GaugeVec     // topic, partition
 	InFlight     prometheus.Gauge         //
@@ -54,6 +55,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "erpflow_sink_errors_total",
 			Help: "Failed sink or dead-letter writes (each is retried).",
 		}),
+		SinkWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "erpflow_sink_writes_total",
+			Help: "Sink writes, by how many batches went together (batches waiting when a writer was free).",
+		}, []string{"batches"}),
 		Commits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "erpflow_offset_commits_total",
 			Help: "Offset commits, by outcome.",
@@ -69,7 +74,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.Records, m.DeadLetters, m.Duplicates, m.BatchSeconds, m.BatchSize,
-			m.SinkRows, m.SinkErrors, m.Commits, m.Lag, m.InFlight)
+			m.SinkRows, m.SinkErrors, m.SinkWrites, m.Commits, m.Lag, m.InFlight)
 	}
 	return m
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -396,22 +397,62 @@ func (r *Runner) countStage(stage string, b *Batch, dead int) {
 // write lands a batch: items in the sink, then dead letters, each retried
 // with back-off until it succeeds or the runner is told to stop. Only a batch
 // that got through both is acknowledged.
+//
+// Batches already waiting when a writer takes one go with it, up to
+// maxGroup, if the sink can write them together (GroupSink): one insert
+// per table instead of one per table and batch. If that write fails, each
+// batch is written alone as usual, which retries and sorts out refusals.
 func (r *Runner) write(ctx context.Context, in <-chan *Batch, acks chan<- *Batch) {
+	gs, _ := r.sink.(GroupSink)
+	var group []*Batch
 	for b := range in {
+		group = append(group[:0], b)
+		for gs != nil && len(group) < maxGroup {
+			nb, ok := tryRecv(in)
+			if !ok {
+				break
+			}
+			group = append(group, nb)
+		}
 		start := time.Now()
-		ok := r.retry(ctx, "sink", &r.sinkOK, func() error { return r.sink.Write(ctx, b) })
-		if ok && len(b.Dead) > 0 {
-			ok = r.retry(ctx, "dead-letter", &r.dlqOK, func() error { return r.dlq.WriteDead(ctx, b.Dead) })
+		together := false
+		if len(group) > 1 {
+			err := gs.WriteGroup(ctx, group)
+			together = err == nil
+			if err != nil && ctx.Err() == nil {
+				r.log.Info("group write failed; writing its batches one by one", "batches", len(group), "err", err)
+			}
 		}
-		if !ok {
-			// Abandoned during shutdown: not acknowledged, never committed.
-			continue
+		r.metrics.SinkWrites.WithLabelValues(strconv.Itoa(len(group))).Inc()
+		for _, b := range group {
+			ok := together || r.retry(ctx, "sink", &r.sinkOK, func() error { return r.sink.Write(ctx, b) })
+			if ok && len(b.Dead) > 0 {
+				ok = r.retry(ctx, "dead-letter", &r.dlqOK, func() error { return r.dlq.WriteDead(ctx, b.Dead) })
+			}
+			if !ok {
+				// Abandoned during shutdown: not acknowledged, never committed.
+				continue
+			}
+			took := time.Since(start)
+			r.metrics.BatchSeconds.WithLabelValues("sink").Observe(took.Seconds())
+			r.log.Debug("batch landed", "seq", b.Seq, "messages", len(b.Messages), "records", len(b.Items),
+				"dead", len(b.Dead), "sink", took, "since_fetch", time.Since(b.Fetched), "group", len(group))
+			acks <- b
 		}
-		took := time.Since(start)
-		r.metrics.BatchSeconds.WithLabelValues("sink").Observe(took.Seconds())
-		r.log.Debug("batch landed", "seq", b.Seq, "messages", len(b.Messages), "records", len(b.Items),
-			"dead", len(b.Dead), "sink", took, "since_fetch", time.Since(b.Fetched))
-		acks <- b
+		clear(group)
+	}
+}
+
+// maxGroup is the most batches a sink writer lands together.
+const maxGroup = 3
+
+// tryRecv takes a batch from in if one is waiting.
+func tryRecv(in <-chan *Batch) (*Batch, bool) {
+	select {
+	case b, ok := <-in:
+		return b, ok
+	default:
+		return nil, false
 	}
 }
 

@@ -699,3 +699,84 @@ func TestRunnerWithoutStages(t *testing.T) {
 		t.Errorf("stats %+v, want 75 consumed", st)
 	}
 }
+
+// groupSink is a memSink that also writes batches together, recording how
+// many went in each group write, and failing the first failGroups of them.
+type groupSink struct {
+	memSink
+	groups     []int
+	failGroups int
+}
+
+func (s *groupSink) WriteGroup(ctx context.Context, bs []*Batch) error {
+	s.mu.Lock()
+	s.groups = append(s.groups, len(bs))
+	if s.failGroups > 0 {
+		s.failGroups--
+		s.mu.Unlock()
+		return errors.New("clickhouse: value out of range")
+	}
+	s.mu.Unlock()
+	for _, b := range bs {
+		if err := s.memSink.Write(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestRunnerWritesWaitingBatchesTogether holds the first batch's write
+// until later batches wait behind it: they then go to the sink in one
+// group write, every record lands once and everything is committed. When
+// the group write fails, each of its batches is written on its own.
+func TestRunnerWritesWaitingBatchesTogether(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		src := newMemSource(1, 60)
+		gate := make(chan error)
+		sink := &groupSink{memSink: memSink{gate: map[uint64]chan error{0: gate}}}
+		if fail {
+			sink.failGroups = 1 << 30
+		}
+		cfg := fastCfg()
+		cfg.SinkConcurrency = 1
+		r := NewRunner(cfg, src, []Stage{&toItems{}}, sink, &memDLQ{}, nil, nil)
+		done := make(chan error)
+		go func() { done <- r.Run(context.Background()) }()
+		// Batch 0 is held at the sink; wait for the rest of the slots to
+		// fill behind it.
+		for deadline := time.Now().Add(5 * time.Second); r.issued.Load() < uint64(cfg.SinkConcurrency+3); {
+			if time.Now().After(deadline) {
+				t.Fatalf("only %d batches fetched behind the held one", r.issued.Load())
+			}
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond) // for the stages to pass them on
+		gate <- nil
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		grouped := 0
+		for _, n := range sink.groups {
+			if n < 2 || n > maxGroup {
+				t.Fatalf("a group write of %d batches", n)
+			}
+			grouped += n
+		}
+		if grouped < 2 {
+			t.Fatalf("fail=%v: no batches went together: %v", fail, sink.groups)
+		}
+		seen := map[string]int{}
+		for _, id := range sink.ids {
+			seen[id]++
+		}
+		if len(seen) != 60 || len(sink.ids) != 60 {
+			t.Fatalf("fail=%v: %d records landed, %d distinct, want 60 once each", fail, len(sink.ids), len(seen))
+		}
+		if st := r.Stats(); st.Landed != 60 {
+			t.Fatalf("fail=%v: stats %+v", fail, st)
+		}
+		if c := src.committedOffsets()[0]; c != 60 {
+			t.Fatalf("fail=%v: committed %d, want 60", fail, c)
+		}
+	}
+}

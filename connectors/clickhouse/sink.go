@@ -46,32 +46,14 @@ func NewSink(conn driver.Conn) *Sink {
 
 // Write implements pipeline.Sink.
 func (s *Sink) Write(ctx context.Context, b *pipeline.Batch) error {
-	// One kind's columns at a time, each left to the collector once sent:
-	// building every kind's first kept them all live until the last insert.
-	// Kept between Writes (a sync.Pool, or a free list) the buffers held
-	// about 100 MB live: runs with matching then peaked at 476–556 MiB RSS
-	// and ran slower, against 466–488 MiB allocating anew (raw world, A/B).
-	var rows, lines [record.KindApproval + 1]int
-	for i := range b.Items {
-		r := &b.Items[i].Rec
-		rows[r.Kind]++
-		if ls := record.LinesOf(r.Body); ls != nil {
-			lines[r.Kind] += len(*ls)
-		}
-	}
+	bs := []*pipeline.Batch{b}
+	rows, lines := countRows(bs)
 	var refused map[int]error // item index -> why ClickHouse refused it
 	for _, k := range record.Kinds {
 		if rows[k] == 0 {
 			continue
 		}
-		t := &tableBuffer{kind: k}
-		t.reserve(rows[k], lines[k])
-		for i := range b.Items {
-			if r := &b.Items[i].Rec; r.Kind == k {
-				t.add(r)
-			}
-		}
-		err := s.send(ctx, Tables[k], t)
+		err := s.sendKind(ctx, k, bs, rows[k], lines[k])
 		var de *dataError
 		if errors.As(err, &de) {
 			// Some value of this kind does not fit its table: find which,
@@ -101,6 +83,67 @@ func (s *Sink) Write(ctx context.Context, b *pipeline.Batch) error {
 		return err
 	}
 	return s.sendRows(ctx, b.Rows)
+}
+
+// WriteGroup implements pipeline.GroupSink: the batches' records, their
+// duplicates and their derived rows go in one insert per table. Half the
+// inserts is half the parts ClickHouse writes and later merges. A refused
+// value fails the group; the runner then writes each batch with Write,
+// which finds the record. Every table is a ReplacingMergeTree keyed so
+// that rows written again replace themselves.
+func (s *Sink) WriteGroup(ctx context.Context, bs []*pipeline.Batch) error {
+	rows, lines := countRows(bs)
+	for _, k := range record.Kinds {
+		if rows[k] == 0 {
+			continue
+		}
+		if err := s.sendKind(ctx, k, bs, rows[k], lines[k]); err != nil {
+			return err
+		}
+	}
+	var dups []pipeline.Item
+	var derived []pipeline.Row
+	for _, b := range bs {
+		dups = append(dups, b.Duplicates...)
+		derived = append(derived, b.Rows...)
+	}
+	if err := s.sendDuplicates(ctx, dups); err != nil {
+		return err
+	}
+	return s.sendRows(ctx, derived)
+}
+
+// countRows counts the batches' records and line items by kind.
+func countRows(bs []*pipeline.Batch) (rows, lines [record.KindApproval + 1]int) {
+	for _, b := range bs {
+		for i := range b.Items {
+			r := &b.Items[i].Rec
+			rows[r.Kind]++
+			if ls := record.LinesOf(r.Body); ls != nil {
+				lines[r.Kind] += len(*ls)
+			}
+		}
+	}
+	return rows, lines
+}
+
+// sendKind inserts the batches' records of kind k. One kind's columns at a
+// time, each left to the collector once sent: building every kind's first
+// kept them all live until the last insert. Kept between Writes (a
+// sync.Pool, or a free list) the buffers held about 100 MB live: runs with
+// matching then peaked at 476–556 MiB RSS and ran slower, against 466–488
+// MiB allocating anew (raw world, A/B).
+func (s *Sink) sendKind(ctx context.Context, k record.Kind, bs []*pipeline.Batch, rows, lines int) error {
+	t := &tableBuffer{kind: k}
+	t.reserve(rows, lines)
+	for _, b := range bs {
+		for i := range b.Items {
+			if r := &b.Items[i].Rec; r.Kind == k {
+				t.add(r)
+			}
+		}
+	}
+	return s.send(ctx, Tables[k], t)
 }
 
 // Dead-letter labels of records ClickHouse refuses.

@@ -266,3 +266,73 @@ func TestSinkLandsLongTextExactly(t *testing.T) {
 		t.Fatalf("read %d invoices (%v), landed %d", n, err, len(want))
 	}
 }
+
+// TestSinkWritesBatchesTogether lands three batches in one group write:
+// every record of each, and each batch's duplicates, one insert per table.
+// A value that does not fit fails the group whole, dead-lettering nothing,
+// and the batches written one by one then refuse only that record.
+func TestSinkWritesBatchesTogether(t *testing.T) {
+	ctx := context.Background()
+	conn := altered(t, "ALTER TABLE invoices MODIFY COLUMN total Decimal(9, 2)", "ALTER TABLE invoices_versions MODIFY COLUMN total Decimal(9, 2)")
+	sink := clickhouse.NewSink(conn)
+	batches := func(suffix string) []*pipeline.Batch {
+		var bs []*pipeline.Batch
+		for g := 0; g < 3; g++ {
+			b := docBatch(t)
+			for i := range b.Items {
+				b.Items[i].Rec.ID += fmt.Sprintf("-%s%d", suffix, g)
+			}
+			dup := b.Items[0]
+			dup.Rec.Provenance.Offset = int64(1000 + g)
+			b.Duplicates = append(b.Duplicates, dup)
+			bs = append(bs, b)
+		}
+		return bs
+	}
+	count := func(table, like string) uint64 {
+		var n uint64
+		if err := conn.QueryRow(ctx, "SELECT count() FROM "+table+" FINAL WHERE id LIKE '"+like+"'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	bs := batches("a")
+	if err := sink.WriteGroup(ctx, bs); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range clickhouse.Tables {
+		if n := count(table, "%-a_"); n != 3 {
+			t.Errorf("%s: %d rows, want one from each of the 3 batches", table, n)
+		}
+	}
+	if n := count("duplicates", "%-a_"); n != 3 {
+		t.Errorf("duplicates: %d rows, want 3", n)
+	}
+
+	bs = batches("b")
+	body := *bs[1].Items[0].Rec.Body.(*record.Invoice)
+	body.Total.Minor = 12345678900 // does not fit Decimal(9, 2)
+	bs[1].Items[0].Rec.Body = &body
+	if err := sink.WriteGroup(ctx, bs); err == nil {
+		t.Fatal("a group with a value that does not fit was written")
+	}
+	for _, b := range bs {
+		if len(b.Dead) != 0 || len(b.Items) != len(bs[0].Items) {
+			t.Fatalf("a failed group write changed its batches: %d items, %d dead", len(b.Items), len(b.Dead))
+		}
+	}
+	for _, b := range bs {
+		if err := sink.Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(bs[1].Dead) != 1 || bs[1].Dead[0].Reason != clickhouse.ReasonRefused || len(bs[0].Dead)+len(bs[2].Dead) != 0 {
+		t.Fatalf("dead letters %d, %d, %d; want only the invoice that does not fit", len(bs[0].Dead), len(bs[1].Dead), len(bs[2].Dead))
+	}
+	if n := count("invoices", "%-b_"); n != 2 {
+		t.Errorf("invoices: %d rows, want the 2 that fit", n)
+	}
+	if n := count("payments", "%-b_"); n != 3 {
+		t.Errorf("payments: %d rows, want 3", n)
+	}
+}

@@ -326,3 +326,23 @@ func (p publishingSink) Write(ctx context.Context, b *pipeline.Batch) error {
 	}
 	return p.notes.Publish(ctx, b.Notes)
 }
+
+// WriteGroup lands the batches together when the sink can, then publishes
+// their notes in batch order. A failure leaves the runner to write and
+// publish each batch again on its own: notes already out go out twice,
+// which their readers take (they dedupe on ids, as after any retry).
+func (p publishingSink) WriteGroup(ctx context.Context, bs []*pipeline.Batch) error {
+	gs, ok := p.Sink.(pipeline.GroupSink)
+	if !ok {
+		return errors.New("the sink writes one batch at a time")
+	}
+	if err := gs.WriteGroup(ctx, bs); err != nil {
+		return err
+	}
+	for _, b := range bs {
+		if err := p.notes.Publish(ctx, b.Notes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
