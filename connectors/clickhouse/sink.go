@@ -1,10 +1,12 @@
 package clickhouse
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -133,17 +135,50 @@ func countRows(bs []*pipeline.Batch) (rows, lines [record.KindApproval + 1]int) 
 // sync.Pool, or a free list) the buffers held about 100 MB live: runs with
 // matching then peaked at 476–556 MiB RSS and ran slower, against 466–488
 // MiB allocating anew (raw world, A/B).
+//
+// The rows go in key order, (company, source, id, version): ClickHouse
+// sorts an insert by the table's key, and the materialized view's copy by
+// the _versions key, each time moving every column into the new order,
+// unless the block is sorted already (MergeTreeDataWriterBlocksAlreadySorted,
+// 18.16 included). Sorting pointers here costs less than that twice.
 func (s *Sink) sendKind(ctx context.Context, k record.Kind, bs []*pipeline.Batch, rows, lines int) error {
 	t := &tableBuffer{kind: k}
 	t.reserve(rows, lines)
+	for _, r := range inKeyOrder(bs, k, rows) {
+		t.add(r)
+	}
+	return s.send(ctx, Tables[k], t)
+}
+
+// inKeyOrder returns the batches' records of kind k (rows of them) in key
+// order.
+func inKeyOrder(bs []*pipeline.Batch, k record.Kind, rows int) []*record.Record {
+	recs := make([]*record.Record, 0, rows)
 	for _, b := range bs {
 		for i := range b.Items {
 			if r := &b.Items[i].Rec; r.Kind == k {
-				t.add(r)
+				recs = append(recs, r)
 			}
 		}
 	}
-	return s.send(ctx, Tables[k], t)
+	slices.SortFunc(recs, keyOrder)
+	return recs
+}
+
+// keyOrder orders records as the _versions tables' key does, which the
+// canonical tables' key is a prefix of. Go compares strings bytewise, as
+// ClickHouse compares a String column.
+func keyOrder(a, b *record.Record) int {
+	if c := strings.Compare(a.Company, b.Company); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Source, b.Source); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.ID, b.ID); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Version, b.Version)
 }
 
 // Dead-letter labels of records ClickHouse refuses.

@@ -336,3 +336,55 @@ func TestSinkWritesBatchesTogether(t *testing.T) {
 		t.Errorf("payments: %d rows, want 3", n)
 	}
 }
+
+// TestSinkSendsRowsInClickHousesKeyOrder: the sink sends each insert's rows
+// in key order so that ClickHouse need not sort them. The order must be
+// ClickHouse's own, bytes and all: case, a prefix, non-ASCII text, two
+// versions of one id in different batches.
+func TestSinkSendsRowsInClickHousesKeyOrder(t *testing.T) {
+	ctx := context.Background()
+	conn := altered(t)
+	inv := docBatch(t).Items[0]
+	var bs []*pipeline.Batch
+	keys := []struct {
+		company, source, id string
+		version             uint64
+	}{
+		{"SH01", "erp", "b", 1}, {"SH01", "erp", "B", 1}, {"sh01", "erp", "a", 1}, {"SH0", "erp", "z", 1},
+		{"SH01", "ERP", "a", 1}, {"SH01", "erp", "ab", 1}, {"SH01", "erp", "a", 1}, {"SH01", "erp", "中", 1},
+		{"SH01", "erp", "é", 1}, {"SH01", "erp", "a", 7}, {"SH01", "erp", "Z", 1}, {"SH01", "erp", "a b", 1},
+	}
+	for g := 0; g < 2; g++ {
+		b := &pipeline.Batch{}
+		for i := g; i < len(keys); i += 2 {
+			it := inv
+			it.Rec.Company, it.Rec.Source, it.Rec.ID, it.Rec.Version = keys[i].company, keys[i].source, keys[i].id, keys[i].version
+			b.Items = append(b.Items, it)
+		}
+		bs = append(bs, b)
+	}
+	var ours []string
+	for _, r := range clickhouse.InKeyOrder(bs, record.KindInvoice, len(keys)) {
+		ours = append(ours, fmt.Sprintf("%s|%s|%s|%d", r.Company, r.Source, r.ID, r.Version))
+	}
+	if err := clickhouse.NewSink(conn).WriteGroup(ctx, bs); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := conn.Query(ctx, "SELECT company, source, id, version FROM invoices_versions ORDER BY company, source, id, version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var theirs []string
+	for rows.Next() {
+		var c, s, id string
+		var v uint64
+		if err := rows.Scan(&c, &s, &id, &v); err != nil {
+			t.Fatal(err)
+		}
+		theirs = append(theirs, fmt.Sprintf("%s|%s|%s|%d", c, s, id, v))
+	}
+	if strings.Join(ours, "\n") != strings.Join(theirs, "\n") {
+		t.Errorf("sent in this order:\n%s\nClickHouse orders them:\n%s", strings.Join(ours, "\n"), strings.Join(theirs, "\n"))
+	}
+}

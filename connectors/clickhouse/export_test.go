@@ -1,0 +1,4 @@
+package clickhouse
+
+// InKeyOrder is inKeyOrder, for the external tests.
+var InKeyOrder = inKeyOrder
