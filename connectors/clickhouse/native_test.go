@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -188,6 +189,43 @@ func TestFillCountsRows(t *testing.T) {
 		var de *dataError
 		if !errors.As(err, &fe) || errors.As(err, &de) {
 			t.Errorf("3 values filled as %d rows: %v, want a fill error and no data error", rows, err)
+		}
+	}
+}
+
+// TestMakeRoomSizesStringColumns: after makeRoom, a String column takes
+// all its values without growing (its text and its row positions were
+// made at their size), and gives every value back as appended.
+func TestMakeRoomSizesStringColumns(t *testing.T) {
+	vals := make([]string, 5000)
+	for i := range vals {
+		vals[i] = strings.Repeat("x", i%7) + "单据" + strings.Repeat("y", i%3)
+	}
+	col, err := chcolumn.Type("String").Column("c", &chcolumn.ServerContext{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	makeRoom([]chcolumn.Interface{col}, []column{{"c", vals}})
+	if col.Rows() != 0 {
+		t.Fatalf("makeRoom left %d rows", col.Rows())
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := col.Append(vals); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	// Append's own bookkeeping (a nulls slice) may allocate; a column
+	// growing step by step allocates a dozen times or more.
+	if n := after.Mallocs - before.Mallocs; n > 2 {
+		t.Errorf("appending 5,000 values to a sized column allocated %d times", n)
+	}
+	if col.Rows() != len(vals) {
+		t.Fatalf("%d rows, want %d", col.Rows(), len(vals))
+	}
+	for i, v := range vals {
+		if got := col.Row(i, false).(string); got != v {
+			t.Fatalf("row %d: %q, want %q", i, got, v)
 		}
 	}
 }
