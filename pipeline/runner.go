@@ -423,7 +423,11 @@ func (r *Runner) write(ctx context.Context, in <-chan *Batch, acks chan<- *Batch
 				r.log.Info("group write failed; writing its batches one by one", "batches", len(group), "err", err)
 			}
 		}
-		r.metrics.SinkWrites.WithLabelValues(strconv.Itoa(len(group))).Inc()
+		if together {
+			r.metrics.SinkWrites.WithLabelValues(strconv.Itoa(len(group))).Inc()
+		} else {
+			r.metrics.SinkWrites.WithLabelValues("1").Add(float64(len(group)))
+		}
 		for _, b := range group {
 			ok := together || r.retry(ctx, "sink", &r.sinkOK, func() error { return r.sink.Write(ctx, b) })
 			if ok && len(b.Dead) > 0 {
