@@ -190,10 +190,11 @@ func (r *Runner) fetch(ctx context.Context, lagger LagReporter, out chan<- *Batc
 	backoff := r.cfg.RetryMin
 	finalSent := false
 	// idle is how long an empty batch waits for messages while running
-	// until caught up: the end comes when the batches in flight are
-	// committed, which a poll of BatchWait would notice up to that late,
-	// twice over (the last batch, then the final one). It starts short and
-	// doubles while nothing comes, up to BatchWait.
+	// until caught up and nothing is in flight: the end comes when the
+	// batches in flight are committed, which a poll of BatchWait would
+	// notice up to that late, twice over (the last batch, then the final
+	// one). It starts short and doubles while nothing comes, up to
+	// BatchWait, since each look then asks the broker for the lag.
 	var idle time.Duration
 	for {
 		select {
@@ -211,8 +212,15 @@ func (r *Runner) fetch(ctx context.Context, lagger LagReporter, out chan<- *Batc
 					break
 				}
 			} else if lagger != nil {
-				idle = min(max(2*idle, 10*time.Millisecond), r.cfg.BatchWait)
-				wait = idle
+				if r.committed.Load() != r.issued.Load() {
+					// Nothing is known until the batches in flight (the
+					// final one, say) are committed, and looking costs
+					// nothing until then: look again soon.
+					wait = min(2*time.Millisecond, r.cfg.BatchWait)
+				} else {
+					idle = min(max(2*idle, 10*time.Millisecond), r.cfg.BatchWait)
+					wait = idle
+				}
 			}
 			msgs, err := r.src.Fetch(ctx, r.cfg.BatchSize-len(b.Messages), wait)
 			if ctx.Err() != nil {

@@ -227,7 +227,12 @@ func (s *Source) read(ctx context.Context, topic string, pa kafkago.PartitionAss
 		// that retention deleted before they were consumed.
 		ErrorLogger: kafkago.LoggerFunc(func(f string, a ...any) { s.cfg.Log.Warn("kafka-go reader", "msg", fmt.Sprintf(f, a...)) }),
 	})
-	defer r.Close()
+	// The reader stops taking messages at once, but Close waits for the
+	// fetch it has in flight, up to MaxWait: 180 ms of every run that
+	// stopped when caught up, and of every rebalance. Nothing it still
+	// reads reaches anyone (this function has returned, and offsets are
+	// committed through the generation), so the wait goes on without us.
+	defer func() { go r.Close() }()
 	hwmV, _ := s.hwm.LoadOrStore(topicPartition{topic, int32(pa.ID)}, new(atomic.Int64))
 	hwm := hwmV.(*atomic.Int64)
 	if err := r.SetOffset(pa.Offset); err != nil {
