@@ -427,7 +427,11 @@ func (r *Runner) write(ctx context.Context, in <-chan *Batch, acks chan<- *Batch
 		if len(group) > 1 {
 			err := gs.WriteGroup(ctx, group)
 			together = err == nil
-			if err != nil && ctx.Err() == nil {
+			switch {
+			case together:
+				r.sinkOK.Store(true)
+			case ctx.Err() == nil:
+				r.metrics.SinkErrors.Inc()
 				r.log.Info("group write failed; writing its batches one by one", "batches", len(group), "err", err)
 			}
 		}

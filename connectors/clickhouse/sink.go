@@ -162,7 +162,10 @@ func inKeyOrder(bs []*pipeline.Batch, k record.Kind, rows int) []*record.Record 
 			}
 		}
 	}
-	slices.SortFunc(recs, keyOrder)
+	// Stable, so that two rows with one key and one version (which dedupe
+	// lets through only as a version conflict, never both) would keep their
+	// message order, and the later one win, as ReplacingMergeTree decides.
+	slices.SortStableFunc(recs, keyOrder)
 	return recs
 }
 

@@ -180,7 +180,11 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		stages = append(stages, ms)
 		notes := kafka.NewNotes(cfg.Kafka.Brokers)
 		defer notes.Close()
-		sink = publishingSink{sink, notes}
+		if gs, ok := sink.(pipeline.GroupSink); ok {
+			sink = publishingGroupSink{publishingSink{sink, notes}, gs}
+		} else {
+			sink = publishingSink{sink, notes}
+		}
 	}
 
 	var startLag int64
@@ -327,16 +331,19 @@ func (p publishingSink) Write(ctx context.Context, b *pipeline.Batch) error {
 	return p.notes.Publish(ctx, b.Notes)
 }
 
-// WriteGroup lands the batches together when the sink can, then publishes
-// their notes in batch order. A failure leaves the runner to write and
-// publish each batch again on its own: notes already out go out twice,
-// which their readers take (they dedupe on ids, as after any retry).
-func (p publishingSink) WriteGroup(ctx context.Context, bs []*pipeline.Batch) error {
-	gs, ok := p.Sink.(pipeline.GroupSink)
-	if !ok {
-		return errors.New("the sink writes one batch at a time")
-	}
-	if err := gs.WriteGroup(ctx, bs); err != nil {
+// publishingGroupSink is publishingSink over a sink that can land batches
+// together.
+type publishingGroupSink struct {
+	publishingSink
+	group pipeline.GroupSink
+}
+
+// WriteGroup lands the batches together, then publishes their notes in
+// batch order. A failure leaves the runner to write and publish each batch
+// again on its own: notes already out go out twice, which their readers
+// take (they dedupe on ids, as after any retry).
+func (p publishingGroupSink) WriteGroup(ctx context.Context, bs []*pipeline.Batch) error {
+	if err := p.group.WriteGroup(ctx, bs); err != nil {
 		return err
 	}
 	for _, b := range bs {
