@@ -228,4 +228,18 @@ func TestMakeRoomSizesStringColumns(t *testing.T) {
 			t.Fatalf("row %d: %q, want %q", i, got, v)
 		}
 	}
+	// What goes to the server is what a column never sized sends.
+	fresh, err := chcolumn.Type("String").Column("c", &chcolumn.ServerContext{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fresh.Append(vals); err != nil {
+		t.Fatal(err)
+	}
+	var got, want chproto.Buffer
+	col.Encode(&got)
+	fresh.Encode(&want)
+	if !bytes.Equal(got.Buf, want.Buf) {
+		t.Errorf("a sized column encodes %d bytes unlike a fresh one's %d", len(got.Buf), len(want.Buf))
+	}
 }
