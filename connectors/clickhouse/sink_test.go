@@ -268,7 +268,8 @@ func TestSinkLandsLongTextExactly(t *testing.T) {
 }
 
 // TestSinkWritesBatchesTogether lands three batches in one group write:
-// every record of each, and each batch's duplicates, one insert per table.
+// every record of each, and each batch's duplicates, one insert per table
+// (each table's parts span one block number).
 // A value that does not fit fails the group whole, dead-lettering nothing,
 // and the batches written one by one then refuse only that record.
 func TestSinkWritesBatchesTogether(t *testing.T) {
@@ -307,6 +308,21 @@ func TestSinkWritesBatchesTogether(t *testing.T) {
 	}
 	if n := count("duplicates", "%-a_"); n != 3 {
 		t.Errorf("duplicates: %d rows, want 3", n)
+	}
+	// One insert per table: every part of a table (merged or not) spans
+	// the one block number that insert took.
+	tables := []string{"duplicates"}
+	for _, table := range clickhouse.Tables {
+		tables = append(tables, table)
+	}
+	for _, table := range tables {
+		var lo, hi int64
+		if err := conn.QueryRow(ctx, "SELECT min(min_block_number), max(max_block_number) FROM system.parts WHERE database = currentDatabase() AND table = ? AND active", table).Scan(&lo, &hi); err != nil {
+			t.Fatal(err)
+		}
+		if lo != hi {
+			t.Errorf("%s: blocks %d to %d, want one insert for the three batches", table, lo, hi)
+		}
 	}
 
 	bs = batches("b")
