@@ -143,12 +143,18 @@ func countRows(bs []*pipeline.Batch) (rows, lines [record.KindApproval + 1]int) 
 // unless the block is sorted already (MergeTreeDataWriterBlocksAlreadySorted,
 // 18.16 included). Sorting pointers here costs less than that twice.
 func (s *Sink) sendKind(ctx context.Context, k record.Kind, bs []*pipeline.Batch, rows, lines int) error {
+	return s.send(ctx, Tables[k], kindBuffer(bs, k, rows, lines))
+}
+
+// kindBuffer holds the batches' records of kind k as the columns of one
+// insert, in key order.
+func kindBuffer(bs []*pipeline.Batch, k record.Kind, rows, lines int) *tableBuffer {
 	t := &tableBuffer{kind: k}
 	t.reserve(rows, lines)
 	for _, r := range inKeyOrder(bs, k, rows) {
 		t.add(r)
 	}
-	return s.send(ctx, Tables[k], t)
+	return t
 }
 
 // inKeyOrder returns the batches' records of kind k (rows of them) in key
