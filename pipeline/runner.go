@@ -19,9 +19,13 @@ type Config struct {
 	BatchSize       int           // messages per batch; default 20000
 	BatchWait       time.Duration // longest a partly filled batch waits; default 500ms
 	SinkConcurrency int           // batches written at once; default 2
-	RetryMin        time.Duration // first back-off after a failed write; default 200ms
-	RetryMax        time.Duration // longest back-off; default 10s
-	DrainTimeout    time.Duration // on shutdown, time to finish in-flight batches; default 15s
+	// SinkLinger is how long a sink writer that took a batch waits for
+	// more to land with it in one insert (GroupSink); 0 takes only those
+	// already waiting. Negative means 0.
+	SinkLinger   time.Duration
+	RetryMin     time.Duration // first back-off after a failed write; default 200ms
+	RetryMax     time.Duration // longest back-off; default 10s
+	DrainTimeout time.Duration // on shutdown, time to finish in-flight batches; default 15s
 	// UntilCaughtUp makes Run return once every input partition is consumed
 	// to its end and committed (the source must be a LagReporter).
 	UntilCaughtUp bool
@@ -69,6 +73,9 @@ type Runner struct {
 
 	consumed, landed, dead, dups, batches atomic.Int64
 	sinkOK, dlqOK                         atomic.Bool
+	// gather lets one sink writer at a time take batches, so that a writer
+	// lingering for more does not share them out with the other writers.
+	gather sync.Mutex
 	// slots bounds the batches fetched but not yet accounted: when one
 	// batch cannot land, the later ones wait for it (they cannot commit
 	// before it), and without a bound the fetcher would go on reading the
@@ -77,6 +84,11 @@ type Runner struct {
 	// issued and committed count batches: the fetcher has handed out
 	// batches [0, issued) and offsets of [0, committed) are committed.
 	issued, committed atomic.Uint64
+	// taken counts batches the sink writers have taken, and filling says
+	// the fetcher holds messages for a batch not yet handed out: together
+	// they tell a lingering writer whether any batch can still come to it.
+	taken   atomic.Uint64
+	filling atomic.Bool
 	// Progress, when set, is called after every commit.
 	Progress func(Stats)
 }
@@ -270,10 +282,12 @@ func (r *Runner) fetch(ctx context.Context, lagger LagReporter, out chan<- *Batc
 			} else {
 				b.Messages = append(b.Messages, msgs...)
 			}
+			r.filling.Store(true)
 			// Messages after a final batch need one of their own.
 			finalSent = false
 		}
 		r.issued.Add(1)
+		r.filling.Store(false)
 		r.metrics.InFlight.Inc()
 		r.metrics.BatchSize.Observe(float64(len(b.Messages)))
 		select {
@@ -413,14 +427,10 @@ func (r *Runner) countStage(stage string, b *Batch, dead int) {
 func (r *Runner) write(ctx context.Context, in <-chan *Batch, acks chan<- *Batch) {
 	gs, _ := r.sink.(GroupSink)
 	var group []*Batch
-	for b := range in {
-		group = append(group[:0], b)
-		for gs != nil && len(group) < maxGroup {
-			nb, ok := tryRecv(in)
-			if !ok {
-				break
-			}
-			group = append(group, nb)
+	for {
+		group = r.take(in, gs != nil, group[:0])
+		if len(group) == 0 {
+			return
 		}
 		start := time.Now()
 		together := false
@@ -457,6 +467,68 @@ func (r *Runner) write(ctx context.Context, in <-chan *Batch, acks chan<- *Batch
 		}
 		clear(group)
 	}
+}
+
+// take appends the next batch to group and, when grouping, those that are
+// waiting or arrive within SinkLinger of it, up to maxGroup. It waits no
+// longer once no batch can come: none is between the fetcher and the
+// writers and the fetcher has nothing for the next one (it waits for a
+// slot, which only an acknowledgement frees, or for messages). A final
+// batch ends the wait too. It returns group unchanged once in is closed.
+func (r *Runner) take(in <-chan *Batch, grouping bool, group []*Batch) []*Batch {
+	r.gather.Lock()
+	defer r.gather.Unlock()
+	b, ok := <-in
+	if !ok {
+		return group
+	}
+	r.taken.Add(1)
+	group = append(group, b)
+	if !grouping {
+		return group
+	}
+	var timeout, look <-chan time.Time
+	for len(group) < maxGroup && !b.Final {
+		if nb, ok := tryRecv(in); ok {
+			r.taken.Add(1)
+			b = nb
+			group = append(group, b)
+			continue
+		}
+		if r.cfg.SinkLinger <= 0 || r.nothingComing() {
+			break
+		}
+		if timeout == nil {
+			t := time.NewTimer(r.cfg.SinkLinger)
+			defer t.Stop()
+			tick := time.NewTicker(lingerLook)
+			defer tick.Stop()
+			timeout, look = t.C, tick.C
+		}
+		select {
+		case nb, ok := <-in:
+			if !ok {
+				return group
+			}
+			r.taken.Add(1)
+			b = nb
+			group = append(group, b)
+		case <-timeout:
+			return group
+		case <-look:
+		}
+	}
+	return group
+}
+
+// lingerLook is how often a lingering writer looks whether a batch can
+// still come.
+const lingerLook = 5 * time.Millisecond
+
+// nothingComing is true when no batch is on its way to the sink writers and
+// the fetcher holds no messages for the next.
+func (r *Runner) nothingComing() bool {
+	return r.issued.Load() == r.taken.Load() && !r.filling.Load()
 }
 
 // maxGroup is the most batches a sink writer lands together.

@@ -780,3 +780,37 @@ func TestRunnerWritesWaitingBatchesTogether(t *testing.T) {
 		}
 	}
 }
+
+// TestRunnerLingersForBatchesToWriteTogether paces batches through a slow
+// stage, so that none is ever waiting when the writer takes one: with a
+// linger the writer still gathers them, three to a group write, and the
+// last batch, behind which nothing can come, is written at once instead of
+// after the (hour-long) linger.
+func TestRunnerLingersForBatchesToWriteTogether(t *testing.T) {
+	src := newMemSource(1, 70)
+	slow := &stepStage{name: "match", hold: func(ctx context.Context, b *Batch) error {
+		if !b.Final {
+			time.Sleep(20 * time.Millisecond)
+		}
+		return nil
+	}}
+	sink := &groupSink{}
+	cfg := fastCfg()
+	cfg.SinkConcurrency = 1
+	cfg.SinkLinger = time.Hour
+	r := NewRunner(cfg, src, []Stage{&toItems{}, slow}, sink, &memDLQ{}, nil, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the run did not finish: a writer lingered for batches that could not come")
+	}
+	if fmt.Sprint(sink.groups) != "[3 3]" {
+		t.Fatalf("group writes %v, want [3 3] (then the seventh batch alone)", sink.groups)
+	}
+	if len(sink.ids) != 70 || src.committedOffsets()[0] != 70 {
+		t.Fatalf("%d records landed, %d committed, want 70", len(sink.ids), src.committedOffsets()[0])
+	}
+}

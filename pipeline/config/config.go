@@ -163,7 +163,10 @@ type Pipeline struct {
 	BatchSize       int      `yaml:"batch_size"`
 	BatchWait       Duration `yaml:"batch_wait"`
 	SinkConcurrency int      `yaml:"sink_concurrency"`
-	DrainTimeout    Duration `yaml:"drain_timeout"`
+	// SinkLinger is how long a sink writer waits for more batches to land
+	// with the one it took, in one insert per table (see pipeline.Config).
+	SinkLinger   Duration `yaml:"sink_linger"`
+	DrainTimeout Duration `yaml:"drain_timeout"`
 }
 
 // Matching configures the reconciliation stage (transforms/match).
@@ -306,7 +309,7 @@ func Default() Config {
 		},
 		Sources:    []Source{{Name: "reimb_cn"}, {Name: "erp_cn"}, {Name: "sap_en"}, {Name: "shop"}, {Name: "bank_a"}, {Name: "bank_b"}},
 		ClickHouse: ClickHouse{Addr: "127.0.0.1:9000", User: "default", Database: "erpflow"},
-		Pipeline:   Pipeline{BatchSize: 20000, BatchWait: Duration(500 * time.Millisecond), SinkConcurrency: 2, DrainTimeout: Duration(15 * time.Second)},
+		Pipeline:   Pipeline{BatchSize: 20000, BatchWait: Duration(500 * time.Millisecond), SinkConcurrency: 2, SinkLinger: Duration(500 * time.Millisecond), DrainTimeout: Duration(15 * time.Second)},
 		Matching: Matching{Enabled: true, Rules: MatchRules{
 			Confirm: 0.9, Review: 0.5, Margin: 0.05, FeeMaxMinor: 5000, FeeBasisPoints: 50, MaxSubset: 4,
 			UnmatchedDays: 14, DuplicateDays: 14, RetainDays: 120, ClearedDays: 5}},
@@ -510,6 +513,9 @@ func (c *Config) Check() error {
 	}
 	if c.Pipeline.SinkConcurrency < 1 || c.Pipeline.SinkConcurrency > 16 {
 		bad("pipeline.sink_concurrency", "must be between 1 and 16, got %d", c.Pipeline.SinkConcurrency)
+	}
+	if c.Pipeline.SinkLinger < 0 || c.Pipeline.SinkLinger.D() > time.Minute {
+		bad("pipeline.sink_linger", "must be between 0s (write what is waiting) and 1m, got %s", c.Pipeline.SinkLinger.D())
 	}
 	if c.Matching.Lateness < 0 {
 		bad("matching.lateness", "must be 0 (wait for every topic) or a positive duration such as 24h")

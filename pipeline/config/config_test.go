@@ -66,6 +66,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"kafka:\n  grup_id: x\n", "unknown field \"grup_id\""},
 		{"pipeline:\n  batch_size: 0\n", "pipeline.batch_size: must be between 1"},
 		{"pipeline:\n  batch_wait: soon\n", "batch_wait"},
+		{"pipeline:\n  sink_linger: -1s\n", "pipeline.sink_linger: must be between 0s"},
+		{"pipeline:\n  sink_linger: 2m\n", "pipeline.sink_linger: must be between 0s"},
 		{"kafka:\n  topics:\n    payments: erp.invoices\n", "kafka.topics.payments: topic \"erp.invoices\" is also kafka.topics.invoices"},
 		{"clickhouse:\n  addr: localhost\n", "clickhouse.addr"},
 		{"log:\n  level: loud\n", "log.level"},
@@ -89,7 +91,7 @@ func TestEmptyFileKeepsDefaults(t *testing.T) {
 	t.Setenv(EnvClickHouseAddr, "")
 	for _, body := range []string{"", "# all defaults\n", "\n\n"} {
 		c, err := Load(write(t, body))
-		if err != nil || c.Kafka.GroupID != "erpflow" || c.Pipeline.BatchSize != 20000 {
+		if err != nil || c.Kafka.GroupID != "erpflow" || c.Pipeline.BatchSize != 20000 || c.Pipeline.SinkLinger.D() != 500*time.Millisecond {
 			t.Errorf("%q: %v, %+v", body, err, c.Pipeline)
 		}
 	}

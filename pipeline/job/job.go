@@ -197,6 +197,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		BatchSize:       cfg.Pipeline.BatchSize,
 		BatchWait:       cfg.Pipeline.BatchWait.D(),
 		SinkConcurrency: cfg.Pipeline.SinkConcurrency,
+		SinkLinger:      cfg.Pipeline.SinkLinger.D(),
 		DrainTimeout:    cfg.Pipeline.DrainTimeout.D(),
 		UntilCaughtUp:   opt.UntilCaughtUp,
 	}, src, stages, sink, dlq, metrics, log)
