@@ -1,10 +1,14 @@
 package match
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/erpflow/erpflow/connectors/generator"
+	"github.com/erpflow/erpflow/pipeline"
 	"github.com/erpflow/erpflow/pipeline/record"
 )
 
@@ -89,4 +93,58 @@ func BenchmarkReconcileWorld(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(recs))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkStageWorld runs the same world through the matching stage in
+// batches of 20,000 records, as erpflow run does: what BenchmarkReconcileWorld
+// measures plus holding records for the watermark and turning the results
+// into rows and notes.
+func BenchmarkStageWorld(b *testing.B) {
+	dir := b.TempDir()
+	if _, err := generator.WriteFiles(generator.Config{Seed: 1, Days: 90, Companies: 3, OrdersPerDay: 50}, dir, nil); err != nil {
+		b.Fatal(err)
+	}
+	var recs []*record.Record
+	perTopic := map[string]int64{}
+	for r := range recordLines(b, dir) {
+		recs = append(recs, r)
+		perTopic[r.Kind.String()]++
+	}
+	topics := make([]string, 0, len(perTopic))
+	for t := range perTopic {
+		topics = append(topics, t)
+	}
+	const size = 20000
+	var batches []*pipeline.Batch
+	next := map[string]int64{}
+	for i := 0; i < len(recs); i += size {
+		bt := &pipeline.Batch{}
+		for j, r := range recs[i:min(i+size, len(recs))] {
+			t := r.Kind.String()
+			bt.Messages = append(bt.Messages, pipeline.Message{Topic: t, Offset: next[t], HighWater: perTopic[t], Epoch: 1})
+			bt.Items = append(bt.Items, pipeline.Item{Rec: *r, Msg: j})
+			next[t]++
+		}
+		batches = append(batches, bt)
+	}
+	batches = append(batches, &pipeline.Batch{Final: true})
+	b.ReportAllocs()
+	b.ResetTimer()
+	rows := 0
+	for range b.N {
+		s, err := NewStage(StageOptions{Topics: topics, Registerer: prometheus.NewRegistry(),
+			MatchesTopic: "erpflow.matches", ExceptionsTopic: "erpflow.exceptions"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, bt := range batches {
+			bt.Rows, bt.Notes = bt.Rows[:0], bt.Notes[:0]
+			if err := s.Process(context.Background(), bt); err != nil {
+				b.Fatal(err)
+			}
+			rows += len(bt.Rows)
+		}
+	}
+	b.ReportMetric(float64(len(recs))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(rows)/float64(b.N), "rows")
 }
