@@ -81,7 +81,8 @@ type Batch struct {
 	// Rows are what stages derived from the records (matches, exceptions):
 	// the sink lands them with the batch, so they share its acknowledgement.
 	// Derived rows must be safe to land twice (a replay lands them again).
-	Rows []Row
+	// One Rows a table (Derive), in the order stages first derived them.
+	Rows []*Rows
 	// Notes are messages stages publish for other systems, sent by the sink
 	// before the batch is acknowledged (at least once: consumers dedupe on
 	// the ids inside).
@@ -94,21 +95,6 @@ type Batch struct {
 	Final bool
 	// busy is the time the stages spent on the batch, queues left out.
 	busy time.Duration
-}
-
-// Table names a table of derived rows and its columns, in the order of
-// Row.Values.
-type Table struct {
-	Name    string
-	Columns []string
-}
-
-// Row is one derived row. Its values are Go values of the columns' types,
-// each column holding one Go type in every row of a table; an amount is a
-// record.Money, which lands in a Decimal column at that column's scale.
-type Row struct {
-	Table  *Table
-	Values []any
 }
 
 // Note is one message for another system.

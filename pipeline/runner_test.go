@@ -169,7 +169,9 @@ func (s *memSink) Write(ctx context.Context, b *Batch) error {
 		s.ids = append(s.ids, it.Rec.ID)
 	}
 	for _, r := range b.Rows {
-		s.rows = append(s.rows, r.Values[0].(string))
+		for i := range r.Len() {
+			s.rows = append(s.rows, r.Value(i, 0).(string))
+		}
 	}
 	s.mu.Unlock()
 	if s.written != nil {
@@ -498,7 +500,7 @@ func (h *holdBack) Process(ctx context.Context, b *Batch) error {
 		}
 		table := &Table{Name: "held", Columns: []string{"id"}}
 		for _, id := range h.held {
-			b.Rows = append(b.Rows, Row{Table: table, Values: []any{id}})
+			b.Derive(table).Str(id).End()
 		}
 		h.held = nil
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -13,184 +12,100 @@ import (
 )
 
 // sendRows lands the rows stages derived, one insert per table, tables in
-// the order they first appear. A table's rows are turned into columns
-// first, so that they reach clickhouse-go as whole slices (and amounts and
-// arrays in native form) rather than value by value through its row
-// conversion; rows whose columns do not each hold one Go type go row by
-// row as before.
-func (s *Sink) sendRows(ctx context.Context, rows []pipeline.Row) error {
-	var order []*pipeline.Table
-	byTable := map[*pipeline.Table][]int{}
-	for i := range rows {
-		t := rows[i].Table
-		if _, ok := byTable[t]; !ok {
-			order = append(order, t)
+// the order they come. The stages hand them over as typed columns, which
+// reach clickhouse-go as whole slices, amounts and arrays in native form.
+func (s *Sink) sendRows(ctx context.Context, tables []*pipeline.Rows) error {
+	for _, r := range tables {
+		if r.Len() == 0 {
+			continue
 		}
-		byTable[t] = append(byTable[t], i)
-	}
-	for _, t := range order {
-		idx := byTable[t]
+		t := r.Table
 		batch, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+t.Name+" ("+strings.Join(t.Columns, ", ")+")")
 		if err != nil {
 			return fmt.Errorf("insert %s: prepare: %w", t.Name, err)
 		}
 		chCols := batch.Columns()
-		types := make([]string, len(chCols))
-		for j, c := range chCols {
-			types[j] = string(c.Type())
+		cols := make([]column, len(t.Columns))
+		for j, name := range t.Columns {
+			chType := ""
+			if j < len(chCols) {
+				chType = string(chCols[j].Type())
+			}
+			cols[j] = column{name, derivedColumn(r.Column(j), chType)}
 		}
-		if cols, ok := derivedColumns(rows, idx, types); ok {
-			sized := make([]column, len(cols))
-			for j, c := range cols {
-				sized[j] = column{t.Columns[j], c}
+		makeRoom(chCols, cols)
+		for j, c := range cols {
+			if nc, native := c.data.(nativeColumn); native && j < len(chCols) {
+				err = fill(chCols[j], nc, r.Len())
+			} else {
+				err = batch.Column(j).Append(c.data)
 			}
-			makeRoom(chCols, sized)
-			for j, c := range cols {
-				if nc, native := c.(nativeColumn); native && j < len(chCols) {
-					err = fill(chCols[j], nc, len(idx))
-				} else {
-					err = batch.Column(j).Append(c)
-				}
-				if err != nil {
-					batch.Abort()
-					return fmt.Errorf("insert %s: column %s: %w", t.Name, t.Columns[j], err)
-				}
-			}
-		} else {
-			for _, i := range idx {
-				if err := batch.Append(rowValues(rows[i].Values)...); err != nil {
-					batch.Abort()
-					return fmt.Errorf("insert %s: %w", t.Name, err)
-				}
+			if err != nil {
+				batch.Abort()
+				return fmt.Errorf("insert %s: column %s: %w", t.Name, c.name, err)
 			}
 		}
 		if err := batch.Send(); err != nil {
-			return fmt.Errorf("insert %s: %d rows: %w", t.Name, len(idx), err)
+			return fmt.Errorf("insert %s: %d rows: %w", t.Name, r.Len(), err)
 		}
 	}
 	return nil
 }
 
-// derivedColumns gives the rows idx as columns of the given ClickHouse
-// types, each a slice of the Go type its first row holds, or false when
-// some row holds another type there (or a type not known here). Amounts
-// go to a Decimal(18, 4) column in native form and to any other as exact
-// decimals.
-func derivedColumns(rows []pipeline.Row, idx []int, types []string) ([]any, bool) {
-	n := len(types)
-	for _, i := range idx {
-		if len(rows[i].Values) != n {
-			return nil, false
-		}
-	}
-	cols := make([]any, n)
-	for j := range n {
-		var c any
-		ok := false
-		switch rows[idx[0]].Values[j].(type) {
-		case string:
-			c, ok = gather[string](rows, idx, j)
-		case uint8:
-			c, ok = gather[uint8](rows, idx, j)
-		case uint32:
-			c, ok = gather[uint32](rows, idx, j)
-		case uint64:
-			c, ok = gather[uint64](rows, idx, j)
-		case float64:
-			c, ok = gather[float64](rows, idx, j)
-		case time.Time:
-			c, ok = gather[time.Time](rows, idx, j)
-		case record.Money:
-			if types[j] == decimalType {
-				c, ok = gatherMoney(rows, idx, j)
-			} else {
-				c, ok = gatherDecimals(rows, idx, j)
+// derivedColumn gives a column of derived rows in the form it goes to
+// clickhouse-go in: amounts natively into a Decimal(18, 4) column and as
+// exact decimals into any other (clickhouse-go scales those itself),
+// arrays natively, everything else as the slice it is.
+func derivedColumn(c any, chType string) any {
+	switch c := c.(type) {
+	case []record.Money:
+		if chType == decimalType {
+			d := &decimalColumn{vals: make([]int64, 0, len(c))}
+			for _, m := range c {
+				d.add(m.Minor, m.Currency.Scale())
 			}
-		case []string:
-			c, ok = gatherStrings(rows, idx, j)
-		case []uint8:
-			c, ok = gatherBytes(rows, idx, j)
+			return d
 		}
-		if !ok {
-			return nil, false
+		out := make([]decimal.Decimal, len(c))
+		for i, m := range c {
+			out[i] = decimal.New(m.Minor, -int32(m.Currency.Scale()))
 		}
-		cols[j] = c
+		return out
+	case pipeline.Array[string]:
+		return &stringArrays{arrays[string]{ends: c.Ends, vals: c.Vals}}
+	case pipeline.Array[uint8]:
+		return &uint8Arrays{arrays[uint8]{ends: c.Ends, vals: c.Vals}}
 	}
-	return cols, true
+	return c
 }
 
-func gather[T any](rows []pipeline.Row, idx []int, j int) ([]T, bool) {
-	out := make([]T, len(idx))
-	for k, i := range idx {
-		v, ok := rows[i].Values[j].(T)
-		if !ok {
-			return nil, false
-		}
-		out[k] = v
-	}
-	return out, true
-}
-
-func gatherMoney(rows []pipeline.Row, idx []int, j int) (*decimalColumn, bool) {
-	c := &decimalColumn{vals: make([]int64, 0, len(idx))}
-	for _, i := range idx {
-		m, ok := rows[i].Values[j].(record.Money)
-		if !ok {
-			return nil, false
-		}
-		c.add(m.Minor, m.Currency.Scale())
-	}
-	return c, true
-}
-
-func gatherDecimals(rows []pipeline.Row, idx []int, j int) ([]decimal.Decimal, bool) {
-	out := make([]decimal.Decimal, len(idx))
-	for k, i := range idx {
-		m, ok := rows[i].Values[j].(record.Money)
-		if !ok {
-			return nil, false
-		}
-		out[k] = decimal.New(m.Minor, -int32(m.Currency.Scale()))
-	}
-	return out, true
-}
-
-func gatherStrings(rows []pipeline.Row, idx []int, j int) (*stringArrays, bool) {
-	c := &stringArrays{newArrays[string](len(idx), 0)}
-	return c, gatherArrays(rows, idx, j, &c.arrays)
-}
-
-func gatherBytes(rows []pipeline.Row, idx []int, j int) (*uint8Arrays, bool) {
-	c := &uint8Arrays{newArrays[uint8](len(idx), 0)}
-	return c, gatherArrays(rows, idx, j, &c.arrays)
-}
-
-func gatherArrays[T any](rows []pipeline.Row, idx []int, j int, c *arrays[T]) bool {
-	for _, i := range idx {
-		v, ok := rows[i].Values[j].([]T)
-		if !ok {
-			return false
-		}
-		c.vals = append(c.vals, v...)
-		c.endRow()
-	}
-	return true
-}
-
-// rowValues gives a row's values as clickhouse-go takes them one by one:
-// an amount as a decimal.
-func rowValues(vals []any) []any {
-	var out []any // a copy, made at the first amount: the row stays as the stage made it
-	for j, v := range vals {
-		if m, ok := v.(record.Money); ok {
-			if out == nil {
-				out = append([]any(nil), vals...)
+// mergeRows puts the batches' derived rows of each table together, for one
+// insert per table. A table only one batch has rows for keeps them as they
+// are; the others get new rows, leaving every batch's own untouched, since
+// a failed group write is followed by each batch written alone.
+func mergeRows(bs []*pipeline.Batch) ([]*pipeline.Rows, error) {
+	var out []*pipeline.Rows
+	at := map[*pipeline.Table]int{}
+	owned := map[*pipeline.Table]bool{}
+	for _, b := range bs {
+		for _, r := range b.Rows {
+			i, seen := at[r.Table]
+			if !seen {
+				at[r.Table] = len(out)
+				out = append(out, r)
+				continue
 			}
-			out[j] = decimal.New(m.Minor, -int32(m.Currency.Scale()))
+			if !owned[r.Table] {
+				m := pipeline.NewRows(r.Table)
+				if err := m.AppendRows(out[i]); err != nil {
+					return nil, err
+				}
+				out[i], owned[r.Table] = m, true
+			}
+			if err := out[i].AppendRows(r); err != nil {
+				return nil, err
+			}
 		}
 	}
-	if out == nil {
-		return vals
-	}
-	return out
+	return out, nil
 }

@@ -16,45 +16,52 @@ import (
 )
 
 // TestSinkLandsDerivedRows lands derived rows of every Go type the stages
-// use, as columns, and reads each value back as sent (amounts as decimals:
-// servers differ in how they print them); a table whose amount
-// column holds two Go types goes row by row and lands the same.
+// use and reads each value back as sent (amounts as decimals: servers
+// differ in how they print them): once from one batch, and once from two
+// batches written together, whose rows merge into one insert while each
+// batch keeps its own (the group may fail and each be written alone).
 func TestSinkLandsDerivedRows(t *testing.T) {
 	ctx := context.Background()
 	conn := altered(t)
-	for _, name := range []string{"derived_columns", "derived_rows"} {
+	for _, name := range []string{"derived_one", "derived_group"} {
 		if err := conn.Exec(ctx, "CREATE TABLE "+name+` (name String, amount Decimal(18, 4), tags Array(String),
 			pass Array(UInt8), at DateTime, version UInt64, score Float64, flag UInt8, n UInt32) ENGINE = MergeTree ORDER BY name`); err != nil {
 			t.Fatal(err)
 		}
 	}
 	cols := []string{"name", "amount", "tags", "pass", "at", "version", "score", "flag", "n"}
-	columns := &pipeline.Table{Name: "derived_columns", Columns: cols}
-	rowwise := &pipeline.Table{Name: "derived_rows", Columns: cols}
+	one := &pipeline.Table{Name: "derived_one", Columns: cols}
+	group := &pipeline.Table{Name: "derived_group", Columns: cols}
 	at := time.Date(2025, 4, 16, 14, 30, 0, 0, time.UTC)
-	values := [][]any{
-		{"a", record.Money{Minor: 123450, Currency: record.MustCurrency("CNY")}, []string{"x", "办公用品"}, []uint8{1, 0}, at, uint64(7), 0.5, uint8(1), uint32(3)},
-		{"b", record.Money{Minor: -5, Currency: record.MustCurrency("USD")}, []string{}, []uint8{}, at.Add(time.Hour), uint64(8), 0.25, uint8(0), uint32(0)},
-		{"c", record.Money{Minor: 7, Currency: record.MustCurrency("JPY")}, []string{""}, []uint8{0}, at, uint64(9), 1.0, uint8(1), uint32(1)},
+	add := func(b *pipeline.Batch, t *pipeline.Table, name string, m record.Money, tags []string, pass []uint8, at time.Time,
+		version uint64, score float64, flag uint8, n uint32) {
+		b.Derive(t).Str(name).Money(m).Strs(tags).Uint8s(pass).Time(at).Uint64(version).Float64(score).Uint8(flag).Uint32(n).End()
 	}
-	b := &pipeline.Batch{}
-	for i, v := range values {
-		b.Rows = append(b.Rows, pipeline.Row{Table: columns, Values: v})
-		w := append([]any(nil), v...)
-		if i == 2 {
-			w[1] = decimal.New(7, 0) // a decimal among amounts: the rows go one by one
-		}
-		b.Rows = append(b.Rows, pipeline.Row{Table: rowwise, Values: w})
+	rows := func(b1, b2 *pipeline.Batch, t *pipeline.Table) {
+		add(b1, t, "a", record.Money{Minor: 123450, Currency: record.MustCurrency("CNY")}, []string{"x", "办公用品"}, []uint8{1, 0}, at, 7, 0.5, 1, 3)
+		add(b1, t, "b", record.Money{Minor: -5, Currency: record.MustCurrency("USD")}, []string{}, []uint8{}, at.Add(time.Hour), 8, 0.25, 0, 0)
+		add(b2, t, "c", record.Money{Minor: 7, Currency: record.MustCurrency("JPY")}, []string{""}, []uint8{0}, at, 9, 1.0, 1, 1)
 	}
-	if err := clickhouse.NewSink(conn).Write(ctx, b); err != nil {
+	single := &pipeline.Batch{}
+	rows(single, single, one)
+	sink := clickhouse.NewSink(conn)
+	if err := sink.Write(ctx, single); err != nil {
 		t.Fatal(err)
+	}
+	g1, g2 := &pipeline.Batch{}, &pipeline.Batch{}
+	rows(g1, g2, group)
+	if err := sink.WriteGroup(ctx, []*pipeline.Batch{g1, g2}); err != nil {
+		t.Fatal(err)
+	}
+	if g1.Rows[0].Len() != 2 || g2.Rows[0].Len() != 1 {
+		t.Errorf("the group write changed its batches' rows: %d and %d, want 2 and 1", g1.Rows[0].Len(), g2.Rows[0].Len())
 	}
 	want := []string{
 		`a 1234.5 ["x" "办公用品"] [1 0] 2025-04-16T14:30:00Z 7 0.5 1 3`,
 		`b -0.05 [] [] 2025-04-16T15:30:00Z 8 0.25 0 0`,
 		`c 7 [""] [0] 2025-04-16T14:30:00Z 9 1 1 1`,
 	}
-	for _, table := range []string{"derived_columns", "derived_rows"} {
+	for _, table := range []string{"derived_one", "derived_group"} {
 		rows, err := conn.Query(ctx, "SELECT name, amount, tags, pass, at, version, score, flag, n FROM "+table+" ORDER BY name")
 		if err != nil {
 			t.Fatal(err)
@@ -99,8 +106,9 @@ func TestSinkLandsControlTotalsPastDecimal18(t *testing.T) {
 	line := int64(record.MaxMajor*100 - 1) // 99,999,999,999,999.99
 	sum := record.Money{Minor: 10 * line, Currency: cny}
 	zero := record.Money{Currency: cny}
-	b := &pipeline.Batch{Rows: []pipeline.Row{{Table: match.TotalsTable, Values: []any{"SH01", "CNY",
-		time.Date(2025, 4, 16, 0, 0, 0, 0, time.UTC), uint32(10), sum, zero, zero, sum, uint8(1), uint64(1)}}}}
+	b := &pipeline.Batch{}
+	b.Derive(match.TotalsTable).Str("SH01").Str("CNY").Time(time.Date(2025, 4, 16, 0, 0, 0, 0, time.UTC)).Uint32(10).
+		Money(sum).Money(zero).Money(zero).Money(sum).Uint8(1).Uint64(1).End()
 	if err := clickhouse.NewSink(conn).Write(ctx, b); err != nil {
 		t.Fatal(err)
 	}

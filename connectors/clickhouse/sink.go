@@ -105,13 +105,15 @@ func (s *Sink) WriteGroup(ctx context.Context, bs []*pipeline.Batch) error {
 		}
 	}
 	var dups []pipeline.Item
-	var derived []pipeline.Row
 	for _, b := range bs {
 		dups = append(dups, b.Duplicates...)
-		derived = append(derived, b.Rows...)
 	}
 	if err := s.sendDuplicates(ctx, dups); err != nil {
 		return err
+	}
+	derived, err := mergeRows(bs)
+	if err != nil {
+		return fmt.Errorf("derived rows: %w", err)
 	}
 	return s.sendRows(ctx, derived)
 }

@@ -142,7 +142,9 @@ func BenchmarkStageWorld(b *testing.B) {
 			if err := s.Process(context.Background(), bt); err != nil {
 				b.Fatal(err)
 			}
-			rows += len(bt.Rows)
+			for _, r := range bt.Rows {
+				rows += r.Len()
+			}
 		}
 	}
 	b.ReportMetric(float64(len(recs))*float64(b.N)/b.Elapsed().Seconds(), "records/s")

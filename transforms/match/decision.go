@@ -71,11 +71,11 @@ func ParseDecision(data []byte) (company string, d Decision, reason, msg string)
 var ReviewsTable = &pipeline.Table{Name: "recon_reviews", Columns: []string{"company", "line_id", "match_id", "action",
 	"actor", "reason", "decided_at", "version", "stream_time"}}
 
-func reviewRow(company, line string, d Decision, version uint64) pipeline.Row {
+func reviewRow(b *pipeline.Batch, company, line string, d Decision, version uint64) {
 	after := d.After
 	if after.IsZero() {
 		after = time.Unix(0, 0)
 	}
-	return pipeline.Row{Table: ReviewsTable, Values: []any{company, line, d.MatchID, d.Action, d.By, d.Reason,
-		d.At.UTC().Truncate(time.Second), version, after.UTC()}}
+	b.Derive(ReviewsTable).Str(company).Str(line).Str(d.MatchID).Str(d.Action).Str(d.By).Str(d.Reason).
+		Time(d.At.UTC().Truncate(time.Second)).Uint64(version).Time(after.UTC()).End()
 }

@@ -30,65 +30,80 @@ func dec(minor int64, c record.Currency) record.Money {
 	return record.Money{Minor: minor, Currency: c}
 }
 
-func criteria(cs []Criterion) (names []string, pass []uint8, detail []string) {
-	names, pass, detail = make([]string, len(cs)), make([]uint8, len(cs)), make([]string, len(cs))
-	for i, c := range cs {
-		names[i], detail[i] = c.Name, c.Detail
+// criteria appends an explanation's three array columns (names, pass,
+// detail), through scratch slices the rows copy out of.
+func (w *rowWriter) criteria(r *pipeline.Rows, cs []Criterion) *pipeline.Rows {
+	w.names, w.pass, w.detail = w.names[:0], w.pass[:0], w.detail[:0]
+	for _, c := range cs {
+		var pass uint8
 		if c.Pass {
-			pass[i] = 1
+			pass = 1
 		}
+		w.names, w.pass, w.detail = append(w.names, c.Name), append(w.pass, pass), append(w.detail, c.Detail)
 	}
-	return names, pass, detail
+	return r.Strs(w.names).Uint8s(w.pass).Strs(w.detail)
 }
 
-// lineRows is a bank line's row and one row per document its match
+// rowWriter turns the reconciler's results into rows of a batch; its
+// slices are scratch space reused from row to row.
+type rowWriter struct {
+	names, detail, alts []string
+	pass                []uint8
+}
+
+// line writes a bank line's row and one row per document its match
 // applies to.
-func lineRows(l *LineResult, version uint64) []pipeline.Row {
-	names, pass, detail := criteria(l.Criteria)
-	alts := make([]string, len(l.Alternatives))
-	for i, a := range l.Alternatives {
+func (w *rowWriter) line(b *pipeline.Batch, l *LineResult, version uint64) {
+	w.alts = w.alts[:0]
+	for _, a := range l.Alternatives {
+		alt := ""
 		for j, p := range a {
 			if j > 0 {
-				alts[i] += " + "
+				alt += " + "
 			}
-			alts[i] += p.Kind.String() + " " + l.Company + "/" + p.Source + "/" + p.ID + " " + p.Amount.String()
+			alt += p.Kind.String() + " " + l.Company + "/" + p.Source + "/" + p.ID + " " + p.Amount.String()
 		}
+		w.alts = append(w.alts, alt)
 	}
-	rows := []pipeline.Row{{Table: MatchesTable, Values: []any{l.Company, l.Line, l.ID, l.Direction, l.Amount.Currency.String(),
-		l.Amount, dec(l.Charges.Minor, l.Amount.Currency), l.Date.Time(), string(l.Outcome), l.Rule, uint32(RulesVersion),
-		l.Score, uint32(l.Candidates), names, pass, detail, alts, l.DecidedBy, l.Reason, l.At.UTC(), version}}}
+	r := b.Derive(MatchesTable).Str(l.Company).Str(l.Line).Str(l.ID).Str(l.Direction).Str(l.Amount.Currency.String()).
+		Money(l.Amount).Money(dec(l.Charges.Minor, l.Amount.Currency)).Time(l.Date.Time()).Str(string(l.Outcome)).Str(l.Rule).
+		Uint32(uint32(RulesVersion)).Float64(l.Score).Uint32(uint32(l.Candidates))
+	w.criteria(r, l.Criteria).Strs(w.alts).Str(l.DecidedBy).Str(l.Reason).Time(l.At.UTC()).Uint64(version).End()
+	if len(l.Parts) == 0 {
+		return
+	}
+	parts := b.Derive(MatchLinesTable)
 	for _, p := range l.Parts {
-		rows = append(rows, pipeline.Row{Table: MatchLinesTable, Values: []any{l.Company, l.Line, l.ID, string(l.Outcome),
-			p.Kind.String(), l.Company + "/" + p.Source + "/" + p.ID, p.Amount.Currency.String(), p.Amount, version}})
+		parts.Str(l.Company).Str(l.Line).Str(l.ID).Str(string(l.Outcome)).Str(p.Kind.String()).
+			Str(l.Company + "/" + p.Source + "/" + p.ID).Str(p.Amount.Currency.String()).Money(p.Amount).Uint64(version).End()
 	}
-	return rows
 }
 
-func itemRow(it *ItemState, version uint64) pipeline.Row {
+func itemRow(b *pipeline.Batch, it *ItemState, version uint64) {
 	cur := it.Total.Currency
-	return pipeline.Row{Table: OpenItemsTable, Values: []any{it.Company, it.Kind.String(), it.Source, it.ID, it.Number,
-		it.Direction, it.PartyKey, cur.String(), dec(it.Total.Minor, cur), dec(it.Open.Minor, cur), it.DueDate.Time(),
-		it.Status, it.At.UTC(), version}}
+	b.Derive(OpenItemsTable).Str(it.Company).Str(it.Kind.String()).Str(it.Source).Str(it.ID).Str(it.Number).
+		Str(it.Direction).Str(it.PartyKey).Str(cur.String()).Money(dec(it.Total.Minor, cur)).Money(dec(it.Open.Minor, cur)).
+		Time(it.DueDate.Time()).Str(it.Status).Time(it.At.UTC()).Uint64(version).End()
 }
 
-func exceptionRow(x *Exception, version uint64) pipeline.Row {
-	names, pass, detail := criteria(x.Criteria)
+func (w *rowWriter) exception(b *pipeline.Batch, x *Exception, version uint64) {
 	kind := ""
 	if x.SubjectKind != 0 {
 		kind = x.SubjectKind.String()
 	}
-	return pipeline.Row{Table: ExceptionsTable, Values: []any{x.Company, x.ID, x.Type, x.Reason, kind, x.Subject, x.Related,
-		x.Amount.Currency.String(), x.Amount, x.Status, names, pass, detail, x.NextStep, x.Date.Time(), x.At.UTC(), version}}
+	r := b.Derive(ExceptionsTable).Str(x.Company).Str(x.ID).Str(x.Type).Str(x.Reason).Str(kind).Str(x.Subject).Str(x.Related).
+		Str(x.Amount.Currency.String()).Money(x.Amount).Str(x.Status)
+	w.criteria(r, x.Criteria).Str(x.NextStep).Time(x.Date.Time()).Time(x.At.UTC()).Uint64(version).End()
 }
 
-func totalRow(t *ControlTotal, version uint64) pipeline.Row {
+func totalRow(b *pipeline.Batch, t *ControlTotal, version uint64) {
 	var balanced uint8
 	if t.Balanced() {
 		balanced = 1
 	}
-	return pipeline.Row{Table: TotalsTable, Values: []any{t.Company, t.Currency.String(), t.Day.Time(), uint32(t.Lines),
-		dec(t.Amount, t.Currency), dec(t.Matched, t.Currency), dec(t.Review, t.Currency), dec(t.Unmatched, t.Currency),
-		balanced, version}}
+	b.Derive(TotalsTable).Str(t.Company).Str(t.Currency.String()).Time(t.Day.Time()).Uint32(uint32(t.Lines)).
+		Money(dec(t.Amount, t.Currency)).Money(dec(t.Matched, t.Currency)).Money(dec(t.Review, t.Currency)).
+		Money(dec(t.Unmatched, t.Currency)).Uint8(balanced).Uint64(version).End()
 }
 
 // MatchNote is a confirmed match as published on the matches topic, for

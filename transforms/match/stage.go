@@ -80,6 +80,7 @@ type Stage struct {
 	latest  map[string]time.Time    // per company, event time of the latest record fed
 	version map[string]uint64       // per company, the last row version emitted
 	out     Output
+	rows    rowWriter
 	metrics stageMetrics
 	// pending are decisions waiting for the records they are about: those
 	// a rebuild replays, and live ones that came while the company still
@@ -374,7 +375,7 @@ func (s *Stage) decisions(ctx context.Context, b *pipeline.Batch) error {
 			// Its message commits with this batch: record the decision now
 			// (under its match, its line not known yet), so that a crash
 			// before it applies leaves it for the next rebuild to replay.
-			b.Rows = append(b.Rows, reviewRow(company, "match:"+d.MatchID, d, s.nextVersion(company, d.At)))
+			reviewRow(b, company, "match:"+d.MatchID, d, s.nextVersion(company, d.At))
 			s.pending[company] = append(s.pending[company], pendingDecision{d, true})
 			continue
 		}
@@ -438,7 +439,7 @@ func (s *Stage) decide(b *pipeline.Batch, company string, d Decision) error {
 	}
 	s.applied[key] = true
 	s.metrics.decisions.WithLabelValues(d.Action).Inc()
-	b.Rows = append(b.Rows, reviewRow(company, line, d, s.nextVersion(company, d.At)))
+	reviewRow(b, company, line, d, s.nextVersion(company, d.At))
 	s.emit(b, company, d.At)
 	return nil
 }
@@ -668,7 +669,7 @@ func (s *Stage) emit(b *pipeline.Batch, company string, at time.Time) {
 	for i := range s.out.Lines {
 		l := &s.out.Lines[i]
 		s.metrics.lines.WithLabelValues(string(l.Outcome)).Inc()
-		b.Rows = append(b.Rows, lineRows(l, v())...)
+		s.rows.line(b, l, v())
 		// Other systems hear of confirmed and accepted matches, and of what
 		// a person's decision turned a line into (a reversal among them).
 		if s.opt.MatchesTopic != "" && (l.Outcome == Confirmed || l.Outcome == Accepted || l.DecidedBy != "") {
@@ -676,7 +677,7 @@ func (s *Stage) emit(b *pipeline.Batch, company string, at time.Time) {
 		}
 	}
 	for i := range s.out.Items {
-		b.Rows = append(b.Rows, itemRow(&s.out.Items[i], v()))
+		itemRow(b, &s.out.Items[i], v())
 	}
 	for i := range s.out.Exceptions {
 		x := &s.out.Exceptions[i]
@@ -684,14 +685,14 @@ func (s *Stage) emit(b *pipeline.Batch, company string, at time.Time) {
 		if x.Type == ExcUnbalanced {
 			s.metrics.unbalanced.Inc()
 		}
-		b.Rows = append(b.Rows, exceptionRow(x, v()))
+		s.rows.exception(b, x, v())
 		if s.opt.ExceptionsTopic != "" {
 			b.Notes = append(b.Notes, pipeline.Note{Topic: s.opt.ExceptionsTopic, Key: []byte(x.Company), Value: exceptionJSON(x)})
 		}
 	}
 	for i := range s.out.Totals {
 		t := &s.out.Totals[i]
-		b.Rows = append(b.Rows, totalRow(t, v()))
+		totalRow(b, t, v())
 		k := [2]string{t.Company, t.Currency.String()}
 		if t.Day >= s.metrics.totalDay[k] { // an older day changed by a late match is in the table
 			s.metrics.totalDay[k] = t.Day

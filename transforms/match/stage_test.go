@@ -3,6 +3,7 @@ package match
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -89,9 +90,9 @@ func TestStageWaitsForEveryTopic(t *testing.T) {
 	if n := rowsOf(b3, MatchesTable); n != 2 {
 		t.Fatalf("%d lines matched once every topic passed them, want 2", n)
 	}
-	for _, r := range b3.Rows {
-		if r.Table == MatchesTable && r.Values[8] != string(Confirmed) {
-			t.Errorf("line %v: %v", r.Values[1], r.Values[8])
+	for _, v := range tableRows(b3, MatchesTable) {
+		if v[8] != string(Confirmed) {
+			t.Errorf("line %v: %v", v[1], v[8])
 		}
 	}
 	// The final batch closes the day: control totals and an overdue-free end.
@@ -151,20 +152,53 @@ func TestStageVersionsNeverGoBack(t *testing.T) {
 	s.Process(ctx, b1)
 	b2 := stageBatch(false, topicRec{"inv", arInvoice("INV-0", 100, day)})
 	s.Process(ctx, b2)
-	v1, v2 := b1.Rows[len(b1.Rows)-1].Values, b2.Rows[0].Values
-	if last, late := v1[len(v1)-1].(uint64), v2[len(v2)-1].(uint64); late <= last {
-		t.Errorf("the late record's row has version %d, not above %d", late, last)
+	_, last := versions(t, b1)
+	if late, _ := versions(t, b2); late <= last {
+		t.Errorf("the late record's rows have versions from %d, not above %d", late, last)
 	}
 }
 
-func rowsOf(b *pipeline.Batch, t *pipeline.Table) int {
-	n := 0
+// versions gives the lowest and highest version among a batch's rows.
+func versions(t *testing.T, b *pipeline.Batch) (lo, hi uint64) {
+	lo = ^uint64(0)
 	for _, r := range b.Rows {
-		if r.Table == t {
-			n++
+		j := slices.Index(r.Table.Columns, "version")
+		for i := range r.Len() {
+			v := r.Value(i, j).(uint64)
+			lo, hi = min(lo, v), max(hi, v)
 		}
 	}
-	return n
+	if hi == 0 {
+		t.Fatal("no rows")
+	}
+	return lo, hi
+}
+
+func rowsOf(b *pipeline.Batch, t *pipeline.Table) int {
+	for _, r := range b.Rows {
+		if r.Table == t {
+			return r.Len()
+		}
+	}
+	return 0
+}
+
+// tableRows reads a batch's rows of one table back as values.
+func tableRows(b *pipeline.Batch, t *pipeline.Table) [][]any {
+	var out [][]any
+	for _, r := range b.Rows {
+		if r.Table != t {
+			continue
+		}
+		for i := range r.Len() {
+			v := make([]any, len(t.Columns))
+			for j := range v {
+				v[j] = r.Value(i, j)
+			}
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // fakeHistory is one company's landed records and decisions.
@@ -220,8 +254,8 @@ func TestStageDecisionsWaitForTheRebuiltHistory(t *testing.T) {
 		t.Errorf("%d review rows, want the unmatch applied", rowsOf(fin, ReviewsTable))
 	}
 	refused := 0
-	for _, r := range fin.Rows {
-		if r.Table == ExceptionsTable && r.Values[2] == ExcReviewRefused && r.Values[5] == "no-such-match" {
+	for _, v := range tableRows(fin, ExceptionsTable) {
+		if v[2] == ExcReviewRefused && v[5] == "no-such-match" {
 			refused++
 		}
 	}
@@ -269,10 +303,8 @@ func TestStageRebuildAppliesDecisionsWhereTheyWere(t *testing.T) {
 		t.Fatal(err)
 	}
 	final := map[string]string{}
-	for _, r := range fin.Rows {
-		if r.Table == MatchesTable {
-			final[r.Values[1].(string)] = r.Values[8].(string)
-		}
+	for _, v := range tableRows(fin, MatchesTable) {
+		final[v[1].(string)] = v[8].(string)
 	}
 	if final["SH01/bank/L1"] != string(Accepted) || final["SH01/bank/L3"] != string(Confirmed) {
 		t.Errorf("after the rebuild: %v; want L1 accepted and L3 confirmed", final)
