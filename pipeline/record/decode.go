@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"hash/maphash"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -49,7 +50,7 @@ type Decoder struct {
 	data    []byte // the message being decoded
 	pos     int    // the cursor in data
 	scratch []byte // unescaped strings, reset by each Decode
-	intern  *[internSlots]string
+	intern  *Interned
 	// linePaths caches "body.lines[i]" and "body.lines[i].amount" by index:
 	// nested helpers take full paths, and building them per line item per
 	// record cost more than the rest of the line.
@@ -62,7 +63,7 @@ type Decoder struct {
 
 // NewDecoder returns a ready Decoder.
 func NewDecoder() *Decoder {
-	return &Decoder{intern: new([internSlots]string)}
+	return &Decoder{intern: new(Interned)}
 }
 
 func (d *Decoder) linePath(path string, i int) (line, amount string) {
@@ -263,7 +264,7 @@ func (d *Decoder) str(parent, name string, dst *string, intern bool) error {
 	}
 	switch {
 	case intern:
-		*dst = d.internBytes(b)
+		*dst = d.intern.Bytes(b)
 	case d.id != "" && string(b) == d.id:
 		*dst = d.id
 	default:
@@ -272,16 +273,22 @@ func (d *Decoder) str(parent, name string, dst *string, intern bool) error {
 	return nil
 }
 
-// internBytes returns b as a string, the same string as last time if the
-// slot b hashes to still holds it. A direct-mapped table rather than a map:
+// Interned keeps the short texts a decoder or mapper read lately, so that
+// the values records repeat (codes, statuses, party names) are not
+// allocated again for every record. It is direct-mapped rather than a map:
 // a lookup is one hash and one compare, no probing (BenchmarkDecodeWorld
 // 1.64 against 1.78 µs a record), and a value that stops coming is simply
-// overwritten, where the map, once full, allocated every new value for good.
-func (d *Decoder) internBytes(b []byte) string {
+// overwritten, where a map, once full, allocated every new value for good.
+// One goroutine uses one.
+type Interned [internSlots]string
+
+// Bytes returns b as a string, the same string as last time if the slot b
+// hashes to still holds it.
+func (t *Interned) Bytes(b []byte) string {
 	if len(b) > maxInterned {
 		return string(b)
 	}
-	slot := &d.intern[maphash.Bytes(internSeed, b)&(internSlots-1)]
+	slot := &t[maphash.Bytes(internSeed, b)&(internSlots-1)]
 	if *slot == string(b) {
 		return *slot
 	}
@@ -290,8 +297,23 @@ func (d *Decoder) internBytes(b []byte) string {
 	return s
 }
 
-// internSlots is the size of each decoder's intern table; maxInterned the
-// longest value worth keeping there.
+// Keep is Bytes for a string that may view a buffer about to be reused: it
+// returns a string of its own, never s.
+func (t *Interned) Keep(s string) string {
+	if len(s) > maxInterned {
+		return strings.Clone(s)
+	}
+	slot := &t[maphash.String(internSeed, s)&(internSlots-1)]
+	if *slot == s {
+		return *slot
+	}
+	c := strings.Clone(s)
+	*slot = c
+	return c
+}
+
+// internSlots is the size of each intern table; maxInterned the longest
+// value worth keeping there.
 const (
 	internSlots = 1 << 13
 	maxInterned = 64

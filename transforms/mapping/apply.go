@@ -50,6 +50,12 @@ type Mapper struct {
 	// val holds the field being evaluated (scratch). As a local it escaped
 	// to the heap through the setter funcs: an allocation per field.
 	val value
+	// num holds the text of the record's JSON numbers and booleans, which
+	// are read as text like strings: views of it, like views of the
+	// parser's buffer, last until the next record.
+	num []byte
+	// kept are the texts kept in records lately (keep).
+	kept *record.Interned
 }
 
 // scratch returns the Mapper's value cleared. Fields are evaluated and set
@@ -60,7 +66,7 @@ func (mp *Mapper) scratch() *value {
 }
 
 // NewMapper returns a Mapper for m.
-func (m *Mapping) NewMapper() *Mapper { return &Mapper{m: m} }
+func (m *Mapping) NewMapper() *Mapper { return &Mapper{m: m, kept: new(record.Interned)} }
 
 // Map turns one source record (a JSON object; key is the Kafka key) into a
 // canonical record, or an *Error / *record.DecodeError naming the field.
@@ -76,6 +82,7 @@ func (mp *Mapper) Map(key, data []byte, r *record.Record) error {
 	if err != nil {
 		return &record.DecodeError{Reason: record.ReasonInvalidJSON, Detail: err.Error()}
 	}
+	mp.num = mp.num[:0]
 	if v.Type() != fastjson.TypeObject {
 		return &record.DecodeError{Reason: record.ReasonInvalidJSON, Detail: "a source record is a JSON object"}
 	}
@@ -164,7 +171,7 @@ func (mp *Mapper) Company(data []byte) []byte {
 	if ru.company.constant != nil {
 		return []byte(*ru.company.constant)
 	}
-	s, ok := ru.company.get.read(v)
+	s, ok := ru.company.get.read(v, nil)
 	if n := normalize(s); ok && !isBlank(n) {
 		return []byte(n)
 	}
@@ -177,7 +184,7 @@ func (m *Mapping) pick(v *fastjson.Value) *rule {
 		if r.when == nil {
 			return r
 		}
-		if s, ok := r.when.read(v); ok && r.whenIn[normalize(s)] {
+		if s, ok := r.when.read(v, nil); ok && r.whenIn[normalize(s)] {
 			return r
 		}
 	}
@@ -213,10 +220,10 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 		raw, present = *f.constant, true
 	} else if f.typ == tStrings && f.get.isArray(v) {
 		// A JSON array of strings is the list itself.
-		out.ss = f.get.readList(v)
+		out.ss = f.get.readList(v, &mp.num)
 		return nil
 	} else {
-		raw, present = f.get.read(v)
+		raw, present = f.get.read(v, &mp.num)
 	}
 	norm := mp.normalized(raw)
 	if !present || isBlank(norm) {
@@ -259,7 +266,7 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 	if f.typ == tMoney {
 		cur := record.Currency{}
 		if f.currency != nil {
-			if s, ok := f.currency.read(root); ok && !isBlank(mp.normalized(s)) {
+			if s, ok := f.currency.read(root, &mp.num); ok && !isBlank(mp.normalized(s)) {
 				c, err := parseCurrency(mp.normalized(s))
 				if err != nil {
 					return wrong(f, s, err)
@@ -280,7 +287,7 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 		out.m = m
 		return nil
 	}
-	if err := parseAs(f, val, mapped, out); err != nil {
+	if err := parseAs(f, val, mapped, mp.kept, out); err != nil {
 		var pe *clean.ParseError
 		if errors.As(err, &pe) && errors.Is(err, clean.ErrUnknownStatus) {
 			return &Error{Reason: ReasonUnmappedValue, Field: f.name, Detail: fmt.Sprintf("source field %s: %v", f.source(), err)}
@@ -363,16 +370,18 @@ func (f *fieldPlan) source() string {
 
 // read returns the source value at the getter as text: strings as they
 // are, numbers and booleans as written, null and absence as not present.
-func (g *getter) read(v *fastjson.Value) (string, bool) {
+// read gives the source value as text. The text of a number or boolean
+// goes to num, when given, instead of a new string.
+func (g *getter) read(v *fastjson.Value, num *[]byte) (string, bool) {
 	if g.firstOf {
 		for _, k := range g.keys {
-			if s, ok := asText(v.Get(k)); ok && !isBlank(normalize(s)) {
+			if s, ok := asText(v.Get(k), num); ok && !isBlank(normalize(s)) {
 				return s, true
 			}
 		}
 		return "", false
 	}
-	return asText(v.Get(g.keys...))
+	return asText(v.Get(g.keys...), num)
 }
 
 func (g *getter) isArray(v *fastjson.Value) bool {
@@ -380,10 +389,10 @@ func (g *getter) isArray(v *fastjson.Value) bool {
 	return !g.firstOf && x != nil && x.Type() == fastjson.TypeArray
 }
 
-func (g *getter) readList(v *fastjson.Value) []string {
+func (g *getter) readList(v *fastjson.Value, num *[]byte) []string {
 	var out []string
 	for _, e := range v.GetArray(g.keys...) {
-		if s, ok := asText(e); ok {
+		if s, ok := asText(e, num); ok {
 			if n := normalize(s); !isBlank(n) {
 				out = append(out, strings.Clone(n))
 			}
@@ -392,7 +401,7 @@ func (g *getter) readList(v *fastjson.Value) []string {
 	return out
 }
 
-func asText(x *fastjson.Value) (string, bool) {
+func asText(x *fastjson.Value, num *[]byte) (string, bool) {
 	if x == nil {
 		return "", false
 	}
@@ -400,14 +409,21 @@ func asText(x *fastjson.Value) (string, bool) {
 	case fastjson.TypeString:
 		// A view of the parser's buffer, valid until the next record is
 		// parsed: most values are parsed into numbers, dates or mapped
-		// words and never kept; text kept in a record is cloned (parseAs).
+		// words and never kept; text kept in a record is copied (parseAs).
 		b := x.GetStringBytes()
 		if len(b) == 0 {
 			return "", true
 		}
 		return unsafe.String(&b[0], len(b)), true
 	case fastjson.TypeNumber, fastjson.TypeTrue, fastjson.TypeFalse:
-		return x.String(), true
+		if num == nil {
+			return x.String(), true
+		}
+		// Appended, never overwritten until the next record: an earlier
+		// view stays valid when num grows (it keeps the old array).
+		start := len(*num)
+		*num = x.MarshalTo(*num)
+		return unsafe.String(&(*num)[start], len(*num)-start), true
 	}
 	return "", false
 }

@@ -102,18 +102,22 @@ func digits(s string, i int) int {
 // parseAs reads a normalised value as the field's type. mapped says a
 // value map, lookup or sign already gave a canonical word, which skips the
 // vocabulary.
-func parseAs(f *fieldPlan, raw string, mapped bool, out *value) error {
+func parseAs(f *fieldPlan, raw string, mapped bool, kept *record.Interned, out *value) error {
 	switch f.typ {
 	case tString:
-		// Normalised by the caller; cloned because it may view the JSON
-		// parser's buffer, which the next record reuses.
-		out.s = strings.Clone(raw)
-		if f.vocab != nil && !mapped {
-			w, err := f.vocab.Parse(out.s)
+		switch {
+		case mapped:
+			out.s = raw // a word of the mapping's, not of the record
+		case f.vocab != nil:
+			w, err := f.vocab.Parse(raw)
 			if err != nil {
 				return err
 			}
 			out.s = w
+		default:
+			// Normalised by the caller; copied, since it may view the
+			// JSON parser's buffer, which the next record reuses.
+			out.s = kept.Keep(raw)
 		}
 	case tDate:
 		d, err := clean.ParseDate(raw, f.opts.date)
