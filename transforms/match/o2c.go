@@ -29,7 +29,7 @@ type Chain struct {
 	cancelled bool
 	lastMoney record.Date // the latest receipt, or the ERP calling an invoice paid
 	touched   record.Date // event date of the latest record about it
-	key       string      // in OrderToCash.chains
+	key       string      // in OrderToCash.chains: the order number
 	// queued says the chain has a turn in OrderToCash.ages: a new chain's
 	// touched date, zero, is also 1970-01-01, a date records may carry.
 	queued bool
@@ -71,7 +71,9 @@ func (it OverdueItem) NextStep() string {
 // confirmed matches through Settled. A record version older than one seen
 // changes nothing.
 type OrderToCash struct {
-	chains   map[string]*Chain // by company/order number
+	// chains are by order number: a tracker serves one company (its
+	// Reconciler's), so the company need not be part of the key.
+	chains   map[string]*Chain
 	invoices map[string]*arState
 	versions map[string]uint64 // of orders and shipments
 	// owing are the invoices with money still to come (not cancelled, not
@@ -100,7 +102,7 @@ type arState struct {
 	// erpPaid is the ERP calling the invoice paid: it writes off a bank
 	// fee's shortfall, which no bank line will ever bring.
 	erpPaid bool
-	matches map[string]bool // ids of the matches applied, so a replay is not money
+	matches map[string]bool // ids of the matches applied, so a replay is not money; made at the first
 }
 
 // NewOrderToCash returns an empty tracker.
@@ -109,13 +111,12 @@ func NewOrderToCash() *OrderToCash {
 		changed: map[string]bool{}}
 }
 
-func (o *OrderToCash) chain(company, number string) *Chain {
-	k := company + "/" + number
-	c := o.chains[k]
+func (o *OrderToCash) chain(number string) *Chain {
+	c := o.chains[number]
 	if c == nil {
-		c = &Chain{key: k, Number: number, Status: "ordered", Ordered: record.NoDate, Shipped: record.NoDate,
+		c = &Chain{key: number, Number: number, Status: "ordered", Ordered: record.NoDate, Shipped: record.NoDate,
 			Delivered: record.NoDate, Invoiced: record.NoDate, Paid: record.NoDate}
-		o.chains[k] = c
+		o.chains[number] = c
 	}
 	return c
 }
@@ -145,7 +146,7 @@ func (o *OrderToCash) add(r *record.Record) *Chain {
 		if o.stale(full, r.Version) {
 			return nil
 		}
-		c := o.chain(r.Company, b.Number)
+		c := o.chain(b.Number)
 		c.Order, c.Ordered, c.cancelled = full, b.OrderDate, b.Status == "cancelled"
 		o.settle(c)
 		return c
@@ -153,7 +154,7 @@ func (o *OrderToCash) add(r *record.Record) *Chain {
 		if b.OrderRef == "" || o.stale(full, r.Version) {
 			return nil
 		}
-		c := o.chain(r.Company, b.OrderRef)
+		c := o.chain(b.OrderRef)
 		c.Shipments = addOnce(c.Shipments, full)
 		if b.Status == "shipped" || b.Status == "delivered" {
 			c.Shipped = earliest(c.Shipped, b.ShipDate)
@@ -169,14 +170,14 @@ func (o *OrderToCash) add(r *record.Record) *Chain {
 		}
 		st := o.invoices[full]
 		if st == nil {
-			st = &arState{id: full, chain: r.Company + "/" + b.OrderRef, matches: map[string]bool{}}
+			st = &arState{id: full, chain: b.OrderRef}
 			o.invoices[full] = st
 		} else if st.version > r.Version {
 			return nil
 		}
 		c := o.chains[st.chain]
 		if c == nil {
-			c = o.chain(r.Company, b.OrderRef)
+			c = o.chain(b.OrderRef)
 		}
 		c.Invoices = addOnce(c.Invoices, full)
 		st.version, st.due, st.total = r.Version, b.DueDate, b.Total
@@ -206,6 +207,9 @@ func (o *OrderToCash) Settled(matchID, invoice string, amount record.Money, on r
 	c := o.chains[st.chain]
 	if st.matches[matchID] {
 		return c
+	}
+	if st.matches == nil {
+		st.matches = map[string]bool{}
 	}
 	st.matches[matchID] = true
 	st.received += amount.Minor
