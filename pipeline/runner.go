@@ -84,11 +84,13 @@ type Runner struct {
 	// issued and committed count batches: the fetcher has handed out
 	// batches [0, issued) and offsets of [0, committed) are committed.
 	issued, committed atomic.Uint64
-	// taken counts batches the sink writers have taken, and filling says
-	// the fetcher holds messages for a batch not yet handed out: together
-	// they tell a lingering writer whether any batch can still come to it.
-	taken   atomic.Uint64
-	filling atomic.Bool
+	// taken counts batches the sink writers have taken; filling says the
+	// fetcher holds messages for a batch not yet handed out, and drained
+	// that its last fetch found none. Together they tell a lingering
+	// writer whether any batch can still come to it soon. A fetcher held
+	// back by the slots is not drained: acknowledgements will free them.
+	taken            atomic.Uint64
+	filling, drained atomic.Bool
 	// Progress, when set, is called after every commit.
 	Progress func(Stats)
 }
@@ -249,6 +251,7 @@ func (r *Runner) fetch(ctx context.Context, lagger LagReporter, out chan<- *Batc
 				continue
 			}
 			backoff = r.cfg.RetryMin
+			r.drained.Store(len(msgs) == 0)
 			if len(msgs) == 0 {
 				if len(b.Messages) > 0 {
 					continue
@@ -472,9 +475,9 @@ func (r *Runner) write(ctx context.Context, in <-chan *Batch, acks chan<- *Batch
 // take appends the next batch to group and, when grouping, those that are
 // waiting or arrive within SinkLinger of it, up to maxGroup. It waits no
 // longer once no batch can come: none is between the fetcher and the
-// writers and the fetcher has nothing for the next one (it waits for a
-// slot, which only an acknowledgement frees, or for messages). A final
-// batch ends the wait too. It returns group unchanged once in is closed.
+// writers, the fetcher has nothing for the next one and the source had
+// nothing either (the end of a run, a quiet topic). A final batch ends the
+// wait too. It returns group unchanged once in is closed.
 func (r *Runner) take(in <-chan *Batch, grouping bool, group []*Batch) []*Batch {
 	r.gather.Lock()
 	defer r.gather.Unlock()
@@ -525,10 +528,10 @@ func (r *Runner) take(in <-chan *Batch, grouping bool, group []*Batch) []*Batch 
 // still come.
 const lingerLook = 5 * time.Millisecond
 
-// nothingComing is true when no batch is on its way to the sink writers and
-// the fetcher holds no messages for the next.
+// nothingComing is true when no batch is on its way to the sink writers,
+// the fetcher holds no messages for the next, and the source had none.
 func (r *Runner) nothingComing() bool {
-	return r.issued.Load() == r.taken.Load() && !r.filling.Load()
+	return r.issued.Load() == r.taken.Load() && !r.filling.Load() && r.drained.Load()
 }
 
 // maxGroup is the most batches a sink writer lands together.
