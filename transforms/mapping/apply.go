@@ -58,6 +58,13 @@ type Mapper struct {
 	kept *record.Interned
 }
 
+// parse starts a record: the views of the one before, into the parser's
+// buffer and into num, end here.
+func (mp *Mapper) parse(data []byte) (*fastjson.Value, error) {
+	mp.num = mp.num[:0]
+	return mp.p.ParseBytes(data)
+}
+
 // scratch returns the Mapper's value cleared. Fields are evaluated and set
 // one at a time, and every setter copies out of it.
 func (mp *Mapper) scratch() *value {
@@ -78,11 +85,10 @@ func (mp *Mapper) Map(key, data []byte, r *record.Record) error {
 	if !utf8.Valid(data) {
 		return &record.DecodeError{Reason: record.ReasonInvalidUTF8, Detail: "message is not valid UTF-8"}
 	}
-	v, err := mp.p.ParseBytes(data)
+	v, err := mp.parse(data)
 	if err != nil {
 		return &record.DecodeError{Reason: record.ReasonInvalidJSON, Detail: err.Error()}
 	}
-	mp.num = mp.num[:0]
 	if v.Type() != fastjson.TypeObject {
 		return &record.DecodeError{Reason: record.ReasonInvalidJSON, Detail: "a source record is a JSON object"}
 	}
@@ -140,7 +146,7 @@ func (mp *Mapper) Map(key, data []byte, r *record.Record) error {
 // or false when it cannot be read; producers put it on the message so that
 // consumers can read topics in event-time order.
 func (mp *Mapper) EventTime(data []byte) (time.Time, bool) {
-	v, err := mp.p.ParseBytes(data)
+	v, err := mp.parse(data)
 	if err != nil || v.Type() != fastjson.TypeObject {
 		return time.Time{}, false
 	}
@@ -160,7 +166,7 @@ func (mp *Mapper) EventTime(data []byte) (time.Time, bool) {
 // A record the mapping would refuse still has its company when readable,
 // so that it reaches the dead-letter topic on the right partition.
 func (mp *Mapper) Company(data []byte) []byte {
-	v, err := mp.p.ParseBytes(data)
+	v, err := mp.parse(data)
 	if err != nil || v.Type() != fastjson.TypeObject {
 		return nil
 	}

@@ -43,6 +43,16 @@ func FuzzMap(f *testing.F) {
 		}
 	}
 	f.Add(uint8(0), []byte(`{"金额":1e400,"日期":20250416,"x":[true,null]}`))
+	// Numbers where the mapping reads text (SAP's document and customer
+	// numbers): their text is a view of the Mapper's number buffer.
+	for i, name := range names {
+		if name == "sap_en" {
+			f.Add(uint8(i), []byte(`{"BUKRS":"BJ02","BELNR":1800000001,"GJAHR":"2025","BLART":"DR","KUNNR":11,"NAME1":"Müller GmbH",`+
+				`"BLDAT":"20250106","ZFBDT":"20250307","WAERS":"USD","WRBTR":"202.85","WMWST":"","XBLNR":"INV-2025-000011",`+
+				`"ZUONR":"SO-2025-000011","STATUS":"OPEN","AUGBL":"","AUGDT":"","ITEMS":[{"MATNR":"P-1047","MAKTX":"液压泵","MENGE":1,`+
+				`"NETPR":"202.85","NETWR":"202.85"}],"CHANGENR":"0000000001","CHANGED_AT":"2025-01-06 02:10:47"}`))
+		}
+	}
 	other := []byte(`{"padding":"` + strings.Repeat("z", 300) + `","n":123456789012345678901234567890}`)
 	dec := record.NewDecoder()
 	f.Fuzz(func(t *testing.T, src uint8, data []byte) {
@@ -57,6 +67,19 @@ func FuzzMap(f *testing.F) {
 			return
 		}
 		enc := record.Marshal(&r)
+		// Overwrite what the record's texts must not view: the parser's
+		// buffer (parsing a JSON string as long as the record copies over
+		// all of it) and the number buffer.
+		if n := len(bytes.TrimLeft(data, " \t\r\n")); n >= 2 {
+			mp.p.ParseBytes([]byte(`"` + strings.Repeat("z", n-2) + `"`))
+		}
+		num := mp.num[:cap(mp.num)]
+		for i := range num {
+			num[i] = '#'
+		}
+		if again := record.Marshal(&r); !bytes.Equal(enc, again) {
+			t.Fatalf("the mapped record changed with the Mapper's buffers:\n%s\n%s", enc, again)
+		}
 		var scratch record.Record
 		mp.Map([]byte("SH01"), other, &scratch) // the next record reuses the buffers
 		mp.Map([]byte("SH01"), data[:len(data)/2], &scratch)
@@ -71,4 +94,37 @@ func FuzzMap(f *testing.F) {
 			t.Fatalf("mapped record does not round-trip:\n%s\n%s", enc, enc2)
 		}
 	})
+}
+
+// TestMapperStartsEachRecordAfresh: every way into a Mapper (Map,
+// EventTime, Company) starts a record, so the text of its JSON numbers
+// (the shop's updated_at, Unix milliseconds) does not pile up in a Mapper
+// that only ever reads event times, as erpflow produce's does.
+func TestMapperStartsEachRecordAfresh(t *testing.T) {
+	m, err := LoadShipped("shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join("testdata", "golden", "shop_1.raw.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp := m.NewMapper()
+	for name, read := range map[string]func(){
+		"EventTime": func() { mp.EventTime(data) },
+		"Company":   func() { mp.Company(data) },
+		"Map":       func() { mp.Map([]byte("BJ02"), data, new(record.Record)) },
+	} {
+		read()
+		once := len(mp.num)
+		for range 100 {
+			read()
+		}
+		if len(mp.num) != once {
+			t.Errorf("%s: number text grew from %d to %d bytes over 100 records", name, once, len(mp.num))
+		}
+	}
+	if _, ok := mp.EventTime(data); !ok {
+		t.Fatal("no event time read from the shop record")
+	}
 }
