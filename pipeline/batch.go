@@ -165,6 +165,16 @@ type Acker interface {
 	Acked(b *Batch)
 }
 
+// AckWaiter is an Acker whose Process may wait until the batches before
+// the one it holds have landed (matching, rebuilding its state after a
+// rebalance, must see them in ClickHouse). While it does, a sink writer
+// writes the batches it has at once instead of lingering for more: those
+// would only come after the ones it holds.
+type AckWaiter interface {
+	Acker
+	WaitingForAcks() bool
+}
+
 // Sink lands a batch's items. Write must be safe to repeat after a failure
 // (the runner retries it), and a nil return is the acknowledgement that
 // every item is stored.

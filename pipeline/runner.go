@@ -86,11 +86,15 @@ type Runner struct {
 	issued, committed atomic.Uint64
 	// taken counts batches the sink writers have taken; filling says the
 	// fetcher holds messages for a batch not yet handed out, and drained
-	// that its last fetch found none. Together they tell a lingering
-	// writer whether any batch can still come to it soon. A fetcher held
-	// back by the slots is not drained: acknowledgements will free them.
+	// that its last fetch found none. Together they hint to a lingering
+	// writer whether another batch will come soon: a fetcher held back by
+	// the slots is not drained (acknowledgements will free them), one whose
+	// last batch closed on an empty fetch is. A wrong hint only makes a
+	// group smaller, or its write later by at most SinkLinger.
 	taken            atomic.Uint64
 	filling, drained atomic.Bool
+	// waiters are the stages that may wait for acknowledgements.
+	waiters []AckWaiter
 	// Progress, when set, is called after every commit.
 	Progress func(Stats)
 }
@@ -106,6 +110,11 @@ func NewRunner(cfg Config, src Source, stages []Stage, sink Sink, dlq DeadLetter
 	}
 	r := &Runner{cfg: cfg, src: src, stages: stages, sink: sink, dlq: dlq, metrics: metrics, log: log,
 		slots: make(chan struct{}, cfg.SinkConcurrency+3)}
+	for _, s := range stages {
+		if w, ok := s.(AckWaiter); ok {
+			r.waiters = append(r.waiters, w)
+		}
+	}
 	r.sinkOK.Store(true)
 	r.dlqOK.Store(true)
 	return r
@@ -529,8 +538,14 @@ func (r *Runner) take(in <-chan *Batch, grouping bool, group []*Batch) []*Batch 
 const lingerLook = 5 * time.Millisecond
 
 // nothingComing is true when no batch is on its way to the sink writers,
-// the fetcher holds no messages for the next, and the source had none.
+// the fetcher holds no messages for the next, and the source had none; or
+// when a stage waits for the batches the writers hold to land.
 func (r *Runner) nothingComing() bool {
+	for _, w := range r.waiters {
+		if w.WaitingForAcks() {
+			return true
+		}
+	}
 	return r.issued.Load() == r.taken.Load() && !r.filling.Load() && r.drained.Load()
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -814,5 +815,56 @@ func TestRunnerLingersForBatchesToWriteTogether(t *testing.T) {
 	}
 	if len(sink.ids) != 70 || src.committedOffsets()[0] != 70 {
 		t.Fatalf("%d records landed, %d committed, want 70", len(sink.ids), src.committedOffsets()[0])
+	}
+}
+
+// ackGate is a stage that, on batch at, waits until every batch before it
+// has been acknowledged, as matching does after a rebalance.
+type ackGate struct {
+	at      uint64
+	landed  atomic.Uint64
+	waiting atomic.Bool
+}
+
+func (g *ackGate) Name() string         { return "gate" }
+func (g *ackGate) Acked(b *Batch)       { g.landed.Store(b.Seq + 1) }
+func (g *ackGate) WaitingForAcks() bool { return g.waiting.Load() }
+func (g *ackGate) Process(ctx context.Context, b *Batch) error {
+	if b.Seq != g.at {
+		return nil
+	}
+	g.waiting.Store(true)
+	defer g.waiting.Store(false)
+	for g.landed.Load() < b.Seq {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// TestRunnerLingerGivesWayToAStageWaitingForAcks: a writer lingering (an
+// hour) for more batches holds the ones a stage waits to see landed; it
+// must write them as soon as the stage says it waits, or both wait for the
+// linger to run out.
+func TestRunnerLingerGivesWayToAStageWaitingForAcks(t *testing.T) {
+	src := newMemSource(1, 60)
+	sink := &groupSink{}
+	cfg := fastCfg()
+	cfg.SinkConcurrency = 1
+	cfg.SinkLinger = time.Hour
+	r := NewRunner(cfg, src, []Stage{&toItems{}, &ackGate{at: 2}}, sink, &memDLQ{}, nil, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := r.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the run did not finish: the writer lingered while a stage waited for its batches to land")
+	}
+	if len(sink.ids) != 60 || src.committedOffsets()[0] != 60 {
+		t.Fatalf("%d records landed, %d committed, want 60", len(sink.ids), src.committedOffsets()[0])
 	}
 }

@@ -94,6 +94,7 @@ type Stage struct {
 	// processed is whether any batch went through the stage yet.
 	landed    atomic.Uint64
 	ackCh     chan struct{}
+	waiting   atomic.Bool // in waitLanded (WaitingForAcks)
 	processed bool
 }
 
@@ -191,6 +192,8 @@ func (s *Stage) Acked(b *pipeline.Batch) {
 
 // waitLanded waits until every batch before seq is acknowledged.
 func (s *Stage) waitLanded(ctx context.Context, seq uint64) error {
+	s.waiting.Store(true)
+	defer s.waiting.Store(false)
 	for s.landed.Load() < seq && s.processed {
 		select {
 		case <-s.ackCh:
@@ -200,6 +203,12 @@ func (s *Stage) waitLanded(ctx context.Context, seq uint64) error {
 	}
 	return nil
 }
+
+// WaitingForAcks implements pipeline.AckWaiter: true while Process waits
+// for the batches before the one it holds to land.
+func (s *Stage) WaitingForAcks() bool { return s.waiting.Load() }
+
+var _ pipeline.AckWaiter = (*Stage)(nil)
 
 // Process implements pipeline.Stage.
 func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
