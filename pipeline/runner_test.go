@@ -797,25 +797,34 @@ func TestRunnerLingersForBatchesToWriteTogether(t *testing.T) {
 		}
 		return nil
 	}}
+	sink := runLingering(t, src, 70, "a writer lingered for batches that could not come", &toItems{}, slow)
+	if fmt.Sprint(sink.groups) != "[3 3]" {
+		t.Fatalf("group writes %v, want [3 3] (then the seventh batch alone)", sink.groups)
+	}
+}
+
+// runLingering runs src through stages with one sink writer that would
+// linger an hour, and fails unless the run ends well before that with all
+// n records landed and committed; stuck says what would have held it.
+func runLingering(t *testing.T, src *memSource, n int, stuck string, stages ...Stage) *groupSink {
+	t.Helper()
 	sink := &groupSink{}
 	cfg := fastCfg()
 	cfg.SinkConcurrency = 1
 	cfg.SinkLinger = time.Hour
-	r := NewRunner(cfg, src, []Stage{&toItems{}, slow}, sink, &memDLQ{}, nil, nil)
+	r := NewRunner(cfg, src, stages, sink, &memDLQ{}, nil, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := r.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if ctx.Err() != nil {
-		t.Fatal("the run did not finish: a writer lingered for batches that could not come")
+		t.Fatal("the run did not finish: " + stuck)
 	}
-	if fmt.Sprint(sink.groups) != "[3 3]" {
-		t.Fatalf("group writes %v, want [3 3] (then the seventh batch alone)", sink.groups)
+	if len(sink.ids) != n || src.committedOffsets()[0] != int64(n) {
+		t.Fatalf("%d records landed, %d committed, want %d", len(sink.ids), src.committedOffsets()[0], n)
 	}
-	if len(sink.ids) != 70 || src.committedOffsets()[0] != 70 {
-		t.Fatalf("%d records landed, %d committed, want 70", len(sink.ids), src.committedOffsets()[0])
-	}
+	return sink
 }
 
 // ackGate is a stage that, on batch at, waits until every batch before it
@@ -850,21 +859,6 @@ func (g *ackGate) Process(ctx context.Context, b *Batch) error {
 // must write them as soon as the stage says it waits, or both wait for the
 // linger to run out.
 func TestRunnerLingerGivesWayToAStageWaitingForAcks(t *testing.T) {
-	src := newMemSource(1, 60)
-	sink := &groupSink{}
-	cfg := fastCfg()
-	cfg.SinkConcurrency = 1
-	cfg.SinkLinger = time.Hour
-	r := NewRunner(cfg, src, []Stage{&toItems{}, &ackGate{at: 2}}, sink, &memDLQ{}, nil, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := r.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if ctx.Err() != nil {
-		t.Fatal("the run did not finish: the writer lingered while a stage waited for its batches to land")
-	}
-	if len(sink.ids) != 60 || src.committedOffsets()[0] != 60 {
-		t.Fatalf("%d records landed, %d committed, want 60", len(sink.ids), src.committedOffsets()[0])
-	}
+	runLingering(t, newMemSource(1, 60), 60, "the writer lingered while a stage waited for its batches to land",
+		&toItems{}, &ackGate{at: 2})
 }
