@@ -200,82 +200,52 @@ func (r *Rows) AppendRows(o *Rows) error {
 		}
 	}
 	for j, oc := range o.cols {
-		if oc == nil {
-			continue
-		}
-		if r.cols[j] == nil {
-			r.cols[j] = emptyLike(oc)
-		}
-		ok := false
-		switch c := r.cols[j].(type) {
+		switch c := oc.(type) {
 		case *[]string:
-			ok = appendCol(c, oc)
+			appendCol(r, j, c)
 		case *[]uint8:
-			ok = appendCol(c, oc)
+			appendCol(r, j, c)
 		case *[]uint32:
-			ok = appendCol(c, oc)
+			appendCol(r, j, c)
 		case *[]uint64:
-			ok = appendCol(c, oc)
+			appendCol(r, j, c)
 		case *[]float64:
-			ok = appendCol(c, oc)
+			appendCol(r, j, c)
 		case *[]time.Time:
-			ok = appendCol(c, oc)
+			appendCol(r, j, c)
 		case *[]record.Money:
-			ok = appendCol(c, oc)
+			appendCol(r, j, c)
 		case *Array[string]:
-			ok = appendArray(c, oc)
+			appendArray(r, j, c)
 		case *Array[uint8]:
-			ok = appendArray(c, oc)
-		}
-		if !ok {
-			return fmt.Errorf("column %s.%s: %T appended to %T", r.Table.Name, r.Table.Columns[j], oc, r.cols[j])
+			appendArray(r, j, c)
 		}
 	}
 	r.n += o.n
 	return nil
 }
 
-func emptyLike(c any) any {
-	switch c.(type) {
-	case *[]string:
-		return new([]string)
-	case *[]uint8:
-		return new([]uint8)
-	case *[]uint32:
-		return new([]uint32)
-	case *[]uint64:
-		return new([]uint64)
-	case *[]float64:
-		return new([]float64)
-	case *[]time.Time:
-		return new([]time.Time)
-	case *[]record.Money:
-		return new([]record.Money)
-	case *Array[string]:
-		return new(Array[string])
-	case *Array[uint8]:
-		return new(Array[uint8])
+// into gives r's column j as a *C, made if r has none yet; the caller
+// has checked that it holds C.
+func into[C any](r *Rows, j int) *C {
+	if c, ok := r.cols[j].(*C); ok {
+		return c
 	}
-	return nil
+	c := new(C)
+	r.cols[j] = c
+	return c
 }
 
-func appendCol[T any](dst *[]T, src any) bool {
-	s, ok := src.(*[]T)
-	if ok {
-		*dst = append(*dst, *s...)
-	}
-	return ok
+func appendCol[T any](r *Rows, j int, src *[]T) {
+	dst := into[[]T](r, j)
+	*dst = append(*dst, *src...)
 }
 
-func appendArray[T any](dst *Array[T], src any) bool {
-	s, ok := src.(*Array[T])
-	if !ok {
-		return false
-	}
+func appendArray[T any](r *Rows, j int, src *Array[T]) {
+	dst := into[Array[T]](r, j)
 	base := uint64(len(dst.Vals))
-	dst.Vals = append(dst.Vals, s.Vals...)
-	for _, e := range s.Ends {
+	dst.Vals = append(dst.Vals, src.Vals...)
+	for _, e := range src.Ends {
 		dst.Ends = append(dst.Ends, base+e)
 	}
-	return true
 }
