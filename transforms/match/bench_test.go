@@ -69,7 +69,7 @@ func BenchmarkMatchLine(b *testing.B) {
 // benchmarks share, with the match keys of its parties derived as the keys
 // stage derives them before matching: without them the reconcilers would
 // spend a tenth of their time deriving keys the pipeline hands them.
-func benchWorld(b *testing.B) []*record.Record {
+func benchWorld(b testing.TB) []*record.Record {
 	dir := b.TempDir()
 	if _, err := generator.WriteFiles(generator.Config{Seed: 1, Days: 90, Companies: 3, OrdersPerDay: 50}, dir, nil); err != nil {
 		b.Fatal(err)

@@ -332,12 +332,12 @@ func (rc *Reconciler) clearedTail(l Line, pick []Part, party, line string, near 
 	var tail []Part
 	var notes []string
 	var sum int64
-	for _, it := range rc.Book().ByParty(party) {
+	for _, it := range rc.clearedOf(party) {
 		k := itemKey{it.Kind, it.Source, it.ID}
-		c, ok := rc.cleared[k]
+		c := rc.cleared[k]
 		// A credit note is netted by a person; a document a person took
 		// away from this line stays away.
-		if !ok || !near(c.day) || it.Open.Currency != l.Amount.Currency || it.Open.Minor <= 0 || rc.engine.isRejected(line, k) ||
+		if !near(c.day) || it.Open.Currency != l.Amount.Currency || it.Open.Minor <= 0 || rc.engine.isRejected(line, k) ||
 			rc.competing(k, line, c.day, true) ||
 			slices.ContainsFunc(pick, func(p Part) bool { return p.Kind == it.Kind && p.Source == it.Source && p.ID == it.ID }) {
 			continue
@@ -360,6 +360,30 @@ func (rc *Reconciler) clearedTail(l Line, pick []Part, party, line string, near 
 		return nil, nil
 	}
 	return tail, notes
+}
+
+// clearedOf returns a party's open items that the ERP marked paid, in
+// the book's candidate order (Book.ByParty). It walks whichever is
+// shorter, the markings or the party's items: a payer has some eighty
+// open items where a company has some twenty markings waiting, and this
+// runs for every line in review each time the ERP marks an invoice.
+func (rc *Reconciler) clearedOf(party string) []*OpenItem {
+	book := rc.Book()
+	var out []*OpenItem
+	if items := book.byParty[party]; len(rc.cleared) < len(items) {
+		for k := range rc.cleared {
+			if it := book.items[k]; it != nil && it.PartyKey == party {
+				out = append(out, it)
+			}
+		}
+	} else {
+		for _, it := range items {
+			if _, ok := rc.cleared[itemKey{it.Kind, it.Source, it.ID}]; ok {
+				out = append(out, it)
+			}
+		}
+	}
+	return ordered(out)
 }
 
 // partyOf is the party of a line's candidates when they share one.
