@@ -138,10 +138,16 @@ func (rc *Reconciler) settleCleared(line string, at time.Time, out *Output) {
 		var notes []string
 		ok := len(parts) > 0
 		for _, p := range parts {
+			// Most candidates (a line in review keeps some seventy) have
+			// a part the ERP has not marked: that is looked up first.
 			k := itemKey{p.Kind, p.Source, p.ID}
 			c, isCleared := rc.cleared[k]
+			if !isCleared || !near(c.day) {
+				ok = false
+				break
+			}
 			it := book.Get(p.Kind, p.Source, p.ID)
-			if !isCleared || !near(c.day) || it == nil || it.Open.Currency != p.Amount.Currency || it.Open.Minor < p.Amount.Minor ||
+			if it == nil || it.Open.Currency != p.Amount.Currency || it.Open.Minor < p.Amount.Minor ||
 				rc.competing(k, line, c.day, c.status == "partially_paid") {
 				ok = false
 				break
