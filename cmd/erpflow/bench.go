@@ -26,7 +26,7 @@ import (
 func newBench(g *globals) *cobra.Command {
 	var f generateFlags
 	var workDir, database, memProfile, cpuProfile string
-	var engine, raw bool
+	var engine, raw, minimal bool
 	c := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure end-to-end throughput against baselines measured in the same run",
@@ -35,7 +35,10 @@ func newBench(g *globals) *cobra.Command {
   2. erpflow run --until-caught-up as a child process (records/s topic to
      ClickHouse, and its peak memory),
   3. with --kafka-engine, ClickHouse's own Kafka table engine landing the same
-     records in a flat form (what a user would pick instead).
+     records in a flat form (what a user would pick instead),
+  4. with --minimal-loop (canonical records only), the least a consumer that
+     checks and lands records must do: the canonical decoder and the
+     envelope into one table, 50,000-row inserts, nothing else.
 Figures are printed with ratios against each other, all from this one run.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -61,20 +64,28 @@ Figures are printed with ratios against each other, all from this one run.`,
 			if cpuProfile != "" {
 				extra = append(extra, "--cpuprofile", cpuProfile)
 			}
-			return runBench(cmd.Context(), cmd.OutOrStdout(), g.configPath, cfg, gcfg, workDir, engine, raw, extra...)
+			return runBench(cmd.Context(), cmd.OutOrStdout(), g.configPath, cfg, gcfg, workDir, benchOptions{engine, minimal && !raw, raw}, extra...)
 		},
 	}
 	f.add(c, 90, 3)
 	c.Flags().StringVar(&workDir, "dir", ".erpflow/bench", "where the generated world is written")
 	c.Flags().StringVar(&database, "database", "erpflow_bench", "ClickHouse database the bench recreates and fills (with --raw, erpflow_bench_raw)")
 	c.Flags().BoolVar(&engine, "kafka-engine", true, "also measure ClickHouse's Kafka table engine")
+	c.Flags().BoolVar(&minimal, "minimal-loop", true, "also measure a minimal decode-and-insert loop over the same topics (not with --raw)")
 	c.Flags().BoolVar(&raw, "raw", false, "send the world as the six source systems send it, so erpflow maps it (the engine still gets canonical flat rows)")
 	c.Flags().StringVar(&memProfile, "memprofile", "", "write the heap of the measured run (matching on) at its peak to this file")
 	c.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measured run (matching on) to this file")
 	return c
 }
 
-func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Config, gcfg generator.Config, workDir string, engine, raw bool, runFlags ...string) error {
+// benchOptions say which baselines a bench measures and in which shape the
+// world is sent.
+type benchOptions struct {
+	engine, minimal, raw bool
+}
+
+func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Config, gcfg generator.Config, workDir string, o benchOptions, runFlags ...string) error {
+	raw := o.raw
 	chCfg, err := ownDatabase(ctx, w, job.ClickHouseConfig(cfg.ClickHouse))
 	if err != nil {
 		return err
@@ -159,15 +170,32 @@ func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Co
 	fmt.Fprintf(w, "%-44s %12.0f %10s\n", "erpflow run, topic to ClickHouse, matching", ours, "1.00")
 	fmt.Fprintf(w, "%-44s %12.0f %10.2f\n", "erpflow run without the matching stage", noMatch, noMatch/ours)
 	fmt.Fprintf(w, "%-44s %12.0f %10.2f\n", "bare kafka-go consume-and-discard", bare, bare/ours)
-	if engine {
+	if o.engine {
 		eng, err := kafkaEngine(ctx, chCfg, b.Addr(), filepath.Join(workDir, "records.ndjson"))
 		if err != nil {
 			return fmt.Errorf("kafka engine: %w", err)
 		}
 		fmt.Fprintf(w, "%-44s %12.0f %10.2f\n", "ClickHouse Kafka engine, flat rows", eng, eng/ours)
 	}
+	// Last, so that its table's files do not weigh on erpflow's runs.
+	minimal := 0.0
+	if o.minimal {
+		mn, mt, err := minimalLoop(ctx, chCfg, []string{b.Addr()}, cfg.InputTopics(), cfg.Kafka)
+		if err != nil {
+			return fmt.Errorf("minimal loop: %w", err)
+		}
+		if mn != n {
+			return fmt.Errorf("minimal loop read %d of %d records", mn, n)
+		}
+		minimal = float64(mn) / mt.Seconds()
+		fmt.Fprintf(w, "%-44s %12.0f %10.2f\n", "minimal loop: decode, envelope to one table", minimal, minimal/ours)
+	}
 	fmt.Fprintf(w, "\nerpflow run: %d records in %s (process start to exit), %.0f%% of the bare consume rate, peak RSS %d MiB\n",
 		consumed, run.elapsed.Round(time.Millisecond), 100*ours/bare, run.rssKiB/1024)
+	if minimal > 0 {
+		fmt.Fprintf(w, "minimal loop: %.0f%% of the bare consume rate; erpflow at %.0f%% of it with matching, %.0f%% without\n",
+			100*minimal/bare, 100*ours/minimal, 100*noMatch/minimal)
+	}
 	// What the throughput cost in CPU: erpflow's own time per record is
 	// the figure that does not depend on what shares the machine.
 	for _, c := range []struct {
@@ -177,8 +205,8 @@ func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Co
 		fmt.Fprintf(w, "CPU %-17s erpflow %5.1f s (%4.1f µs a record); all processes %5.1f s of %4.1f available\n", c.name,
 			c.r.cpu.Seconds(), perRecordMicros(c.r.cpu, n), c.r.machine.Seconds(), float64(c.r.cores)*c.r.elapsed.Seconds())
 	}
-	fmt.Fprintf(w, "bench ours=%.0f bare=%.0f ratio_to_bare=%.3f rss_mib=%d no_matching=%.0f cpu_us=%.1f no_matching_cpu_us=%.1f\n",
-		ours, bare, ours/bare, run.rssKiB/1024, noMatch, perRecordMicros(run.cpu, n), perRecordMicros(plainRun.cpu, n))
+	fmt.Fprintf(w, "bench ours=%.0f bare=%.0f ratio_to_bare=%.3f rss_mib=%d no_matching=%.0f cpu_us=%.1f no_matching_cpu_us=%.1f minimal=%.0f\n",
+		ours, bare, ours/bare, run.rssKiB/1024, noMatch, perRecordMicros(run.cpu, n), perRecordMicros(plainRun.cpu, n), minimal)
 	return nil
 }
 
@@ -212,6 +240,14 @@ func benchScore(ctx context.Context, w io.Writer, c clickhouse.Config, truthPath
 // kafka-go readers, using the same fetch settings as erpflow's source, and
 // discards the messages: the ceiling for any consumer of this broker.
 func bareConsume(ctx context.Context, brokers, topics []string, kc config.Kafka) (int64, time.Duration, error) {
+	return readAll(ctx, brokers, topics, kc, nil)
+}
+
+// readAll reads every partition of topics to its end, one plain kafka-go
+// reader and goroutine a partition, with erpflow's fetch settings, and
+// hands each message to each (when not nil) on that goroutine; reader is
+// the goroutine's index, so that each can keep state of its own.
+func readAll(ctx context.Context, brokers, topics []string, kc config.Kafka, each func(reader int, m *kafkago.Message) error) (int64, time.Duration, error) {
 	client := &kafkago.Client{Addr: kafkago.TCP(brokers...)}
 	md, err := client.Metadata(ctx, &kafkago.MetadataRequest{Topics: topics})
 	if err != nil {
@@ -231,13 +267,14 @@ func bareConsume(ctx context.Context, brokers, topics []string, kc config.Kafka)
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	start := time.Now()
+	readers := 0
 	for t, parts := range offs.Topics {
 		for _, p := range parts {
 			if p.LastOffset == 0 {
 				continue
 			}
 			wg.Add(1)
-			go func(topic string, partition int, end int64) {
+			go func(reader int, topic string, partition int, end int64) {
 				defer wg.Done()
 				r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: brokers, Topic: topic, Partition: partition,
 					MinBytes: kc.MinBytes, MaxBytes: kc.MaxBytes, MaxWait: kc.MaxWait.D()})
@@ -249,11 +286,18 @@ func bareConsume(ctx context.Context, brokers, topics []string, kc config.Kafka)
 						return
 					}
 					total.Add(1)
+					if each != nil {
+						if err := each(reader, &m); err != nil {
+							errs <- fmt.Errorf("%s/%d@%d: %w", topic, partition, m.Offset, err)
+							return
+						}
+					}
 					if m.Offset+1 >= end {
 						return
 					}
 				}
-			}(t, p.Partition, p.LastOffset)
+			}(readers, t, p.Partition, p.LastOffset)
+			readers++
 		}
 	}
 	wg.Wait()

@@ -421,3 +421,57 @@ func TestRawSourceThroughCLI(t *testing.T) {
 		t.Errorf("unknown source: exit %d", r.code)
 	}
 }
+
+// TestBenchSmall runs the whole bench on a tiny world: every measured run
+// must read every record, and the minimal loop must have landed each one.
+func TestBenchSmall(t *testing.T) {
+	ch := chtest.Config(t)
+	env := []string{"ERPFLOW_CLICKHOUSE_ADDR=" + ch.Addr}
+	db := ch.Database + "_bench"
+	t.Cleanup(func() {
+		conn, err := clickhouse.Open(context.Background(), ch, "")
+		if err == nil {
+			conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
+			conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+"_nomatch")
+			conn.Close()
+		}
+	})
+	r := erpflow(t, env, "bench", "--days", "3", "--companies", "2", "--orders-per-day", "5", "--dir", t.TempDir(), "--database", db)
+	if r.code != 0 {
+		t.Fatalf("bench: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	var world int64
+	var ours, bare, ratio, noMatch, cpu, noMatchCPU, minimal float64
+	var rss int
+	for _, l := range strings.Split(r.stdout, "\n") {
+		switch {
+		case strings.HasPrefix(l, "world: "):
+			fmt.Sscanf(l, "world: %d", &world)
+		case strings.HasPrefix(l, "bench "):
+			if n, _ := fmt.Sscanf(l, "bench ours=%f bare=%f ratio_to_bare=%f rss_mib=%d no_matching=%f cpu_us=%f no_matching_cpu_us=%f minimal=%f",
+				&ours, &bare, &ratio, &rss, &noMatch, &cpu, &noMatchCPU, &minimal); n != 8 {
+				t.Fatalf("bench's last line %q is not the parseable summary", l)
+			}
+		}
+	}
+	if world == 0 || ours <= 0 || bare <= 0 || noMatch <= 0 || minimal <= 0 || rss <= 0 {
+		t.Fatalf("world %d, rates ours %.0f bare %.0f without matching %.0f minimal %.0f, rss %d:\n%s", world, ours, bare, noMatch, minimal, rss, r.stdout)
+	}
+	for _, want := range []string{"ClickHouse Kafka engine, flat rows", "minimal loop: decode, envelope to one table", "precision="} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("bench output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	conn, err := clickhouse.Open(context.Background(), ch, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var rows, ids uint64
+	if err := conn.QueryRow(context.Background(), "SELECT count(), uniqExact(kind, company, source, id, version) FROM "+minimalTable).Scan(&rows, &ids); err != nil {
+		t.Fatal(err)
+	}
+	if int64(rows) != world || int64(ids) != world {
+		t.Errorf("minimal loop landed %d rows (%d distinct records), want the world's %d", rows, ids, world)
+	}
+}
