@@ -56,12 +56,17 @@ type Mapper struct {
 	num []byte
 	// kept are the texts kept in records lately (keep).
 	kept *record.Interned
+	// curFrom is the getter whose currency cur is, for this record: line
+	// items read the record's currency again for every amount.
+	curFrom *getter
+	cur     record.Currency
 }
 
 // parse starts a record: the views of the one before, into the parser's
 // buffer and into num, end here.
 func (mp *Mapper) parse(data []byte) (*fastjson.Value, error) {
 	mp.num = mp.num[:0]
+	mp.curFrom = nil
 	return mp.p.ParseBytes(data)
 }
 
@@ -231,7 +236,10 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 	} else {
 		raw, present = f.get.read(v, &mp.num)
 	}
-	norm := mp.normalized(raw)
+	norm, owned := mp.normalizedOwned(raw)
+	// A constant or default is the mapping's own text, kept as long as the
+	// mapping is, so a record may keep it as it is.
+	owned = owned || f.constant != nil
 	if !present || isBlank(norm) {
 		if f.def == nil {
 			if isRequired(f) {
@@ -240,7 +248,7 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 			}
 			return errBlank
 		}
-		raw, norm = *f.def, mp.normalized(*f.def)
+		raw, norm, owned = *f.def, mp.normalized(*f.def), true
 	}
 	// val is what the parsers read: the normalised value, or the canonical
 	// word a map gave; raw stays as the source wrote it, for messages.
@@ -272,13 +280,11 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 	if f.typ == tMoney {
 		cur := record.Currency{}
 		if f.currency != nil {
-			if s, ok := f.currency.read(root, &mp.num); ok && !isBlank(mp.normalized(s)) {
-				c, err := parseCurrency(mp.normalized(s))
-				if err != nil {
-					return wrong(f, s, err)
-				}
-				cur = c
+			c, err := mp.currency(root, f.currency)
+			if err != nil {
+				return wrong(f, err.raw, err.err)
 			}
+			cur = c
 		}
 		m, missing, err := parseMoney(val, f, cur)
 		if err != nil {
@@ -293,7 +299,7 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 		out.m = m
 		return nil
 	}
-	if err := parseAs(f, val, mapped, mp.kept, out); err != nil {
+	if err := parseAs(f, val, mapped, owned, mp.kept, out); err != nil {
 		var pe *clean.ParseError
 		if errors.As(err, &pe) && errors.Is(err, clean.ErrUnknownStatus) {
 			return &Error{Reason: ReasonUnmappedValue, Field: f.name, Detail: fmt.Sprintf("source field %s: %v", f.source(), err)}
@@ -311,17 +317,52 @@ const (
 	maxNormTexts = 4096
 )
 
+// currencyError is a currency a money field names elsewhere that is not
+// one, with the text as the source wrote it.
+type currencyError struct {
+	raw string
+	err error
+}
+
+// currency reads the currency that g names for a money field, zero when
+// absent or blank. The answer is remembered for the record, as its line
+// items ask for the same currency again for every amount.
+func (mp *Mapper) currency(root *fastjson.Value, g *getter) (record.Currency, *currencyError) {
+	if mp.curFrom == g {
+		return mp.cur, nil
+	}
+	var c record.Currency
+	if s, ok := g.read(root, &mp.num); ok {
+		if n := mp.normalized(s); !isBlank(n) {
+			var err error
+			if c, err = parseCurrency(n); err != nil {
+				return c, &currencyError{s, err}
+			}
+		}
+	}
+	mp.curFrom, mp.cur = g, c
+	return c, nil
+}
+
 // normalized is normalize with a memory of the non-ASCII values this Mapper
 // has seen: sources repeat their words (statuses, currency names,
 // departments, party names), and NFKC costs more than a lookup. A Mapper
 // serves one goroutine at a time, so the map needs no lock. s may be a view
 // of the parser's buffer: what is kept is a copy.
 func (mp *Mapper) normalized(s string) string {
+	n, _ := mp.normalizedOwned(s)
+	return n
+}
+
+// normalizedOwned is normalized, also saying whether the result is the
+// Mapper's own copy rather than a view of s: a remembered value is, and a
+// record may keep it without copying it again.
+func (mp *Mapper) normalizedOwned(s string) (string, bool) {
 	if len(s) > maxNormText || isASCII(s) {
-		return normalize(s)
+		return normalize(s), false
 	}
 	if n, ok := mp.norms[s]; ok {
-		return n
+		return n, true
 	}
 	if mp.norms == nil || len(mp.norms) >= maxNormTexts {
 		mp.norms = make(map[string]string, 256)
@@ -329,7 +370,7 @@ func (mp *Mapper) normalized(s string) string {
 	k := strings.Clone(s)
 	n := normalize(k)
 	mp.norms[k] = n
-	return n
+	return n, true
 }
 
 func isASCII(s string) bool {

@@ -101,8 +101,10 @@ func digits(s string, i int) int {
 
 // parseAs reads a normalised value as the field's type. mapped says a
 // value map, lookup or sign already gave a canonical word, which skips the
-// vocabulary.
-func parseAs(f *fieldPlan, raw string, mapped bool, kept *record.Interned, out *value) error {
+// vocabulary. owned says raw is no view of the record's bytes (the
+// mapping's own text, or the Mapper's copy), so a text field keeps it as
+// it is; other texts are copied through kept.
+func parseAs(f *fieldPlan, raw string, mapped, owned bool, kept *record.Interned, out *value) error {
 	switch f.typ {
 	case tString:
 		switch {
@@ -114,6 +116,8 @@ func parseAs(f *fieldPlan, raw string, mapped bool, kept *record.Interned, out *
 				return err
 			}
 			out.s = w
+		case owned:
+			out.s = raw
 		default:
 			// Normalised by the caller; copied, since it may view the
 			// JSON parser's buffer, which the next record reuses.
