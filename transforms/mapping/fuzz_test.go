@@ -128,3 +128,63 @@ func TestMapperStartsEachRecordAfresh(t *testing.T) {
 		t.Fatal("no event time read from the shop record")
 	}
 }
+
+// TestMapperReadsEachRecordsCurrency holds the per-record memory of a
+// money field's currency to one record: the next record's amounts take
+// its own currency, and one whose currency is not one is refused. An ERP
+// payment has a single money field, so a memory kept past its record
+// would show at once; a shop order's line items ask again for the
+// currency its total read.
+func TestMapperReadsEachRecordsCurrency(t *testing.T) {
+	for _, tc := range []struct {
+		mapping, golden, field, word string
+		// plain drops a currency the amount itself is written with.
+		plain   *strings.Replacer
+		amounts func(record.Body) []record.Money
+	}{
+		{"erp_cn", "erp_cn_3", "body.amount", `"币别":"¥"`, strings.NewReplacer(`"付款金额":"¥`, `"付款金额":"`), func(b record.Body) []record.Money {
+			return []record.Money{b.(*record.Payment).Amount}
+		}},
+		{"shop", "shop_1", "body.total", `"currency":"CNY"`, strings.NewReplacer(), func(b record.Body) []record.Money {
+			so := b.(*record.SalesOrder)
+			out := []record.Money{so.Total}
+			for _, l := range so.Lines {
+				out = append(out, l.Amount)
+			}
+			return out
+		}},
+	} {
+		m, err := LoadShipped(tc.mapping)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(filepath.Join("testdata", "golden", tc.golden+".raw.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mp := m.NewMapper()
+		key := tc.word[:strings.Index(tc.word, ":")+1]
+		for _, c := range []struct{ currency, want string }{
+			{"CNY", "CNY"}, {"美元", "USD"}, {"CNY", "CNY"}, {"Rupees", ""}, {"人民币", "CNY"}, {"USD", "USD"},
+		} {
+			raw := strings.Replace(tc.plain.Replace(string(data)), tc.word, key+`"`+c.currency+`"`, 1)
+			var r record.Record
+			err := mp.Map([]byte("SH01"), []byte(raw), &r)
+			if c.want == "" {
+				var de *record.DecodeError
+				if !errors.As(err, &de) || de.Code() != "wrong_type:"+tc.field {
+					t.Errorf("%s, currency %q: got %v, want wrong_type:%s", tc.mapping, c.currency, err, tc.field)
+				}
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s, currency %q: %v", tc.mapping, c.currency, err)
+			}
+			for i, a := range tc.amounts(r.Body) {
+				if got := a.Currency.String(); got != c.want {
+					t.Errorf("%s, currency %q: amount %d in %s, want %s", tc.mapping, c.currency, i, got, c.want)
+				}
+			}
+		}
+	}
+}
