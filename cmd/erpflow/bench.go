@@ -180,7 +180,7 @@ func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Co
 	// Last, so that its table's files do not weigh on erpflow's runs.
 	minimal := 0.0
 	if o.minimal {
-		mn, mt, err := minimalLoop(ctx, chCfg, []string{b.Addr()}, cfg.InputTopics(), cfg.Kafka)
+		mn, mt, err := minimalLoop(ctx, chCfg, []string{b.Addr()}, cfg.InputTopics(), cfg.Kafka, minimalBatch)
 		if err != nil {
 			return fmt.Errorf("minimal loop: %w", err)
 		}
@@ -263,11 +263,19 @@ func readAll(ctx context.Context, brokers, topics []string, kc config.Kafka, eac
 	if err != nil {
 		return 0, 0, err
 	}
+	readers := 0
+	for _, parts := range offs.Topics {
+		for _, p := range parts {
+			if p.LastOffset != 0 {
+				readers++
+			}
+		}
+	}
 	var total atomic.Int64
 	var wg sync.WaitGroup
-	errs := make(chan error, 64)
+	errs := make(chan error, readers) // one each at most: none blocks on it
 	start := time.Now()
-	readers := 0
+	reader := 0
 	for t, parts := range offs.Topics {
 		for _, p := range parts {
 			if p.LastOffset == 0 {
@@ -296,8 +304,8 @@ func readAll(ctx context.Context, brokers, topics []string, kc config.Kafka, eac
 						return
 					}
 				}
-			}(readers, t, p.Partition, p.LastOffset)
-			readers++
+			}(reader, t, p.Partition, p.LastOffset)
+			reader++
 		}
 	}
 	wg.Wait()

@@ -17,19 +17,19 @@ import (
 // has, in one plain MergeTree table.
 const minimalTable = "bench_minimal_loop"
 
-// minimalBatch is the loop's insert size, the ~50k rows of the lead's
-// measured loop (issue 3).
+// minimalBatch is the loop's insert size in the bench, the ~50k rows of
+// the loop issue 3 cites.
 const minimalBatch = 50_000
 
 // minimalLoop measures the least a consumer that checks records and lands
 // them must do: plain kafka-go readers as in bareConsume, each message
 // decoded and validated by the canonical decoder erpflow's decode stage
-// uses, the envelope appended to columns, and batches of 50,000 rows sent
-// to one table by two concurrent inserts. No dedupe, flags, mapping,
+// uses, the envelope appended to columns, and batches of batchRows rows
+// sent to one table by two concurrent inserts. No dedupe, flags, mapping,
 // matching, body columns, version copies, dead letters or offset commits:
 // it is the reference for what those cost, not a way to run erpflow. Its
 // records must be canonical (the raw bench's source shapes are not).
-func minimalLoop(ctx context.Context, c clickhouse.Config, brokers, topics []string, kc config.Kafka) (int64, time.Duration, error) {
+func minimalLoop(ctx context.Context, c clickhouse.Config, brokers, topics []string, kc config.Kafka, batchRows int) (int64, time.Duration, error) {
 	conn, err := clickhouse.Open(ctx, c, c.Database)
 	if err != nil {
 		return 0, 0, err
@@ -99,7 +99,7 @@ func minimalLoop(ctx context.Context, c clickhouse.Config, brokers, topics []str
 		c.id = append(c.id, r.ID)
 		c.version = append(c.version, r.Version)
 		c.eventTime = append(c.eventTime, r.EventTime)
-		if len(c.id) < minimalBatch {
+		if len(c.id) < batchRows {
 			mu.Unlock()
 			return nil
 		}
