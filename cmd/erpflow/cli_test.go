@@ -226,19 +226,28 @@ func TestCommandsTogether(t *testing.T) {
 	}
 }
 
+// dropAfter drops databases a command made beside the test's own (which
+// chtest drops) when the test ends.
+func dropAfter(t *testing.T, ch clickhouse.Config, dbs ...string) {
+	t.Cleanup(func() {
+		conn, err := clickhouse.Open(context.Background(), ch, "")
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		for _, db := range dbs {
+			conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
+		}
+	})
+}
+
 // TestDemoSmall runs the demo path at small scale against the test's
 // ClickHouse.
 func TestDemoSmall(t *testing.T) {
 	ch := chtest.Config(t)
 	env := []string{"ERPFLOW_CLICKHOUSE_ADDR=" + ch.Addr}
 	db := ch.Database + "_demo"
-	t.Cleanup(func() {
-		conn, err := clickhouse.Open(context.Background(), ch, "")
-		if err == nil {
-			conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
-			conn.Close()
-		}
-	})
+	dropAfter(t, ch, db)
 	start := time.Now()
 	dir := t.TempDir()
 	r := erpflow(t, env, "demo", "--days", "50", "--companies", "2", "--orders-per-day", "30", "--dir", dir, "--database", db)
@@ -431,14 +440,7 @@ func TestBenchSmall(t *testing.T) {
 	ch := chtest.Config(t)
 	env := []string{"ERPFLOW_CLICKHOUSE_ADDR=" + ch.Addr}
 	db := ch.Database + "_bench"
-	t.Cleanup(func() {
-		conn, err := clickhouse.Open(context.Background(), ch, "")
-		if err == nil {
-			conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
-			conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+"_nomatch")
-			conn.Close()
-		}
-	})
+	dropAfter(t, ch, db, db+"_nomatch")
 	dir := t.TempDir()
 	r := erpflow(t, env, "bench", "--days", "3", "--companies", "2", "--orders-per-day", "5", "--dir", dir, "--database", db)
 	if r.code != 0 {
