@@ -212,3 +212,11 @@ type Source interface {
 type LagReporter interface {
 	Lag(ctx context.Context) (int64, error)
 }
+
+// EndReporter is a source that can tell it has handed out everything its
+// input holds for now. A run until caught up then closes a partly filled
+// batch at once: waiting BatchWait for messages that are not there would
+// leave the machine idle for most of it at the end of every backfill.
+type EndReporter interface {
+	AtEnd(ctx context.Context) bool
+}

@@ -219,6 +219,12 @@ func (r *Runner) fetch(ctx context.Context, lagger LagReporter, out chan<- *Batc
 	// one). It starts short and doubles while nothing comes, up to
 	// BatchWait, since each look then asks the broker for the lag.
 	var idle time.Duration
+	// ender, when running until caught up, lets a partly filled batch go
+	// as soon as the input is read to its end.
+	var ender EndReporter
+	if lagger != nil {
+		ender, _ = r.src.(EndReporter)
+	}
 	for {
 		select {
 		case r.slots <- struct{}{}:
@@ -233,6 +239,9 @@ func (r *Runner) fetch(ctx context.Context, lagger LagReporter, out chan<- *Batc
 				wait = time.Until(deadline)
 				if wait <= 0 {
 					break
+				}
+				if ender != nil {
+					wait = min(wait, endPoll)
 				}
 			} else if lagger != nil {
 				if r.committed.Load() != r.issued.Load() {
@@ -263,6 +272,9 @@ func (r *Runner) fetch(ctx context.Context, lagger LagReporter, out chan<- *Batc
 			r.drained.Store(len(msgs) == 0)
 			if len(msgs) == 0 {
 				if len(b.Messages) > 0 {
+					if ender != nil && ender.AtEnd(ctx) {
+						break
+					}
 					continue
 				}
 				if lagger != nil {
@@ -313,6 +325,11 @@ func (r *Runner) fetch(ctx context.Context, lagger LagReporter, out chan<- *Batc
 		}
 	}
 }
+
+// endPoll is how long a partly filled batch waits for messages, when
+// running until caught up, before it asks the source whether there are
+// any left to wait for.
+const endPoll = 5 * time.Millisecond
 
 // caughtUp is true once every batch handed out is committed and the group's
 // lag over all input partitions is zero.

@@ -862,3 +862,71 @@ func TestRunnerLingerGivesWayToAStageWaitingForAcks(t *testing.T) {
 	runLingering(t, newMemSource(1, 60), 60, "the writer lingered while a stage waited for its batches to land",
 		&toItems{}, &ackGate{at: 2})
 }
+
+// endSource is a memSource that can tell when everything was fetched.
+type endSource struct {
+	*memSource
+	asked int
+}
+
+func (s *endSource) AtEnd(ctx context.Context) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.asked++
+	for p := range s.parts {
+		if s.next[p] < int64(len(s.parts[p])) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestRunnerClosesAPartBatchAtTheEnd: running until caught up, a batch
+// that is not full goes on once the source says nothing is left, instead of
+// waiting BatchWait (an hour here, which would outlast the test's context).
+func TestRunnerClosesAPartBatchAtTheEnd(t *testing.T) {
+	src := &endSource{memSource: newMemSource(3, 40)}
+	sink := &memSink{}
+	cfg := fastCfg()
+	cfg.BatchSize, cfg.BatchWait = 1000, time.Hour
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	r := NewRunner(cfg, src, []Stage{&toItems{}}, sink, &memDLQ{}, nil, nil)
+	if err := r.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the run waited out its context: the part batch was held for BatchWait")
+	}
+	if len(sink.ids) != 120 || src.asked == 0 {
+		t.Fatalf("sink got %d records (want 120); the source was asked %d times", len(sink.ids), src.asked)
+	}
+	for p, c := range src.committedOffsets() {
+		if c != 40 {
+			t.Errorf("partition %d committed %d, want 40", p, c)
+		}
+	}
+}
+
+// TestRunnerKeepsWaitingWhenNotRunningToTheEnd: a run that follows the
+// topics never asks whether they are at their end; batch_wait is the
+// operator's trade of latency for fewer, larger inserts.
+func TestRunnerKeepsWaitingWhenNotRunningToTheEnd(t *testing.T) {
+	src := &endSource{memSource: newMemSource(2, 10)}
+	sink := &memSink{}
+	cfg := fastCfg()
+	cfg.UntilCaughtUp = false
+	cfg.BatchSize, cfg.BatchWait = 1000, 200*time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 600*time.Millisecond)
+	defer cancel()
+	r := NewRunner(cfg, src, []Stage{&toItems{}}, sink, &memDLQ{}, nil, nil)
+	if err := r.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if src.asked != 0 {
+		t.Fatalf("the source was asked %d times whether it was at its end", src.asked)
+	}
+	if len(sink.ids) != 20 {
+		t.Fatalf("sink got %d records, want 20", len(sink.ids))
+	}
+}

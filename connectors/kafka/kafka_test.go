@@ -330,3 +330,152 @@ func TestSourceKeepsEachMessagesHeaders(t *testing.T) {
 		}
 	}
 }
+
+// TestSourceKnowsWhenItIsAtTheEnd: AtEnd is false while anything is left to
+// hand out, true once everything is, including partitions that never had
+// a message, and true for a restarted member whose group committed
+// everything already.
+func TestSourceKnowsWhenItIsAtTheEnd(t *testing.T) {
+	b := startBroker(t, "erp.invoices", "bank.transactions")
+	produce(t, b, "erp.invoices", 30) // bank.transactions stays empty
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := testSource(t, b, "g-end", "erp.invoices", "bank.transactions")
+
+	if s.AtEnd(ctx) {
+		t.Fatal("at the end before anything was fetched")
+	}
+	var got []pipeline.Message
+	for len(got) == 0 && ctx.Err() == nil {
+		msgs, err := s.Fetch(ctx, 5, 100*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, msgs...)
+	}
+	if s.AtEnd(ctx) {
+		t.Fatalf("at the end after %d of 30 messages", len(got))
+	}
+	for len(got) < 30 && ctx.Err() == nil {
+		msgs, err := s.Fetch(ctx, 100, 100*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, msgs...)
+	}
+	if len(got) != 30 {
+		t.Fatalf("fetched %d of 30", len(got))
+	}
+	// A reader notes a message as handed on just after queueing it.
+	for !s.AtEnd(ctx) {
+		if ctx.Err() != nil {
+			t.Fatal("never at the end after fetching everything")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	next := map[int32]int64{}
+	for _, m := range got {
+		next[m.Partition] = max(next[m.Partition], m.Offset+1)
+	}
+	var marks []pipeline.Mark
+	for p, n := range next {
+		marks = append(marks, pipeline.Mark{Topic: "erp.invoices", Partition: p, Next: n, Epoch: got[0].Epoch})
+	}
+	if err := s.Commit(ctx, marks); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	again := testSource(t, b, "g-end", "erp.invoices", "bank.transactions")
+	for !again.AtEnd(ctx) {
+		if ctx.Err() != nil {
+			t.Fatal("a member starting where its group committed everything is never at the end")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	produce(t, b, "erp.invoices", 3)
+	for again.AtEnd(ctx) {
+		if ctx.Err() != nil {
+			t.Fatal("still at the end after three new messages")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var more []pipeline.Message
+	for len(more) < 3 && ctx.Err() == nil {
+		msgs, err := again.Fetch(ctx, 100, 100*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		more = append(more, msgs...)
+	}
+	for !again.AtEnd(ctx) {
+		if ctx.Err() != nil {
+			t.Fatalf("never at the end again after fetching %d new messages", len(more))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestAtEndCases: AtEnd over hand-set partition states, asking a real
+// broker for the ends of partitions that have queued nothing.
+func TestAtEndCases(t *testing.T) {
+	b := startBroker(t, "erp.invoices", "bank.transactions")
+	produce(t, b, "erp.invoices", 40) // bank.transactions stays empty
+	ends := map[int]int64{}
+	client := &kafkago.Client{Addr: kafkago.TCP(b.Addr())}
+	req := &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{"erp.invoices": {
+		kafkago.LastOffsetOf(0), kafkago.LastOffsetOf(1), kafkago.LastOffsetOf(2), kafkago.LastOffsetOf(3)}}}
+	res, err := client.ListOffsets(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := -1
+	for _, p := range res.Topics["erp.invoices"] {
+		ends[p.Partition] = p.LastOffset
+		if p.LastOffset > 0 {
+			full = p.Partition
+		}
+	}
+	if full < 0 {
+		t.Fatal("no partition of erp.invoices has messages")
+	}
+	// state builds one partition's queue: pos < 0 is one that has queued
+	// nothing; waiting is a message still in its queue.
+	state := func(topic string, partition int, start, pos, hw int64, waiting bool) *partQueue {
+		q := &partQueue{ch: make(chan pipeline.Message, 1), topic: topic, partition: partition, start: start}
+		q.pos.Store(pos)
+		q.hw.Store(hw)
+		if waiting {
+			q.ch <- pipeline.Message{}
+		}
+		return q
+	}
+	end := ends[full]
+	for _, c := range []struct {
+		name   string
+		queues []*partQueue
+		want   bool
+	}{
+		{"handed out to the high watermark", []*partQueue{state("erp.invoices", full, -2, end, end, false)}, true},
+		{"a message still queued", []*partQueue{state("erp.invoices", full, -2, end, end, true)}, false},
+		{"behind the high watermark", []*partQueue{state("erp.invoices", full, -2, end-1, end, false)}, false},
+		{"silent and empty", []*partQueue{state("bank.transactions", 0, -2, -1, 0, false)}, true},
+		{"silent, never committed, has messages", []*partQueue{state("erp.invoices", full, -2, -1, 0, false)}, false},
+		{"silent, committed at the end", []*partQueue{state("erp.invoices", full, end, -1, 0, false)}, true},
+		{"silent, committed before the end", []*partQueue{state("erp.invoices", full, end-1, -1, 0, false)}, false},
+		{"one done, one silent with messages", []*partQueue{
+			state("bank.transactions", 1, -2, -1, 0, false), state("erp.invoices", full, -2, -1, 0, false)}, false},
+		{"no generation yet", nil, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := &Source{client: client}
+			if c.queues != nil {
+				s.queues.Store(&c.queues)
+			}
+			if got := s.AtEnd(context.Background()); got != c.want {
+				t.Fatalf("AtEnd = %v, want %v", got, c.want)
+			}
+		})
+	}
+}

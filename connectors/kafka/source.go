@@ -198,7 +198,8 @@ func (s *Source) run(ctx context.Context) {
 				// Until its first message, a partition may hold the oldest
 				// records of all: wait for it like for one that has more
 				// (up to IdleWait, as an empty one never delivers).
-				q := &partQueue{ch: s.msgs, more: true, last: math.MinInt64}
+				q := &partQueue{ch: s.msgs, more: true, last: math.MinInt64, topic: topic, partition: p.ID, start: p.Offset}
+				q.pos.Store(-1)
 				if s.cfg.EventTimeOrder {
 					q.ch = make(chan pipeline.Message, s.cfg.Buffer)
 				}
@@ -270,6 +271,10 @@ func (s *Source) read(ctx context.Context, topic string, pa kafkago.PartitionAss
 		case <-ctx.Done():
 			return
 		}
+		// After the send: AtEnd must not see a message as handed on while
+		// it is still on its way into the queue.
+		q.hw.Store(m.HighWaterMark)
+		q.pos.Store(m.Offset + 1)
 		if s.cfg.EventTimeOrder {
 			select {
 			case s.notify <- struct{}{}:
@@ -295,6 +300,14 @@ type partQueue struct {
 	more bool
 	// stalled is when Fetch started waiting for this partition.
 	stalled time.Time
+
+	// For AtEnd: the partition, the offset its reader started at, and,
+	// once it has queued a message, the offset after it (pos, else -1)
+	// and the high watermark the broker reported with it.
+	topic     string
+	partition int
+	start     int64
+	pos, hw   atomic.Int64
 }
 
 // HeaderEventTime carries a record's event time (RFC 3339) on its
@@ -577,6 +590,58 @@ func (s *Source) Drained(topic string, partition int32) bool {
 		return true
 	}
 	return parts[int(partition)]
+}
+
+// AtEnd implements pipeline.EndReporter: nothing read waits in the queues,
+// and every partition of the generation has queued its messages up to the
+// high watermark the broker last reported for it. A partition that has
+// queued nothing is asked for its end (one round trip): it is at its end
+// when its reader started there. Any doubt answers false, which only costs
+// a batch its full wait.
+func (s *Source) AtEnd(ctx context.Context) bool {
+	qp := s.queues.Load()
+	if qp == nil || len(s.msgs) > 0 {
+		return false
+	}
+	var silent []*partQueue
+	for _, q := range *qp {
+		if q.full || len(q.ch) > 0 {
+			return false
+		}
+		pos := q.pos.Load()
+		if pos < 0 {
+			silent = append(silent, q)
+			continue
+		}
+		if pos < q.hw.Load() {
+			return false
+		}
+	}
+	if len(silent) == 0 {
+		return true
+	}
+	req := &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{}}
+	for _, q := range silent {
+		req.Topics[q.topic] = append(req.Topics[q.topic], kafkago.LastOffsetOf(q.partition))
+	}
+	res, err := s.client.ListOffsets(ctx, req)
+	if err != nil {
+		return false
+	}
+	for _, q := range silent {
+		end := int64(-1)
+		for _, p := range res.Topics[q.topic] {
+			if p.Partition == q.partition && p.Error == nil {
+				end = p.LastOffset
+			}
+		}
+		// start is FirstOffset (negative) for a group that never
+		// committed: only an empty partition is then known to be done.
+		if end < 0 || (end > 0 && q.start < end) {
+			return false
+		}
+	}
+	return true
 }
 
 // endOffsets returns the high watermark of every partition of the inputs.
