@@ -75,7 +75,26 @@ func MustCurrency(s string) Currency {
 	return c
 }
 
-func (c Currency) String() string { return string(c[:]) }
+// names holds the codes of minorUnits as strings, by index plus one, so
+// that String does not allocate: the sink asks for the code of every
+// amount it writes.
+var names, nameOf = func() ([]string, [26 * 26 * 26]uint8) {
+	var at [26 * 26 * 26]uint8
+	list := []string{""}
+	for c := range minorUnits {
+		i, _ := c.index()
+		list = append(list, string(c[:]))
+		at[i] = uint8(len(list) - 1)
+	}
+	return list, at
+}()
+
+func (c Currency) String() string {
+	if i, ok := c.index(); ok && nameOf[i] != 0 {
+		return names[nameOf[i]]
+	}
+	return string(c[:])
+}
 
 // IsZero reports whether no currency is set.
 func (c Currency) IsZero() bool { return c == Currency{} }

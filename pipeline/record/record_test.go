@@ -413,3 +413,23 @@ func TestLinesOf(t *testing.T) {
 		}
 	}
 }
+
+// TestCurrencyStringKnownCodes: every accepted code prints as itself
+// without allocating (the sink prints one per amount); other values still
+// print their bytes.
+func TestCurrencyStringKnownCodes(t *testing.T) {
+	for c := range minorUnits {
+		if got, err := ParseCurrency(c.String()); err != nil || got != c {
+			t.Errorf("%q: parsed back as %v, %v", c.String(), got, err)
+		}
+		if n := testing.AllocsPerRun(10, func() { _ = c.String() }); n != 0 {
+			t.Errorf("%s: String allocated %v times", c.String(), n)
+		}
+	}
+	if s := (Currency{'X', 'Y', 'Z'}).String(); s != "XYZ" {
+		t.Errorf("unknown code printed as %q", s)
+	}
+	if s := (Currency{}).String(); s != "\x00\x00\x00" {
+		t.Errorf("zero currency printed as %q", s)
+	}
+}
