@@ -178,7 +178,7 @@ func FuzzParseDateTime(f *testing.F) {
 }
 
 func FuzzNormalize(f *testing.F) {
-	for _, s := range []string{"  a  b ", "１２３４．５０", "“上海”", "\u3000x\u3000", "e\u200b\u0301", `"'x'"`} {
+	for _, s := range []string{"  a  b ", "\tx\n", "'q'", "１２３４．５０", "“上海”", "\u3000x\u3000", "e\u200b\u0301", `"'x'"`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
@@ -188,6 +188,15 @@ func FuzzNormalize(f *testing.F) {
 		}
 		if strings.HasPrefix(n, " ") || strings.HasSuffix(n, " ") || strings.Contains(n, "  ") {
 			t.Fatalf("Normalize(%q) = %q keeps spare spaces", in, n)
+		}
+		// The ASCII-only variant agrees wherever it answers, and declines
+		// exactly the texts with a byte outside ASCII.
+		a, ok := NormalizeASCII(in)
+		if ok != (strings.IndexFunc(in, func(r rune) bool { return r >= utf8.RuneSelf }) < 0) {
+			t.Fatalf("NormalizeASCII(%q) answered %v", in, ok)
+		}
+		if ok && a != n {
+			t.Fatalf("NormalizeASCII(%q) = %q, Normalize = %q", in, a, n)
 		}
 		_ = MatchKey(in)
 	})

@@ -19,24 +19,35 @@ import (
 // allocating: the parsers call Normalize on every field of every record, and
 // most fields are already clean.
 func Normalize(s string) string {
+	if n, ok := NormalizeASCII(s); ok {
+		return n
+	}
+	// Invalid bytes and invisible characters go before NFKC, which leaves
+	// text after an invalid byte as it is: replaced or removed afterwards,
+	// they could expose text that NFKC would have changed, and Normalize
+	// would not be idempotent.
+	return unquote(squeeze(norm.NFKC.String(dropInvisible(strings.ToValidUTF8(s, "\uFFFD")))))
+}
+
+// NormalizeASCII is Normalize for plain ASCII text; for any other text it
+// returns false at the first byte that is not ASCII, having done nothing
+// else. A caller that remembers the normal forms of non-ASCII values
+// (mapping's Mapper) learns which kind a value is in the same one pass.
+func NormalizeASCII(s string) (string, bool) {
 	tidy := true
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if c >= utf8.RuneSelf {
-			// Invalid bytes and invisible characters go before NFKC, which
-			// leaves text after an invalid byte as it is: replaced or removed
-			// afterwards, they could expose text that NFKC would have changed,
-			// and Normalize would not be idempotent.
-			return unquote(squeeze(norm.NFKC.String(dropInvisible(strings.ToValidUTF8(s, "\uFFFD")))))
+			return "", false
 		}
 		if c <= ' ' && (c != ' ' || i == 0 || i == len(s)-1 || s[i-1] == ' ') {
 			tidy = false
 		}
 	}
 	if tidy && (s == "" || (s[0] != '"' && s[0] != '\'')) {
-		return s
+		return s, true
 	}
-	return unquote(squeeze(s))
+	return unquote(squeeze(s)), true
 }
 
 func isInvisible(r rune) bool {

@@ -60,6 +60,9 @@ type Mapper struct {
 	// items read the record's currency again for every amount.
 	curFrom *getter
 	cur     record.Currency
+	// curTexts remembers the currency of each normalised text seen
+	// (a handful a source): it is read for every record.
+	curTexts map[string]record.Currency
 }
 
 // parse starts a record: the views of the one before, into the parser's
@@ -334,15 +337,26 @@ func (mp *Mapper) currency(root *fastjson.Value, g *getter) (record.Currency, *c
 	var c record.Currency
 	if s, ok := g.read(root, &mp.num); ok {
 		if n := mp.normalized(s); !isBlank(n) {
-			var err error
-			if c, err = parseCurrency(n); err != nil {
-				return c, &currencyError{s, err}
+			var known bool
+			if c, known = mp.curTexts[n]; !known {
+				var err error
+				if c, err = parseCurrency(n); err != nil {
+					return c, &currencyError{s, err}
+				}
+				if mp.curTexts == nil || len(mp.curTexts) >= maxCurrencyTexts {
+					mp.curTexts = make(map[string]record.Currency)
+				}
+				mp.curTexts[strings.Clone(n)] = c
 			}
 		}
 	}
 	mp.curFrom, mp.cur = g, c
 	return c, nil
 }
+
+// maxCurrencyTexts bounds Mapper.curTexts: a source names its currencies
+// in a handful of ways, and a stream of junk must not grow the map.
+const maxCurrencyTexts = 64
 
 // normalized is normalize with a memory of the non-ASCII values this Mapper
 // has seen: sources repeat their words (statuses, currency names,
@@ -358,8 +372,11 @@ func (mp *Mapper) normalized(s string) string {
 // Mapper's own copy rather than a view of s: a remembered value is, and a
 // record may keep it without copying it again.
 func (mp *Mapper) normalizedOwned(s string) (string, bool) {
-	if len(s) > maxNormText || isASCII(s) {
+	if len(s) > maxNormText {
 		return normalize(s), false
+	}
+	if n, ok := clean.NormalizeASCII(s); ok {
+		return n, false
 	}
 	if n, ok := mp.norms[s]; ok {
 		return n, true
@@ -371,15 +388,6 @@ func (mp *Mapper) normalizedOwned(s string) (string, bool) {
 	n := normalize(k)
 	mp.norms[k] = n
 	return n, true
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
 }
 
 // negative reports whether a normalised amount is written as negative:

@@ -166,6 +166,8 @@ func TestMapperReadsEachRecordsCurrency(t *testing.T) {
 		key := tc.word[:strings.Index(tc.word, ":")+1]
 		for _, c := range []struct{ currency, want string }{
 			{"CNY", "CNY"}, {"美元", "USD"}, {"CNY", "CNY"}, {"Rupees", ""}, {"人民币", "CNY"}, {"USD", "USD"},
+			// Remembered by normal form, and a refusal is never remembered.
+			{"ＵＳＤ", "USD"}, {"Rupees", ""}, {"美元", "USD"},
 		} {
 			raw := strings.Replace(tc.plain.Replace(string(data)), tc.word, key+`"`+c.currency+`"`, 1)
 			var r record.Record
