@@ -465,7 +465,7 @@ func asText(x *fastjson.Value, num *[]byte) (string, bool) {
 		// A view of the parser's buffer, valid until the next record is
 		// parsed: most values are parsed into numbers, dates or mapped
 		// words and never kept; text kept in a record is copied (parseAs).
-		b := x.GetStringBytes()
+		b, _ := x.StringBytes()
 		if len(b) == 0 {
 			return "", true
 		}
