@@ -1,8 +1,6 @@
 package match
 
 import (
-	"encoding/json"
-
 	"github.com/erpflow/erpflow/pipeline"
 	"github.com/erpflow/erpflow/pipeline/record"
 )
@@ -152,8 +150,7 @@ func matchJSON(l *LineResult) []byte {
 	for _, p := range l.Parts {
 		n.Applied = append(n.Applied, NotePart{p.Kind.String(), l.Company + "/" + p.Source + "/" + p.ID, p.Amount.String()})
 	}
-	b, _ := json.Marshal(n) // strings, numbers and slices of them: cannot fail
-	return b
+	return appendMatchNote(make([]byte, 0, 512), &n)
 }
 
 // ExceptionNote is an exception as published on the exceptions topic.
@@ -178,6 +175,5 @@ func exceptionJSON(x *Exception) []byte {
 	if !x.Amount.IsZero() {
 		n.Amount, n.Currency = x.Amount.String(), x.Amount.Currency.String()
 	}
-	b, _ := json.Marshal(n)
-	return b
+	return appendExceptionNote(make([]byte, 0, 384), &n)
 }
