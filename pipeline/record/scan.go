@@ -3,6 +3,7 @@ package record
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -162,8 +163,10 @@ func plainRun(b []byte, i int) int {
 	for ; i+8 <= len(b); i += 8 {
 		x := binary.LittleEndian.Uint64(b[i:])
 		q, bs := x^(lo*'"'), x^(lo*'\\')
-		if ((q-lo)&^q|(bs-lo)&^bs|(x-lo*0x20)&^x)&hi != 0 {
-			break
+		if m := ((q-lo)&^q | (bs-lo)&^bs | (x-lo*0x20)&^x) & hi; m != 0 {
+			// A borrow can mark bytes above the first that ends the run,
+			// never below it: the lowest mark is exact.
+			return i + bits.TrailingZeros64(m)/8
 		}
 	}
 	for i < len(b) && !strEnds[b[i]] {
