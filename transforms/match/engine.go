@@ -749,65 +749,6 @@ func (e *Engine) alias(company, payer, party string) {
 	m[payer] = party
 }
 
-// similarity is the better of two measures on runes: 1 minus the edit
-// distance over the longer length (typos, truncation), and the Dice
-// coefficient of character pairs, which forgives reordering: a bank writes
-// 嘉禾精密制造（北京） for 北京嘉禾精密制造.
-func similarity(a, b string) float64 {
-	if a == b {
-		return 1
-	}
-	return max(editSimilarity(a, b), diceSimilarity(a, b))
-}
-
-func diceSimilarity(a, b string) float64 {
-	pairs := func(s string) map[[2]rune]int {
-		r := []rune(s)
-		out := map[[2]rune]int{}
-		for i := 0; i+1 < len(r); i++ {
-			out[[2]rune{r[i], r[i+1]}]++
-		}
-		return out
-	}
-	pa, pb := pairs(a), pairs(b)
-	na, nb, both := 0, 0, 0
-	for p, n := range pa {
-		na += n
-		both += min(n, pb[p])
-	}
-	for _, n := range pb {
-		nb += n
-	}
-	if na+nb == 0 {
-		return 0
-	}
-	return 2 * float64(both) / float64(na+nb)
-}
-
-func editSimilarity(a, b string) float64 {
-	ra, rb := []rune(a), []rune(b)
-	if len(ra) == 0 || len(rb) == 0 {
-		return 0
-	}
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return 1 - float64(prev[len(rb)])/float64(max(len(ra), len(rb)))
-}
-
 func (e *Engine) withinFee(total, diff int64) bool {
 	return diff <= e.cfg.FeeMinor && diff <= basisPoints(total, e.cfg.FeeBP)
 }

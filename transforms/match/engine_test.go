@@ -3,6 +3,7 @@ package match
 import (
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/erpflow/erpflow/connectors/generator"
@@ -467,4 +468,70 @@ func TestFixedFeeOff(t *testing.T) {
 	if m.Outcome != Confirmed || len(m.Parts) != 1 || m.Parts[0].Amount.Minor != 149063 {
 		t.Errorf("%s %s %+v", m.Outcome, m.Rule, m.Parts)
 	}
+}
+
+// referenceSimilarity is similarity as first written, with maps and
+// []rune: the oracle for the stack-and-sort version.
+func referenceSimilarity(a, b string) float64 {
+	if a == b {
+		return 1
+	}
+	pairs := func(s string) map[[2]rune]int {
+		r := []rune(s)
+		out := map[[2]rune]int{}
+		for i := 0; i+1 < len(r); i++ {
+			out[[2]rune{r[i], r[i+1]}]++
+		}
+		return out
+	}
+	dice := func() float64 {
+		pa, pb := pairs(a), pairs(b)
+		na, nb, both := 0, 0, 0
+		for p, n := range pa {
+			na += n
+			both += min(n, pb[p])
+		}
+		for _, n := range pb {
+			nb += n
+		}
+		if na+nb == 0 {
+			return 0
+		}
+		return 2 * float64(both) / float64(na+nb)
+	}
+	edit := func() float64 {
+		ra, rb := []rune(a), []rune(b)
+		if len(ra) == 0 || len(rb) == 0 {
+			return 0
+		}
+		prev, cur := make([]int, len(rb)+1), make([]int, len(rb)+1)
+		for j := range prev {
+			prev[j] = j
+		}
+		for i := 1; i <= len(ra); i++ {
+			cur[0] = i
+			for j := 1; j <= len(rb); j++ {
+				cost := 1
+				if ra[i-1] == rb[j-1] {
+					cost = 0
+				}
+				cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			}
+			prev, cur = cur, prev
+		}
+		return 1 - float64(prev[len(rb)])/float64(max(len(ra), len(rb)))
+	}
+	return max(edit(), dice())
+}
+
+func FuzzSimilarityAsReference(f *testing.F) {
+	for _, p := range [][2]string{{"北京嘉禾精密制造", "嘉禾精密制造（北京）"}, {"acme", "acme trading"}, {"aaaa", "aa"},
+		{"", "x"}, {"\xff\xfe", "\xff"}, {strings.Repeat("长", 70), strings.Repeat("长", 69) + "短"}} {
+		f.Add(p[0], p[1])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if got, want := similarity(a, b), referenceSimilarity(a, b); got != want {
+			t.Fatalf("similarity(%q, %q) = %v, want %v", a, b, got, want)
+		}
+	})
 }
