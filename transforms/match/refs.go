@@ -17,6 +17,12 @@ import (
 // and "货款 INV-2025-000042" give the same reference.
 type RefFinder struct {
 	patterns []*regexp.Regexp
+	// last and lastRefs are the previous text and what Find made of it: a
+	// bank line's remittance is searched again right after matching (the
+	// duplicate-payment check), and each search runs the expressions.
+	last     string
+	lastRefs []string
+	searched bool
 }
 
 // DefaultRefPatterns match the document numbers the generator and the
@@ -46,8 +52,19 @@ func NewRefFinder(patterns []string) (*RefFinder, error) {
 
 // Find returns the distinct references in text, in order of appearance, in
 // canonical form (upper-case prefix, "-" separators, the number padded to
-// six digits as the documents write it).
+// six digits as the documents write it). The result may be shared with
+// the previous caller that asked about the same text: callers only read
+// it. A RefFinder serves one goroutine.
 func (f *RefFinder) Find(text string) []string {
+	if f.searched && text == f.last {
+		return f.lastRefs
+	}
+	out := f.find(text)
+	f.last, f.lastRefs, f.searched = text, out, true
+	return out
+}
+
+func (f *RefFinder) find(text string) []string {
 	text = clean.Normalize(text)
 	var out []string
 	seen := map[string]bool{}
