@@ -202,7 +202,12 @@ func parseClock(s string, cjk bool) (secs, off int64, hasOff bool, reason string
 		return bad("unexpected " + quote(s[:1]))
 	}
 	mer := merNone
+	// The words are Chinese: a time that starts with an ASCII byte (most
+	// do) has none of them.
 	for _, w := range cnMeridiems {
+		if i >= len(s) || s[i] < utf8.RuneSelf {
+			break
+		}
 		if strings.HasPrefix(s[i:], w.word) {
 			mer, i = w.m, i+len(w.word)
 			break
