@@ -216,7 +216,8 @@ type LagReporter interface {
 // EndReporter is a source that can tell it has handed out everything its
 // input holds for now. A run until caught up then closes a partly filled
 // batch at once: waiting BatchWait for messages that are not there would
-// leave the machine idle for most of it at the end of every backfill.
+// leave the machine idle for most of it at the end of every backfill. The
+// runner calls AtEnd from the goroutine that calls Fetch.
 type EndReporter interface {
 	AtEnd(ctx context.Context) bool
 }

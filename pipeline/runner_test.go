@@ -863,10 +863,24 @@ func TestRunnerLingerGivesWayToAStageWaitingForAcks(t *testing.T) {
 		&toItems{}, &ackGate{at: 2})
 }
 
-// endSource is a memSource that can tell when everything was fetched.
+// endSource is a memSource that can tell when everything was fetched,
+// and that, like a real source, waits all of wait when it has nothing.
 type endSource struct {
 	*memSource
 	asked int
+}
+
+func (s *endSource) Fetch(ctx context.Context, max int, wait time.Duration) ([]Message, error) {
+	out, err := s.memSource.Fetch(ctx, max, 0)
+	if len(out) == 0 && err == nil {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
+	return out, err
 }
 
 func (s *endSource) AtEnd(ctx context.Context) bool {
@@ -883,7 +897,9 @@ func (s *endSource) AtEnd(ctx context.Context) bool {
 
 // TestRunnerClosesAPartBatchAtTheEnd: running until caught up, a batch
 // that is not full goes on once the source says nothing is left, instead of
-// waiting BatchWait (an hour here, which would outlast the test's context).
+// waiting BatchWait (an hour here, which would outlast the test's context):
+// the runner must ask between short fetches, since a fetch of a source
+// with nothing to give waits all it is allowed to.
 func TestRunnerClosesAPartBatchAtTheEnd(t *testing.T) {
 	src := &endSource{memSource: newMemSource(3, 40)}
 	sink := &memSink{}

@@ -446,12 +446,14 @@ func TestAtEndCases(t *testing.T) {
 		q := &partQueue{ch: make(chan pipeline.Message, 1), topic: topic, partition: partition, start: start}
 		q.pos.Store(pos)
 		q.hw.Store(hw)
+		q.end.Store(endUnknown)
 		if waiting {
 			q.ch <- pipeline.Message{}
 		}
 		return q
 	}
 	end := ends[full]
+	held := func(q *partQueue) *partQueue { q.full = true; return q }
 	for _, c := range []struct {
 		name   string
 		queues []*partQueue
@@ -467,6 +469,8 @@ func TestAtEndCases(t *testing.T) {
 		{"one done, one silent with messages", []*partQueue{
 			state("bank.transactions", 1, -2, -1, 0, false), state("erp.invoices", full, -2, -1, 0, false)}, false},
 		{"no generation yet", nil, false},
+		{"a high watermark never reported", []*partQueue{state("erp.invoices", full, -2, 3, 0, false)}, false},
+		{"a head held back for event-time order", []*partQueue{held(state("erp.invoices", full, -2, end, end, false))}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s := &Source{client: client}
@@ -477,5 +481,24 @@ func TestAtEndCases(t *testing.T) {
 				t.Fatalf("AtEnd = %v, want %v", got, c.want)
 			}
 		})
+	}
+
+	// A silent partition's end is asked once a generation: with the
+	// broker gone, what was learnt still answers, and nothing new can be.
+	q := state("erp.invoices", full, end, -1, 0, false)
+	s := &Source{client: client}
+	s.queues.Store(&[]*partQueue{q})
+	if !s.AtEnd(context.Background()) {
+		t.Fatal("a member that starts at its partition's end is not at the end")
+	}
+	gone := &Source{client: &kafkago.Client{Addr: kafkago.TCP("127.0.0.1:1"), Timeout: time.Second}}
+	gone.queues.Store(&[]*partQueue{q})
+	if !gone.AtEnd(context.Background()) {
+		t.Fatal("the end learnt before was asked for again")
+	}
+	fresh := state("erp.invoices", full, end, -1, 0, false)
+	gone.queues.Store(&[]*partQueue{fresh})
+	if gone.AtEnd(context.Background()) {
+		t.Fatal("at the end without a broker to say so")
 	}
 }

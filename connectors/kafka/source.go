@@ -200,6 +200,7 @@ func (s *Source) run(ctx context.Context) {
 				// (up to IdleWait, as an empty one never delivers).
 				q := &partQueue{ch: s.msgs, more: true, last: math.MinInt64, topic: topic, partition: p.ID, start: p.Offset}
 				q.pos.Store(-1)
+				q.end.Store(endUnknown)
 				if s.cfg.EventTimeOrder {
 					q.ch = make(chan pipeline.Message, s.cfg.Buffer)
 				}
@@ -308,6 +309,9 @@ type partQueue struct {
 	partition int
 	start     int64
 	pos, hw   atomic.Int64
+	// end is the partition's end as AtEnd learnt it while the reader had
+	// queued nothing (endUnknown until then).
+	end atomic.Int64
 }
 
 // HeaderEventTime carries a record's event time (RFC 3339) on its
@@ -592,57 +596,78 @@ func (s *Source) Drained(topic string, partition int32) bool {
 	return parts[int(partition)]
 }
 
-// AtEnd implements pipeline.EndReporter: nothing read waits in the queues,
-// and every partition of the generation has queued its messages up to the
-// high watermark the broker last reported for it. A partition that has
-// queued nothing is asked for its end (one round trip): it is at its end
-// when its reader started there. Any doubt answers false, which only costs
-// a batch its full wait.
+// AtEnd implements pipeline.EndReporter: every partition of the
+// generation has queued its messages up to the high watermark the broker
+// last reported for it, and nothing read waits in the queues. It runs on
+// the goroutine that calls Fetch (it reads what Fetch holds back), and it
+// reads the readers' positions before the queues: a reader notes a
+// message after queueing it, so a message noted is either still queued,
+// seen below, or already handed out. A partition that has queued nothing
+// is asked for its end, once a generation: it is at its end when its
+// reader started there. Any doubt answers false, which only costs a batch
+// its full wait.
 func (s *Source) AtEnd(ctx context.Context) bool {
 	qp := s.queues.Load()
-	if qp == nil || len(s.msgs) > 0 {
+	if qp == nil {
 		return false
 	}
 	var silent []*partQueue
+	done := true
+	for _, q := range *qp {
+		pos, hw := q.pos.Load(), q.hw.Load()
+		switch {
+		case pos < 0:
+			silent = append(silent, q)
+		case hw <= 0 || pos < hw:
+			done = false
+		}
+	}
+	if !done || len(s.msgs) > 0 {
+		return false
+	}
+	var ask []*partQueue
 	for _, q := range *qp {
 		if q.full || len(q.ch) > 0 {
 			return false
 		}
-		pos := q.pos.Load()
-		if pos < 0 {
-			silent = append(silent, q)
-			continue
+	}
+	for _, q := range silent {
+		if q.end.Load() == endUnknown {
+			ask = append(ask, q)
 		}
-		if pos < q.hw.Load() {
+	}
+	if len(ask) > 0 {
+		req := &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{}}
+		for _, q := range ask {
+			req.Topics[q.topic] = append(req.Topics[q.topic], kafkago.LastOffsetOf(q.partition))
+		}
+		res, err := s.client.ListOffsets(ctx, req)
+		if err != nil {
 			return false
 		}
-	}
-	if len(silent) == 0 {
-		return true
-	}
-	req := &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{}}
-	for _, q := range silent {
-		req.Topics[q.topic] = append(req.Topics[q.topic], kafkago.LastOffsetOf(q.partition))
-	}
-	res, err := s.client.ListOffsets(ctx, req)
-	if err != nil {
-		return false
-	}
-	for _, q := range silent {
-		end := int64(-1)
-		for _, p := range res.Topics[q.topic] {
-			if p.Partition == q.partition && p.Error == nil {
-				end = p.LastOffset
+		for _, q := range ask {
+			for _, p := range res.Topics[q.topic] {
+				if p.Partition == q.partition && p.Error == nil && p.LastOffset >= 0 {
+					q.end.Store(p.LastOffset)
+				}
 			}
 		}
+	}
+	for _, q := range silent {
 		// start is FirstOffset (negative) for a group that never
 		// committed: only an empty partition is then known to be done.
-		if end < 0 || (end > 0 && q.start < end) {
+		// One whose messages retention deleted stays in doubt; its end is
+		// not asked again, so the broker is not asked every poll.
+		end := q.end.Load()
+		if end == endUnknown || (end > 0 && q.start < end) {
 			return false
 		}
 	}
 	return true
 }
+
+// endUnknown marks a partQueue whose partition's end AtEnd has not learnt.
+const endUnknown = -1
 
 // endOffsets returns the high watermark of every partition of the inputs.
 func (s *Source) endOffsets(ctx context.Context) (map[string]map[int]int64, error) {
