@@ -78,13 +78,13 @@ func MustCurrency(s string) Currency {
 // names holds the codes of minorUnits as strings, by index plus one, so
 // that String does not allocate: the sink asks for the code of every
 // amount it writes.
-var names, nameOf = func() ([]string, [26 * 26 * 26]uint8) {
-	var at [26 * 26 * 26]uint8
+var names, nameOf = func() ([]string, [26 * 26 * 26]uint16) {
+	var at [26 * 26 * 26]uint16
 	list := []string{""}
 	for c := range minorUnits {
 		i, _ := c.index()
 		list = append(list, string(c[:]))
-		at[i] = uint8(len(list) - 1)
+		at[i] = uint16(len(list) - 1)
 	}
 	return list, at
 }()
