@@ -310,3 +310,43 @@ func TestStageRebuildAppliesDecisionsWhereTheyWere(t *testing.T) {
 		t.Errorf("after the rebuild: %v; want L1 accepted and L3 confirmed", final)
 	}
 }
+
+// TestStageNotesEachPartitionsEndAndNewest: messages come in runs from
+// one partition; the stage notes a partition as read to its end from the
+// last message of its last run, and its newest record from all of them.
+func TestStageNotesEachPartitionsEndAndNewest(t *testing.T) {
+	s, err := NewStage(StageOptions{Topics: []string{"inv", "bank"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := record.MakeDate(2025, 3, 1).Time()
+	b := &pipeline.Batch{}
+	for i, m := range []struct {
+		topic      string
+		offset, hw int64
+		r          *record.Record
+	}{
+		{"bank", 0, 10, creditLine("L1", "", 100, day.AddDate(0, 0, 2))},
+		{"inv", 0, 3, arInvoice("INV-1", 100, day.AddDate(0, 0, 1))},
+		{"bank", 1, 10, creditLine("L2", "", 100, day.AddDate(0, 0, 4))},
+		{"bank", 2, 10, creditLine("L3", "", 100, day.AddDate(0, 0, 3))},
+		{"inv", 1, 3, arInvoice("INV-2", 100, day.AddDate(0, 0, 3))},
+		{"inv", 2, 3, arInvoice("INV-3", 100, day.AddDate(0, 0, 5))},
+	} {
+		b.Messages = append(b.Messages, pipeline.Message{Topic: m.topic, Offset: m.offset, HighWater: m.hw, Epoch: 1})
+		b.Items = append(b.Items, pipeline.Item{Rec: *m.r, Msg: i})
+	}
+	if err := s.Process(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	inv, bank := topicPart{"inv", 0}, topicPart{"bank", 0}
+	if !s.atEnd[inv] || s.atEnd[bank] {
+		t.Errorf("at end: inv %v (want true), bank %v (want false)", s.atEnd[inv], s.atEnd[bank])
+	}
+	if got, want := s.newest[inv], day.AddDate(0, 0, 5); !got.Equal(want) {
+		t.Errorf("newest inv record %v, want %v", got, want)
+	}
+	if got, want := s.newest[bank], day.AddDate(0, 0, 4); !got.Equal(want) {
+		t.Errorf("newest bank record %v, want %v", got, want)
+	}
+}
