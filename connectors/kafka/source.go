@@ -625,12 +625,12 @@ func (s *Source) AtEnd(ctx context.Context) bool {
 	if !done || len(s.msgs) > 0 {
 		return false
 	}
-	var ask []*partQueue
 	for _, q := range *qp {
 		if q.full || len(q.ch) > 0 {
 			return false
 		}
 	}
+	var ask []*partQueue
 	for _, q := range silent {
 		if q.end.Load() == endUnknown {
 			ask = append(ask, q)
