@@ -202,8 +202,8 @@ func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Co
 		name string
 		r    childRun
 	}{{"with matching", run}, {"without matching", plainRun}} {
-		fmt.Fprintf(w, "CPU %-17s erpflow %5.1f s (%4.1f µs a record); all processes %5.1f s of %4.1f available\n", c.name,
-			c.r.cpu.Seconds(), perRecordMicros(c.r.cpu, n), c.r.machine.Seconds(), float64(c.r.cores)*c.r.elapsed.Seconds())
+		fmt.Fprintf(w, "CPU %-17s erpflow %5.1f s (%4.1f µs a record), broker %4.1f s, ClickHouse and the rest %4.1f s; all processes %5.1f s of %4.1f available\n", c.name,
+			c.r.cpu.Seconds(), perRecordMicros(c.r.cpu, n), c.r.self.Seconds(), c.r.rest().Seconds(), c.r.machine.Seconds(), float64(c.r.cores)*c.r.elapsed.Seconds())
 	}
 	fmt.Fprintf(w, "bench ours=%.0f bare=%.0f ratio_to_bare=%.3f rss_mib=%d no_matching=%.0f cpu_us=%.1f no_matching_cpu_us=%.1f minimal=%.0f\n",
 		ours, bare, ours/bare, run.rssKiB/1024, noMatch, perRecordMicros(run.cpu, n), perRecordMicros(plainRun.cpu, n), minimal)

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -224,7 +225,15 @@ type childRun struct {
 	// ran (ClickHouse and the broker beside erpflow), of cores × elapsed.
 	machine time.Duration
 	cores   int
+	// self is this process's CPU time while the run went on: the embedded
+	// broker serving it. What neither took of machine is ClickHouse's,
+	// whose share moves most between runs (docs/benchmarks.md).
+	self time.Duration
 }
+
+// rest is the CPU time of the run that was neither erpflow's nor the
+// broker's: ClickHouse's, and whatever else ran.
+func (r childRun) rest() time.Duration { return max(r.machine-r.cpu-r.self, 0) }
 
 // runChild runs the pipeline as its own process so that its memory is
 // measured alone, apart from the broker and the generator in this one.
@@ -245,12 +254,14 @@ func runChild(ctx context.Context, configPath, broker string, c clickhouse.Confi
 	cmd.Stdout = &out
 	cmd.Stderr = os.Stderr
 	busy0, _ := machineBusy()
+	self0 := selfCPU()
 	start := time.Now()
 	run.rssKiB, err = runMeasured(cmd)
 	if err != nil {
 		return run, fmt.Errorf("erpflow run: %w", err)
 	}
 	run.elapsed = time.Since(start)
+	run.self = selfCPU() - self0
 	if busy1, ok := machineBusy(); ok && busy0 > 0 {
 		run.machine = busy1 - busy0
 	}
@@ -259,6 +270,15 @@ func runChild(ctx context.Context, configPath, broker string, c clickhouse.Confi
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	run.last = lines[len(lines)-1]
 	return run, nil
+}
+
+// selfCPU is the user and system time this process has used.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // machineBusy is the CPU time all processes have used since boot, from

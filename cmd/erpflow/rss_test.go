@@ -65,3 +65,37 @@ func TestProcStatBusy(t *testing.T) {
 		t.Errorf("machineBusy on this machine: %v, %v", busy, ok)
 	}
 }
+
+// TestSelfCPUAndTheRest: this process's CPU time grows while it works, and
+// what a run leaves to ClickHouse is the machine's time less erpflow's and
+// the broker's, never below zero (the counters are read at different
+// moments).
+func TestSelfCPUAndTheRest(t *testing.T) {
+	start := selfCPU()
+	if start <= 0 {
+		t.Fatalf("selfCPU = %v before any work", start)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	x := 0
+	for selfCPU() <= start {
+		if time.Now().After(deadline) {
+			t.Fatal("selfCPU did not grow while this process worked")
+		}
+		for i := range 1_000_000 {
+			x ^= i
+		}
+	}
+	_ = x
+	for _, tc := range []struct {
+		r    childRun
+		want time.Duration
+	}{
+		{childRun{machine: 10 * time.Second, cpu: 6 * time.Second, self: time.Second}, 3 * time.Second},
+		{childRun{machine: 5 * time.Second, cpu: 6 * time.Second}, 0},
+		{childRun{}, 0},
+	} {
+		if got := tc.r.rest(); got != tc.want {
+			t.Errorf("rest of %+v = %v, want %v", tc.r, got, tc.want)
+		}
+	}
+}
