@@ -143,14 +143,15 @@ func noteCriteria(cs []Criterion) []NoteCriterion {
 	return out
 }
 
-func matchJSON(l *LineResult) []byte {
+// matchJSON appends the line's note to dst.
+func matchJSON(dst []byte, l *LineResult) []byte {
 	n := MatchNote{MatchID: l.ID, Company: l.Company, BankLine: l.Line, Outcome: string(l.Outcome), DecidedBy: l.DecidedBy,
 		Amount: l.Amount.String(), Currency: l.Amount.Currency.String(),
 		Rule: l.Rule, RulesVersion: RulesVersion, Score: l.Score, Criteria: noteCriteria(l.Criteria)}
 	for _, p := range l.Parts {
 		n.Applied = append(n.Applied, NotePart{p.Kind.String(), l.Company + "/" + p.Source + "/" + p.ID, p.Amount.String()})
 	}
-	return appendMatchNote(make([]byte, 0, 512), &n)
+	return appendMatchNote(dst, &n)
 }
 
 // ExceptionNote is an exception as published on the exceptions topic.
@@ -169,11 +170,12 @@ type ExceptionNote struct {
 	Criteria    []NoteCriterion `json:"criteria,omitempty"`
 }
 
-func exceptionJSON(x *Exception) []byte {
+// exceptionJSON appends the exception's note to dst.
+func exceptionJSON(dst []byte, x *Exception) []byte {
 	n := ExceptionNote{ExceptionID: x.ID, Company: x.Company, Type: x.Type, Reason: x.Reason, Status: x.Status, Subject: x.Subject,
 		Related: x.Related, Date: x.Date.String(), NextStep: x.NextStep, Criteria: noteCriteria(x.Criteria)}
 	if !x.Amount.IsZero() {
 		n.Amount, n.Currency = x.Amount.String(), x.Amount.Currency.String()
 	}
-	return appendExceptionNote(make([]byte, 0, 384), &n)
+	return appendExceptionNote(dst, &n)
 }

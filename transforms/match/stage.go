@@ -1,6 +1,7 @@
 package match
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -70,6 +71,8 @@ type StageOptions struct {
 // company's Reconciler in event-time order, and puts what came out into
 // the batch as rows (and notes) that land with it.
 type Stage struct {
+	// noteBuf is where a note is written before kept copies it out.
+	noteBuf []byte
 	opt     StageOptions
 	epoch   int64
 	recs    map[string]*Reconciler
@@ -703,7 +706,7 @@ func (s *Stage) emit(b *pipeline.Batch, company string, at time.Time) {
 		// Other systems hear of confirmed and accepted matches, and of what
 		// a person's decision turned a line into (a reversal among them).
 		if s.opt.MatchesTopic != "" && (l.Outcome == Confirmed || l.Outcome == Accepted || l.DecidedBy != "") {
-			b.Notes = append(b.Notes, pipeline.Note{Topic: s.opt.MatchesTopic, Key: []byte(l.Company), Value: matchJSON(l)})
+			b.Notes = append(b.Notes, pipeline.Note{Topic: s.opt.MatchesTopic, Key: []byte(l.Company), Value: s.kept(matchJSON(s.noteBuf[:0], l))})
 		}
 	}
 	for i := range s.out.Items {
@@ -717,7 +720,7 @@ func (s *Stage) emit(b *pipeline.Batch, company string, at time.Time) {
 		}
 		s.rows.exception(b, x, v())
 		if s.opt.ExceptionsTopic != "" {
-			b.Notes = append(b.Notes, pipeline.Note{Topic: s.opt.ExceptionsTopic, Key: []byte(x.Company), Value: exceptionJSON(x)})
+			b.Notes = append(b.Notes, pipeline.Note{Topic: s.opt.ExceptionsTopic, Key: []byte(x.Company), Value: s.kept(exceptionJSON(s.noteBuf[:0], x))})
 		}
 	}
 	for i := range s.out.Totals {
@@ -732,4 +735,12 @@ func (s *Stage) emit(b *pipeline.Batch, company string, at time.Time) {
 		}
 	}
 	s.out.Reset()
+}
+
+// kept returns a note written in noteBuf as a slice of its own size, and
+// keeps noteBuf for the next: notes wait in their batch until they are
+// published, and a buffer grown by appending holds up to twice their bytes.
+func (s *Stage) kept(note []byte) []byte {
+	s.noteBuf = note[:0]
+	return bytes.Clone(note)
 }

@@ -2,6 +2,7 @@ package match
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -348,5 +349,46 @@ func TestStageNotesEachPartitionsEndAndNewest(t *testing.T) {
 	}
 	if got, want := s.newest[bank], day.AddDate(0, 0, 4); !got.Equal(want) {
 		t.Errorf("newest bank record %v, want %v", got, want)
+	}
+}
+
+// TestStageNotesAreKeptAtTheirSize: a note waits in its batch until it is
+// published, so it is held in a slice of about its own size, not in the
+// buffer it was written in; and each note is its own, not a view of a
+// buffer the next note overwrites.
+func TestStageNotesAreKeptAtTheirSize(t *testing.T) {
+	s, err := NewStage(StageOptions{Topics: []string{"inv", "bank"}, MatchesTopic: "matches", ExceptionsTopic: "exceptions"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	day := record.MakeDate(2025, 3, 1).Time()
+	b := stageBatch(true, topicRec{"inv", arInvoice("INV-1", 100000, day)}, topicRec{"inv", arInvoice("INV-2", 50000, day)},
+		topicRec{"bank", creditLine("L1", "INV-1", 100000, day.AddDate(0, 0, 2))},
+		topicRec{"bank", creditLine("L2", "INV-2", 50000, day.AddDate(0, 0, 3))})
+	if err := s.Process(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	fin := &pipeline.Batch{Final: true}
+	if err := s.Process(ctx, fin); err != nil {
+		t.Fatal(err)
+	}
+	notes := append(b.Notes, fin.Notes...)
+	if len(notes) < 2 {
+		t.Fatalf("%d notes, want the two matches at least", len(notes))
+	}
+	seen := map[string]bool{}
+	for _, n := range notes {
+		if c, l := cap(n.Value), len(n.Value); c > l+l/8+16 {
+			t.Errorf("a %d-byte note to %s is held in %d bytes", l, n.Topic, c)
+		}
+		var v map[string]any
+		if err := json.Unmarshal(n.Value, &v); err != nil {
+			t.Fatalf("note %q: %v", n.Value, err)
+		}
+		seen[string(n.Value)] = true
+	}
+	if len(seen) != len(notes) {
+		t.Errorf("%d notes but %d different ones: notes share a buffer", len(notes), len(seen))
 	}
 }
