@@ -171,6 +171,11 @@ func FuzzParseDateTime(f *testing.F) {
 		if _, off := want.Zone(); off > 14*3600 || off < -14*3600 {
 			return
 		}
+		// time.Parse takes offset minutes of 60 and more ("+00:60" as an
+		// hour); RFC 3339 does not, and neither does ParseDateTime.
+		if n := len(in); n >= 6 && (in[n-6] == '+' || in[n-6] == '-') && in[n-3] == ':' && in[n-2] >= '6' {
+			return
+		}
 		if err != nil || !got.Time.Equal(want.Truncate(time.Second)) {
 			t.Fatalf("%q: time.Parse reads %v, ParseDateTime %v, %v", in, want, got, err)
 		}
