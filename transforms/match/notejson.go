@@ -34,25 +34,7 @@ func appendMatchNote(b []byte, n *MatchNote) []byte {
 	b = append(b, `,"score":`...)
 	b = appendJSONFloat(b, n.Score)
 	b = append(b, `,"applied":`...)
-	if n.Applied == nil {
-		b = append(b, "null"...)
-	} else {
-		for i, p := range n.Applied {
-			sep := byte(',')
-			if i == 0 {
-				sep = '['
-			}
-			b = append(b, sep)
-			b = jsonField(b, '{', "kind", p.Kind)
-			b = jsonField(b, ',', "id", p.ID)
-			b = jsonField(b, ',', "amount", p.Amount)
-			b = append(b, '}')
-		}
-		if len(n.Applied) == 0 {
-			b = append(b, '[')
-		}
-		b = append(b, ']')
-	}
+	b = appendParts(b, n.Applied)
 	b = append(b, `,"criteria":`...)
 	b = appendCriteria(b, n.Criteria)
 	return append(b, '}')
@@ -80,6 +62,23 @@ func appendExceptionNote(b []byte, n *ExceptionNote) []byte {
 		b = appendCriteria(b, n.Criteria)
 	}
 	return append(b, '}')
+}
+
+func appendParts(b []byte, ps []NotePart) []byte {
+	if ps == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, p := range ps {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonField(b, '{', "kind", p.Kind)
+		b = jsonField(b, ',', "id", p.ID)
+		b = jsonField(b, ',', "amount", p.Amount)
+		b = append(b, '}')
+	}
+	return append(b, ']')
 }
 
 func appendCriteria(b []byte, cs []NoteCriterion) []byte {

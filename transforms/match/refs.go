@@ -19,10 +19,10 @@ type RefFinder struct {
 	patterns []*regexp.Regexp
 	// last and lastRefs are the previous text and what Find made of it: a
 	// bank line's remittance is searched again right after matching (the
-	// duplicate-payment check), and each search runs the expressions.
+	// duplicate-payment check), and each search runs the expressions. Their
+	// zero values are right for the empty text, which holds no reference.
 	last     string
 	lastRefs []string
-	searched bool
 }
 
 // DefaultRefPatterns match the document numbers the generator and the
@@ -56,11 +56,11 @@ func NewRefFinder(patterns []string) (*RefFinder, error) {
 // the previous caller that asked about the same text: callers only read
 // it. A RefFinder serves one goroutine.
 func (f *RefFinder) Find(text string) []string {
-	if f.searched && text == f.last {
+	if text == f.last {
 		return f.lastRefs
 	}
 	out := f.find(text)
-	f.last, f.lastRefs, f.searched = text, out, true
+	f.last, f.lastRefs = text, out
 	return out
 }
 

@@ -14,6 +14,7 @@ func TestRefFinder(t *testing.T) {
 		text string
 		want []string
 	}{
+		{"", nil}, // first, before any text was searched
 		{"货款 INV-2025-000042", []string{"INV-2025-000042"}},
 		{"货款ＩＮＶ－２０２５－００００４２", []string{"INV-2025-000042"}},
 		// Two digits are too few to be a number; order of appearance kept.
