@@ -4,7 +4,16 @@
 
 GO      ?= go
 BIN     := bin/erpflow
-CH_DIR  := .erpflow/clickhouse
+# CH_DIR is the local server's home: config, logs and data. It is a scratch
+# server for demo, tests and bench, so it lives in memory (/dev/shm) where
+# there is one, a directory per checkout. On this machine's root file system
+# (ext4 without a journal) every file ClickHouse creates costs a search past
+# each inode deleted in the minutes before (the kernel's recently_deleted
+# check), and tests and benches drop databases of thousands of part files: a
+# bench run after such drops cost ClickHouse 5.1 CPU-seconds, 4.4 of them in
+# the kernel, where the same run in memory cost 1.3 (docs/benchmarks.md).
+# `make CH_DIR=.erpflow/clickhouse ...` keeps it on disk.
+CH_DIR  ?= $(shell if [ -d /dev/shm ] && [ -w /dev/shm ]; then echo /dev/shm/erpflow-clickhouse-$$(printf %s '$(CURDIR)' | cksum | cut -d' ' -f1); else echo .erpflow/clickhouse; fi)
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Integration packages need ClickHouse and run without -race (it slows the
 # real servers' clients tenfold); unit packages run with it.

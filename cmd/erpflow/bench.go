@@ -92,10 +92,10 @@ func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Co
 	}
 	// The run without matching gets a database of its own, recreated now
 	// rather than just before that run: dropping a database deletes
-	// thousands of part files, and on this machine's ext4 every file
-	// ClickHouse creates in the following tens of seconds costs a search
-	// past the recently deleted inodes (docs/benchmarks.md). Generating and
-	// producing the world takes longer than that.
+	// thousands of part files, and on ext4 without a journal every file
+	// ClickHouse creates in the following minutes costs a search past the
+	// recently deleted inodes (docs/benchmarks.md; make's local server
+	// keeps its data in memory for that reason).
 	plain := chCfg
 	plain.Database += "_nomatch"
 	if _, err := ownDatabase(ctx, io.Discard, plain); err != nil {
