@@ -264,6 +264,16 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 			s.newest[run] = runNewest
 		}
 	}
+	// The records are held past this batch, so they are copied: into one
+	// block per batch, since nothing keeps a record once it is released.
+	// Topics are keyed by company, so records come in runs of one company
+	// and partition: their maps are looked up once a run.
+	held := make([]record.Record, len(b.Items))
+	var (
+		co   string
+		q    *queue
+		part int32
+	)
 	for i := range b.Items {
 		it := &b.Items[i]
 		r := &it.Rec
@@ -274,15 +284,21 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 		} else if r.EventTime.After(runNewest) {
 			runNewest = r.EventTime
 		}
-		if _, ok := s.recs[r.Company]; !ok {
-			if err := s.load(ctx, r.Company, b); err != nil {
-				return err
+		if q == nil || r.Company != co {
+			if _, ok := s.recs[r.Company]; !ok {
+				if err := s.load(ctx, r.Company, b); err != nil {
+					return err
+				}
 			}
+			co, q = r.Company, s.queue(r.Company)
+			part = m.Partition
+			s.part[co] = part
+		} else if m.Partition != part {
+			part = m.Partition
+			s.part[co] = part
 		}
-		s.part[r.Company] = m.Partition
-		rec := new(record.Record)
-		*rec = *r
-		s.queue(r.Company).add(rec)
+		held[i] = *r
+		q.add(&held[i])
 	}
 	endRun()
 	for _, c := range sortedKeys(s.held) {
@@ -624,18 +640,29 @@ func (s *Stage) release(company string, wm time.Time, all bool, b *pipeline.Batc
 		n = sort.Search(len(held), func(i int) bool { return held[i].EventTime.After(wm) })
 	}
 	rc := s.recs[company]
+	// The company's latest time and pending decisions are kept at hand
+	// and written back before applyDue, their only reader in this loop.
+	latest, moved := s.latest[company], false
+	due := len(s.pending[company]) > 0
 	for i := 0; i < n; i++ {
 		r := held[i]
-		if len(s.pending[company]) > 0 {
+		if due {
+			if moved {
+				s.latest[company], moved = latest, false
+			}
 			s.applyDue(b, company, r.EventTime)
+			due = len(s.pending[company]) > 0
 		}
-		if r.EventTime.Before(s.latest[company]) {
+		if r.EventTime.Before(latest) {
 			s.metrics.late.Inc()
 		} else {
-			s.latest[company] = r.EventTime
+			latest, moved = r.EventTime, true
 		}
 		rc.Add(r, &s.out)
 		s.emit(b, company, r.EventTime)
+	}
+	if moved {
+		s.latest[company] = latest
 	}
 	rest := copy(held, held[n:])
 	clear(held[rest:])
@@ -698,7 +725,12 @@ func (s *Stage) emit(b *pipeline.Batch, company string, at time.Time) {
 	// A record matched out of event-time order (late) must still get
 	// versions above everything before it, or its results would lose to
 	// older ones.
-	v := func() uint64 { return s.nextVersion(company, at) }
+	ver, base := s.version[company], uint64(max(at.UnixMicro(), 0))*1000
+	v := func() uint64 {
+		ver = max(base, ver) + 1
+		return ver
+	}
+	defer func() { s.version[company] = ver }()
 	for i := range s.out.Lines {
 		l := &s.out.Lines[i]
 		s.metrics.lines.WithLabelValues(string(l.Outcome)).Inc()
