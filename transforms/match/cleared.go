@@ -25,6 +25,59 @@ type clearing struct {
 	version uint64
 }
 
+// clearedSet holds the clearings by item. A line in review is tried again
+// each time the ERP marks one of its payer's invoices, and asks for each of
+// its some seventy candidates whether the ERP cleared it, where a company
+// has some twenty clearings waiting: a count of the clearings per slot of a
+// cheap hash of the document id answers most of those questions no without
+// hashing the key.
+type clearedSet struct {
+	m     map[itemKey]clearing
+	slots [256]uint16
+}
+
+func newClearedSet() clearedSet { return clearedSet{m: map[itemKey]clearing{}} }
+
+// clearedSlot mixes the id's length and last four bytes, where document
+// numbers differ.
+func clearedSlot(id string) uint8 {
+	h := uint32(len(id))
+	for i := max(0, len(id)-4); i < len(id); i++ {
+		h = h*31 + uint32(id[i])
+	}
+	return uint8(h ^ h>>8 ^ h>>16)
+}
+
+func (c *clearedSet) get(k itemKey) (clearing, bool) {
+	if c.slots[clearedSlot(k.id)] == 0 {
+		return clearing{}, false
+	}
+	v, ok := c.m[k]
+	return v, ok
+}
+
+func (c *clearedSet) put(k itemKey, v clearing) {
+	if _, ok := c.m[k]; !ok {
+		c.slots[clearedSlot(k.id)]++
+	}
+	c.m[k] = v
+}
+
+func (c *clearedSet) del(k itemKey) {
+	if _, ok := c.m[k]; ok {
+		c.slots[clearedSlot(k.id)]--
+		delete(c.m, k)
+	}
+}
+
+func (c *clearedSet) len() int { return len(c.m) }
+
+// clearedAs says whether the ERP's clearing of p has this status.
+func (rc *Reconciler) clearedAs(p Part, status string) bool {
+	c, ok := rc.cleared.get(itemKey{p.Kind, p.Source, p.ID})
+	return ok && c.status == status
+}
+
 // erpStatus notes an AR invoice version's status. A change to paid or
 // partially_paid (or a newer partially_paid: a later instalment) while the
 // invoice is open in the book is a clearing; the review lines listing it
@@ -40,7 +93,7 @@ func (rc *Reconciler) erpStatus(r *record.Record, status string, out *Output) {
 	if rc.Book().Get(k.kind, k.source, k.id) == nil {
 		return // settled by a line already, or never opened
 	}
-	prev, ok := rc.cleared[k]
+	prev, ok := rc.cleared.get(k)
 	if ok && (r.Version <= prev.version || prev.status == status && status == "paid") {
 		return
 	}
@@ -48,7 +101,7 @@ func (rc *Reconciler) erpStatus(r *record.Record, status string, out *Output) {
 	if s, ok := rc.settledOn[k]; ok && s <= day && s >= day-record.Date(rc.set.ClearedDays) {
 		return // the ERP booking a part a line of ours paid lately, not another line's
 	}
-	rc.cleared[k] = clearing{day: day, status: status, version: r.Version}
+	rc.cleared.put(k, clearing{day: day, status: status, version: r.Version})
 	lines := slices.Clone(rc.reviewBy[k])
 	if it := rc.Book().Get(k.kind, k.source, k.id); it.PartyKey != "" {
 		// The payer's other lines in review may be made up by it too.
@@ -94,7 +147,7 @@ func (rc *Reconciler) settleWaiting(l Line, cleared *OpenItem, at time.Time, out
 	book := rc.Book()
 	for _, p := range pick {
 		book.Settle(book.Get(p.Kind, p.Source, p.ID), p.Amount)
-		delete(rc.cleared, itemKey{p.Kind, p.Source, p.ID}) // a marking settles one line
+		rc.cleared.del(itemKey{p.Kind, p.Source, p.ID}) // a marking settles one line
 	}
 	rc.engine.Unwait(rc.company, id)
 	delete(rc.waiting, id)
@@ -131,17 +184,21 @@ func (rc *Reconciler) settleCleared(line string, at time.Time, out *Output) {
 	window := record.Date(rc.set.ClearedDays)
 	near := func(d record.Date) bool { return d >= st.line.Date && d <= st.line.Date+window }
 	book := rc.Book()
-	cands := append([][]Part{st.result.Parts}, st.result.Alternatives...)
+	cands := 1 + len(st.result.Alternatives) // the proposal, then the others
 	var pick []Part
 	var why []string
-	for _, parts := range cands {
+	for i := range cands {
+		parts := st.result.Parts
+		if i > 0 {
+			parts = st.result.Alternatives[i-1]
+		}
 		var notes []string
 		ok := len(parts) > 0
 		for _, p := range parts {
 			// Most candidates (a line in review keeps some seventy) have
 			// a part the ERP has not marked: that is looked up first.
 			k := itemKey{p.Kind, p.Source, p.ID}
-			c, isCleared := rc.cleared[k]
+			c, isCleared := rc.cleared.get(k)
 			if !isCleared || !near(c.day) {
 				ok = false
 				break
@@ -180,8 +237,7 @@ func (rc *Reconciler) settleCleared(line string, at time.Time, out *Output) {
 	case rest > 0:
 		return
 	case rest < 0 && !rc.feeFits(-rest+rc.appliedBy(st.line), -rest, len(pick), st.line.Amount.Currency):
-		k := itemKey{pick[0].Kind, pick[0].Source, pick[0].ID}
-		if len(pick) != 1 || rc.cleared[k].status != "partially_paid" {
+		if len(pick) != 1 || !rc.clearedAs(pick[0], "partially_paid") {
 			return
 		}
 		pick = []Part{pick[0]}
@@ -189,14 +245,14 @@ func (rc *Reconciler) settleCleared(line string, at time.Time, out *Output) {
 	}
 	for _, p := range pick {
 		book.Settle(book.Get(p.Kind, p.Source, p.ID), p.Amount)
-		delete(rc.cleared, itemKey{p.Kind, p.Source, p.ID}) // a marking settles one line
+		rc.cleared.del(itemKey{p.Kind, p.Source, p.ID}) // a marking settles one line
 	}
 	m := st.result
 	m.Outcome, m.Parts, m.Alternatives = Confirmed, pick, nil
 	m.Rule = "erp_cleared"
 	m.Score = max(m.Score, rc.set.Rules.Confirm)
 	m.Criteria = []Criterion{
-		{"candidates", true, fmt.Sprintf("%d candidates were in review by %s", len(cands), st.result.Rule)},
+		{"candidates", true, fmt.Sprintf("%d candidates were in review by %s", cands, st.result.Rule)},
 		{"erp", true, "the ERP marked " + joinNotes(why)},
 		{"unambiguous", true, "no other candidate cleared, and no other line in review could have been cleared by the same marking"},
 	}
@@ -313,9 +369,9 @@ func unindex[K, V comparable](m map[K][]V, k K, v V) {
 // and settlements too old to explain a clearing.
 func (rc *Reconciler) forgetCleared(d record.Date) {
 	cut := d - record.Date(rc.set.ClearedDays)
-	for k, c := range rc.cleared {
+	for k, c := range rc.cleared.m {
 		if c.day < cut {
-			delete(rc.cleared, k)
+			rc.cleared.del(k)
 		}
 	}
 	for k, s := range rc.settledOn {
@@ -340,7 +396,7 @@ func (rc *Reconciler) clearedTail(l Line, pick []Part, party, line string, near 
 	var sum int64
 	for _, it := range rc.clearedOf(party) {
 		k := itemKey{it.Kind, it.Source, it.ID}
-		c := rc.cleared[k]
+		c, _ := rc.cleared.get(k)
 		// A credit note is netted by a person; a document a person took
 		// away from this line stays away.
 		if !near(c.day) || it.Open.Currency != l.Amount.Currency || it.Open.Minor <= 0 || rc.engine.isRejected(line, k) ||
@@ -355,7 +411,7 @@ func (rc *Reconciler) clearedTail(l Line, pick []Part, party, line string, near 
 	// One invoice the ERP calls partly paid takes what is left of the line
 	// when that is one of its equal instalments. Any smaller amount is not
 	// enough: the ERP may be booking another line's part.
-	if len(tail) == 1 && rest < sum && rc.cleared[itemKey{tail[0].Kind, tail[0].Source, tail[0].ID}].status == "partially_paid" {
+	if len(tail) == 1 && rest < sum && rc.clearedAs(tail[0], "partially_paid") {
 		it := rc.Book().Get(tail[0].Kind, tail[0].Source, tail[0].ID)
 		if _, ok := instalment(it, record.Money{Minor: rest, Currency: it.Open.Currency}); ok {
 			tail[0].Amount.Minor = rest
@@ -376,15 +432,15 @@ func (rc *Reconciler) clearedTail(l Line, pick []Part, party, line string, near 
 func (rc *Reconciler) clearedOf(party string) []*OpenItem {
 	book := rc.Book()
 	var out []*OpenItem
-	if items := book.byParty[party]; len(rc.cleared) < len(items) {
-		for k := range rc.cleared {
+	if items := book.byParty[party]; rc.cleared.len() < len(items) {
+		for k := range rc.cleared.m {
 			if it := book.items[k]; it != nil && it.PartyKey == party {
 				out = append(out, it)
 			}
 		}
 	} else {
 		for _, it := range items {
-			if _, ok := rc.cleared[itemKey{it.Kind, it.Source, it.ID}]; ok {
+			if _, ok := rc.cleared.get(itemKey{it.Kind, it.Source, it.ID}); ok {
 				out = append(out, it)
 			}
 		}

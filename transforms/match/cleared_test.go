@@ -1,6 +1,8 @@
 package match
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -226,4 +228,41 @@ func critText(cs []Criterion) string {
 		b.WriteString(c.Name + ": " + c.Detail + "; ")
 	}
 	return b.String()
+}
+
+// TestClearedSetAsMap: whatever is put, replaced and deleted, the set
+// answers as the plain map would; the slot counts only save lookups.
+func TestClearedSetAsMap(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(7, 11))
+	set, want := newClearedSet(), map[itemKey]clearing{}
+	key := func() itemKey {
+		// Few ids, so that puts replace and deletes hit; some share slots.
+		return itemKey{record.KindInvoice, "erp", fmt.Sprintf("INV-%d", rnd.IntN(40))}
+	}
+	for i := range 20000 {
+		k := key()
+		switch rnd.IntN(3) {
+		case 0, 1:
+			v := clearing{day: record.Date(i), status: "paid", version: uint64(i)}
+			set.put(k, v)
+			want[k] = v
+		case 2:
+			set.del(k)
+			delete(want, k)
+		}
+		q := key()
+		got, ok := set.get(q)
+		if w, wok := want[q]; ok != wok || got != w {
+			t.Fatalf("step %d: get(%v) = %v, %v; the map holds %v, %v", i, q, got, ok, w, wok)
+		}
+		if set.len() != len(want) {
+			t.Fatalf("step %d: len %d, the map holds %d", i, set.len(), len(want))
+		}
+	}
+	for k := range want {
+		set.del(k)
+	}
+	if set.slots != ([256]uint16{}) {
+		t.Fatal("slot counts left over once every clearing is deleted")
+	}
 }

@@ -173,7 +173,7 @@ type Reconciler struct {
 	dirty         map[totalKey]bool          // totals changed since the last report
 	overdue       map[string]Exception       // open overdue exceptions by invoice (company/source/id)
 	reported      map[string]bool            // exception ids raised once and for all
-	cleared       map[itemKey]clearing       // open AR invoices the ERP marked paid lately
+	cleared       clearedSet                 // open AR invoices the ERP marked paid lately
 	settledOn     map[itemKey]record.Date    // AR invoices a line settled part of lately, by the line's date
 	reviewBy      map[itemKey][]string       // lines in review by the items of their candidates
 	reviewByParty map[string][]string        // and by the party of them all
@@ -211,7 +211,7 @@ func NewReconciler(company string, set Settings) (*Reconciler, error) {
 		dups: NewDuplicates(set.DuplicateDays), pay: NewPayables(), o2c: NewOrderToCash(),
 		known: map[itemKey]OpenItem{}, lines: map[string]*lineState{}, waiting: map[string]Line{}, byMatch: map[string]string{}, fees: map[string][]Exception{}, totals: map[totalKey]*ControlTotal{},
 		dirty: map[totalKey]bool{}, overdue: map[string]Exception{}, reported: map[string]bool{},
-		cleared: map[itemKey]clearing{}, settledOn: map[itemKey]record.Date{}, reviewBy: map[itemKey][]string{}, reviewByParty: map[string][]string{}, byNumber: map[string]itemKey{}, byOrder: map[string][]itemKey{}, pending: map[string]Exception{}}, nil
+		cleared: newClearedSet(), settledOn: map[itemKey]record.Date{}, reviewBy: map[itemKey][]string{}, reviewByParty: map[string][]string{}, byNumber: map[string]itemKey{}, byOrder: map[string][]itemKey{}, pending: map[string]Exception{}}, nil
 }
 
 // Book is the company's open items.
