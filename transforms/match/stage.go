@@ -264,11 +264,11 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 			s.newest[run] = runNewest
 		}
 	}
-	// The records are held past this batch, so they are copied: into one
-	// block per batch, since nothing keeps a record once it is released.
 	// Topics are keyed by company, so records come in runs of one company
-	// and partition: their maps are looked up once a run.
-	held := make([]record.Record, len(b.Items))
+	// and partition: their maps are looked up once a run. The records are
+	// held past this batch, so they are copied, one allocation each: one
+	// block a batch, kept whole by any record still held, cost the
+	// collector more than the allocations saved.
 	var (
 		co   string
 		q    *queue
@@ -297,8 +297,9 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 			part = m.Partition
 			s.part[co] = part
 		}
-		held[i] = *r
-		q.add(&held[i])
+		rec := new(record.Record)
+		*rec = *r
+		q.add(rec)
 	}
 	endRun()
 	for _, c := range sortedKeys(s.held) {
