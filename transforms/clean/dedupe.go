@@ -27,8 +27,9 @@ const ReasonVersionConflict = "version_conflict"
 //
 // A record becomes "seen" only when the batch that carries it is
 // acknowledged by the sink (Acked). Until then it is pending, and only
-// records in later batches are compared with it: their offsets cannot be
-// committed before its batch lands, so dropping them never loses the record.
+// records after it (in its batch or later ones) are compared with it: their
+// offsets cannot be committed before its batch lands, so dropping them never
+// loses the record.
 //
 // The memory is a bounded window of recent keys (two generations of Window
 // entries each). After a restart the job seeds it from ClickHouse with the
@@ -41,13 +42,16 @@ type Dedupe struct {
 
 	// mu is held by Process (the runner's stage goroutine) and Acked (its
 	// commit goroutine).
-	mu       sync.Mutex
-	cur, old map[dedupeKey]seenEntry
-	// pending holds, per key, the newest record of a batch not yet
-	// acknowledged (the batch being processed included); byBatch lists each
-	// batch's keys for Acked.
-	pending map[dedupeKey]pendingEntry
-	byBatch map[uint64][]dedupeKey
+	mu sync.Mutex
+	// cur and old are the two generations of the window. An entry is the
+	// newest version known of a key: landed, or pending in a batch not yet
+	// acknowledged (the batch being processed included). Keeping both in
+	// one entry makes a new record three map operations (two lookups that
+	// miss, one write) and its acknowledgement one write, where a map of
+	// pending records beside them took six.
+	cur, old map[dedupeKey]entry
+	// byBatch lists each batch's admitted records for Acked.
+	byBatch map[uint64][]ackItem
 	kept    map[uint64]int // items left in each batch after this stage
 }
 
@@ -58,9 +62,30 @@ type seenEntry struct {
 	sum     uint64 // first 8 bytes of the SHA-256 of the original message
 }
 
-type pendingEntry struct {
+type entry struct {
 	seenEntry
-	seq uint64
+	// pending is, while the record waits for its batch to land, the
+	// batch's sequence number plus one in the high 40 bits and the
+	// record's place among the batch's ackItems in the low 24; 0 once
+	// landed. Packed, an entry is 24 bytes rather than 32: the window
+	// holds up to a million.
+	pending uint64
+}
+
+const atBits = 24
+
+func pendingAt(seq uint64, at int) uint64 { return (seq+1)<<atBits | uint64(at) }
+
+func (e entry) batch() uint64 { return e.pending>>atBits - 1 }
+func (e entry) at() int       { return int(e.pending & (1<<atBits - 1)) }
+
+// ackItem is an admitted record of a batch in flight: what its
+// acknowledgement writes, and what it restores if the sink refused the
+// record (prev, the newest landed version before it).
+type ackItem struct {
+	key                 dedupeKey
+	e, prev             seenEntry
+	hasPrev, superseded bool
 }
 
 // NewDedupe returns a dedupe stage remembering about window to 2×window
@@ -70,8 +95,7 @@ func NewDedupe(window int) *Dedupe {
 		window = 500_000
 	}
 	return &Dedupe{seed1: maphash.MakeSeed(), seed2: maphash.MakeSeed(), window: window,
-		cur: map[dedupeKey]seenEntry{}, pending: map[dedupeKey]pendingEntry{},
-		byBatch: map[uint64][]dedupeKey{}, kept: map[uint64]int{}}
+		cur: map[dedupeKey]entry{}, byBatch: map[uint64][]ackItem{}, kept: map[uint64]int{}}
 }
 
 // Name implements pipeline.Stage.
@@ -128,38 +152,30 @@ func (d *Dedupe) Seed(k record.Kind, company, source, id string, version uint64,
 	if prev, ok := d.cur[key]; ok && prev.version > version {
 		return
 	}
-	d.cur[key] = seenEntry{version: version, sum: binary.LittleEndian.Uint64(sum[:])}
+	d.cur[key] = entry{seenEntry: seenEntry{version: version, sum: binary.LittleEndian.Uint64(sum[:])}}
 }
 
 // Window is how many records the stage remembers at least.
 func (d *Dedupe) Window() int { return d.window }
 
-// lookup returns the newest version known for k: in a batch in flight
-// (this one included), or landed.
-func (d *Dedupe) lookup(k dedupeKey) (seenEntry, bool) {
-	if e, ok := d.pending[k]; ok {
-		return e.seenEntry, true
-	}
-	return d.landed(k)
-}
-
-func (d *Dedupe) landed(k dedupeKey) (seenEntry, bool) {
-	if e, ok := d.cur[k]; ok {
-		return e, true
-	}
-	e, ok := d.old[k]
-	return e, ok
-}
-
 // Process implements pipeline.Stage.
 func (d *Dedupe) Process(ctx context.Context, b *pipeline.Batch) error {
+	if len(b.Items) >= 1<<atBits {
+		// pipeline.batch_size is at most a million; this is for other callers.
+		return fmt.Errorf("dedupe: batch %d holds %d records, more than %d", b.Seq, len(b.Items), 1<<atBits-1)
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	keys := make([]dedupeKey, 0, len(b.Items))
+	items := make([]ackItem, 0, len(b.Items))
 	b.Keep(func(it *pipeline.Item) bool {
 		k := d.key(&it.Rec)
 		e := seenEntry{version: it.Rec.Version, sum: binary.LittleEndian.Uint64(it.Rec.Provenance.SHA256[:8])}
-		if prev, ok := d.lookup(k); ok {
+		a := ackItem{key: k, e: e}
+		prev, ok := d.cur[k]
+		if !ok {
+			prev, ok = d.old[k]
+		}
+		if ok {
 			switch {
 			case e.version < prev.version || (e.version == prev.version && e.sum == prev.sum):
 				b.Duplicates = append(b.Duplicates, *it)
@@ -169,12 +185,26 @@ func (d *Dedupe) Process(ctx context.Context, b *pipeline.Batch) error {
 					fmt.Sprintf("%s %s/%s/%s version %d was already seen with different content", it.Rec.Kind, it.Rec.Company, it.Rec.Source, it.Rec.ID, e.version))
 				return false
 			}
+			if prev.pending == 0 {
+				a.prev, a.hasPrev = prev.seenEntry, true
+			} else {
+				// A newer version of a record still in flight: the older
+				// one's acknowledgement no longer moves the key, and a
+				// refusal of this one goes back to what landed before both.
+				in := items
+				if prev.batch() != b.Seq {
+					in = d.byBatch[prev.batch()]
+				}
+				older := &in[prev.at()]
+				older.superseded = true
+				a.prev, a.hasPrev = older.prev, older.hasPrev
+			}
 		}
-		d.pending[k] = pendingEntry{e, b.Seq}
-		keys = append(keys, k)
+		d.cur[k] = entry{seenEntry: e, pending: pendingAt(b.Seq, len(items))}
+		items = append(items, a)
 		return true
 	})
-	d.byBatch[b.Seq] = keys
+	d.byBatch[b.Seq] = items
 	d.kept[b.Seq] = len(b.Items)
 	return nil
 }
@@ -195,21 +225,23 @@ func (d *Dedupe) Acked(b *pipeline.Batch) {
 		}
 	}
 	delete(d.kept, b.Seq)
-	for _, k := range d.byBatch[b.Seq] {
-		p, ok := d.pending[k]
-		if !ok || p.seq != b.Seq {
-			continue // a later batch holds a newer version; it moves on its own ack
+	for _, a := range d.byBatch[b.Seq] {
+		switch {
+		case a.superseded:
+			// A later version holds the key; it moves on its own ack.
+		case landed == nil || landed[a.key]:
+			// Process admitted it only as newer than anything known, and
+			// later versions supersede it, so this never moves backwards.
+			d.cur[a.key] = entry{seenEntry: a.e}
+		case a.hasPrev:
+			d.cur[a.key] = entry{seenEntry: a.prev}
+		default:
+			delete(d.cur, a.key)
+			delete(d.old, a.key)
 		}
-		delete(d.pending, k)
-		if landed != nil && !landed[k] {
-			continue
-		}
-		// Process admitted it only as newer than anything known, and later
-		// versions land in later batches, so this never moves backwards.
-		d.cur[k] = p.seenEntry
 	}
 	delete(d.byBatch, b.Seq)
 	if len(d.cur) >= d.window {
-		d.old, d.cur = d.cur, map[dedupeKey]seenEntry{}
+		d.old, d.cur = d.cur, map[dedupeKey]entry{}
 	}
 }

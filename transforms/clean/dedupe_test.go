@@ -3,7 +3,9 @@ package clean
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/erpflow/erpflow/pipeline"
@@ -151,5 +153,118 @@ func BenchmarkDedupe(b *testing.B) {
 	for _, bt := range batches {
 		d.Process(context.Background(), bt)
 		d.Acked(bt)
+	}
+}
+
+// refDedupe is the stage as it was before pending records shared the
+// window's entries (a map of its own beside them): the oracle for
+// TestDedupeAsReference. The window is left out; it never fills there.
+type refDedupe struct {
+	d       *Dedupe // for its key
+	landed  map[dedupeKey]seenEntry
+	pending map[dedupeKey]struct {
+		seenEntry
+		seq uint64
+	}
+	byBatch map[uint64][]dedupeKey
+	kept    map[uint64]int
+}
+
+func (r *refDedupe) process(b *pipeline.Batch) {
+	var keys []dedupeKey
+	b.Keep(func(it *pipeline.Item) bool {
+		k := r.d.key(&it.Rec)
+		e := seenEntry{version: it.Rec.Version, sum: binary.LittleEndian.Uint64(it.Rec.Provenance.SHA256[:8])}
+		prev, ok := r.pending[k].seenEntry, false
+		if _, ok = r.pending[k]; !ok {
+			prev, ok = r.landed[k]
+		}
+		if ok {
+			switch {
+			case e.version < prev.version || (e.version == prev.version && e.sum == prev.sum):
+				b.Duplicates = append(b.Duplicates, *it)
+				return false
+			case e.version == prev.version:
+				b.Reject(it.Msg, DedupeStageName, ReasonVersionConflict, "conflict")
+				return false
+			}
+		}
+		r.pending[k] = struct {
+			seenEntry
+			seq uint64
+		}{e, b.Seq}
+		keys = append(keys, k)
+		return true
+	})
+	r.byBatch[b.Seq] = keys
+	r.kept[b.Seq] = len(b.Items)
+}
+
+func (r *refDedupe) acked(b *pipeline.Batch) {
+	var landed map[dedupeKey]bool
+	if len(b.Items) != r.kept[b.Seq] {
+		landed = map[dedupeKey]bool{}
+		for i := range b.Items {
+			landed[r.d.key(&b.Items[i].Rec)] = true
+		}
+	}
+	for _, k := range r.byBatch[b.Seq] {
+		p, ok := r.pending[k]
+		if !ok || p.seq != b.Seq {
+			continue
+		}
+		delete(r.pending, k)
+		if landed != nil && !landed[k] {
+			continue
+		}
+		r.landed[k] = p.seenEntry
+	}
+}
+
+// TestDedupeAsReference runs random streams through the stage and the
+// reference: re-sends, newer and older versions, conflicts, batches
+// acknowledged in any order, and records the sink refused. Both must keep,
+// drop and dead-letter the same records.
+func TestDedupeAsReference(t *testing.T) {
+	for seed := range uint64(40) {
+		rnd := rand.New(rand.NewPCG(seed, 3))
+		d := NewDedupe(1 << 20)
+		ref := &refDedupe{d: d, landed: map[dedupeKey]seenEntry{}, byBatch: map[uint64][]dedupeKey{}, kept: map[uint64]int{},
+			pending: map[dedupeKey]struct {
+				seenEntry
+				seq uint64
+			}{}}
+		var inFlight [][2]*pipeline.Batch
+		for seq := range uint64(60) {
+			rs := make([]rec, 1+rnd.IntN(8))
+			for i := range rs {
+				v := uint64(1 + rnd.IntN(4))
+				rs[i] = rec{fmt.Sprintf("d%d", rnd.IntN(6)), v, fmt.Sprintf("v%d-%d", v, rnd.IntN(4)/3)}
+			}
+			got, want := batch(seq, rs...), batch(seq, rs...)
+			if err := d.Process(context.Background(), got); err != nil {
+				t.Fatal(err)
+			}
+			ref.process(want)
+			if fmt.Sprint(kept(got), len(got.Duplicates), len(got.Dead)) != fmt.Sprint(kept(want), len(want.Duplicates), len(want.Dead)) {
+				t.Fatalf("seed %d batch %d %v: kept %v, %d duplicates, %d dead; the reference %v, %d, %d", seed, seq, rs,
+					kept(got), len(got.Duplicates), len(got.Dead), kept(want), len(want.Duplicates), len(want.Dead))
+			}
+			inFlight = append(inFlight, [2]*pipeline.Batch{got, want})
+			for len(inFlight) > 0 && rnd.IntN(3) > 0 {
+				i := rnd.IntN(len(inFlight))
+				pair := inFlight[i]
+				inFlight = append(inFlight[:i], inFlight[i+1:]...)
+				if n := len(pair[0].Items); n > 0 && rnd.IntN(4) == 0 {
+					// The sink refused one record.
+					j := rnd.IntN(n)
+					for _, b := range pair {
+						b.Items = append(b.Items[:j:j], b.Items[j+1:]...)
+					}
+				}
+				d.Acked(pair[0])
+				ref.acked(pair[1])
+			}
+		}
 	}
 }
