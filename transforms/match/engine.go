@@ -239,7 +239,7 @@ func (e *Engine) MatchLine(l Line) (m Match) {
 	}
 	m = e.decide(book, l, m, cands)
 	if m.Outcome == Unmatched && l.Direction == "credit" {
-		e.waiting[l.Company] = append(e.waiting[l.Company], waitingLine{l, e.refs.Find(l.Remittance)})
+		e.waiting[l.Company] = append(e.waiting[l.Company], newWaitingLine(l, e.refs.Find(l.Remittance)))
 	}
 	return m
 }
@@ -704,15 +704,26 @@ func (e *Engine) AliasOf(company, payer string) string { return e.aliases[compan
 // account when a match taught it (names on bank lines vary, an account
 // does not), else by the alias of its name, else its name's own key.
 func (e *Engine) payer(l Line) (key string, byAccount bool) {
+	acct := ""
+	if l.PayerAccount != "" {
+		acct = accountKey(l.PayerAccount)
+	}
+	return e.payerBy(l, acct)
+}
+
+// payerBy is payer with the line's account key made already: a waiting
+// line is asked for its payer once for every document put.
+func (e *Engine) payerBy(l Line, acct string) (key string, byAccount bool) {
+	aliases := e.aliases[l.Company]
 	// A name that is itself a customer's with open items wins over the
 	// account: a parent company or a payment agent pays from one account
 	// for several customers.
-	if l.PayerAccount != "" && (l.PayerKey == "" || !e.Book(l.Company).HasParty(l.PayerKey)) {
-		if a := e.aliases[l.Company][accountKey(l.PayerAccount)]; a != "" {
+	if acct != "" && (l.PayerKey == "" || !e.Book(l.Company).HasParty(l.PayerKey)) {
+		if a := aliases[acct]; a != "" {
 			return a, true
 		}
 	}
-	if a := e.aliases[l.Company][l.PayerKey]; a != "" {
+	if a := aliases[l.PayerKey]; a != "" {
 		return a, false
 	}
 	return l.PayerKey, false

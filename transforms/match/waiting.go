@@ -37,11 +37,20 @@ func (e *Engine) PutItem(company string, it OpenItem) []Match {
 }
 
 // waitingLine is a credit line waiting for its document, with the
-// references of its remittance found once: every document put is checked
-// against every waiting line.
+// references of its remittance found and its account's alias key made
+// once: every document put is checked against every waiting line.
 type waitingLine struct {
 	Line
 	refs []string
+	acct string
+}
+
+func newWaitingLine(l Line, refs []string) waitingLine {
+	w := waitingLine{Line: l, refs: refs}
+	if l.PayerAccount != "" {
+		w.acct = accountKey(l.PayerAccount)
+	}
+	return w
 }
 
 func (e *Engine) couldPay(w *waitingLine, it *OpenItem) bool {
@@ -51,7 +60,7 @@ func (e *Engine) couldPay(w *waitingLine, it *OpenItem) bool {
 	if slices.Contains(w.refs, it.Number) || (it.OrderRef != "" && slices.Contains(w.refs, it.OrderRef)) {
 		return true
 	}
-	payer, _ := e.payer(w.Line)
+	payer, _ := e.payerBy(w.Line, w.acct)
 	if payer == "" || it.PartyKey == "" {
 		return false
 	}
@@ -110,7 +119,7 @@ func (e *Engine) WaitingFor(company string, it *OpenItem) []Line {
 // Hold makes a credit line wait for its document without trying the rules
 // on it first.
 func (e *Engine) Hold(l Line) {
-	e.waiting[l.Company] = append(e.waiting[l.Company], waitingLine{l, e.refs.Find(l.Remittance)})
+	e.waiting[l.Company] = append(e.waiting[l.Company], newWaitingLine(l, e.refs.Find(l.Remittance)))
 }
 
 // Unwait stops waiting for a line (company/source/id) that was settled
