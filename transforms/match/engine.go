@@ -154,6 +154,11 @@ type Engine struct {
 	// arrival order: an invoice may arrive after the money that pays it.
 	waiting map[string][]waitingLine
 	alike   map[[2]string]bool // payer and customer match keys: similar enough?
+	// bookCo and book are the last book asked for: an engine mostly
+	// serves one company (its reconciler's), asked for its book several
+	// times a record.
+	bookCo string
+	book   *Book
 	// rejected holds, per bank line (company/source/id), the documents a
 	// person rejected for it: never proposed for that line again.
 	rejected map[string]map[itemKey]bool
@@ -177,11 +182,15 @@ func NewEngine(cfg Config, refPatterns []string) (*Engine, error) {
 
 // Book returns a company's open items, creating the book.
 func (e *Engine) Book(company string) *Book {
+	if e.book != nil && company == e.bookCo {
+		return e.book
+	}
 	b := e.books[company]
 	if b == nil {
 		b = NewBook()
 		e.books[company] = b
 	}
+	e.bookCo, e.book = company, b
 	return b
 }
 
