@@ -153,7 +153,8 @@ type Engine struct {
 	// waiting holds, per company, credit lines that matched nothing, in
 	// arrival order: an invoice may arrive after the money that pays it.
 	waiting map[string][]waitingLine
-	alike   map[[2]string]bool // payer and customer match keys: similar enough?
+	groups  map[string]*payerGroups // of the waiting lines' payers, per company
+	alike   map[[2]string]bool      // payer and customer match keys: similar enough?
 	// bookCo and book are the last book asked for: an engine mostly
 	// serves one company (its reconciler's), asked for its book several
 	// times a record.
@@ -176,7 +177,7 @@ func NewEngine(cfg Config, refPatterns []string) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: cfg, refs: f, books: map[string]*Book{}, aliases: map[string]map[string]string{}, waiting: map[string][]waitingLine{}, alike: map[[2]string]bool{},
+	return &Engine{cfg: cfg, refs: f, books: map[string]*Book{}, aliases: map[string]map[string]string{}, waiting: map[string][]waitingLine{}, groups: map[string]*payerGroups{}, alike: map[[2]string]bool{},
 		rejected: map[string]map[itemKey]bool{}}, nil
 }
 
@@ -248,7 +249,7 @@ func (e *Engine) MatchLine(l Line) (m Match) {
 	}
 	m = e.decide(book, l, m, cands)
 	if m.Outcome == Unmatched && l.Direction == "credit" {
-		e.waiting[l.Company] = append(e.waiting[l.Company], newWaitingLine(l, e.refs.Find(l.Remittance)))
+		e.waiting[l.Company] = append(e.waiting[l.Company], e.newWaitingLine(l))
 	}
 	return m
 }

@@ -16,10 +16,11 @@ func (e *Engine) PutItem(company string, it OpenItem) []Match {
 	if len(lines) == 0 {
 		return nil
 	}
+	verdicts := e.payerVerdicts(company)
 	var retry []Line
 	keep := lines[:0]
 	for _, w := range lines {
-		if e.couldPay(&w, &it) {
+		if e.couldPay(&w, &it, verdicts) {
 			retry = append(retry, w.Line)
 		} else {
 			keep = append(keep, w)
@@ -43,23 +44,103 @@ type waitingLine struct {
 	Line
 	refs []string
 	acct string
+	// payer is the line's payer group: lines with the same payer name key
+	// and account have the same payer, so whether it is the document's
+	// party is worked out once a group for each document put.
+	payer int32
 }
 
-func newWaitingLine(l Line, refs []string) waitingLine {
-	w := waitingLine{Line: l, refs: refs}
+// payerGroups numbers a company's waiting lines' payer name key and
+// account pairs, and holds one verdict a group while a document is
+// checked against them. Without them every document put resolved the
+// payer of every waiting line and compared names: with lines waiting by
+// the thousand (matching.lateness releases bank lines ahead of their
+// invoices) that was a third of a run.
+type payerGroups struct {
+	ids      map[[2]string]int32
+	verdicts []int8 // 0 not worked out yet, 1 could pay, -1 could not
+}
+
+func (e *Engine) newWaitingLine(l Line) waitingLine {
+	w := waitingLine{Line: l, refs: e.refs.Find(l.Remittance)}
 	if l.PayerAccount != "" {
 		w.acct = accountKey(l.PayerAccount)
 	}
+	g := e.groups[l.Company]
+	if g == nil {
+		g = &payerGroups{ids: map[[2]string]int32{}}
+		e.groups[l.Company] = g
+	}
+	k := [2]string{l.PayerKey, w.acct}
+	id, ok := g.ids[k]
+	if !ok {
+		id = int32(len(g.ids))
+		g.ids[k] = id
+	}
+	w.payer = id
 	return w
 }
 
-func (e *Engine) couldPay(w *waitingLine, it *OpenItem) bool {
+// payerVerdicts returns the company's group verdicts, none worked out.
+func (e *Engine) payerVerdicts(company string) []int8 {
+	g := e.groups[company]
+	if g == nil {
+		return nil
+	}
+	if n := len(g.ids); cap(g.verdicts) < n {
+		g.verdicts = make([]int8, n)
+	} else {
+		g.verdicts = g.verdicts[:n]
+		clear(g.verdicts)
+	}
+	return g.verdicts
+}
+
+// compactGroups numbers the payer groups again from the lines still
+// waiting, once most groups have no line left: expired lines' payers
+// would otherwise stay numbered for good.
+func (e *Engine) compactGroups(company string) {
+	g := e.groups[company]
+	lines := e.waiting[company]
+	if g == nil || len(g.ids) <= 4*len(lines)+1024 {
+		return
+	}
+	clear(g.ids)
+	for i := range lines {
+		w := &lines[i]
+		k := [2]string{w.PayerKey, w.acct}
+		id, ok := g.ids[k]
+		if !ok {
+			id = int32(len(g.ids))
+			g.ids[k] = id
+		}
+		w.payer = id
+	}
+}
+
+// couldPay says whether waiting line w could be paying it: the same
+// currency, and a reference to it or its order, or its party as payer.
+// verdicts remembers the last for each payer group during one put.
+func (e *Engine) couldPay(w *waitingLine, it *OpenItem, verdicts []int8) bool {
 	if w.Amount.Currency != it.Open.Currency {
 		return false
 	}
 	if slices.Contains(w.refs, it.Number) || (it.OrderRef != "" && slices.Contains(w.refs, it.OrderRef)) {
 		return true
 	}
+	if v := verdicts[w.payer]; v != 0 {
+		return v > 0
+	}
+	ok := e.payerCouldPay(w, it)
+	verdicts[w.payer] = -1
+	if ok {
+		verdicts[w.payer] = 1
+	}
+	return ok
+}
+
+// payerCouldPay says whether w's payer is it's party, or named so alike.
+func (e *Engine) payerCouldPay(w *waitingLine, it *OpenItem) bool {
 	payer, _ := e.payerBy(w.Line, w.acct)
 	if payer == "" || it.PartyKey == "" {
 		return false
@@ -101,6 +182,7 @@ func (e *Engine) ExpireWaiting(company string, cutoff record.Date) []Line {
 		}
 	}
 	e.waiting[company] = keep
+	e.compactGroups(company)
 	return old
 }
 
@@ -108,8 +190,9 @@ func (e *Engine) ExpireWaiting(company string, cutoff record.Date) []Line {
 // paying it (they quote it or come from its party), leaving them waiting.
 func (e *Engine) WaitingFor(company string, it *OpenItem) []Line {
 	var out []Line
+	verdicts := e.payerVerdicts(company)
 	for i := range e.waiting[company] {
-		if w := &e.waiting[company][i]; e.couldPay(w, it) {
+		if w := &e.waiting[company][i]; e.couldPay(w, it, verdicts) {
 			out = append(out, w.Line)
 		}
 	}
@@ -119,7 +202,7 @@ func (e *Engine) WaitingFor(company string, it *OpenItem) []Line {
 // Hold makes a credit line wait for its document without trying the rules
 // on it first.
 func (e *Engine) Hold(l Line) {
-	e.waiting[l.Company] = append(e.waiting[l.Company], newWaitingLine(l, e.refs.Find(l.Remittance)))
+	e.waiting[l.Company] = append(e.waiting[l.Company], e.newWaitingLine(l))
 }
 
 // Unwait stops waiting for a line (company/source/id) that was settled
