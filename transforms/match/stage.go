@@ -116,6 +116,7 @@ type stageMetrics struct {
 	decisions  *prometheus.CounterVec
 	totals     *prometheus.GaugeVec
 	totalDay   map[[2]string]record.Date // the day totals shows, per company and currency
+	waiting    *prometheus.GaugeVec
 }
 
 // NewStage returns a matching stage.
@@ -155,8 +156,11 @@ func NewStage(opt StageOptions) (*Stage, error) {
 		Help: "The latest booking day's control totals per company and currency, in minor units: " +
 			"bucket lines = matched + review + unmatched."}, []string{"company", "currency", "bucket"})
 	m.totalDay = map[[2]string]record.Date{}
+	m.waiting = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "erpflow_match_waiting_lines",
+		Help: "Credit lines that matched nothing yet and wait for their document, per company: each becomes an " +
+			"unidentified receipt once it has waited matching's unmatched_days."}, []string{"company"})
 	if opt.Registerer != nil {
-		for _, c := range []prometheus.Collector{m.lines, m.exceptions, m.late, m.held, m.unbalanced, m.rebuilt, m.decisions, m.totals} {
+		for _, c := range []prometheus.Collector{m.lines, m.exceptions, m.late, m.held, m.unbalanced, m.rebuilt, m.decisions, m.totals, m.waiting} {
 			if err := opt.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("matching metrics: %w", err)
 			}
@@ -172,12 +176,13 @@ func (s *Stage) reset() {
 	s.pending = map[string][]pendingDecision{}
 	s.applied = map[decisionKey]bool{}
 	s.historyUntil = map[string]time.Time{}
-	// The control totals shown are of the companies this member holds
-	// now; the rebuild reports them again. (nil before NewStage sets the
-	// metrics up.)
+	// The control totals and waiting lines shown are of the companies this
+	// member holds now; the rebuild reports them again. (nil before NewStage
+	// sets the metrics up.)
 	if s.metrics.totals != nil {
 		s.metrics.totals.Reset()
 		clear(s.metrics.totalDay)
+		s.metrics.waiting.Reset()
 	}
 }
 
@@ -323,6 +328,9 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 		n += q.len()
 	}
 	s.metrics.held.Set(float64(n))
+	for c, rc := range s.recs {
+		s.metrics.waiting.WithLabelValues(c).Set(float64(rc.engine.Waiting(c)))
+	}
 	s.processed = true
 	return nil
 }

@@ -143,6 +143,67 @@ func TestStageWaitsForEveryTopic(t *testing.T) {
 	}
 }
 
+// TestStageWaitingLinesGauge: a bank line released before the invoice it
+// quotes waits for it, and the gauge says so until the invoice comes.
+func TestStageWaitingLinesGauge(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s, err := NewStage(StageOptions{Topics: []string{"inv", "bank"}, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := func() float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != "erpflow_match_waiting_lines" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				if m.GetLabel()[0].GetValue() == "SH01" {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+		return -1
+	}
+	ctx := context.Background()
+	day := record.MakeDate(2025, 3, 1).Time()
+	// Both topics are past day 1, so the line goes to matching; the invoice
+	// it quotes is not there yet.
+	b1 := stageBatch(false, topicRec{"bank", creditLine("L1", "INV-9", 90000, day)},
+		topicRec{"inv", arInvoice("INV-1", 100000, day.AddDate(0, 0, 1))}, topicRec{"bank", creditLine("L2", "", 1, day.AddDate(0, 0, 2))})
+	if err := s.Process(ctx, b1); err != nil {
+		t.Fatal(err)
+	}
+	if got := waiting(); got != 1 {
+		t.Fatalf("waiting lines %v after the line came without its invoice, want 1", got)
+	}
+	// The invoice was issued the day before the payment; its record comes
+	// two days after it.
+	inv := arInvoice("INV-9", 90000, day.AddDate(0, 0, 2))
+	inv.Body.(*record.Invoice).IssueDate = record.DateOf(day) - 1
+	b2 := stageBatch(true, topicRec{"inv", inv})
+	if err := s.Process(ctx, b2); err != nil {
+		t.Fatal(err)
+	}
+	confirmed := false
+	for _, v := range tableRows(b2, MatchesTable) {
+		confirmed = confirmed || v[1] == "SH01/bank/L1" && v[8] == string(Confirmed)
+	}
+	if !confirmed {
+		t.Fatalf("L1 not confirmed once its invoice came: %v", tableRows(b2, MatchesTable))
+	}
+	if got := waiting(); got != 1 {
+		t.Fatalf("waiting lines %v once L1 is matched, want L2's 1", got)
+	}
+	s.reset()
+	if got := waiting(); got != -1 {
+		t.Errorf("waiting lines still shown after a new assignment: %v", got)
+	}
+}
+
 // TestStageVersionsNeverGoBack: a record older than what its company has
 // passed (a late one) still gets row versions above everything before.
 func TestStageVersionsNeverGoBack(t *testing.T) {
