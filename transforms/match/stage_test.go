@@ -51,6 +51,35 @@ func creditLine(id, remit string, minor int64, at time.Time) *record.Record {
 			Counterparty: record.Party{Name: "Acme"}, Remittance: remit}}
 }
 
+// gauge is one sample of a gauge family: its labels and value.
+type gauge struct {
+	labels map[string]string
+	value  float64
+}
+
+// gauges returns the samples of the gauge family name reg gathers.
+func gauges(t *testing.T, reg *prometheus.Registry, name string) []gauge {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []gauge
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			g := gauge{labels: map[string]string{}, value: m.GetGauge().GetValue()}
+			for _, l := range m.GetLabel() {
+				g.labels[l.GetName()] = l.GetValue()
+			}
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
 // TestStageWaitsForEveryTopic: the bank topic runs a month ahead of the
 // invoices topic; the stage matches nothing until the invoices catch up,
 // then matches in event-time order, and the final batch lets the rest go.
@@ -108,22 +137,9 @@ func TestStageWaitsForEveryTopic(t *testing.T) {
 	// L2's 500.00, matched.
 	want := map[string]float64{"lines": 50000, "matched": 50000, "review": 0, "unmatched": 0}
 	got := map[string]float64{}
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "erpflow_match_control_total_minor_units" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
-			}
-			if labels["company"] == "SH01" && labels["currency"] == "CNY" {
-				got[labels["bucket"]] = m.GetGauge().GetValue()
-			}
+	for _, g := range gauges(t, reg, "erpflow_match_control_total_minor_units") {
+		if g.labels["company"] == "SH01" && g.labels["currency"] == "CNY" {
+			got[g.labels["bucket"]] = g.value
 		}
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -132,11 +148,8 @@ func TestStageWaitsForEveryTopic(t *testing.T) {
 	// A new assignment may take the company elsewhere: its totals are no
 	// longer this member's to show (the rebuild shows those it keeps).
 	s.reset()
-	mfs, _ = reg.Gather()
-	for _, mf := range mfs {
-		if mf.GetName() == "erpflow_match_control_total_minor_units" && len(mf.GetMetric()) > 0 {
-			t.Errorf("control totals still shown after a new assignment: %v", mf.GetMetric())
-		}
+	if g := gauges(t, reg, "erpflow_match_control_total_minor_units"); len(g) > 0 {
+		t.Errorf("control totals still shown after a new assignment: %v", g)
 	}
 	if len(s.held) != 0 {
 		t.Errorf("records still held after the final batch: %d companies", len(s.held))
@@ -152,18 +165,9 @@ func TestStageWaitingLinesGauge(t *testing.T) {
 		t.Fatal(err)
 	}
 	waiting := func() float64 {
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, mf := range mfs {
-			if mf.GetName() != "erpflow_match_waiting_lines" {
-				continue
-			}
-			for _, m := range mf.GetMetric() {
-				if m.GetLabel()[0].GetValue() == "SH01" {
-					return m.GetGauge().GetValue()
-				}
+		for _, g := range gauges(t, reg, "erpflow_match_waiting_lines") {
+			if g.labels["company"] == "SH01" {
+				return g.value
 			}
 		}
 		return -1

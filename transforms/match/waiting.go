@@ -71,14 +71,19 @@ func (e *Engine) newWaitingLine(l Line) waitingLine {
 		g = &payerGroups{ids: map[[2]string]int32{}}
 		e.groups[l.Company] = g
 	}
-	k := [2]string{l.PayerKey, w.acct}
+	w.payer = g.id(&w)
+	return w
+}
+
+// id numbers w's payer group, a new number for a pair not seen.
+func (g *payerGroups) id(w *waitingLine) int32 {
+	k := [2]string{w.PayerKey, w.acct}
 	id, ok := g.ids[k]
 	if !ok {
 		id = int32(len(g.ids))
 		g.ids[k] = id
 	}
-	w.payer = id
-	return w
+	return id
 }
 
 // payerVerdicts returns the company's group verdicts, none worked out.
@@ -107,14 +112,7 @@ func (e *Engine) compactGroups(company string) {
 	}
 	clear(g.ids)
 	for i := range lines {
-		w := &lines[i]
-		k := [2]string{w.PayerKey, w.acct}
-		id, ok := g.ids[k]
-		if !ok {
-			id = int32(len(g.ids))
-			g.ids[k] = id
-		}
-		w.payer = id
+		lines[i].payer = g.id(&lines[i])
 	}
 }
 
