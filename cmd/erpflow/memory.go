@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"runtime/metrics"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -22,15 +25,74 @@ const defaultMemoryLimit = 448 << 20
 // runs each); with matching the live heap is near the limit anyway and
 // nothing changed. GOMEMLIMIT and GOGC in the environment decide if set.
 // It reports whether it set the limit, which followLiveHeap then keeps.
-func paceCollector(getenv func(string) string) bool {
+func paceCollector(getenv func(string) string, ceiling int64) bool {
 	if getenv("GOMEMLIMIT") != "" {
 		return false
 	}
-	debug.SetMemoryLimit(defaultMemoryLimit)
+	debug.SetMemoryLimit(baseLimit(ceiling))
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(-1)
 	}
 	return true
+}
+
+// baseLimit is defaultMemoryLimit, or the ceiling where that is lower: a
+// container given less memory than erpflow's budget.
+func baseLimit(ceiling int64) int64 {
+	if ceiling > 0 {
+		return min(defaultMemoryLimit, ceiling)
+	}
+	return defaultMemoryLimit
+}
+
+// memoryCeiling is the most the soft memory limit may reach: nine tenths
+// of the memory limit of the control group erpflow runs in (a container's
+// limit), so that a limit following a growing live heap makes the
+// collector work harder instead of getting the process killed; the rest
+// is for what the Go runtime does not count. 0 when no limit is set or
+// none can be read. read is os.ReadFile.
+func memoryCeiling(read func(string) ([]byte, error)) int64 {
+	limit := int64(0)
+	if own, err := read("/proc/self/cgroup"); err == nil {
+		for _, line := range strings.Split(string(own), "\n") {
+			// cgroup v2 is "0::/path"; v1's memory controller "N:memory:/path".
+			parts := strings.SplitN(line, ":", 3)
+			if len(parts) != 3 {
+				continue
+			}
+			switch {
+			case parts[0] == "0" && parts[1] == "":
+				limit = cgroupLimit(read, "/sys/fs/cgroup"+parts[2]+"/memory.max", limit)
+			case slices.Contains(strings.Split(parts[1], ","), "memory"):
+				limit = cgroupLimit(read, "/sys/fs/cgroup/memory"+parts[2]+"/memory.limit_in_bytes", limit)
+			}
+		}
+	}
+	if limit == 0 {
+		// Inside a container the own group's path is often not mounted:
+		// the mount's root is the group.
+		limit = cgroupLimit(read, "/sys/fs/cgroup/memory.max", 0)
+		limit = cgroupLimit(read, "/sys/fs/cgroup/memory/memory.limit_in_bytes", limit)
+	}
+	return limit / 10 * 9
+}
+
+// cgroupLimit reads a control group's memory limit from file and returns
+// the lower of it and have (0 for none). "max", or a number near 2^63 (v1
+// writes the largest page-aligned one), is no limit.
+func cgroupLimit(read func(string) ([]byte, error), file string, have int64) int64 {
+	b, err := read(file)
+	if err != nil {
+		return have
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil || n <= 0 || n >= 1<<62 {
+		return have
+	}
+	if have == 0 {
+		return n
+	}
+	return min(have, n)
 }
 
 // limitHeadroom is how far above the live heap followLiveHeap raises the
@@ -53,8 +115,9 @@ const (
 // cannot hold the heap down; it only makes the collector run back to back:
 // matching's state over a 180-day world (a live heap near 500 MB) had it
 // take half of erpflow's CPU. The limit moving is logged.
-func followLiveHeap(ctx context.Context, log *slog.Logger, every time.Duration) {
-	f := limitFollower{base: defaultMemoryLimit, headroom: limitHeadroom, near: liveNearBase, limit: defaultMemoryLimit,
+func followLiveHeap(ctx context.Context, log *slog.Logger, every time.Duration, ceiling int64) {
+	base := baseLimit(ceiling)
+	f := limitFollower{base: base, headroom: limitHeadroom, near: liveNearBase, limit: base, ceiling: ceiling,
 		set: debug.SetMemoryLimit, log: log}
 	var w heapWindow
 	r := newHeapReader()
@@ -142,6 +205,7 @@ func (w *heapWindow) add(s heapSample) (share float64, liveMax int64) {
 type limitFollower struct {
 	base, headroom int64
 	near           int64 // how near the base the live heap must come before the limit rises
+	ceiling        int64 // the most the limit may reach (memoryCeiling); 0 for none
 	limit          int64 // as last set
 	logged         int64 // the limit last logged
 	set            func(int64) int64
@@ -154,6 +218,9 @@ type limitFollower struct {
 // and down keeps its headroom at the top of the swing.
 func (f *limitFollower) step(live, liveMax int64, gcShare float64) {
 	up, down := max(f.base, live+f.headroom), max(f.base, liveMax+f.headroom)
+	if f.ceiling > 0 {
+		up, down = min(up, max(f.ceiling, f.base)), min(down, max(f.ceiling, f.base))
+	}
 	var want int64
 	switch {
 	case up > f.limit && gcShare >= gcShareHigh && live >= f.base-f.near:

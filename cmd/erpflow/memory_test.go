@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"log/slog"
 	"math"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -18,17 +19,21 @@ func TestPaceCollector(t *testing.T) {
 	t.Cleanup(func() { debug.SetMemoryLimit(limit); debug.SetGCPercent(percent) })
 	for _, c := range []struct {
 		env       map[string]string
+		ceiling   int64
 		wantLimit int64
 		wantGC    int
 		wantOurs  bool
 	}{
-		{map[string]string{}, defaultMemoryLimit, -1, true},
-		{map[string]string{"GOGC": "50"}, defaultMemoryLimit, 100, true},
-		{map[string]string{"GOMEMLIMIT": "1GiB"}, math.MaxInt64, 100, false},
+		{map[string]string{}, 0, defaultMemoryLimit, -1, true},
+		{map[string]string{"GOGC": "50"}, 0, defaultMemoryLimit, 100, true},
+		{map[string]string{"GOMEMLIMIT": "1GiB"}, 0, math.MaxInt64, 100, false},
+		// A container with room to spare leaves the base; a small one lowers it.
+		{map[string]string{}, 2 << 30, defaultMemoryLimit, -1, true},
+		{map[string]string{}, 230 << 20, 230 << 20, -1, true},
 	} {
 		debug.SetMemoryLimit(math.MaxInt64)
 		debug.SetGCPercent(100)
-		if ours := paceCollector(func(k string) string { return c.env[k] }); ours != c.wantOurs {
+		if ours := paceCollector(func(k string) string { return c.env[k] }, c.ceiling); ours != c.wantOurs {
 			t.Errorf("env %v: limit ours to follow %v, want %v", c.env, ours, c.wantOurs)
 		}
 		if got := debug.SetMemoryLimit(-1); got != c.wantLimit {
@@ -85,6 +90,65 @@ func TestLimitFollower(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "limit_mib=700 live_heap_mib=540 gc_cpu_share=0.50") {
 		t.Errorf("log does not give the new limit, the live heap and the collector's share:\n%s", logs.String())
+	}
+}
+
+// TestLimitFollowerCeiling: under a container's limit the soft limit
+// follows the live heap up to the ceiling and no further.
+func TestLimitFollowerCeiling(t *testing.T) {
+	const mib = 1 << 20
+	f := limitFollower{base: 448 * mib, headroom: 160 * mib, near: 64 * mib, ceiling: 600 * mib, limit: 448 * mib,
+		set: func(int64) int64 { return 0 }, log: slog.New(slog.DiscardHandler)}
+	for _, step := range []struct {
+		live  int64 // MiB
+		share float64
+		want  int64 // MiB
+	}{
+		{400, 0.3, 560},
+		{500, 0.5, 600}, // 660 wanted, 600 allowed
+		{580, 0.6, 600},
+		{200, 0.1, 448},
+	} {
+		f.step(step.live*mib, step.live*mib, step.share)
+		if f.limit != step.want*mib {
+			t.Errorf("live heap %d MiB: limit %d MiB, want %d", step.live, f.limit/mib, step.want)
+		}
+	}
+}
+
+// TestMemoryCeiling reads control group memory limits as cgroup v1 and v2
+// lay them out, inside and outside a container's own mount.
+func TestMemoryCeiling(t *testing.T) {
+	const gib = 1 << 30
+	for _, c := range []struct {
+		name  string
+		files map[string]string
+		want  int64
+	}{
+		{"v2, own group", map[string]string{"/proc/self/cgroup": "0::/kubepods/pod1/c1\n",
+			"/sys/fs/cgroup/kubepods/pod1/c1/memory.max": "2147483648\n"}, 2 * gib / 10 * 9},
+		{"v2, no limit", map[string]string{"/proc/self/cgroup": "0::/user.slice\n",
+			"/sys/fs/cgroup/user.slice/memory.max": "max\n"}, 0},
+		{"v2, the mount is the group", map[string]string{"/proc/self/cgroup": "0::/\n",
+			"/sys/fs/cgroup/memory.max": "1073741824"}, gib / 10 * 9},
+		{"v1, own group", map[string]string{"/proc/self/cgroup": "12:pids:/a\n4:memory:/process_api/x\n1:cpu,cpuacct:/\n",
+			"/sys/fs/cgroup/memory/process_api/x/memory.limit_in_bytes": "1073741824\n"}, gib / 10 * 9},
+		{"v1, unlimited", map[string]string{"/proc/self/cgroup": "4:memory:/x\n",
+			"/sys/fs/cgroup/memory/x/memory.limit_in_bytes": "9223372036854771712\n"}, 0},
+		{"v1, the mount is the group", map[string]string{"/proc/self/cgroup": "4:memory:/docker/abc\n",
+			"/sys/fs/cgroup/memory/memory.limit_in_bytes": "536870912\n"}, 512 << 20 / 10 * 9},
+		{"nothing readable", map[string]string{}, 0},
+		{"garbage", map[string]string{"/proc/self/cgroup": "0::/a\n", "/sys/fs/cgroup/a/memory.max": "lots"}, 0},
+	} {
+		read := func(name string) ([]byte, error) {
+			if v, ok := c.files[name]; ok {
+				return []byte(v), nil
+			}
+			return nil, os.ErrNotExist
+		}
+		if got := memoryCeiling(read); got != c.want {
+			t.Errorf("%s: ceiling %d, want %d", c.name, got, c.want)
+		}
 	}
 }
 

@@ -71,8 +71,12 @@ consumed=N landed=N dead_lettered=N duplicates=N`,
 				cfg.Kafka.GroupID = group
 			}
 			log := logger(cfg.Log)
-			if paceCollector(os.Getenv) {
-				go followLiveHeap(cmd.Context(), log, time.Second/4)
+			ceiling := memoryCeiling(os.ReadFile)
+			if ceiling > 0 {
+				log.Info("memory limit of the control group read", "soft_limit_ceiling_mib", ceiling>>20)
+			}
+			if paceCollector(os.Getenv, ceiling) {
+				go followLiveHeap(cmd.Context(), log, time.Second/4, ceiling)
 			}
 			if cpuProfile != "" {
 				stop, err := startCPUProfile(cpuProfile)
