@@ -206,3 +206,25 @@ func FuzzNormalize(f *testing.F) {
 		_ = MatchKey(in)
 	})
 }
+
+// TestIsBlank pins which normalised values say "nothing here": every
+// placeholder in either case, runs of dashes, the empty string; and not
+// values that merely start like one.
+func TestIsBlank(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want bool
+	}{
+		{"", true}, {"-", true}, {"---", true}, {"—", true}, {"–-―", true},
+		{"n/a", true}, {"N/A", true}, {"na", true}, {"NA", true}, {"#N/A", true}, {"n.a.", true},
+		{"null", true}, {"NULL", true}, {"None", true}, {"nil", true}, {"/", true},
+		{"无", true}, {"空", true}, {"暂无", true}, {"不适用", true},
+		{"-5", false}, {"0", false}, {"nan", false}, {"Nanjing", false}, {"#1", false}, {"/a", false},
+		{"无锡", false}, {"空调", false}, {"暂停", false}, {"不锈钢", false}, {"不适用于", false},
+		{"INV-1", false}, {"2025-04-16", false}, {"上海", false}, {"n", false}, {"nul", false},
+	} {
+		if got := isBlank(c.in); got != c.want {
+			t.Errorf("isBlank(%q) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
