@@ -109,7 +109,16 @@ func (d Day) AppendFormat(dst []byte) []byte {
 // 2105-12-31 are refused. A blank, a placeholder or MySQL's zero date
 // 0000-00-00 is Missing.
 func ParseDate(s string, opt DateOptions) (Day, error) {
-	n := Normalize(s)
+	return parseDateText(Normalize(s), s, opt)
+}
+
+// ParseDateNormalized is ParseDate for text Normalize returned already.
+func ParseDateNormalized(n string, opt DateOptions) (Day, error) {
+	return parseDateText(n, n, opt)
+}
+
+// parseDateText parses n, the normal form of s (which errors quote).
+func parseDateText(n, s string, opt DateOptions) (Day, error) {
 	if isBlank(n) || isZeroDate(n) {
 		return Day{Missing: true}, nil
 	}

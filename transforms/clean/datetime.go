@@ -40,7 +40,17 @@ func (t DateTime) AppendFormat(dst []byte) []byte {
 // 2105-12-31T23:59:59Z are refused. A blank, a placeholder or MySQL's zero
 // date is Missing.
 func ParseDateTime(s string, opt DateOptions) (DateTime, error) {
-	n := Normalize(s)
+	return parseDateTimeText(Normalize(s), s, opt)
+}
+
+// ParseDateTimeNormalized is ParseDateTime for text Normalize returned
+// already.
+func ParseDateTimeNormalized(n string, opt DateOptions) (DateTime, error) {
+	return parseDateTimeText(n, n, opt)
+}
+
+// parseDateTimeText parses n, the normal form of s (which errors quote).
+func parseDateTimeText(n, s string, opt DateOptions) (DateTime, error) {
 	if isBlank(n) || isZeroDate(n) {
 		return DateTime{Missing: true}, nil
 	}

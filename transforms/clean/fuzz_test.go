@@ -57,6 +57,10 @@ func FuzzParseAmount(f *testing.F) {
 			opt.YenSign = c
 		}
 		got, err := ParseAmount(in, opt)
+		// Mapping parses the normal form it made already: the same answer.
+		if pre, perr := ParseAmountNormalized(Normalize(in), opt); pre != got || (perr == nil) != (err == nil) {
+			t.Fatalf("%q: %+v, %v normalised first, %+v, %v as it is", in, pre, perr, got, err)
+		}
 		if err != nil {
 			checkError(t, "amount", in, err)
 			return
@@ -115,6 +119,9 @@ func FuzzParseDate(f *testing.F) {
 			opt.Excel = Excel1904
 		}
 		got, err := ParseDate(in, opt)
+		if pre, perr := ParseDateNormalized(Normalize(in), opt); pre != got || (perr == nil) != (err == nil) {
+			t.Fatalf("%q: %+v, %v normalised first, %+v, %v as it is", in, pre, perr, got, err)
+		}
 		if err != nil {
 			checkError(t, "date", in, err)
 		} else if !got.Missing {
@@ -147,6 +154,9 @@ func FuzzParseDateTime(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in string, order, zone uint8) {
 		opt := DateOptions{Order: DateOrder(order % 4), Excel: Excel1900, TZ: zones[int(zone)%len(zones)]}
 		got, err := ParseDateTime(in, opt)
+		if pre, perr := ParseDateTimeNormalized(Normalize(in), opt); !pre.Time.Equal(got.Time) || pre.Missing != got.Missing || (perr == nil) != (err == nil) {
+			t.Fatalf("%q: %+v, %v normalised first, %+v, %v as it is", in, pre, perr, got, err)
+		}
 		if err != nil {
 			checkError(t, "datetime", in, err)
 		} else if !got.Missing {

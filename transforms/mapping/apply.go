@@ -289,7 +289,7 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 			}
 			cur = c
 		}
-		m, missing, err := parseMoney(val, f, cur)
+		m, missing, err := parseMoney(val, mapped, f, cur)
 		if err != nil {
 			return wrong(f, raw, err)
 		}

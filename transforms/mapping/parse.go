@@ -20,13 +20,18 @@ func isBlank(n string) bool { return clean.IsBlankNormalized(n) }
 func parseCurrency(s string) (record.Currency, error) { return clean.ParseCurrency(s) }
 
 // parseMoney reads an amount with the field's options; cur, when set, is
-// the currency another source field named.
-func parseMoney(raw string, f *fieldPlan, cur record.Currency) (record.Money, bool, error) {
+// the currency another source field named. val is normalised already
+// unless it is a word of the mapping's (mapped).
+func parseMoney(val string, mapped bool, f *fieldPlan, cur record.Currency) (record.Money, bool, error) {
 	o := f.opts.amount
 	if !cur.IsZero() {
 		o.Currency = cur
 	}
-	a, err := clean.ParseAmount(raw, o)
+	parse := clean.ParseAmountNormalized
+	if mapped {
+		parse = clean.ParseAmount
+	}
+	a, err := parse(val, o)
 	if err != nil {
 		return record.Money{}, false, err
 	}
@@ -101,7 +106,8 @@ func digits(s string, i int) int {
 
 // parseAs reads a normalised value as the field's type. mapped says a
 // value map, lookup or sign already gave a canonical word, which skips the
-// vocabulary. owned says raw is no view of the record's bytes (the
+// vocabulary (and is normalised by the date and amount parsers, being the
+// mapping's text as written). owned says raw is no view of the record's bytes (the
 // mapping's own text, or the Mapper's copy), so a text field keeps it as
 // it is; other texts are copied through kept.
 func parseAs(f *fieldPlan, raw string, mapped, owned bool, kept *record.Interned, out *value) error {
@@ -124,13 +130,21 @@ func parseAs(f *fieldPlan, raw string, mapped, owned bool, kept *record.Interned
 			out.s = kept.Keep(raw)
 		}
 	case tDate:
-		d, err := clean.ParseDate(raw, f.opts.date)
+		parse := clean.ParseDateNormalized
+		if mapped {
+			parse = clean.ParseDate
+		}
+		d, err := parse(raw, f.opts.date)
 		if err != nil {
 			return err
 		}
 		out.d = d.Date
 	case tDateTime:
-		t, err := clean.ParseDateTime(raw, f.opts.date)
+		parse := clean.ParseDateTimeNormalized
+		if mapped {
+			parse = clean.ParseDateTime
+		}
+		t, err := parse(raw, f.opts.date)
 		if err != nil {
 			return err
 		}
