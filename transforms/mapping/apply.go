@@ -3,6 +3,7 @@ package mapping
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -331,7 +332,10 @@ type currencyError struct {
 // absent or blank. The answer is remembered for the record, as its line
 // items ask for the same currency again for every amount.
 func (mp *Mapper) currency(root *fastjson.Value, g *getter) (record.Currency, *currencyError) {
-	if mp.curFrom == g {
+	// Each money field has a getter of its own, and several name the same
+	// currency field (a total and its line items): the same path is the
+	// same currency.
+	if f := mp.curFrom; f == g || f != nil && f.firstOf == g.firstOf && slices.Equal(f.keys, g.keys) {
 		return mp.cur, nil
 	}
 	var c record.Currency
