@@ -64,8 +64,10 @@ func sameCurrency(name string, m Money, want Currency) error {
 
 func linesCurrency(lines []Line, want Currency) error {
 	for i := range lines {
-		if err := sameCurrency("lines["+strconv.Itoa(i)+"].amount", lines[i].Amount, want); err != nil {
-			return err
+		// The field's name is made only for the error: every priced
+		// document is checked line by line, and nearly all pass.
+		if m := lines[i].Amount; !m.IsZero() && m.Currency != want {
+			return sameCurrency("lines["+strconv.Itoa(i)+"].amount", m, want)
 		}
 	}
 	return nil
