@@ -101,7 +101,7 @@ func (mp *Mapper) Map(key, data []byte, r *record.Record) error {
 	if v.Type() != fastjson.TypeObject {
 		return &record.DecodeError{Reason: record.ReasonInvalidJSON, Detail: "a source record is a JSON object"}
 	}
-	ru := mp.m.pick(v)
+	ru := mp.pick(v)
 	if ru == nil {
 		return &Error{Reason: ReasonNoRule, Detail: "no rule of mapping " + mp.m.Name + " selects this record"}
 	}
@@ -159,7 +159,7 @@ func (mp *Mapper) EventTime(data []byte) (time.Time, bool) {
 	if err != nil || v.Type() != fastjson.TypeObject {
 		return time.Time{}, false
 	}
-	ru := mp.m.pick(v)
+	ru := mp.pick(v)
 	if ru == nil {
 		return time.Time{}, false
 	}
@@ -179,7 +179,7 @@ func (mp *Mapper) Company(data []byte) []byte {
 	if err != nil || v.Type() != fastjson.TypeObject {
 		return nil
 	}
-	ru := mp.m.pick(v)
+	ru := mp.pick(v)
 	if ru == nil || ru.company == nil {
 		return nil
 	}
@@ -194,12 +194,12 @@ func (mp *Mapper) Company(data []byte) []byte {
 }
 
 // pick returns the first rule that selects v.
-func (m *Mapping) pick(v *fastjson.Value) *rule {
-	for _, r := range m.rules {
+func (mp *Mapper) pick(v *fastjson.Value) *rule {
+	for _, r := range mp.m.rules {
 		if r.when == nil {
 			return r
 		}
-		if s, ok := r.when.read(v, nil); ok && r.whenIn[normalize(s)] {
+		if s, ok := r.when.read(v, nil); ok && r.whenIn[mp.normalized(s)] {
 			return r
 		}
 	}
