@@ -100,8 +100,8 @@ func ParseAmount(s string, opt AmountOptions) (Amount, error) {
 }
 
 // ParseAmountNormalized is ParseAmount for text Normalize returned already:
-// mapping normalises each value once for every use it has of it, and
-// normalising again was a twentieth of its work.
+// mapping normalises each value once for every use it has of it, and the
+// parsers normalising it again cost 2 % of its instructions.
 func ParseAmountNormalized(n string, opt AmountOptions) (Amount, error) {
 	return parseAmountText(n, n, opt)
 }

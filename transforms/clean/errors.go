@@ -106,8 +106,8 @@ func isBlank(s string) bool {
 	}
 	// Every placeholder starts with one of these; most values do not, and
 	// this runs for every field of every record: an ASCII first byte is
-	// answered without decoding a rune (a search of the set was a twentieth
-	// of mapping's instructions).
+	// answered without decoding a rune (searching a set of runes instead
+	// cost 2 % of mapping's instructions).
 	if c := s[0]; c < utf8.RuneSelf {
 		if c != 'n' && c != 'N' && c != '#' && c != '/' {
 			return false
