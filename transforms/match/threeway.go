@@ -227,7 +227,9 @@ func (t *ThreeWay) check(o *orderState, number, invoice string) ThreeWayCheck {
 			fail("quantity", fmt.Sprintf("hold payment: ask the supplier for a credit note for %s of %s, or the warehouse for the missing goods receipt",
 				billed[l.SKU]-received[l.SKU], l.SKU))
 		} else {
-			c.Criteria = append(c.Criteria, Criterion{"quantity " + l.SKU, true, fmt.Sprintf("billed %s of %s received", billed[l.SKU], received[l.SKU])})
+			// The criteria of lines that agree are most of what a check
+			// writes: joined, not formatted.
+			c.Criteria = append(c.Criteria, Criterion{"quantity " + l.SKU, true, "billed " + billed[l.SKU].String() + " of " + received[l.SKU].String() + " received"})
 		}
 		for _, x := range inv.lines {
 			if x.SKU != l.SKU {
@@ -239,7 +241,7 @@ func (t *ThreeWay) check(o *orderState, number, invoice string) ThreeWayCheck {
 				fail("price", fmt.Sprintf("hold payment: ask the supplier for a credit note for the price difference on %s, or the buyer to amend %s",
 					l.SKU, number))
 			} else {
-				c.Criteria = append(c.Criteria, Criterion{"price " + l.SKU, true, fmt.Sprintf("billed %s, ordered at %s", x.UnitPrice, ordered)})
+				c.Criteria = append(c.Criteria, Criterion{"price " + l.SKU, true, "billed " + x.UnitPrice.String() + ", ordered at " + ordered.String()})
 			}
 		}
 	}
