@@ -3,6 +3,7 @@ package match
 import (
 	"fmt"
 	"sort"
+	"strconv"
 
 	"github.com/erpflow/erpflow/pipeline/record"
 )
@@ -60,7 +61,8 @@ type OverdueItem struct {
 // days most overdue invoices are as they were the day before.
 func (it OverdueItem) NextStep() string {
 	if it.Type == ExcUnpaidOverdue {
-		return fmt.Sprintf("send a reminder for %s %s, %d days past due", it.Residual, it.Residual.Currency, it.DaysLate)
+		// Most days' overdue rows are reminders: joined, not formatted.
+		return "send a reminder for " + it.Residual.String() + " " + it.Residual.Currency.String() + ", " + strconv.Itoa(it.DaysLate) + " days past due"
 	}
 	return fmt.Sprintf("ask the customer about the remaining %s %s, or for a remittance advice if it was paid under another reference",
 		it.Residual, it.Residual.Currency)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	"github.com/erpflow/erpflow/pipeline/record"
@@ -740,7 +741,7 @@ func (rc *Reconciler) endOfDay(d record.Date, at time.Time, out *Output) {
 		}
 		x := Exception{Type: it.Type, SubjectKind: record.KindInvoice, Subject: it.Invoice, Related: it.Order, Amount: it.Residual,
 			Status: StatusOpen, NextStep: it.NextStep(), Company: rc.company, Date: d, At: at,
-			Criteria: []Criterion{{"paid", false, fmt.Sprintf("%s still to come, %d days past due", it.Residual, it.DaysLate)}}}
+			Criteria: []Criterion{{"paid", false, it.Residual.String() + " still to come, " + strconv.Itoa(it.DaysLate) + " days past due"}}}
 		x.ID = exceptionID(Exception{Company: rc.company, Type: "overdue", Subject: it.Invoice})
 		rc.overdue[it.Invoice] = x
 		out.Exceptions = append(out.Exceptions, x)
