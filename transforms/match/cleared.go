@@ -392,7 +392,7 @@ func (rc *Reconciler) clearedTail(l Line, pick []Part, party, line string, near 
 		return nil, nil
 	}
 	var tail []Part
-	var notes []string
+	var marks []clearedMark // the notes, written only for a tail returned
 	var sum int64
 	for _, it := range rc.clearedOf(party) {
 		k := itemKey{it.Kind, it.Source, it.ID}
@@ -405,7 +405,7 @@ func (rc *Reconciler) clearedTail(l Line, pick []Part, party, line string, near 
 			continue
 		}
 		tail = append(tail, Part{it.Kind, it.Source, it.ID, it.Open})
-		notes = append(notes, fmt.Sprintf("%s %s on %s", it.Number, c.status, c.day))
+		marks = append(marks, clearedMark{it.Number, c})
 		sum += it.Open.Minor
 	}
 	// One invoice the ERP calls partly paid takes what is left of the line
@@ -415,13 +415,28 @@ func (rc *Reconciler) clearedTail(l Line, pick []Part, party, line string, near 
 		it := rc.Book().Get(tail[0].Kind, tail[0].Source, tail[0].ID)
 		if _, ok := instalment(it, record.Money{Minor: rest, Currency: it.Open.Currency}); ok {
 			tail[0].Amount.Minor = rest
-			return tail, notes
+			return tail, markNotes(marks)
 		}
 	}
 	if d := sum - rest; len(tail) == 0 || d < 0 || d > 0 && !rc.feeFits(sum, d, len(tail), l.Amount.Currency) {
 		return nil, nil
 	}
-	return tail, notes
+	return tail, markNotes(marks)
+}
+
+// clearedMark is a document the ERP cleared, for a line's explanation.
+type clearedMark struct {
+	number string
+	c      clearing
+}
+
+// markNotes says what the ERP marked, a note a document.
+func markNotes(ms []clearedMark) []string {
+	notes := make([]string, len(ms))
+	for i, m := range ms {
+		notes[i] = fmt.Sprintf("%s %s on %s", m.number, m.c.status, m.c.day)
+	}
+	return notes
 }
 
 // clearedOf returns a party's open items that the ERP marked paid, in
