@@ -108,6 +108,17 @@ func jsonField(b []byte, sep byte, key, v string) []byte {
 	return appendJSONString(b, v)
 }
 
+// plainJSON marks the bytes appendJSONString copies as they are: ASCII
+// but for control characters, the quote, the backslash and <, > and &.
+// One look-up a byte instead of six comparisons: the notes are mostly such
+// bytes, and quoting them was the largest single cost of writing a note.
+var plainJSON = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // appendJSONString quotes s as encoding/json does: <, > and & escaped for
 // HTML, invalid bytes as U+FFFD, U+2028 and U+2029 escaped.
 func appendJSONString(b []byte, s string) []byte {
@@ -116,11 +127,11 @@ func appendJSONString(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if plainJSON[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '\\', '"':
