@@ -1,6 +1,8 @@
 package match
 
 import (
+	"fmt"
+
 	"testing"
 
 	"github.com/erpflow/erpflow/pipeline/record"
@@ -42,5 +44,61 @@ func TestInvoiceAfterItsMoney(t *testing.T) {
 	// Waiting ends: the old line comes back for a person.
 	if old := e.ExpireWaiting("SH01", record.MakeDate(2025, 5, 4)); len(old) != 1 || old[0].ID != "L3" || e.Waiting("SH01") != 0 {
 		t.Fatalf("expired %+v, %d still waiting", old, e.Waiting("SH01"))
+	}
+}
+
+// TestWaitingForEachPayer: lines of several payers wait interleaved, two
+// of them from one payer (one payer group, one verdict a document); a
+// document of one customer finds exactly that payer's lines, whichever
+// payer's line waits first, and a reference finds its line whoever paid.
+func TestWaitingForEachPayer(t *testing.T) {
+	e, _ := NewEngine(DefaultConfig(), DefaultRefPatterns)
+	line := func(id, payer, remit string) Line {
+		return Line{Company: "SH01", Source: "bank", ID: id, Direction: "credit", Date: record.MakeDate(2025, 5, 1),
+			Amount: record.Money{Minor: 123, Currency: cny}, PayerKey: payer, Remittance: remit}
+	}
+	for _, l := range []Line{line("A1", "key-ALPHAMACHINERY", ""), line("B1", "key-ZENITHSTEELWORKS", ""), line("A2", "key-ALPHAMACHINERY", ""),
+		line("X1", "key-QUORUMLOGISTICS", "INV-2025-000077"), line("B2", "key-ZENITHSTEELWORKS", "")} {
+		e.Hold(l)
+	}
+	for _, c := range []struct {
+		doc  OpenItem
+		want string
+	}{
+		{inv("INV-2025-000070", "ALPHAMACHINERY", 999, 10, 1), "[A1 A2]"},
+		{inv("INV-2025-000071", "ZENITHSTEELWORKS", 999, 10, 1), "[B1 B2]"},
+		{inv("INV-2025-000077", "HARBOURFOODS", 999, 10, 1), "[X1]"},
+		{inv("INV-2025-000078", "HARBOURFOODS", 999, 10, 1), "[]"},
+	} {
+		var got []string
+		for _, l := range e.WaitingFor("SH01", &c.doc) {
+			got = append(got, l.ID)
+		}
+		if fmt.Sprint(got) != c.want {
+			t.Errorf("%s of %s: waiting lines %v, want %v", c.doc.Number, c.doc.PartyKey, got, c.want)
+		}
+	}
+}
+
+// TestPayerGroupsCompacted: once expired lines leave most payer groups
+// empty, the groups are numbered again, and the lines still waiting are
+// found by their payer as before.
+func TestPayerGroupsCompacted(t *testing.T) {
+	e, _ := NewEngine(DefaultConfig(), DefaultRefPatterns)
+	for i := range 1200 {
+		e.Hold(Line{Company: "SH01", Source: "bank", ID: fmt.Sprint("OLD", i), Direction: "credit", Date: record.MakeDate(2025, 1, 1),
+			Amount: record.Money{Minor: 1, Currency: cny}, PayerKey: fmt.Sprint("key-payer number ", i)})
+	}
+	e.Hold(Line{Company: "SH01", Source: "bank", ID: "NEW", Direction: "credit", Date: record.MakeDate(2025, 5, 1),
+		Amount: record.Money{Minor: 1, Currency: cny}, PayerKey: "key-ALPHAMACHINERY"})
+	if old := e.ExpireWaiting("SH01", record.MakeDate(2025, 2, 1)); len(old) != 1200 {
+		t.Fatalf("expired %d lines, want 1200", len(old))
+	}
+	if n := len(e.groups["SH01"].ids); n != 1 {
+		t.Fatalf("%d payer groups after the expiry, want the one still waiting", n)
+	}
+	doc := inv("INV-2025-000090", "ALPHAMACHINERY", 999, 10, 1)
+	if got := e.WaitingFor("SH01", &doc); len(got) != 1 || got[0].ID != "NEW" {
+		t.Fatalf("waiting lines for the payer's invoice: %+v", got)
 	}
 }
