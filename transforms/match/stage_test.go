@@ -224,6 +224,37 @@ func TestStageVersionsNeverGoBack(t *testing.T) {
 	}
 }
 
+// TestStageCountsLateRecords: a record older than what its company's
+// matching has passed is counted late; records in order are not, in the
+// batch that passed them or after.
+func TestStageCountsLateRecords(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s, _ := NewStage(StageOptions{Topics: []string{"inv"}, Registerer: reg})
+	ctx := context.Background()
+	day := record.MakeDate(2025, 3, 1).Time()
+	late := func() float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "erpflow_match_late_records_total" {
+				return mf.GetMetric()[0].GetCounter().GetValue()
+			}
+		}
+		return -1
+	}
+	for i, c := range []struct {
+		at   int // day of March
+		want float64
+	}{{5, 0}, {9, 0}, {9, 0}, {3, 1}, {10, 1}, {8, 2}} {
+		s.Process(ctx, stageBatch(false, topicRec{"inv", arInvoice(fmt.Sprint("INV-", i), 100, day.AddDate(0, 0, c.at-1))}))
+		if got := late(); got != c.want {
+			t.Fatalf("record %d of March %d: %v late, want %v", i, c.at, got, c.want)
+		}
+	}
+}
+
 // versions gives the lowest and highest version among a batch's rows.
 func versions(t *testing.T, b *pipeline.Batch) (lo, hi uint64) {
 	lo = ^uint64(0)
