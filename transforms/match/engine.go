@@ -713,12 +713,14 @@ func (e *Engine) AliasOf(company, payer string) string { return e.aliases[compan
 // payer resolves a credit line's payer to a party key: by its bank
 // account when a match taught it (names on bank lines vary, an account
 // does not), else by the alias of its name, else its name's own key.
-func (e *Engine) payer(l Line) (key string, byAccount bool) {
-	acct := ""
-	if l.PayerAccount != "" {
-		acct = accountKey(l.PayerAccount)
+func (e *Engine) payer(l Line) (key string, byAccount bool) { return e.payerBy(l, payerAccountKey(l)) }
+
+// payerAccountKey is the aliases key of the line's payer account, or "".
+func payerAccountKey(l Line) string {
+	if l.PayerAccount == "" {
+		return ""
 	}
-	return e.payerBy(l, acct)
+	return accountKey(l.PayerAccount)
 }
 
 // payerBy is payer with the line's account key made already: a waiting

@@ -62,10 +62,7 @@ type payerGroups struct {
 }
 
 func (e *Engine) newWaitingLine(l Line) waitingLine {
-	w := waitingLine{Line: l, refs: e.refs.Find(l.Remittance)}
-	if l.PayerAccount != "" {
-		w.acct = accountKey(l.PayerAccount)
-	}
+	w := waitingLine{Line: l, refs: e.refs.Find(l.Remittance), acct: payerAccountKey(l)}
 	g := e.groups[l.Company]
 	if g == nil {
 		g = &payerGroups{ids: map[[2]string]int32{}}
