@@ -1,11 +1,12 @@
 package match
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -71,8 +72,6 @@ type StageOptions struct {
 // company's Reconciler in event-time order, and puts what came out into
 // the batch as rows (and notes) that land with it.
 type Stage struct {
-	// noteBuf is where a note is written before kept copies it out.
-	noteBuf []byte
 	opt     StageOptions
 	epoch   int64
 	recs    map[string]*Reconciler
@@ -82,9 +81,14 @@ type Stage struct {
 	atEnd   map[topicPart]bool      // input partitions read to their end at the last fetch
 	latest  map[string]time.Time    // per company, event time of the latest record fed
 	version map[string]uint64       // per company, the last row version emitted
-	out     Output
-	rows    rowWriter
-	metrics stageMetrics
+	// em turns results into the batch's rows and notes; lanes are the
+	// companies released in parallel, each with an emitter of its own.
+	em       emitter
+	lanes    []lane
+	emitters map[string]*emitter // by company, for parallel lanes
+	workers  int                 // how many companies are released at once
+	parallel int                 // how many times they were (for tests)
+	metrics  stageMetrics
 	// pending are decisions waiting for the records they are about: those
 	// a rebuild replays, and live ones that came while the company still
 	// had records held back.
@@ -116,6 +120,7 @@ type stageMetrics struct {
 	decisions  *prometheus.CounterVec
 	totals     *prometheus.GaugeVec
 	totalDay   map[[2]string]record.Date // the day totals shows, per company and currency
+	totalMu    sync.Mutex                // for totalDay, as companies emit in parallel
 	waiting    *prometheus.GaugeVec
 }
 
@@ -133,7 +138,7 @@ func NewStage(opt StageOptions) (*Stage, error) {
 	if _, err := NewRefFinder(opt.Default.RefPatterns); err != nil {
 		return nil, fmt.Errorf("matching settings: %w", err)
 	}
-	s := &Stage{opt: opt, epoch: -1, ackCh: make(chan struct{}, 1)}
+	s := &Stage{opt: opt, epoch: -1, ackCh: make(chan struct{}, 1), workers: runtime.GOMAXPROCS(0)}
 	s.reset()
 	m := &s.metrics
 	m.lines = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "erpflow_match_lines_total",
@@ -173,6 +178,7 @@ func (s *Stage) reset() {
 	s.recs, s.held, s.part = map[string]*Reconciler{}, map[string]*queue{}, map[string]int32{}
 	s.newest, s.latest, s.atEnd = map[topicPart]time.Time{}, map[string]time.Time{}, map[topicPart]bool{}
 	s.version = map[string]uint64{}
+	s.emitters = map[string]*emitter{}
 	s.pending = map[string][]pendingDecision{}
 	s.applied = map[decisionKey]bool{}
 	s.historyUntil = map[string]time.Time{}
@@ -220,6 +226,8 @@ var _ pipeline.AckWaiter = (*Stage)(nil)
 
 // Process implements pipeline.Stage.
 func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
+	s.em.b = b
+	defer func() { s.em.b = nil }()
 	// A new assignment generation may have moved companies to or from this
 	// instance: start over, rebuilding every company of the assigned
 	// partitions from what landed, whether or not its records come again.
@@ -307,20 +315,16 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 		q.add(rec)
 	}
 	endRun()
-	for _, c := range sortedKeys(s.held) {
-		if b.Final {
-			s.release(c, time.Time{}, true, b)
-		} else if wm := s.watermark(s.part[c]); !wm.IsZero() {
-			s.release(c, wm, false, b)
-		}
+	if err := s.releaseAll(b); err != nil {
+		return err
 	}
 	if err := s.decisions(ctx, b); err != nil {
 		return err
 	}
 	if b.Final {
 		for _, c := range sortedKeys(s.recs) {
-			s.recs[c].Close(s.latest[c], &s.out)
-			s.emit(b, c, s.latest[c])
+			s.recs[c].Close(s.latest[c], &s.em.out)
+			s.emitNow(c, s.latest[c])
 		}
 	}
 	n := 0
@@ -395,10 +399,10 @@ func (s *Stage) decisions(ctx context.Context, b *pipeline.Batch) error {
 				continue
 			}
 			if err := s.decide(b, c, d.Decision); err != nil && d.live {
-				rc.raise(&s.out, Exception{Type: ExcReviewRefused, Reason: d.Action, Subject: d.MatchID,
+				rc.raise(&s.em.out, Exception{Type: ExcReviewRefused, Reason: d.Action, Subject: d.MatchID,
 					Criteria: []Criterion{{"decision", false, err.Error()}},
 					NextStep: fmt.Sprintf("check the decision of %s (%s): the match is no longer current", d.By, d.Reason)}, d.At)
-				s.emit(b, c, d.At)
+				s.emitNow(c, d.At)
 			}
 			// A replayed decision that no longer fits was refused when it
 			// first came, or its line moved on since: nothing to apply.
@@ -491,14 +495,14 @@ func (s *Stage) decide(b *pipeline.Batch, company string, d Decision) error {
 	if d.After.IsZero() {
 		d.After = s.latest[company]
 	}
-	if err := rc.Decide(d, &s.out); err != nil {
-		s.out.Reset()
+	if err := rc.Decide(d, &s.em.out); err != nil {
+		s.em.out.Reset()
 		return err
 	}
 	s.applied[key] = true
 	s.metrics.decisions.WithLabelValues(d.Action).Inc()
 	reviewRow(b, company, line, d, s.nextVersion(company, d.At))
-	s.emit(b, company, d.At)
+	s.emitNow(company, d.At)
 	return nil
 }
 
@@ -638,49 +642,6 @@ func (q *queue) order() {
 	q.sorted, q.fresh = merged, q.fresh[:0]
 }
 
-// release feeds a company's held records up to wm (or all of them) to its
-// reconciler in event-time order.
-func (s *Stage) release(company string, wm time.Time, all bool, b *pipeline.Batch) {
-	q := s.held[company]
-	q.order()
-	held := q.sorted
-	n := len(held)
-	if !all {
-		n = sort.Search(len(held), func(i int) bool { return held[i].EventTime.After(wm) })
-	}
-	rc := s.recs[company]
-	// The company's latest time and pending decisions are kept at hand
-	// and written back before applyDue, their only reader in this loop.
-	latest, moved := s.latest[company], false
-	due := len(s.pending[company]) > 0
-	for i := 0; i < n; i++ {
-		r := held[i]
-		if due {
-			if moved {
-				s.latest[company], moved = latest, false
-			}
-			s.applyDue(b, company, r.EventTime)
-			due = len(s.pending[company]) > 0
-		}
-		if r.EventTime.Before(latest) {
-			s.metrics.late.Inc()
-		} else {
-			latest, moved = r.EventTime, true
-		}
-		rc.Add(r, &s.out)
-		s.emit(b, company, r.EventTime)
-	}
-	if moved {
-		s.latest[company] = latest
-	}
-	rest := copy(held, held[n:])
-	clear(held[rest:])
-	q.sorted = held[:rest]
-	if q.len() == 0 {
-		delete(s.held, company)
-	}
-}
-
 // SortForMatching puts records in the order matching takes them, the
 // order a replay of the same records must reproduce.
 func SortForMatching(recs []record.Record) {
@@ -717,71 +678,4 @@ func (s *Stage) nextVersion(company string, at time.Time) uint64 {
 	v := max(uint64(max(at.UnixMicro(), 0))*1000, s.version[company]) + 1
 	s.version[company] = v
 	return v
-}
-
-// emit turns what the reconciler reported into rows and notes. A rebuild's
-// replay publishes its notes again: a batch whose rows landed but whose
-// notes were not sent is never acknowledged, and only the replay can send
-// them; readers dedupe on the ids (the delivery is at least once). Versions
-// are the causing record's event time in microseconds times 1000 plus the
-// row's place among that record's results (or just above the company's
-// last version, for a late record), so a later result for the same key
-// wins and a replay writes the same versions.
-func (s *Stage) emit(b *pipeline.Batch, company string, at time.Time) {
-	if s.out.Len() == 0 {
-		return
-	}
-	// A record matched out of event-time order (late) must still get
-	// versions above everything before it, or its results would lose to
-	// older ones.
-	ver, base := s.version[company], uint64(max(at.UnixMicro(), 0))*1000
-	v := func() uint64 {
-		ver = max(base, ver) + 1
-		return ver
-	}
-	defer func() { s.version[company] = ver }()
-	for i := range s.out.Lines {
-		l := &s.out.Lines[i]
-		s.metrics.lines.WithLabelValues(string(l.Outcome)).Inc()
-		s.rows.line(b, l, v())
-		// Other systems hear of confirmed and accepted matches, and of what
-		// a person's decision turned a line into (a reversal among them).
-		if s.opt.MatchesTopic != "" && (l.Outcome == Confirmed || l.Outcome == Accepted || l.DecidedBy != "") {
-			b.Notes = append(b.Notes, pipeline.Note{Topic: s.opt.MatchesTopic, Key: []byte(l.Company), Value: s.kept(matchJSON(s.noteBuf[:0], l))})
-		}
-	}
-	for i := range s.out.Items {
-		itemRow(b, &s.out.Items[i], v())
-	}
-	for i := range s.out.Exceptions {
-		x := &s.out.Exceptions[i]
-		s.metrics.exceptions.WithLabelValues(x.Type, x.Status).Inc()
-		if x.Type == ExcUnbalanced {
-			s.metrics.unbalanced.Inc()
-		}
-		s.rows.exception(b, x, v())
-		if s.opt.ExceptionsTopic != "" {
-			b.Notes = append(b.Notes, pipeline.Note{Topic: s.opt.ExceptionsTopic, Key: []byte(x.Company), Value: s.kept(exceptionJSON(s.noteBuf[:0], x))})
-		}
-	}
-	for i := range s.out.Totals {
-		t := &s.out.Totals[i]
-		totalRow(b, t, v())
-		k := [2]string{t.Company, t.Currency.String()}
-		if t.Day >= s.metrics.totalDay[k] { // an older day changed by a late match is in the table
-			s.metrics.totalDay[k] = t.Day
-			for bucket, v := range map[string]int64{"lines": t.Amount, "matched": t.Matched, "review": t.Review, "unmatched": t.Unmatched} {
-				s.metrics.totals.WithLabelValues(k[0], k[1], bucket).Set(float64(v))
-			}
-		}
-	}
-	s.out.Reset()
-}
-
-// kept returns a note written in noteBuf as a slice of its own size, and
-// keeps noteBuf for the next: notes wait in their batch until they are
-// published, and a buffer grown by appending holds up to twice their bytes.
-func (s *Stage) kept(note []byte) []byte {
-	s.noteBuf = note[:0]
-	return bytes.Clone(note)
 }

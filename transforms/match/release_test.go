@@ -1,0 +1,136 @@
+package match
+
+import (
+	"bytes"
+	"context"
+	"reflect"
+	"sort"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/erpflow/erpflow/connectors/generator"
+	"github.com/erpflow/erpflow/pipeline"
+	"github.com/erpflow/erpflow/pipeline/record"
+	"github.com/erpflow/erpflow/transforms/clean"
+)
+
+// arrivalBatches cuts a world into batches in the order a backfill reads
+// it, topic by topic: the quiet topics run ahead, matching holds them, and
+// a batch of the busy one releases thousands of records of every company.
+func arrivalBatches(t *testing.T, size int) ([]*pipeline.Batch, []string) {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := generator.WriteFiles(generator.Config{Seed: 7, Days: 45, Companies: 3, OrdersPerDay: 20}, dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	var recs []*record.Record
+	perTopic := map[string]int64{}
+	for r := range recordLines(t, dir) {
+		clean.SetPartyKeys(r.Body)
+		recs = append(recs, r)
+		perTopic[r.Kind.String()]++
+	}
+	// Each topic's records in event time, handed out a fetch (chunk) at a
+	// time from topic after topic, as readers of one partition each do.
+	byTopic := map[string][]*record.Record{}
+	var topics []string
+	for _, r := range recs {
+		tp := r.Kind.String()
+		if byTopic[tp] == nil {
+			topics = append(topics, tp)
+		}
+		byTopic[tp] = append(byTopic[tp], r)
+	}
+	sort.Strings(topics)
+	const chunk = 700
+	var order []*record.Record
+	for left := true; left; {
+		left = false
+		for _, tp := range topics {
+			n := min(chunk, len(byTopic[tp]))
+			order = append(order, byTopic[tp][:n]...)
+			byTopic[tp] = byTopic[tp][n:]
+			left = left || len(byTopic[tp]) > 0
+		}
+	}
+	var batches []*pipeline.Batch
+	next := map[string]int64{}
+	for i := 0; i < len(order); i += size {
+		b := &pipeline.Batch{Seq: uint64(len(batches))}
+		for j, r := range order[i:min(i+size, len(order))] {
+			tp := r.Kind.String()
+			b.Messages = append(b.Messages, pipeline.Message{Topic: tp, Offset: next[tp], HighWater: perTopic[tp], Epoch: 1})
+			b.Items = append(b.Items, pipeline.Item{Rec: *r, Msg: j})
+			next[tp]++
+		}
+		batches = append(batches, b)
+	}
+	return append(batches, &pipeline.Batch{Seq: uint64(len(batches)), Final: true}), topics
+}
+
+// cloneBatches gives each stage batches of its own: Process appends to them.
+func cloneBatches(in []*pipeline.Batch) []*pipeline.Batch {
+	out := make([]*pipeline.Batch, len(in))
+	for i, b := range in {
+		out[i] = &pipeline.Batch{Seq: b.Seq, Final: b.Final, Messages: b.Messages, Items: append([]pipeline.Item(nil), b.Items...)}
+	}
+	return out
+}
+
+// TestStageReleasesCompaniesInParallelAsInSeries holds the parallel
+// release to the serial one: the same rows of the same tables in the same
+// order, and the same notes, batch by batch.
+func TestStageReleasesCompaniesInParallelAsInSeries(t *testing.T) {
+	batches, topics := arrivalBatches(t, 5000)
+	run := func(workers int) (*Stage, []*pipeline.Batch) {
+		s, err := NewStage(StageOptions{Topics: topics, Registerer: prometheus.NewRegistry(),
+			MatchesTopic: "erpflow.matches", ExceptionsTopic: "erpflow.exceptions"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.workers = workers
+		bs := cloneBatches(batches)
+		for _, b := range bs {
+			if err := s.Process(context.Background(), b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return s, bs
+	}
+	_, serial := run(1)
+	par, parallel := run(4)
+	if par.parallel < 3 {
+		t.Fatalf("companies were released in parallel %d times: the test world is too small", par.parallel)
+	}
+	rows := 0
+	for i := range serial {
+		a, b := serial[i], parallel[i]
+		if len(a.Rows) != len(b.Rows) {
+			t.Fatalf("batch %d: %d tables in series, %d in parallel", i, len(a.Rows), len(b.Rows))
+		}
+		for j := range a.Rows {
+			ta, tb := a.Rows[j].Table, b.Rows[j].Table
+			if ta != tb {
+				t.Fatalf("batch %d: table %d is %s in series, %s in parallel", i, j, ta.Name, tb.Name)
+			}
+			ra, rb := tableRows(a, ta), tableRows(b, tb)
+			if !reflect.DeepEqual(ra, rb) {
+				t.Fatalf("batch %d: %s rows differ (%d in series, %d in parallel)", i, ta.Name, len(ra), len(rb))
+			}
+			rows += len(ra)
+		}
+		if len(a.Notes) != len(b.Notes) {
+			t.Fatalf("batch %d: %d notes in series, %d in parallel", i, len(a.Notes), len(b.Notes))
+		}
+		for j := range a.Notes {
+			na, nb := a.Notes[j], b.Notes[j]
+			if na.Topic != nb.Topic || !bytes.Equal(na.Key, nb.Key) || !bytes.Equal(na.Value, nb.Value) {
+				t.Fatalf("batch %d: note %d differs:\n%s\n%s", i, j, na.Value, nb.Value)
+			}
+		}
+	}
+	if rows == 0 {
+		t.Fatal("the world derived no rows")
+	}
+}
