@@ -225,6 +225,7 @@ func (s *Source) read(ctx context.Context, topic string, pa kafkago.PartitionAss
 		MaxBytes:      s.cfg.MaxBytes,
 		MaxWait:       s.cfg.MaxWait,
 		QueueCapacity: s.cfg.QueueCapacity,
+		Dialer:        fetchDialer,
 		// Warn, not Debug: this is where kafka-go reports skipping records
 		// that retention deleted before they were consumed.
 		ErrorLogger: kafkago.LoggerFunc(func(f string, a ...any) { s.cfg.Log.Warn("kafka-go reader", "msg", fmt.Sprintf(f, a...)) }),
