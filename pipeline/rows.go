@@ -183,6 +183,41 @@ func arrayRow[T any](c Array[T], i int) []T {
 	return c.Vals[start:c.Ends[i]:c.Ends[i]]
 }
 
+// Reset empties r for reuse, keeping its columns' room. Old values are
+// cleared, so that emptied columns keep nothing alive.
+func (r *Rows) Reset() {
+	for _, c := range r.cols {
+		switch c := c.(type) {
+		case *[]string:
+			resetCol(c)
+		case *[]uint8:
+			resetCol(c)
+		case *[]uint32:
+			resetCol(c)
+		case *[]uint64:
+			resetCol(c)
+		case *[]float64:
+			resetCol(c)
+		case *[]time.Time:
+			resetCol(c)
+		case *[]record.Money:
+			resetCol(c)
+		case *Array[string]:
+			resetCol(&c.Vals)
+			resetCol(&c.Ends)
+		case *Array[uint8]:
+			resetCol(&c.Vals)
+			resetCol(&c.Ends)
+		}
+	}
+	r.n, r.j = 0, 0
+}
+
+func resetCol[T any](c *[]T) {
+	clear(*c)
+	*c = (*c)[:0]
+}
+
 // AppendRows appends o's rows to r; both must be rows of one table with
 // the same Go type in each column.
 func (r *Rows) AppendRows(o *Rows) error {

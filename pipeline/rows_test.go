@@ -38,6 +38,44 @@ func TestRowsKeepEveryValue(t *testing.T) {
 	}
 }
 
+// TestRowsResetKeepsRoom: emptied rows take the same rows again without
+// allocating, and hold only the new ones.
+func TestRowsResetKeepsRoom(t *testing.T) {
+	tab := &Table{Name: "t", Columns: []string{"s", "u8", "u32", "u64", "f", "at", "m", "ss", "bs"}}
+	cny := record.MustCurrency("CNY")
+	r := NewRows(tab)
+	// Arrays of another length the second time, so that array ends left
+	// over from the first would show.
+	fill := func(tag string, arr []string) {
+		for i := range 100 {
+			r.Str(tag).Uint8(uint8(i)).Uint32(uint32(i)).Uint64(uint64(i)).Float64(float64(i)).Time(time.Unix(int64(i), 0)).
+				Money(record.Money{Minor: int64(i), Currency: cny}).Strs(arr).Uint8s([]uint8{uint8(i)}).End()
+		}
+	}
+	fill("old", []string{"old", "old", "old"})
+	r.Reset()
+	if r.Len() != 0 {
+		t.Fatalf("%d rows after Reset", r.Len())
+	}
+	if n := testing.AllocsPerRun(10, func() { r.Reset(); fill("new", []string{"new", "new"}) }); n != 0 {
+		t.Errorf("%.0f allocations refilling emptied rows, want 0", n)
+	}
+	if r.Len() != 100 {
+		t.Fatalf("%d rows, want 100", r.Len())
+	}
+	for i := range 100 {
+		if got := r.Value(i, 0); got != "new" {
+			t.Fatalf("row %d: %v, want new", i, got)
+		}
+		if got := r.Value(i, 7); !reflect.DeepEqual(got, []string{"new", "new"}) {
+			t.Fatalf("row %d array: %v", i, got)
+		}
+		if got := r.Value(i, 2); got != uint32(i) {
+			t.Fatalf("row %d: %v, want %d", i, got, i)
+		}
+	}
+}
+
 // TestDeriveKeepsTablesInOrder: each table has one Rows, in the order
 // stages first derived rows for it.
 func TestDeriveKeepsTablesInOrder(t *testing.T) {

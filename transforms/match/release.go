@@ -11,13 +11,62 @@ import (
 	"github.com/erpflow/erpflow/pipeline"
 )
 
-// emitter turns what a reconciler reported into rows and notes of a batch.
+// emitter turns what a reconciler reported into rows and notes: the
+// stage's own into the batch, a lane's into laneRows.
 type emitter struct {
 	out  Output
 	rows rowWriter
 	// noteBuf is where a note is written before kept copies it out.
 	noteBuf []byte
-	b       *pipeline.Batch
+	b       *pipeline.Batch // the batch being processed (the stage's own emitter)
+	dst     deriver
+	notes   *[]pipeline.Note
+	// lane is where a parallel lane's rows and notes wait to be merged.
+	lane laneRows
+}
+
+// laneRows are one company's rows while companies are released in
+// parallel. They are kept from batch to batch, emptied, so that the lanes
+// allocate no more than the batch itself would; order lists this batch's
+// tables in the order first derived, the order the batch must get them in.
+type laneRows struct {
+	rows  map[*pipeline.Table]*pipeline.Rows
+	order []*pipeline.Rows
+	notes []pipeline.Note
+}
+
+func (l *laneRows) Derive(t *pipeline.Table) *pipeline.Rows {
+	r := l.rows[t]
+	if r == nil {
+		if l.rows == nil {
+			l.rows = map[*pipeline.Table]*pipeline.Rows{}
+		}
+		r = pipeline.NewRows(t)
+		l.rows[t] = r
+	}
+	for _, o := range l.order {
+		if o == r {
+			return r
+		}
+	}
+	l.order = append(l.order, r)
+	return r
+}
+
+// mergeInto appends the lane's rows and notes to the batch and empties it.
+func (l *laneRows) mergeInto(b *pipeline.Batch) error {
+	for _, r := range l.order {
+		if err := b.Derive(r.Table).AppendRows(r); err != nil {
+			return err
+		}
+		r.Reset()
+	}
+	clear(l.order)
+	l.order = l.order[:0]
+	b.Notes = append(b.Notes, l.notes...)
+	clear(l.notes)
+	l.notes = l.notes[:0]
+	return nil
 }
 
 // lane is one company's release: what the loop reads and writes, taken
@@ -79,7 +128,8 @@ func (s *Stage) releaseAll(b *pipeline.Batch) error {
 	for i := range s.lanes {
 		l := &s.lanes[i]
 		if l.e = s.emitters[l.company]; l.e == nil {
-			l.e = &emitter{b: &pipeline.Batch{}}
+			l.e = &emitter{}
+			l.e.dst, l.e.notes = &l.e.lane, &l.e.lane.notes
 			s.emitters[l.company] = l.e
 		}
 	}
@@ -98,17 +148,9 @@ func (s *Stage) releaseAll(b *pipeline.Batch) error {
 	wg.Wait()
 	for i := range s.lanes {
 		l := &s.lanes[i]
-		for _, r := range l.e.b.Rows {
-			if err := b.Derive(r.Table).AppendRows(r); err != nil {
-				return fmt.Errorf("release %s: %w", l.company, err)
-			}
+		if err := l.e.lane.mergeInto(b); err != nil {
+			return fmt.Errorf("release %s: %w", l.company, err)
 		}
-		// New rows each time: the batch's tables come in the order they
-		// were first derived, which reused ones would not keep.
-		l.e.b.Rows = nil
-		b.Notes = append(b.Notes, l.e.b.Notes...)
-		clear(l.e.b.Notes)
-		l.e.b.Notes = l.e.b.Notes[:0]
 		s.settle(l)
 	}
 	return nil
@@ -146,7 +188,7 @@ func (s *Stage) release(l *lane) {
 				s.latest[l.company] = l.latest
 			}
 			s.version[l.company] = l.version
-			s.applyDue(l.e.b, l.company, r.EventTime)
+			s.applyDue(s.em.b, l.company, r.EventTime)
 			l.version = s.version[l.company]
 			due = len(s.pending[l.company]) > 0
 		}
@@ -182,7 +224,7 @@ func (s *Stage) emit(e *emitter, ver *uint64, at time.Time) {
 	if e.out.Len() == 0 {
 		return
 	}
-	b := e.b
+	b := e.dst
 	// A record matched out of event-time order (late) must still get
 	// versions above everything before it, or its results would lose to
 	// older ones.
@@ -198,7 +240,7 @@ func (s *Stage) emit(e *emitter, ver *uint64, at time.Time) {
 		// Other systems hear of confirmed and accepted matches, and of what
 		// a person's decision turned a line into (a reversal among them).
 		if s.opt.MatchesTopic != "" && (l.Outcome == Confirmed || l.Outcome == Accepted || l.DecidedBy != "") {
-			b.Notes = append(b.Notes, pipeline.Note{Topic: s.opt.MatchesTopic, Key: []byte(l.Company), Value: e.kept(matchJSON(e.noteBuf[:0], l))})
+			*e.notes = append(*e.notes, pipeline.Note{Topic: s.opt.MatchesTopic, Key: []byte(l.Company), Value: e.kept(matchJSON(e.noteBuf[:0], l))})
 		}
 	}
 	for i := range e.out.Items {
@@ -212,7 +254,7 @@ func (s *Stage) emit(e *emitter, ver *uint64, at time.Time) {
 		}
 		e.rows.exception(b, x, v())
 		if s.opt.ExceptionsTopic != "" {
-			b.Notes = append(b.Notes, pipeline.Note{Topic: s.opt.ExceptionsTopic, Key: []byte(x.Company), Value: e.kept(exceptionJSON(e.noteBuf[:0], x))})
+			*e.notes = append(*e.notes, pipeline.Note{Topic: s.opt.ExceptionsTopic, Key: []byte(x.Company), Value: e.kept(exceptionJSON(e.noteBuf[:0], x))})
 		}
 	}
 	for i := range e.out.Totals {

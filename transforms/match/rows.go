@@ -22,6 +22,12 @@ var (
 		"lines_amount", "matched_amount", "review_amount", "unmatched_amount", "balanced", "version"}}
 )
 
+// deriver gives the rows of a table to append to: a batch's, or a lane's
+// (laneRows) while companies are released in parallel.
+type deriver interface {
+	Derive(t *pipeline.Table) *pipeline.Rows
+}
+
 // dec is an amount for a Decimal column; the sink lands a record.Money
 // there at the column's scale.
 func dec(minor int64, c record.Currency) record.Money {
@@ -51,7 +57,7 @@ type rowWriter struct {
 
 // line writes a bank line's row and one row per document its match
 // applies to.
-func (w *rowWriter) line(b *pipeline.Batch, l *LineResult, version uint64) {
+func (w *rowWriter) line(b deriver, l *LineResult, version uint64) {
 	w.alts = w.alts[:0]
 	for _, a := range l.Alternatives {
 		alt := ""
@@ -77,14 +83,14 @@ func (w *rowWriter) line(b *pipeline.Batch, l *LineResult, version uint64) {
 	}
 }
 
-func itemRow(b *pipeline.Batch, it *ItemState, version uint64) {
+func itemRow(b deriver, it *ItemState, version uint64) {
 	cur := it.Total.Currency
 	b.Derive(OpenItemsTable).Str(it.Company).Str(it.Kind.String()).Str(it.Source).Str(it.ID).Str(it.Number).
 		Str(it.Direction).Str(it.PartyKey).Str(cur.String()).Money(dec(it.Total.Minor, cur)).Money(dec(it.Open.Minor, cur)).
 		Time(it.DueDate.Time()).Str(it.Status).Time(it.At.UTC()).Uint64(version).End()
 }
 
-func (w *rowWriter) exception(b *pipeline.Batch, x *Exception, version uint64) {
+func (w *rowWriter) exception(b deriver, x *Exception, version uint64) {
 	kind := ""
 	if x.SubjectKind != 0 {
 		kind = x.SubjectKind.String()
@@ -94,7 +100,7 @@ func (w *rowWriter) exception(b *pipeline.Batch, x *Exception, version uint64) {
 	w.criteria(r, x.Criteria).Str(x.NextStep).Time(x.Date.Time()).Time(x.At.UTC()).Uint64(version).End()
 }
 
-func totalRow(b *pipeline.Batch, t *ControlTotal, version uint64) {
+func totalRow(b deriver, t *ControlTotal, version uint64) {
 	var balanced uint8
 	if t.Balanced() {
 		balanced = 1

@@ -226,8 +226,8 @@ var _ pipeline.AckWaiter = (*Stage)(nil)
 
 // Process implements pipeline.Stage.
 func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
-	s.em.b = b
-	defer func() { s.em.b = nil }()
+	s.em.b, s.em.dst, s.em.notes = b, b, &b.Notes
+	defer func() { s.em.b, s.em.dst, s.em.notes = nil, nil, nil }()
 	// A new assignment generation may have moved companies to or from this
 	// instance: start over, rebuilding every company of the assigned
 	// partitions from what landed, whether or not its records come again.
