@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -93,29 +94,72 @@ func (s *Sink) Write(ctx context.Context, b *pipeline.Batch) error {
 // inserts is half the parts ClickHouse writes and later merges. A refused
 // value fails the group; the runner then writes each batch with Write,
 // which finds the record. Every table is a ReplacingMergeTree keyed so
-// that rows written again replace themselves.
+// that rows written again replace themselves, so a group that failed
+// after some of its inserts landed can be written again.
+//
+// Two inserts run at a time: while ClickHouse takes one, the next one's
+// columns are built. One after the other, a group of three batches took
+// 310-370 ms to land while the stages, their slots taken, had nothing to
+// do; two at a time, 200-230 ms (docs/benchmarks.md, fifth session).
 func (s *Sink) WriteGroup(ctx context.Context, bs []*pipeline.Batch) error {
 	rows, lines := countRows(bs)
+	var tasks []func(context.Context) error
 	for _, k := range record.Kinds {
 		if rows[k] == 0 {
 			continue
 		}
-		if err := s.sendKind(ctx, k, bs, rows[k], lines[k]); err != nil {
-			return err
-		}
+		tasks = append(tasks, func(ctx context.Context) error { return s.sendKind(ctx, k, bs, rows[k], lines[k]) })
 	}
 	var dups []pipeline.Item
 	for _, b := range bs {
 		dups = append(dups, b.Duplicates...)
 	}
-	if err := s.sendDuplicates(ctx, dups); err != nil {
-		return err
-	}
+	tasks = append(tasks, func(ctx context.Context) error { return s.sendDuplicates(ctx, dups) })
 	derived, err := mergeRows(bs)
 	if err != nil {
 		return fmt.Errorf("derived rows: %w", err)
 	}
-	return s.sendRows(ctx, derived)
+	for _, r := range derived {
+		tasks = append(tasks, func(ctx context.Context) error { return s.sendRows(ctx, []*pipeline.Rows{r}) })
+	}
+	return inParallel(ctx, groupInserts, tasks)
+}
+
+// groupInserts is how many of a group's inserts run at once.
+const groupInserts = 2
+
+// inParallel runs tasks on up to n goroutines, in order of start, and
+// returns the first error; the rest are cancelled. It returns nil only
+// when every task ran and returned nil.
+func inParallel(ctx context.Context, n int, tasks []func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		next  atomic.Int64
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	for range min(n, len(tasks)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(tasks); i = int(next.Add(1) - 1) {
+				// A task left undone is an error too, or a group cut short
+				// by shutdown would be acknowledged with inserts missing.
+				err := ctx.Err()
+				if err == nil {
+					err = tasks[i](ctx)
+				}
+				if err != nil {
+					once.Do(func() { first = err; cancel() })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
 }
 
 // countRows counts the batches' records and line items by kind.
@@ -132,9 +176,10 @@ func countRows(bs []*pipeline.Batch) (rows, lines [record.KindApproval + 1]int) 
 	return rows, lines
 }
 
-// sendKind inserts the batches' records of kind k. One kind's columns at a
-// time, each left to the collector once sent: building every kind's first
-// kept them all live until the last insert. Kept between Writes (a
+// sendKind inserts the batches' records of kind k. A kind's columns are
+// built when its insert starts (two at a time in a group) and left to the
+// collector once sent: building every kind's first kept them all live
+// until the last insert. Kept between Writes (a
 // sync.Pool, or a free list) the buffers held about 100 MB live: runs with
 // matching then peaked at 476–556 MiB RSS and ran slower, against 466–488
 // MiB allocating anew (raw world, A/B).
