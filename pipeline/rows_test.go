@@ -57,6 +57,13 @@ func TestRowsResetKeepsRoom(t *testing.T) {
 	if r.Len() != 0 {
 		t.Fatalf("%d rows after Reset", r.Len())
 	}
+	// The room kept holds no old value: emptied rows keep nothing alive.
+	strs, arr := *r.cols[0].(*[]string), r.cols[7].(*Array[string]).Vals
+	for _, v := range append(strs[:cap(strs)], arr[:cap(arr)]...) {
+		if v != "" {
+			t.Fatalf("an old value %q is still in the emptied rows' room", v)
+		}
+	}
 	if n := testing.AllocsPerRun(10, func() { r.Reset(); fill("new", []string{"new", "new"}) }); n != 0 {
 		t.Errorf("%.0f allocations refilling emptied rows, want 0", n)
 	}

@@ -120,6 +120,7 @@ func (o *Output) Reset() {
 	clear(o.Lines)
 	clear(o.Items)
 	clear(o.Exceptions)
+	clear(o.Totals)
 	o.Lines, o.Items, o.Exceptions, o.Totals = o.Lines[:0], o.Items[:0], o.Exceptions[:0], o.Totals[:0]
 }
 

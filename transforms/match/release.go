@@ -54,10 +54,17 @@ func (l *laneRows) Derive(t *pipeline.Table) *pipeline.Rows {
 }
 
 // mergeInto appends the lane's rows and notes to the batch and empties it.
+// Rows grown past keptRows are let go rather than kept: the end of a
+// backfill releases a hundred thousand records at once, and their room
+// would then sit unused for the rest of the run.
 func (l *laneRows) mergeInto(b *pipeline.Batch) error {
 	for _, r := range l.order {
 		if err := b.Derive(r.Table).AppendRows(r); err != nil {
 			return err
+		}
+		if r.Len() > keptRows {
+			delete(l.rows, r.Table)
+			continue
 		}
 		r.Reset()
 	}
@@ -85,6 +92,10 @@ type lane struct {
 	e      *emitter
 	moved  bool
 }
+
+// keptRows is the most rows of a table a lane keeps room for between
+// batches.
+const keptRows = 4096
 
 // parallelFrom is how many records a batch must release, across at least
 // two companies, before they are released in parallel: below it, starting
@@ -116,7 +127,7 @@ func (s *Stage) releaseAll(b *pipeline.Batch) error {
 	}
 	// q.len() counts held records, not those due: an upper bound is
 	// enough to decide whether workers could pay off.
-	if !parallel || len(s.lanes) < 2 || total < parallelFrom || s.workers < 2 {
+	if !parallel || len(s.lanes) < 2 || total < s.parallelFrom || s.workers < 2 {
 		for i := range s.lanes {
 			l := &s.lanes[i]
 			l.serial, l.e = true, &s.em

@@ -3,9 +3,12 @@ package match
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"maps"
 	"reflect"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -83,6 +86,13 @@ func cloneBatches(in []*pipeline.Batch) []*pipeline.Batch {
 // order, and the same notes, batch by batch.
 func TestStageReleasesCompaniesInParallelAsInSeries(t *testing.T) {
 	batches, topics := arrivalBatches(t, 5000)
+	// What the lanes write back after each batch: each company's last row
+	// version and latest event time, which later rows build on.
+	type state struct {
+		version map[string]uint64
+		latest  map[string]time.Time
+	}
+	var states [2][]state
 	run := func(workers int) (*Stage, []*pipeline.Batch) {
 		s, err := NewStage(StageOptions{Topics: topics, Registerer: prometheus.NewRegistry(),
 			MatchesTopic: "erpflow.matches", ExceptionsTopic: "erpflow.exceptions"})
@@ -95,11 +105,17 @@ func TestStageReleasesCompaniesInParallelAsInSeries(t *testing.T) {
 			if err := s.Process(context.Background(), b); err != nil {
 				t.Fatal(err)
 			}
+			states[min(workers-1, 1)] = append(states[min(workers-1, 1)], state{maps.Clone(s.version), maps.Clone(s.latest)})
 		}
 		return s, bs
 	}
 	_, serial := run(1)
 	par, parallel := run(4)
+	for i := range states[0] {
+		if !reflect.DeepEqual(states[0][i], states[1][i]) {
+			t.Fatalf("after batch %d, versions or latest times differ:\nserial   %v\nparallel %v", i, states[0][i], states[1][i])
+		}
+	}
 	if par.parallel < 3 {
 		t.Fatalf("companies were released in parallel %d times: the test world is too small", par.parallel)
 	}
@@ -132,5 +148,41 @@ func TestStageReleasesCompaniesInParallelAsInSeries(t *testing.T) {
 	}
 	if rows == 0 {
 		t.Fatal("the world derived no rows")
+	}
+}
+
+// TestStageReleasesInSeriesWhileADecisionWaits: a company's waiting review
+// decisions are applied as its records pass their time, through the
+// stage's own maps, so a release with one waiting goes company by company.
+func TestStageReleasesInSeriesWhileADecisionWaits(t *testing.T) {
+	day := record.MakeDate(2025, 3, 1).Time()
+	batch := func() *pipeline.Batch {
+		var recs []topicRec
+		for i, co := range []string{"SH01", "SH02", "SH01", "SH02"} {
+			r := arInvoice(fmt.Sprint("INV-", i), 100, day.AddDate(0, 0, i))
+			r.Company = co
+			recs = append(recs, topicRec{"inv", r})
+		}
+		return stageBatch(true, recs...)
+	}
+	for _, c := range []struct {
+		waiting bool
+		want    int
+	}{{false, 1}, {true, 0}} {
+		s, err := NewStage(StageOptions{Topics: []string{"inv"}, Registerer: prometheus.NewRegistry()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.workers, s.parallelFrom = 2, 1
+		if c.waiting {
+			// A replayed decision on a match not known yet: it waits.
+			s.pending["SH02"] = []pendingDecision{{Decision: Decision{MatchID: "m-unknown", Action: ActionAccept, After: day.AddDate(0, 1, 0)}}}
+		}
+		if err := s.Process(context.Background(), batch()); err != nil {
+			t.Fatal(err)
+		}
+		if s.parallel != c.want {
+			t.Errorf("decision waiting %v: released in parallel %d times, want %d", c.waiting, s.parallel, c.want)
+		}
 	}
 }

@@ -87,8 +87,10 @@ type Stage struct {
 	lanes    []lane
 	emitters map[string]*emitter // by company, for parallel lanes
 	workers  int                 // how many companies are released at once
-	parallel int                 // how many times they were (for tests)
-	metrics  stageMetrics
+	// parallelFrom is parallelFrom but for tests.
+	parallelFrom int
+	parallel     int // how many times they were (for tests)
+	metrics      stageMetrics
 	// pending are decisions waiting for the records they are about: those
 	// a rebuild replays, and live ones that came while the company still
 	// had records held back.
@@ -138,7 +140,7 @@ func NewStage(opt StageOptions) (*Stage, error) {
 	if _, err := NewRefFinder(opt.Default.RefPatterns); err != nil {
 		return nil, fmt.Errorf("matching settings: %w", err)
 	}
-	s := &Stage{opt: opt, epoch: -1, ackCh: make(chan struct{}, 1), workers: runtime.GOMAXPROCS(0)}
+	s := &Stage{opt: opt, epoch: -1, ackCh: make(chan struct{}, 1), workers: runtime.GOMAXPROCS(0), parallelFrom: parallelFrom}
 	s.reset()
 	m := &s.metrics
 	m.lines = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "erpflow_match_lines_total",
