@@ -71,6 +71,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"kafka:\n  topics:\n    payments: erp.invoices\n", "kafka.topics.payments: topic \"erp.invoices\" is also kafka.topics.invoices"},
 		{"clickhouse:\n  addr: localhost\n", "clickhouse.addr"},
 		{"log:\n  level: loud\n", "log.level"},
+		{"matching:\n  workers: -1\n", "matching.workers: must be between 0"},
 		{"kafka:\n  brokers: [nohost]\n", "kafka.brokers"},
 	}
 	for _, c := range cases {

@@ -291,7 +291,7 @@ func serveHTTP(listen string, reg *prometheus.Registry, log *slog.Logger, ready 
 // newMatchStage builds the matching stage from the configuration, with
 // its state rebuilt from what landed in ClickHouse.
 func newMatchStage(cfg config.Config, conn driver.Conn, reg prometheus.Registerer, src *kafka.Source) (*match.Stage, error) {
-	opt := match.StageOptions{Topics: cfg.InputTopics(), Lateness: cfg.Matching.Lateness.D(), Drained: src.Drained,
+	opt := match.StageOptions{Topics: cfg.InputTopics(), Lateness: cfg.Matching.Lateness.D(), Workers: cfg.Matching.Workers, Drained: src.Drained,
 		Assignment: src.Assignment,
 		Default:    matchSettings(cfg.Matching.Rules), Settings: map[string]match.Settings{},
 		History: clickhouse.NewHistory(conn), MatchesTopic: cfg.Kafka.Topics.Matches,

@@ -47,6 +47,9 @@ type StageOptions struct {
 	// determinism (a record more than Lateness behind is matched out of
 	// order) for bounded memory when a topic stalls; zero waits.
 	Lateness time.Duration
+	// Workers is how many companies a batch may release at once; 0 is
+	// GOMAXPROCS, and 1 (or a negative count) one after another.
+	Workers int
 	// Settings per company; companies not named take Default.
 	Settings map[string]Settings
 	Default  Settings
@@ -140,7 +143,10 @@ func NewStage(opt StageOptions) (*Stage, error) {
 	if _, err := NewRefFinder(opt.Default.RefPatterns); err != nil {
 		return nil, fmt.Errorf("matching settings: %w", err)
 	}
-	s := &Stage{opt: opt, epoch: -1, ackCh: make(chan struct{}, 1), workers: runtime.GOMAXPROCS(0), parallelFrom: parallelFrom}
+	s := &Stage{opt: opt, epoch: -1, ackCh: make(chan struct{}, 1), workers: opt.Workers, parallelFrom: parallelFrom}
+	if s.workers == 0 {
+		s.workers = runtime.GOMAXPROCS(0)
+	}
 	s.reset()
 	m := &s.metrics
 	m.lines = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "erpflow_match_lines_total",
