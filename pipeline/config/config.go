@@ -177,10 +177,11 @@ type Matching struct {
 	// 0 (the default) always waits, which keeps matching deterministic.
 	Lateness Duration `yaml:"lateness"`
 	// Workers is how many companies a batch may release at once, each on
-	// a goroutine (docs/matching.md, "Companies in parallel"); 0 is one a
-	// core. 1, the default, releases them one after another: on two cores
-	// shared with ClickHouse, lanes running beside the other stages made
-	// the collector run more often than they saved.
+	// a goroutine (docs/matching.md, "Companies in parallel"). 0, the
+	// default, releases them one after another until every input partition
+	// is read to its end, then one a core: on two cores shared with
+	// ClickHouse, lanes running beside the other stages made the collector
+	// run more often than they saved. 1 is always one after another.
 	Workers int        `yaml:"workers"`
 	Rules   MatchRules `yaml:"rules"`
 	// Companies override rules per company code; a key left out (or zero)
@@ -316,7 +317,7 @@ func Default() Config {
 		Sources:    []Source{{Name: "reimb_cn"}, {Name: "erp_cn"}, {Name: "sap_en"}, {Name: "shop"}, {Name: "bank_a"}, {Name: "bank_b"}},
 		ClickHouse: ClickHouse{Addr: "127.0.0.1:9000", User: "default", Database: "erpflow"},
 		Pipeline:   Pipeline{BatchSize: 20000, BatchWait: Duration(500 * time.Millisecond), SinkConcurrency: 2, SinkLinger: Duration(500 * time.Millisecond), DrainTimeout: Duration(15 * time.Second)},
-		Matching: Matching{Enabled: true, Workers: 1, Rules: MatchRules{
+		Matching: Matching{Enabled: true, Rules: MatchRules{
 			Confirm: 0.9, Review: 0.5, Margin: 0.05, FeeMaxMinor: 5000, FeeBasisPoints: 50, MaxSubset: 4,
 			UnmatchedDays: 14, DuplicateDays: 14, RetainDays: 120, ClearedDays: 5}},
 		HTTP: HTTP{Listen: "127.0.0.1:9464"},
@@ -524,7 +525,7 @@ func (c *Config) Check() error {
 		bad("pipeline.sink_linger", "must be between 0s (write what is waiting) and 1m, got %s", c.Pipeline.SinkLinger.D())
 	}
 	if c.Matching.Workers < 0 || c.Matching.Workers > 256 {
-		bad("matching.workers", "must be between 0 (one a core) and 256, got %d", c.Matching.Workers)
+		bad("matching.workers", "must be between 0 (automatic) and 256, got %d", c.Matching.Workers)
 	}
 	if c.Matching.Lateness < 0 {
 		bad("matching.lateness", "must be 0 (wait for every topic) or a positive duration such as 24h")

@@ -3,6 +3,7 @@ package match
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -138,7 +139,8 @@ func BenchmarkStageWorld(b *testing.B) {
 	b.ResetTimer()
 	rows := 0
 	for range b.N {
-		s, err := NewStage(StageOptions{Topics: topics, Registerer: prometheus.NewRegistry(),
+		// As many lanes as -cpu gives (1: one company after another).
+		s, err := NewStage(StageOptions{Topics: topics, Registerer: prometheus.NewRegistry(), Workers: runtime.GOMAXPROCS(0),
 			MatchesTopic: "erpflow.matches", ExceptionsTopic: "erpflow.exceptions"})
 		if err != nil {
 			b.Fatal(err)

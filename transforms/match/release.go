@@ -127,7 +127,18 @@ func (s *Stage) releaseAll(b *pipeline.Batch) error {
 	}
 	// q.len() counts held records, not those due: an upper bound is
 	// enough to decide whether workers could pay off.
-	if !parallel || len(s.lanes) < 2 || total < s.parallelFrom || s.workers < 2 {
+	workers := s.workers
+	if workers == 0 {
+		// Automatic: lanes only once the input is read to its end, when
+		// matching is what is left to run. Beside a fetcher and stages at
+		// full speed they kept more live at once, and the collector took
+		// more than they saved.
+		workers = 1
+		if b.Final || s.inputAtEnd() {
+			workers = s.cores
+		}
+	}
+	if !parallel || len(s.lanes) < 2 || total < s.parallelFrom || workers < 2 {
 		for i := range s.lanes {
 			l := &s.lanes[i]
 			l.serial, l.e = true, &s.em
@@ -147,7 +158,7 @@ func (s *Stage) releaseAll(b *pipeline.Batch) error {
 	s.parallel++
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for w := min(s.workers, len(s.lanes)); w > 0; w-- {
+	for w := min(workers, len(s.lanes)); w > 0; w-- {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -165,6 +176,17 @@ func (s *Stage) releaseAll(b *pipeline.Batch) error {
 		s.settle(l)
 	}
 	return nil
+}
+
+// inputAtEnd says whether every input partition the stage has seen was
+// read to its end at the last batch.
+func (s *Stage) inputAtEnd() bool {
+	for _, end := range s.atEnd {
+		if !end {
+			return false
+		}
+	}
+	return len(s.atEnd) > 0
 }
 
 // settle writes what a lane changed back into the stage's maps.

@@ -186,3 +186,36 @@ func TestStageReleasesInSeriesWhileADecisionWaits(t *testing.T) {
 		}
 	}
 }
+
+// TestStageReleasesInParallelOnlyAtTheInputsEnd: with workers left to the
+// stage (0), companies go in parallel only once every input partition is
+// read to its end, when matching is what is left to run.
+func TestStageReleasesInParallelOnlyAtTheInputsEnd(t *testing.T) {
+	day := record.MakeDate(2025, 3, 1).Time()
+	batch := func(end bool) *pipeline.Batch {
+		var recs []topicRec
+		for i, co := range []string{"SH01", "SH02", "SH01", "SH02"} {
+			r := arInvoice(fmt.Sprint("INV-", i), 100, day.AddDate(0, 0, i))
+			r.Company = co
+			recs = append(recs, topicRec{"inv", r})
+		}
+		return stageBatch(end, recs...)
+	}
+	for _, c := range []struct {
+		workers int
+		end     bool
+		want    int
+	}{{0, false, 0}, {0, true, 1}, {1, true, 0}, {2, false, 1}} {
+		s, err := NewStage(StageOptions{Topics: []string{"inv"}, Workers: c.workers, Registerer: prometheus.NewRegistry()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.cores, s.parallelFrom = 2, 1
+		if err := s.Process(context.Background(), batch(c.end)); err != nil {
+			t.Fatal(err)
+		}
+		if s.parallel != c.want {
+			t.Errorf("workers %d, input at its end %v: released in parallel %d times, want %d", c.workers, c.end, s.parallel, c.want)
+		}
+	}
+}

@@ -47,8 +47,9 @@ type StageOptions struct {
 	// determinism (a record more than Lateness behind is matched out of
 	// order) for bounded memory when a topic stalls; zero waits.
 	Lateness time.Duration
-	// Workers is how many companies a batch may release at once; 0 is
-	// GOMAXPROCS, and 1 (or a negative count) one after another.
+	// Workers is how many companies a batch may release at once: 1 (or
+	// a negative count) one after another; 0 one a core, but only once
+	// every input partition is read to its end (the end of a backfill).
 	Workers int
 	// Settings per company; companies not named take Default.
 	Settings map[string]Settings
@@ -89,7 +90,8 @@ type Stage struct {
 	em       emitter
 	lanes    []lane
 	emitters map[string]*emitter // by company, for parallel lanes
-	workers  int                 // how many companies are released at once
+	workers  int                 // how many companies are released at once (0: automatic)
+	cores    int                 // how many, automatically, at the input's end
 	// parallelFrom is parallelFrom but for tests.
 	parallelFrom int
 	parallel     int // how many times they were (for tests)
@@ -143,10 +145,7 @@ func NewStage(opt StageOptions) (*Stage, error) {
 	if _, err := NewRefFinder(opt.Default.RefPatterns); err != nil {
 		return nil, fmt.Errorf("matching settings: %w", err)
 	}
-	s := &Stage{opt: opt, epoch: -1, ackCh: make(chan struct{}, 1), workers: opt.Workers, parallelFrom: parallelFrom}
-	if s.workers == 0 {
-		s.workers = runtime.GOMAXPROCS(0)
-	}
+	s := &Stage{opt: opt, epoch: -1, ackCh: make(chan struct{}, 1), workers: opt.Workers, cores: runtime.GOMAXPROCS(0), parallelFrom: parallelFrom}
 	s.reset()
 	m := &s.metrics
 	m.lines = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "erpflow_match_lines_total",
