@@ -85,8 +85,8 @@ pgo: clickhouse
 	$(GO) tool pprof -proto .erpflow/pgo/canonical.prof .erpflow/pgo/raw.prof > cmd/erpflow/default.pgo
 
 bench: clickhouse
-	ERPFLOW_CLICKHOUSE_ADDR=$(CH_ADDR) $(BIN) bench
-	ERPFLOW_CLICKHOUSE_ADDR=$(CH_ADDR) $(BIN) bench --raw --kafka-engine=false
+	ERPFLOW_CLICKHOUSE_ADDR=$(CH_ADDR) $(BIN) bench --runs 3
+	ERPFLOW_CLICKHOUSE_ADDR=$(CH_ADDR) $(BIN) bench --raw --kafka-engine=false --runs 3
 	$(GO) test -run=NONE -bench=. -benchmem $$($(GO) list ./transforms/... ./pipeline/... | grep -v /transforms/match)
 	# matching's target is per core: one million open items, GOMAXPROCS=1
 	$(GO) test -run=NONE -bench=. -benchmem -cpu 1 ./transforms/match

@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+	"time"
+)
 
 // TestTargetsLine: each target of issue 3 is said met or not with the
 // figure it was judged on, the engine only when it was measured.
@@ -19,6 +23,29 @@ func TestTargetsLine(t *testing.T) {
 	} {
 		if got := targetsLine(c.ours, c.noMatch, c.bare, c.eng, c.rss); got != c.want {
 			t.Errorf("got  %s\nwant %s", got, c.want)
+		}
+	}
+}
+
+// TestMedianRun: the bench reports the run of median speed, the slower of
+// the middle two for an even count, whatever order the runs came in.
+func TestMedianRun(t *testing.T) {
+	run := func(ms int) childRun { return childRun{elapsed: time.Duration(ms) * time.Millisecond, last: fmt.Sprint(ms)} }
+	for _, c := range []struct {
+		runs []int
+		want string
+	}{
+		{[]int{3000}, "3000"},
+		{[]int{3900, 3500, 4400}, "3900"},
+		{[]int{3500, 4400, 3900}, "3900"},
+		{[]int{3500, 3600, 4000, 4400}, "4000"},
+	} {
+		var rs []childRun
+		for _, ms := range c.runs {
+			rs = append(rs, run(ms))
+		}
+		if got := medianRun(rs, 300000); got.last != c.want {
+			t.Errorf("%v: the run of %s ms, want %s", c.runs, got.last, c.want)
 		}
 	}
 }
