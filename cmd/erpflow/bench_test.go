@@ -30,7 +30,9 @@ func TestTargetsLine(t *testing.T) {
 // TestMedianRun: the bench reports the run of median speed, the slower of
 // the middle two for an even count, whatever order the runs came in.
 func TestMedianRun(t *testing.T) {
-	run := func(ms int) childRun { return childRun{elapsed: time.Duration(ms) * time.Millisecond, last: fmt.Sprint(ms)} }
+	run := func(ms int) childRun {
+		return childRun{elapsed: time.Duration(ms) * time.Millisecond, last: fmt.Sprint(ms)}
+	}
 	for _, c := range []struct {
 		runs []int
 		want string
