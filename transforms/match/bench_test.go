@@ -107,25 +107,24 @@ func BenchmarkReconcileWorld(b *testing.B) {
 	b.ReportMetric(float64(len(recs))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
 
-// BenchmarkStageWorld runs the same world through the matching stage in
-// batches of 20,000 records, as erpflow run does: what BenchmarkReconcileWorld
-// measures plus holding records for the watermark and turning the results
-// into rows and notes.
-func BenchmarkStageWorld(b *testing.B) {
-	recs := benchWorld(b)
+// topicBatches cuts records, in the order given, into batches of size as
+// the source hands them out: each record a message on its kind's topic
+// (partition 0), offsets counted per topic, each message knowing its
+// topic's end; a final batch closes the list. It returns the topics too.
+func topicBatches(recs []*record.Record, size int) ([]*pipeline.Batch, []string) {
 	perTopic := map[string]int64{}
+	var topics []string
 	for _, r := range recs {
-		perTopic[r.Kind.String()]++
+		t := r.Kind.String()
+		if perTopic[t] == 0 {
+			topics = append(topics, t)
+		}
+		perTopic[t]++
 	}
-	topics := make([]string, 0, len(perTopic))
-	for t := range perTopic {
-		topics = append(topics, t)
-	}
-	const size = 20000
 	var batches []*pipeline.Batch
 	next := map[string]int64{}
 	for i := 0; i < len(recs); i += size {
-		bt := &pipeline.Batch{}
+		bt := &pipeline.Batch{Seq: uint64(len(batches))}
 		for j, r := range recs[i:min(i+size, len(recs))] {
 			t := r.Kind.String()
 			bt.Messages = append(bt.Messages, pipeline.Message{Topic: t, Offset: next[t], HighWater: perTopic[t], Epoch: 1})
@@ -134,7 +133,16 @@ func BenchmarkStageWorld(b *testing.B) {
 		}
 		batches = append(batches, bt)
 	}
-	batches = append(batches, &pipeline.Batch{Final: true})
+	return append(batches, &pipeline.Batch{Seq: uint64(len(batches)), Final: true}), topics
+}
+
+// BenchmarkStageWorld runs the same world through the matching stage in
+// batches of 20,000 records, as erpflow run does: what BenchmarkReconcileWorld
+// measures plus holding records for the watermark and turning the results
+// into rows and notes.
+func BenchmarkStageWorld(b *testing.B) {
+	recs := benchWorld(b)
+	batches, topics := topicBatches(recs, 20000)
 	b.ReportAllocs()
 	b.ResetTimer()
 	rows := 0

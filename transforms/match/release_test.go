@@ -28,11 +28,9 @@ func arrivalBatches(t *testing.T, size int) ([]*pipeline.Batch, []string) {
 		t.Fatal(err)
 	}
 	var recs []*record.Record
-	perTopic := map[string]int64{}
 	for r := range recordLines(t, dir) {
 		clean.SetPartyKeys(r.Body)
 		recs = append(recs, r)
-		perTopic[r.Kind.String()]++
 	}
 	// Each topic's records in event time, handed out a fetch (chunk) at a
 	// time from topic after topic, as readers of one partition each do.
@@ -57,19 +55,7 @@ func arrivalBatches(t *testing.T, size int) ([]*pipeline.Batch, []string) {
 			left = left || len(byTopic[tp]) > 0
 		}
 	}
-	var batches []*pipeline.Batch
-	next := map[string]int64{}
-	for i := 0; i < len(order); i += size {
-		b := &pipeline.Batch{Seq: uint64(len(batches))}
-		for j, r := range order[i:min(i+size, len(order))] {
-			tp := r.Kind.String()
-			b.Messages = append(b.Messages, pipeline.Message{Topic: tp, Offset: next[tp], HighWater: perTopic[tp], Epoch: 1})
-			b.Items = append(b.Items, pipeline.Item{Rec: *r, Msg: j})
-			next[tp]++
-		}
-		batches = append(batches, b)
-	}
-	return append(batches, &pipeline.Batch{Seq: uint64(len(batches)), Final: true}), topics
+	return topicBatches(order, size)
 }
 
 // cloneBatches gives each stage batches of its own: Process appends to them.
@@ -151,20 +137,23 @@ func TestStageReleasesCompaniesInParallelAsInSeries(t *testing.T) {
 	}
 }
 
+// twoCompanies is a batch of four invoices on topic inv, two companies'
+// each, a day apart; end marks the topic read to its end.
+func twoCompanies(end bool) *pipeline.Batch {
+	day := record.MakeDate(2025, 3, 1).Time()
+	var recs []topicRec
+	for i, co := range []string{"SH01", "SH02", "SH01", "SH02"} {
+		r := arInvoice(fmt.Sprint("INV-", i), 100, day.AddDate(0, 0, i))
+		r.Company = co
+		recs = append(recs, topicRec{"inv", r})
+	}
+	return stageBatch(end, recs...)
+}
+
 // TestStageReleasesInSeriesWhileADecisionWaits: a company's waiting review
 // decisions are applied as its records pass their time, through the
 // stage's own maps, so a release with one waiting goes company by company.
 func TestStageReleasesInSeriesWhileADecisionWaits(t *testing.T) {
-	day := record.MakeDate(2025, 3, 1).Time()
-	batch := func() *pipeline.Batch {
-		var recs []topicRec
-		for i, co := range []string{"SH01", "SH02", "SH01", "SH02"} {
-			r := arInvoice(fmt.Sprint("INV-", i), 100, day.AddDate(0, 0, i))
-			r.Company = co
-			recs = append(recs, topicRec{"inv", r})
-		}
-		return stageBatch(true, recs...)
-	}
 	for _, c := range []struct {
 		waiting bool
 		want    int
@@ -176,9 +165,9 @@ func TestStageReleasesInSeriesWhileADecisionWaits(t *testing.T) {
 		s.workers, s.parallelFrom = 2, 1
 		if c.waiting {
 			// A replayed decision on a match not known yet: it waits.
-			s.pending["SH02"] = []pendingDecision{{Decision: Decision{MatchID: "m-unknown", Action: ActionAccept, After: day.AddDate(0, 1, 0)}}}
+			s.pending["SH02"] = []pendingDecision{{Decision: Decision{MatchID: "m-unknown", Action: ActionAccept, After: record.MakeDate(2025, 4, 1).Time()}}}
 		}
-		if err := s.Process(context.Background(), batch()); err != nil {
+		if err := s.Process(context.Background(), twoCompanies(true)); err != nil {
 			t.Fatal(err)
 		}
 		if s.parallel != c.want {
@@ -191,16 +180,6 @@ func TestStageReleasesInSeriesWhileADecisionWaits(t *testing.T) {
 // stage (0), companies go in parallel only once every input partition is
 // read to its end, when matching is what is left to run.
 func TestStageReleasesInParallelOnlyAtTheInputsEnd(t *testing.T) {
-	day := record.MakeDate(2025, 3, 1).Time()
-	batch := func(end bool) *pipeline.Batch {
-		var recs []topicRec
-		for i, co := range []string{"SH01", "SH02", "SH01", "SH02"} {
-			r := arInvoice(fmt.Sprint("INV-", i), 100, day.AddDate(0, 0, i))
-			r.Company = co
-			recs = append(recs, topicRec{"inv", r})
-		}
-		return stageBatch(end, recs...)
-	}
 	for _, c := range []struct {
 		workers int
 		end     bool
@@ -211,7 +190,7 @@ func TestStageReleasesInParallelOnlyAtTheInputsEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		s.cores, s.parallelFrom = 2, 1
-		if err := s.Process(context.Background(), batch(c.end)); err != nil {
+		if err := s.Process(context.Background(), twoCompanies(c.end)); err != nil {
 			t.Fatal(err)
 		}
 		if s.parallel != c.want {
