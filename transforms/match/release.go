@@ -87,10 +87,10 @@ type lane struct {
 	latest  time.Time
 	version uint64
 	// serial lanes write into the batch itself and may apply the company's
-	// pending decisions; the others write into a batch of their own.
+	// pending decisions; the others write into their emitter's laneRows.
 	serial bool
 	e      *emitter
-	moved  bool
+	moved  bool // latest was set by a record of this release
 }
 
 // keptRows is the most rows of a table a lane keeps room for between
