@@ -71,12 +71,17 @@ func BenchmarkMatchLine(b *testing.B) {
 // stage derives them before matching: without them the reconcilers would
 // spend a tenth of their time deriving keys the pipeline hands them.
 func benchWorld(b testing.TB) []*record.Record {
-	dir := b.TempDir()
-	if _, err := generator.WriteFiles(generator.Config{Seed: 1, Days: 90, Companies: 3, OrdersPerDay: 50}, dir, nil); err != nil {
-		b.Fatal(err)
+	return worldOf(b, generator.Config{Seed: 1, Days: 90, Companies: 3, OrdersPerDay: 50})
+}
+
+// worldOf generates a world's canonical records, party keys derived.
+func worldOf(tb testing.TB, cfg generator.Config) []*record.Record {
+	dir := tb.TempDir()
+	if _, err := generator.WriteFiles(cfg, dir, nil); err != nil {
+		tb.Fatal(err)
 	}
 	var recs []*record.Record
-	for r := range recordLines(b, dir) {
+	for r := range recordLines(tb, dir) {
 		clean.SetPartyKeys(r.Body)
 		recs = append(recs, r)
 	}

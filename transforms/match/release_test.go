@@ -15,7 +15,6 @@ import (
 	"github.com/erpflow/erpflow/connectors/generator"
 	"github.com/erpflow/erpflow/pipeline"
 	"github.com/erpflow/erpflow/pipeline/record"
-	"github.com/erpflow/erpflow/transforms/clean"
 )
 
 // arrivalBatches cuts a world into batches in the order a backfill reads
@@ -23,15 +22,7 @@ import (
 // a batch of the busy one releases thousands of records of every company.
 func arrivalBatches(t *testing.T, size int) ([]*pipeline.Batch, []string) {
 	t.Helper()
-	dir := t.TempDir()
-	if _, err := generator.WriteFiles(generator.Config{Seed: 7, Days: 45, Companies: 3, OrdersPerDay: 20}, dir, nil); err != nil {
-		t.Fatal(err)
-	}
-	var recs []*record.Record
-	for r := range recordLines(t, dir) {
-		clean.SetPartyKeys(r.Body)
-		recs = append(recs, r)
-	}
+	recs := worldOf(t, generator.Config{Seed: 7, Days: 45, Companies: 3, OrdersPerDay: 20})
 	// Each topic's records in event time, handed out a fetch (chunk) at a
 	// time from topic after topic, as readers of one partition each do.
 	byTopic := map[string][]*record.Record{}
