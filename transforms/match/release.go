@@ -213,7 +213,8 @@ func (s *Stage) release(l *lane) {
 	}
 	due := l.serial && len(s.pending[l.company]) > 0
 	for i := 0; i < n; i++ {
-		r := held[i]
+		h := held[i]
+		r := h.record(l.company)
 		if due {
 			// Decisions read the company's latest time and write its
 			// versions through the stage's maps.
@@ -230,7 +231,7 @@ func (s *Stage) release(l *lane) {
 		} else {
 			l.latest, l.moved = r.EventTime, true
 		}
-		l.rc.Add(r, &l.e.out)
+		l.rc.Add(&r, &l.e.out)
 		s.emit(l.e, &l.version, r.EventTime)
 	}
 	rest := copy(held, held[n:])

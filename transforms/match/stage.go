@@ -317,9 +317,7 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 			part = m.Partition
 			s.part[co] = part
 		}
-		rec := new(record.Record)
-		*rec = *r
-		q.add(rec)
+		q.add(holdOf(r))
 	}
 	endRun()
 	if err := s.releaseAll(b); err != nil {
@@ -533,7 +531,7 @@ func (s *Stage) load(ctx context.Context, company string, b *pipeline.Batch) err
 	q, n := s.queue(company), 0
 	var until time.Time
 	if err := s.opt.History.Records(ctx, company, func(r *record.Record) {
-		q.add(r)
+		q.add(holdOf(r))
 		n++
 		if r.EventTime.After(until) {
 			until = r.EventTime
@@ -615,11 +613,37 @@ func (s *Stage) queue(company string) *queue {
 // in only when some are released, so a long wait does not sort the same
 // records again and again.
 type queue struct {
-	sorted, fresh []*record.Record
+	sorted, fresh []*heldRecord
 }
 
-func (q *queue) add(r *record.Record) { q.fresh = append(q.fresh, r) }
-func (q *queue) len() int             { return len(q.sorted) + len(q.fresh) }
+// heldRecord is what the stage keeps of a record until the watermark
+// passes it: the record less what matching never reads (its company, which
+// its queue says, the ingest time and the provenance). A backfill holds a
+// hundred thousand records at its peak, and the whole record took twice
+// the room, all of it heap the collector works under.
+type heldRecord struct {
+	Kind      record.Kind
+	Source    string
+	ID        string
+	Version   uint64
+	EventTime time.Time
+	Body      record.Body
+	Flags     record.Flags
+}
+
+func holdOf(r *record.Record) *heldRecord {
+	return &heldRecord{Kind: r.Kind, Source: r.Source, ID: r.ID, Version: r.Version,
+		EventTime: r.EventTime, Body: r.Body, Flags: r.Flags}
+}
+
+// record is h as company's record, for the reconciler, which does not keep it.
+func (h *heldRecord) record(company string) record.Record {
+	return record.Record{Envelope: record.Envelope{Kind: h.Kind, Company: company, Source: h.Source,
+		ID: h.ID, Version: h.Version, EventTime: h.EventTime}, Body: h.Body, Flags: h.Flags}
+}
+
+func (q *queue) add(r *heldRecord) { q.fresh = append(q.fresh, r) }
+func (q *queue) len() int          { return len(q.sorted) + len(q.fresh) }
 
 // order merges the fresh records into the sorted ones.
 func (q *queue) order() {
@@ -631,7 +655,7 @@ func (q *queue) order() {
 		q.sorted, q.fresh = q.fresh, q.sorted[:0]
 		return
 	}
-	merged := make([]*record.Record, 0, len(q.sorted)+len(q.fresh))
+	merged := make([]*heldRecord, 0, len(q.sorted)+len(q.fresh))
 	i, j := 0, 0
 	for i < len(q.sorted) && j < len(q.fresh) {
 		// Equal records keep the held one first, as a stable sort would.
@@ -652,13 +676,18 @@ func (q *queue) order() {
 // SortForMatching puts records in the order matching takes them, the
 // order a replay of the same records must reproduce.
 func SortForMatching(recs []record.Record) {
-	sort.SliceStable(recs, func(i, j int) bool { return before(&recs[i], &recs[j]) })
+	sort.SliceStable(recs, func(i, j int) bool {
+		a, b := &recs[i], &recs[j]
+		ha := heldRecord{Kind: a.Kind, Source: a.Source, ID: a.ID, Version: a.Version, EventTime: a.EventTime}
+		hb := heldRecord{Kind: b.Kind, Source: b.Source, ID: b.ID, Version: b.Version, EventTime: b.EventTime}
+		return before(&ha, &hb)
+	})
 }
 
 // before orders records for matching: event time, then documents before
 // the bank lines that pay them, then kind, source, id and version, so that
 // equal times never depend on arrival.
-func before(a, b *record.Record) bool {
+func before(a, b *heldRecord) bool {
 	if !a.EventTime.Equal(b.EventTime) {
 		return a.EventTime.Before(b.EventTime)
 	}
