@@ -1,6 +1,10 @@
 package match
 
-import "github.com/erpflow/erpflow/pipeline/record"
+import (
+	"math"
+
+	"github.com/erpflow/erpflow/pipeline/record"
+)
 
 // ageQueue finds the state that nothing touched since a cut-off without
 // walking all of it: the reconciler forgets such state at the end of every
@@ -15,6 +19,11 @@ type ageQueue[K comparable] struct {
 	// checked again at every sweep, since what keeps them (the book, a
 	// chain's status) can change without touching them.
 	parked map[K]struct{}
+	// woken says the owner wakes a parked entry (wake) whenever what keeps
+	// it in use may have let go of it, so that a sweep need not check
+	// every parked entry again: in a backfill of years the parked entries
+	// grow by the thousand and a day ends every few hundred records.
+	woken bool
 }
 
 type agedKey[K comparable] struct {
@@ -64,6 +73,17 @@ func (a *aged[K]) pop() agedKey[K] {
 	return top
 }
 
+// wake has the next sweep check k again if k is parked.
+func (q *ageQueue[K]) wake(k K) {
+	if _, ok := q.parked[k]; ok {
+		delete(q.parked, k)
+		q.h.push(agedKey[K]{math.MinInt32, k})
+	}
+}
+
+// unpark drops k from the parked entries: the owner forgot it.
+func (q *ageQueue[K]) unpark(k K) { delete(q.parked, k) }
+
 // touch queues k as touched on day.
 func (q *ageQueue[K]) touch(day record.Date, k K) {
 	q.h.push(agedKey[K]{day, k})
@@ -77,9 +97,11 @@ func (q *ageQueue[K]) touch(day record.Date, k K) {
 // move on), so a parked entry touched since can be let go: its new turn is
 // queued.
 func (q *ageQueue[K]) sweep(cut record.Date, check func(K) (park bool)) {
-	for k := range q.parked {
-		if !check(k) {
-			delete(q.parked, k)
+	if !q.woken {
+		for k := range q.parked {
+			if !check(k) {
+				delete(q.parked, k)
+			}
 		}
 	}
 	for len(q.h) > 0 && q.h[0].day < cut {

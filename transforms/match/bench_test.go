@@ -171,3 +171,32 @@ func BenchmarkStageWorld(b *testing.B) {
 	b.ReportMetric(float64(len(recs))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(rows)/float64(b.N), "rows")
 }
+
+// BenchmarkStageBackfill runs one company's world through the stage as a
+// backfill of two months and of two years: the cost of a record should
+// not grow with how much history came before it, and the two figures side
+// by side show whether it does (a day's end once walked every bank line
+// kept, so a record of the second year cost three times one of the
+// first months).
+func BenchmarkStageBackfill(b *testing.B) {
+	for _, days := range []int{60, 720} {
+		recs := worldOf(b, generator.Config{Seed: 1, Days: days, Companies: 1, OrdersPerDay: 50})
+		batches, topics := topicBatches(recs, 20000)
+		b.Run(fmt.Sprintf("days=%d", days), func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				s, err := NewStage(StageOptions{Topics: topics, Registerer: prometheus.NewRegistry(), Workers: 1})
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, bt := range batches {
+					bt.Rows, bt.Notes = bt.Rows[:0], bt.Notes[:0]
+					if err := s.Process(context.Background(), bt); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(recs)), "ns/record")
+		})
+	}
+}

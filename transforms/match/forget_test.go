@@ -134,3 +134,45 @@ func TestForgetStateFromTheEpoch(t *testing.T) {
 		}
 	}
 }
+
+// TestForgetParkedDocumentOnceItLeavesTheBook: an open document untouched
+// since the cut is parked, not checked again at every day's end; leaving
+// the book wakes it, and the next day's end forgets it.
+func TestForgetParkedDocumentOnceItLeavesTheBook(t *testing.T) {
+	rc, err := NewReconciler("SH01", DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2025, 1, 2, 9, 0, 0, 0, time.UTC)
+	var out Output
+	for _, id := range []string{"INV-1", "INV-2"} {
+		rc.Add(&record.Record{Envelope: record.Envelope{Kind: record.KindInvoice, Company: "SH01", Source: "erp", ID: id, Version: 1, EventTime: at},
+			Body: &record.Invoice{Number: id, Direction: "AR", Party: record.Party{ID: "C1", Name: "Acme"}, Total: record.Money{Minor: 100, Currency: cny},
+				IssueDate: record.DateOf(at), DueDate: record.DateOf(at), Status: "open"}}, &out)
+	}
+	k1 := itemKey{record.KindInvoice, "erp", "INV-1"}
+	k2 := itemKey{record.KindInvoice, "erp", "INV-2"}
+	cut := record.DateOf(at) + 10
+	rc.forgetKnown(cut)
+	rc.forgetKnown(cut + 1)
+	if _, ok := rc.known[k1]; !ok {
+		t.Fatal("an open document was forgotten")
+	}
+	if _, ok := rc.ages.parked[k1]; !ok {
+		t.Fatalf("an open document untouched since the cut is not parked: %v", rc.ages.parked)
+	}
+	// Out of the book without a record touching it: no path does that
+	// today (a match or a new version touches the document), but one that
+	// did would leave it parked for ever without the wake.
+	rc.Book().Remove(k1.kind, k1.source, k1.id)
+	rc.forgetKnown(cut + 2)
+	if _, ok := rc.known[k1]; ok {
+		t.Error("a document out of the book and untouched since the cut is still known")
+	}
+	if _, ok := rc.ages.parked[k1]; ok {
+		t.Error("a forgotten document is still parked")
+	}
+	if _, ok := rc.known[k2]; !ok {
+		t.Error("the document still open was forgotten with the other")
+	}
+}

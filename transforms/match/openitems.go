@@ -49,6 +49,9 @@ type Book struct {
 	byParty  map[string][]*OpenItem
 	byAmount map[amountKey][]*OpenItem
 	seq      uint64
+	// gone, if set, hears of every item that leaves the book (settled,
+	// removed, or put again with nothing open).
+	gone func(itemKey)
 }
 
 // NewBook returns an empty book.
@@ -77,6 +80,7 @@ func (b *Book) Put(it OpenItem) {
 		it.seq = b.seq
 	}
 	if it.Open.Minor == 0 {
+		b.left(k)
 		return
 	}
 	p := &it
@@ -109,6 +113,13 @@ func (b *Book) Remove(k record.Kind, source, id string) {
 	if it, ok := b.items[key]; ok {
 		b.unindex(it)
 		delete(b.items, key)
+		b.left(key)
+	}
+}
+
+func (b *Book) left(k itemKey) {
+	if b.gone != nil {
+		b.gone(k)
 	}
 }
 
@@ -126,6 +137,8 @@ func (b *Book) Settle(it *OpenItem, amount record.Money) bool {
 	if rest.Open.Minor > 0 {
 		b.items[itemKey{it.Kind, it.Source, it.ID}] = &rest
 		b.index(&rest)
+	} else {
+		b.left(itemKey{it.Kind, it.Source, it.ID})
 	}
 	return true
 }
