@@ -176,3 +176,39 @@ func TestForgetParkedDocumentOnceItLeavesTheBook(t *testing.T) {
 		t.Error("the document still open was forgotten with the other")
 	}
 }
+
+// TestForgetParkedChainOncePaid: a chain with money owed is parked, not
+// checked again at every Forget; once settle finds it paid it is woken,
+// and the next Forget lets it go.
+func TestForgetParkedChainOncePaid(t *testing.T) {
+	o := NewOrderToCash()
+	at := time.Date(2025, 1, 2, 9, 0, 0, 0, time.UTC)
+	day := record.DateOf(at)
+	o.Add(&record.Record{Envelope: record.Envelope{Kind: record.KindSalesOrder, Company: "SH01", Source: "shop", ID: "SO-1", Version: 1, EventTime: at},
+		Body: &record.SalesOrder{Number: "SO-1", OrderDate: day, Status: "open"}})
+	o.Add(&record.Record{Envelope: record.Envelope{Kind: record.KindInvoice, Company: "SH01", Source: "erp", ID: "INV-1", Version: 1, EventTime: at},
+		Body: &record.Invoice{Number: "INV-1", Direction: "AR", OrderRef: "SO-1", Party: record.Party{ID: "C1", Name: "Acme"},
+			Total: record.Money{Minor: 100, Currency: cny}, IssueDate: day, DueDate: day, Status: "open"}})
+	o.Forget(day + 10)
+	o.Forget(day + 11)
+	c := o.chains["SO-1"]
+	if c == nil {
+		t.Fatal("a chain with money owed was forgotten")
+	}
+	if _, ok := o.ages.parked["SO-1"]; !ok {
+		t.Fatalf("a chain owed and untouched since the cut is not parked (status %s)", c.Status)
+	}
+	// Paid without a touch (no path does that today: a match touches
+	// the chain first), which would leave it parked for ever unwoken.
+	o.invoices["SH01/erp/INV-1"].received = 100
+	o.settle(c)
+	if c.Status != "paid" {
+		t.Fatalf("status %s, want paid", c.Status)
+	}
+	if n := o.Forget(day + 12); n != 1 || o.chains["SO-1"] != nil {
+		t.Errorf("Forget let go of %d chains, SO-1 kept: %v", n, o.chains["SO-1"] != nil)
+	}
+	if _, ok := o.ages.parked["SO-1"]; ok {
+		t.Error("a forgotten chain is still parked")
+	}
+}

@@ -109,8 +109,12 @@ type arState struct {
 
 // NewOrderToCash returns an empty tracker.
 func NewOrderToCash() *OrderToCash {
-	return &OrderToCash{chains: map[string]*Chain{}, invoices: map[string]*arState{}, versions: map[string]uint64{}, owing: map[string]*arState{},
+	o := &OrderToCash{chains: map[string]*Chain{}, invoices: map[string]*arState{}, versions: map[string]uint64{}, owing: map[string]*arState{},
 		changed: map[string]bool{}}
+	// A chain is parked while money is owed on it; settle wakes it once it
+	// is paid or cancelled.
+	o.ages.woken = true
+	return o
 }
 
 func (o *OrderToCash) chain(number string) *Chain {
@@ -264,6 +268,7 @@ func (o *OrderToCash) track(st *arState) {
 // invoices got, then whether its invoices, net of credit notes, are paid
 // in full, in part or not at all.
 func (o *OrderToCash) settle(c *Chain) {
+	defer o.wakeDone(c)
 	c.Paid = record.NoDate
 	switch {
 	case c.cancelled:
@@ -414,6 +419,13 @@ func addOnce(list []string, id string) []string {
 	return append(list, id)
 }
 
+// wakeDone has the next Forget look at c again once nothing is owed on it.
+func (o *OrderToCash) wakeDone(c *Chain) {
+	if c.Status == "paid" || c.Status == "cancelled" {
+		o.ages.wake(c.key)
+	}
+}
+
 // Forget drops the chains that are paid or cancelled and had no record
 // since before cutoff (an event date), with their invoices, and returns
 // how many. Chains with money still to come are kept however old: they
@@ -438,6 +450,7 @@ func (o *OrderToCash) Forget(cutoff record.Date) int {
 		}
 		delete(o.versions, c.Order)
 		delete(o.chains, k)
+		o.ages.unpark(k)
 		n++
 		return false
 	})
