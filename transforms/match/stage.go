@@ -1,11 +1,14 @@
 package match
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -650,7 +653,7 @@ func (q *queue) order() {
 	if len(q.fresh) == 0 {
 		return
 	}
-	sort.SliceStable(q.fresh, func(i, j int) bool { return before(q.fresh[i], q.fresh[j]) })
+	slices.SortStableFunc(q.fresh, compareHeld)
 	if len(q.sorted) == 0 {
 		q.sorted, q.fresh = q.fresh, q.sorted[:0]
 		return
@@ -687,24 +690,30 @@ func SortForMatching(recs []record.Record) {
 // before orders records for matching: event time, then documents before
 // the bank lines that pay them, then kind, source, id and version, so that
 // equal times never depend on arrival.
-func before(a, b *heldRecord) bool {
-	if !a.EventTime.Equal(b.EventTime) {
-		return a.EventTime.Before(b.EventTime)
+func before(a, b *heldRecord) bool { return compareHeld(a, b) < 0 }
+
+// compareHeld is before as a three-way comparison, for slices' sorts.
+func compareHeld(a, b *heldRecord) int {
+	if c := a.EventTime.Compare(b.EventTime); c != 0 {
+		return c
 	}
 	ab, bb := a.Kind == record.KindBankTxn, b.Kind == record.KindBankTxn
-	if ab != bb {
-		return bb
+	switch {
+	case ab && !bb:
+		return 1
+	case bb && !ab:
+		return -1
 	}
-	if a.Kind != b.Kind {
-		return a.Kind < b.Kind
+	if c := cmp.Compare(a.Kind, b.Kind); c != 0 {
+		return c
 	}
-	if a.Source != b.Source {
-		return a.Source < b.Source
+	if c := strings.Compare(a.Source, b.Source); c != 0 {
+		return c
 	}
-	if a.ID != b.ID {
-		return a.ID < b.ID
+	if c := strings.Compare(a.ID, b.ID); c != 0 {
+		return c
 	}
-	return a.Version < b.Version
+	return cmp.Compare(a.Version, b.Version)
 }
 
 // nextVersion is the version of a company's next row: the event time in

@@ -488,3 +488,52 @@ func TestStageNotesAreKeptAtTheirSize(t *testing.T) {
 		t.Errorf("%d notes but %d different ones: notes share a buffer", len(notes), len(seen))
 	}
 }
+
+// TestMatchingOrder: records are matched by event time, documents before
+// the bank lines of the same instant, then by kind, source, id and
+// version; the order never depends on arrival, and a record is never
+// before itself.
+func TestMatchingOrder(t *testing.T) {
+	t0 := time.Date(2025, 4, 16, 9, 0, 0, 0, time.UTC)
+	rec := func(k record.Kind, at time.Time, source, id string, v uint64) *heldRecord {
+		return &heldRecord{Kind: k, Source: source, ID: id, Version: v, EventTime: at}
+	}
+	// Each is before every one after it.
+	want := []*heldRecord{
+		rec(record.KindBankTxn, t0.Add(-time.Second), "bank", "L-9", 1),
+		rec(record.KindInvoice, t0, "erp", "INV-2", 1),
+		rec(record.KindPayment, t0, "erp", "PAY-1", 1),
+		rec(record.KindApproval, t0, "a", "AP-1", 1),
+		rec(record.KindApproval, t0, "b", "AP-1", 1),
+		rec(record.KindApproval, t0, "b", "AP-2", 1),
+		rec(record.KindApproval, t0, "b", "AP-2", 2),
+		rec(record.KindBankTxn, t0, "bank", "L-1", 1),
+		rec(record.KindInvoice, t0.Add(time.Nanosecond), "erp", "INV-1", 1),
+	}
+	// Kinds compare by their number: the list above must agree with it.
+	if !(record.KindInvoice < record.KindPayment && record.KindPayment < record.KindApproval) {
+		t.Fatalf("kind numbers changed: invoice %d, payment %d, approval %d", record.KindInvoice, record.KindPayment, record.KindApproval)
+	}
+	for i, a := range want {
+		if before(a, a) {
+			t.Errorf("%d is before itself", i)
+		}
+		for j := i + 1; j < len(want); j++ {
+			if !before(a, want[j]) || before(want[j], a) {
+				t.Errorf("%d (%v %s/%s v%d) should come before %d (%v %s/%s v%d)", i, a.Kind, a.Source, a.ID, a.Version,
+					j, want[j].Kind, want[j].Source, want[j].ID, want[j].Version)
+			}
+		}
+	}
+	// A queue sorts any arrival into that order.
+	q := &queue{}
+	for _, i := range []int{8, 3, 0, 7, 5, 1, 6, 4, 2} {
+		q.add(want[i])
+	}
+	q.order()
+	for i, r := range q.sorted {
+		if r != want[i] {
+			t.Errorf("position %d: %v %s/%s v%d", i, r.Kind, r.Source, r.ID, r.Version)
+		}
+	}
+}
