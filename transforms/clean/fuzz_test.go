@@ -196,6 +196,9 @@ func FuzzNormalize(f *testing.F) {
 	for _, s := range []string{"  a  b ", "\tx\n", "'q'", "１２３４．５０", "“上海”", "\u3000x\u3000", "e\u200b\u0301", `"'x'"`} {
 		f.Add(s)
 	}
+	for _, s := range []string{"ＩＮＶ－２０２５\u3000００４２", "\u3000\u3000１\u3000\u3000２\u3000", "＂１２＂", "＇x＇", "１２\u00a0３", "ｅ\u0301", "～！"} {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, in string) {
 		n := Normalize(in)
 		if Normalize(n) != n {
@@ -212,6 +215,10 @@ func FuzzNormalize(f *testing.F) {
 		}
 		if ok && a != n {
 			t.Fatalf("NormalizeASCII(%q) = %q, Normalize = %q", in, a, n)
+		}
+		// Every shortcut agrees with the full NFKC path.
+		if want := normalizeNFKC(in); n != want {
+			t.Fatalf("Normalize(%q) = %q, by NFKC %q", in, n, want)
 		}
 		_ = MatchKey(in)
 	})

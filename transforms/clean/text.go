@@ -22,10 +22,18 @@ func Normalize(s string) string {
 	if n, ok := NormalizeASCII(s); ok {
 		return n
 	}
-	// Invalid bytes and invisible characters go before NFKC, which leaves
-	// text after an invalid byte as it is: replaced or removed afterwards,
-	// they could expose text that NFKC would have changed, and Normalize
-	// would not be idempotent.
+	if n, ok := normalizeWide(s); ok {
+		return n
+	}
+	return normalizeNFKC(s)
+}
+
+// normalizeNFKC is Normalize for any text, the way every shortcut must agree
+// with. Invalid bytes and invisible characters go before NFKC, which leaves
+// text after an invalid byte as it is: replaced or removed afterwards, they
+// could expose text that NFKC would have changed, and Normalize would not be
+// idempotent.
+func normalizeNFKC(s string) string {
 	return unquote(squeeze(norm.NFKC.String(dropInvisible(strings.ToValidUTF8(s, "\uFFFD")))))
 }
 
@@ -49,6 +57,59 @@ func NormalizeASCII(s string) (string, bool) {
 	}
 	return unquote(squeeze(s)), true
 }
+
+// normalizeWide is Normalize for text of ASCII and full-width forms only
+// (Ａ, １, ，, ．, the ideographic space), as Chinese systems type numbers
+// and codes; for any other text it returns false. NFKC maps each of these
+// to one ASCII character, and with no other character in the text nothing
+// can compose with them, so mapping them first gives what NFKC gives, at a
+// fraction of the cost of golang.org/x/text's decomposition.
+func normalizeWide(s string) (string, bool) {
+	// Most text outside ASCII is Chinese words, not full-width forms: look
+	// at the first character outside ASCII before copying anything.
+	first := 0
+	for first < len(s) && s[first] < utf8.RuneSelf {
+		first++
+	}
+	if r, _ := utf8.DecodeRuneInString(s[first:]); !isWide(r) {
+		return "", false
+	}
+	var buf [64]byte
+	b := append(buf[:0], s[:first]...)
+	for i := first; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			b = append(b, c)
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r >= fullWidthFirst && r <= fullWidthLast:
+			b = append(b, byte(r-fullWidthOffset))
+		case r == ideographicSpace:
+			b = append(b, ' ')
+		default:
+			return "", false
+		}
+		i += n
+	}
+	out, _ := NormalizeASCII(string(b))
+	return out, true
+}
+
+func isWide(r rune) bool {
+	return r >= fullWidthFirst && r <= fullWidthLast || r == ideographicSpace
+}
+
+// The full-width forms of the printable ASCII characters, U+FF01 (！) to
+// U+FF5E (～), are that character plus fullWidthOffset.
+const (
+	fullWidthFirst   = '\uff01'
+	fullWidthLast    = '\uff5e'
+	fullWidthOffset  = 0xfee0
+	ideographicSpace = '\u3000'
+)
 
 func isInvisible(r rune) bool {
 	return r == '\u200b' || r == '\ufeff' || r == '\u2060'

@@ -38,6 +38,10 @@ func TestNormalize(t *testing.T) {
 		{"＂abc＂", "abc"},
 		{"ｅ\u0301", "é"},
 		{"000000000\xf1ǉ", "000000000\ufffdlj"}, // found by FuzzNormalize
+		{"ＩＮＶ－２０２５\u3000００４２", "INV-2025 0042"},
+		{"\u3000１\u3000\u3000２\u3000", "1 2"},
+		{"＂\u3000１２\u3000＂", "12"},
+		{"～！", "~!"},
 	} {
 		if got := Normalize(c.in); got != c.want {
 			t.Errorf("Normalize(%q) = %q; want %q", c.in, got, c.want)
@@ -53,6 +57,34 @@ func TestNormalizeNoAlloc(t *testing.T) {
 		if n := testing.AllocsPerRun(100, func() { _ = Normalize(in) }); n != 0 {
 			t.Errorf("Normalize(%q) allocates %v times", in, n)
 		}
+	}
+}
+
+// TestNormalizeWideAgreesWithNFKC holds the full-width shortcut to NFKC for
+// every character it takes, alone and among ASCII, spaces and quotes.
+func TestNormalizeWideAgreesWithNFKC(t *testing.T) {
+	wide := []rune{ideographicSpace}
+	for r := rune(fullWidthFirst); r <= fullWidthLast; r++ {
+		wide = append(wide, r)
+	}
+	for _, r := range wide {
+		for _, in := range []string{string(r), "a" + string(r) + "1", " " + string(r) + " ", `"` + string(r) + `"`, string(r) + string(r) + "x"} {
+			if got, want := Normalize(in), normalizeNFKC(in); got != want {
+				t.Errorf("Normalize(%q) = %q, by NFKC %q", in, got, want)
+			}
+			if _, ok := normalizeWide(in); !ok {
+				t.Errorf("normalizeWide(%q) declined", in)
+			}
+		}
+	}
+	// Anything else outside ASCII goes the full way.
+	for _, in := range []string{"１２\u00a0３", "ｅ\u0301", "￥１", "１\u200b２", "１\xff"} {
+		if _, ok := normalizeWide(in); ok {
+			t.Errorf("normalizeWide(%q) took a text it cannot", in)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = Normalize("１，２３４．５０") }); n > 1 {
+		t.Errorf("Normalize of a full-width number allocates %v times", n)
 	}
 }
 
