@@ -84,6 +84,9 @@ func TestSinkLandsDerivedRows(t *testing.T) {
 			}
 			got = append(got, fmtRow(name, amount.String(), tags, pass, when.UTC().Format(time.RFC3339), version, score, flag, n))
 		}
+		if err := rows.Err(); err != nil {
+			t.Fatalf("read %s back: %v", table, err)
+		}
 		rows.Close()
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s:\n got %q\nwant %q", table, got, want)

@@ -397,6 +397,9 @@ func TestSinkSendsRowsInClickHousesKeyOrder(t *testing.T) {
 		}
 		theirs = append(theirs, fmt.Sprintf("%s|%s|%s|%d", c, s, id, v))
 	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("read the invoices back: %v", err)
+	}
 	if strings.Join(ours, "\n") != strings.Join(theirs, "\n") {
 		t.Errorf("sent in this order:\n%s\nClickHouse orders them:\n%s", strings.Join(ours, "\n"), strings.Join(theirs, "\n"))
 	}

@@ -771,6 +771,9 @@ func readRecon(t *testing.T, chCfg clickhouse.Config) reconState {
 		}
 		st.lines[line] = outcome + "/" + id
 	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("read recon_matches back: %v", err)
+	}
 	rows.Close()
 	rows, err = conn.Query(ctx, "SELECT exception_id, type, subject_id, status FROM recon_exceptions FINAL")
 	if err != nil {
@@ -782,6 +785,9 @@ func readRecon(t *testing.T, chCfg clickhouse.Config) reconState {
 			t.Fatal(err)
 		}
 		st.exceptions[id] = typ + "/" + subject + "/" + status
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("read recon_exceptions back: %v", err)
 	}
 	rows.Close()
 	return st
