@@ -115,7 +115,7 @@ func (s *Stage) releaseAll(b *pipeline.Batch) error {
 	for _, c := range sortedKeys(s.held) {
 		l := lane{company: c, q: s.held[c], rc: s.recs[c], all: b.Final, latest: s.latest[c], version: s.version[c]}
 		if !b.Final {
-			if l.wm = s.watermark(s.part[c]); l.wm.IsZero() {
+			if l.wm = s.companyWatermark(c); l.wm.IsZero() {
 				continue
 			}
 		}

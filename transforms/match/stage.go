@@ -88,6 +88,12 @@ type Stage struct {
 	atEnd   map[topicPart]bool      // input partitions read to their end at the last fetch
 	latest  map[string]time.Time    // per company, event time of the latest record fed
 	version map[string]uint64       // per company, the last row version emitted
+	// split are the other partitions a company's records came from in
+	// this assignment: none when producers key by company, as DESIGN.md
+	// asks, but a system keying by document number, or partitions added to
+	// a topic, spreads a company; its records then wait for every one of
+	// its partitions, not just the last one they came from.
+	split map[string][]int32
 	// em turns results into the batch's rows and notes; lanes are the
 	// companies released in parallel, each with an emitter of its own.
 	em       emitter
@@ -132,6 +138,7 @@ type stageMetrics struct {
 	totalDay   map[[2]string]record.Date // the day totals shows, per company and currency
 	totalMu    sync.Mutex                // for totalDay, as companies emit in parallel
 	waiting    *prometheus.GaugeVec
+	split      prometheus.Gauge
 }
 
 // NewStage returns a matching stage.
@@ -174,8 +181,12 @@ func NewStage(opt StageOptions) (*Stage, error) {
 	m.waiting = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "erpflow_match_waiting_lines",
 		Help: "Credit lines that matched nothing yet and wait for their document, per company: each becomes an " +
 			"unidentified receipt once it has waited matching's unmatched_days."}, []string{"company"})
+	m.split = prometheus.NewGauge(prometheus.GaugeOpts{Name: "erpflow_match_split_companies",
+		Help: "Companies whose records came from more than one partition of this member's assignment: producers " +
+			"that do not key by company. Their records wait for every partition they came from; a company split " +
+			"across members is matched on each member without the other's records."})
 	if opt.Registerer != nil {
-		for _, c := range []prometheus.Collector{m.lines, m.exceptions, m.late, m.held, m.unbalanced, m.rebuilt, m.decisions, m.totals, m.waiting} {
+		for _, c := range []prometheus.Collector{m.lines, m.exceptions, m.late, m.held, m.unbalanced, m.rebuilt, m.decisions, m.totals, m.waiting, m.split} {
 			if err := opt.Registerer.Register(c); err != nil {
 				return nil, fmt.Errorf("matching metrics: %w", err)
 			}
@@ -185,7 +196,7 @@ func NewStage(opt StageOptions) (*Stage, error) {
 }
 
 func (s *Stage) reset() {
-	s.recs, s.held, s.part = map[string]*Reconciler{}, map[string]*queue{}, map[string]int32{}
+	s.recs, s.held, s.part, s.split = map[string]*Reconciler{}, map[string]*queue{}, map[string]int32{}, map[string][]int32{}
 	s.newest, s.latest, s.atEnd = map[topicPart]time.Time{}, map[string]time.Time{}, map[topicPart]bool{}
 	s.version = map[string]uint64{}
 	s.emitters = map[string]*emitter{}
@@ -199,6 +210,7 @@ func (s *Stage) reset() {
 		s.metrics.totals.Reset()
 		clear(s.metrics.totalDay)
 		s.metrics.waiting.Reset()
+		s.metrics.split.Set(0)
 	}
 }
 
@@ -315,10 +327,10 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 			}
 			co, q = r.Company, s.queue(r.Company)
 			part = m.Partition
-			s.part[co] = part
+			s.notePartition(co, part)
 		} else if m.Partition != part {
 			part = m.Partition
-			s.part[co] = part
+			s.notePartition(co, part)
 		}
 		q.add(holdOf(r))
 	}
@@ -554,6 +566,35 @@ func (s *Stage) load(ctx context.Context, company string, b *pipeline.Batch) err
 		s.pending[company] = append(s.pending[company], pendingDecision{d, false})
 	}
 	return nil
+}
+
+// notePartition records that company c's records come from partition p.
+func (s *Stage) notePartition(c string, p int32) {
+	first, ok := s.part[c]
+	switch {
+	case !ok:
+		s.part[c] = p
+	case first == p || slices.Contains(s.split[c], p):
+	default:
+		s.split[c] = append(s.split[c], p)
+		s.metrics.split.Set(float64(len(s.split)))
+	}
+}
+
+// companyWatermark is the event time up to which company c's records can
+// be matched: its partition's watermark, or the oldest of them if its
+// records came from more than one.
+func (s *Stage) companyWatermark(c string) time.Time {
+	wm := s.watermark(s.part[c])
+	for _, p := range s.split[c] {
+		if wm.IsZero() {
+			break
+		}
+		if w := s.watermark(p); w.Before(wm) {
+			wm = w
+		}
+	}
+	return wm
 }
 
 // watermark is the event time up to which a partition's records can be

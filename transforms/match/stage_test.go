@@ -537,3 +537,97 @@ func TestMatchingOrder(t *testing.T) {
 		}
 	}
 }
+
+// partRec is a record on a topic partition; end says its message is the
+// last there is on that partition.
+type partRec struct {
+	topic string
+	part  int32
+	r     *record.Record
+	end   bool
+}
+
+// partBatch builds a batch of records, each its own message.
+func partBatch(recs ...partRec) *pipeline.Batch {
+	b := &pipeline.Batch{}
+	for i, x := range recs {
+		m := pipeline.Message{Topic: x.topic, Partition: x.part, Offset: int64(i), HighWater: 1000, Epoch: 1}
+		if x.end {
+			m.HighWater = int64(i) + 1
+		}
+		b.Messages = append(b.Messages, m)
+		b.Items = append(b.Items, pipeline.Item{Rec: *x.r, Msg: i})
+	}
+	return b
+}
+
+// TestStageWaitsForEveryPartitionOfACompany: a producer that keys by
+// something other than the company sends one of its invoices to another
+// partition. The company's records wait for both partitions' watermarks,
+// not the one its last records came from, and the gauge names the spread.
+func TestStageWaitsForEveryPartitionOfACompany(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s, err := NewStage(StageOptions{Topics: []string{"inv", "bank"}, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	day := record.MakeDate(2025, 3, 1).Time()
+	// Partition 1 brings INV-2; partition 0 brings INV-1 and a line paying
+	// both, and its topics are at days 30 and 25: partition 0 alone would
+	// let everything through day 25 go.
+	b1 := partBatch(
+		partRec{"inv", 1, arInvoice("INV-2", 50000, day.AddDate(0, 0, 5)), false},
+		partRec{"inv", 0, arInvoice("INV-1", 100000, day), false},
+		partRec{"inv", 0, arInvoice("INV-9", 10000, day.AddDate(0, 0, 30)), false},
+		partRec{"bank", 0, creditLine("L1", "INV-1 INV-2", 150000, day.AddDate(0, 0, 20)), false},
+		partRec{"bank", 0, creditLine("L9", "", 1000, day.AddDate(0, 0, 25)), false},
+	)
+	if err := s.Process(ctx, b1); err != nil {
+		t.Fatal(err)
+	}
+	if n := rowsOf(b1, OpenItemsTable) + rowsOf(b1, MatchesTable); n != 0 {
+		t.Fatalf("%d rows while partition 1's bank topic has brought nothing", n)
+	}
+	if g := gauges(t, reg, "erpflow_match_split_companies"); len(g) != 1 || g[0].value != 1 {
+		t.Errorf("split companies gauge %v, want 1", g)
+	}
+	// Partition 1's bank topic is empty and read to its end: partition 1's
+	// watermark is its invoices' newest, day 5. The invoices go; the line
+	// of day 20 still waits.
+	b2 := partBatch(partRec{"bank", 1, creditLine("X1", "", 1, day.AddDate(0, 0, 4)), true})
+	b2.Items[0].Rec.Company = "BJ02" // another company's line ends partition 1's bank topic
+	if err := s.Process(ctx, b2); err != nil {
+		t.Fatal(err)
+	}
+	if got := companyRows(b2, MatchesTable, "SH01"); len(got) != 0 {
+		t.Fatalf("lines matched past partition 1's watermark: %v", got)
+	}
+	if got := companyRows(b2, OpenItemsTable, "SH01"); len(got) != 2 {
+		t.Fatalf("open-item rows %v, want INV-1 and INV-2", got)
+	}
+	// Partition 1's invoices reach day 22: L1 (day 20) pays both invoices;
+	// L9 (day 25) waits.
+	b3 := partBatch(partRec{"inv", 1, arInvoice("INV-3", 70000, day.AddDate(0, 0, 22)), false})
+	if err := s.Process(ctx, b3); err != nil {
+		t.Fatal(err)
+	}
+	if got := companyRows(b3, MatchesTable, "SH01"); len(got) != 1 || got[0][1] != "SH01/bank/L1" || got[0][8] != string(Confirmed) {
+		t.Errorf("matches once both partitions passed day 20: %v, want L1 confirmed", got)
+	}
+	s.reset()
+	if g := gauges(t, reg, "erpflow_match_split_companies"); len(g) != 1 || g[0].value != 0 {
+		t.Errorf("split companies gauge after a new assignment %v, want 0", g)
+	}
+}
+
+// companyRows are the rows of table t in b that are company's.
+func companyRows(b *pipeline.Batch, t *pipeline.Table, company string) [][]any {
+	var out [][]any
+	for _, v := range tableRows(b, t) {
+		if v[0] == company {
+			out = append(out, v)
+		}
+	}
+	return out
+}
