@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,9 +54,13 @@ var historyCols = map[record.Kind]string{
 }
 
 // Companies lists the companies with records that came through the given
-// input partitions (topic -> partition ids), each with its partition:
-// those a member owning the partitions must rebuild.
-func (h *History) Companies(ctx context.Context, parts map[string][]int) (map[string]int32, error) {
+// input partitions (topic -> partition ids): those a member owning the
+// partitions must rebuild. Each comes with every partition its records
+// came through, in order, assigned or not: co-partitioning gives a company
+// one, and more mean a producer that does not key by company, which the
+// stage must wait for (partitions it holds) or report (partitions others
+// hold).
+func (h *History) Companies(ctx context.Context, parts map[string][]int) (map[string][]int32, error) {
 	var conds []string
 	for t, ps := range parts {
 		if len(ps) == 0 {
@@ -71,25 +76,32 @@ func (h *History) Companies(ctx context.Context, parts map[string][]int) (map[st
 		return nil, nil
 	}
 	where := strings.Join(conds, " OR ")
-	var selects []string
+	var assigned, all []string
 	for _, k := range record.Kinds {
-		selects = append(selects, fmt.Sprintf("SELECT DISTINCT company, src_partition FROM %s WHERE %s", Tables[k], where))
+		assigned = append(assigned, fmt.Sprintf("SELECT DISTINCT company FROM %s WHERE %s", Tables[k], where))
+		all = append(all, fmt.Sprintf("SELECT DISTINCT company, src_partition FROM %s", Tables[k]))
 	}
-	// Co-partitioning puts a company in one partition of every topic; max
-	// picks one should a topic have been re-partitioned.
-	rows, err := h.conn.Query(ctx, "SELECT company, max(src_partition) FROM ("+strings.Join(selects, " UNION ALL ")+") GROUP BY company ORDER BY company")
+	q := "SELECT company, groupUniqArray(src_partition) FROM (" + strings.Join(all, " UNION ALL ") + ")" +
+		" WHERE company IN (SELECT company FROM (" + strings.Join(assigned, " UNION ALL ") + "))" +
+		" GROUP BY company ORDER BY company"
+	rows, err := h.conn.Query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("companies of the assigned partitions: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]int32{}
+	out := map[string][]int32{}
 	for rows.Next() {
 		var c string
-		var p uint32
-		if err := rows.Scan(&c, &p); err != nil {
+		var ps []uint32
+		if err := rows.Scan(&c, &ps); err != nil {
 			return nil, fmt.Errorf("companies of the assigned partitions: %w", err)
 		}
-		out[c] = int32(p)
+		ids := make([]int32, len(ps))
+		for i, p := range ps {
+			ids[i] = int32(p)
+		}
+		slices.Sort(ids)
+		out[c] = ids
 	}
 	return out, rows.Err()
 }

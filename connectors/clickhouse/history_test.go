@@ -2,11 +2,13 @@ package clickhouse_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 
 	"github.com/erpflow/erpflow/connectors/clickhouse"
 	"github.com/erpflow/erpflow/connectors/clickhouse/chtest"
+	"github.com/erpflow/erpflow/pipeline"
 	"github.com/erpflow/erpflow/pipeline/record"
 	"github.com/erpflow/erpflow/transforms/clean"
 )
@@ -96,5 +98,46 @@ func TestHistoryReadsBackWhatLanded(t *testing.T) {
 	}
 	if len(want) != 0 || got != len(b.Items) {
 		t.Errorf("read %d records of %d landed; never read: %v", got, len(b.Items), want)
+	}
+}
+
+// TestHistoryCompaniesGivesEveryPartition lands records of three companies:
+// SH01 through partitions 0 and 2 of the invoices topic (a producer not
+// keying by company), BJ02 through 1, GZ03 through 3. A member assigned
+// partitions 0 and 1 rebuilds SH01 and BJ02, and learns that SH01 also
+// came through 2, which another member reads.
+func TestHistoryCompaniesGivesEveryPartition(t *testing.T) {
+	cfg := chtest.Config(t)
+	ctx := context.Background()
+	conn, err := clickhouse.Open(ctx, cfg, cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	doc := docBatch(t)
+	inv := doc.Items[0]
+	if inv.Rec.Kind != record.KindInvoice {
+		t.Fatalf("the first example is a %s, want an invoice", inv.Rec.Kind)
+	}
+	b := &pipeline.Batch{Messages: doc.Messages[:1]}
+	for i, x := range []struct {
+		company string
+		part    int32
+	}{{"SH01", 0}, {"SH01", 2}, {"BJ02", 1}, {"GZ03", 3}, {"SH01", 0}} {
+		it := inv
+		it.Rec.Company, it.Rec.ID = x.company, fmt.Sprintf("INV-%d", i)
+		it.Rec.Provenance.Topic, it.Rec.Provenance.Partition, it.Rec.Provenance.Offset = "erp.invoices", x.part, int64(i)
+		b.Items = append(b.Items, it)
+	}
+	if err := clickhouse.NewSink(conn).Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	got, err := clickhouse.NewHistory(conn).Companies(ctx, map[string][]int{"erp.invoices": {0, 1}, "bank.transactions": {0, 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]int32{"SH01": {0, 2}, "BJ02": {1}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("companies of partitions 0 and 1: %v, want %v", got, want)
 	}
 }

@@ -102,8 +102,8 @@ const keptRows = 4096
 // workers and merging their rows costs more than it saves.
 const parallelFrom = 2048
 
-// releaseAll feeds every company's held records up to its partition's
-// watermark (all of them in the final batch) to its reconciler. Companies
+// releaseAll feeds every company's held records up to its watermark
+// (companyWatermark; all of them in the final batch) to its reconciler. Companies
 // are independent, so they go in parallel when there is enough to do, each
 // into rows of its own that are merged in company order afterwards: the
 // batch comes out the same either way. The end of a backfill releases most

@@ -26,8 +26,9 @@ const StageName = "match"
 // its partitions starts from the state the records so far make.
 type History interface {
 	// Companies lists the companies whose records came through the given
-	// input partitions (topic -> partition ids), with their partition.
-	Companies(ctx context.Context, parts map[string][]int) (map[string]int32, error)
+	// input partitions (topic -> partition ids), each with every partition
+	// its records came through, in order: one under co-partitioning.
+	Companies(ctx context.Context, parts map[string][]int) (map[string][]int32, error)
 	Records(ctx context.Context, company string, f func(*record.Record)) error
 	// Decisions are the review decisions recorded for a company, oldest
 	// first.
@@ -75,25 +76,31 @@ type StageOptions struct {
 }
 
 // Stage matches records as they stream: it holds each company's records
-// until the watermark of its partition passes them, feeds them to the
-// company's Reconciler in event-time order, and puts what came out into
-// the batch as rows (and notes) that land with it.
+// until the watermark of its partition (of each, if they came through
+// several) passes them, feeds them to the company's Reconciler in
+// event-time order, and puts what came out into the batch as rows (and
+// notes) that land with it.
 type Stage struct {
 	opt     StageOptions
 	epoch   int64
 	recs    map[string]*Reconciler
 	held    map[string]*queue       // by company, not yet behind the watermark
-	part    map[string]int32        // company -> partition
+	part    map[string]int32        // company -> the first partition its records came through
 	newest  map[topicPart]time.Time // newest event time per input partition
 	atEnd   map[topicPart]bool      // input partitions read to their end at the last fetch
 	latest  map[string]time.Time    // per company, event time of the latest record fed
 	version map[string]uint64       // per company, the last row version emitted
-	// split are the other partitions a company's records came from in
-	// this assignment: none when producers key by company, as DESIGN.md
-	// asks, but a system keying by document number, or partitions added to
-	// a topic, spreads a company; its records then wait for every one of
-	// its partitions, not just the last one they came from.
-	split map[string][]int32
+	// split are the other partitions of this member's a company's records
+	// came through: none when producers key by company, as DESIGN.md asks,
+	// but a system keying by document number spreads a company, and its
+	// records then wait for every one of those partitions, not just the
+	// last one they came from. whole are the partitions assigned on every
+	// input topic (nil: not known, all of them): a partition missing on
+	// one topic would hold its companies back for good. spread are the
+	// companies seen on more than one partition, this member's or not.
+	split  map[string][]int32
+	whole  map[int32]bool
+	spread map[string]bool
 	// em turns results into the batch's rows and notes; lanes are the
 	// companies released in parallel, each with an emitter of its own.
 	em       emitter
@@ -182,9 +189,10 @@ func NewStage(opt StageOptions) (*Stage, error) {
 		Help: "Credit lines that matched nothing yet and wait for their document, per company: each becomes an " +
 			"unidentified receipt once it has waited matching's unmatched_days."}, []string{"company"})
 	m.split = prometheus.NewGauge(prometheus.GaugeOpts{Name: "erpflow_match_split_companies",
-		Help: "Companies whose records came from more than one partition of this member's assignment: producers " +
-			"that do not key by company. Their records wait for every partition they came from; a company split " +
-			"across members is matched on each member without the other's records."})
+		Help: "Companies whose records came through more than one partition (in this member's input, or in what " +
+			"had landed when its assignment began): a producer does not key by company. Their records wait for " +
+			"every such partition this member reads; where other members read some, each matches the company " +
+			"without the others' records."})
 	if opt.Registerer != nil {
 		for _, c := range []prometheus.Collector{m.lines, m.exceptions, m.late, m.held, m.unbalanced, m.rebuilt, m.decisions, m.totals, m.waiting, m.split} {
 			if err := opt.Registerer.Register(c); err != nil {
@@ -196,7 +204,8 @@ func NewStage(opt StageOptions) (*Stage, error) {
 }
 
 func (s *Stage) reset() {
-	s.recs, s.held, s.part, s.split = map[string]*Reconciler{}, map[string]*queue{}, map[string]int32{}, map[string][]int32{}
+	s.recs, s.held, s.part = map[string]*Reconciler{}, map[string]*queue{}, map[string]int32{}
+	s.split, s.spread, s.whole = map[string][]int32{}, map[string]bool{}, nil
 	s.newest, s.latest, s.atEnd = map[topicPart]time.Time{}, map[string]time.Time{}, map[topicPart]bool{}
 	s.version = map[string]uint64{}
 	s.emitters = map[string]*emitter{}
@@ -263,6 +272,7 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 			}
 			s.reset()
 			s.epoch = epoch
+			s.whole = wholePartitions(s.opt.Topics, parts)
 			if err := s.rebuild(ctx, parts, b); err != nil {
 				return err
 			}
@@ -368,8 +378,20 @@ func (s *Stage) rebuild(ctx context.Context, parts map[string][]int, b *pipeline
 		return fmt.Errorf("rebuild matching state: %w", err)
 	}
 	for _, c := range sortedKeys(companies) {
-		// Its history is released by its own partition's watermark.
-		s.part[c] = companies[c]
+		// Its history is released by its own partitions' watermark; those
+		// of other members' cannot be waited for, only reported.
+		ps := companies[c]
+		for _, p := range ps {
+			if s.whole == nil || s.whole[p] {
+				s.notePartition(c, p)
+			}
+		}
+		if _, ok := s.part[c]; !ok && len(ps) > 0 {
+			s.part[c] = ps[0] // none assigned on every topic here: as before
+		}
+		if len(ps) > 1 {
+			s.noteSpread(c)
+		}
 		if err := s.load(ctx, c, b); err != nil {
 			return err
 		}
@@ -568,17 +590,45 @@ func (s *Stage) load(ctx context.Context, company string, b *pipeline.Batch) err
 	return nil
 }
 
-// notePartition records that company c's records come from partition p.
+// notePartition records that company c's records come through partition
+// p of this member's.
 func (s *Stage) notePartition(c string, p int32) {
 	first, ok := s.part[c]
 	switch {
 	case !ok:
 		s.part[c] = p
 	case first == p || slices.Contains(s.split[c], p):
+	case s.whole != nil && !s.whole[p]:
+		s.noteSpread(c)
 	default:
 		s.split[c] = append(s.split[c], p)
-		s.metrics.split.Set(float64(len(s.split)))
+		s.noteSpread(c)
 	}
+}
+
+// noteSpread counts c among the companies on more than one partition.
+func (s *Stage) noteSpread(c string) {
+	if !s.spread[c] {
+		s.spread[c] = true
+		s.metrics.split.Set(float64(len(s.spread)))
+	}
+}
+
+// wholePartitions are the partition ids assigned on every one of topics.
+func wholePartitions(topics []string, parts map[string][]int) map[int32]bool {
+	count := map[int32]int{}
+	for _, t := range topics {
+		for _, p := range parts[t] {
+			count[int32(p)]++
+		}
+	}
+	whole := map[int32]bool{}
+	for p, n := range count {
+		if n == len(topics) {
+			whole[p] = true
+		}
+	}
+	return whole
 }
 
 // companyWatermark is the event time up to which company c's records can

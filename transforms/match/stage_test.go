@@ -302,10 +302,14 @@ func tableRows(b *pipeline.Batch, t *pipeline.Table) [][]any {
 type fakeHistory struct {
 	recs      []*record.Record
 	decisions []Decision
+	companies map[string][]int32 // nil: SH01 on partition 0
 }
 
-func (h *fakeHistory) Companies(context.Context, map[string][]int) (map[string]int32, error) {
-	return map[string]int32{"SH01": 0}, nil
+func (h *fakeHistory) Companies(context.Context, map[string][]int) (map[string][]int32, error) {
+	if h.companies != nil {
+		return h.companies, nil
+	}
+	return map[string][]int32{"SH01": {0}}, nil
 }
 func (h *fakeHistory) Records(_ context.Context, _ string, f func(*record.Record)) error {
 	for _, r := range h.recs {
@@ -563,8 +567,9 @@ func partBatch(recs ...partRec) *pipeline.Batch {
 
 // TestStageWaitsForEveryPartitionOfACompany: a producer that keys by
 // something other than the company sends one of its invoices to another
-// partition. The company's records wait for both partitions' watermarks,
-// not the one its last records came from, and the gauge names the spread.
+// partition. The company's records wait for the oldest watermark of both
+// partitions, not that of the one its records came through first or last,
+// and the gauge counts the company until a new assignment.
 func TestStageWaitsForEveryPartitionOfACompany(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	s, err := NewStage(StageOptions{Topics: []string{"inv", "bank"}, Registerer: reg})
@@ -573,9 +578,9 @@ func TestStageWaitsForEveryPartitionOfACompany(t *testing.T) {
 	}
 	ctx := context.Background()
 	day := record.MakeDate(2025, 3, 1).Time()
-	// Partition 1 brings INV-2; partition 0 brings INV-1 and a line paying
-	// both, and its topics are at days 30 and 25: partition 0 alone would
-	// let everything through day 25 go.
+	// Partition 1 brings INV-2 first; partition 0 brings INV-1 and a line
+	// paying both, and its topics are at days 30 and 25: partition 0 alone
+	// would let everything through day 25 go.
 	b1 := partBatch(
 		partRec{"inv", 1, arInvoice("INV-2", 50000, day.AddDate(0, 0, 5)), false},
 		partRec{"inv", 0, arInvoice("INV-1", 100000, day), false},
@@ -606,18 +611,75 @@ func TestStageWaitsForEveryPartitionOfACompany(t *testing.T) {
 	if got := companyRows(b2, OpenItemsTable, "SH01"); len(got) != 2 {
 		t.Fatalf("open-item rows %v, want INV-1 and INV-2", got)
 	}
-	// Partition 1's invoices reach day 22: L1 (day 20) pays both invoices;
-	// L9 (day 25) waits.
-	b3 := partBatch(partRec{"inv", 1, arInvoice("INV-3", 70000, day.AddDate(0, 0, 22)), false})
+	// Partition 1 is read to its end: it holds nothing back, and partition
+	// 0 (day 25) decides. L1 pays both invoices and L9 goes unmatched; INV-9
+	// (day 30) still waits, which it would not behind partition 1 alone.
+	b3 := partBatch(partRec{"inv", 1, arInvoice("INV-3", 70000, day.AddDate(0, 0, 22)), true})
 	if err := s.Process(ctx, b3); err != nil {
 		t.Fatal(err)
 	}
-	if got := companyRows(b3, MatchesTable, "SH01"); len(got) != 1 || got[0][1] != "SH01/bank/L1" || got[0][8] != string(Confirmed) {
-		t.Errorf("matches once both partitions passed day 20: %v, want L1 confirmed", got)
+	lines := map[any]any{}
+	for _, v := range companyRows(b3, MatchesTable, "SH01") {
+		lines[v[1]] = v[8]
+	}
+	want := map[any]any{"SH01/bank/L1": string(Confirmed), "SH01/bank/L9": string(Unmatched)}
+	if fmt.Sprint(lines) != fmt.Sprint(want) {
+		t.Errorf("matches once both partitions passed day 25: %v, want %v", lines, want)
+	}
+	for _, v := range companyRows(b3, OpenItemsTable, "SH01") {
+		if v[3] == "INV-9" {
+			t.Errorf("INV-9 (day 30) released while partition 0 is at day 25")
+		}
 	}
 	s.reset()
+	if len(s.split)+len(s.spread) != 0 {
+		t.Errorf("a new assignment keeps the old spread: %v, %v", s.split, s.spread)
+	}
 	if g := gauges(t, reg, "erpflow_match_split_companies"); len(g) != 1 || g[0].value != 0 {
 		t.Errorf("split companies gauge after a new assignment %v, want 0", g)
+	}
+}
+
+// TestStageRebuildWaitsForEveryPartitionOfACompany: what landed says the
+// company's records came through partitions 0 and 1 of this member's and 3
+// of another's. Its rebuilt history waits for both of this member's before
+// any record of it comes again, and the gauge counts it.
+func TestStageRebuildWaitsForEveryPartitionOfACompany(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	day := record.MakeDate(2025, 3, 1).Time()
+	h := &fakeHistory{recs: []*record.Record{arInvoice("INV-1", 100000, day), creditLine("L1", "INV-1", 100000, day.AddDate(0, 0, 1))},
+		companies: map[string][]int32{"SH01": {0, 1, 3}}}
+	parts := map[string][]int{"inv": {0, 1}, "bank": {0, 1}}
+	s, err := NewStage(StageOptions{Topics: []string{"inv", "bank"}, History: h, Registerer: reg,
+		Assignment: func() (int64, map[string][]int) { return 1, parts }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	other := func(r *record.Record) *record.Record { r.Company = "BJ02"; return r }
+	// Partition 0 runs to day 30 on both topics; partition 1 brings nothing.
+	b1 := partBatch(partRec{"inv", 0, other(arInvoice("B-1", 100, day.AddDate(0, 0, 30))), false},
+		partRec{"bank", 0, other(creditLine("B-L", "", 100, day.AddDate(0, 0, 30))), false})
+	if err := s.Process(ctx, b1); err != nil {
+		t.Fatal(err)
+	}
+	if got := companyRows(b1, MatchesTable, "SH01"); len(got) != 0 {
+		t.Fatalf("the rebuilt history went behind partition 0 alone: %v", got)
+	}
+	if !slices.Equal(s.split["SH01"], []int32{1}) || s.part["SH01"] != 0 {
+		t.Errorf("SH01 on partition %d and %v, want 0 and [1] (3 is another member's)", s.part["SH01"], s.split["SH01"])
+	}
+	if g := gauges(t, reg, "erpflow_match_split_companies"); len(g) != 1 || g[0].value != 1 {
+		t.Errorf("split companies gauge %v, want 1", g)
+	}
+	// Partition 1 is read to its end on both topics: L1 matches.
+	b2 := partBatch(partRec{"inv", 1, other(arInvoice("B-2", 100, day)), true},
+		partRec{"bank", 1, other(creditLine("B-M", "", 100, day)), true})
+	if err := s.Process(ctx, b2); err != nil {
+		t.Fatal(err)
+	}
+	if got := companyRows(b2, MatchesTable, "SH01"); len(got) != 1 || got[0][8] != string(Confirmed) {
+		t.Errorf("SH01's matches once both partitions passed: %v, want L1 confirmed", got)
 	}
 }
 
@@ -630,4 +692,28 @@ func companyRows(b *pipeline.Batch, t *pipeline.Table, company string) [][]any {
 		}
 	}
 	return out
+}
+
+// TestStageOnePartitionIsNoSpread: a company that landed through one
+// partition, even one not assigned on every input topic, is not counted
+// as spread.
+func TestStageOnePartitionIsNoSpread(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	h := &fakeHistory{companies: map[string][]int32{"SH01": {5}, "BJ02": {0}}}
+	s, err := NewStage(StageOptions{Topics: []string{"inv", "bank"}, History: h, Registerer: reg,
+		Assignment: func() (int64, map[string][]int) {
+			return 1, map[string][]int{"inv": {0, 5}, "bank": {0}}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Process(context.Background(), &pipeline.Batch{}); err != nil {
+		t.Fatal(err)
+	}
+	if g := gauges(t, reg, "erpflow_match_split_companies"); len(g) != 1 || g[0].value != 0 {
+		t.Errorf("split companies gauge %v, want 0", g)
+	}
+	if s.part["SH01"] != 5 || s.part["BJ02"] != 0 || len(s.split) != 0 {
+		t.Errorf("partitions %v and %v, want SH01 on 5, BJ02 on 0, none split", s.part, s.split)
+	}
 }
