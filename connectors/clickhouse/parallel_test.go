@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -88,5 +89,69 @@ func TestInParallelCountsTasksLeftUndone(t *testing.T) {
 	}
 	if ran != 1 {
 		t.Errorf("%d tasks ran after the cancel, want 1 before it", ran)
+	}
+}
+
+// TestInParallelNeverEndsAFinishedTasksContext: the context a task got is
+// never ended once the task returned, whether the group succeeded, another
+// task failed, or the group's context ended: clickhouse-go may close a
+// pooled connection on a late end (see inParallel). A task still running
+// when the group's context ends sees its own end.
+func TestInParallelNeverEndsAFinishedTasksContext(t *testing.T) {
+	bad := errors.New("insert refused")
+	const count = 8
+	for _, c := range []struct {
+		name    string
+		n       int  // at once; one where a task beside the failure would be aborted at random
+		fail    int  // the task that fails, -1 none
+		endCtx  bool // the group's context ends while the last task runs
+		wantErr error
+	}{
+		{"all succeed", 2, -1, false, nil},
+		{"one fails", 1, 3, false, bad},
+		{"group context ends", 2, -1, true, context.Canceled},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var (
+				mu       sync.Mutex
+				finished []context.Context
+			)
+			others := make(chan struct{}, count)
+			tasks := make([]func(context.Context) error, count)
+			for i := range tasks {
+				tasks[i] = func(tctx context.Context) error {
+					if i == c.fail {
+						return bad
+					}
+					if c.endCtx && i == count-1 {
+						for range count - 1 {
+							<-others // every other task has returned
+						}
+						cancel()
+						<-tctx.Done()
+						return tctx.Err()
+					}
+					mu.Lock()
+					finished = append(finished, tctx)
+					mu.Unlock()
+					others <- struct{}{}
+					return nil
+				}
+			}
+			if err := inParallel(ctx, c.n, tasks); !errors.Is(err, c.wantErr) {
+				t.Fatalf("got %v, want %v", err, c.wantErr)
+			}
+			time.Sleep(10 * time.Millisecond) // a late end would have come by now
+			if len(finished) == 0 {
+				t.Fatal("no task finished")
+			}
+			for i, tctx := range finished {
+				if tctx.Err() != nil {
+					t.Errorf("finished task %d: its context ended after it returned", i)
+				}
+			}
+		})
 	}
 }

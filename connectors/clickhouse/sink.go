@@ -129,30 +129,66 @@ func (s *Sink) WriteGroup(ctx context.Context, bs []*pipeline.Batch) error {
 const groupInserts = 2
 
 // inParallel runs tasks on up to n goroutines, in order of start, and
-// returns the first error; the rest are cancelled. It returns nil only
-// when every task ran and returned nil.
+// returns the first error; the tasks still running then are cancelled and
+// the rest not started. It returns nil only when every task ran and
+// returned nil.
+//
+// Each task gets a context of its own that ends only while the task runs,
+// never after it returned: clickhouse-go v2.50 watches a Send's context on
+// a goroutine that may act on an end coming just after Send returned, and
+// close the connection, back in the pool by then and possibly another
+// query's (clickhouse-go#2032). A group context cancelled as soon as the
+// group was done did that now and then.
 func inParallel(ctx context.Context, n int, tasks []func(context.Context) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var (
-		next  atomic.Int64
-		wg    sync.WaitGroup
-		once  sync.Once
-		first error
+		next    atomic.Int64
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		running = map[int]*abortable{}
+		stopped error // why no task may start or go on: ctx's end or the first error
+		first   error
 	)
+	stop := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped == nil {
+			stopped = err
+		}
+		for _, a := range running {
+			a.abort()
+		}
+	}
+	defer context.AfterFunc(ctx, func() { stop(context.Cause(ctx)) })()
 	for range min(n, len(tasks)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < len(tasks); i = int(next.Add(1) - 1) {
+				mu.Lock()
 				// A task left undone is an error too, or a group cut short
 				// by shutdown would be acknowledged with inserts missing.
-				err := ctx.Err()
+				err := stopped
+				if err == nil && ctx.Err() != nil {
+					err = context.Cause(ctx) // before AfterFunc's stop has run
+				}
+				tctx := newAbortable(ctx)
 				if err == nil {
-					err = tasks[i](ctx)
+					running[i] = tctx
+				}
+				mu.Unlock()
+				if err == nil {
+					err = tasks[i](tctx)
+					mu.Lock()
+					delete(running, i)
+					mu.Unlock()
 				}
 				if err != nil {
-					once.Do(func() { first = err; cancel() })
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					stop(err)
 					return
 				}
 			}
@@ -161,6 +197,33 @@ func inParallel(ctx context.Context, n int, tasks []func(context.Context) error)
 	wg.Wait()
 	return first
 }
+
+// abortable is a task's context: the group's values without its end, and
+// an end of its own that only abort brings. Unlike a context.WithCancel
+// child, one left unended after use holds nothing and is not reported as
+// a leak.
+type abortable struct {
+	context.Context
+	done chan struct{}
+	once sync.Once
+}
+
+func newAbortable(parent context.Context) *abortable {
+	return &abortable{Context: context.WithoutCancel(parent), done: make(chan struct{})}
+}
+
+func (a *abortable) Done() <-chan struct{} { return a.done }
+
+func (a *abortable) Err() error {
+	select {
+	case <-a.done:
+		return context.Canceled
+	default:
+		return nil
+	}
+}
+
+func (a *abortable) abort() { a.once.Do(func() { close(a.done) }) }
 
 // countRows counts the batches' records and line items by kind.
 func countRows(bs []*pipeline.Batch) (rows, lines [record.KindApproval + 1]int) {
