@@ -224,6 +224,61 @@ func TestCommandsTogether(t *testing.T) {
 	if r := erpflow(t, nil, "dlq", "list", "--brokers", addr); r.code != 0 || !strings.Contains(r.stdout, "3 dead letters") {
 		t.Errorf("dlq list table: %q", r.stdout)
 	}
+	testReplay(t, env, addr, reasons)
+}
+
+// testReplay sends the dead letters of TestCommandsTogether back to their
+// topic and runs again: the same bytes come back and are refused again,
+// each dead letter once, with one set of erpflow headers.
+func testReplay(t *testing.T, env []string, addr string, reasons map[string]bool) {
+	t.Helper()
+	if r := erpflow(t, nil, "dlq", "replay", "--brokers", addr, "99:99"); r.code != 1 || !strings.Contains(r.stderr, "no dead letter at 99:99") {
+		t.Errorf("replay of coordinates not there: %d %q", r.code, r.stderr)
+	}
+	if r := erpflow(t, nil, "dlq", "replay", "--brokers", addr, "--all", "--to", "erpflow.dlq"); r.code != 2 {
+		t.Errorf("replay into the dead-letter topic: exit %d %q", r.code, r.stderr)
+	}
+	// Two of the hostile lines are broken JSON, the third broken UTF-8.
+	r := erpflow(t, nil, "dlq", "replay", "--brokers", addr, "--dry-run", "--reason", "invalid_json")
+	if r.code != 0 || !strings.HasSuffix(strings.TrimSpace(r.stdout), "would_replay=2") {
+		t.Errorf("dry run of the invalid_json dead letters (reasons %v): %d %q %q", reasons, r.code, r.stdout, r.stderr)
+	}
+	r = erpflow(t, nil, "dlq", "replay", "--brokers", addr, "--source-topic", "erp.invoices")
+	if r.code != 0 || !strings.Contains(r.stdout, "sent 3 to erp.invoices") || !strings.HasSuffix(strings.TrimSpace(r.stdout), "replayed=3") {
+		t.Fatalf("replay: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	r = erpflow(t, env, "run", "--until-caught-up", "--brokers", addr, "--http-listen", "")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if want := "consumed=3 landed=0 dead_lettered=3 duplicates=0"; r.code != 0 || lines[len(lines)-1] != want {
+		t.Fatalf("run after the replay: %d, last line %q, want %q; %s", r.code, lines[len(lines)-1], want, r.stderr)
+	}
+	r = erpflow(t, nil, "dlq", "list", "--brokers", addr, "--format", "json")
+	values := map[string]int{}
+	var all []deadLetter
+	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var d deadLetter
+		if err := json.Unmarshal([]byte(l), &d); err != nil {
+			t.Fatalf("dlq list line %q: %v", l, err)
+		}
+		values[d.Value]++
+		all = append(all, d)
+	}
+	if len(values) != 3 {
+		t.Errorf("dead letters after the replay: %v, want each of the 3 values twice", values)
+	}
+	for v, n := range values {
+		if n != 2 {
+			t.Errorf("value %q dead-lettered %d times, want twice", v, n)
+		}
+	}
+	// The replayed ones were sent without their erpflow headers, so
+	// dead-lettering them again gave each one set, not two.
+	for _, d := range all {
+		r = erpflow(t, nil, "dlq", "show", "--brokers", addr, fmt.Sprintf("%d:%d", d.DLQPartition, d.DLQOffset))
+		if n := strings.Count(r.stdout, "erpflow-reason:"); r.code != 0 || n != 1 {
+			t.Errorf("dead letter %d:%d carries %d erpflow-reason headers, want 1:\n%s", d.DLQPartition, d.DLQOffset, n, r.stdout)
+		}
+	}
 }
 
 // dropAfter drops databases a command made beside the test's own (which

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,11 +65,12 @@ func toDeadLetter(m kafkago.Message) deadLetter {
 func newDLQ(g *globals) *cobra.Command {
 	var brokers, format string
 	c := group(&cobra.Command{
-		Use:   "dlq list|show",
+		Use:   "dlq list|show|replay",
 		Short: "Read the dead-letter topic",
 		Long: `Every record erpflow could not land is in the dead-letter topic with its
 original key, bytes and headers, plus the reason, the stage and where it came
-from. 'list' shows them all; 'show P:O' shows one in full.`,
+from. 'list' shows them all; 'show P:O' shows one in full; 'replay' sends
+them back to where they came from once their cause is mended.`,
 	})
 	c.PersistentFlags().StringVar(&brokers, "brokers", "", "comma-separated Kafka host:port list (overrides "+config.EnvKafkaBrokers+")")
 	read := func(cmd *cobra.Command, f func(deadLetter) error) error {
@@ -155,7 +157,165 @@ from. 'list' shows them all; 'show P:O' shows one in full.`,
 			return fmt.Errorf("no dead letter at %s", a[0])
 		},
 	}
-	c.AddCommand(list, show)
+	c.AddCommand(list, show, newDLQReplay(g, &brokers))
+	return c
+}
+
+// replaySelection says which dead letters a replay takes.
+type replaySelection struct {
+	all     bool
+	reasons []string // a reason, or its code before ':' (missing_field)
+	topics  []string // the topics they came from
+	at      map[[2]int64]bool
+}
+
+func (sel *replaySelection) empty() bool {
+	return !sel.all && len(sel.reasons) == 0 && len(sel.topics) == 0 && len(sel.at) == 0
+}
+
+// takes says whether d is selected: every kind of selector given must
+// match (all matches anything).
+func (sel *replaySelection) takes(d deadLetter) bool {
+	if len(sel.at) > 0 && !sel.at[[2]int64{int64(d.DLQPartition), d.DLQOffset}] {
+		return false
+	}
+	if len(sel.topics) > 0 && !slices.Contains(sel.topics, d.Topic) {
+		return false
+	}
+	if len(sel.reasons) > 0 {
+		code, _, _ := strings.Cut(d.Reason, ":")
+		if !slices.Contains(sel.reasons, d.Reason) && !slices.Contains(sel.reasons, code) {
+			return false
+		}
+	}
+	return true
+}
+
+// replayBatch is how many messages a replay sends in one write.
+const replayBatch = 1000
+
+func newDLQReplay(g *globals, brokers *string) *cobra.Command {
+	var (
+		sel    replaySelection
+		to     string
+		dryRun bool
+	)
+	c := &cobra.Command{
+		Use:   "replay [PARTITION:OFFSET...] [--reason R]... [--source-topic T]... [--all] [--to TOPIC] [--dry-run]",
+		Short: "Send dead letters back to the topics they came from, once their cause is mended",
+		Long: `Sends each selected dead letter back as the message it was (its key, value
+and own headers, without the erpflow-* headers dead-lettering added) to the
+topic it came from, or to --to. Use it once what refused them is mended: a
+mapping file, a source system's export, a configuration. A message that
+fails again is dead-lettered again; one that landed before is a duplicate,
+so replaying the same dead letters twice lands them once as readers see it.
+
+Select by DLQ coordinates (from 'dlq list'), by --reason (a full reason such
+as missing_field:body.total, or its code: missing_field) and by
+--source-topic; several selectors must all match. --all takes every dead
+letter. Coordinates that are not in the topic refuse the whole replay.
+The last line is replayed=N (or would_replay=N with --dry-run).`,
+		Args: func(cmd *cobra.Command, a []string) error {
+			for _, x := range a {
+				p, o, ok := strings.Cut(x, ":")
+				part, err1 := strconv.Atoi(p)
+				off, err2 := strconv.ParseInt(o, 10, 64)
+				if !ok || err1 != nil || err2 != nil {
+					return usagef("want PARTITION:OFFSET such as 2:17, got %q", x)
+				}
+				if sel.at == nil {
+					sel.at = map[[2]int64]bool{}
+				}
+				sel.at[[2]int64{int64(part), off}] = true
+			}
+			if sel.empty() {
+				return usagef("say which dead letters to replay: coordinates, --reason, --source-topic, or --all")
+			}
+			if sel.all && (len(sel.reasons) > 0 || len(sel.topics) > 0 || len(sel.at) > 0) {
+				return usagef("--all takes every dead letter; leave out the other selectors or --all")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			if *brokers != "" {
+				cfg.Kafka.Brokers = config.SplitList(*brokers)
+			}
+			if to == cfg.Kafka.Topics.DeadLetter {
+				return usagef("--to %s is the dead-letter topic itself", to)
+			}
+			// Read first, send after: a coordinate not found refuses the
+			// whole replay before anything is sent.
+			var msgs []kafkago.Message
+			byTopic := map[string]int{}
+			found := map[[2]int64]bool{}
+			err = kafka.ReadTopic(cmd.Context(), cfg.Kafka.Brokers, cfg.Kafka.Topics.DeadLetter, func(m kafkago.Message) error {
+				d := toDeadLetter(m)
+				if !sel.takes(d) {
+					return nil
+				}
+				r, err := kafka.ReplayMessage(m, to)
+				if err != nil {
+					return err
+				}
+				found[[2]int64{int64(m.Partition), m.Offset}] = true
+				msgs = append(msgs, r)
+				byTopic[r.Topic]++
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			var missing []string
+			for at := range sel.at {
+				if !found[at] {
+					missing = append(missing, fmt.Sprintf("%d:%d", at[0], at[1]))
+				}
+			}
+			if len(missing) > 0 {
+				sort.Strings(missing)
+				return fmt.Errorf("no dead letter at %s in %s: nothing replayed", strings.Join(missing, ", "), cfg.Kafka.Topics.DeadLetter)
+			}
+			out := cmd.OutOrStdout()
+			topics := make([]string, 0, len(byTopic))
+			for t := range byTopic {
+				topics = append(topics, t)
+			}
+			sort.Strings(topics)
+			if dryRun {
+				for _, t := range topics {
+					fmt.Fprintf(out, "would send %d to %s\n", byTopic[t], t)
+				}
+				fmt.Fprintf(out, "would_replay=%d\n", len(msgs))
+				return nil
+			}
+			w := kafka.NewWriter(cfg.Kafka.Brokers)
+			defer w.Close()
+			prog := newProgress("replay", int64(len(msgs)))
+			for i := 0; i < len(msgs); i += replayBatch {
+				chunk := msgs[i:min(i+replayBatch, len(msgs))]
+				if err := w.WriteMessages(cmd.Context(), chunk...); err != nil {
+					prog.Finish()
+					return fmt.Errorf("replay: %d of %d sent, then: %w", i, len(msgs), kafka.Summarize(err))
+				}
+				prog.Set(int64(i + len(chunk)))
+			}
+			prog.Finish()
+			for _, t := range topics {
+				fmt.Fprintf(out, "sent %d to %s\n", byTopic[t], t)
+			}
+			fmt.Fprintf(out, "replayed=%d\n", len(msgs))
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&sel.all, "all", false, "replay every dead letter")
+	c.Flags().StringSliceVar(&sel.reasons, "reason", nil, "only dead letters with this reason or reason code (repeatable)")
+	c.Flags().StringSliceVar(&sel.topics, "source-topic", nil, "only dead letters that came from this topic (repeatable)")
+	c.Flags().StringVar(&to, "to", "", "send to this topic instead of the one each came from")
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "say what would be sent, send nothing")
 	return c
 }
 
