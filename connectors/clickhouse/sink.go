@@ -129,49 +129,48 @@ func (s *Sink) WriteGroup(ctx context.Context, bs []*pipeline.Batch) error {
 const groupInserts = 2
 
 // inParallel runs tasks on up to n goroutines, in order of start, and
-// returns the first error; the tasks still running then are cancelled and
-// the rest not started. It returns nil only when every task ran and
+// returns the first error. After an error no task starts, and those
+// running finish: an insert is bounded, and ending one is what must not
+// happen near its end (below). When ctx ends, the running tasks are ended
+// too and no task starts. It returns nil only when every task ran and
 // returned nil.
 //
-// Each task gets a context of its own that ends only while the task runs,
-// never after it returned: clickhouse-go v2.50 watches a Send's context on
-// a goroutine that may act on an end coming just after Send returned, and
-// close the connection, back in the pool by then and possibly another
-// query's (clickhouse-go#2032). A group context cancelled as soon as the
-// group was done did that now and then.
+// A task's context ends only with ctx, and only while the task runs:
+// clickhouse-go v2.50 watches a Send's context on a goroutine that may act
+// on an end coming just after Send returned, and close the connection,
+// back in the pool by then and possibly another query's (clickhouse-go
+// PR #2032, open). A group context cancelled as soon as the group was done
+// did that now and then; when ctx ends the sink is shutting down, and a
+// connection closed late costs nothing.
 func inParallel(ctx context.Context, n int, tasks []func(context.Context) error) error {
 	var (
 		next    atomic.Int64
 		wg      sync.WaitGroup
 		mu      sync.Mutex
 		running = map[int]*abortable{}
-		stopped error // why no task may start or go on: ctx's end or the first error
 		first   error
 	)
-	stop := func(err error) {
+	defer context.AfterFunc(ctx, func() {
 		mu.Lock()
 		defer mu.Unlock()
-		if stopped == nil {
-			stopped = err
-		}
 		for _, a := range running {
 			a.abort()
 		}
-	}
-	defer context.AfterFunc(ctx, func() { stop(context.Cause(ctx)) })()
+	})()
 	for range min(n, len(tasks)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < len(tasks); i = int(next.Add(1) - 1) {
 				mu.Lock()
+				if first != nil {
+					mu.Unlock()
+					return
+				}
 				// A task left undone is an error too, or a group cut short
 				// by shutdown would be acknowledged with inserts missing.
-				err := stopped
-				if err == nil && ctx.Err() != nil {
-					err = context.Cause(ctx) // before AfterFunc's stop has run
-				}
-				tctx := newAbortable(ctx)
+				err := context.Cause(ctx)
+				tctx := &abortable{Context: ctx, done: make(chan struct{})}
 				if err == nil {
 					running[i] = tctx
 				}
@@ -188,7 +187,6 @@ func inParallel(ctx context.Context, n int, tasks []func(context.Context) error)
 						first = err
 					}
 					mu.Unlock()
-					stop(err)
 					return
 				}
 			}
@@ -198,18 +196,13 @@ func inParallel(ctx context.Context, n int, tasks []func(context.Context) error)
 	return first
 }
 
-// abortable is a task's context: the group's values without its end, and
-// an end of its own that only abort brings. Unlike a context.WithCancel
-// child, one left unended after use holds nothing and is not reported as
-// a leak.
+// abortable is a task's context: the group's context, but ended only by
+// abort, which inParallel calls when the group's context ends while the
+// task runs. Err and Cause are then the group's.
 type abortable struct {
 	context.Context
 	done chan struct{}
 	once sync.Once
-}
-
-func newAbortable(parent context.Context) *abortable {
-	return &abortable{Context: context.WithoutCancel(parent), done: make(chan struct{})}
 }
 
 func (a *abortable) Done() <-chan struct{} { return a.done }
@@ -217,7 +210,7 @@ func (a *abortable) Done() <-chan struct{} { return a.done }
 func (a *abortable) Err() error {
 	select {
 	case <-a.done:
-		return context.Canceled
+		return a.Context.Err()
 	default:
 		return nil
 	}
