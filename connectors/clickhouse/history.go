@@ -75,15 +75,15 @@ func (h *History) Companies(ctx context.Context, parts map[string][]int) (map[st
 	if len(conds) == 0 {
 		return nil, nil
 	}
-	where := strings.Join(conds, " OR ")
-	var assigned, all []string
+	// One pass over each table: every company and partition, and whether
+	// any of its rows came through an assigned partition (mine).
+	mine := strings.Join(conds, " OR ")
+	var each []string
 	for _, k := range record.Kinds {
-		assigned = append(assigned, fmt.Sprintf("SELECT DISTINCT company FROM %s WHERE %s", Tables[k], where))
-		all = append(all, fmt.Sprintf("SELECT DISTINCT company, src_partition FROM %s", Tables[k]))
+		each = append(each, fmt.Sprintf("SELECT company, src_partition, max(%s) AS mine FROM %s GROUP BY company, src_partition", mine, Tables[k]))
 	}
-	q := "SELECT company, groupUniqArray(src_partition) FROM (" + strings.Join(all, " UNION ALL ") + ")" +
-		" WHERE company IN (SELECT company FROM (" + strings.Join(assigned, " UNION ALL ") + "))" +
-		" GROUP BY company ORDER BY company"
+	q := "SELECT company, groupUniqArray(src_partition) FROM (" + strings.Join(each, " UNION ALL ") + ")" +
+		" GROUP BY company HAVING max(mine) = 1 ORDER BY company"
 	rows, err := h.conn.Query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("companies of the assigned partitions: %w", err)

@@ -101,11 +101,12 @@ func TestHistoryReadsBackWhatLanded(t *testing.T) {
 	}
 }
 
-// TestHistoryCompaniesGivesEveryPartition lands records of three companies:
-// SH01 through partitions 0 and 2 of the invoices topic (a producer not
-// keying by company), BJ02 through 1, GZ03 through 3. A member assigned
-// partitions 0 and 1 rebuilds SH01 and BJ02, and learns that SH01 also
-// came through 2, which another member reads.
+// TestHistoryCompaniesGivesEveryPartition lands invoices and bank lines of
+// four companies: SH01 through invoices partitions 0 and 2 and bank
+// partition 3 (a producer not keying by company), BJ02 through invoices 1,
+// WH04 through bank 1, GZ03 through invoices 3. A member assigned
+// partitions 0 and 1 of both topics rebuilds SH01, BJ02 and WH04, and
+// learns that SH01 also came through 2 and 3, which other members read.
 func TestHistoryCompaniesGivesEveryPartition(t *testing.T) {
 	cfg := chtest.Config(t)
 	ctx := context.Background()
@@ -115,18 +116,30 @@ func TestHistoryCompaniesGivesEveryPartition(t *testing.T) {
 	}
 	defer conn.Close()
 	doc := docBatch(t)
-	inv := doc.Items[0]
-	if inv.Rec.Kind != record.KindInvoice {
-		t.Fatalf("the first example is a %s, want an invoice", inv.Rec.Kind)
+	example := map[record.Kind]pipeline.Item{}
+	for _, it := range doc.Items {
+		if _, ok := example[it.Rec.Kind]; !ok {
+			example[it.Rec.Kind] = it
+		}
 	}
 	b := &pipeline.Batch{Messages: doc.Messages[:1]}
 	for i, x := range []struct {
+		kind    record.Kind
+		topic   string
 		company string
 		part    int32
-	}{{"SH01", 0}, {"SH01", 2}, {"BJ02", 1}, {"GZ03", 3}, {"SH01", 0}} {
-		it := inv
-		it.Rec.Company, it.Rec.ID = x.company, fmt.Sprintf("INV-%d", i)
-		it.Rec.Provenance.Topic, it.Rec.Provenance.Partition, it.Rec.Provenance.Offset = "erp.invoices", x.part, int64(i)
+	}{
+		{record.KindInvoice, "erp.invoices", "SH01", 0}, {record.KindInvoice, "erp.invoices", "SH01", 2},
+		{record.KindBankTxn, "bank.transactions", "SH01", 3}, {record.KindInvoice, "erp.invoices", "BJ02", 1},
+		{record.KindBankTxn, "bank.transactions", "WH04", 1}, {record.KindInvoice, "erp.invoices", "GZ03", 3},
+		{record.KindInvoice, "erp.invoices", "SH01", 0},
+	} {
+		it, ok := example[x.kind]
+		if !ok {
+			t.Fatalf("docs/records.md has no %s example", x.kind)
+		}
+		it.Rec.Company, it.Rec.ID = x.company, fmt.Sprintf("X-%d", i)
+		it.Rec.Provenance.Topic, it.Rec.Provenance.Partition, it.Rec.Provenance.Offset = x.topic, x.part, int64(i)
 		b.Items = append(b.Items, it)
 	}
 	if err := clickhouse.NewSink(conn).Write(ctx, b); err != nil {
@@ -136,7 +149,7 @@ func TestHistoryCompaniesGivesEveryPartition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string][]int32{"SH01": {0, 2}, "BJ02": {1}}
+	want := map[string][]int32{"SH01": {0, 2, 3}, "BJ02": {1}, "WH04": {1}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("companies of partitions 0 and 1: %v, want %v", got, want)
 	}

@@ -386,8 +386,15 @@ func (s *Stage) rebuild(ctx context.Context, parts map[string][]int, b *pipeline
 				s.notePartition(c, p)
 			}
 		}
-		if _, ok := s.part[c]; !ok && len(ps) > 0 {
-			s.part[c] = ps[0] // none assigned on every topic here: as before
+		if _, ok := s.part[c]; !ok {
+			// None of its partitions is assigned on every topic here: wait
+			// for one this member reads at least.
+			for _, p := range ps {
+				if assignedHere(s.opt.Topics, parts, p) {
+					s.part[c] = p
+					break
+				}
+			}
 		}
 		if len(ps) > 1 {
 			s.noteSpread(c)
@@ -614,21 +621,37 @@ func (s *Stage) noteSpread(c string) {
 	}
 }
 
-// wholePartitions are the partition ids assigned on every one of topics.
+// wholePartitions are the partition ids assigned on every one of topics
+// that has any partition assigned: a configured topic that does not exist
+// (a raw source not in use) has none, and holds nothing back (Drained).
 func wholePartitions(topics []string, parts map[string][]int) map[int32]bool {
-	count := map[int32]int{}
+	count, present := map[int32]int{}, 0
 	for _, t := range topics {
+		if len(parts[t]) > 0 {
+			present++
+		}
 		for _, p := range parts[t] {
 			count[int32(p)]++
 		}
 	}
 	whole := map[int32]bool{}
 	for p, n := range count {
-		if n == len(topics) {
+		if n == present {
 			whole[p] = true
 		}
 	}
 	return whole
+}
+
+// assignedHere says whether partition p of some input topic is this
+// member's.
+func assignedHere(topics []string, parts map[string][]int, p int32) bool {
+	for _, t := range topics {
+		if slices.Contains(parts[t], int(p)) {
+			return true
+		}
+	}
+	return false
 }
 
 // companyWatermark is the event time up to which company c's records can

@@ -717,3 +717,41 @@ func TestStageOnePartitionIsNoSpread(t *testing.T) {
 		t.Errorf("partitions %v and %v, want SH01 on 5, BJ02 on 0, none split", s.part, s.split)
 	}
 }
+
+// TestStageWaitsOnlyForPartitionsItCan: a configured input topic that does
+// not exist (a raw source not in use) does not stop the stage from waiting
+// for a spread company's partitions; a partition some existing topic lacks
+// is counted, never waited for, since it would hold the company back for
+// good.
+func TestStageWaitsOnlyForPartitionsItCan(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		parts     map[string][]int
+		second    int32
+		wantSplit []int32
+	}{
+		{"a topic missing", map[string][]int{"inv": {0, 1}, "bank": {0, 1}}, 0, []int32{0}},
+		{"a partition one topic lacks", map[string][]int{"inv": {0, 1, 5}, "bank": {0, 1}, "raw.unused": nil}, 5, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			s, err := NewStage(StageOptions{Topics: []string{"inv", "bank", "raw.unused"}, Registerer: reg,
+				Assignment: func() (int64, map[string][]int) { return 1, c.parts }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			day := record.MakeDate(2025, 3, 1).Time()
+			b := partBatch(partRec{"inv", 1, arInvoice("INV-1", 100, day), false},
+				partRec{"inv", c.second, arInvoice("INV-2", 100, day), false})
+			if err := s.Process(context.Background(), b); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(s.split["SH01"], c.wantSplit) {
+				t.Errorf("waits also for %v, want %v", s.split["SH01"], c.wantSplit)
+			}
+			if g := gauges(t, reg, "erpflow_match_split_companies"); len(g) != 1 || g[0].value != 1 {
+				t.Errorf("split companies gauge %v, want 1", g)
+			}
+		})
+	}
+}
