@@ -224,16 +224,44 @@ func TestCommandsTogether(t *testing.T) {
 	if r := erpflow(t, nil, "dlq", "list", "--brokers", addr); r.code != 0 || !strings.Contains(r.stdout, "3 dead letters") {
 		t.Errorf("dlq list table: %q", r.stdout)
 	}
-	testReplay(t, env, addr, reasons)
+	testReplay(t, env, addr, reasons, filepath.Join(world, "records.ndjson"))
 }
 
 // testReplay sends the dead letters of TestCommandsTogether back to their
-// topic and runs again: the same bytes come back and are refused again,
-// each dead letter once, with one set of erpflow headers.
-func testReplay(t *testing.T, env []string, addr string, reasons map[string]bool) {
+// topic and runs again: the same bytes come back to the same partitions
+// and are refused again, each with one set of erpflow headers, and a
+// second replay takes only the newer dead letters. Then a canonical record
+// produced to a wrong topic is dead-lettered, replayed to the right one,
+// and lands.
+func testReplay(t *testing.T, env []string, addr string, reasons map[string]bool, records string) {
 	t.Helper()
+	run := func(want string) {
+		t.Helper()
+		r := erpflow(t, env, "run", "--until-caught-up", "--brokers", addr, "--http-listen", "")
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		if r.code != 0 || lines[len(lines)-1] != want {
+			t.Fatalf("run: %d, last line %q, want %q; %s", r.code, lines[len(lines)-1], want, r.stderr)
+		}
+	}
+	list := func() []deadLetter {
+		t.Helper()
+		r := erpflow(t, nil, "dlq", "list", "--brokers", addr, "--format", "json")
+		var all []deadLetter
+		for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+			var d deadLetter
+			if err := json.Unmarshal([]byte(l), &d); err != nil {
+				t.Fatalf("dlq list line %q: %v", l, err)
+			}
+			all = append(all, d)
+		}
+		return all
+	}
 	if r := erpflow(t, nil, "dlq", "replay", "--brokers", addr, "99:99"); r.code != 1 || !strings.Contains(r.stderr, "no dead letter at 99:99") {
 		t.Errorf("replay of coordinates not there: %d %q", r.code, r.stderr)
+	}
+	first := list()[0]
+	if r := erpflow(t, nil, "dlq", "replay", "--brokers", addr, "--source-topic", "raw.shop", fmt.Sprintf("%d:%d", first.DLQPartition, first.DLQOffset)); r.code != 1 || !strings.Contains(r.stderr, "is not what") {
+		t.Errorf("replay of coordinates the other selectors leave out: %d %q", r.code, r.stderr)
 	}
 	if r := erpflow(t, nil, "dlq", "replay", "--brokers", addr, "--all", "--to", "erpflow.dlq"); r.code != 2 {
 		t.Errorf("replay into the dead-letter topic: exit %d %q", r.code, r.stderr)
@@ -243,42 +271,65 @@ func testReplay(t *testing.T, env []string, addr string, reasons map[string]bool
 	if r.code != 0 || !strings.HasSuffix(strings.TrimSpace(r.stdout), "would_replay=2") {
 		t.Errorf("dry run of the invalid_json dead letters (reasons %v): %d %q %q", reasons, r.code, r.stdout, r.stderr)
 	}
-	r = erpflow(t, nil, "dlq", "replay", "--brokers", addr, "--source-topic", "erp.invoices")
-	if r.code != 0 || !strings.Contains(r.stdout, "sent 3 to erp.invoices") || !strings.HasSuffix(strings.TrimSpace(r.stdout), "replayed=3") {
-		t.Fatalf("replay: %d %q %q", r.code, r.stdout, r.stderr)
+	for round := 1; round <= 2; round++ {
+		r = erpflow(t, nil, "dlq", "replay", "--brokers", addr, "--source-topic", "erp.invoices")
+		if r.code != 0 || !strings.Contains(r.stdout, "sent 3 to erp.invoices") || !strings.HasSuffix(strings.TrimSpace(r.stdout), "replayed=3") {
+			t.Fatalf("replay %d: %d %q %q", round, r.code, r.stdout, r.stderr)
+		}
+		run("consumed=3 landed=0 dead_lettered=3 duplicates=0")
 	}
-	r = erpflow(t, env, "run", "--until-caught-up", "--brokers", addr, "--http-listen", "")
-	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if want := "consumed=3 landed=0 dead_lettered=3 duplicates=0"; r.code != 0 || lines[len(lines)-1] != want {
-		t.Fatalf("run after the replay: %d, last line %q, want %q; %s", r.code, lines[len(lines)-1], want, r.stderr)
-	}
-	r = erpflow(t, nil, "dlq", "list", "--brokers", addr, "--format", "json")
+	all := list()
+	byAt := map[string]deadLetter{}
 	values := map[string]int{}
-	var all []deadLetter
-	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
-		var d deadLetter
-		if err := json.Unmarshal([]byte(l), &d); err != nil {
-			t.Fatalf("dlq list line %q: %v", l, err)
-		}
-		values[d.Value]++
-		all = append(all, d)
-	}
-	if len(values) != 3 {
-		t.Errorf("dead letters after the replay: %v, want each of the 3 values twice", values)
-	}
-	for v, n := range values {
-		if n != 2 {
-			t.Errorf("value %q dead-lettered %d times, want twice", v, n)
-		}
-	}
-	// The replayed ones were sent without their erpflow headers, so
-	// dead-lettering them again gave each one set, not two.
 	for _, d := range all {
+		byAt[fmt.Sprintf("erpflow.dlq/%d/%d", d.DLQPartition, d.DLQOffset)] = d
+		values[d.Value]++
+	}
+	if len(all) != 9 || len(values) != 3 {
+		t.Errorf("%d dead letters of %d values after two replays, want each of 3 values three times", len(all), len(values))
+	}
+	for _, d := range all {
+		// Each replay went back to the partition its original came from.
+		if d.ReplayOf != "" {
+			if from, ok := byAt[d.ReplayOf]; !ok || from.Partition != d.Partition || from.Value != d.Value {
+				t.Errorf("dead letter %d:%d replays %q: partition %s, value %q; that one %+v", d.DLQPartition, d.DLQOffset, d.ReplayOf, d.Partition, d.Value, from)
+			}
+		}
+		// Replayed without their erpflow headers, they were dead-lettered
+		// again with one set, not two.
 		r = erpflow(t, nil, "dlq", "show", "--brokers", addr, fmt.Sprintf("%d:%d", d.DLQPartition, d.DLQOffset))
 		if n := strings.Count(r.stdout, "erpflow-reason:"); r.code != 0 || n != 1 {
 			t.Errorf("dead letter %d:%d carries %d erpflow-reason headers, want 1:\n%s", d.DLQPartition, d.DLQOffset, n, r.stdout)
 		}
 	}
+
+	// A sales order sent to a bank's raw topic is refused there; replayed
+	// to the orders topic, it lands.
+	raw, err := os.ReadFile(records)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order string
+	for _, l := range strings.Split(string(raw), "\n") {
+		if strings.Contains(l, `"kind":"sales_order"`) {
+			order = strings.Replace(l, `"id":"`, `"id":"MISROUTED-`, 1)
+			break
+		}
+	}
+	if !strings.Contains(order, "MISROUTED-") {
+		t.Fatalf("no sales order in %s to misroute", records)
+	}
+	misrouted := filepath.Join(t.TempDir(), "misrouted.ndjson")
+	os.WriteFile(misrouted, []byte(order+"\n"), 0o600)
+	if r := erpflow(t, nil, "produce", "--brokers", addr, "--topic", "raw.bank_a", misrouted); r.code != 0 {
+		t.Fatalf("produce to raw.bank_a: %d %q", r.code, r.stderr)
+	}
+	run("consumed=1 landed=0 dead_lettered=1 duplicates=0")
+	r = erpflow(t, nil, "dlq", "replay", "--brokers", addr, "--source-topic", "raw.bank_a", "--to", "sales.orders")
+	if r.code != 0 || !strings.HasSuffix(strings.TrimSpace(r.stdout), "replayed=1") {
+		t.Fatalf("replay to sales.orders: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	run("consumed=1 landed=1 dead_lettered=0 duplicates=0")
 }
 
 // dropAfter drops databases a command made beside the test's own (which

@@ -32,7 +32,8 @@ type deadLetter struct {
 	Offset       string `json:"offset"`
 	Key          string `json:"key"`
 	Value        string `json:"value"`
-	ValueUTF8    bool   `json:"value_utf8"` // false: value is hex
+	ValueUTF8    bool   `json:"value_utf8"`          // false: value is hex
+	ReplayOf     string `json:"replay_of,omitempty"` // the dead letter this one's message was replayed from
 	headers      []kafkago.Header
 }
 
@@ -52,6 +53,8 @@ func toDeadLetter(m kafkago.Message) deadLetter {
 			d.Partition = string(h.Value)
 		case kafka.HeaderOffset:
 			d.Offset = string(h.Value)
+		case kafka.HeaderReplayOf:
+			d.ReplayOf = string(h.Value)
 		}
 	}
 	if d.ValueUTF8 = utf8.Valid(m.Value); d.ValueUTF8 {
@@ -205,10 +208,14 @@ func newDLQReplay(g *globals, brokers *string) *cobra.Command {
 		Short: "Send dead letters back to the topics they came from, once their cause is mended",
 		Long: `Sends each selected dead letter back as the message it was (its key, value
 and own headers, without the erpflow-* headers dead-lettering added) to the
-topic it came from, or to --to. Use it once what refused them is mended: a
-mapping file, a source system's export, a configuration. A message that
-fails again is dead-lettered again; one that landed before is a duplicate,
-so replaying the same dead letters twice lands them once as readers see it.
+topic and partition it came from, or to --to (partitioned by key). Use it
+once what refused them is mended: a mapping file, a source system's export,
+a configuration. The message carries the header erpflow-replay-of naming
+the dead letter it was sent from. One that fails again is dead-lettered
+again, and a later replay takes that newer dead letter instead of both.
+One that landed before is a duplicate, so replaying the same dead letters
+twice lands them once as readers see it (FINAL). Replayed records are old
+in event time: matching takes them as late records.
 
 Select by DLQ coordinates (from 'dlq list'), by --reason (a full reason such
 as missing_field:body.total, or its code: missing_field) and by
@@ -244,40 +251,107 @@ The last line is replayed=N (or would_replay=N with --dry-run).`,
 			if *brokers != "" {
 				cfg.Kafka.Brokers = config.SplitList(*brokers)
 			}
-			if to == cfg.Kafka.Topics.DeadLetter {
+			dlqTopic := cfg.Kafka.Topics.DeadLetter
+			if to == dlqTopic {
 				return usagef("--to %s is the dead-letter topic itself", to)
 			}
-			// Read first, send after: a coordinate not found refuses the
-			// whole replay before anything is sent.
-			var msgs []kafkago.Message
-			byTopic := map[string]int{}
-			found := map[[2]int64]bool{}
-			err = kafka.ReadTopic(cmd.Context(), cfg.Kafka.Brokers, cfg.Kafka.Topics.DeadLetter, func(m kafkago.Message) error {
+			ctx := cmd.Context()
+			// First pass: what to send. A dead letter whose replay failed
+			// again is replaced by the newer dead letter, which a later
+			// replay takes instead (unless named by its coordinates). Only
+			// coordinates are kept, so a large topic costs little memory.
+			type pick struct {
+				at    [2]int64
+				topic string
+			}
+			var picks []pick
+			superseded := map[[2]int64]bool{}
+			named := map[[2]int64]deadLetter{}
+			err = kafka.ReadTopic(ctx, cfg.Kafka.Brokers, dlqTopic, func(m kafkago.Message) error {
+				if p, o, ok := kafka.ReplayedFrom(m, dlqTopic); ok {
+					superseded[[2]int64{int64(p), o}] = true
+				}
+				at := [2]int64{int64(m.Partition), m.Offset}
 				d := toDeadLetter(m)
-				if !sel.takes(d) {
-					return nil
+				if sel.at[at] {
+					named[at] = d
 				}
-				r, err := kafka.ReplayMessage(m, to)
-				if err != nil {
-					return err
+				if sel.takes(d) {
+					dest := to
+					if dest == "" {
+						dest = d.Topic
+					}
+					if dest == "" {
+						return fmt.Errorf("dead letter %d:%d: %w; give --to", at[0], at[1], kafka.ErrNoSourceTopic)
+					}
+					picks = append(picks, pick{at, dest})
 				}
-				found[[2]int64{int64(m.Partition), m.Offset}] = true
-				msgs = append(msgs, r)
-				byTopic[r.Topic]++
 				return nil
 			})
 			if err != nil {
 				return err
 			}
-			var missing []string
+			var problems []string
 			for at := range sel.at {
-				if !found[at] {
-					missing = append(missing, fmt.Sprintf("%d:%d", at[0], at[1]))
+				d, ok := named[at]
+				switch {
+				case !ok:
+					problems = append(problems, fmt.Sprintf("no dead letter at %d:%d", at[0], at[1]))
+				case !sel.takes(d):
+					problems = append(problems, fmt.Sprintf("%d:%d (%s, from %s) is not what --reason or --source-topic select", at[0], at[1], d.Reason, d.Topic))
 				}
 			}
-			if len(missing) > 0 {
-				sort.Strings(missing)
-				return fmt.Errorf("no dead letter at %s in %s: nothing replayed", strings.Join(missing, ", "), cfg.Kafka.Topics.DeadLetter)
+			if len(problems) > 0 {
+				sort.Strings(problems)
+				return fmt.Errorf("%s in %s: nothing replayed", strings.Join(problems, "; "), dlqTopic)
+			}
+			take := map[[2]int64]bool{}
+			byTopic := map[string]int{}
+			replaced := 0
+			for _, p := range picks {
+				if superseded[p.at] && !sel.at[p.at] {
+					replaced++
+					continue
+				}
+				take[p.at] = true
+				byTopic[p.topic]++
+			}
+			if !dryRun && len(take) > 0 {
+				// Second pass: send them, a chunk at a time.
+				w := kafka.NewReplayWriter(cfg.Kafka.Brokers)
+				defer w.Close()
+				prog := newProgress("replay", int64(len(take)))
+				var chunk []kafkago.Message
+				sent := 0
+				send := func() error {
+					if err := w.WriteMessages(ctx, chunk...); err != nil {
+						return fmt.Errorf("replay: %d of %d sent, then: %w", sent, len(take), kafka.Summarize(err))
+					}
+					sent += len(chunk)
+					prog.Set(int64(sent))
+					chunk = chunk[:0]
+					return nil
+				}
+				err = kafka.ReadTopic(ctx, cfg.Kafka.Brokers, dlqTopic, func(m kafkago.Message) error {
+					if !take[[2]int64{int64(m.Partition), m.Offset}] {
+						return nil
+					}
+					r, err := kafka.ReplayMessage(m, dlqTopic, to)
+					if err != nil {
+						return err
+					}
+					if chunk = append(chunk, r); len(chunk) >= replayBatch {
+						return send()
+					}
+					return nil
+				})
+				if err == nil && len(chunk) > 0 {
+					err = send()
+				}
+				prog.Finish()
+				if err != nil {
+					return err
+				}
 			}
 			out := cmd.OutOrStdout()
 			topics := make([]string, 0, len(byTopic))
@@ -285,29 +359,17 @@ The last line is replayed=N (or would_replay=N with --dry-run).`,
 				topics = append(topics, t)
 			}
 			sort.Strings(topics)
+			verb, last := "sent", "replayed"
 			if dryRun {
-				for _, t := range topics {
-					fmt.Fprintf(out, "would send %d to %s\n", byTopic[t], t)
-				}
-				fmt.Fprintf(out, "would_replay=%d\n", len(msgs))
-				return nil
+				verb, last = "would send", "would_replay"
 			}
-			w := kafka.NewWriter(cfg.Kafka.Brokers)
-			defer w.Close()
-			prog := newProgress("replay", int64(len(msgs)))
-			for i := 0; i < len(msgs); i += replayBatch {
-				chunk := msgs[i:min(i+replayBatch, len(msgs))]
-				if err := w.WriteMessages(cmd.Context(), chunk...); err != nil {
-					prog.Finish()
-					return fmt.Errorf("replay: %d of %d sent, then: %w", i, len(msgs), kafka.Summarize(err))
-				}
-				prog.Set(int64(i + len(chunk)))
-			}
-			prog.Finish()
 			for _, t := range topics {
-				fmt.Fprintf(out, "sent %d to %s\n", byTopic[t], t)
+				fmt.Fprintf(out, "%s %d to %s\n", verb, byTopic[t], t)
 			}
-			fmt.Fprintf(out, "replayed=%d\n", len(msgs))
+			if replaced > 0 {
+				fmt.Fprintf(out, "skipped %d dead letters whose replay failed again (their newer dead letters are taken)\n", replaced)
+			}
+			fmt.Fprintf(out, "%s=%d\n", last, len(take))
 			return nil
 		},
 	}

@@ -3,9 +3,18 @@ package kafka
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 
 	kafkago "github.com/segmentio/kafka-go"
 )
+
+// HeaderReplayOf on a replayed message names the dead letter it was sent
+// from, as dead-letter-topic/partition/offset. The message keeps it through
+// the pipeline, so a replay that is dead-lettered again says which dead
+// letter it supersedes, and a later replay takes only the newest copy.
+const HeaderReplayOf = "erpflow-replay-of"
 
 // ErrNoSourceTopic is a dead letter without the erpflow-topic header: it
 // was not written by erpflow, and where it came from is not known.
@@ -15,25 +24,75 @@ var ErrNoSourceTopic = errors.New("no " + HeaderTopic + " header: not an erpflow
 var deadLetterHeaders = map[string]bool{HeaderReason: true, HeaderStage: true, HeaderMessage: true,
 	HeaderTopic: true, HeaderPartition: true, HeaderOffset: true}
 
-// ReplayMessage turns a dead letter back into the message it was: its key,
-// value and own headers, without the ones dead-lettering added, for the
-// topic it came from, or for to when to is not empty. Sent again once the
-// cause is mended (a mapping file, a source system's fix), it goes through
-// the pipeline like any message; one that landed before is a duplicate to
-// dedupe, so a replay sent twice lands once.
-func ReplayMessage(dead kafkago.Message, to string) (kafkago.Message, error) {
-	topic := to
-	var hs []kafkago.Header
+// ReplayMessage turns dead, a message of the dead-letter topic dlqTopic,
+// back into the message it was: its key, value and own headers, without
+// the ones dead-lettering added, plus HeaderReplayOf. It is bound for the
+// topic it came from and, there, the partition it came from (Partition;
+// ReplayBalancer honours it), since a producer's partitioner other than
+// ours may have put it where our hash would not; with to not empty, for to
+// and the partition its key hashes to (Partition -1).
+func ReplayMessage(dead kafkago.Message, dlqTopic, to string) (kafkago.Message, error) {
+	var topic, part string
+	hs := make([]kafkago.Header, 0, len(dead.Headers)+1)
 	for _, h := range dead.Headers {
-		if h.Key == HeaderTopic && topic == "" {
+		switch h.Key {
+		case HeaderTopic:
 			topic = string(h.Value)
+		case HeaderPartition:
+			part = string(h.Value)
 		}
-		if !deadLetterHeaders[h.Key] {
+		if !deadLetterHeaders[h.Key] && h.Key != HeaderReplayOf {
 			hs = append(hs, h)
 		}
 	}
-	if topic == "" {
+	if topic == "" && to == "" {
 		return kafkago.Message{}, fmt.Errorf("replay dead letter %d:%d: %w", dead.Partition, dead.Offset, ErrNoSourceTopic)
 	}
-	return kafkago.Message{Topic: topic, Key: dead.Key, Value: dead.Value, Headers: hs}, nil
+	hs = append(hs, kafkago.Header{Key: HeaderReplayOf, Value: fmt.Appendf(nil, "%s/%d/%d", dlqTopic, dead.Partition, dead.Offset)})
+	m := kafkago.Message{Topic: topic, Partition: -1, Key: dead.Key, Value: dead.Value, Headers: hs}
+	if to != "" {
+		m.Topic = to
+	} else if p, err := strconv.Atoi(part); err == nil && p >= 0 {
+		m.Partition = p
+	}
+	return m, nil
+}
+
+// ReplayedFrom reads a dead letter's HeaderReplayOf: the partition and
+// offset, in dlqTopic, of the dead letter it is a replay of.
+func ReplayedFrom(dead kafkago.Message, dlqTopic string) (partition int, offset int64, ok bool) {
+	for _, h := range dead.Headers {
+		if h.Key != HeaderReplayOf {
+			continue
+		}
+		rest, found := strings.CutPrefix(string(h.Value), dlqTopic+"/")
+		p, o, cut := strings.Cut(rest, "/")
+		if !found || !cut {
+			return 0, 0, false
+		}
+		part, err1 := strconv.Atoi(p)
+		off, err2 := strconv.ParseInt(o, 10, 64)
+		return part, off, err1 == nil && err2 == nil
+	}
+	return 0, 0, false
+}
+
+// ReplayBalancer sends a message with Partition set (0 or more) to that
+// partition when its topic has it, and any other by its key, as NewWriter
+// does.
+type ReplayBalancer struct{ byKey kafkago.Murmur2Balancer }
+
+// Balance implements kafkago.Balancer.
+func (b *ReplayBalancer) Balance(m kafkago.Message, partitions ...int) int {
+	if m.Partition >= 0 && slices.Contains(partitions, m.Partition) {
+		return m.Partition
+	}
+	return b.byKey.Balance(m, partitions...)
+}
+
+// NewReplayWriter is NewWriter with ReplayBalancer.
+func NewReplayWriter(brokers []string) *kafkago.Writer {
+	w := NewWriter(brokers)
+	w.Balancer = &ReplayBalancer{}
+	return w
 }
