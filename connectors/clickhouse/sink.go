@@ -128,8 +128,8 @@ func (s *Sink) WriteGroup(ctx context.Context, bs []*pipeline.Batch) error {
 // groupInserts is how many of a group's inserts run at once.
 const groupInserts = 2
 
-// inParallel runs tasks on up to n goroutines, in order of start, and
-// returns the first error. After an error no task starts, and those
+// inParallel runs tasks on up to n goroutines, each taking the next task
+// in the list, and returns the first error. After an error no task starts, and those
 // running finish: an insert is bounded, and ending one is what must not
 // happen near its end (below). When ctx ends, the running tasks are ended
 // too and no task starts. It returns nil only when every task ran and
