@@ -303,6 +303,19 @@ func testReplay(t *testing.T, env []string, addr string, reasons map[string]bool
 		}
 	}
 
+	// Replayed twice before a run, each message has two newer dead letters;
+	// the next replay takes one of each.
+	for range 2 {
+		if r := erpflow(t, nil, "dlq", "replay", "--brokers", addr, "--source-topic", "erp.invoices"); r.code != 0 || !strings.HasSuffix(strings.TrimSpace(r.stdout), "replayed=3") {
+			t.Fatalf("replay before a run: %d %q %q", r.code, r.stdout, r.stderr)
+		}
+	}
+	run("consumed=6 landed=0 dead_lettered=6 duplicates=0")
+	r = erpflow(t, nil, "dlq", "replay", "--brokers", addr, "--source-topic", "erp.invoices", "--dry-run")
+	if r.code != 0 || !strings.HasSuffix(strings.TrimSpace(r.stdout), "would_replay=3") || !strings.Contains(r.stdout, "left out 12 ") {
+		t.Errorf("replay after duplicate dead letters: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+
 	// A sales order sent to a bank's raw topic is refused there; replayed
 	// to the orders topic, it lands.
 	raw, err := os.ReadFile(records)

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 	"unicode/utf8"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -208,11 +209,13 @@ func newDLQReplay(g *globals, brokers *string) *cobra.Command {
 		Short: "Send dead letters back to the topics they came from, once their cause is mended",
 		Long: `Sends each selected dead letter back as the message it was (its key, value
 and own headers, without the erpflow-* headers dead-lettering added) to the
-topic and partition it came from, or to --to (partitioned by key). Use it
-once what refused them is mended: a mapping file, a source system's export,
-a configuration. The message carries the header erpflow-replay-of naming
-the dead letter it was sent from. One that fails again is dead-lettered
-again, and a later replay takes that newer dead letter instead of both.
+topic and partition it came from (by key where the topic no longer has that
+partition), or to --to (by key). Use it once what refused them is mended: a
+mapping file, a source system's export, a configuration. The message
+carries the header erpflow-replay-of naming the dead letter it was sent
+from. One that fails again is dead-lettered again, and a later replay takes
+only the newest dead letter of each original message, however many
+replays (or duplicate dead letters) came before.
 One that landed before is a duplicate, so replaying the same dead letters
 twice lands them once as readers see it (FINAL). Replayed records are old
 in event time: matching takes them as late records.
@@ -220,7 +223,9 @@ in event time: matching takes them as late records.
 Select by DLQ coordinates (from 'dlq list'), by --reason (a full reason such
 as missing_field:body.total, or its code: missing_field) and by
 --source-topic; several selectors must all match. --all takes every dead
-letter. Coordinates that are not in the topic refuse the whole replay.
+letter (the newest of each message). Coordinates that are not in the topic,
+or that the other selectors leave out, refuse the whole replay; named
+coordinates are sent even if a newer dead letter replaces them.
 The last line is replayed=N (or would_replay=N with --dry-run).`,
 		Args: func(cmd *cobra.Command, a []string) error {
 			for _, x := range a {
@@ -256,36 +261,38 @@ The last line is replayed=N (or would_replay=N with --dry-run).`,
 				return usagef("--to %s is the dead-letter topic itself", to)
 			}
 			ctx := cmd.Context()
-			// First pass: what to send. A dead letter whose replay failed
-			// again is replaced by the newer dead letter, which a later
-			// replay takes instead (unless named by its coordinates). Only
-			// coordinates are kept, so a large topic costs little memory.
-			type pick struct {
-				at    [2]int64
-				topic string
+			// First pass: what to send. A replayed message that failed again
+			// has a newer dead letter naming the one it was sent from; the
+			// dead letters of one original message form a family, and a
+			// replay takes only the family's newest (duplicates included,
+			// such as two replays before a run), unless named by its
+			// coordinates. Only coordinates are kept, not messages.
+			type entry struct {
+				parent    [2]int64
+				hasParent bool
+				time      time.Time
+				dest      string
+				takes     bool
 			}
-			var picks []pick
-			superseded := map[[2]int64]bool{}
+			entries := map[[2]int64]*entry{}
 			named := map[[2]int64]deadLetter{}
 			err = kafka.ReadTopic(ctx, cfg.Kafka.Brokers, dlqTopic, func(m kafkago.Message) error {
-				if p, o, ok := kafka.ReplayedFrom(m, dlqTopic); ok {
-					superseded[[2]int64{int64(p), o}] = true
-				}
 				at := [2]int64{int64(m.Partition), m.Offset}
 				d := toDeadLetter(m)
+				e := &entry{time: m.Time, takes: sel.takes(d), dest: to}
+				if p, o, ok := kafka.ReplayedFrom(m, dlqTopic); ok {
+					e.parent, e.hasParent = [2]int64{int64(p), o}, true
+				}
+				if e.dest == "" {
+					e.dest = d.Topic
+				}
+				if e.takes && e.dest == "" {
+					return fmt.Errorf("dead letter %d:%d: %w; give --to", at[0], at[1], kafka.ErrNoSourceTopic)
+				}
 				if sel.at[at] {
 					named[at] = d
 				}
-				if sel.takes(d) {
-					dest := to
-					if dest == "" {
-						dest = d.Topic
-					}
-					if dest == "" {
-						return fmt.Errorf("dead letter %d:%d: %w; give --to", at[0], at[1], kafka.ErrNoSourceTopic)
-					}
-					picks = append(picks, pick{at, dest})
-				}
+				entries[at] = e
 				return nil
 			})
 			if err != nil {
@@ -305,27 +312,56 @@ The last line is replayed=N (or would_replay=N with --dry-run).`,
 				sort.Strings(problems)
 				return fmt.Errorf("%s in %s: nothing replayed", strings.Join(problems, "; "), dlqTopic)
 			}
-			take := map[[2]int64]bool{}
-			byTopic := map[string]int{}
-			replaced := 0
-			for _, p := range picks {
-				if superseded[p.at] && !sel.at[p.at] {
-					replaced++
-					continue
+			// The newest dead letter of each family, by the time the broker
+			// gave it, then by coordinates.
+			root := func(at [2]int64) [2]int64 {
+				for seen := 0; seen <= len(entries); seen++ { // a loop in the headers ends too
+					e := entries[at]
+					if e == nil || !e.hasParent || entries[e.parent] == nil {
+						return at
+					}
+					at = e.parent
 				}
-				take[p.at] = true
-				byTopic[p.topic]++
+				return at
 			}
+			newest := map[[2]int64][2]int64{}
+			for at, e := range entries {
+				r := root(at)
+				if cur, ok := newest[r]; !ok || e.time.After(entries[cur].time) ||
+					e.time.Equal(entries[cur].time) && (at[0] > cur[0] || at[0] == cur[0] && at[1] > cur[1]) {
+					newest[r] = at
+				}
+			}
+			take := map[[2]int64]bool{}
+			planned := map[string]int{}
+			replaced := 0
+			for at, e := range entries {
+				switch {
+				case !e.takes:
+				case sel.at[at] || newest[root(at)] == at:
+					take[at] = true
+					planned[e.dest]++
+				default:
+					replaced++
+				}
+			}
+			byTopic := planned
 			if !dryRun && len(take) > 0 {
-				// Second pass: send them, a chunk at a time.
+				// Second pass: send them, a chunk at a time, and make sure
+				// every one was still there.
 				w := kafka.NewReplayWriter(cfg.Kafka.Brokers)
 				defer w.Close()
 				prog := newProgress("replay", int64(len(take)))
 				var chunk []kafkago.Message
 				sent := 0
+				byTopic = map[string]int{}
+				found := map[[2]int64]bool{}
 				send := func() error {
 					if err := w.WriteMessages(ctx, chunk...); err != nil {
 						return fmt.Errorf("replay: %d of %d sent, then: %w", sent, len(take), kafka.Summarize(err))
+					}
+					for _, m := range chunk {
+						byTopic[m.Topic]++
 					}
 					sent += len(chunk)
 					prog.Set(int64(sent))
@@ -333,9 +369,11 @@ The last line is replayed=N (or would_replay=N with --dry-run).`,
 					return nil
 				}
 				err = kafka.ReadTopic(ctx, cfg.Kafka.Brokers, dlqTopic, func(m kafkago.Message) error {
-					if !take[[2]int64{int64(m.Partition), m.Offset}] {
+					at := [2]int64{int64(m.Partition), m.Offset}
+					if !take[at] || found[at] {
 						return nil
 					}
+					found[at] = true
 					r, err := kafka.ReplayMessage(m, dlqTopic, to)
 					if err != nil {
 						return err
@@ -352,6 +390,20 @@ The last line is replayed=N (or would_replay=N with --dry-run).`,
 				if err != nil {
 					return err
 				}
+				if sent < len(take) {
+					var gone []string
+					for at := range take {
+						if !found[at] {
+							gone = append(gone, fmt.Sprintf("%d:%d", at[0], at[1]))
+						}
+					}
+					sort.Strings(gone)
+					if len(gone) > 10 {
+						gone = append(gone[:10], "...")
+					}
+					return fmt.Errorf("replayed %d of %d: gone from %s since they were read (retention?): %s",
+						sent, len(take), dlqTopic, strings.Join(gone, ", "))
+				}
 			}
 			out := cmd.OutOrStdout()
 			topics := make([]string, 0, len(byTopic))
@@ -367,13 +419,13 @@ The last line is replayed=N (or would_replay=N with --dry-run).`,
 				fmt.Fprintf(out, "%s %d to %s\n", verb, byTopic[t], t)
 			}
 			if replaced > 0 {
-				fmt.Fprintf(out, "skipped %d dead letters whose replay failed again (their newer dead letters are taken)\n", replaced)
+				fmt.Fprintf(out, "left out %d dead letters that a newer dead letter of the same message replaces\n", replaced)
 			}
 			fmt.Fprintf(out, "%s=%d\n", last, len(take))
 			return nil
 		},
 	}
-	c.Flags().BoolVar(&sel.all, "all", false, "replay every dead letter")
+	c.Flags().BoolVar(&sel.all, "all", false, "replay every dead letter (the newest of each message)")
 	c.Flags().StringSliceVar(&sel.reasons, "reason", nil, "only dead letters with this reason or reason code (repeatable)")
 	c.Flags().StringSliceVar(&sel.topics, "source-topic", nil, "only dead letters that came from this topic (repeatable)")
 	c.Flags().StringVar(&to, "to", "", "send to this topic instead of the one each came from")

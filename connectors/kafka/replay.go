@@ -24,13 +24,17 @@ var ErrNoSourceTopic = errors.New("no " + HeaderTopic + " header: not an erpflow
 var deadLetterHeaders = map[string]bool{HeaderReason: true, HeaderStage: true, HeaderMessage: true,
 	HeaderTopic: true, HeaderPartition: true, HeaderOffset: true}
 
+// ReplayPartition, as a message's WriterData, is the partition
+// ReplayBalancer sends it to.
+type ReplayPartition int
+
 // ReplayMessage turns dead, a message of the dead-letter topic dlqTopic,
 // back into the message it was: its key, value and own headers, without
 // the ones dead-lettering added, plus HeaderReplayOf. It is bound for the
-// topic it came from and, there, the partition it came from (Partition;
-// ReplayBalancer honours it), since a producer's partitioner other than
-// ours may have put it where our hash would not; with to not empty, for to
-// and the partition its key hashes to (Partition -1).
+// topic it came from and, there, the partition it came from (WriterData, a
+// ReplayPartition), since a producer's partitioner other than ours may
+// have put it where our hash would not; with to not empty, for to and the
+// partition its key hashes to.
 func ReplayMessage(dead kafkago.Message, dlqTopic, to string) (kafkago.Message, error) {
 	var topic, part string
 	hs := make([]kafkago.Header, 0, len(dead.Headers)+1)
@@ -49,11 +53,11 @@ func ReplayMessage(dead kafkago.Message, dlqTopic, to string) (kafkago.Message, 
 		return kafkago.Message{}, fmt.Errorf("replay dead letter %d:%d: %w", dead.Partition, dead.Offset, ErrNoSourceTopic)
 	}
 	hs = append(hs, kafkago.Header{Key: HeaderReplayOf, Value: fmt.Appendf(nil, "%s/%d/%d", dlqTopic, dead.Partition, dead.Offset)})
-	m := kafkago.Message{Topic: topic, Partition: -1, Key: dead.Key, Value: dead.Value, Headers: hs}
+	m := kafkago.Message{Topic: topic, Key: dead.Key, Value: dead.Value, Headers: hs}
 	if to != "" {
 		m.Topic = to
 	} else if p, err := strconv.Atoi(part); err == nil && p >= 0 {
-		m.Partition = p
+		m.WriterData = ReplayPartition(p)
 	}
 	return m, nil
 }
@@ -77,15 +81,15 @@ func ReplayedFrom(dead kafkago.Message, dlqTopic string) (partition int, offset 
 	return 0, 0, false
 }
 
-// ReplayBalancer sends a message with Partition set (0 or more) to that
-// partition when its topic has it, and any other by its key, as NewWriter
-// does.
+// ReplayBalancer sends a message whose WriterData is a ReplayPartition to
+// that partition while its topic has it, and any other by its key, as
+// NewWriter does. (kafka-go's Message.Partition is not for writers to set.)
 type ReplayBalancer struct{ byKey kafkago.Murmur2Balancer }
 
 // Balance implements kafkago.Balancer.
 func (b *ReplayBalancer) Balance(m kafkago.Message, partitions ...int) int {
-	if m.Partition >= 0 && slices.Contains(partitions, m.Partition) {
-		return m.Partition
+	if p, ok := m.WriterData.(ReplayPartition); ok && slices.Contains(partitions, int(p)) {
+		return int(p)
 	}
 	return b.byKey.Balance(m, partitions...)
 }

@@ -42,7 +42,7 @@ func TestReplayUndoesDeadLettering(t *testing.T) {
 				}
 			}
 			want = append(want, kafkago.Header{Key: HeaderReplayOf, Value: []byte("erpflow.dlq/1/5")})
-			if got.Topic != "erp.invoices" || got.Partition != 3 || string(got.Key) != string(c.key) || string(got.Value) != string(c.value) ||
+			if got.Topic != "erp.invoices" || got.WriterData != ReplayPartition(3) || string(got.Key) != string(c.key) || string(got.Value) != string(c.value) ||
 				!reflect.DeepEqual(got.Headers, want) {
 				t.Errorf("replayed %+v, want the original on erp.invoices/3 with headers %v", got, want)
 			}
@@ -52,8 +52,8 @@ func TestReplayUndoesDeadLettering(t *testing.T) {
 				t.Errorf("the dead letter of the replay says it replaced %d:%d (%v), want 1:5", p, o, ok)
 			}
 			to, _ := ReplayMessage(dead, "erpflow.dlq", "raw.erp_cn")
-			if to.Topic != "raw.erp_cn" || to.Partition != -1 {
-				t.Errorf("replay to raw.erp_cn went to %s/%d, want the key to choose", to.Topic, to.Partition)
+			if to.Topic != "raw.erp_cn" || to.WriterData != nil {
+				t.Errorf("replay to raw.erp_cn went to %s/%v, want the key to choose", to.Topic, to.WriterData)
 			}
 		})
 	}
@@ -78,13 +78,13 @@ func toPipeline(hs []kafkago.Header) []pipeline.Header {
 func TestReplayBalancerKeepsThePartition(t *testing.T) {
 	b := &ReplayBalancer{}
 	parts := []int{0, 1, 2, 3}
-	if p := b.Balance(kafkago.Message{Key: []byte("SH01"), Partition: 2}, parts...); p != 2 {
+	if p := b.Balance(kafkago.Message{Key: []byte("SH01"), WriterData: ReplayPartition(2)}, parts...); p != 2 {
 		t.Errorf("partition 2 kept as %d", p)
 	}
 	byKey := (&kafkago.Murmur2Balancer{}).Balance(kafkago.Message{Key: []byte("SH01")}, parts...)
-	for _, p := range []int{-1, 7} {
-		if got := b.Balance(kafkago.Message{Key: []byte("SH01"), Partition: p}, parts...); got != byKey {
-			t.Errorf("partition %d: sent to %d, want %d by key", p, got, byKey)
+	for _, wd := range []any{nil, ReplayPartition(7), 2} {
+		if got := b.Balance(kafkago.Message{Key: []byte("SH01"), WriterData: wd}, parts...); got != byKey {
+			t.Errorf("writer data %v: sent to %d, want %d by key", wd, got, byKey)
 		}
 	}
 }
