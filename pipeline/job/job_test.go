@@ -925,6 +925,10 @@ func testRestart(t *testing.T, eventTimeOrder bool) {
 	rest := produce(lines[half:])
 	crashCfg := cfg
 	crashCfg.Pipeline.DrainTimeout = config.Duration(time.Nanosecond)
+	// Small batches, so that the cancel below comes with most of the rest
+	// still to land: on a loaded machine one fetch brought all of it into
+	// one batch, and the run ended before a stop could come mid-stream.
+	crashCfg.Pipeline.BatchSize = max(int(rest/8), 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	var consumed int64
 	_, err = job.Run(ctx, crashCfg, job.Options{Progress: func(s pipeline.Stats, _ int64) {
