@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/erpflow/erpflow/connectors/clickhouse"
-	"github.com/erpflow/erpflow/connectors/clickhouse/chtest"
 	"github.com/erpflow/erpflow/pipeline"
 	"github.com/erpflow/erpflow/pipeline/record"
 	"github.com/erpflow/erpflow/transforms/clean"
@@ -19,13 +18,8 @@ import (
 // older versions first, also once ClickHouse has merged the canonical
 // tables down to each record's newest version.
 func TestHistoryReadsBackWhatLanded(t *testing.T) {
-	cfg := chtest.Config(t)
 	ctx := context.Background()
-	conn, err := clickhouse.Open(ctx, cfg, cfg.Database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := altered(t)
 	b := docBatch(t)
 	// The first example (an invoice) is flagged as a copy of another.
 	if b.Items[0].Rec.Kind != record.KindInvoice {
@@ -108,13 +102,8 @@ func TestHistoryReadsBackWhatLanded(t *testing.T) {
 // partitions 0 and 1 of both topics rebuilds SH01, BJ02 and WH04, and
 // learns that SH01 also came through 2 and 3, which other members read.
 func TestHistoryCompaniesGivesEveryPartition(t *testing.T) {
-	cfg := chtest.Config(t)
 	ctx := context.Background()
-	conn, err := clickhouse.Open(ctx, cfg, cfg.Database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := altered(t)
 	doc := docBatch(t)
 	example := map[record.Kind]pipeline.Item{}
 	for _, it := range doc.Items {

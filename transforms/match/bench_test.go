@@ -153,20 +153,8 @@ func BenchmarkStageWorld(b *testing.B) {
 	rows := 0
 	for range b.N {
 		// As many lanes as -cpu gives (1: one company after another).
-		s, err := NewStage(StageOptions{Topics: topics, Registerer: prometheus.NewRegistry(), Workers: runtime.GOMAXPROCS(0),
-			MatchesTopic: "erpflow.matches", ExceptionsTopic: "erpflow.exceptions"})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, bt := range batches {
-			bt.Rows, bt.Notes = bt.Rows[:0], bt.Notes[:0]
-			if err := s.Process(context.Background(), bt); err != nil {
-				b.Fatal(err)
-			}
-			for _, r := range bt.Rows {
-				rows += r.Len()
-			}
-		}
+		rows += passStage(b, StageOptions{Topics: topics, Workers: runtime.GOMAXPROCS(0),
+			MatchesTopic: "erpflow.matches", ExceptionsTopic: "erpflow.exceptions"}, batches)
 	}
 	b.ReportMetric(float64(len(recs))*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(rows)/float64(b.N), "rows")
@@ -185,18 +173,30 @@ func BenchmarkStageBackfill(b *testing.B) {
 		b.Run(fmt.Sprintf("days=%d", days), func(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {
-				s, err := NewStage(StageOptions{Topics: topics, Registerer: prometheus.NewRegistry(), Workers: 1})
-				if err != nil {
-					b.Fatal(err)
-				}
-				for _, bt := range batches {
-					bt.Rows, bt.Notes = bt.Rows[:0], bt.Notes[:0]
-					if err := s.Process(context.Background(), bt); err != nil {
-						b.Fatal(err)
-					}
-				}
+				passStage(b, StageOptions{Topics: topics, Workers: 1}, batches)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(recs)), "ns/record")
 		})
 	}
+}
+
+// passStage runs batches once through a new stage made with opt (and a
+// registry of its own) and returns how many rows it derived.
+func passStage(b *testing.B, opt StageOptions, batches []*pipeline.Batch) int {
+	opt.Registerer = prometheus.NewRegistry()
+	s, err := NewStage(opt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rows := 0
+	for _, bt := range batches {
+		bt.Rows, bt.Notes = bt.Rows[:0], bt.Notes[:0]
+		if err := s.Process(context.Background(), bt); err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range bt.Rows {
+			rows += r.Len()
+		}
+	}
+	return rows
 }

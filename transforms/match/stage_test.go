@@ -22,16 +22,11 @@ func stageBatch(end bool, recs ...struct {
 	topic string
 	r     *record.Record
 }) *pipeline.Batch {
-	b := &pipeline.Batch{}
+	prs := make([]partRec, len(recs))
 	for i, x := range recs {
-		m := pipeline.Message{Topic: x.topic, Offset: int64(i), HighWater: 1000, Epoch: 1}
-		if end {
-			m.HighWater = int64(i) + 1
-		}
-		b.Messages = append(b.Messages, m)
-		b.Items = append(b.Items, pipeline.Item{Rec: *x.r, Msg: i})
+		prs[i] = partRec{x.topic, 0, x.r, end}
 	}
-	return b
+	return partBatch(prs...)
 }
 
 type topicRec = struct {
