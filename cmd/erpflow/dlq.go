@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 	"unicode/utf8"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -170,7 +169,7 @@ type replaySelection struct {
 	all     bool
 	reasons []string // a reason, or its code before ':' (missing_field)
 	topics  []string // the topics they came from
-	at      map[[2]int64]bool
+	at      map[dlqAt]bool
 }
 
 func (sel *replaySelection) empty() bool {
@@ -180,7 +179,7 @@ func (sel *replaySelection) empty() bool {
 // takes says whether d is selected: every kind of selector given must
 // match (all matches anything).
 func (sel *replaySelection) takes(d deadLetter) bool {
-	if len(sel.at) > 0 && !sel.at[[2]int64{int64(d.DLQPartition), d.DLQOffset}] {
+	if len(sel.at) > 0 && !sel.at[dlqAt{int64(d.DLQPartition), d.DLQOffset}] {
 		return false
 	}
 	if len(sel.topics) > 0 && !slices.Contains(sel.topics, d.Topic) {
@@ -236,9 +235,9 @@ The last line is replayed=N (or would_replay=N with --dry-run).`,
 					return usagef("want PARTITION:OFFSET such as 2:17, got %q", x)
 				}
 				if sel.at == nil {
-					sel.at = map[[2]int64]bool{}
+					sel.at = map[dlqAt]bool{}
 				}
-				sel.at[[2]int64{int64(part), off}] = true
+				sel.at[dlqAt{int64(part), off}] = true
 			}
 			if sel.empty() {
 				return usagef("say which dead letters to replay: coordinates, --reason, --source-topic, or --all")
@@ -261,27 +260,15 @@ The last line is replayed=N (or would_replay=N with --dry-run).`,
 				return usagef("--to %s is the dead-letter topic itself", to)
 			}
 			ctx := cmd.Context()
-			// First pass: what to send. A replayed message that failed again
-			// has a newer dead letter naming the one it was sent from; the
-			// dead letters of one original message form a family, and a
-			// replay takes only the family's newest (duplicates included,
-			// such as two replays before a run), unless named by its
-			// coordinates. Only coordinates are kept, not messages.
-			type entry struct {
-				parent    [2]int64
-				hasParent bool
-				time      time.Time
-				dest      string
-				takes     bool
-			}
-			entries := map[[2]int64]*entry{}
-			named := map[[2]int64]deadLetter{}
+			// First pass: what to send (replayPlan).
+			var plan replayPlan
+			named := map[dlqAt]deadLetter{}
 			err = kafka.ReadTopic(ctx, cfg.Kafka.Brokers, dlqTopic, func(m kafkago.Message) error {
-				at := [2]int64{int64(m.Partition), m.Offset}
+				at := dlqAt{int64(m.Partition), m.Offset}
 				d := toDeadLetter(m)
-				e := &entry{time: m.Time, takes: sel.takes(d), dest: to}
+				e := planEntry{time: m.Time, takes: sel.takes(d), dest: to}
 				if p, o, ok := kafka.ReplayedFrom(m, dlqTopic); ok {
-					e.parent, e.hasParent = [2]int64{int64(p), o}, true
+					e.parent, e.hasParent = dlqAt{int64(p), o}, true
 				}
 				if e.dest == "" {
 					e.dest = d.Topic
@@ -292,7 +279,7 @@ The last line is replayed=N (or would_replay=N with --dry-run).`,
 				if sel.at[at] {
 					named[at] = d
 				}
-				entries[at] = e
+				plan.add(at, e)
 				return nil
 			})
 			if err != nil {
@@ -312,40 +299,7 @@ The last line is replayed=N (or would_replay=N with --dry-run).`,
 				sort.Strings(problems)
 				return fmt.Errorf("%s in %s: nothing replayed", strings.Join(problems, "; "), dlqTopic)
 			}
-			// The newest dead letter of each family, by the time the broker
-			// gave it, then by coordinates.
-			root := func(at [2]int64) [2]int64 {
-				for seen := 0; seen <= len(entries); seen++ { // a loop in the headers ends too
-					e := entries[at]
-					if e == nil || !e.hasParent || entries[e.parent] == nil {
-						return at
-					}
-					at = e.parent
-				}
-				return at
-			}
-			newest := map[[2]int64][2]int64{}
-			for at, e := range entries {
-				r := root(at)
-				if cur, ok := newest[r]; !ok || e.time.After(entries[cur].time) ||
-					e.time.Equal(entries[cur].time) && (at[0] > cur[0] || at[0] == cur[0] && at[1] > cur[1]) {
-					newest[r] = at
-				}
-			}
-			take := map[[2]int64]bool{}
-			planned := map[string]int{}
-			replaced := 0
-			for at, e := range entries {
-				switch {
-				case !e.takes:
-				case sel.at[at] || newest[root(at)] == at:
-					take[at] = true
-					planned[e.dest]++
-				default:
-					replaced++
-				}
-			}
-			byTopic := planned
+			take, byTopic, replaced := plan.choose(sel.at)
 			if !dryRun && len(take) > 0 {
 				// Second pass: send them, a chunk at a time, and make sure
 				// every one was still there.
@@ -355,7 +309,7 @@ The last line is replayed=N (or would_replay=N with --dry-run).`,
 				var chunk []kafkago.Message
 				sent := 0
 				byTopic = map[string]int{}
-				found := map[[2]int64]bool{}
+				found := map[dlqAt]bool{}
 				send := func() error {
 					if err := w.WriteMessages(ctx, chunk...); err != nil {
 						return fmt.Errorf("replay: %d of %d sent, then: %w", sent, len(take), kafka.Summarize(err))
@@ -369,7 +323,7 @@ The last line is replayed=N (or would_replay=N with --dry-run).`,
 					return nil
 				}
 				err = kafka.ReadTopic(ctx, cfg.Kafka.Brokers, dlqTopic, func(m kafkago.Message) error {
-					at := [2]int64{int64(m.Partition), m.Offset}
+					at := dlqAt{int64(m.Partition), m.Offset}
 					if !take[at] || found[at] {
 						return nil
 					}
