@@ -100,14 +100,14 @@ them back to where they came from once their cause is mended.`,
 				return read(cmd, func(d deadLetter) error { return enc.Encode(d) })
 			case "table":
 				tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "DLQ\tREASON\tSTAGE\tSOURCE\tKEY\tVALUE")
+				fmt.Fprintln(tw, "DLQ\tREASON\tSTAGE\tSOURCE\tREPLAY OF\tKEY\tVALUE")
 				byReason := map[string]int{}
 				n := 0
 				err := read(cmd, func(d deadLetter) error {
 					n++
 					byReason[d.Reason]++
-					fmt.Fprintf(tw, "%d:%d\t%s\t%s\t%s/%s@%s\t%s\t%s\n", d.DLQPartition, d.DLQOffset, d.Reason, d.Stage,
-						d.Topic, d.Partition, d.Offset, d.Key, preview(d))
+					fmt.Fprintf(tw, "%d:%d\t%s\t%s\t%s/%s@%s\t%s\t%s\t%s\n", d.DLQPartition, d.DLQOffset, d.Reason, d.Stage,
+						d.Topic, d.Partition, d.Offset, replayOf(d), d.Key, preview(d))
 					return nil
 				})
 				tw.Flush()
@@ -385,6 +385,21 @@ The last line is replayed=N (or would_replay=N with --dry-run).`,
 	c.Flags().StringVar(&to, "to", "", "send to this topic instead of the one each came from")
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "say what would be sent, send nothing")
 	return c
+}
+
+// replayOf is the DLQ coordinates of the dead letter d's message was
+// replayed from, or "-".
+func replayOf(d deadLetter) string {
+	if d.ReplayOf == "" {
+		return "-"
+	}
+	rest := d.ReplayOf
+	if i := strings.LastIndexByte(rest, '/'); i > 0 {
+		if j := strings.LastIndexByte(rest[:i], '/'); j >= 0 {
+			return rest[j+1:i] + ":" + rest[i+1:]
+		}
+	}
+	return rest
 }
 
 func preview(d deadLetter) string {

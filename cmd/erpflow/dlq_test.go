@@ -94,3 +94,14 @@ func TestReplayPlanTakesTheNewestOfEachMessage(t *testing.T) {
 		t.Errorf("equal times: took %v, want 1:1", take)
 	}
 }
+
+// TestReplayOfColumn: the table names the dead letter a message was
+// replayed from by its DLQ coordinates, as 'dlq show' and 'replay' take
+// them.
+func TestReplayOfColumn(t *testing.T) {
+	for in, want := range map[string]string{"": "-", "erpflow.dlq/2/17": "2:17", "my/dlq.topic/0/5": "0:5", "odd": "odd"} {
+		if got := replayOf(deadLetter{ReplayOf: in}); got != want {
+			t.Errorf("replayOf(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
