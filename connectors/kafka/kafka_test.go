@@ -11,6 +11,9 @@ import (
 	"unicode/utf8"
 
 	kafkago "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/erpflow/erpflow/pipeline"
 )
@@ -500,5 +503,51 @@ func TestAtEndCases(t *testing.T) {
 	gone.queues.Store(&[]*partQueue{fresh})
 	if gone.AtEnd(context.Background()) {
 		t.Fatal("at the end without a broker to say so")
+	}
+}
+
+// TestLagStartsAtTheLogStart: a partition whose records retention deleted
+// has nothing to read; a fresh group's lag there is zero and the partition
+// is drained, or "run until caught up" would wait for records that no
+// longer exist, and matching would hold its companies back for good.
+func TestLagStartsAtTheLogStart(t *testing.T) {
+	b := startBroker(t, "erp.invoices")
+	produce(t, b, "erp.invoices", 40)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrDeleteRecordsRequest()
+	req.TimeoutMillis = 5000
+	rt := kmsg.NewDeleteRecordsRequestTopic()
+	rt.Topic = "erp.invoices"
+	for p := range int32(4) {
+		rp := kmsg.NewDeleteRecordsRequestTopicPartition()
+		rp.Partition, rp.Offset = p, -1 // up to the high watermark
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tp := range resp.Topics {
+		for _, p := range tp.Partitions {
+			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+				t.Fatalf("delete records of %s/%d: %v", tp.Topic, p.Partition, err)
+			}
+		}
+	}
+	s := testSource(t, b, "g-retention", "erp.invoices")
+	if lag, err := s.Lag(ctx); err != nil || lag != 0 {
+		t.Fatalf("lag over deleted records = %d, %v; want 0", lag, err)
+	}
+	for p := range int32(4) {
+		if !s.Drained("erp.invoices", p) {
+			t.Errorf("partition %d not drained though its records are gone", p)
+		}
 	}
 }

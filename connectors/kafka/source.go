@@ -549,10 +549,13 @@ func (s *Source) Lag(ctx context.Context) (int64, error) {
 		for _, p := range res.Topics[t] {
 			committed[p.Partition] = p.CommittedOffset
 		}
-		for p, end := range parts {
+		for p, bounds := range parts {
+			// Below the log's start there is nothing left to read:
+			// retention deleted it, and the reader starts past it.
+			start, end := bounds[0], bounds[1]
 			c, ok := committed[p]
-			if !ok || c < 0 {
-				c = 0
+			if !ok || c < start {
+				c = start
 			}
 			lag := max(end-c, 0)
 			total += lag
@@ -671,7 +674,8 @@ func (s *Source) AtEnd(ctx context.Context) bool {
 const endUnknown = -1
 
 // endOffsets returns the high watermark of every partition of the inputs.
-func (s *Source) endOffsets(ctx context.Context) (map[string]map[int]int64, error) {
+// endOffsets gives every input partition's log start and end.
+func (s *Source) endOffsets(ctx context.Context) (map[string]map[int][2]int64, error) {
 	md, err := s.client.Metadata(ctx, &kafkago.MetadataRequest{Topics: s.cfg.Topics})
 	if err != nil {
 		return nil, fmt.Errorf("lag: metadata: %w", err)
@@ -685,24 +689,24 @@ func (s *Source) endOffsets(ctx context.Context) (map[string]map[int]int64, erro
 			return nil, fmt.Errorf("lag: topic %s: %w", t.Name, t.Error)
 		}
 		for _, p := range t.Partitions {
-			req.Topics[t.Name] = append(req.Topics[t.Name], kafkago.LastOffsetOf(p.ID))
+			req.Topics[t.Name] = append(req.Topics[t.Name], kafkago.FirstOffsetOf(p.ID), kafkago.LastOffsetOf(p.ID))
 		}
 	}
 	if len(req.Topics) == 0 {
-		return map[string]map[int]int64{}, nil
+		return map[string]map[int][2]int64{}, nil
 	}
 	res, err := s.client.ListOffsets(ctx, req)
 	if err != nil {
 		return nil, fmt.Errorf("lag: list offsets: %w", err)
 	}
-	out := map[string]map[int]int64{}
+	out := map[string]map[int][2]int64{}
 	for t, parts := range res.Topics {
-		out[t] = map[int]int64{}
+		out[t] = map[int][2]int64{}
 		for _, p := range parts {
 			if p.Error != nil {
 				return nil, fmt.Errorf("lag: %s/%d: %w", t, p.Partition, p.Error)
 			}
-			out[t][p.Partition] = p.LastOffset
+			out[t][p.Partition] = [2]int64{p.FirstOffset, p.LastOffset}
 		}
 	}
 	return out, nil
