@@ -34,6 +34,9 @@ type deadLetter struct {
 	Value        string `json:"value"`
 	ValueUTF8    bool   `json:"value_utf8"`          // false: value is hex
 	ReplayOf     string `json:"replay_of,omitempty"` // the dead letter this one's message was replayed from
+	// ValueOmitted is the size of a value too large to keep in the
+	// dead-letter topic; it stays in its source topic.
+	ValueOmitted string `json:"value_omitted_bytes,omitempty"`
 	headers      []kafkago.Header
 }
 
@@ -55,6 +58,8 @@ func toDeadLetter(m kafkago.Message) deadLetter {
 			d.Offset = string(h.Value)
 		case kafka.HeaderReplayOf:
 			d.ReplayOf = string(h.Value)
+		case kafka.HeaderValueOmitted:
+			d.ValueOmitted = string(h.Value)
 		}
 	}
 	if d.ValueUTF8 = utf8.Valid(m.Value); d.ValueUTF8 {
@@ -263,6 +268,7 @@ The last line is replayed=N (or would_replay=N with --dry-run).`,
 			// First pass: what to send (replayPlan).
 			var plan replayPlan
 			named := map[dlqAt]deadLetter{}
+			omitted := 0
 			err = kafka.ReadTopic(ctx, cfg.Kafka.Brokers, dlqTopic, func(m kafkago.Message) error {
 				at := dlqAt{int64(m.Partition), m.Offset}
 				d := toDeadLetter(m)
@@ -275,6 +281,11 @@ The last line is replayed=N (or would_replay=N with --dry-run).`,
 				}
 				if e.takes && e.dest == "" {
 					return fmt.Errorf("dead letter %d:%d: %w; give --to", at[0], at[1], kafka.ErrNoSourceTopic)
+				}
+				if e.takes && kafka.ValueOmitted(m) {
+					// Nothing to send: the value stayed in its source topic.
+					e.takes = false
+					omitted++
 				}
 				if sel.at[at] {
 					named[at] = d
@@ -375,6 +386,9 @@ The last line is replayed=N (or would_replay=N with --dry-run).`,
 			if replaced > 0 {
 				fmt.Fprintf(out, "left out %d dead letters that a newer dead letter of the same message replaces\n", replaced)
 			}
+			if omitted > 0 {
+				fmt.Fprintf(out, "left out %d dead letters whose value was too large to keep (read them from their source topics)\n", omitted)
+			}
 			fmt.Fprintf(out, "%s=%d\n", last, len(take))
 			return nil
 		},
@@ -403,6 +417,9 @@ func replayOf(d deadLetter) string {
 }
 
 func preview(d deadLetter) string {
+	if d.ValueOmitted != "" {
+		return "(value of " + d.ValueOmitted + " bytes not kept: see its source topic)"
+	}
 	v := d.Value
 	if !d.ValueUTF8 {
 		v = "hex:" + v

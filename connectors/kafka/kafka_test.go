@@ -1,7 +1,11 @@
 package kafka
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -550,4 +554,61 @@ func TestLagStartsAtTheLogStart(t *testing.T) {
 			t.Errorf("partition %d not drained though its records are gone", p)
 		}
 	}
+}
+
+// TestDeadLetterTooLargeToCopy: a message larger than a dead letter may be
+// (a source topic may allow more, or compress) is dead-lettered without
+// its value, with its size and SHA-256, reason and source coordinates; one
+// whose own headers are the bulk keeps its value and loses the headers.
+// Before, such a dead letter could never be written, and the runner
+// retried its batch for good.
+func TestDeadLetterTooLargeToCopy(t *testing.T) {
+	b := startBroker(t, "erpflow.dlq")
+	d := NewDeadLetters([]string{b.Addr()}, "erpflow.dlq")
+	defer d.Close()
+	big := bytes.Repeat([]byte("x"), 950<<10)
+	msgs := []pipeline.Message{
+		{Topic: "raw.erp_cn", Partition: 1, Offset: 7, Key: []byte("SH01"), Value: big, Headers: []pipeline.Header{{Key: "trace", Value: []byte("abc")}}},
+		{Topic: "raw.erp_cn", Partition: 1, Offset: 8, Key: []byte("SH01"), Value: []byte("{}"), Headers: []pipeline.Header{{Key: "bulk", Value: big}}},
+	}
+	dead := []pipeline.DeadLetter{{Msg: &msgs[0], Stage: "decode", Reason: "invalid_json", Message: "unexpected end"},
+		{Msg: &msgs[1], Stage: "decode", Reason: "empty_body"}}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := d.WriteDead(ctx, dead); err != nil {
+		t.Fatalf("dead letters of %d-byte messages: %v", len(big), err)
+	}
+	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{b.Addr()}, Topic: "erpflow.dlq", Partition: partitionOf(t, "SH01", 4), MaxWait: 50 * time.Millisecond})
+	defer r.Close()
+	for i, want := range []struct {
+		value   string
+		headers map[string]string
+		replay  error
+	}{
+		{"", map[string]string{"trace": "abc", HeaderReason: "invalid_json", HeaderStage: "decode", HeaderMessage: "unexpected end",
+			HeaderTopic: "raw.erp_cn", HeaderPartition: "1", HeaderOffset: "7", HeaderValueOmitted: strconv.Itoa(len(big)),
+			HeaderValueSHA256: sha256hex(big)}, ErrValueOmitted},
+		{"{}", map[string]string{HeaderReason: "empty_body", HeaderStage: "decode", HeaderMessage: "", HeaderTopic: "raw.erp_cn",
+			HeaderPartition: "1", HeaderOffset: "8", HeaderHeadersOmitted: "1"}, nil},
+	} {
+		m, err := r.ReadMessage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := map[string]string{}
+		for _, x := range m.Headers {
+			h[x.Key] = string(x.Value)
+		}
+		if string(m.Value) != want.value || string(m.Key) != "SH01" || !reflect.DeepEqual(h, want.headers) {
+			t.Errorf("dead letter %d: key %q, value of %d bytes, headers %v; want SH01, %q, %v", i, m.Key, len(m.Value), h, want.value, want.headers)
+		}
+		if _, err := ReplayMessage(m, "erpflow.dlq", ""); !errors.Is(err, want.replay) {
+			t.Errorf("dead letter %d: replay gave %v, want %v", i, err, want.replay)
+		}
+	}
+}
+
+func sha256hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }

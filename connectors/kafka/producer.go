@@ -2,6 +2,8 @@ package kafka
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -22,6 +24,16 @@ const (
 	HeaderTopic     = "erpflow-topic"
 	HeaderPartition = "erpflow-partition"
 	HeaderOffset    = "erpflow-offset"
+	// HeaderValueOmitted and HeaderValueSHA256 are on a dead letter whose
+	// message was too large to copy into the dead-letter topic: the
+	// original's size in bytes and its SHA-256 (hex). The value stays in
+	// its source topic at the offset the other headers give, while
+	// retention keeps it.
+	HeaderValueOmitted = "erpflow-value-omitted"
+	HeaderValueSHA256  = "erpflow-value-sha256"
+	// HeaderHeadersOmitted is on a dead letter whose message's own headers
+	// were too large to copy: how many there were.
+	HeaderHeadersOmitted = "erpflow-headers-omitted"
 )
 
 // NewWriter returns a synchronous writer that routes each message to its own
@@ -127,11 +139,36 @@ func (d *DeadLetters) original(ctx context.Context, topic string, partition int3
 	return m.Value, nil
 }
 
-// DeadLetterMessage builds the dead-letter form of dl for topic.
+// DeadLetterMessage builds the dead-letter form of dl for topic. A message
+// too large to copy whole into the dead-letter topic (a source topic may
+// allow larger messages, or compress them) loses its own headers if that
+// is enough (HeaderHeadersOmitted), else its value (HeaderValueOmitted,
+// HeaderValueSHA256) and, if need be, its headers too: a dead letter that
+// can never be written would hold its batch, and every batch after it,
+// for good.
 func DeadLetterMessage(topic string, dl pipeline.DeadLetter) kafkago.Message {
 	m := dl.Msg
-	hs := make([]kafkago.Header, 0, len(m.Headers)+6)
-	for _, h := range m.Headers {
+	hs := make([]kafkago.Header, 0, len(m.Headers)+8)
+	value, own := m.Value, m.Headers
+	headers := 0
+	for _, h := range own {
+		headers += len(h.Key) + len(h.Value)
+	}
+	if len(m.Key)+len(value)+headers > maxDeadLetterBytes && len(m.Key)+len(value) <= maxDeadLetterBytes {
+		hs = append(hs, kafkago.Header{Key: HeaderHeadersOmitted, Value: strconv.AppendInt(nil, int64(len(own)), 10)})
+		own = nil
+	} else if len(m.Key)+len(value)+headers > maxDeadLetterBytes {
+		sum := sha256.Sum256(value)
+		hs = append(hs,
+			kafkago.Header{Key: HeaderValueOmitted, Value: strconv.AppendInt(nil, int64(len(value)), 10)},
+			kafkago.Header{Key: HeaderValueSHA256, Value: []byte(hex.EncodeToString(sum[:]))})
+		value = nil
+		if len(m.Key)+headers > maxDeadLetterBytes {
+			hs = append(hs, kafkago.Header{Key: HeaderHeadersOmitted, Value: strconv.AppendInt(nil, int64(len(own)), 10)})
+			own = nil
+		}
+	}
+	for _, h := range own {
 		hs = append(hs, kafkago.Header{Key: h.Key, Value: h.Value})
 	}
 	hs = append(hs,
@@ -142,8 +179,13 @@ func DeadLetterMessage(topic string, dl pipeline.DeadLetter) kafkago.Message {
 		kafkago.Header{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(m.Partition), 10)},
 		kafkago.Header{Key: HeaderOffset, Value: strconv.AppendInt(nil, m.Offset, 10)},
 	)
-	return kafkago.Message{Topic: topic, Key: m.Key, Value: m.Value, Headers: hs}
+	return kafkago.Message{Topic: topic, Key: m.Key, Value: value, Headers: hs}
 }
+
+// maxDeadLetterBytes bounds the key, value and headers a dead letter copies
+// from its message: below NewWriter's BatchBytes, which kafka-go checks
+// each message against, with room for the reason headers.
+const maxDeadLetterBytes = 800 << 10
 
 // Close flushes and closes the writer.
 func (d *DeadLetters) Close() error { return d.w.Close() }

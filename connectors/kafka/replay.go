@@ -20,9 +20,19 @@ const HeaderReplayOf = "erpflow-replay-of"
 // was not written by erpflow, and where it came from is not known.
 var ErrNoSourceTopic = errors.New("no " + HeaderTopic + " header: not an erpflow dead letter")
 
+// ErrValueOmitted is a dead letter whose message was too large to keep
+// (HeaderValueOmitted): there is nothing to replay from it.
+var ErrValueOmitted = errors.New("its value was too large to keep in the dead-letter topic: read it from its source topic")
+
 // deadLetterHeaders are the headers DeadLetterMessage adds.
 var deadLetterHeaders = map[string]bool{HeaderReason: true, HeaderStage: true, HeaderMessage: true,
-	HeaderTopic: true, HeaderPartition: true, HeaderOffset: true}
+	HeaderTopic: true, HeaderPartition: true, HeaderOffset: true, HeaderValueOmitted: true, HeaderValueSHA256: true,
+	HeaderHeadersOmitted: true}
+
+// ValueOmitted says whether dead lost its value for its size.
+func ValueOmitted(dead kafkago.Message) bool {
+	return slices.ContainsFunc(dead.Headers, func(h kafkago.Header) bool { return h.Key == HeaderValueOmitted })
+}
 
 // ReplayPartition, as a message's WriterData, is the partition
 // ReplayBalancer sends it to.
@@ -51,6 +61,9 @@ func ReplayMessage(dead kafkago.Message, dlqTopic, to string) (kafkago.Message, 
 	}
 	if topic == "" && to == "" {
 		return kafkago.Message{}, fmt.Errorf("replay dead letter %d:%d: %w", dead.Partition, dead.Offset, ErrNoSourceTopic)
+	}
+	if ValueOmitted(dead) {
+		return kafkago.Message{}, fmt.Errorf("replay dead letter %d:%d: %w", dead.Partition, dead.Offset, ErrValueOmitted)
 	}
 	hs = append(hs, kafkago.Header{Key: HeaderReplayOf, Value: fmt.Appendf(nil, "%s/%d/%d", dlqTopic, dead.Partition, dead.Offset)})
 	m := kafkago.Message{Topic: topic, Key: dead.Key, Value: dead.Value, Headers: hs}
