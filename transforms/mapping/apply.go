@@ -273,10 +273,25 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 		}
 		val, mapped = w, true
 	case f.sign != nil:
-		// Only the sign is wanted here; the amount itself, with its
-		// currency and scale, is another field's to read and refuse.
+		// The sign is the amount parser's own, so that every way it reads
+		// a minus (after a currency code, U+2212 at the end, parentheses
+		// beside a code) gives the same direction as the amount: a check
+		// of its own took "USD-10,00" for money in. The amount, with its
+		// currency and scale, is another field's to read; a value the
+		// parser cannot read is refused here too.
+		o := f.opts.amount
+		if o.Currency.IsZero() && o.DefaultCurrency.IsZero() {
+			// The row's currency is the amount field's business: any
+			// currency will do for a sign, and the widest scale erpflow
+			// knows refuses no amount for its decimals.
+			o.DefaultCurrency = signCurrency
+		}
+		a, err := clean.ParseAmountNormalized(norm, o)
+		if err != nil {
+			return wrong(f, raw, err)
+		}
 		word := f.sign["positive"]
-		if negative(norm) {
+		if a.Money.Minor < 0 {
 			word = f.sign["negative"]
 		}
 		val, mapped = word, true
@@ -394,14 +409,9 @@ func (mp *Mapper) normalizedOwned(s string) (string, bool) {
 	return n, true
 }
 
-// negative reports whether a normalised amount is written as negative:
-// a leading minus (or U+2212), parentheses, a trailing minus, or 负.
-func negative(n string) bool {
-	n = strings.TrimSpace(n)
-	return strings.HasPrefix(n, "-") || strings.HasPrefix(n, "\u2212") || strings.HasSuffix(n, "-") ||
-		(strings.HasPrefix(n, "(") && strings.HasSuffix(n, ")")) || strings.Contains(n, "负") ||
-		strings.Contains(n, " -") || strings.Contains(n, "$-") || strings.Contains(n, "¥-")
-}
+// signCurrency is what a sign field reads a bare amount in: BHD, of the
+// currencies erpflow knows one with the most decimals (3).
+var signCurrency = record.MustCurrency("BHD")
 
 func wrong(f *fieldPlan, raw string, err error) error {
 	if err == nil {

@@ -203,7 +203,12 @@ func TestSignWithAnyCurrency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for amount, want := range map[string]string{"-12,50": "debit", "12,50": "credit", "(12,50)": "debit", "USD -12,50": "debit"} {
+	// Every way the amount parser reads a minus gives a debit: the
+	// direction used to come from a check of its own, which took
+	// "USD-10,00" or "10,00−" for money in.
+	for amount, want := range map[string]string{"-12,50": "debit", "12,50": "credit", "(12,50)": "debit", "USD -12,50": "debit",
+		"USD-10,00": "debit", "USD (10,00)": "debit", "(10,00) USD": "debit", "10,00\u2212": "debit", "USD \u221210,00": "debit",
+		"10,00-": "debit", "0,00": "credit", "USD 10,00": "credit"} {
 		var doc map[string]any
 		json.Unmarshal(base, &doc)
 		doc["Amount"] = amount
