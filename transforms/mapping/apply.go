@@ -237,6 +237,8 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 		// A JSON array of strings is the list itself.
 		out.ss = f.get.readList(v, &mp.num)
 		return nil
+	} else if f.get.firstOf && f.typ == tMoney {
+		return mp.firstAmount(root, v, f, out)
 	} else {
 		raw, present = f.get.read(v, &mp.num)
 	}
@@ -407,6 +409,72 @@ func (mp *Mapper) normalizedOwned(s string) (string, bool) {
 	n := normalize(k)
 	mp.norms[k] = n
 	return n, true
+}
+
+// firstAmount reads a money field given as first_of several columns, as
+// statements split debits and credits: the column that holds a non-zero
+// amount. A column of 0.00 beside it is the export's way of leaving it
+// empty (taking the first non-blank column took that zero and lost the
+// amount); two columns that both hold one are refused, since which is
+// meant cannot be told. All zero, it is zero.
+func (mp *Mapper) firstAmount(root, v *fastjson.Value, f *fieldPlan, out *value) error {
+	cur := record.Currency{}
+	if f.currency != nil {
+		c, err := mp.currency(root, f.currency)
+		if err != nil {
+			return wrong(f, err.raw, err.err)
+		}
+		cur = c
+	}
+	var (
+		pick        record.Money
+		pickKey     string
+		found, zero bool
+	)
+	for _, k := range f.get.keys {
+		s, ok := asText(v.Get(k), &mp.num)
+		if !ok {
+			continue
+		}
+		norm := mp.normalized(s)
+		if isBlank(norm) {
+			continue
+		}
+		m, missing, err := parseMoney(norm, false, f, cur)
+		if err != nil {
+			return &record.DecodeError{Reason: record.ReasonWrongType, Field: f.name, Detail: fmt.Sprintf("source field %s: %v", k, err)}
+		}
+		switch {
+		case missing:
+		case m.Minor == 0:
+			if !found && !zero {
+				pick, zero = m, true
+			}
+		case found:
+			return &record.DecodeError{Reason: record.ReasonWrongType, Field: f.name,
+				Detail: fmt.Sprintf("source fields %s and %s both hold an amount: which one is meant cannot be told", pickKey, k)}
+		default:
+			pick, pickKey, found = m, k, true
+		}
+	}
+	if !found && !zero {
+		if f.def == nil {
+			return errBlank
+		}
+		m, missing, err := parseMoney(mp.normalized(*f.def), false, f, cur)
+		if err != nil {
+			return wrong(f, *f.def, err)
+		}
+		if missing {
+			return errBlank
+		}
+		pick = m
+	}
+	if f.abs && pick.Minor < 0 {
+		pick.Minor = -pick.Minor
+	}
+	out.m = pick
+	return nil
 }
 
 // signCurrency is what a sign field reads a bare amount in: BHD, of the

@@ -239,3 +239,45 @@ func TestEventTimeForProducers(t *testing.T) {
 		}
 	}
 }
+
+// TestDebitAndCreditColumns: bank_a splits amounts over a debit and a
+// credit column; exports often write 0.00 in the one not used. The amount
+// is the column that holds one, whichever comes first; two that both do
+// are refused, as is a value neither parser nor column can read.
+func TestDebitAndCreditColumns(t *testing.T) {
+	m, err := LoadShipped("bank_a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := os.ReadFile("testdata/golden/bank_a_1.raw.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		debit, credit string
+		want          int64 // minor units; -1: refused
+	}{
+		{"", "1432.00", 143200},
+		{"0.00", "1432.00", 143200},
+		{"1432.00", "0.00", 143200},
+		{"1432.00", "", 143200},
+		{"0.00", "0.00", 0},
+		{"99.00", "1432.00", -1},
+		{"abc", "1432.00", -1},
+	} {
+		var doc map[string]any
+		json.Unmarshal(base, &doc)
+		doc["借方金额"], doc["贷方金额"] = c.debit, c.credit
+		data, _ := json.Marshal(doc)
+		var r record.Record
+		err := m.NewMapper().Map(nil, data, &r)
+		switch {
+		case c.want < 0 && codeOf(err) != "wrong_type:body.amount":
+			t.Errorf("%q/%q: %v, want wrong_type:body.amount", c.debit, c.credit, err)
+		case c.want >= 0 && err != nil:
+			t.Errorf("%q/%q: %v", c.debit, c.credit, err)
+		case c.want >= 0 && r.Body.(*record.BankTxn).Amount.Minor != c.want:
+			t.Errorf("%q/%q: amount %d, want %d", c.debit, c.credit, r.Body.(*record.BankTxn).Amount.Minor, c.want)
+		}
+	}
+}
