@@ -1,6 +1,7 @@
 package clean
 
 import (
+	"fmt"
 	"strconv"
 	"unicode/utf8"
 
@@ -110,6 +111,9 @@ func ParseAmountNormalized(n string, opt AmountOptions) (Amount, error) {
 func parseAmountText(n, s string, opt AmountOptions) (Amount, error) {
 	if isBlank(n) {
 		return Amount{Missing: true}, nil
+	}
+	if r, ok := NumberLookalike(s); ok {
+		return Amount{}, &ParseError{Type: "amount", Value: s, Reason: fmt.Sprintf("%q", r), Err: ErrNumberLookalike}
 	}
 	m, reason, err := parseAmount(n, &opt)
 	if err != nil {

@@ -1,6 +1,7 @@
 package clean
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -121,6 +122,9 @@ func ParseDateNormalized(n string, opt DateOptions) (Day, error) {
 func parseDateText(n, s string, opt DateOptions) (Day, error) {
 	if isBlank(n) || isZeroDate(n) {
 		return Day{Missing: true}, nil
+	}
+	if r, ok := NumberLookalike(s); ok {
+		return Day{}, &ParseError{Type: "date", Value: s, Reason: fmt.Sprintf("%q", r), Err: ErrNumberLookalike}
 	}
 	c, reason, err := parseCivil(n, &opt, false)
 	if err == nil && (c.days < 0 || c.days > int64(record.MaxDate)) {

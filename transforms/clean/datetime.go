@@ -1,6 +1,7 @@
 package clean
 
 import (
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -53,6 +54,9 @@ func ParseDateTimeNormalized(n string, opt DateOptions) (DateTime, error) {
 func parseDateTimeText(n, s string, opt DateOptions) (DateTime, error) {
 	if isBlank(n) || isZeroDate(n) {
 		return DateTime{Missing: true}, nil
+	}
+	if r, ok := NumberLookalike(s); ok {
+		return DateTime{}, &ParseError{Type: "datetime", Value: s, Reason: fmt.Sprintf("%q", r), Err: ErrNumberLookalike}
 	}
 	c, reason, err := parseCivil(n, &opt, true)
 	var unix int64

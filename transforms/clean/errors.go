@@ -20,6 +20,7 @@ import (
 // the same reason.
 var (
 	ErrNotANumber       = errors.New("not an amount")
+	ErrNumberLookalike  = errors.New("a character that looks like a digit but is not one")
 	ErrTooPrecise       = record.ErrTooPrecise
 	ErrAmountRange      = record.ErrOverflow
 	ErrUnknownCurrency  = record.ErrUnknownCurrency

@@ -17,7 +17,7 @@ var fuzzCurrencies = [...]record.Currency{{}, tCNY, tUSD, tJPY, tBHD, tHKD, tEUR
 
 var sentinels = [...]error{ErrNotANumber, ErrTooPrecise, ErrAmountRange, ErrUnknownCurrency,
 	ErrCurrencyConflict, ErrNoCurrency, ErrNotADate, ErrNotATime, ErrNoSuchDay, ErrAmbiguousDate,
-	ErrDateRange, ErrTimeRange, ErrNoTimeZone, ErrNoSuchTime}
+	ErrDateRange, ErrTimeRange, ErrNoTimeZone, ErrNoSuchTime, ErrNumberLookalike}
 
 // checkError asserts what every refusal promises: a *ParseError naming the
 // value as given and wrapping one of the sentinels.

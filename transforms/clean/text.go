@@ -276,3 +276,21 @@ func cjkSuffix(tok string) int {
 	}
 	return 0
 }
+
+// NumberLookalike returns the first character of s that NFKC, which
+// Normalize applies, turns into digits although it is not one a source
+// writes a number with: a superscript, a subscript, a circled numeral (¹,
+// ₂, ③), so that "1234¹" would read as 12341. A number parser refuses such
+// a value from its text as the source sent it. ASCII and full-width digits
+// (０-９) are digits; Chinese numerals (〇, 二) stay what they are.
+func NumberLookalike(s string) (rune, bool) {
+	for _, r := range s {
+		if r < utf8.RuneSelf || r >= '\uff10' && r <= '\uff19' || !unicode.IsNumber(r) {
+			continue
+		}
+		if strings.ContainsAny(norm.NFKC.String(string(r)), "0123456789") {
+			return r, true
+		}
+	}
+	return 0, false
+}

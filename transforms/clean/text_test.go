@@ -1,7 +1,10 @@
 package clean
 
 import (
+	"errors"
 	"testing"
+
+	"github.com/erpflow/erpflow/pipeline/record"
 )
 
 func TestNormalize(t *testing.T) {
@@ -130,5 +133,23 @@ func TestMatchKey(t *testing.T) {
 		if MatchKey(d[0]) == MatchKey(d[1]) {
 			t.Errorf("MatchKey(%q) == MatchKey(%q)", d[0], d[1])
 		}
+	}
+}
+
+// TestNumberLookalikes: characters NFKC turns into digits are refused by
+// the number parsers rather than read as digits; digits a source writes
+// and Chinese numerals are not lookalikes.
+func TestNumberLookalikes(t *testing.T) {
+	for in, want := range map[string]rune{"1234¹": '¹', "H₂O 5": '₂', "③": '③', "1,234.50": 0, "１２３４": 0, "二〇二五年": 0, "Ⅻ": 0, "": 0} {
+		r, ok := NumberLookalike(in)
+		if ok != (want != 0) || r != want {
+			t.Errorf("NumberLookalike(%q) = %q, %v; want %q", in, r, ok, want)
+		}
+	}
+	if _, err := ParseAmount("1234¹", AmountOptions{DefaultCurrency: record.MustCurrency("CNY")}); !errors.Is(err, ErrNumberLookalike) {
+		t.Errorf("ParseAmount(1234¹): %v, want ErrNumberLookalike", err)
+	}
+	if _, err := ParseDate("2025-04-1⁶", DateOptions{}); !errors.Is(err, ErrNumberLookalike) {
+		t.Errorf("ParseDate(2025-04-1⁶): %v, want ErrNumberLookalike", err)
 	}
 }

@@ -256,6 +256,13 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 		}
 		raw, norm, owned = *f.def, mp.normalized(*f.def), true
 	}
+	if readsDigits(f.typ) {
+		// Normalize made such a character a digit; the parsers read
+		// the normal form and cannot tell.
+		if r, ok := clean.NumberLookalike(raw); ok {
+			return wrong(f, raw, fmt.Errorf("%q looks like a digit but is not one", r))
+		}
+	}
 	// val is what the parsers read: the normalised value, or the canonical
 	// word a map gave; raw stays as the source wrote it, for messages.
 	val, mapped := norm, false
@@ -440,6 +447,9 @@ func (mp *Mapper) firstAmount(root, v *fastjson.Value, f *fieldPlan, out *value)
 		if isBlank(norm) {
 			continue
 		}
+		if r, ok := clean.NumberLookalike(s); ok {
+			return &record.DecodeError{Reason: record.ReasonWrongType, Field: f.name, Detail: fmt.Sprintf("source field %s: %q looks like a digit but is not one", k, r)}
+		}
 		m, missing, err := parseMoney(norm, false, f, cur)
 		if err != nil {
 			return &record.DecodeError{Reason: record.ReasonWrongType, Field: f.name, Detail: fmt.Sprintf("source field %s: %v", k, err)}
@@ -475,6 +485,15 @@ func (mp *Mapper) firstAmount(root, v *fastjson.Value, f *fieldPlan, out *value)
 	}
 	out.m = pick
 	return nil
+}
+
+// readsDigits says whether t's parser reads digits.
+func readsDigits(t valueType) bool {
+	switch t {
+	case tMoney, tFixed, tDate, tDateTime, tUint, tVersion:
+		return true
+	}
+	return false
 }
 
 // signCurrency is what a sign field reads a bare amount in: BHD, of the

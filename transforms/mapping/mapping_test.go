@@ -264,6 +264,7 @@ func TestDebitAndCreditColumns(t *testing.T) {
 		{"0.00", "0.00", 0},
 		{"99.00", "1432.00", -1},
 		{"abc", "1432.00", -1},
+		{"", "1432¹", -1}, // NFKC would read 14321
 	} {
 		var doc map[string]any
 		json.Unmarshal(base, &doc)
