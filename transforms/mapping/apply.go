@@ -585,6 +585,12 @@ func asText(x *fastjson.Value, num *[]byte) (string, bool) {
 }
 
 func (mp *Mapper) lines(v *fastjson.Value, lp *linesPlan, r *record.Record) error {
+	// Line items given as something other than a list were read as none,
+	// and the document landed without them.
+	if x := v.Get(lp.path...); x != nil && x.Type() != fastjson.TypeArray && x.Type() != fastjson.TypeNull {
+		return &record.DecodeError{Reason: record.ReasonWrongType, Field: "body.lines",
+			Detail: fmt.Sprintf("source field %s is %s, not a list of line items", strings.Join(lp.path, "."), x.Type())}
+	}
 	arr := v.GetArray(lp.path...)
 	out := make([]record.Line, len(arr))
 	for i, item := range arr {

@@ -282,3 +282,37 @@ func TestDebitAndCreditColumns(t *testing.T) {
 		}
 	}
 }
+
+// TestLineItemsThatAreNotAList: line items given as an object or a string
+// are refused as wrong_type:body.lines, not read as none.
+func TestLineItemsThatAreNotAList(t *testing.T) {
+	m, err := LoadShipped("erp_cn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := os.ReadFile("testdata/golden/erp_cn_1.raw.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lines := range []any{map[string]any{"a": []any{}}, "明细", 3} {
+		var doc map[string]any
+		json.Unmarshal(base, &doc)
+		doc["明细"] = lines
+		data, _ := json.Marshal(doc)
+		var r record.Record
+		if err := m.NewMapper().Map(nil, data, &r); codeOf(err) != "wrong_type:body.lines" {
+			t.Errorf("明细 = %v: %v, want wrong_type:body.lines", lines, err)
+		}
+	}
+	// An empty list and no list at all are no line items.
+	for _, lines := range []any{[]any{}, nil} {
+		var doc map[string]any
+		json.Unmarshal(base, &doc)
+		doc["明细"] = lines
+		data, _ := json.Marshal(doc)
+		var r record.Record
+		if err := m.NewMapper().Map(nil, data, &r); err != nil {
+			t.Errorf("明细 = %v: %v", lines, err)
+		}
+	}
+}
