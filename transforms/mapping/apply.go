@@ -235,12 +235,23 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 		raw, present = *f.constant, true
 	} else if f.typ == tStrings && f.get.isArray(v) {
 		// A JSON array of strings is the list itself.
-		out.ss = f.get.readList(v, &mp.num)
+		ss, err := f.get.readList(v, &mp.num)
+		if err != nil {
+			return &record.DecodeError{Reason: record.ReasonWrongType, Field: f.name, Detail: fmt.Sprintf("source field %s: %v", f.source(), err)}
+		}
+		out.ss = ss
 		return nil
 	} else if f.get.firstOf && f.typ == tMoney {
 		return mp.firstAmount(root, v, f, out)
 	} else {
-		raw, present = f.get.read(v, &mp.num)
+		var composite bool
+		raw, present, composite = f.get.readValue(v, &mp.num)
+		if composite {
+			// Read as absent, an object where a value was expected was
+			// dropped without a word (a price given as {"amount": ...}).
+			return &record.DecodeError{Reason: record.ReasonWrongType, Field: f.name,
+				Detail: fmt.Sprintf("source field %s holds an object or a list where one value was expected", f.source())}
+		}
 	}
 	norm, owned := mp.normalizedOwned(raw)
 	// A constant or default is the mapping's own text, kept as long as the
@@ -545,16 +556,47 @@ func (g *getter) isArray(v *fastjson.Value) bool {
 	return !g.firstOf && x != nil && x.Type() == fastjson.TypeArray
 }
 
-func (g *getter) readList(v *fastjson.Value, num *[]byte) []string {
+func (g *getter) readList(v *fastjson.Value, num *[]byte) ([]string, error) {
 	var out []string
-	for _, e := range v.GetArray(g.keys...) {
+	for i, e := range v.GetArray(g.keys...) {
+		if isComposite(e) {
+			return nil, fmt.Errorf("element %d is an object or a list, not a value", i)
+		}
 		if s, ok := asText(e, num); ok {
 			if n := normalize(s); !isBlank(n) {
 				out = append(out, strings.Clone(n))
 			}
 		}
 	}
-	return out
+	return out, nil
+}
+
+// readValue is read, also saying whether the value there is an object or
+// a list (composite), which read takes for absent.
+func (g *getter) readValue(v *fastjson.Value, num *[]byte) (s string, present, composite bool) {
+	if g.firstOf {
+		for _, k := range g.keys {
+			x := v.Get(k)
+			if isComposite(x) {
+				return "", false, true
+			}
+			if s, ok := asText(x, num); ok && !isBlank(normalize(s)) {
+				return s, true, false
+			}
+		}
+		return "", false, false
+	}
+	x := v.Get(g.keys...)
+	s, present = asText(x, num)
+	return s, present, isComposite(x)
+}
+
+func isComposite(x *fastjson.Value) bool {
+	if x == nil {
+		return false
+	}
+	t := x.Type()
+	return t == fastjson.TypeObject || t == fastjson.TypeArray
 }
 
 func asText(x *fastjson.Value, num *[]byte) (string, bool) {

@@ -316,3 +316,38 @@ func TestLineItemsThatAreNotAList(t *testing.T) {
 		}
 	}
 }
+
+// TestObjectWhereAValueIsExpected: an object or a list where the mapping
+// reads one value is refused as wrong_type, not dropped as absent; so is a
+// list of references holding an object.
+func TestObjectWhereAValueIsExpected(t *testing.T) {
+	for _, c := range []struct {
+		source, golden string
+		set            func(doc map[string]any)
+		code           string
+	}{
+		{"shop", "shop_1", func(d map[string]any) { d["channel"] = map[string]any{"name": "web"} }, "wrong_type:body.channel"},
+		{"shop", "shop_1", func(d map[string]any) {
+			d["items"].([]any)[0].(map[string]any)["price"] = map[string]any{"amount": "619.24"}
+		}, "wrong_type:body.lines[0].unit_price"},
+		{"erp_cn", "erp_cn_3", func(d map[string]any) { d["关联单据"] = []any{"AP-2025-000006", map[string]any{"x": 1}} }, "wrong_type:body.invoice_refs"},
+	} {
+		m, err := LoadShipped(c.source)
+		if err != nil {
+			t.Fatal(err)
+		}
+		base, err := os.ReadFile("testdata/golden/" + c.golden + ".raw.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		json.Unmarshal(base, &doc)
+		c.set(doc)
+		data, _ := json.Marshal(doc)
+		var r record.Record
+		err = m.NewMapper().Map(nil, data, &r)
+		if got := codeOf(err); got != c.code {
+			t.Errorf("%s: %v, want %s", c.golden, err, c.code)
+		}
+	}
+}
