@@ -259,7 +259,10 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 	owned = owned || f.constant != nil
 	if !present || isBlank(norm) {
 		if f.def == nil {
-			if isRequired(f) {
+			// A flag left blank is not false: read as its zero value, an
+			// expense claim with no 付款状态 became unpaid. A mapping
+			// that means a default says so.
+			if isRequired(f) || f.typ == tBool {
 				return &record.DecodeError{Reason: record.ReasonMissingField, Field: f.name,
 					Detail: fmt.Sprintf("source field %s is blank or absent", f.source())}
 			}

@@ -351,3 +351,26 @@ func TestObjectWhereAValueIsExpected(t *testing.T) {
 		}
 	}
 }
+
+// TestBlankFlagIsNotFalse: a reimbursement system's 付款状态 left blank is
+// refused as missing, not read as unpaid.
+func TestBlankFlagIsNotFalse(t *testing.T) {
+	m, err := LoadShipped("reimb_cn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := os.ReadFile("testdata/golden/reimb_cn_1.raw.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, paid := range []any{"", "  ", nil} {
+		var doc map[string]any
+		json.Unmarshal(base, &doc)
+		doc["付款状态"] = paid
+		data, _ := json.Marshal(doc)
+		var r record.Record
+		if err := m.NewMapper().Map(nil, data, &r); codeOf(err) != "missing_field:body.paid" {
+			t.Errorf("付款状态 %q: %v, want missing_field:body.paid", paid, err)
+		}
+	}
+}
