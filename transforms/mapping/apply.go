@@ -320,13 +320,9 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 		val, mapped = word, true
 	}
 	if f.typ == tMoney {
-		cur := record.Currency{}
-		if f.currency != nil {
-			c, err := mp.currency(root, f.currency)
-			if err != nil {
-				return wrong(f, err.raw, err.err)
-			}
-			cur = c
+		cur, err := mp.fieldCurrency(root, f)
+		if err != nil {
+			return err
 		}
 		m, missing, err := parseMoney(val, mapped, f, cur)
 		if err != nil {
@@ -432,6 +428,18 @@ func (mp *Mapper) normalizedOwned(s string) (string, bool) {
 	return n, true
 }
 
+// fieldCurrency is the currency f's currency field names, or none.
+func (mp *Mapper) fieldCurrency(root *fastjson.Value, f *fieldPlan) (record.Currency, error) {
+	if f.currency == nil {
+		return record.Currency{}, nil
+	}
+	c, err := mp.currency(root, f.currency)
+	if err != nil {
+		return record.Currency{}, wrong(f, err.raw, err.err)
+	}
+	return c, nil
+}
+
 // firstAmount reads a money field given as first_of several columns, as
 // statements split debits and credits: the column that holds a non-zero
 // amount. A column of 0.00 beside it is the export's way of leaving it
@@ -439,13 +447,9 @@ func (mp *Mapper) normalizedOwned(s string) (string, bool) {
 // amount); two columns that both hold one are refused, since which is
 // meant cannot be told. All zero, it is zero.
 func (mp *Mapper) firstAmount(root, v *fastjson.Value, f *fieldPlan, out *value) error {
-	cur := record.Currency{}
-	if f.currency != nil {
-		c, err := mp.currency(root, f.currency)
-		if err != nil {
-			return wrong(f, err.raw, err.err)
-		}
-		cur = c
+	cur, err := mp.fieldCurrency(root, f)
+	if err != nil {
+		return err
 	}
 	var (
 		pick        record.Money
