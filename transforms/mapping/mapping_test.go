@@ -195,26 +195,14 @@ func TestLineItemsAreCheckedLikeDecodedOnes(t *testing.T) {
 }
 
 func TestSignWithAnyCurrency(t *testing.T) {
-	m, err := LoadShipped("bank_b")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := os.ReadFile("testdata/golden/bank_b_1.raw.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Every way the amount parser reads a minus gives a debit: the
 	// direction used to come from a check of its own, which took
 	// "USD-10,00" or "10,00−" for money in.
 	for amount, want := range map[string]string{"-12,50": "debit", "12,50": "credit", "(12,50)": "debit", "USD -12,50": "debit",
 		"USD-10,00": "debit", "USD (10,00)": "debit", "(10,00) USD": "debit", "10,00\u2212": "debit", "USD \u221210,00": "debit",
 		"10,00-": "debit", "0,00": "credit", "USD 10,00": "credit"} {
-		var doc map[string]any
-		json.Unmarshal(base, &doc)
-		doc["Amount"] = amount
-		data, _ := json.Marshal(doc)
-		var r record.Record
-		if err := m.NewMapper().Map(nil, data, &r); err != nil {
+		r, err := mapEdited(t, "bank_b", "bank_b_1", func(d map[string]any) { d["Amount"] = amount })
+		if err != nil {
 			t.Errorf("%q: %v", amount, err)
 			continue
 		}
@@ -245,14 +233,6 @@ func TestEventTimeForProducers(t *testing.T) {
 // is the column that holds one, whichever comes first; two that both do
 // are refused, as is a value neither parser nor column can read.
 func TestDebitAndCreditColumns(t *testing.T) {
-	m, err := LoadShipped("bank_a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := os.ReadFile("testdata/golden/bank_a_1.raw.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, c := range []struct {
 		debit, credit string
 		want          int64 // minor units; -1: refused
@@ -266,12 +246,7 @@ func TestDebitAndCreditColumns(t *testing.T) {
 		{"abc", "1432.00", -1},
 		{"", "1432¹", -1}, // NFKC would read 14321
 	} {
-		var doc map[string]any
-		json.Unmarshal(base, &doc)
-		doc["借方金额"], doc["贷方金额"] = c.debit, c.credit
-		data, _ := json.Marshal(doc)
-		var r record.Record
-		err := m.NewMapper().Map(nil, data, &r)
+		r, err := mapEdited(t, "bank_a", "bank_a_1", func(d map[string]any) { d["借方金额"], d["贷方金额"] = c.debit, c.credit })
 		switch {
 		case c.want < 0 && codeOf(err) != "wrong_type:body.amount":
 			t.Errorf("%q/%q: %v, want wrong_type:body.amount", c.debit, c.credit, err)
@@ -286,32 +261,14 @@ func TestDebitAndCreditColumns(t *testing.T) {
 // TestLineItemsThatAreNotAList: line items given as an object or a string
 // are refused as wrong_type:body.lines, not read as none.
 func TestLineItemsThatAreNotAList(t *testing.T) {
-	m, err := LoadShipped("erp_cn")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := os.ReadFile("testdata/golden/erp_cn_1.raw.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, lines := range []any{map[string]any{"a": []any{}}, "明细", 3} {
-		var doc map[string]any
-		json.Unmarshal(base, &doc)
-		doc["明细"] = lines
-		data, _ := json.Marshal(doc)
-		var r record.Record
-		if err := m.NewMapper().Map(nil, data, &r); codeOf(err) != "wrong_type:body.lines" {
+		if _, err := mapEdited(t, "erp_cn", "erp_cn_1", func(d map[string]any) { d["明细"] = lines }); codeOf(err) != "wrong_type:body.lines" {
 			t.Errorf("明细 = %v: %v, want wrong_type:body.lines", lines, err)
 		}
 	}
 	// An empty list and no list at all are no line items.
 	for _, lines := range []any{[]any{}, nil} {
-		var doc map[string]any
-		json.Unmarshal(base, &doc)
-		doc["明细"] = lines
-		data, _ := json.Marshal(doc)
-		var r record.Record
-		if err := m.NewMapper().Map(nil, data, &r); err != nil {
+		if _, err := mapEdited(t, "erp_cn", "erp_cn_1", func(d map[string]any) { d["明细"] = lines }); err != nil {
 			t.Errorf("明细 = %v: %v", lines, err)
 		}
 	}
@@ -332,21 +289,7 @@ func TestObjectWhereAValueIsExpected(t *testing.T) {
 		}, "wrong_type:body.lines[0].unit_price"},
 		{"erp_cn", "erp_cn_3", func(d map[string]any) { d["关联单据"] = []any{"AP-2025-000006", map[string]any{"x": 1}} }, "wrong_type:body.invoice_refs"},
 	} {
-		m, err := LoadShipped(c.source)
-		if err != nil {
-			t.Fatal(err)
-		}
-		base, err := os.ReadFile("testdata/golden/" + c.golden + ".raw.json")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var doc map[string]any
-		json.Unmarshal(base, &doc)
-		c.set(doc)
-		data, _ := json.Marshal(doc)
-		var r record.Record
-		err = m.NewMapper().Map(nil, data, &r)
-		if got := codeOf(err); got != c.code {
+		if _, err := mapEdited(t, c.source, c.golden, c.set); codeOf(err) != c.code {
 			t.Errorf("%s: %v, want %s", c.golden, err, c.code)
 		}
 	}
@@ -355,22 +298,35 @@ func TestObjectWhereAValueIsExpected(t *testing.T) {
 // TestBlankFlagIsNotFalse: a reimbursement system's 付款状态 left blank is
 // refused as missing, not read as unpaid.
 func TestBlankFlagIsNotFalse(t *testing.T) {
-	m, err := LoadShipped("reimb_cn")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, err := os.ReadFile("testdata/golden/reimb_cn_1.raw.json")
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, paid := range []any{"", "  ", nil} {
-		var doc map[string]any
-		json.Unmarshal(base, &doc)
-		doc["付款状态"] = paid
-		data, _ := json.Marshal(doc)
-		var r record.Record
-		if err := m.NewMapper().Map(nil, data, &r); codeOf(err) != "missing_field:body.paid" {
+		if _, err := mapEdited(t, "reimb_cn", "reimb_cn_1", func(d map[string]any) { d["付款状态"] = paid }); codeOf(err) != "missing_field:body.paid" {
 			t.Errorf("付款状态 %q: %v, want missing_field:body.paid", paid, err)
 		}
 	}
+}
+
+// mapEdited maps testdata/golden/<golden>.raw.json through source's
+// shipped mapping after edit has changed it.
+func mapEdited(t *testing.T, source, golden string, edit func(doc map[string]any)) (record.Record, error) {
+	t.Helper()
+	m, err := LoadShipped(source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := os.ReadFile("testdata/golden/" + golden + ".raw.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(base, &doc); err != nil {
+		t.Fatal(err)
+	}
+	edit(doc)
+	data, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r record.Record
+	err = m.NewMapper().Map(nil, data, &r)
+	return r, err
 }
