@@ -27,6 +27,18 @@ func BenchmarkParseAmount(b *testing.B) {
 	}
 }
 
+// BenchmarkNumberLookalike is asked of every value the mapping reads as a
+// number or a date, nearly all of them ASCII.
+func BenchmarkNumberLookalike(b *testing.B) {
+	for _, in := range []string{"1234.50", "2025-04-16T14:30:00+08:00", "１，２３４．５０", "2025年4月16日 14时30分"} {
+		b.Run(in, func(b *testing.B) {
+			for b.Loop() {
+				_, _ = NumberLookalike(in)
+			}
+		})
+	}
+}
+
 func BenchmarkParseDate(b *testing.B) {
 	opt := DateOptions{Order: DMY, Excel: Excel1900}
 	for _, in := range benchDates {

@@ -140,7 +140,8 @@ func TestMatchKey(t *testing.T) {
 // the number parsers rather than read as digits; digits a source writes
 // and Chinese numerals are not lookalikes.
 func TestNumberLookalikes(t *testing.T) {
-	for in, want := range map[string]rune{"1234¹": '¹', "H₂O 5": '₂', "③": '③', "1,234.50": 0, "１２３４": 0, "二〇二五年": 0, "Ⅻ": 0, "": 0} {
+	for in, want := range map[string]rune{"1234¹": '¹', "H₂O 5": '₂', "③": '③', "1,234.50": 0, "１２３４": 0, "二〇二五年": 0, "Ⅻ": 0, "": 0,
+		"12345678.90¹": '¹', "2025-04-16T14:30:0⁶": '⁶', "2025-04-16T14:30:06Z": 0, "1234567": 0, "12345678": 0} {
 		r, ok := NumberLookalike(in)
 		if ok != (want != 0) || r != want {
 			t.Errorf("NumberLookalike(%q) = %q, %v; want %q", in, r, ok, want)
