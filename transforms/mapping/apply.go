@@ -64,14 +64,47 @@ type Mapper struct {
 	// curTexts remembers the currency of each normalised text seen
 	// (a handful a source): it is read for every record.
 	curTexts map[string]record.Currency
+	// hashes, path, renames and keyNorms serve tidyKeys: the hashes of
+	// the keys of the objects being tidied, the path to the innermost, the
+	// members to put under another key, and the normal form of the keys
+	// that are not plainly normal.
+	hashes   []uint32
+	path     []keyAt
+	renames  []rekey
+	keyNorms map[string]string
+	// root is the record whose keys slots index (indexRoot); shift and
+	// mask place a hash in slots, and gen tells this record's slots from
+	// earlier ones'.
+	root  *fastjson.Value
+	slots []keySlot
+	gen   uint32
+	shift uint32
+	mask  uint32
+	// shapes are the shapes learned, by keyNode and number of keys; shape
+	// is the record's when known, and vals its members by position.
+	shapes  [][][]*shape
+	learned int
+	shape   *shape
+	vals    []*fastjson.Value
 }
 
 // parse starts a record: the views of the one before, into the parser's
-// buffer and into num, end here.
+// buffer and into num, end here. The record must be a JSON object, and its
+// keys are put in normal form (tidyKeys).
 func (mp *Mapper) parse(data []byte) (*fastjson.Value, error) {
 	mp.num = mp.num[:0]
 	mp.curFrom = nil
-	return mp.p.ParseBytes(data)
+	v, err := mp.p.ParseBytes(data)
+	if err != nil {
+		return nil, &record.DecodeError{Reason: record.ReasonInvalidJSON, Detail: err.Error()}
+	}
+	if v.Type() != fastjson.TypeObject {
+		return nil, &record.DecodeError{Reason: record.ReasonInvalidJSON, Detail: "a source record is a JSON object"}
+	}
+	if err := mp.tidyKeys(v); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // scratch returns the Mapper's value cleared. Fields are evaluated and set
@@ -96,10 +129,7 @@ func (mp *Mapper) Map(key, data []byte, r *record.Record) error {
 	}
 	v, err := mp.parse(data)
 	if err != nil {
-		return &record.DecodeError{Reason: record.ReasonInvalidJSON, Detail: err.Error()}
-	}
-	if v.Type() != fastjson.TypeObject {
-		return &record.DecodeError{Reason: record.ReasonInvalidJSON, Detail: "a source record is a JSON object"}
+		return err
 	}
 	ru := mp.pick(v)
 	if ru == nil {
@@ -156,7 +186,7 @@ func (mp *Mapper) Map(key, data []byte, r *record.Record) error {
 // consumers can read topics in event-time order.
 func (mp *Mapper) EventTime(data []byte) (time.Time, bool) {
 	v, err := mp.parse(data)
-	if err != nil || v.Type() != fastjson.TypeObject {
+	if err != nil {
 		return time.Time{}, false
 	}
 	ru := mp.pick(v)
@@ -176,7 +206,7 @@ func (mp *Mapper) EventTime(data []byte) (time.Time, bool) {
 // so that it reaches the dead-letter topic on the right partition.
 func (mp *Mapper) Company(data []byte) []byte {
 	v, err := mp.parse(data)
-	if err != nil || v.Type() != fastjson.TypeObject {
+	if err != nil {
 		return nil
 	}
 	ru := mp.pick(v)
@@ -186,7 +216,7 @@ func (mp *Mapper) Company(data []byte) []byte {
 	if ru.company.constant != nil {
 		return []byte(*ru.company.constant)
 	}
-	s, ok := ru.company.get.read(v, nil)
+	s, ok := mp.read(ru.company.get, v, nil)
 	if n := normalize(s); ok && !isBlank(n) {
 		return []byte(n)
 	}
@@ -199,7 +229,7 @@ func (mp *Mapper) pick(v *fastjson.Value) *rule {
 		if r.when == nil {
 			return r
 		}
-		if s, ok := r.when.read(v, nil); ok && r.whenIn[mp.normalized(s)] {
+		if s, ok := mp.read(r.when, v, nil); ok && r.whenIn[mp.normalized(s)] {
 			return r
 		}
 	}
@@ -233,9 +263,9 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 	raw, present := "", false
 	if f.constant != nil {
 		raw, present = *f.constant, true
-	} else if f.typ == tStrings && f.get.isArray(v) {
+	} else if f.typ == tStrings && mp.isArray(f.get, v) {
 		// A JSON array of strings is the list itself.
-		ss, err := f.get.readList(v, &mp.num)
+		ss, err := mp.readList(f.get, v, &mp.num)
 		if err != nil {
 			return &record.DecodeError{Reason: record.ReasonWrongType, Field: f.name, Detail: fmt.Sprintf("source field %s: %v", f.source(), err)}
 		}
@@ -245,7 +275,7 @@ func (mp *Mapper) evalIn(root, v *fastjson.Value, f *fieldPlan, out *value) erro
 		return mp.firstAmount(root, v, f, out)
 	} else {
 		var composite bool
-		raw, present, composite = f.get.readValue(v, &mp.num)
+		raw, present, composite = mp.readValue(f.get, v, &mp.num)
 		if composite {
 			// Read as absent, an object where a value was expected was
 			// dropped without a word (a price given as {"amount": ...}).
@@ -373,7 +403,7 @@ func (mp *Mapper) currency(root *fastjson.Value, g *getter) (record.Currency, *c
 		return mp.cur, nil
 	}
 	var c record.Currency
-	if s, ok := g.read(root, &mp.num); ok {
+	if s, ok := mp.read(g, root, &mp.num); ok {
 		if n := mp.normalized(s); !isBlank(n) {
 			var known bool
 			if c, known = mp.curTexts[n]; !known {
@@ -456,8 +486,8 @@ func (mp *Mapper) firstAmount(root, v *fastjson.Value, f *fieldPlan, out *value)
 		pickKey     string
 		found, zero bool
 	)
-	for _, k := range f.get.keys {
-		s, ok := asText(v.Get(k), &mp.num)
+	for i, k := range f.get.keys {
+		s, ok := asText(mp.member(v, k, f.get.hashes[i], f.get.ids[i]), &mp.num)
 		if !ok {
 			continue
 		}
@@ -546,26 +576,39 @@ func (f *fieldPlan) source() string {
 // are, numbers and booleans as written, null and absence as not present.
 // read gives the source value as text. The text of a number or boolean
 // goes to num, when given, instead of a new string.
-func (g *getter) read(v *fastjson.Value, num *[]byte) (string, bool) {
+func (mp *Mapper) read(g *getter, v *fastjson.Value, num *[]byte) (string, bool) {
 	if g.firstOf {
-		for _, k := range g.keys {
-			if s, ok := asText(v.Get(k), num); ok && !isBlank(normalize(s)) {
+		for i, k := range g.keys {
+			if s, ok := asText(mp.member(v, k, g.hashes[i], g.ids[i]), num); ok && !isBlank(normalize(s)) {
 				return s, true
 			}
 		}
 		return "", false
 	}
-	return asText(v.Get(g.keys...), num)
+	return asText(mp.at(v, g), num)
 }
 
-func (g *getter) isArray(v *fastjson.Value) bool {
-	x := v.Get(g.keys...)
-	return !g.firstOf && x != nil && x.Type() == fastjson.TypeArray
+// at returns the value at g's path in v; g is not a first_of.
+func (mp *Mapper) at(v *fastjson.Value, g *getter) *fastjson.Value {
+	x := mp.member(v, g.keys[0], g.hashes[0], g.ids[0])
+	if len(g.keys) > 1 {
+		x = x.Get(g.keys[1:]...)
+	}
+	return x
 }
 
-func (g *getter) readList(v *fastjson.Value, num *[]byte) ([]string, error) {
+func (mp *Mapper) isArray(g *getter, v *fastjson.Value) bool {
+	if g.firstOf {
+		return false
+	}
+	x := mp.at(v, g)
+	return x != nil && x.Type() == fastjson.TypeArray
+}
+
+func (mp *Mapper) readList(g *getter, v *fastjson.Value, num *[]byte) ([]string, error) {
 	var out []string
-	for i, e := range v.GetArray(g.keys...) {
+	arr := mp.at(v, g).GetArray()
+	for i, e := range arr {
 		if isComposite(e) {
 			return nil, fmt.Errorf("element %d is an object or a list, not a value", i)
 		}
@@ -580,10 +623,10 @@ func (g *getter) readList(v *fastjson.Value, num *[]byte) ([]string, error) {
 
 // readValue is read, also saying whether the value there is an object or
 // a list (composite), which read takes for absent.
-func (g *getter) readValue(v *fastjson.Value, num *[]byte) (s string, present, composite bool) {
+func (mp *Mapper) readValue(g *getter, v *fastjson.Value, num *[]byte) (s string, present, composite bool) {
 	if g.firstOf {
-		for _, k := range g.keys {
-			x := v.Get(k)
+		for i, k := range g.keys {
+			x := mp.member(v, k, g.hashes[i], g.ids[i])
 			if isComposite(x) {
 				return "", false, true
 			}
@@ -593,7 +636,7 @@ func (g *getter) readValue(v *fastjson.Value, num *[]byte) (s string, present, c
 		}
 		return "", false, false
 	}
-	x := v.Get(g.keys...)
+	x := mp.at(v, g)
 	s, present = asText(x, num)
 	return s, present, isComposite(x)
 }
@@ -636,11 +679,12 @@ func asText(x *fastjson.Value, num *[]byte) (string, bool) {
 func (mp *Mapper) lines(v *fastjson.Value, lp *linesPlan, r *record.Record) error {
 	// Line items given as something other than a list were read as none,
 	// and the document landed without them.
-	if x := v.Get(lp.path...); x != nil && x.Type() != fastjson.TypeArray && x.Type() != fastjson.TypeNull {
+	x := mp.at(v, lp.at)
+	if x != nil && x.Type() != fastjson.TypeArray && x.Type() != fastjson.TypeNull {
 		return &record.DecodeError{Reason: record.ReasonWrongType, Field: "body.lines",
-			Detail: fmt.Sprintf("source field %s is %s, not a list of line items", strings.Join(lp.path, "."), x.Type())}
+			Detail: fmt.Sprintf("source field %s is %s, not a list of line items", lp.at.text, x.Type())}
 	}
-	arr := v.GetArray(lp.path...)
+	arr := x.GetArray()
 	out := make([]record.Line, len(arr))
 	for i, item := range arr {
 		for _, f := range lp.fields {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +25,11 @@ type Mapping struct {
 	Source  string
 	File    string
 	rules   []*rule
+	// keys is the tree of the objects the rules read from, keyNodes the
+	// number of its nodes, keyIDs the numbers of the keys the getters name.
+	keys     *keyNode
+	keyNodes int
+	keyIDs   map[string]int32
 }
 
 type rule struct {
@@ -40,7 +46,7 @@ type rule struct {
 }
 
 type linesPlan struct {
-	path   []string
+	at     *getter // the source list
 	fields []*linePlan
 }
 
@@ -71,6 +77,8 @@ type fieldPlan struct {
 // first non-blank of several keys.
 type getter struct {
 	keys    []string // path segments, or candidates with firstOf
+	hashes  []uint32 // keyHash of each key, to find it in the record's index
+	ids     []int32  // the number of each key, to find it in a known shape
 	firstOf bool
 	text    string // how the mapping file named it, for messages
 }
@@ -165,6 +173,7 @@ func (c *compiler) compile() *Mapping {
 			m.rules = append(m.rules, r)
 		}
 	}
+	keyTree(m)
 	return m
 }
 
@@ -353,7 +362,7 @@ func (c *compiler) lines(key string, ls *linesSpec, base options, k record.Kind)
 		c.fail(key+".path", errors.New("give the path of the source array of items"))
 		return nil
 	}
-	lp := &linesPlan{path: strings.Split(ls.Path, ".")}
+	lp := &linesPlan{at: c.getter(key+".path", "", ls.Path, nil)}
 	for _, name := range sortedKeys(ls.Fields) {
 		lt, ok := lineTargets[name]
 		if !ok {
@@ -383,13 +392,25 @@ func (c *compiler) getter(key, field, path string, firstOf []string) *getter {
 		c.fail(key, ErrBadSource)
 		return nil
 	}
+	// Keys are matched in normal form, as a record's keys are read
+	// (tidyKeys); text keeps the mapping's own spelling for messages.
 	switch {
 	case field != "":
-		return &getter{keys: []string{field}, text: field}
+		return newGetter([]string{field}, false, field)
 	case path != "":
-		return &getter{keys: strings.Split(path, "."), text: path}
+		return newGetter(strings.Split(path, "."), false, path)
 	}
-	return &getter{keys: firstOf, firstOf: true, text: strings.Join(firstOf, "|")}
+	return newGetter(slices.Clone(firstOf), true, strings.Join(firstOf, "|"))
+}
+
+// newGetter puts keys in normal form, in place, and hashes them.
+func newGetter(keys []string, firstOf bool, text string) *getter {
+	g := &getter{keys: keys, hashes: make([]uint32, len(keys)), firstOf: firstOf, text: text}
+	for i, k := range keys {
+		keys[i] = normalize(k)
+		g.hashes[i] = keyHash(keys[i])
+	}
+	return g
 }
 
 func (c *compiler) field(key, name string, typ valueType, set func(record.Body, *value), fs fieldSpec, base options, k record.Kind) *fieldPlan {
