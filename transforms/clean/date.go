@@ -157,6 +157,8 @@ type civil struct {
 	offset  int64 // seconds east of UTC, when hasOff
 	hasOff  bool
 	instant bool // days and secs are already UTC (epoch numbers)
+	// dateOnly says the text named a day and no time of day.
+	dateOnly bool
 }
 
 // parseCivil reads a date, optionally followed by a time, or a number.
@@ -172,6 +174,7 @@ func parseCivil(s string, opt *DateOptions, datetime bool) (c civil, reason stri
 		return c, reason, err
 	}
 	if rest == "" {
+		c.dateOnly = true
 		return c, "", nil
 	}
 	c.secs, c.offset, c.hasOff, reason, err = parseClock(rest, cjk)

@@ -13,6 +13,10 @@ import (
 type DateTime struct {
 	Time    time.Time
 	Missing bool
+	// DateOnly says the text named a day and no time of day (2025-04-16,
+	// 20250416, a whole Excel serial): Time is that day's midnight, which
+	// orders it before everything else that day.
+	DateOnly bool
 }
 
 // Format renders YYYY-MM-DDTHH:MM:SSZ, or MISSING.
@@ -79,7 +83,7 @@ func parseDateTimeText(n, s string, opt DateOptions) (DateTime, error) {
 	if err != nil {
 		return DateTime{}, &ParseError{Type: "datetime", Value: s, Reason: reason, Err: err}
 	}
-	return DateTime{Time: time.Unix(unix, 0).UTC()}, nil
+	return DateTime{Time: time.Unix(unix, 0).UTC(), DateOnly: c.dateOnly}, nil
 }
 
 // localToUTC converts a wall clock in loc, given as seconds since 1970 as if
@@ -134,6 +138,7 @@ func parseNumericDate(s string, opt *DateOptions, datetime bool) (c civil, reaso
 	switch n := len(whole); {
 	case frac == "" && (n == 8 || n == 14):
 		if c.days, reason, err = dayNumber(atoi(s[:4]), atoi(s[4:6]), atoi(s[6:8])); err != nil || n == 8 {
+			c.dateOnly = n == 8
 			return c, reason, err
 		}
 		h, m, sec := atoi(s[8:10]), atoi(s[10:12]), atoi(s[12:14])
@@ -162,6 +167,7 @@ func parseNumericDate(s string, opt *DateOptions, datetime bool) (c civil, reaso
 		return c, "an Excel serial number; configure the Excel epoch, 1900 or 1904", ErrAmbiguousDate
 	}
 	serial := int64(atoi(whole))
+	c.dateOnly = frac == ""
 	if frac != "" {
 		if len(frac) > 12 { // 1e-12 of a day is 86 ns: nothing left to round
 			frac = frac[:12]

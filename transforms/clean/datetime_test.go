@@ -155,3 +155,23 @@ func TestParseDateTimeNoAlloc(t *testing.T) {
 		}
 	}
 }
+
+// TestDateOnly: a date-time read from a day alone says so, so that a
+// caller ordering changes by it (a version) can refuse it.
+func TestDateOnly(t *testing.T) {
+	opt := DateOptions{TZ: mustZone(t, "Asia/Shanghai"), Excel: Excel1900}
+	for in, want := range map[string]bool{
+		"2025-04-16": true, "20250416": true, "45763": true, "2025年4月16日": true,
+		"45763.5": false, "2025-04-16 14:30": false, "20250416143000": false, "1744785000": false,
+		"1744785000123": false, "2025年4月16日 14时30分": false, "2025-04-16T00:00:00Z": false,
+	} {
+		got, err := ParseDateTime(in, opt)
+		if err != nil {
+			t.Errorf("%s: %v", in, err)
+			continue
+		}
+		if got.DateOnly != want {
+			t.Errorf("%s: DateOnly %v, want %v", in, got.DateOnly, want)
+		}
+	}
+}

@@ -161,6 +161,13 @@ func (mp *Mapper) Map(key, data []byte, r *record.Record) error {
 		}
 		r.Version = ver.v
 	} else {
+		// A day alone reads as its midnight: a change sent so would
+		// order before one sent earlier that day with its time, and be
+		// dropped as an older version.
+		if ev.dateOnly {
+			return &record.DecodeError{Reason: record.ReasonWrongType, Field: "event_time",
+				Detail: fmt.Sprintf("source field %s gives a day and no time of day, and the mapping reads the version from it: a later change that day would order before an earlier one; give the time, or map a version field", ru.eventTime.source())}
+		}
 		r.Version = uint64(r.EventTime.UnixMilli())
 	}
 	for _, f := range ru.fields {

@@ -69,6 +69,7 @@ type fieldPlan struct {
 	def      *string
 	sign     map[string]string // "negative"/"positive" -> word
 	abs      bool
+	epoch    uint64 // a version's Unix time unit, in ms (1 or 1000); 0: a counter
 	currency *getter
 	opts     options
 }
@@ -489,6 +490,16 @@ func (c *compiler) field(key, name string, typ valueType, set func(record.Body, 
 			return nil
 		}
 		p.lookup = lk
+	}
+	switch fs.Epoch {
+	case "":
+	case "ms", "s":
+		if typ != tVersion {
+			c.fail(key+".epoch", fmt.Errorf("%w: epoch is for the version", ErrBadOption))
+		}
+		p.epoch = map[string]uint64{"ms": 1, "s": 1000}[fs.Epoch]
+	default:
+		c.fail(key+".epoch", fmt.Errorf("%w: epoch is ms or s, not %q", ErrBadOption, fs.Epoch))
 	}
 	if fs.CurrencyField != "" || fs.CurrencyPath != "" {
 		if typ != tMoney {

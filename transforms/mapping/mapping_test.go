@@ -330,3 +330,70 @@ func mapEdited(t *testing.T, source, golden string, edit func(doc map[string]any
 	err = m.NewMapper().Map(nil, data, &r)
 	return r, err
 }
+
+// TestVersionFromADayAlone: where the version is the event time, an event
+// time given as a day alone would order a later change before an earlier
+// one; it is refused. Where a version field is mapped, a day is enough.
+func TestVersionFromADayAlone(t *testing.T) {
+	for _, c := range []struct {
+		source, golden, key, value, code string
+	}{
+		{"erp_cn", "erp_cn_1", "修改时间", "2025-01-03 14:07:00", ""},
+		{"erp_cn", "erp_cn_1", "修改时间", "2025-01-03", "wrong_type:event_time"},
+		{"erp_cn", "erp_cn_1", "修改时间", "20250103", "wrong_type:event_time"},
+		{"sap_en", "sap_en_1", "CHANGED_AT", "2025-01-03", ""},
+	} {
+		_, err := mapEdited(t, c.source, c.golden, func(doc map[string]any) { doc[c.key] = c.value })
+		if got := codeOrNil(err); got != c.code {
+			t.Errorf("%s %s=%q: %v, want %q", c.source, c.key, c.value, err, c.code)
+		}
+	}
+}
+
+// TestEpochVersion: shop's version is Unix milliseconds; one in seconds,
+// a thousand times smaller, would read as older than every version before
+// it and the change would be dropped, so it is refused.
+func TestEpochVersion(t *testing.T) {
+	for _, c := range []struct {
+		value any
+		code  string
+		want  uint64
+	}{
+		{json.Number("1735691584000"), "", 1735691584000},
+		{"1735691584000", "", 1735691584000},
+		{json.Number("1735691584"), "wrong_type:version", 0},
+		{json.Number("4102444799999"), "", 4102444799999},
+		{json.Number("4102444800000"), "wrong_type:version", 0}, // 2100: a fine event time, not a version
+	} {
+		r, err := mapEdited(t, "shop", "shop_1", func(doc map[string]any) { doc["updated_at"] = c.value })
+		if got := codeOrNil(err); got != c.code {
+			t.Errorf("updated_at %v: %v, want %q", c.value, err, c.code)
+		} else if err == nil && r.Version != c.want {
+			t.Errorf("updated_at %v: version %d, want %d", c.value, r.Version, c.want)
+		}
+	}
+	src, err := os.ReadFile("testdata/claims.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, edit := range []string{"{field: 报销金额, epoch: ms}", "{field: 报销金额, epoch: us}"} {
+		dir := t.TempDir()
+		if err := os.CopyFS(dir, os.DirFS("testdata")); err != nil {
+			t.Fatal(err)
+		}
+		edited := strings.Replace(string(src), "{field: 报销金额}", edit, 1)
+		if err := os.WriteFile(filepath.Join(dir, "claims.yaml"), []byte(edited), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(filepath.Join(dir, "claims.yaml")); !errors.Is(err, ErrBadOption) || !strings.Contains(err.Error(), "epoch") {
+			t.Errorf("%s: %v, want a bad option naming epoch", edit, err)
+		}
+	}
+}
+
+func codeOrNil(err error) string {
+	if err == nil {
+		return ""
+	}
+	return codeOf(err)
+}

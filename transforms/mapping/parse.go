@@ -151,7 +151,7 @@ func parseAs(f *fieldPlan, raw string, mapped, owned bool, kept *record.Interned
 		if t.Missing {
 			return fmt.Errorf("%q is blank", raw)
 		}
-		out.t = t.Time
+		out.t, out.dateOnly = t.Time, t.DateOnly
 	case tBool:
 		w := raw
 		if f.vocab != nil && !mapped {
@@ -175,6 +175,13 @@ func parseAs(f *fieldPlan, raw string, mapped, owned bool, kept *record.Interned
 		v, err := strconv.ParseUint(raw, 10, 64)
 		if err != nil {
 			return fmt.Errorf("%q is not a whole number", raw)
+		}
+		if f.epoch != 0 {
+			if v > epochMax/f.epoch || v*f.epoch < epochMin || v*f.epoch >= epochMax {
+				unit := map[uint64]string{1: "milliseconds", 1000: "seconds"}[f.epoch]
+				return fmt.Errorf("%q is not a Unix time in %s from 2000 to 2100", raw, unit)
+			}
+			v *= f.epoch // versions are milliseconds, like those read from event times
 		}
 		out.v = v
 	case tFixed:
@@ -209,6 +216,14 @@ func parseAs(f *fieldPlan, raw string, mapped, owned bool, kept *record.Interned
 	}
 	return nil
 }
+
+// The Unix times in milliseconds a version given as one may take:
+// 2000-01-01 to 2100-01-01. A value in seconds is a thousand times smaller
+// and falls well outside.
+const (
+	epochMin = 946684800000
+	epochMax = 4102444800000
+)
 
 func decimalName(d clean.Decimal) string {
 	if d == clean.DecimalComma {

@@ -32,16 +32,18 @@ func (t valueType) String() string { return typeNames[t] }
 
 // value is one parsed field value; typ says which member is set.
 type value struct {
-	s  string
-	m  record.Money
-	f  record.Fixed
-	d  record.Date
-	t  time.Time
-	b  bool
-	u  uint32
-	v  uint64
-	ss []string
-	k  record.Kind
+	s string
+	m record.Money
+	f record.Fixed
+	d record.Date
+	t time.Time
+	// dateOnly says t was read from a day alone (clean.DateTime.DateOnly).
+	dateOnly bool
+	b        bool
+	u        uint32
+	v        uint64
+	ss       []string
+	k        record.Kind
 }
 
 // target is a canonical field a mapping can fill.

@@ -88,6 +88,11 @@ type fieldSpec struct {
 	// source value (aliases such as 人民币 are understood).
 	CurrencyField string `yaml:"currency_field"`
 	CurrencyPath  string `yaml:"currency_path"`
+	// Epoch says a version is a Unix time, in ms or s: a value that is
+	// not one from 2000 to 2100 in that unit is refused, so that a
+	// source slipping from milliseconds to seconds does not send versions
+	// a thousand times smaller, which would read as older.
+	Epoch         string `yaml:"epoch"`
 	ParserOptions `yaml:",inline"`
 }
 
