@@ -80,6 +80,9 @@ type Mapper struct {
 	gen   uint32
 	shift uint32
 	mask  uint32
+	// column is the source column the record's amount was found in, for
+	// a first_of amount with columns, and columnDir the direction it means.
+	column, columnDir string
 	// shapes are the shapes learned, by keyNode and number of keys; shape
 	// is the record's when known, and vals its members by position.
 	shapes  [][][]*shape
@@ -170,6 +173,7 @@ func (mp *Mapper) Map(key, data []byte, r *record.Record) error {
 		}
 		r.Version = uint64(r.EventTime.UnixMilli())
 	}
+	mp.column, mp.columnDir = "", ""
 	for _, f := range ru.fields {
 		val := mp.scratch()
 		if err := mp.eval(v, f, val); err != nil {
@@ -179,6 +183,9 @@ func (mp *Mapper) Map(key, data []byte, r *record.Record) error {
 			return err
 		}
 		f.set(r.Body, val)
+	}
+	if err := mp.checkColumn(ru, r.Body); err != nil {
+		return err
 	}
 	if ru.lines != nil {
 		if err := mp.lines(v, ru.lines, r); err != nil {
@@ -538,7 +545,46 @@ func (mp *Mapper) firstAmount(root, v *fastjson.Value, f *fieldPlan, out *value)
 	if f.abs && pick.Minor < 0 {
 		pick.Minor = -pick.Minor
 	}
+	if found && f.columns != nil {
+		mp.column, mp.columnDir = pickKey, f.columns[pickKey]
+	}
 	out.m = pick
+	return nil
+}
+
+// directionOf is the direction field of a body that has one.
+func directionOf(b record.Body) *string {
+	switch b := b.(type) {
+	case *record.Invoice:
+		return &b.Direction
+	case *record.Payment:
+		return &b.Direction
+	case *record.BankTxn:
+		return &b.Direction
+	}
+	return nil
+}
+
+// checkColumn holds the record's direction to the column its amount was
+// found in (columns), or gives it that direction when it has none. A
+// 借贷标志 that says credit beside an amount in the debit column is a
+// broken export: which of the two is right cannot be told.
+func (mp *Mapper) checkColumn(ru *rule, b record.Body) error {
+	d := directionOf(b)
+	switch {
+	case mp.columnDir == "" || d == nil:
+	case *d == "":
+		*d = mp.columnDir
+	case *d != mp.columnDir:
+		from := "the mapping"
+		for _, f := range ru.fields {
+			if f.name == "body.direction" {
+				from = "source field " + f.source()
+			}
+		}
+		return &record.DecodeError{Reason: record.ReasonWrongType, Field: "body.direction",
+			Detail: fmt.Sprintf("%s says %s, but the amount is in %s, a %s column: which is right cannot be told", from, *d, mp.column, mp.columnDir)}
+	}
 	return nil
 }
 

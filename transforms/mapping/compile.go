@@ -69,7 +69,8 @@ type fieldPlan struct {
 	def      *string
 	sign     map[string]string // "negative"/"positive" -> word
 	abs      bool
-	epoch    uint64 // a version's Unix time unit, in ms (1 or 1000); 0: a counter
+	epoch    uint64            // a version's Unix time unit, in ms (1 or 1000); 0: a counter
+	columns  map[string]string // a first_of amount's direction by column (normal keys)
 	currency *getter
 	opts     options
 }
@@ -491,6 +492,9 @@ func (c *compiler) field(key, name string, typ valueType, set func(record.Body, 
 		}
 		p.lookup = lk
 	}
+	if len(fs.Columns) > 0 {
+		c.columns(key, p, fs, k)
+	}
 	switch fs.Epoch {
 	case "":
 	case "ms", "s":
@@ -508,6 +512,29 @@ func (c *compiler) field(key, name string, typ valueType, set func(record.Body, 
 		p.currency = c.getter(key, fs.CurrencyField, fs.CurrencyPath, nil)
 	}
 	return p
+}
+
+// columns checks and compiles a first_of amount's directions by column.
+func (c *compiler) columns(key string, p *fieldPlan, fs fieldSpec, k record.Kind) {
+	if p.typ != tMoney || len(fs.FirstOf) == 0 {
+		c.fail(key+".columns", fmt.Errorf("%w: columns is for an amount read with first_of", ErrBadOption))
+		return
+	}
+	allowed := record.AllowedValues(k, "direction")
+	if allowed == nil {
+		c.fail(key+".columns", fmt.Errorf("%w: %s has no direction", ErrBadOption, k))
+		return
+	}
+	p.columns = map[string]string{}
+	for _, col := range sortedKeys(fs.Columns) {
+		if !contains(fs.FirstOf, col) {
+			c.fail(key+".columns."+col, fmt.Errorf("%w: %s is not one of first_of", ErrBadOption, col))
+		}
+		if !contains(allowed, fs.Columns[col]) {
+			c.fail(key+".columns."+col, fmt.Errorf("%w: %q is not one of %s", ErrBadMapValue, fs.Columns[col], strings.Join(allowed, ", ")))
+		}
+		p.columns[normalize(col)] = fs.Columns[col]
+	}
 }
 
 func contains(list []string, v string) bool {

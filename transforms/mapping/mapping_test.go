@@ -231,29 +231,40 @@ func TestEventTimeForProducers(t *testing.T) {
 // TestDebitAndCreditColumns: bank_a splits amounts over a debit and a
 // credit column; exports often write 0.00 in the one not used. The amount
 // is the column that holds one, whichever comes first; two that both do
-// are refused, as is a value neither parser nor column can read.
+// are refused, as is a value neither parser nor column can read. The
+// column must agree with the 借贷标志 flag, and gives the direction when
+// the flag is blank.
 func TestDebitAndCreditColumns(t *testing.T) {
 	for _, c := range []struct {
-		debit, credit string
-		want          int64 // minor units; -1: refused
+		debit, credit, flag string
+		want                int64  // minor units; -1: refused
+		dir                 string // the direction, or the field refused
 	}{
-		{"", "1432.00", 143200},
-		{"0.00", "1432.00", 143200},
-		{"1432.00", "0.00", 143200},
-		{"1432.00", "", 143200},
-		{"0.00", "0.00", 0},
-		{"99.00", "1432.00", -1},
-		{"abc", "1432.00", -1},
-		{"", "1432¹", -1}, // NFKC would read 14321
+		{"", "1432.00", "贷", 143200, "credit"},
+		{"0.00", "1432.00", "贷", 143200, "credit"},
+		{"1432.00", "0.00", "借", 143200, "debit"},
+		{"1432.00", "", "借方", 143200, "debit"},
+		{"0.00", "0.00", "贷", 0, "credit"},
+		{"", "1432.00", "", 143200, "credit"},
+		{"1432.00", "", "", 143200, "debit"},
+		{"99.00", "1432.00", "贷", -1, "body.amount"},
+		{"abc", "1432.00", "贷", -1, "body.amount"},
+		{"", "1432¹", "贷", -1, "body.amount"}, // NFKC would read 14321
+		{"1432.00", "", "贷", -1, "body.direction"},
+		{"", "1432.00", "借", -1, "body.direction"},
 	} {
-		r, err := mapEdited(t, "bank_a", "bank_a_1", func(d map[string]any) { d["借方金额"], d["贷方金额"] = c.debit, c.credit })
+		r, err := mapEdited(t, "bank_a", "bank_a_1", func(d map[string]any) {
+			d["借方金额"], d["贷方金额"], d["借贷标志"] = c.debit, c.credit, c.flag
+		})
 		switch {
-		case c.want < 0 && codeOf(err) != "wrong_type:body.amount":
-			t.Errorf("%q/%q: %v, want wrong_type:body.amount", c.debit, c.credit, err)
+		case c.want < 0 && codeOf(err) != "wrong_type:"+c.dir:
+			t.Errorf("%q/%q/%q: %v, want wrong_type:%s", c.debit, c.credit, c.flag, err, c.dir)
 		case c.want >= 0 && err != nil:
-			t.Errorf("%q/%q: %v", c.debit, c.credit, err)
+			t.Errorf("%q/%q/%q: %v", c.debit, c.credit, c.flag, err)
 		case c.want >= 0 && r.Body.(*record.BankTxn).Amount.Minor != c.want:
-			t.Errorf("%q/%q: amount %d, want %d", c.debit, c.credit, r.Body.(*record.BankTxn).Amount.Minor, c.want)
+			t.Errorf("%q/%q/%q: amount %d, want %d", c.debit, c.credit, c.flag, r.Body.(*record.BankTxn).Amount.Minor, c.want)
+		case c.want >= 0 && r.Body.(*record.BankTxn).Direction != c.dir:
+			t.Errorf("%q/%q/%q: direction %s, want %s", c.debit, c.credit, c.flag, r.Body.(*record.BankTxn).Direction, c.dir)
 		}
 	}
 }
@@ -396,4 +407,40 @@ func codeOrNil(err error) string {
 		return ""
 	}
 	return codeOf(err)
+}
+
+// TestColumnsAreChecked: a columns option is checked when the mapping is
+// loaded, naming the key.
+func TestColumnsAreChecked(t *testing.T) {
+	src, err := os.ReadFile("sources/bank_a.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const shipped = "columns: {借方金额: debit, 贷方金额: credit}"
+	if !strings.Contains(string(src), shipped) {
+		t.Fatal("bank_a.yaml no longer gives columns")
+	}
+	for _, c := range []struct {
+		edit string
+		want error
+	}{
+		{"columns: {借方金额: debit, 贷方: credit}", ErrBadOption}, // not one of first_of
+		{"columns: {借方金额: debit, 贷方金额: in}", ErrBadMapValue}, // not a bank_txn direction
+	} {
+		path := filepath.Join(t.TempDir(), "bank_a.yaml")
+		if err := os.WriteFile(path, []byte(strings.Replace(string(src), shipped, c.edit, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(path); !errors.Is(err, c.want) || !strings.Contains(err.Error(), "columns") {
+			t.Errorf("%s: %v, want %v naming columns", c.edit, err, c.want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "bank_a.yaml")
+	edited := strings.Replace(string(src), "account: {field: 本方账号}", "account: {field: 本方账号, columns: {借方金额: debit}}", 1)
+	if err := os.WriteFile(path, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); !errors.Is(err, ErrBadOption) {
+		t.Errorf("columns on a text field: %v, want %v", err, ErrBadOption)
+	}
 }

@@ -92,7 +92,11 @@ type fieldSpec struct {
 	// not one from 2000 to 2100 in that unit is refused, so that a
 	// source slipping from milliseconds to seconds does not send versions
 	// a thousand times smaller, which would read as older.
-	Epoch         string `yaml:"epoch"`
+	Epoch string `yaml:"epoch"`
+	// Columns, for an amount read with first_of, gives the direction each
+	// column means ({借方金额: debit, 贷方金额: credit}): the column the
+	// amount is in must agree with the record's direction, or gives it.
+	Columns       map[string]string `yaml:"columns"`
 	ParserOptions `yaml:",inline"`
 }
 
