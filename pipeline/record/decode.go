@@ -55,7 +55,8 @@ type Decoder struct {
 	// nested helpers take full paths, and building them per line item per
 	// record cost more than the rest of the line.
 	linePaths, lineAmountPaths []string
-	lineBuf                    []Line // lines of the array being read
+	lineBuf                    []Line     // lines of the array being read
+	keys                       []keyPrint // of the objects being read (members)
 	// id is the record's id once read: documents usually repeat it as
 	// their number, and sharing the string saves an allocation.
 	id string

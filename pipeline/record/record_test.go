@@ -2,6 +2,7 @@ package record
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"regexp"
@@ -71,8 +72,7 @@ func TestDecodeValues(t *testing.T) {
 }
 
 // TestDecodeKeyOrderAndEscapes: a body before its kind, escaped keys and
-// strings, and a repeated key decode as the same record as the plain form
-// (a repeated key: the last one counts, except kind, where the first does).
+// strings, and whitespace decode as the same record as the plain form.
 func TestDecodeKeyOrderAndEscapes(t *testing.T) {
 	d := NewDecoder()
 	var want Record
@@ -82,10 +82,9 @@ func TestDecodeKeyOrderAndEscapes(t *testing.T) {
 	body := string(Marshal(&want))
 	body = body[strings.Index(body, `"body":`)+len(`"body":`) : len(body)-1]
 	for name, in := range map[string]string{
-		"body first":    `{"body":` + body + `,"version":3,"kind":"invoice","company":"SH01","source":"erp","id":"INV-2025-0042","event_time":"2025-04-16T06:30:00Z"}`,
-		"escaped keys":  `{"\u006bind":"invoice","comp\u0061ny":"SH01","source":"erp","id":"INV-2025-0042","version":3,"event_time":"2025-04-16T06:30:00Z","body":` + body + `}`,
-		"repeated keys": `{"kind":"invoice","kind":"payment","company":"XX","company":"SH01","source":"erp","id":"INV-2025-0042","version":3,"event_time":"2025-04-16T06:30:00Z","body":{},"body":` + body + `}`,
-		"whitespace":    " \n{ \"kind\" : \"invoice\" ,\"company\":\"SH01\",\"source\":\"erp\",\"id\":\"INV-2025-0042\",\"version\":3,\"event_time\":\"2025-04-16T06:30:00Z\",\"body\":" + body + "\t}\r\n",
+		"body first":   `{"body":` + body + `,"version":3,"kind":"invoice","company":"SH01","source":"erp","id":"INV-2025-0042","event_time":"2025-04-16T06:30:00Z"}`,
+		"escaped keys": `{"\u006bind":"invoice","comp\u0061ny":"SH01","source":"erp","id":"INV-2025-0042","version":3,"event_time":"2025-04-16T06:30:00Z","body":` + body + `}`,
+		"whitespace":   " \n{ \"kind\" : \"invoice\" ,\"company\":\"SH01\",\"source\":\"erp\",\"id\":\"INV-2025-0042\",\"version\":3,\"event_time\":\"2025-04-16T06:30:00Z\",\"body\":" + body + "\t}\r\n",
 	} {
 		var r Record
 		if err := d.Decode([]byte(in), &r); err != nil {
@@ -435,5 +434,79 @@ func TestCurrencyStringKnownCodes(t *testing.T) {
 	}
 	if s := (Currency{}).String(); s != "\x00\x00\x00" {
 		t.Errorf("zero currency printed as %q", s)
+	}
+}
+
+// TestDecodeRefusesRepeatedKeys: a key given twice in one object, at any
+// depth and however escaped, refuses the record as invalid_json naming the
+// key: keeping either copy would drop the other without a word. The same
+// name in different objects is no repeat.
+func TestDecodeRefusesRepeatedKeys(t *testing.T) {
+	plain := string(docExamples(t)[0])
+	d := NewDecoder()
+	var r Record
+	if err := d.Decode([]byte(plain), &r); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct{ old, new, key string }{
+		"kind":            {`"kind":"invoice"`, `"kind":"invoice","kind":"payment"`, "kind"},
+		"company":         {`"company":"SH01"`, `"company":"XX","company":"SH01"`, "company"},
+		"escaped":         {`"company":"SH01"`, `"company":"SH01","comp\u0061ny":"XX"`, "company"},
+		"body":            {`"body":{`, `"body":{},"body":{`, "body"},
+		"in the body":     {`"number":"INV-2025-0042"`, `"number":"INV-2025-0042","number":"INV-2025-0043"`, "number"},
+		"in the party":    {`"id":"C0007"`, `"id":"C0007","id":"C0002"`, "id"},
+		"in an amount":    {`"currency":"CNY"`, `"currency":"CNY","currency":"USD"`, "currency"},
+		"in a line item":  {`"sku":"`, `"sku":"X","sku":"`, "sku"},
+		"after many keys": {`"order_ref":"`, `"order_ref":"A","order_ref":"`, "order_ref"},
+	} {
+		in := strings.Replace(plain, c.old, c.new, 1)
+		if in == plain {
+			t.Fatalf("%s: the example has no %s", name, c.old)
+		}
+		err := d.Decode([]byte(in), &r)
+		var de *DecodeError
+		if !errors.As(err, &de) || de.Code() != ReasonInvalidJSON || !strings.Contains(de.Detail, `"`+c.key+`" appears twice`) {
+			t.Errorf("%s: %v, want invalid_json naming %q", name, err, c.key)
+		}
+	}
+}
+
+// TestKeyPrintsAreDistinct: keyPrint reads the first and last eight bytes
+// of a key, so two names longer than sixteen bytes could share a print and
+// read as one key given twice. No two field names of the examples of every
+// kind do.
+func TestKeyPrintsAreDistinct(t *testing.T) {
+	names := map[string]bool{}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				names[k] = true
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	for _, ex := range docExamples(t) {
+		var v any
+		if err := json.Unmarshal(ex, &v); err != nil {
+			t.Fatal(err)
+		}
+		walk(v)
+	}
+	if len(names) < 50 {
+		t.Fatalf("only %d field names in the examples", len(names))
+	}
+	seen := map[keyPrint]string{}
+	for k := range names {
+		p := printOf([]byte(k))
+		if other, ok := seen[p]; ok {
+			t.Errorf("%q and %q have the same print", k, other)
+		}
+		seen[p] = k
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"slices"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -277,21 +278,68 @@ func (d *Decoder) skipValue(depth int) error {
 
 // members reads the object at the cursor (which must be at its '{'),
 // calling f with each key and the cursor at the member's value; f must
-// consume the value or fail.
+// consume the value or fail. A key given twice in one object is bad JSON
+// here: the decoder would keep one copy and drop the other without a word,
+// and which one the producer meant cannot be told.
 func (d *Decoder) members(f func(key []byte) error) error {
+	// The keys of this object sit at keys[base:], above those of the
+	// objects it is nested in.
+	base := len(d.keys)
+	err := d.membersAbove(base, f)
+	d.keys = d.keys[:base]
+	return err
+}
+
+// keyPrint is a key as three numbers, exact for keys of up to 16 bytes
+// (every canonical field name but counterparty_account, whose first and
+// last eight bytes no other name shares: TestKeyPrintsAreDistinct).
+// Numbers, not the key's bytes, so that remembering one is no write
+// barrier and comparing two is two compares.
+type keyPrint struct {
+	head, tail uint64
+	n          int
+}
+
+func printOf(k []byte) keyPrint {
+	p := keyPrint{n: len(k)}
+	switch n := len(k); {
+	case n >= 8:
+		p.head = binary.LittleEndian.Uint64(k)
+		p.tail = binary.LittleEndian.Uint64(k[n-8:])
+	case n >= 4: // two words that overlap: still every byte, with n
+		p.head = uint64(binary.LittleEndian.Uint32(k)) | uint64(binary.LittleEndian.Uint32(k[n-4:]))<<32
+	default:
+		for i := n - 1; i >= 0; i-- {
+			p.head = p.head<<8 | uint64(k[i])
+		}
+	}
+	return p
+}
+
+func (d *Decoder) membersAbove(base int, f func(key []byte) error) error {
 	d.pos++ // '{'
 	if d.peek() == '}' {
 		d.pos++
 		return nil
 	}
+	var seen uint64
 	for {
 		if d.peek() != '"' {
 			return syntaxError(d.pos, "want a member name")
 		}
+		at := d.pos
 		key, err := d.stringBytes()
 		if err != nil {
 			return err
 		}
+		// A filter over this object's keys spares comparing most of them.
+		p := printOf(key)
+		bit := uint64(1) << ((p.head*0x9e3779b97f4a7c15 ^ p.tail) >> 58)
+		if seen&bit != 0 && slices.Contains(d.keys[base:], p) {
+			return syntaxError(at, "member %q appears twice in one object: which value was meant cannot be told", key)
+		}
+		seen |= bit
+		d.keys = append(d.keys, p)
 		if d.peek() != ':' {
 			return syntaxError(d.pos, "want ':' after a member name")
 		}
