@@ -400,10 +400,21 @@ func (m *refMapping) fixed(obj map[string]any, path, field string) record.Fixed 
 	return f
 }
 
+// tidyHeaders undoes the header mess of a CSV export (messyHeaders), as a
+// reader of the export must: a byte-order mark before the first key, a
+// space after one.
+func tidyHeaders(line []byte) []byte {
+	line = bytes.Replace(line, []byte(`{"`+"\ufeff"), []byte(`{"`), 1)
+	for _, h := range messyHeader {
+		line = bytes.Replace(line, []byte(`"`+h[0]+h[1]+`":`), []byte(`"`+h[0]+`":`), 1)
+	}
+	return line
+}
+
 // refMap maps one raw line of src. It returns the canonical record, or the
 // reason the pipeline must refuse the line.
 func refMap(d *docSpec, src string, line []byte) (*record.Record, string) {
-	dec := json.NewDecoder(bytes.NewReader(line))
+	dec := json.NewDecoder(bytes.NewReader(tidyHeaders(line)))
 	dec.UseNumber()
 	var obj map[string]any
 	if err := dec.Decode(&obj); err != nil {

@@ -286,6 +286,7 @@ func TestRawFieldsDocumented(t *testing.T) {
 			if !json.Valid(l) {
 				t.Fatalf("%s line %d: not JSON\n%s", src.Name, i+1, l)
 			}
+			l = tidyHeaders(l)
 			if k := keyValue(l, src.KeyField); !companies[k] {
 				t.Fatalf("%s line %d: key field %s is %q", src.Name, i+1, src.KeyField, k)
 			}
@@ -511,7 +512,7 @@ func TestRawTruth(t *testing.T) {
 				t.Fatalf("dead letter %v: %s has %d lines", tr, src, len(ls))
 			}
 			var obj map[string]any
-			json.Unmarshal(ls[n-1], &obj)
+			json.Unmarshal(tidyHeaders(ls[n-1]), &obj)
 			idField := map[string]string{RawReimbCN: "单据编号", RawERPCN: "单据编号", RawSAPEN: "BELNR",
 				RawBankA: "交易流水号", RawBankB: "Bank Reference"}[src]
 			id, _ := getPath(obj, idField)
@@ -834,5 +835,46 @@ func TestDateForms(t *testing.T) {
 	}
 	if got := excelSerial(record.MakeDate(2025, 5, 20)); got != "45797" {
 		t.Errorf("Excel serial of 2025-05-20 is %s", got)
+	}
+}
+
+// TestHeaderMess: the CSV sources' exports sometimes come with the headers
+// a spreadsheet left (a byte-order mark, a trailing space); the JSON
+// sources' never. The stats count every such line.
+func TestHeaderMess(t *testing.T) {
+	t.Parallel()
+	g := sharedRawRun(t)
+	forms := map[string]int{}
+	for _, src := range RawSources {
+		messy := 0
+		for _, l := range lines(g.raw[src.Name]) {
+			if bytes.Equal(tidyHeaders(l), l) {
+				continue
+			}
+			messy++
+			var obj map[string]any
+			if err := json.Unmarshal(l, &obj); err != nil {
+				t.Fatal(err)
+			}
+			for k := range obj {
+				switch {
+				case strings.HasPrefix(k, "\ufeff"):
+					forms["byte-order mark"]++
+				case strings.HasSuffix(k, " "), strings.HasSuffix(k, "\u3000"):
+					forms["trailing space"]++
+				}
+			}
+		}
+		_, csv := messyHeader[src.Name]
+		counted := g.st.Mess[src.Name+".headers.bom"] + g.st.Mess[src.Name+".headers.space"]
+		switch {
+		case !csv && messy > 0:
+			t.Errorf("%s: %d lines with messy headers; it is not a CSV export", src.Name, messy)
+		case counted != messy:
+			t.Errorf("%s: %d lines with messy headers, stats say %d", src.Name, messy, counted)
+		}
+	}
+	if forms["byte-order mark"] == 0 || forms["trailing space"] == 0 {
+		t.Errorf("messy headers of the forms %v; want both", forms)
 	}
 }
