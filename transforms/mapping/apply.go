@@ -64,22 +64,16 @@ type Mapper struct {
 	// curTexts remembers the currency of each normalised text seen
 	// (a handful a source): it is read for every record.
 	curTexts map[string]record.Currency
-	// hashes, path, renames and keyNorms serve tidyKeys: the hashes of
-	// the keys of the objects being tidied, the path to the innermost, the
-	// members to put under another key, and the normal form of the keys
-	// that are not plainly normal.
-	hashes   []uint32
+	// path, renames and keyNorms serve tidyKeys: the path to the object
+	// being checked, the members to put under another key, and the normal
+	// form of the keys that are not plainly normal.
 	path     []keyAt
 	renames  []rekey
 	keyNorms map[string]string
-	// root is the record whose keys slots index (indexRoot); shift and
-	// mask place a hash in slots, and gen tells this record's slots from
-	// earlier ones'.
-	root  *fastjson.Value
-	slots []keySlot
-	gen   uint32
-	shift uint32
-	mask  uint32
+	// root is the record whose keys rootIx indexes, when its shape is not
+	// known; nestedIx serves the check of nested objects.
+	root             *fastjson.Value
+	rootIx, nestedIx keyIndex
 	// column is the source column the record's amount was found in, for
 	// a first_of amount with columns, and columnDir the direction it means.
 	column, columnDir string
@@ -199,6 +193,9 @@ func (mp *Mapper) Map(key, data []byte, r *record.Record) error {
 // or false when it cannot be read; producers put it on the message so that
 // consumers can read topics in event-time order.
 func (mp *Mapper) EventTime(data []byte) (time.Time, bool) {
+	if !utf8.Valid(data) { // Map refuses it; the key check expects valid text
+		return time.Time{}, false
+	}
 	v, err := mp.parse(data)
 	if err != nil {
 		return time.Time{}, false
@@ -219,6 +216,9 @@ func (mp *Mapper) EventTime(data []byte) (time.Time, bool) {
 // A record the mapping would refuse still has its company when readable,
 // so that it reaches the dead-letter topic on the right partition.
 func (mp *Mapper) Company(data []byte) []byte {
+	if !utf8.Valid(data) { // Map refuses it; the key check expects valid text
+		return nil
+	}
 	v, err := mp.parse(data)
 	if err != nil {
 		return nil
@@ -578,7 +578,7 @@ func (mp *Mapper) checkColumn(ru *rule, b record.Body) error {
 	case *d != mp.columnDir:
 		from := "the mapping"
 		for _, f := range ru.fields {
-			if f.name == "body.direction" {
+			if f.name == "body.direction" && f.constant == nil {
 				from = "source field " + f.source()
 			}
 		}

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -54,4 +55,31 @@ func BenchmarkMapWorld(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(refused)/float64(b.N), "refused")
+}
+
+// BenchmarkWideObject maps a shop record whose buyer has two thousand keys
+// that share their ends (ITEM0001_MATNR ...), as a flattened export's do,
+// and whose shape is new every time: checking keys stays linear in them.
+func BenchmarkWideObject(b *testing.B) {
+	m, err := LoadShipped("shop")
+	if err != nil {
+		b.Fatal(err)
+	}
+	base, err := os.ReadFile(filepath.Join("testdata", "golden", "shop_1.raw.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var extra bytes.Buffer
+	for i := range 2000 {
+		fmt.Fprintf(&extra, `"ITEM%04d_MATNR":"x",`, i)
+	}
+	data := bytes.Replace(base, []byte(`"buyer":{`), append([]byte(`"buyer":{`), extra.Bytes()...), 1)
+	var r record.Record
+	b.ReportAllocs()
+	for b.Loop() {
+		mp := m.NewMapper() // no shape learned
+		if err := mp.Map(nil, data, &r); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -1,9 +1,8 @@
 package mapping
 
 import (
-	"encoding/binary"
 	"fmt"
-	"slices"
+	"hash/maphash"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -148,7 +147,7 @@ func (mp *Mapper) tidyKeys(v *fastjson.Value) error {
 	mp.root, mp.shape = nil, nil
 	o, _ := v.Object()
 	if !mp.knownShape(o, mp.m.keys, true) {
-		renamed, err := mp.indexRoot(o)
+		renamed, err := mp.check(o, &mp.rootIx)
 		if err != nil {
 			return err
 		}
@@ -160,54 +159,93 @@ func (mp *Mapper) tidyKeys(v *fastjson.Value) error {
 	return mp.tidyChildren(v, mp.m.keys)
 }
 
-// keySlot is a member of the record in the index of its keys.
+// keyIndex is an open-addressed table of the members of one object by
+// normal key, with room for twice as many. Filling it finds two keys alike
+// in time linear in the keys, however many (a flattened SAP line can have
+// hundreds), and a getter's lookup in the record's costs a probe where
+// fastjson's Get compares key after key.
+type keyIndex struct {
+	slots       []keySlot
+	gen         uint32 // a slot is empty unless its gen is this
+	shift, mask uint32
+}
+
 type keySlot struct {
-	gen uint32 // the slot is empty unless gen is the Mapper's
+	gen uint32
 	h   uint32
-	k   string
+	k   string // normal form
+	raw string // as the source wrote it, for messages
 	v   *fastjson.Value
 }
 
-// indexRoot checks and indexes the keys of a record of a shape not seen
-// before, in an open-addressed table with room for twice as many: it finds
-// two keys alike as it is filled, and a getter's lookup in it costs one
-// probe where fastjson's Get compares key after key. It says whether a key
-// was renamed.
-func (mp *Mapper) indexRoot(o *fastjson.Object) (bool, error) {
+// reset empties the index for an object of n members.
+func (ix *keyIndex) reset(n int) {
 	bits := uint32(5)
-	for 1<<bits < 2*o.Len() {
+	for 1<<bits < 2*n {
 		bits++
 	}
-	if len(mp.slots) < 1<<bits {
-		mp.slots = make([]keySlot, 1<<bits)
-		mp.gen = 0
+	if len(ix.slots) < 1<<bits {
+		ix.slots = make([]keySlot, 1<<bits)
+		ix.gen = 0
 	}
-	mp.shift = 32 - bits
-	mp.mask = 1<<bits - 1
-	if mp.gen++; mp.gen == 0 { // wrapped: old stamps could pass for new
-		clear(mp.slots)
-		mp.gen = 1
+	ix.shift = 32 - bits
+	ix.mask = 1<<bits - 1
+	if ix.gen++; ix.gen == 0 { // wrapped: old stamps could pass for new
+		clear(ix.slots)
+		ix.gen = 1
 	}
+}
+
+// add puts k in the index, or returns the slot of the key alike already in.
+func (ix *keyIndex) add(k, raw string, h uint32, v *fastjson.Value) *keySlot {
+	for i := h >> ix.shift; ; i = (i + 1) & ix.mask {
+		s := &ix.slots[i]
+		if s.gen != ix.gen {
+			*s = keySlot{gen: ix.gen, h: h, k: k, raw: raw, v: v}
+			return nil
+		}
+		if s.h == h && s.k == k {
+			return s
+		}
+	}
+}
+
+func (ix *keyIndex) find(k string, h uint32) *fastjson.Value {
+	for i := h >> ix.shift; ; i = (i + 1) & ix.mask {
+		s := &ix.slots[i]
+		if s.gen != ix.gen {
+			return nil
+		}
+		if s.h == h && s.k == k {
+			return s.v
+		}
+	}
+}
+
+// check indexes the keys of an object of a shape not seen before in ix,
+// refusing two keys alike that the mapping reads, and puts them in normal
+// form. Two alike that it never reads (two blank header cells of a CSV
+// export) are let be: the one indexed is never asked for. It says whether
+// a key was renamed.
+func (mp *Mapper) check(o *fastjson.Object, ix *keyIndex) (bool, error) {
+	ix.reset(o.Len())
 	renames := 0
 	var err error
-	o.Visit(func(raw []byte, x *fastjson.Value) {
+	o.Visit(func(rawb []byte, x *fastjson.Value) {
 		if err != nil {
 			return
 		}
-		k, h, changed := mp.keyNorm(raw)
+		k, h, changed := mp.keyNorm(rawb)
 		if changed {
 			renames++
 		}
-		for i := h >> mp.shift; ; i = (i + 1) & mp.mask {
-			s := &mp.slots[i]
-			if s.gen != mp.gen {
-				*s = keySlot{gen: mp.gen, h: h, k: k, v: x}
-				return
-			}
-			if s.h == h && s.k == k {
-				first, _ := mp.earlier(o, k, o.Len())
-				err = mp.twice(first, string(raw), k)
-				return
+		raw := k
+		if changed {
+			raw = string(rawb)
+		}
+		if first := ix.add(k, raw, h, x); first != nil {
+			if _, read := mp.m.keyIDs[k]; read {
+				err = mp.twice(first.raw, raw, k)
 			}
 		}
 	})
@@ -230,15 +268,7 @@ func (mp *Mapper) member(v *fastjson.Value, k string, h uint32, id int32) *fastj
 		}
 		return nil
 	}
-	for i := h >> mp.shift; ; i = (i + 1) & mp.mask {
-		s := &mp.slots[i]
-		if s.gen != mp.gen {
-			return nil
-		}
-		if s.h == h && s.k == k {
-			return s.v
-		}
-	}
+	return mp.rootIx.find(k, h)
 }
 
 // tidyChildren tidies the objects under v that node reads from.
@@ -271,44 +301,19 @@ func (mp *Mapper) tidyChildren(v *fastjson.Value, node *keyNode) error {
 	return nil
 }
 
-// tidyObject checks the keys of a nested object, fewer than the record's:
-// a filter over their hashes finds two alike without an index.
+// tidyObject checks the keys of a nested object the mapping reads from.
+// Its index serves only the check: members of nested objects are found by
+// fastjson's Get, and the next object checked reuses it.
 func (mp *Mapper) tidyObject(v *fastjson.Value, node *keyNode) error {
 	o, _ := v.Object()
-	if mp.knownShape(o, node, false) {
-		return mp.tidyChildren(v, node)
-	}
-	mp.hashes = mp.hashes[:0]
-	var (
-		seen    uint64
-		renames int
-		err     error
-	)
-	o.Visit(func(raw []byte, _ *fastjson.Value) {
+	if !mp.knownShape(o, node, false) {
+		renamed, err := mp.check(o, &mp.nestedIx)
 		if err != nil {
-			return
+			return err
 		}
-		k, h, changed := mp.keyNorm(raw)
-		if changed {
-			renames++
+		if !renamed {
+			mp.learnShape(o, node, false)
 		}
-		bit := uint64(1) << (h >> 26) // the top bits: every byte hashed reaches them
-		if seen&bit != 0 && slices.Contains(mp.hashes, h) {
-			if first, ok := mp.earlier(o, k, len(mp.hashes)); ok {
-				err = mp.twice(first, string(raw), k)
-				return
-			}
-		}
-		seen |= bit
-		mp.hashes = append(mp.hashes, h)
-	})
-	if err != nil {
-		return err
-	}
-	if renames > 0 {
-		mp.rekey(o)
-	} else {
-		mp.learnShape(o, node, false)
 	}
 	return mp.tidyChildren(v, node)
 }
@@ -334,26 +339,6 @@ func (mp *Mapper) rekey(o *fastjson.Object) {
 type rekey struct {
 	from, to string
 	v        *fastjson.Value
-}
-
-// earlier returns the raw key, among the first n of o, whose normal form
-// is k: the key a later one repeats.
-func (mp *Mapper) earlier(o *fastjson.Object, k string, n int) (string, bool) {
-	var (
-		first string
-		found bool
-		i     int
-	)
-	o.Visit(func(raw []byte, _ *fastjson.Value) {
-		if found || i >= n {
-			return
-		}
-		i++
-		if norm, _, _ := mp.keyNorm(raw); norm == k {
-			first, found = string(raw), true
-		}
-	})
-	return first, found
 }
 
 func (mp *Mapper) twice(first, second, norm string) error {
@@ -406,23 +391,16 @@ func (mp *Mapper) keyNorm(raw []byte) (string, uint32, bool) {
 	return n, keyHash(n), n != string(raw)
 }
 
-// keyHash is a cheap hash of a key: its length and its first and last four
-// bytes (both, because Chinese headers share their ends: 付款日期, 报销日期).
-// A collision only costs a second look at the object (earlier); it never
-// makes two keys one.
+// keyHash hashes a key with the process's seed: getters hash their keys
+// when a mapping is compiled, records' keys when they are checked. Every
+// byte counts: a cheaper hash of a key's ends made the many keys a
+// flattened export shares them in (ITEM0001_MATNR, ITEM0002_MATNR) one
+// chain in the index, and a record of them took seconds.
 func keyHash(k string) uint32 {
-	n := len(k)
-	if n < 4 {
-		var h uint32
-		for i := 0; i < n; i++ {
-			h = h<<8 | uint32(k[i])
-		}
-		return (h ^ uint32(n)<<24) * 0x9e3779b1
-	}
-	head := binary.LittleEndian.Uint32([]byte(k[:4]))
-	tail := binary.LittleEndian.Uint32([]byte(k[n-4:]))
-	return (head^uint32(n)<<24)*0x9e3779b1 ^ tail*0x85ebca6b
+	return uint32(maphash.String(keySeed, k))
 }
+
+var keySeed = maphash.MakeSeed()
 
 // plainKey says, by a scan and without Normalize, that k is in normal form
 // for certain: it holds only printable ASCII with single spaces inside, and

@@ -444,3 +444,32 @@ func TestColumnsAreChecked(t *testing.T) {
 		t.Errorf("columns on a text field: %v, want %v", err, ErrBadOption)
 	}
 }
+
+// TestColumnsAgainstAConstant: a direction the mapping gives as a constant
+// is held to the amount's column too, and the message says where it came
+// from.
+func TestColumnsAgainstAConstant(t *testing.T) {
+	src, err := os.ReadFile("sources/bank_a.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const flag = "direction: {field: 借贷标志, map: {借: debit, 借方: debit, 贷: credit, 贷方: credit}}"
+	if !strings.Contains(string(src), flag) {
+		t.Fatal("bank_a.yaml no longer maps 借贷标志 so")
+	}
+	path := filepath.Join(t.TempDir(), "bank_a.yaml")
+	if err := os.WriteFile(path, []byte(strings.Replace(string(src), flag, "direction: {const: debit}", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := load(t, path)
+	data, err := os.ReadFile("testdata/golden/bank_a_1.raw.json") // a credit: 贷方金额
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r record.Record
+	err = m.NewMapper().Map(nil, data, &r)
+	var de *record.DecodeError
+	if !errors.As(err, &de) || de.Code() != "wrong_type:body.direction" || !strings.HasPrefix(de.Detail, "the mapping says debit") {
+		t.Errorf("got %v, want wrong_type:body.direction from the mapping's constant", err)
+	}
+}
