@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"regexp"
 	"strings"
@@ -469,12 +470,28 @@ func TestDecodeRefusesRepeatedKeys(t *testing.T) {
 			t.Errorf("%s: %v, want invalid_json naming %q", name, err, c.key)
 		}
 	}
+	// Long keys that differ in the middle are two keys, both unknown.
+	long := strings.Replace(plain, `"body":{`, `"body":{"counterparty_account":"1","counterpARTY_account":"2",`, 1)
+	err := d.Decode([]byte(long), &r)
+	var de *DecodeError
+	if !errors.As(err, &de) || de.Code() != "unknown_field:body.counterparty_account" {
+		t.Errorf("two long keys: %v, want unknown_field:body.counterparty_account", err)
+	}
+	// Past the keys checked for repeats, a wide object is still refused.
+	var wide strings.Builder
+	for i := range 100 {
+		fmt.Fprintf(&wide, `"k%d":1,`, i)
+	}
+	in := strings.Replace(plain, `"body":{`, `"body":{`+wide.String()+`"k80":2,`, 1)
+	if err := d.Decode([]byte(in), &r); err == nil {
+		t.Error("an object of a hundred unknown keys and a repeat was accepted")
+	}
 }
 
-// TestKeyPrintsAreDistinct: keyPrint reads the first and last eight bytes
-// of a key, so two names longer than sixteen bytes could share a print and
-// read as one key given twice. No two field names of the examples of every
-// kind do.
+// TestKeyPrintsAreDistinct: keyPrint is exact up to sixteen bytes and a
+// hash beyond, so two longer names could share a print and read as one key
+// given twice. No two field names of the examples of every kind do, nor
+// two long unknown keys that differ only in the middle.
 func TestKeyPrintsAreDistinct(t *testing.T) {
 	names := map[string]bool{}
 	var walk func(v any)
@@ -501,6 +518,7 @@ func TestKeyPrintsAreDistinct(t *testing.T) {
 	if len(names) < 50 {
 		t.Fatalf("only %d field names in the examples", len(names))
 	}
+	names["counterparty_account"], names["counterpARTY_account"] = true, true
 	seen := map[keyPrint]string{}
 	for k := range names {
 		p := printOf([]byte(k))

@@ -290,11 +290,12 @@ func (d *Decoder) members(f func(key []byte) error) error {
 	return err
 }
 
-// keyPrint is a key as three numbers, exact for keys of up to 16 bytes
-// (every canonical field name but counterparty_account, whose first and
-// last eight bytes no other name shares: TestKeyPrintsAreDistinct).
-// Numbers, not the key's bytes, so that remembering one is no write
-// barrier and comparing two is two compares.
+// keyPrint is a key as three numbers: exact for keys of up to 16 bytes
+// (every canonical field name but counterparty_account), a 64-bit hash of
+// all but the first eight bytes for longer ones, so that two unknown long
+// keys differing in the middle are not taken for one. Numbers, not the
+// key's bytes, so that remembering one is no write barrier and comparing
+// two is two compares.
 type keyPrint struct {
 	head, tail uint64
 	n          int
@@ -303,6 +304,9 @@ type keyPrint struct {
 func printOf(k []byte) keyPrint {
 	p := keyPrint{n: len(k)}
 	switch n := len(k); {
+	case n > 16:
+		p.head = binary.LittleEndian.Uint64(k)
+		p.tail = fnv64(k[8:])
 	case n >= 8:
 		p.head = binary.LittleEndian.Uint64(k)
 		p.tail = binary.LittleEndian.Uint64(k[n-8:])
@@ -315,6 +319,20 @@ func printOf(k []byte) keyPrint {
 	}
 	return p
 }
+
+func fnv64(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h = (h ^ uint64(c)) * 1099511628211
+	}
+	return h
+}
+
+// maxKeysChecked bounds the keys of one object checked for repeats. No
+// canonical object has a third as many, so one that has more is refused
+// for an unknown key anyway; checking them all made a hostile message of
+// forty thousand keys cost half a second.
+const maxKeysChecked = 64
 
 func (d *Decoder) membersAbove(base int, f func(key []byte) error) error {
 	d.pos++ // '{'
@@ -333,13 +351,15 @@ func (d *Decoder) membersAbove(base int, f func(key []byte) error) error {
 			return err
 		}
 		// A filter over this object's keys spares comparing most of them.
-		p := printOf(key)
-		bit := uint64(1) << ((p.head*0x9e3779b97f4a7c15 ^ p.tail) >> 58)
-		if seen&bit != 0 && slices.Contains(d.keys[base:], p) {
-			return syntaxError(at, "member %q appears twice in one object: which value was meant cannot be told", key)
+		if len(d.keys)-base < maxKeysChecked {
+			p := printOf(key)
+			bit := uint64(1) << ((p.head*0x9e3779b97f4a7c15 ^ p.tail) >> 58)
+			if seen&bit != 0 && slices.Contains(d.keys[base:], p) {
+				return syntaxError(at, "member %q appears twice in one object: which value was meant cannot be told", key)
+			}
+			seen |= bit
+			d.keys = append(d.keys, p)
 		}
-		seen |= bit
-		d.keys = append(d.keys, p)
 		if d.peek() != ':' {
 			return syntaxError(d.pos, "want ':' after a member name")
 		}
