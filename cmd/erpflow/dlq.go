@@ -37,7 +37,10 @@ type deadLetter struct {
 	// ValueOmitted is the size of a value too large to keep in the
 	// dead-letter topic; it stays in its source topic.
 	ValueOmitted string `json:"value_omitted_bytes,omitempty"`
-	headers      []kafkago.Header
+	// KeyOmitted is the size of a key too large to keep; such a dead
+	// letter keeps no value either.
+	KeyOmitted string `json:"key_omitted_bytes,omitempty"`
+	headers    []kafkago.Header
 }
 
 func toDeadLetter(m kafkago.Message) deadLetter {
@@ -60,6 +63,8 @@ func toDeadLetter(m kafkago.Message) deadLetter {
 			d.ReplayOf = string(h.Value)
 		case kafka.HeaderValueOmitted:
 			d.ValueOmitted = string(h.Value)
+		case kafka.HeaderKeyOmitted:
+			d.KeyOmitted = string(h.Value)
 		}
 	}
 	if d.ValueUTF8 = utf8.Valid(m.Value); d.ValueUTF8 {
@@ -417,6 +422,9 @@ func replayOf(d deadLetter) string {
 }
 
 func preview(d deadLetter) string {
+	if d.KeyOmitted != "" {
+		return "(key of " + d.KeyOmitted + " bytes and value of " + d.ValueOmitted + " bytes not kept: see its source topic)"
+	}
 	if d.ValueOmitted != "" {
 		return "(value of " + d.ValueOmitted + " bytes not kept: see its source topic)"
 	}

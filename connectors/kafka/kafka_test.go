@@ -612,3 +612,50 @@ func sha256hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+// TestDeadLetterOfAHugeKey: a message whose key alone is too large for a
+// dead letter is dead-lettered without key and value, with their sizes and
+// SHA-256: before, its dead letter could never be written, and the runner
+// retried its batch for good. It cannot be replayed.
+func TestDeadLetterOfAHugeKey(t *testing.T) {
+	b := startBroker(t, "erpflow.dlq")
+	d := NewDeadLetters([]string{b.Addr()}, "erpflow.dlq")
+	defer d.Close()
+	key := bytes.Repeat([]byte("k"), 900<<10)
+	msg := pipeline.Message{Topic: "raw.erp_cn", Partition: 2, Offset: 9, Key: key, Value: []byte("{}"),
+		Headers: []pipeline.Header{{Key: "trace", Value: []byte("abc")}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := d.WriteDead(ctx, []pipeline.DeadLetter{{Msg: &msg, Stage: "decode", Reason: "invalid_json"}}); err != nil {
+		t.Fatalf("dead letter of a %d-byte key: %v", len(key), err)
+	}
+	want := map[string]string{"trace": "abc", HeaderReason: "invalid_json", HeaderStage: "decode", HeaderMessage: "",
+		HeaderTopic: "raw.erp_cn", HeaderPartition: "2", HeaderOffset: "9",
+		HeaderKeyOmitted: strconv.Itoa(len(key)), HeaderKeySHA256: sha256hex(key),
+		HeaderValueOmitted: "2", HeaderValueSHA256: sha256hex([]byte("{}"))}
+	found := 0
+	for p := range 4 { // a dead letter without a key lands on any partition
+		r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{b.Addr()}, Topic: "erpflow.dlq", Partition: p, MaxWait: 50 * time.Millisecond})
+		rctx, rcancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		m, err := r.ReadMessage(rctx)
+		rcancel()
+		r.Close()
+		if err != nil {
+			continue
+		}
+		found++
+		h := map[string]string{}
+		for _, x := range m.Headers {
+			h[x.Key] = string(x.Value)
+		}
+		if m.Key != nil || len(m.Value) != 0 || !reflect.DeepEqual(h, want) {
+			t.Errorf("key of %d bytes, value %q, headers %v; want none, none, %v", len(m.Key), m.Value, h, want)
+		}
+		if _, err := ReplayMessage(m, "erpflow.dlq", ""); !errors.Is(err, ErrValueOmitted) {
+			t.Errorf("replay gave %v, want %v", err, ErrValueOmitted)
+		}
+	}
+	if found != 1 {
+		t.Errorf("%d dead letters, want 1", found)
+	}
+}

@@ -34,6 +34,12 @@ const (
 	// HeaderHeadersOmitted is on a dead letter whose message's own headers
 	// were too large to copy: how many there were.
 	HeaderHeadersOmitted = "erpflow-headers-omitted"
+	// HeaderKeyOmitted and HeaderKeySHA256 are on a dead letter whose
+	// message's key alone was too large to copy: its size and SHA-256.
+	// Such a dead letter keeps no value either (HeaderValueOmitted), as it
+	// could not be replayed without its key.
+	HeaderKeyOmitted = "erpflow-key-omitted"
+	HeaderKeySHA256  = "erpflow-key-sha256"
 )
 
 // NewWriter returns a synchronous writer that routes each message to its own
@@ -148,22 +154,32 @@ func (d *DeadLetters) original(ctx context.Context, topic string, partition int3
 // for good.
 func DeadLetterMessage(topic string, dl pipeline.DeadLetter) kafkago.Message {
 	m := dl.Msg
-	hs := make([]kafkago.Header, 0, len(m.Headers)+8)
-	value, own := m.Value, m.Headers
+	hs := make([]kafkago.Header, 0, len(m.Headers)+10)
+	key, value, own := m.Key, m.Value, m.Headers
 	headers := 0
 	for _, h := range own {
 		headers += len(h.Key) + len(h.Value)
 	}
-	if len(m.Key)+len(value)+headers > maxDeadLetterBytes && len(m.Key)+len(value) <= maxDeadLetterBytes {
+	// A key too large alone goes, and with it the value: a dead letter
+	// without its key cannot be replayed, and lands on any partition.
+	keyOmitted := len(key) > maxDeadLetterBytes
+	if keyOmitted {
+		sum := sha256.Sum256(key)
+		hs = append(hs,
+			kafkago.Header{Key: HeaderKeyOmitted, Value: strconv.AppendInt(nil, int64(len(key)), 10)},
+			kafkago.Header{Key: HeaderKeySHA256, Value: []byte(hex.EncodeToString(sum[:]))})
+		key = nil
+	}
+	if !keyOmitted && len(key)+len(value)+headers > maxDeadLetterBytes && len(key)+len(value) <= maxDeadLetterBytes {
 		hs = append(hs, kafkago.Header{Key: HeaderHeadersOmitted, Value: strconv.AppendInt(nil, int64(len(own)), 10)})
 		own = nil
-	} else if len(m.Key)+len(value)+headers > maxDeadLetterBytes {
+	} else if keyOmitted || len(key)+len(value)+headers > maxDeadLetterBytes {
 		sum := sha256.Sum256(value)
 		hs = append(hs,
 			kafkago.Header{Key: HeaderValueOmitted, Value: strconv.AppendInt(nil, int64(len(value)), 10)},
 			kafkago.Header{Key: HeaderValueSHA256, Value: []byte(hex.EncodeToString(sum[:]))})
 		value = nil
-		if len(m.Key)+headers > maxDeadLetterBytes {
+		if len(key)+headers > maxDeadLetterBytes {
 			hs = append(hs, kafkago.Header{Key: HeaderHeadersOmitted, Value: strconv.AppendInt(nil, int64(len(own)), 10)})
 			own = nil
 		}
@@ -179,7 +195,7 @@ func DeadLetterMessage(topic string, dl pipeline.DeadLetter) kafkago.Message {
 		kafkago.Header{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(m.Partition), 10)},
 		kafkago.Header{Key: HeaderOffset, Value: strconv.AppendInt(nil, m.Offset, 10)},
 	)
-	return kafkago.Message{Topic: topic, Key: m.Key, Value: value, Headers: hs}
+	return kafkago.Message{Topic: topic, Key: key, Value: value, Headers: hs}
 }
 
 // maxDeadLetterBytes bounds the key, value and headers a dead letter copies

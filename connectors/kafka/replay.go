@@ -27,7 +27,7 @@ var ErrValueOmitted = errors.New("its value was too large to keep in the dead-le
 // deadLetterHeaders are the headers DeadLetterMessage adds.
 var deadLetterHeaders = map[string]bool{HeaderReason: true, HeaderStage: true, HeaderMessage: true,
 	HeaderTopic: true, HeaderPartition: true, HeaderOffset: true, HeaderValueOmitted: true, HeaderValueSHA256: true,
-	HeaderHeadersOmitted: true}
+	HeaderHeadersOmitted: true, HeaderKeyOmitted: true, HeaderKeySHA256: true}
 
 // ValueOmitted says whether dead lost its value for its size.
 func ValueOmitted(dead kafkago.Message) bool {
