@@ -4,7 +4,6 @@ package clean
 import (
 	"context"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"hash/maphash"
 	"sync"
@@ -22,14 +21,24 @@ const DedupeStageName = "dedupe"
 const ReasonVersionConflict = "version_conflict"
 
 // Dedupe drops records already seen: the same id at the same version and
-// content (an at-least-once re-send), or at an older version than one seen.
-// They are counted as duplicates, not dead-lettered.
+// content (an at-least-once re-send), or at an older version than one
+// landed. They are counted as duplicates, not dead-lettered.
 //
 // A record becomes "seen" only when the batch that carries it is
-// acknowledged by the sink (Acked). Until then it is pending, and only
-// records after it (in its batch or later ones) are compared with it: their
-// offsets cannot be committed before its batch lands, so dropping them never
-// loses the record.
+// acknowledged by the sink (Acked). Until then it is pending, and records
+// after it (in its batch or later ones) are compared with it only where
+// dropping them cannot lose anything: an exact re-send of a pending record
+// is dropped (its offset cannot be committed before the first copy's batch
+// lands, and the sink refuses the same bytes the same way), but an older
+// version is let through unless something at least as new has landed.
+// The table keeps the newest version either way, and if the sink refuses
+// the newer one, the older one is what lands.
+//
+// A message read again from the place it was read before (its batch
+// landed, but the commit did not happen before a crash or a rebalance) is
+// the record itself, not a duplicate: it is written again, which the
+// ReplacingMergeTree tables absorb, and the duplicates table, which counts
+// re-sends, does not count it.
 //
 // The memory is a bounded window of recent keys (two generations of Window
 // entries each). After a restart the job seeds it from ClickHouse with the
@@ -45,47 +54,68 @@ type Dedupe struct {
 	mu sync.Mutex
 	// cur and old are the two generations of the window. An entry is the
 	// newest version known of a key: landed, or pending in a batch not yet
-	// acknowledged (the batch being processed included). Keeping both in
-	// one entry makes a new record three map operations (two lookups that
-	// miss, one write) and its acknowledgement one write, where a map of
-	// pending records beside them took six.
+	// acknowledged (the batch being processed included), its head. Keeping
+	// both in one entry makes a new record three map operations (two
+	// lookups that miss, one write) and its acknowledgement one write.
 	cur, old map[dedupeKey]entry
 	// byBatch lists each batch's admitted records for Acked.
 	byBatch map[uint64][]ackItem
-	kept    map[uint64]int // items left in each batch after this stage
+	// behind holds the pending versions of a key that are not its head (a
+	// newer version took the key, or they came older than the head), so
+	// that a record is compared with every version of its key in flight.
+	// It is empty but for keys updated while an update is in flight.
+	behind map[dedupeKey][]behindItem
+	kept   map[uint64]int // items left in each batch after this stage
+	// topic and topicHash are entryOf's last topic and its hash.
+	topic     string
+	topicHash uint64
 }
 
 type dedupeKey struct{ a, b uint64 }
 
-type seenEntry struct {
+// entry is one version of a record: landed, or pending.
+type entry struct {
 	version uint64
 	sum     uint64 // first 8 bytes of the SHA-256 of the original message
+	// state is, for a landed version, the fingerprint of the place its
+	// message was read from (where; 0 when unknown). For a pending one it
+	// is pendingBit, the batch's sequence number plus one in the next 39
+	// bits and the record's place among the batch's ackItems in the low 24.
+	// Packed, an entry is 24 bytes rather than 32: the window holds up to
+	// a million.
+	state uint64
 }
 
-type entry struct {
-	seenEntry
-	// pending is, while the record waits for its batch to land, the
-	// batch's sequence number plus one in the high 40 bits and the
-	// record's place among the batch's ackItems in the low 24; 0 once
-	// landed. Packed, an entry is 24 bytes rather than 32: the window
-	// holds up to a million.
-	pending uint64
-}
+const (
+	atBits     = 24
+	pendingBit = 1 << 63
+)
 
-const atBits = 24
+func pendingAt(seq uint64, at int) uint64 { return pendingBit | (seq+1)<<atBits | uint64(at) }
 
-func pendingAt(seq uint64, at int) uint64 { return (seq+1)<<atBits | uint64(at) }
-
-func (e entry) batch() uint64 { return e.pending>>atBits - 1 }
-func (e entry) at() int       { return int(e.pending & (1<<atBits - 1)) }
+func (e entry) pending() bool { return e.state&pendingBit != 0 }
+func (e entry) batch() uint64 { return (e.state&^pendingBit)>>atBits - 1 }
+func (e entry) at() int       { return int(e.state & (1<<atBits - 1)) }
 
 // ackItem is an admitted record of a batch in flight: what its
-// acknowledgement writes, and what it restores if the sink refused the
-// record (prev, the newest landed version before it).
+// acknowledgement writes, and, for the key's head, what a refusal of it
+// restores (prev, the newest version landed before it, kept up to date as
+// older versions in flight land).
 type ackItem struct {
-	key                 dedupeKey
-	e, prev             seenEntry
-	hasPrev, superseded bool
+	key     dedupeKey
+	e, prev entry
+	msg     int32 // the record's message in its batch
+	hasPrev bool
+	// behind says the key's entry is not this record's: a newer version
+	// took it, or the record was older than the head when it came.
+	behind bool
+}
+
+// behindItem is a pending version of a key that is not its head.
+type behindItem struct {
+	e   entry
+	seq uint64
+	msg int32
 }
 
 // NewDedupe returns a dedupe stage remembering about window to 2×window
@@ -95,7 +125,8 @@ func NewDedupe(window int) *Dedupe {
 		window = 500_000
 	}
 	return &Dedupe{seed1: maphash.MakeSeed(), seed2: maphash.MakeSeed(), window: window,
-		cur: map[dedupeKey]entry{}, byBatch: map[uint64][]ackItem{}, kept: map[uint64]int{}}
+		cur: map[dedupeKey]entry{}, byBatch: map[uint64][]ackItem{}, kept: map[uint64]int{},
+		behind: map[dedupeKey][]behindItem{}}
 }
 
 // Name implements pipeline.Stage.
@@ -126,33 +157,43 @@ func writeKey(h *maphash.Hash, k record.Kind, company, source, id string) {
 	h.WriteString(id)
 }
 
+// entryOf is the record as a landed entry: version, content and place.
+// Called under mu.
+func (d *Dedupe) entryOf(r *record.Record) entry {
+	p := &r.Provenance
+	// Records come in runs of one topic: its hash is worked out once a run.
+	if p.Topic != d.topic || d.topicHash == 0 {
+		d.topic, d.topicHash = p.Topic, maphash.String(d.seed2, p.Topic)|1
+	}
+	// Not a hash of the bytes, a mix of the numbers: the place only needs
+	// to tell a message read again from a re-send of it.
+	where := (d.topicHash ^ uint64(uint32(p.Partition))<<40 ^ uint64(p.Offset)) * 0x9e3779b97f4a7c15
+	where = (where ^ where>>29) &^ pendingBit
+	if where == 0 {
+		where = 1 // 0 is "unknown"
+	}
+	return entry{version: r.Version, sum: binary.LittleEndian.Uint64(p.SHA256[:8]), state: where}
+}
+
 // Seed remembers a record as landed before any batch is processed: the
 // job reads recently landed records back from ClickHouse at start, so that
-// re-sends after a restart are still counted as duplicates. sha256hex is
-// the hex SHA-256 of the record's original message.
+// re-sends after a restart are still counted as duplicates. Of r it reads
+// the natural key, the version and the provenance: where the message was
+// read and its SHA-256.
 //
 // Records come newest first; once the window is full the rest (older) are
-// left out, and a record without a readable hash is skipped rather than
-// remembered with a wrong one (which would turn its re-send into a
-// version conflict).
-func (d *Dedupe) Seed(k record.Kind, company, source, id string, version uint64, sha256hex string) {
-	var sum [8]byte
-	if len(sha256hex) < 16 {
-		return
-	}
-	if _, err := hex.Decode(sum[:], []byte(sha256hex[:16])); err != nil {
-		return
-	}
+// left out.
+func (d *Dedupe) Seed(r *record.Record) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if len(d.cur) >= d.window {
 		return
 	}
-	key := d.keyOf(k, company, source, id)
-	if prev, ok := d.cur[key]; ok && prev.version > version {
+	key := d.key(r)
+	if prev, ok := d.cur[key]; ok && prev.version > r.Version {
 		return
 	}
-	d.cur[key] = entry{seenEntry: seenEntry{version: version, sum: binary.LittleEndian.Uint64(sum[:])}}
+	d.cur[key] = d.entryOf(r)
 }
 
 // Window is how many records the stage remembers at least.
@@ -169,44 +210,114 @@ func (d *Dedupe) Process(ctx context.Context, b *pipeline.Batch) error {
 	items := make([]ackItem, 0, len(b.Items))
 	b.Keep(func(it *pipeline.Item) bool {
 		k := d.key(&it.Rec)
-		e := seenEntry{version: it.Rec.Version, sum: binary.LittleEndian.Uint64(it.Rec.Provenance.SHA256[:8])}
-		a := ackItem{key: k, e: e}
+		a := ackItem{key: k, e: d.entryOf(&it.Rec), msg: int32(it.Msg)}
 		prev, ok := d.cur[k]
 		if !ok {
 			prev, ok = d.old[k]
 		}
-		if ok {
+		v, supersedes := admit, false
+		switch {
+		case !ok:
+		case !prev.pending():
+			v = against(a.e, prev)
+			a.prev, a.hasPrev = prev, true
+		default:
+			head := d.item(prev, b.Seq, items)
 			switch {
-			case e.version < prev.version || (e.version == prev.version && e.sum == prev.sum):
-				b.Duplicates = append(b.Duplicates, *it)
-				return false
-			case e.version == prev.version:
-				b.Reject(it.Msg, DedupeStageName, ReasonVersionConflict,
-					fmt.Sprintf("%s %s/%s/%s version %d was already seen with different content", it.Rec.Kind, it.Rec.Company, it.Rec.Source, it.Rec.ID, e.version))
-				return false
-			}
-			if prev.pending == 0 {
-				a.prev, a.hasPrev = prev.seenEntry, true
-			} else {
-				// A newer version of a record still in flight: the older
-				// one's acknowledgement no longer moves the key, and a
+			case a.e.version > head.e.version:
+				// The head's acknowledgement no longer moves the key, and a
 				// refusal of this one goes back to what landed before both.
-				in := items
-				if prev.batch() != b.Seq {
-					in = d.byBatch[prev.batch()]
-				}
-				older := &in[prev.at()]
-				older.superseded = true
-				a.prev, a.hasPrev = older.prev, older.hasPrev
+				supersedes = true
+				head.behind = true
+				d.behind[k] = append(d.behind[k], behindItem{e: head.e, seq: prev.batch(), msg: head.msg})
+				a.prev, a.hasPrev = head.prev, head.hasPrev
+			case a.e.version == head.e.version:
+				v = against(a.e, head.e)
+				a.behind = true
+			case head.hasPrev:
+				v = against(a.e, head.prev)
+				a.behind = true
+			default:
+				a.behind = true
 			}
 		}
-		d.cur[k] = entry{seenEntry: e, pending: pendingAt(b.Seq, len(items))}
+		if v == admit && !supersedes && len(d.behind) > 0 {
+			var newer bool
+			v, newer = d.againstBehind(k, a.e)
+			a.behind = a.behind || newer
+		}
+		switch v {
+		case duplicate:
+			b.Duplicates = append(b.Duplicates, *it)
+			return false
+		case conflict:
+			b.Reject(it.Msg, DedupeStageName, ReasonVersionConflict,
+				fmt.Sprintf("%s %s/%s/%s version %d was already seen with different content", it.Rec.Kind, it.Rec.Company, it.Rec.Source, it.Rec.ID, a.e.version))
+			return false
+		}
+		if a.behind {
+			d.behind[k] = append(d.behind[k], behindItem{e: a.e, seq: b.Seq, msg: a.msg})
+		} else {
+			d.cur[k] = entry{version: a.e.version, sum: a.e.sum, state: pendingAt(b.Seq, len(items))}
+		}
 		items = append(items, a)
 		return true
 	})
 	d.byBatch[b.Seq] = items
 	d.kept[b.Seq] = len(b.Items)
 	return nil
+}
+
+type verdict uint8
+
+const (
+	admit verdict = iota
+	duplicate
+	conflict
+)
+
+// against judges a record by a version of its key that it does not
+// supersede: a landed one, or the pending head.
+func against(r, known entry) verdict {
+	switch {
+	case r.version > known.version:
+		return admit
+	case r.version < known.version:
+		return duplicate
+	case r.sum != known.sum:
+		return conflict
+	case r.state == known.state:
+		// The same message read again from the same place: the record
+		// itself, not a re-send of it.
+		return admit
+	}
+	return duplicate
+}
+
+// againstBehind judges a record by the versions of its key in flight
+// behind the head, and says whether one of them is at least as new (then
+// the record cannot be the key's head: its landing would move the key
+// backwards).
+func (d *Dedupe) againstBehind(k dedupeKey, e entry) (v verdict, newer bool) {
+	for _, p := range d.behind[k] {
+		if p.e.version == e.version {
+			if v = against(e, p.e); v != admit {
+				return v, true
+			}
+		}
+		newer = newer || p.e.version >= e.version
+	}
+	return admit, newer
+}
+
+// item is the pending entry's ackItem: in the batch being processed
+// (items) or one in flight.
+func (d *Dedupe) item(e entry, seq uint64, items []ackItem) *ackItem {
+	in := items
+	if e.batch() != seq {
+		in = d.byBatch[e.batch()]
+	}
+	return &in[e.at()]
 }
 
 // Acked implements pipeline.Acker: the batch's records are now landed,
@@ -217,31 +328,78 @@ func (d *Dedupe) Acked(b *pipeline.Batch) {
 	defer d.mu.Unlock()
 	// Usually nothing was taken out after this stage; only then is it worth
 	// finding out which records are gone.
-	var landed map[dedupeKey]bool
+	var landed []bool
 	if len(b.Items) != d.kept[b.Seq] {
-		landed = make(map[dedupeKey]bool, len(b.Items))
+		landed = make([]bool, len(b.Messages))
 		for i := range b.Items {
-			landed[d.key(&b.Items[i].Rec)] = true
+			landed[b.Items[i].Msg] = true
 		}
 	}
 	delete(d.kept, b.Seq)
-	for _, a := range d.byBatch[b.Seq] {
+	items := d.byBatch[b.Seq]
+	for i := range items {
+		a := &items[i]
+		ok := landed == nil || landed[a.msg]
 		switch {
-		case a.superseded:
-			// A later version holds the key; it moves on its own ack.
-		case landed == nil || landed[a.key]:
-			// Process admitted it only as newer than anything known, and
-			// later versions supersede it, so this never moves backwards.
-			d.cur[a.key] = entry{seenEntry: a.e}
-		case a.hasPrev:
-			d.cur[a.key] = entry{seenEntry: a.prev}
-		default:
+		case !a.behind && ok:
+			// Admitted as newer than anything known, and a later version
+			// would have taken the key, so this never moves backwards.
+			d.cur[a.key] = a.e
+		case !a.behind && a.hasPrev:
+			d.cur[a.key] = a.prev
+		case !a.behind:
 			delete(d.cur, a.key)
 			delete(d.old, a.key)
+		case ok:
+			d.landedBehind(a)
+		}
+		if a.behind {
+			d.dropBehind(a.key, b.Seq, a.msg)
 		}
 	}
 	delete(d.byBatch, b.Seq)
 	if len(d.cur) >= d.window {
 		d.old, d.cur = d.cur, map[dedupeKey]entry{}
+	}
+}
+
+// landedBehind records a version that landed while the key's entry was not
+// its own: it is the key's newest landed version unless a newer one has
+// landed, and if a newer one is pending, what a refusal of that falls back
+// to.
+func (d *Dedupe) landedBehind(a *ackItem) {
+	e, ok := d.cur[a.key]
+	if !ok {
+		e, ok = d.old[a.key]
+	}
+	switch {
+	case !ok:
+		d.cur[a.key] = a.e
+	case e.pending():
+		if in := d.byBatch[e.batch()]; e.at() < len(in) {
+			head := &in[e.at()]
+			if !head.hasPrev || a.e.version >= head.prev.version {
+				head.prev, head.hasPrev = a.e, true
+			}
+		}
+	case a.e.version >= e.version:
+		d.cur[a.key] = a.e
+	}
+}
+
+// dropBehind forgets a version in flight behind its key's head once its
+// batch is acknowledged.
+func (d *Dedupe) dropBehind(k dedupeKey, seq uint64, msg int32) {
+	list := d.behind[k]
+	for i, p := range list {
+		if p.seq == seq && p.msg == msg {
+			list = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(d.behind, k)
+	} else {
+		d.behind[k] = list
 	}
 }

@@ -3,9 +3,9 @@ package clean
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/erpflow/erpflow/pipeline"
@@ -23,9 +23,12 @@ func batch(seq uint64, rs ...rec) *pipeline.Batch {
 	b := &pipeline.Batch{Seq: seq}
 	for i, r := range rs {
 		b.Messages = append(b.Messages, pipeline.Message{Offset: int64(i), Value: []byte(r.content)})
+		// Every message has its own place in the topic unless a test
+		// re-reads one on purpose (at).
 		b.Items = append(b.Items, pipeline.Item{Msg: i, Rec: record.Record{Envelope: record.Envelope{
 			Kind: record.KindInvoice, Company: "SH01", Source: "erp", ID: r.id, Version: r.version,
-			Provenance: record.Provenance{SHA256: sha256.Sum256([]byte(r.content))}}}})
+			Provenance: record.Provenance{Topic: "erp.invoices", Offset: int64(seq*1000) + int64(i),
+				SHA256: sha256.Sum256([]byte(r.content))}}}})
 	}
 	return b
 }
@@ -117,20 +120,106 @@ func TestDedupeForgetsRecordsTheSinkRefused(t *testing.T) {
 	}
 }
 
+// refuse takes the records with these ids out of b, as the sink does with
+// a record its table refuses (it dead-letters them).
+func refuse(b *pipeline.Batch, ids ...string) {
+	b.Keep(func(it *pipeline.Item) bool { return !slices.Contains(ids, it.Rec.ID) })
+}
+
+// An older version that came while a newer one was in flight must still
+// land when the sink refuses the newer one: dropping it as a duplicate
+// would leave the table without either.
+func TestDedupeOlderVersionOutlivesARefusedNewer(t *testing.T) {
+	d := NewDedupe(100)
+	b0 := batch(0, rec{"a", 2, "x2"})
+	d.Process(context.Background(), b0)
+	b1 := batch(1, rec{"a", 1, "x1"}, rec{"a", 1, "x1"})
+	d.Process(context.Background(), b1)
+	if got := kept(b1); len(got) != 1 || len(b1.Duplicates) != 1 {
+		t.Fatalf("kept %v, %d duplicates: version 1 is older than the version in flight, but nothing of it has landed", got, len(b1.Duplicates))
+	}
+	refuse(b0, "a")
+	d.Acked(b0)
+	d.Acked(b1)
+	b2 := batch(2, rec{"a", 1, "x1"}, rec{"a", 1, "other"})
+	d.Process(context.Background(), b2)
+	if len(b2.Items) != 0 || len(b2.Duplicates) != 1 || len(b2.Dead) != 1 || b2.Dead[0].Reason != ReasonVersionConflict {
+		t.Fatalf("kept %v, %d duplicates, dead %+v: version 1 landed", kept(b2), len(b2.Duplicates), b2.Dead)
+	}
+	// A re-send of the very version in flight is still dropped: the same
+	// bytes would be refused the same way.
+	b3 := batch(3, rec{"a", 5, "x5"}, rec{"a", 5, "x5"})
+	d.Process(context.Background(), b3)
+	if len(b3.Items) != 1 || len(b3.Duplicates) != 1 {
+		t.Fatalf("kept %v, %d duplicates", kept(b3), len(b3.Duplicates))
+	}
+}
+
+// A version that landed while a newer one was in flight is what the key
+// falls back to when the newer one is refused, whether the two came in one
+// batch or in two.
+func TestDedupeSupersededVersionThatLandedIsRemembered(t *testing.T) {
+	for _, together := range []bool{false, true} {
+		d := NewDedupe(100)
+		var batches []*pipeline.Batch
+		if together {
+			batches = append(batches, batch(0, rec{"a", 1, "x1"}, rec{"a", 2, "x2"}))
+		} else {
+			batches = append(batches, batch(0, rec{"a", 1, "x1"}), batch(1, rec{"a", 2, "x2"}))
+		}
+		for _, b := range batches {
+			d.Process(context.Background(), b)
+		}
+		for _, b := range batches {
+			b.Keep(func(it *pipeline.Item) bool { return it.Rec.Version != 2 })
+			d.Acked(b)
+		}
+		b := batch(5, rec{"a", 1, "other"}, rec{"a", 1, "x1"})
+		d.Process(context.Background(), b)
+		if len(b.Items) != 0 || len(b.Duplicates) != 1 || len(b.Dead) != 1 || b.Dead[0].Reason != ReasonVersionConflict {
+			t.Errorf("together=%v: kept %v, %d duplicates, dead %+v: version 1 landed", together, kept(b), len(b.Duplicates), b.Dead)
+		}
+	}
+}
+
+// A message read again from the same place (its batch landed, but the
+// commit did not happen before a crash or rebalance) is the record itself,
+// not a duplicate of it: it is written again, which the table absorbs, and
+// the duplicates table does not count it.
+func TestDedupeRereadIsNotADuplicate(t *testing.T) {
+	at := func(b *pipeline.Batch, i int, offset int64) {
+		b.Items[i].Rec.Provenance.Offset = offset
+	}
+	for _, landed := range []bool{true, false} {
+		d := NewDedupe(100)
+		b0 := batch(0, rec{"a", 1, "x"})
+		d.Process(context.Background(), b0)
+		if landed {
+			d.Acked(b0)
+		}
+		b1 := batch(1, rec{"a", 1, "x"}, rec{"a", 1, "x"})
+		at(b1, 0, 0) // where b0's copy was read
+		d.Process(context.Background(), b1)
+		if len(b1.Items) != 1 || b1.Items[0].Rec.Provenance.Offset != 0 || len(b1.Duplicates) != 1 {
+			t.Errorf("landed=%v: kept %v, %d duplicates: the copy read again from offset 0 is the record, the other a re-send", landed, kept(b1), len(b1.Duplicates))
+		}
+	}
+}
+
 func TestDedupeSeed(t *testing.T) {
-	sum := func(content string) string {
-		h := sha256.Sum256([]byte(content))
-		return fmt.Sprintf("%x", h)
+	seed := func(id, content string, offset int64) *record.Record {
+		return &record.Record{Envelope: record.Envelope{Kind: record.KindInvoice, Company: "SH01", Source: "erp", ID: id, Version: 1,
+			Provenance: record.Provenance{Topic: "erp.invoices", Offset: offset, SHA256: sha256.Sum256([]byte(content))}}}
 	}
 	d := NewDedupe(2)
 	// Newest first, as read from ClickHouse; the window keeps the newest.
-	d.Seed(record.KindInvoice, "SH01", "erp", "c", 1, sum("c"))
-	d.Seed(record.KindInvoice, "SH01", "erp", "b", 1, sum("b"))
-	d.Seed(record.KindInvoice, "SH01", "erp", "a", 1, sum("a"))
-	d.Seed(record.KindInvoice, "SH01", "erp", "z", 1, "not hex at all, not even")
-	b := batch(0, rec{"c", 1, "c"}, rec{"b", 1, "b"}, rec{"a", 1, "a"}, rec{"z", 1, "z"}, rec{"c", 1, "changed"})
+	d.Seed(seed("c", "c", 50))
+	d.Seed(seed("b", "b", 51))
+	d.Seed(seed("a", "a", 52))
+	b := batch(0, rec{"c", 1, "c"}, rec{"b", 1, "b"}, rec{"a", 1, "a"}, rec{"c", 1, "changed"})
+	b.Items[1].Rec.Provenance.Offset = 51 // b read again from where it landed
 	d.Process(context.Background(), b)
-	if got := kept(b); fmt.Sprint(got) != "[a z]" || len(b.Duplicates) != 2 || len(b.Dead) != 1 || b.Dead[0].Reason != ReasonVersionConflict {
+	if got := kept(b); fmt.Sprint(got) != "[b a]" || len(b.Duplicates) != 1 || len(b.Dead) != 1 || b.Dead[0].Reason != ReasonVersionConflict {
 		t.Fatalf("kept %v, %d duplicates, dead %+v", got, len(b.Duplicates), b.Dead)
 	}
 }
@@ -156,92 +245,138 @@ func BenchmarkDedupe(b *testing.B) {
 	}
 }
 
-// refDedupe is the stage as it was before pending records shared the
-// window's entries (a map of its own beside them): the oracle for
-// TestDedupeAsReference. The window is left out; it never fills there.
+// refDedupe is the stage's rules written plainly, the oracle for
+// TestDedupeAsReference: the newest landed version of each key, and every
+// version in flight, in maps of their own, where the stage packs a key's
+// state into one entry, keeps the newest landed version of a key with a
+// pending head in the head's ackItem and other versions in flight aside.
+// The window is left out; it never fills there.
 type refDedupe struct {
-	d       *Dedupe // for its key
-	landed  map[dedupeKey]seenEntry
-	pending map[dedupeKey]struct {
-		seenEntry
-		seq uint64
+	d        *Dedupe // for its key and entryOf
+	landed   map[dedupeKey]entry
+	inFlight map[dedupeKey][]refItem
+	byBatch  map[uint64][]refItem
+}
+
+type refItem struct {
+	key dedupeKey
+	e   entry
+	seq uint64
+	msg int
+}
+
+func (r *refDedupe) judge(k dedupeKey, e entry) verdict {
+	l, landed := r.landed[k]
+	if landed && e.version < l.version {
+		return duplicate
 	}
-	byBatch map[uint64][]dedupeKey
-	kept    map[uint64]int
+	for _, p := range r.inFlight[k] {
+		if p.e.version == e.version {
+			if v := against(e, p.e); v != admit {
+				return v
+			}
+		}
+	}
+	if landed && e.version == l.version {
+		return against(e, l)
+	}
+	return admit
 }
 
 func (r *refDedupe) process(b *pipeline.Batch) {
-	var keys []dedupeKey
 	b.Keep(func(it *pipeline.Item) bool {
-		k := r.d.key(&it.Rec)
-		e := seenEntry{version: it.Rec.Version, sum: binary.LittleEndian.Uint64(it.Rec.Provenance.SHA256[:8])}
-		prev, ok := r.pending[k].seenEntry, false
-		if _, ok = r.pending[k]; !ok {
-			prev, ok = r.landed[k]
+		k, e := r.d.key(&it.Rec), r.d.entryOf(&it.Rec)
+		switch r.judge(k, e) {
+		case duplicate:
+			b.Duplicates = append(b.Duplicates, *it)
+			return false
+		case conflict:
+			b.Reject(it.Msg, DedupeStageName, ReasonVersionConflict, "conflict")
+			return false
 		}
-		if ok {
-			switch {
-			case e.version < prev.version || (e.version == prev.version && e.sum == prev.sum):
-				b.Duplicates = append(b.Duplicates, *it)
-				return false
-			case e.version == prev.version:
-				b.Reject(it.Msg, DedupeStageName, ReasonVersionConflict, "conflict")
-				return false
-			}
-		}
-		r.pending[k] = struct {
-			seenEntry
-			seq uint64
-		}{e, b.Seq}
-		keys = append(keys, k)
+		ri := refItem{key: k, e: e, seq: b.Seq, msg: it.Msg}
+		r.inFlight[k] = append(r.inFlight[k], ri)
+		r.byBatch[b.Seq] = append(r.byBatch[b.Seq], ri)
 		return true
 	})
-	r.byBatch[b.Seq] = keys
-	r.kept[b.Seq] = len(b.Items)
 }
 
 func (r *refDedupe) acked(b *pipeline.Batch) {
-	var landed map[dedupeKey]bool
-	if len(b.Items) != r.kept[b.Seq] {
-		landed = map[dedupeKey]bool{}
-		for i := range b.Items {
-			landed[r.d.key(&b.Items[i].Rec)] = true
+	landed := map[int]bool{}
+	for i := range b.Items {
+		landed[b.Items[i].Msg] = true
+	}
+	for _, ri := range r.byBatch[b.Seq] {
+		r.inFlight[ri.key] = slices.DeleteFunc(r.inFlight[ri.key], func(p refItem) bool { return p.seq == ri.seq && p.msg == ri.msg })
+		if l, ok := r.landed[ri.key]; landed[ri.msg] && (!ok || ri.e.version >= l.version) {
+			r.landed[ri.key] = ri.e
 		}
 	}
-	for _, k := range r.byBatch[b.Seq] {
-		p, ok := r.pending[k]
-		if !ok || p.seq != b.Seq {
-			continue
-		}
-		delete(r.pending, k)
-		if landed != nil && !landed[k] {
-			continue
-		}
-		r.landed[k] = p.seenEntry
-	}
+	delete(r.byBatch, b.Seq)
 }
 
 // TestDedupeAsReference runs random streams through the stage and the
-// reference: re-sends, newer and older versions, conflicts, batches
-// acknowledged in any order, and records the sink refused. Both must keep,
-// drop and dead-letter the same records.
+// reference: re-sends, newer and older versions, conflicts, messages read
+// again from where they were read before, batches acknowledged in any
+// order, and records the sink refuses (by content, as a table does). Both
+// must keep, drop and dead-letter the same records; and nothing is lost:
+// every record dropped as a duplicate has landed, or a newer version of
+// it, unless the sink refuses its content anyway.
 func TestDedupeAsReference(t *testing.T) {
-	for seed := range uint64(40) {
+	type sent struct {
+		r      rec
+		offset int64
+	}
+	for seed := range uint64(300) {
 		rnd := rand.New(rand.NewPCG(seed, 3))
+		poisoned := map[string]bool{}
 		d := NewDedupe(1 << 20)
-		ref := &refDedupe{d: d, landed: map[dedupeKey]seenEntry{}, byBatch: map[uint64][]dedupeKey{}, kept: map[uint64]int{},
-			pending: map[dedupeKey]struct {
-				seenEntry
-				seq uint64
-			}{}}
-		var inFlight [][2]*pipeline.Batch
-		for seq := range uint64(60) {
+		ref := &refDedupe{d: d, landed: map[dedupeKey]entry{},
+			inFlight: map[dedupeKey][]refItem{}, byBatch: map[uint64][]refItem{}}
+		var (
+			inFlight [][2]*pipeline.Batch
+			history  []sent
+			dups     []rec
+			landed   = map[rec]bool{}
+		)
+		ack := func(i int) {
+			pair := inFlight[i]
+			inFlight = append(inFlight[:i], inFlight[i+1:]...)
+			for _, b := range pair {
+				b.Keep(func(it *pipeline.Item) bool { return !poisoned[string(b.Messages[it.Msg].Value)] })
+			}
+			for _, it := range pair[0].Items {
+				landed[rec{it.Rec.ID, it.Rec.Version, string(pair[0].Messages[it.Msg].Value)}] = true
+			}
+			d.Acked(pair[0])
+			ref.acked(pair[1])
+		}
+		for seq := range uint64(80) {
 			rs := make([]rec, 1+rnd.IntN(8))
+			var reread []int
 			for i := range rs {
+				if len(history) > 0 && rnd.IntN(8) == 0 {
+					rs[i] = history[rnd.IntN(len(history))].r
+					reread = append(reread, i)
+					continue
+				}
 				v := uint64(1 + rnd.IntN(4))
-				rs[i] = rec{fmt.Sprintf("d%d", rnd.IntN(6)), v, fmt.Sprintf("v%d-%d", v, rnd.IntN(4)/3)}
+				rs[i] = rec{fmt.Sprintf("d%d", rnd.IntN(4)), v, fmt.Sprintf("v%d-%d", v, rnd.IntN(4)/3)}
+				if _, ok := poisoned[rs[i].content]; !ok {
+					poisoned[rs[i].content] = rnd.IntN(4) == 0
+				}
 			}
 			got, want := batch(seq, rs...), batch(seq, rs...)
+			for _, i := range reread {
+				at := history[rnd.IntN(len(history))]
+				for at.r != rs[i] {
+					at = history[rnd.IntN(len(history))]
+				}
+				got.Items[i].Rec.Provenance.Offset, want.Items[i].Rec.Provenance.Offset = at.offset, at.offset
+			}
+			for i, it := range got.Items {
+				history = append(history, sent{rs[i], it.Rec.Provenance.Offset})
+			}
 			if err := d.Process(context.Background(), got); err != nil {
 				t.Fatal(err)
 			}
@@ -250,20 +385,27 @@ func TestDedupeAsReference(t *testing.T) {
 				t.Fatalf("seed %d batch %d %v: kept %v, %d duplicates, %d dead; the reference %v, %d, %d", seed, seq, rs,
 					kept(got), len(got.Duplicates), len(got.Dead), kept(want), len(want.Duplicates), len(want.Dead))
 			}
+			for _, it := range got.Duplicates {
+				dups = append(dups, rec{it.Rec.ID, it.Rec.Version, string(got.Messages[it.Msg].Value)})
+			}
 			inFlight = append(inFlight, [2]*pipeline.Batch{got, want})
 			for len(inFlight) > 0 && rnd.IntN(3) > 0 {
-				i := rnd.IntN(len(inFlight))
-				pair := inFlight[i]
-				inFlight = append(inFlight[:i], inFlight[i+1:]...)
-				if n := len(pair[0].Items); n > 0 && rnd.IntN(4) == 0 {
-					// The sink refused one record.
-					j := rnd.IntN(n)
-					for _, b := range pair {
-						b.Items = append(b.Items[:j:j], b.Items[j+1:]...)
-					}
-				}
-				d.Acked(pair[0])
-				ref.acked(pair[1])
+				ack(rnd.IntN(len(inFlight)))
+			}
+		}
+		for len(inFlight) > 0 {
+			ack(0)
+		}
+		for _, dup := range dups {
+			if poisoned[dup.content] || landed[dup] {
+				continue
+			}
+			newer := false
+			for l := range landed {
+				newer = newer || l.id == dup.id && l.version > dup.version
+			}
+			if !newer {
+				t.Fatalf("seed %d: %v was dropped as a duplicate, but neither it nor a newer version landed", seed, dup)
 			}
 		}
 	}
