@@ -526,38 +526,16 @@ func (s *Source) Lag(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	req := &kafkago.OffsetFetchRequest{GroupID: s.cfg.GroupID, Topics: map[string][]int{}}
-	for t, parts := range ends {
-		for p := range parts {
-			req.Topics[t] = append(req.Topics[t], p)
-		}
-	}
-	res, err := s.client.OffsetFetch(ctx, req)
+	committed, err := s.committed(ctx, ends)
 	if err != nil {
-		return 0, fmt.Errorf("lag: fetch committed offsets: %w", err)
-	}
-	// A group that has never committed has no offsets yet, which some
-	// brokers report as an error of its own.
-	if res.Error != nil && !errors.Is(res.Error, kafkago.GroupIdNotFound) {
-		return 0, fmt.Errorf("lag: fetch committed offsets: %w", res.Error)
+		return 0, fmt.Errorf("lag: %w", err)
 	}
 	var total int64
 	drained := map[string]map[int]bool{}
 	for t, parts := range ends {
 		drained[t] = map[int]bool{}
-		committed := map[int]int64{}
-		for _, p := range res.Topics[t] {
-			committed[p.Partition] = p.CommittedOffset
-		}
 		for p, bounds := range parts {
-			// Below the log's start there is nothing left to read:
-			// retention deleted it, and the reader starts past it.
-			start, end := bounds[0], bounds[1]
-			c, ok := committed[p]
-			if !ok || c < start {
-				c = start
-			}
-			lag := max(end-c, 0)
+			lag := max(bounds[1]-committed[t][p], 0)
 			total += lag
 			drained[t][p] = lag == 0
 			if s.cfg.Metrics != nil {
@@ -569,6 +547,55 @@ func (s *Source) Lag(ctx context.Context) (int64, error) {
 	s.drained = drained
 	s.mu.Unlock()
 	return total, nil
+}
+
+// Committed returns where the group goes on reading each partition of
+// every input topic: its committed offset, or the log's start where it has
+// none (or retention deleted past it).
+func (s *Source) Committed(ctx context.Context) (map[string]map[int]int64, error) {
+	ends, err := s.endOffsets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.committed(ctx, ends)
+}
+
+// committed is Committed for the partitions of ends, which hold each
+// one's first and end offsets.
+func (s *Source) committed(ctx context.Context, ends map[string]map[int][2]int64) (map[string]map[int]int64, error) {
+	req := &kafkago.OffsetFetchRequest{GroupID: s.cfg.GroupID, Topics: map[string][]int{}}
+	for t, parts := range ends {
+		for p := range parts {
+			req.Topics[t] = append(req.Topics[t], p)
+		}
+	}
+	res, err := s.client.OffsetFetch(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch committed offsets: %w", err)
+	}
+	// A group that has never committed has no offsets yet, which some
+	// brokers report as an error of its own.
+	if res.Error != nil && !errors.Is(res.Error, kafkago.GroupIdNotFound) {
+		return nil, fmt.Errorf("fetch committed offsets: %w", res.Error)
+	}
+	out := make(map[string]map[int]int64, len(ends))
+	for t, parts := range ends {
+		got := map[int]int64{}
+		for _, p := range res.Topics[t] {
+			got[p.Partition] = p.CommittedOffset
+		}
+		out[t] = make(map[int]int64, len(parts))
+		for p, bounds := range parts {
+			// Below the log's start there is nothing left to read:
+			// retention deleted it, and the reader starts past it.
+			c, ok := got[p]
+			if !ok || c < bounds[0] {
+				c = bounds[0]
+			}
+			out[t][p] = c
+		}
+	}
+	return out, nil
 }
 
 // Assignment returns the current generation's epoch (as messages carry

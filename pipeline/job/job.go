@@ -163,6 +163,22 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		return Result{}, err
 	}
 	defer src.Close()
+	// What landed past the committed offsets (a crash came between the
+	// write and the commit) is read again now: dedupe must take it for
+	// the records themselves, not for duplicates of them.
+	from, err := src.Committed(ctx)
+	if err != nil {
+		return Result{}, fmt.Errorf("seed dedupe: %w", err)
+	}
+	places, more, err := clickhouse.LandedAfter(ctx, conn, from, dedupe.Window(), dedupe.SeedPlace)
+	if err != nil {
+		return Result{}, fmt.Errorf("seed dedupe: %w", err)
+	}
+	log.Info("dedupe knows what landed past the committed offsets", "records", places)
+	if more {
+		log.Warn("more records landed past the committed offsets than dedupe remembers: the rest, read again, count as duplicates",
+			"remembered", places)
+	}
 	dlq := kafka.NewDeadLetters(cfg.Kafka.Brokers, cfg.Kafka.Topics.DeadLetter)
 	defer dlq.Close()
 

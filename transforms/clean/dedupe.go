@@ -66,7 +66,10 @@ type Dedupe struct {
 	// It is empty but for keys updated while an update is in flight.
 	behind map[dedupeKey][]behindItem
 	kept   map[uint64]int // items left in each batch after this stage
-	// topic and topicHash are entryOf's last topic and its hash.
+	// reread holds the places of messages that landed but whose offsets
+	// were not committed (SeedPlace), until each comes again.
+	reread map[uint64]struct{}
+	// topic and topicHash are place's last topic and its hash.
 	topic     string
 	topicHash uint64
 }
@@ -126,7 +129,7 @@ func NewDedupe(window int) *Dedupe {
 	}
 	return &Dedupe{seed1: maphash.MakeSeed(), seed2: maphash.MakeSeed(), window: window,
 		cur: map[dedupeKey]entry{}, byBatch: map[uint64][]ackItem{}, kept: map[uint64]int{},
-		behind: map[dedupeKey][]behindItem{}}
+		behind: map[dedupeKey][]behindItem{}, reread: map[uint64]struct{}{}}
 }
 
 // Name implements pipeline.Stage.
@@ -161,18 +164,24 @@ func writeKey(h *maphash.Hash, k record.Kind, company, source, id string) {
 // Called under mu.
 func (d *Dedupe) entryOf(r *record.Record) entry {
 	p := &r.Provenance
+	return entry{version: r.Version, sum: binary.LittleEndian.Uint64(p.SHA256[:8]), state: d.place(p.Topic, p.Partition, p.Offset)}
+}
+
+// place is the fingerprint of where a message was read: never 0 (which
+// stands for unknown), top bit clear. Called under mu.
+func (d *Dedupe) place(topic string, partition int32, offset int64) uint64 {
 	// Records come in runs of one topic: its hash is worked out once a run.
-	if p.Topic != d.topic || d.topicHash == 0 {
-		d.topic, d.topicHash = p.Topic, maphash.String(d.seed2, p.Topic)|1
+	if topic != d.topic || d.topicHash == 0 {
+		d.topic, d.topicHash = topic, maphash.String(d.seed2, topic)|1
 	}
 	// Not a hash of the bytes, a mix of the numbers: the place only needs
 	// to tell a message read again from a re-send of it.
-	where := (d.topicHash ^ uint64(uint32(p.Partition))<<40 ^ uint64(p.Offset)) * 0x9e3779b97f4a7c15
+	where := (d.topicHash ^ uint64(uint32(partition))<<40 ^ uint64(offset)) * 0x9e3779b97f4a7c15
 	where = (where ^ where>>29) &^ pendingBit
 	if where == 0 {
-		where = 1 // 0 is "unknown"
+		where = 1
 	}
-	return entry{version: r.Version, sum: binary.LittleEndian.Uint64(p.SHA256[:8]), state: where}
+	return where
 }
 
 // Seed remembers a record as landed before any batch is processed: the
@@ -194,6 +203,19 @@ func (d *Dedupe) Seed(r *record.Record) {
 		return
 	}
 	d.cur[key] = d.entryOf(r)
+}
+
+// SeedPlace remembers that a version of a record landed from this place
+// past the group's committed offset: the job reads these places back from
+// ClickHouse at start, since reading on from the committed offsets reads
+// them a second time (the batches that landed before a crash but were not
+// committed). Such a message is the record itself: it is written again,
+// which the tables absorb, never counted as a duplicate. A place is
+// forgotten once its message came.
+func (d *Dedupe) SeedPlace(topic string, partition int32, offset int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.reread[d.place(topic, partition, offset)] = struct{}{}
 }
 
 // Window is how many records the stage remembers at least.
@@ -245,6 +267,17 @@ func (d *Dedupe) Process(ctx context.Context, b *pipeline.Batch) error {
 			var newer bool
 			v, newer = d.againstBehind(k, a.e)
 			a.behind = a.behind || newer
+		}
+		if len(d.reread) > 0 {
+			if _, ok := d.reread[a.e.state]; ok {
+				// An older version than one that landed, or one whose
+				// newest version landed from elsewhere too: written again
+				// behind the key's newest, which the table keeps.
+				delete(d.reread, a.e.state)
+				if v == duplicate {
+					v, a.behind = admit, true
+				}
+			}
 		}
 		switch v {
 		case duplicate:
