@@ -40,7 +40,10 @@ type deadLetter struct {
 	// KeyOmitted is the size of a key too large to keep; such a dead
 	// letter keeps no value either.
 	KeyOmitted string `json:"key_omitted_bytes,omitempty"`
-	headers    []kafkago.Header
+	// ValueGone says why a dead letter has no value: its message was gone
+	// from its source topic when it was dead-lettered.
+	ValueGone string `json:"value_gone,omitempty"`
+	headers   []kafkago.Header
 }
 
 func toDeadLetter(m kafkago.Message) deadLetter {
@@ -65,6 +68,8 @@ func toDeadLetter(m kafkago.Message) deadLetter {
 			d.ValueOmitted = string(h.Value)
 		case kafka.HeaderKeyOmitted:
 			d.KeyOmitted = string(h.Value)
+		case kafka.HeaderValueGone:
+			d.ValueGone = string(h.Value)
 		}
 	}
 	if d.ValueUTF8 = utf8.Valid(m.Value); d.ValueUTF8 {
@@ -287,8 +292,9 @@ The last line is replayed=N (or would_replay=N with --dry-run).`,
 				if e.takes && e.dest == "" {
 					return fmt.Errorf("dead letter %d:%d: %w; give --to", at[0], at[1], kafka.ErrNoSourceTopic)
 				}
-				if e.takes && kafka.ValueOmitted(m) {
-					// Nothing to send: the value stayed in its source topic.
+				if e.takes && (kafka.ValueOmitted(m) || kafka.ValueGone(m)) {
+					// Nothing to send: the value stayed in its source
+					// topic, or was gone from it already.
 					e.takes = false
 					omitted++
 				}
@@ -392,7 +398,7 @@ The last line is replayed=N (or would_replay=N with --dry-run).`,
 				fmt.Fprintf(out, "left out %d dead letters that a newer dead letter of the same message replaces\n", replaced)
 			}
 			if omitted > 0 {
-				fmt.Fprintf(out, "left out %d dead letters whose value was too large to keep (read them from their source topics)\n", omitted)
+				fmt.Fprintf(out, "left out %d dead letters without a value: too large to keep (read them from their source topics), or gone from their source topics before they were dead-lettered\n", omitted)
 			}
 			fmt.Fprintf(out, "%s=%d\n", last, len(take))
 			return nil
@@ -427,6 +433,9 @@ func preview(d deadLetter) string {
 	}
 	if d.ValueOmitted != "" {
 		return "(value of " + d.ValueOmitted + " bytes not kept: see its source topic)"
+	}
+	if d.ValueGone != "" {
+		return "(no value: " + d.ValueGone + ")"
 	}
 	v := d.Value
 	if !d.ValueUTF8 {

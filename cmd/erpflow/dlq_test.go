@@ -1,8 +1,14 @@
 package main
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/erpflow/erpflow/connectors/kafka"
 )
 
 // TestReplaySelection: every selector given must match; a reason matches
@@ -103,5 +109,25 @@ func TestReplayOfColumn(t *testing.T) {
 		if got := replayOf(deadLetter{ReplayOf: in}); got != want {
 			t.Errorf("replayOf(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A dead letter written without its value says why, in the listing a
+// person reads and in the JSON a script reads.
+func TestDeadLetterWithoutItsValue(t *testing.T) {
+	m := kafkago.Message{Partition: 1, Offset: 7, Key: []byte("SH01"), Headers: []kafkago.Header{
+		{Key: kafka.HeaderReason, Value: []byte("sink_refused")},
+		{Key: kafka.HeaderValueGone, Value: []byte("gone from its topic: the partition holds offsets 3 to 4")},
+	}}
+	d := toDeadLetter(m)
+	if d.ValueGone != "gone from its topic: the partition holds offsets 3 to 4" {
+		t.Fatalf("value_gone %q", d.ValueGone)
+	}
+	if got := preview(d); got != "(no value: gone from its topic: the partition holds offsets 3 to 4)" {
+		t.Errorf("preview %q", got)
+	}
+	out, err := json.Marshal(d)
+	if err != nil || !strings.Contains(string(out), `"value_gone":"gone from its topic`) {
+		t.Errorf("JSON %s, %v", out, err)
 	}
 }

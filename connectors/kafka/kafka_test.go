@@ -238,8 +238,7 @@ func TestTruncateKeepsUTF8(t *testing.T) {
 
 // TestDeadLettersReadReleasedOriginalsAgain: a message whose bytes were
 // let go after decoding is dead-lettered with its original value, read
-// again from its topic; one that is not there is an error, not an empty
-// dead letter.
+// again from its topic.
 func TestDeadLettersReadReleasedOriginalsAgain(t *testing.T) {
 	b := startBroker(t, "erp.invoices", "erpflow.dlq")
 	w := NewWriter([]string{b.Addr()})
@@ -273,11 +272,74 @@ func TestDeadLettersReadReleasedOriginalsAgain(t *testing.T) {
 	if released.Value != nil || !released.Released {
 		t.Error("WriteDead changed the batch's message")
 	}
-	gone := pipeline.Message{Topic: "erp.invoices", Partition: p, Offset: 999, Released: true}
-	short, cancel2 := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel2()
-	if err := d.WriteDead(short, []pipeline.DeadLetter{{Msg: &gone, Stage: "sink", Reason: "sink_refused"}}); err == nil {
-		t.Error("a dead letter whose original is not in its topic was written")
+
+	// Retention deletes the partition's first three messages: one of them,
+	// and one past the end (as in a topic deleted and made again), can
+	// never be read. They are dead-lettered without a value, saying so,
+	// rather than holding every batch after theirs for good.
+	deleteRecords(t, b, "erp.invoices", map[int32]int64{p: 3})
+	gone := []pipeline.Message{
+		{Topic: "erp.invoices", Partition: p, Offset: 1, Key: []byte("SH01"), Released: true},
+		{Topic: "erp.invoices", Partition: p, Offset: 999, Key: []byte("SH01"), Released: true},
+	}
+	err = d.WriteDead(ctx, []pipeline.DeadLetter{{Msg: &gone[0], Stage: "sink", Reason: "sink_refused"}, {Msg: &gone[1], Stage: "dedupe", Reason: "version_conflict"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"gone from its topic: the partition holds offsets 3 to 4", "gone from its topic: the partition holds offsets 3 to 4"} {
+		m, err := r.ReadMessage(rctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, reason string
+		for _, h := range m.Headers {
+			switch h.Key {
+			case HeaderValueGone:
+				got = string(h.Value)
+			case HeaderReason:
+				reason = string(h.Value)
+			}
+		}
+		if got != want || len(m.Value) != 0 || reason == "" || string(m.Key) != "SH01" {
+			t.Errorf("dead letter at %d: value %q, %s %q, reason %q; want no value and %q", m.Offset, m.Value, HeaderValueGone, got, reason, want)
+		}
+		if _, err := ReplayMessage(m, "erpflow.dlq", ""); !errors.Is(err, ErrValueGone) {
+			t.Errorf("replay of a dead letter without its value: %v, want %v", err, ErrValueGone)
+		}
+	}
+}
+
+// deleteRecords deletes the records of partitions of topic before the
+// offsets given (-1: all), as retention does.
+func deleteRecords(t *testing.T, b *Broker, topic string, before map[int32]int64) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrDeleteRecordsRequest()
+	req.TimeoutMillis = 5000
+	rt := kmsg.NewDeleteRecordsRequestTopic()
+	rt.Topic = topic
+	for p, off := range before {
+		rp := kmsg.NewDeleteRecordsRequestTopicPartition()
+		rp.Partition, rp.Offset = p, off
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tp := range resp.Topics {
+		for _, p := range tp.Partitions {
+			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+				t.Fatalf("delete records of %s/%d: %v", tp.Topic, p.Partition, err)
+			}
+		}
 	}
 }
 
@@ -517,34 +579,9 @@ func TestAtEndCases(t *testing.T) {
 func TestLagStartsAtTheLogStart(t *testing.T) {
 	b := startBroker(t, "erp.invoices")
 	produce(t, b, "erp.invoices", 40)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	deleteRecords(t, b, "erp.invoices", map[int32]int64{0: -1, 1: -1, 2: -1, 3: -1}) // up to the high watermark
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	req := kmsg.NewPtrDeleteRecordsRequest()
-	req.TimeoutMillis = 5000
-	rt := kmsg.NewDeleteRecordsRequestTopic()
-	rt.Topic = "erp.invoices"
-	for p := range int32(4) {
-		rp := kmsg.NewDeleteRecordsRequestTopicPartition()
-		rp.Partition, rp.Offset = p, -1 // up to the high watermark
-		rt.Partitions = append(rt.Partitions, rp)
-	}
-	req.Topics = append(req.Topics, rt)
-	resp, err := req.RequestWith(ctx, cl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tp := range resp.Topics {
-		for _, p := range tp.Partitions {
-			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
-				t.Fatalf("delete records of %s/%d: %v", tp.Topic, p.Partition, err)
-			}
-		}
-	}
 	s := testSource(t, b, "g-retention", "erp.invoices")
 	if lag, err := s.Lag(ctx); err != nil || lag != 0 {
 		t.Fatalf("lag over deleted records = %d, %v; want 0", lag, err)

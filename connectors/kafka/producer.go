@@ -40,6 +40,11 @@ const (
 	// could not be replayed without its key.
 	HeaderKeyOmitted = "erpflow-key-omitted"
 	HeaderKeySHA256  = "erpflow-key-sha256"
+	// HeaderValueGone is on a dead letter without a value because the
+	// value was let go once decoded and, when the record was refused
+	// later, retention or compaction had removed it from its source topic:
+	// what the partition held instead.
+	HeaderValueGone = "erpflow-value-gone"
 )
 
 // NewWriter returns a synchronous writer that routes each message to its own
@@ -66,31 +71,39 @@ func NewWriter(brokers []string) *kafkago.Writer {
 // value and headers, plus the reason headers.
 type DeadLetters struct {
 	w       *kafkago.Writer
+	client  *kafkago.Client
 	brokers []string
 	topic   string
 }
 
 // NewDeadLetters returns a dead-letter sink writing to topic.
 func NewDeadLetters(brokers []string, topic string) *DeadLetters {
-	return &DeadLetters{w: NewWriter(brokers), brokers: brokers, topic: topic}
+	return &DeadLetters{w: NewWriter(brokers), client: &kafkago.Client{Addr: kafkago.TCP(brokers...)}, brokers: brokers, topic: topic}
 }
 
 // WriteDead implements pipeline.DeadLetterSink. A message whose bytes were
 // released after decoding (a record refused later: a version conflict, the
 // sink) is read again from its topic, since its offset is not committed.
+// If retention or compaction removed it meanwhile, it is dead-lettered
+// without a value (HeaderValueGone): waiting would not bring it back, and
+// its batch, and every batch after it, would wait for good.
 func (d *DeadLetters) WriteDead(ctx context.Context, dead []pipeline.DeadLetter) error {
 	msgs := make([]kafkago.Message, len(dead))
 	for i, dl := range dead {
+		var gone *goneError
 		if dl.Msg.Released {
 			m := *dl.Msg
 			v, err := d.original(ctx, m.Topic, m.Partition, m.Offset)
-			if err != nil {
+			if err != nil && !errors.As(err, &gone) {
 				return fmt.Errorf("dead letter %s/%d@%d: read the original again: %w", m.Topic, m.Partition, m.Offset, err)
 			}
 			m.Value, m.Released = v, false
 			dl.Msg = &m
 		}
 		msgs[i] = DeadLetterMessage(d.topic, dl)
+		if gone != nil {
+			msgs[i].Headers = append(msgs[i].Headers, kafkago.Header{Key: HeaderValueGone, Value: []byte(gone.Error())})
+		}
 	}
 	if err := d.w.WriteMessages(ctx, msgs...); err != nil {
 		return fmt.Errorf("write %d dead letters to %s: %w", len(msgs), d.topic, Summarize(err))
@@ -123,10 +136,29 @@ func Summarize(err error) error {
 }
 
 // original reads the value of the message at offset of a partition. It is
-// there: the offset is not committed yet, and retention deletes from the
-// start of the log. A partition compacted under it is an error, retried
-// by the runner like any failed dead-letter write.
+// usually there: the offset is not committed yet, and retention deletes
+// from the start of the log, so only a consumer close to the retention
+// limit, or a compacted topic, sees it go; that is a *goneError.
 func (d *DeadLetters) original(ctx context.Context, topic string, partition int32, offset int64) ([]byte, error) {
+	res, err := d.client.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{
+		topic: {kafkago.FirstOffsetOf(int(partition)), kafkago.LastOffsetOf(int(partition))}}})
+	if err != nil {
+		return nil, fmt.Errorf("list offsets: %w", err)
+	}
+	for _, p := range res.Topics[topic] {
+		switch {
+		case p.Partition != int(partition):
+		case errors.Is(p.Error, kafkago.UnknownTopicOrPartition):
+			return nil, &goneError{what: "the partition no longer exists"}
+		case p.Error != nil:
+			return nil, fmt.Errorf("list offsets: %w", p.Error)
+		case offset < p.FirstOffset || offset >= p.LastOffset:
+			if p.FirstOffset == p.LastOffset {
+				return nil, &goneError{what: fmt.Sprintf("the partition is empty, its next offset %d", p.LastOffset)}
+			}
+			return nil, &goneError{what: fmt.Sprintf("the partition holds offsets %d to %d", p.FirstOffset, p.LastOffset-1)}
+		}
+	}
 	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: d.brokers, Topic: topic, Partition: int(partition),
 		MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond})
 	defer r.Close()
@@ -140,10 +172,15 @@ func (d *DeadLetters) original(ctx context.Context, topic string, partition int3
 		return nil, err
 	}
 	if m.Offset != offset {
-		return nil, fmt.Errorf("the partition holds offset %d next, not %d: the message is gone", m.Offset, offset)
+		return nil, &goneError{what: fmt.Sprintf("the partition holds offset %d next", m.Offset)}
 	}
 	return m.Value, nil
 }
+
+// goneError says a message is no longer in its topic, and what is there.
+type goneError struct{ what string }
+
+func (e *goneError) Error() string { return "gone from its topic: " + e.what }
 
 // DeadLetterMessage builds the dead-letter form of dl for topic. A message
 // too large to copy whole into the dead-letter topic (a source topic may

@@ -24,14 +24,24 @@ var ErrNoSourceTopic = errors.New("no " + HeaderTopic + " header: not an erpflow
 // (HeaderValueOmitted): there is nothing to replay from it.
 var ErrValueOmitted = errors.New("its value was too large to keep in the dead-letter topic: read it from its source topic")
 
-// deadLetterHeaders are the headers DeadLetterMessage adds.
+// ErrValueGone is a dead letter whose message was gone from its source
+// topic when it was written (HeaderValueGone): there is nothing to replay.
+var ErrValueGone = errors.New("its value was gone from its source topic when it was dead-lettered")
+
+// deadLetterHeaders are the headers DeadLetterMessage and WriteDead add.
 var deadLetterHeaders = map[string]bool{HeaderReason: true, HeaderStage: true, HeaderMessage: true,
 	HeaderTopic: true, HeaderPartition: true, HeaderOffset: true, HeaderValueOmitted: true, HeaderValueSHA256: true,
-	HeaderHeadersOmitted: true, HeaderKeyOmitted: true, HeaderKeySHA256: true}
+	HeaderHeadersOmitted: true, HeaderKeyOmitted: true, HeaderKeySHA256: true, HeaderValueGone: true}
 
 // ValueOmitted says whether dead lost its value for its size.
 func ValueOmitted(dead kafkago.Message) bool {
 	return slices.ContainsFunc(dead.Headers, func(h kafkago.Header) bool { return h.Key == HeaderValueOmitted })
+}
+
+// ValueGone says whether dead has no value because its message was gone
+// from its source topic.
+func ValueGone(dead kafkago.Message) bool {
+	return slices.ContainsFunc(dead.Headers, func(h kafkago.Header) bool { return h.Key == HeaderValueGone })
 }
 
 // ReplayPartition, as a message's WriterData, is the partition
@@ -64,6 +74,9 @@ func ReplayMessage(dead kafkago.Message, dlqTopic, to string) (kafkago.Message, 
 	}
 	if ValueOmitted(dead) {
 		return kafkago.Message{}, fmt.Errorf("replay dead letter %d:%d: %w", dead.Partition, dead.Offset, ErrValueOmitted)
+	}
+	if ValueGone(dead) {
+		return kafkago.Message{}, fmt.Errorf("replay dead letter %d:%d: %w", dead.Partition, dead.Offset, ErrValueGone)
 	}
 	hs = append(hs, kafkago.Header{Key: HeaderReplayOf, Value: fmt.Appendf(nil, "%s/%d/%d", dlqTopic, dead.Partition, dead.Offset)})
 	m := kafkago.Message{Topic: topic, Key: dead.Key, Value: dead.Value, Headers: hs}
