@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,54 +69,65 @@ func Landed(ctx context.Context, conn driver.Conn, since time.Time, limit int, f
 // the offset from gives it, at most limit places. These are the messages a
 // group reading on from those offsets reads a second time: after a crash,
 // the batches that landed but were not committed. It reads the _versions
-// tables, which keep every version (the canonical ones keep the newest).
-// The count returned is of the places f was called with; more is true if
-// some were left out for limit.
+// tables, which keep every version (the canonical ones keep the newest),
+// in one query: it runs at every start. The count returned is of the
+// places f was called with; more is true if some were left out for limit.
 func LandedAfter(ctx context.Context, conn driver.Conn, from map[string]map[int]int64, limit int,
 	f func(topic string, partition int32, offset int64)) (n int, more bool, err error) {
-	var where []string
+	var keys []string
 	for t, parts := range from {
 		if !kafkaName(t) {
 			return 0, false, fmt.Errorf("read landed places: topic %q is not a Kafka topic name", t)
 		}
-		for p, off := range parts {
-			where = append(where, fmt.Sprintf("(src_topic = '%s' AND src_partition = %d AND src_offset >= %d)", t, p, off))
+		for p := range parts {
+			keys = append(keys, fmt.Sprintf("%s/%d", t, p))
 		}
 	}
-	if len(where) == 0 {
+	if len(keys) == 0 {
 		return 0, false, nil
 	}
-	sort.Strings(where) // one query text for the same offsets
-	cond := strings.Join(where, " OR ")
+	sort.Strings(keys) // one query text for the same offsets
+	var names, offsets strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			names.WriteByte(',')
+			offsets.WriteByte(',')
+		}
+		t, p, _ := strings.Cut(k, "/")
+		pn, _ := strconv.Atoi(p)
+		fmt.Fprintf(&names, "'%s'", k)
+		fmt.Fprintf(&offsets, "%d", from[t][pn])
+	}
+	// A partition's offset looked up by name in two arrays keeps the query
+	// short however many partitions there are (max_query_size is 256 KiB);
+	// a place from elsewhere gets one no offset reaches.
+	cond := fmt.Sprintf("src_offset >= transform(concat(src_topic, '/', toString(src_partition)), [%s], [%s], toUInt64(18446744073709551615))",
+		names.String(), offsets.String())
+	parts := make([]string, 0, len(record.Kinds))
 	for _, k := range record.Kinds {
-		q := fmt.Sprintf("SELECT src_topic, src_partition, src_offset FROM %s WHERE %s LIMIT %d", VersionsTable(k), cond, limit-n+1)
-		rows, err := conn.Query(ctx, q)
-		if err != nil {
-			return n, false, fmt.Errorf("read landed places %s: %w", VersionsTable(k), err)
+		parts = append(parts, fmt.Sprintf("SELECT src_topic, src_partition, src_offset FROM %s WHERE %s", VersionsTable(k), cond))
+	}
+	q := fmt.Sprintf("SELECT * FROM (%s) LIMIT %d", strings.Join(parts, " UNION ALL "), limit+1)
+	rows, err := conn.Query(ctx, q)
+	if err != nil {
+		return 0, false, fmt.Errorf("read landed places: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var topic string
+		var partition uint32
+		var offset uint64
+		if err := rows.Scan(&topic, &partition, &offset); err != nil {
+			return n, false, fmt.Errorf("read landed places: %w", err)
 		}
-		for rows.Next() {
-			var topic string
-			var partition uint32
-			var offset uint64
-			if err := rows.Scan(&topic, &partition, &offset); err != nil {
-				rows.Close()
-				return n, false, fmt.Errorf("read landed places %s: %w", VersionsTable(k), err)
-			}
-			if n == limit {
-				more = true
-				break
-			}
-			f(topic, int32(partition), int64(offset))
-			n++
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return n, false, fmt.Errorf("read landed places %s: %w", VersionsTable(k), err)
-		}
-		if more {
+		if n == limit {
 			return n, true, nil
 		}
+		f(topic, int32(partition), int64(offset))
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return n, false, fmt.Errorf("read landed places: %w", err)
 	}
 	return n, false, nil
 }
