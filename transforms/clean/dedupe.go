@@ -60,12 +60,7 @@ type Dedupe struct {
 	cur, old map[dedupeKey]entry
 	// byBatch lists each batch's admitted records for Acked.
 	byBatch map[uint64][]ackItem
-	// behind holds the pending versions of a key that are not its head (a
-	// newer version took the key, or they came older than the head), so
-	// that a record is compared with every version of its key in flight.
-	// It is empty but for keys updated while an update is in flight.
-	behind map[dedupeKey][]behindItem
-	kept   map[uint64]int // items left in each batch after this stage
+	kept    map[uint64]int // items left in each batch after this stage
 	// reread holds the places of messages that landed but whose offsets
 	// were not committed (SeedPlace), until each comes again.
 	reread map[uint64]struct{}
@@ -82,10 +77,8 @@ type entry struct {
 	sum     uint64 // first 8 bytes of the SHA-256 of the original message
 	// state is, for a landed version, the fingerprint of the place its
 	// message was read from (where; 0 when unknown). For a pending one it
-	// is pendingBit, the batch's sequence number plus one in the next 39
-	// bits and the record's place among the batch's ackItems in the low 24.
-	// Packed, an entry is 24 bytes rather than 32: the window holds up to
-	// a million.
+	// is pendingBit and the link to its ackItem. Packed, an entry is 24
+	// bytes rather than 32: the window holds up to a million.
 	state uint64
 }
 
@@ -94,11 +87,19 @@ const (
 	pendingBit = 1 << 63
 )
 
-func pendingAt(seq uint64, at int) uint64 { return pendingBit | (seq+1)<<atBits | uint64(at) }
+// link finds an admitted record of a batch in flight: the batch's
+// sequence number plus one in the high bits, the record's place among the
+// batch's ackItems in the low 24; 0 is none. Links grow in the order
+// records were admitted.
+type link uint64
+
+func linkAt(seq uint64, at int) link { return link((seq+1)<<atBits | uint64(at)) }
+
+func (l link) batch() uint64 { return uint64(l)>>atBits - 1 }
+func (l link) at() int       { return int(l & (1<<atBits - 1)) }
 
 func (e entry) pending() bool { return e.state&pendingBit != 0 }
-func (e entry) batch() uint64 { return (e.state&^pendingBit)>>atBits - 1 }
-func (e entry) at() int       { return int(e.state & (1<<atBits - 1)) }
+func (e entry) link() link    { return link(e.state &^ pendingBit) }
 
 // ackItem is an admitted record of a batch in flight: what its
 // acknowledgement writes, and, for the key's head, what a refusal of it
@@ -107,18 +108,17 @@ func (e entry) at() int       { return int(e.state & (1<<atBits - 1)) }
 type ackItem struct {
 	key     dedupeKey
 	e, prev entry
+	// older chains a head to the key's other versions in flight, newest
+	// admitted first: versions it superseded, and versions that came older
+	// than it. Batches are acknowledged in order, so the chain ends at the
+	// first record whose batch is acknowledged: all after it are too.
+	older   link
 	msg     int32 // the record's message in its batch
 	hasPrev bool
 	// behind says the key's entry is not this record's: a newer version
 	// took it, or the record was older than the head when it came.
 	behind bool
-}
-
-// behindItem is a pending version of a key that is not its head.
-type behindItem struct {
-	e   entry
-	seq uint64
-	msg int32
+	done   bool // acknowledged, in the Acked call under way
 }
 
 // NewDedupe returns a dedupe stage remembering about window to 2×window
@@ -129,7 +129,7 @@ func NewDedupe(window int) *Dedupe {
 	}
 	return &Dedupe{seed1: maphash.MakeSeed(), seed2: maphash.MakeSeed(), window: window,
 		cur: map[dedupeKey]entry{}, byBatch: map[uint64][]ackItem{}, kept: map[uint64]int{},
-		behind: map[dedupeKey][]behindItem{}, reread: map[uint64]struct{}{}}
+		reread: map[uint64]struct{}{}}
 }
 
 // Name implements pipeline.Stage.
@@ -237,36 +237,33 @@ func (d *Dedupe) Process(ctx context.Context, b *pipeline.Batch) error {
 		if !ok {
 			prev, ok = d.old[k]
 		}
-		v, supersedes := admit, false
-		switch {
-		case !ok:
-		case !prev.pending():
-			v = against(a.e, prev)
-			a.prev, a.hasPrev = prev, true
-		default:
-			head := d.item(prev, b.Seq, items)
-			switch {
-			case a.e.version > head.e.version:
-				// The head's acknowledgement no longer moves the key, and a
-				// refusal of this one goes back to what landed before both.
-				supersedes = true
-				head.behind = true
-				d.behind[k] = append(d.behind[k], behindItem{e: head.e, seq: prev.batch(), msg: head.msg})
-				a.prev, a.hasPrev = head.prev, head.hasPrev
-			case a.e.version == head.e.version:
-				v = against(a.e, head.e)
-				a.behind = true
-			case head.hasPrev:
-				v = against(a.e, head.prev)
-				a.behind = true
-			default:
-				a.behind = true
+		v := admit
+		var head *ackItem // the key's head, pending
+		if ok && prev.pending() {
+			if head = d.itemAt(prev.link(), b.Seq, items); head == nil {
+				ok = false // not to be: the window lost track of a batch
 			}
 		}
-		if v == admit && !supersedes && len(d.behind) > 0 {
-			var newer bool
-			v, newer = d.againstBehind(k, a.e)
-			a.behind = a.behind || newer
+		switch {
+		case !ok:
+		case head == nil:
+			v = against(a.e, prev)
+			a.prev, a.hasPrev = prev, true
+		case a.e.version > head.e.version:
+			// The head's acknowledgement no longer moves the key, and a
+			// refusal of this one goes back to what landed before both.
+			a.prev, a.hasPrev = head.prev, head.hasPrev
+		case a.e.version == head.e.version:
+			v = against(a.e, head.e)
+			a.behind = true
+		default:
+			if head.hasPrev {
+				v = against(a.e, head.prev)
+			}
+			if v == admit {
+				v = d.againstChain(head.older, a.e, b.Seq, items)
+			}
+			a.behind = true
 		}
 		if len(d.reread) > 0 {
 			if _, ok := d.reread[a.e.state]; ok {
@@ -288,10 +285,16 @@ func (d *Dedupe) Process(ctx context.Context, b *pipeline.Batch) error {
 				fmt.Sprintf("%s %s/%s/%s version %d was already seen with different content", it.Rec.Kind, it.Rec.Company, it.Rec.Source, it.Rec.ID, a.e.version))
 			return false
 		}
-		if a.behind {
-			d.behind[k] = append(d.behind[k], behindItem{e: a.e, seq: b.Seq, msg: a.msg})
-		} else {
-			d.cur[k] = entry{version: a.e.version, sum: a.e.sum, state: pendingAt(b.Seq, len(items))}
+		at := linkAt(b.Seq, len(items))
+		switch {
+		case !a.behind:
+			if head != nil {
+				head.behind = true
+				a.older = d.chainIn(prev.link(), head, b.Seq, items)
+			}
+			d.cur[k] = entry{version: a.e.version, sum: a.e.sum, state: pendingBit | uint64(at)}
+		case head != nil:
+			a.older, head.older = head.older, at
 		}
 		items = append(items, a)
 		return true
@@ -327,30 +330,56 @@ func against(r, known entry) verdict {
 	return duplicate
 }
 
-// againstBehind judges a record by the versions of its key in flight
-// behind the head, and says whether one of them is at least as new (then
-// the record cannot be the key's head: its landing would move the key
-// backwards).
-func (d *Dedupe) againstBehind(k dedupeKey, e entry) (v verdict, newer bool) {
-	for _, p := range d.behind[k] {
+// againstChain judges a record by the versions of its key in flight
+// behind the head, from chain on.
+func (d *Dedupe) againstChain(chain link, e entry, seq uint64, items []ackItem) verdict {
+	for l := chain; l != 0; {
+		p := d.itemAt(l, seq, items)
+		if p == nil || p.done {
+			break
+		}
 		if p.e.version == e.version {
-			if v = against(e, p.e); v != admit {
-				return v, true
+			if v := against(e, p.e); v != admit {
+				return v
 			}
 		}
-		newer = newer || p.e.version >= e.version
+		l = p.older
 	}
-	return admit, newer
+	return admit
 }
 
-// item is the pending entry's ackItem: in the batch being processed
-// (items) or one in flight.
-func (d *Dedupe) item(e entry, seq uint64, items []ackItem) *ackItem {
-	in := items
-	if e.batch() != seq {
-		in = d.byBatch[e.batch()]
+// chainIn returns the chain of a new head: the one it supersedes (at hl)
+// with that one's chain, in the order they were admitted.
+func (d *Dedupe) chainIn(hl link, h *ackItem, seq uint64, items []ackItem) link {
+	first := h.older
+	if first == 0 || first < hl {
+		return hl
 	}
-	return &in[e.at()]
+	p := d.itemAt(first, seq, items)
+	for p != nil && p.older > hl {
+		p = d.itemAt(p.older, seq, items)
+	}
+	if p == nil {
+		return hl // not to be: a record after the head was acknowledged before it
+	}
+	h.older, p.older = p.older, hl
+	return first
+}
+
+// itemAt is the ackItem at l: in the batch being processed (seq, items)
+// or one in flight; nil if its batch was acknowledged.
+func (d *Dedupe) itemAt(l link, seq uint64, items []ackItem) *ackItem {
+	if l == 0 {
+		return nil
+	}
+	in := items
+	if l.batch() != seq {
+		in = d.byBatch[l.batch()]
+	}
+	if l.at() >= len(in) {
+		return nil
+	}
+	return &in[l.at()]
 }
 
 // Acked implements pipeline.Acker: the batch's records are now landed,
@@ -372,29 +401,92 @@ func (d *Dedupe) Acked(b *pipeline.Batch) {
 	items := d.byBatch[b.Seq]
 	for i := range items {
 		a := &items[i]
+		a.done = true
 		ok := landed == nil || landed[a.msg]
 		switch {
 		case !a.behind && ok:
 			// Admitted as newer than anything known, and a later version
 			// would have taken the key, so this never moves backwards.
 			d.cur[a.key] = a.e
-		case !a.behind && a.hasPrev:
-			d.cur[a.key] = a.prev
 		case !a.behind:
-			delete(d.cur, a.key)
-			delete(d.old, a.key)
+			d.refused(a)
 		case ok:
 			d.landedBehind(a)
-		}
-		if a.behind {
-			d.dropBehind(a.key, b.Seq, a.msg)
 		}
 	}
 	delete(d.byBatch, b.Seq)
 	if len(d.cur) >= d.window {
-		d.old, d.cur = d.cur, map[dedupeKey]entry{}
+		d.turn()
 	}
 }
+
+// turn turns the window over: cur becomes old and old is forgotten, but
+// the entries of heads still in flight go on in the new cur, since a second
+// turn before their batches land would drop them: a conflict with one would
+// be missed, and its acknowledgement would write its version over a newer
+// one that came meanwhile.
+func (d *Dedupe) turn() {
+	keep := map[dedupeKey]entry{}
+	for seq, in := range d.byBatch {
+		for i := range in {
+			a := &in[i]
+			if a.behind {
+				continue
+			}
+			e, ok := d.cur[a.key]
+			if !ok {
+				e, ok = d.old[a.key]
+			}
+			if ok && e.pending() && e.link() == linkAt(seq, i) {
+				keep[a.key] = e
+			}
+		}
+	}
+	d.old, d.cur = d.cur, keep
+}
+
+// refused hands a refused head's key to the newest of its other versions
+// still in flight if that is newer than the newest landed, else back to
+// the newest landed.
+func (d *Dedupe) refused(a *ackItem) {
+	var best *ackItem
+	var bl link
+	for l := a.older; l != 0; {
+		p := d.itemAt(l, noBatch, nil)
+		if p == nil || p.done {
+			break
+		}
+		if best == nil || p.e.version > best.e.version {
+			best, bl = p, l
+		}
+		l = p.older
+	}
+	switch {
+	case best != nil && (!a.hasPrev || best.e.version > a.prev.version):
+		rest := a.older
+		if rest == bl {
+			rest = best.older
+		} else {
+			for p := d.itemAt(rest, noBatch, nil); p != nil; p = d.itemAt(p.older, noBatch, nil) {
+				if p.older == bl {
+					p.older = best.older
+					break
+				}
+			}
+		}
+		best.older, best.behind = rest, false
+		best.prev, best.hasPrev = a.prev, a.hasPrev
+		d.cur[a.key] = entry{version: best.e.version, sum: best.e.sum, state: pendingBit | uint64(bl)}
+	case a.hasPrev:
+		d.cur[a.key] = a.prev
+	default:
+		delete(d.cur, a.key)
+		delete(d.old, a.key)
+	}
+}
+
+// noBatch is no batch's sequence number: itemAt looks only in flight.
+const noBatch = ^uint64(0)
 
 // landedBehind records a version that landed while the key's entry was not
 // its own: it is the key's newest landed version unless a newer one has
@@ -409,30 +501,10 @@ func (d *Dedupe) landedBehind(a *ackItem) {
 	case !ok:
 		d.cur[a.key] = a.e
 	case e.pending():
-		if in := d.byBatch[e.batch()]; e.at() < len(in) {
-			head := &in[e.at()]
-			if !head.hasPrev || a.e.version >= head.prev.version {
-				head.prev, head.hasPrev = a.e, true
-			}
+		if head := d.itemAt(e.link(), noBatch, nil); head != nil && (!head.hasPrev || a.e.version >= head.prev.version) {
+			head.prev, head.hasPrev = a.e, true
 		}
 	case a.e.version >= e.version:
 		d.cur[a.key] = a.e
-	}
-}
-
-// dropBehind forgets a version in flight behind its key's head once its
-// batch is acknowledged.
-func (d *Dedupe) dropBehind(k dedupeKey, seq uint64, msg int32) {
-	list := d.behind[k]
-	for i, p := range list {
-		if p.seq == seq && p.msg == msg {
-			list = append(list[:i], list[i+1:]...)
-			break
-		}
-	}
-	if len(list) == 0 {
-		delete(d.behind, k)
-	} else {
-		d.behind[k] = list
 	}
 }
