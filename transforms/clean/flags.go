@@ -145,8 +145,9 @@ type flagConfig struct {
 // of Acked, and it is safe: a flag drops nothing, so no record can be lost
 // by it, and batches are acknowledged in order, so the record a flag names
 // lands no later than the flagged one (or the process dies first, and both
-// are replayed). Acked only undoes what did not land: a record
-// that a later stage took out of its batch stops being a reference
+// are replayed). Acked only undoes what did not land: a document that a
+// later stage took out of its batch stops being a reference, or, for a
+// later version of an id, gives the id back to the version before it
 // (records processed in between may already name it; the flag is advisory).
 //
 // Outliers: for invoices, payments, claims (per expense type), bank lines,
@@ -239,7 +240,7 @@ func (s *FlagStage) Name() string { return FlagStageName }
 func (s *FlagStage) Preload(r *record.Record) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.flag(r, 0, &flagBatch{})
+	s.flag(r, -1, &flagBatch{})
 }
 
 // Process implements pipeline.Stage: it calls Set once per item, in order.
@@ -249,7 +250,7 @@ func (s *FlagStage) Process(ctx context.Context, b *pipeline.Batch) error {
 	fb := flagBatch{seq: b.Seq, items: len(b.Items)}
 	for i := range b.Items {
 		it := &b.Items[i]
-		s.cfg.set(it, s.flag(&it.Rec, b.Seq, &fb))
+		s.cfg.set(it, s.flag(&it.Rec, int32(it.Msg), &fb))
 	}
 	if len(s.pending) >= maxPendingBatches {
 		// Acked is not being called (the stage is not wired as an Acker):
@@ -262,7 +263,9 @@ func (s *FlagStage) Process(ctx context.Context, b *pipeline.Batch) error {
 }
 
 // Acked implements pipeline.Acker: documents of b that a later stage took
-// out of the batch never landed and stop being references.
+// out of the batch never landed. A first version stops being a reference;
+// a later one gives its id back to the version before it, which landed (or
+// which a later refusal unwinds in turn).
 func (s *FlagStage) Acked(b *pipeline.Batch) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -273,24 +276,47 @@ func (s *FlagStage) Acked(b *pipeline.Batch) {
 		if fb.seq != b.Seq || len(b.Items) >= fb.items {
 			continue // everything landed (or, for an older seq, was never acked: assume so)
 		}
-		type landedKey struct {
-			company string
-			id      fkey
-		}
-		landed := make(map[landedKey]struct{}, len(b.Items))
+		landed := make([]bool, len(b.Messages))
 		for i := range b.Items {
-			r := &b.Items[i].Rec
-			landed[landedKey{r.Company, s.idKey(r)}] = struct{}{}
+			landed[b.Items[i].Msg] = true
 		}
-		for _, d := range fb.docs {
-			if e := d.co.docs.at(d.slot); e.seq != d.seq || e.batch != fb.seq {
-				continue // forgotten (the slot is free or reused), or a newer version owns it
-			}
-			if _, ok := landed[landedKey{d.co.name, d.co.docs.key(d.slot)}]; !ok {
-				d.co.unindex(d.slot)
-				d.co.docs.remove(d.slot)
+		// Newest first: two versions of an id in the batch unwind in order.
+		for i := len(fb.docs) - 1; i >= 0; i-- {
+			if d := &fb.docs[i]; d.msg >= 0 && int(d.msg) < len(landed) && !landed[d.msg] {
+				s.undo(d)
 			}
 		}
+	}
+}
+
+// undo takes back a document version that did not land.
+func (s *FlagStage) undo(d *flagDoc) {
+	c := d.co
+	e := c.docs.at(d.slot)
+	if e.seq != d.seq {
+		return // forgotten: the slot is free, or another id's
+	}
+	if e.version != d.version {
+		// A newer version in flight holds the id: should it not land
+		// either, it falls back to what this one fell back to.
+		for i := range s.pending {
+			for j := range s.pending[i].docs {
+				if n := &s.pending[i].docs[j]; n.co == c && n.slot == d.slot && n.seq == d.seq && n.prev.version == d.version {
+					n.prev = d.prev
+				}
+			}
+		}
+		return
+	}
+	c.unindex(d.slot)
+	if d.prev.first {
+		c.docs.remove(d.slot)
+		return
+	}
+	e.version = d.prev.version
+	if d.prev.indexed {
+		e.at, e.date, e.indexed = d.prev.at, d.prev.date, true
+		e.same, c.byFP[e.at] = c.byFP[e.at], d.slot
 	}
 }
 
@@ -301,10 +327,25 @@ type flagBatch struct {
 	docs  []flagDoc
 }
 
+// flagDoc is a document version a batch in flight set, and what its id
+// held before, for Acked to restore if it does not land.
 type flagDoc struct {
-	co   *companyFlags
-	slot int32
-	seq  uint64 // the document's, to tell a reused slot
+	co      *companyFlags
+	slot    int32
+	msg     int32  // the record's message in its batch; -1 preloaded
+	seq     uint64 // the document's, to tell a reused slot
+	version uint64
+	prev    docState
+}
+
+// docState is an id's state before a version: none (first), or the
+// version and where it was indexed.
+type docState struct {
+	version uint64
+	at      fkey
+	date    record.Date
+	indexed bool
+	first   bool
 }
 
 // facts are the parts of a record the checks read.
@@ -354,7 +395,7 @@ func (s *FlagStage) company(name string) *companyFlags {
 }
 
 // flag computes one record's flags and updates the state with it.
-func (s *FlagStage) flag(r *record.Record, batch uint64, fb *flagBatch) Flags {
+func (s *FlagStage) flag(r *record.Record, msg int32, fb *flagBatch) Flags {
 	var f Flags
 	fx, ok := s.factsOf(r)
 	if !ok || r.Body.Kind() != r.Kind {
@@ -365,7 +406,7 @@ func (s *FlagStage) flag(r *record.Record, batch uint64, fb *flagBatch) Flags {
 	idk := s.idKey(r)
 	first := false // the id's first version (in the window)
 	if fx.dup {
-		f.DuplicateOf, first = s.nearDuplicate(c, r, &fx, idk, partyTag, party, batch, fb)
+		f.DuplicateOf, first = s.nearDuplicate(c, r, &fx, idk, partyTag, party, msg, fb)
 	} else if si := c.seen.get(idk); si != 0 {
 		c.seen.touch(si)
 	} else {
@@ -382,7 +423,7 @@ func (s *FlagStage) flag(r *record.Record, batch uint64, fb *flagBatch) Flags {
 // nearDuplicate returns the id of the earliest document r looks like,
 // and whether r is its id's first version; it updates the documents.
 func (s *FlagStage) nearDuplicate(c *companyFlags, r *record.Record, fx *facts, idk fkey, partyTag byte, party string,
-	batch uint64, fb *flagBatch) (dupOf string, first bool) {
+	msg int32, fb *flagBatch) (dupOf string, first bool) {
 	slot := c.docs.get(idk)
 	first = slot == 0
 	seq := s.arrivals + 1
@@ -421,7 +462,9 @@ func (s *FlagStage) nearDuplicate(c *companyFlags, r *record.Record, fx *facts, 
 	}
 	if fresh {
 		e := c.docs.at(slot)
-		e.version, e.batch = r.Version, batch
+		before := docState{version: e.version, at: e.at, date: e.date, indexed: e.indexed, first: first}
+		fb.docs = append(fb.docs, flagDoc{co: c, slot: slot, msg: msg, seq: seq, version: r.Version, prev: before})
+		e.version = r.Version
 		if e.indexed {
 			c.unindex(slot)
 			if indexed {
@@ -433,7 +476,6 @@ func (s *FlagStage) nearDuplicate(c *companyFlags, r *record.Record, fx *facts, 
 			c.byFP[at] = slot
 		}
 		c.docs.touch(slot)
-		fb.docs = append(fb.docs, flagDoc{c, slot, seq})
 	}
 	for first && c.docs.len() > s.cfg.window { // never the slot just pushed
 		old := c.docs.oldest()
@@ -553,7 +595,6 @@ type docEntry struct {
 	id      string
 	seq     uint64      // arrival number of the id's first version
 	version uint64      // newest version seen
-	batch   uint64      // batch of that version, for Acked
 	at      fkey        // where it is in byFP
 	date    record.Date // its document date
 	indexed bool        // in byFP

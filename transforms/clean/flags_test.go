@@ -262,6 +262,66 @@ func TestFlagAckedForgetsWhatDidNotLand(t *testing.T) {
 	}
 }
 
+// A refused version gives its id back to the version before it, which
+// landed: a copy of that one is still flagged, and the id's next version
+// is still the earlier document, never a copy of its copy. Whether the two
+// versions came in one batch or two, and whatever order the refusals of
+// versions in flight come in.
+func TestFlagAckedRestoresTheVersionBefore(t *testing.T) {
+	a1 := apInv("S1", 123450, 16, "PO-9")
+	a2 := flagWith(a1, func(i *record.Invoice) { i.Total.Minor = 999 })
+	other := fr{id: "Z", body: apInv("S9", 5, 1, "")}
+	refuse := func(b *pipeline.Batch, version uint64) {
+		b.Keep(func(it *pipeline.Item) bool { return it.Rec.ID != "A" || it.Rec.Version != version })
+	}
+	check := func(t *testing.T, s *FlagStage, log *flagLog, seq uint64) {
+		t.Helper()
+		f := runFlagBatch(t, s, log, flagBatchOf(seq, fr{id: "B", body: a1}, fr{id: "A", version: 3, body: a1}))
+		if f[0].DuplicateOf != "A" || f[1].DuplicateOf != "" {
+			t.Fatalf("B→%q (want A: A version 1 landed), A version 3→%q (want none)", f[0].DuplicateOf, f[1].DuplicateOf)
+		}
+	}
+	t.Run("two batches", func(t *testing.T) {
+		log := &flagLog{}
+		s := NewFlagStage(FlagOptions{Set: log.set})
+		b0 := flagBatchOf(0, fr{id: "A", body: a1})
+		runFlagBatch(t, s, log, b0)
+		s.Acked(b0)
+		b1 := flagBatchOf(1, fr{id: "A", version: 2, body: a2}, other)
+		runFlagBatch(t, s, log, b1)
+		refuse(b1, 2)
+		s.Acked(b1)
+		check(t, s, log, 2)
+	})
+	t.Run("one batch", func(t *testing.T) {
+		log := &flagLog{}
+		s := NewFlagStage(FlagOptions{Set: log.set})
+		b0 := flagBatchOf(0, fr{id: "A", body: a1}, fr{id: "A", version: 2, body: a2}, other)
+		runFlagBatch(t, s, log, b0)
+		refuse(b0, 2)
+		s.Acked(b0)
+		check(t, s, log, 1)
+	})
+	t.Run("the older refused first", func(t *testing.T) {
+		// Version 1 landed; versions 2 and 3 in flight are both refused,
+		// 2 while 3 already holds the id.
+		log := &flagLog{}
+		s := NewFlagStage(FlagOptions{Set: log.set})
+		b0 := flagBatchOf(0, fr{id: "A", body: a1})
+		runFlagBatch(t, s, log, b0)
+		s.Acked(b0)
+		b1 := flagBatchOf(1, fr{id: "A", version: 2, body: a2}, other)
+		b2 := flagBatchOf(2, fr{id: "A", version: 3, body: a2}, other)
+		runFlagBatch(t, s, log, b1)
+		runFlagBatch(t, s, log, b2)
+		refuse(b1, 2)
+		s.Acked(b1)
+		refuse(b2, 3)
+		s.Acked(b2)
+		check(t, s, log, 3)
+	})
+}
+
 func TestFlagPreload(t *testing.T) {
 	log := &flagLog{}
 	s := NewFlagStage(FlagOptions{Set: log.set})
