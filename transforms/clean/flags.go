@@ -57,9 +57,7 @@ type FlagOptions struct {
 	Set func(it *pipeline.Item, f Flags)
 	// Window is how many documents (distinct ids of invoices, payments
 	// and claims) each company remembers for near-duplicates, least
-	// recently seen forgotten first; as many ids of bank lines, sales and
-	// purchase orders are remembered apart, to count each amount once.
-	// Default 50,000.
+	// recently seen forgotten first. Default 50,000.
 	Window int
 	// PaymentDays is how far apart two payments' value dates may be to be
 	// near-duplicates. Default 3; negative means the same day only.
@@ -152,19 +150,22 @@ type flagConfig struct {
 //
 // Outliers: for invoices, payments, claims (per expense type), bank lines,
 // sales and purchase orders, each (company, source, kind, direction, party,
-// currency, sign) keeps its last History amounts, one per id (a new version
-// is judged but not counted again, unless the id has left the window). Once it holds MinHistory amounts, a record is
-// judged against them before its own amount joins: see Flags. All of it is
+// currency, sign) keeps the latest amounts of its last History ids (a new
+// version's amount takes the place of the id's earlier one). Once it holds
+// MinHistory amounts of other ids, a record is judged against them, its
+// id's own amount left out, before its amount joins: see Flags. So a
+// message read again is judged as the first time, and a restart, which
+// rebuilds the histories from the newest rows, keeps what a run keeps.
+// All of it is
 // integer arithmetic on minor units; only a score whose spread exceeds 64
 // bits (a MAD above about 10^15 minor units) is divided in float64.
 //
 // Memory, per company: at most Window documents (about 200 bytes each with
-// a short id), Window other ids (about 65 bytes each) and Series histories
-// (about 170 bytes plus 16 per amount kept: under 1 KB at History 50), as
-// BenchmarkFlagStageMemory measures. At the defaults that is at most about
-// 10 + 3 + 5 = 18 MB for a company that has sent that much, plus 24 bytes
-// per record of the batches not yet acknowledged (at most 4,096 batches
-// are remembered). Companies are those of the partitions this instance
+// a short id) and Series histories (about 200 bytes plus 24 per amount
+// kept: about 1.4 KB at History 50), as BenchmarkFlagStageMemory measures.
+// At the defaults that is at most about 10 + 7 = 17 MB for a company that
+// has sent that much, plus 64 bytes per document of the batches not yet
+// acknowledged (at most 4,096 batches are remembered). Companies are those of the partitions this instance
 // consumes.
 //
 // Restarts: the state is memory only. Records replayed after a restart meet
@@ -181,6 +182,7 @@ type FlagStage struct {
 	arrivals  uint64 // ids seen, over all companies: a document's order
 	companies map[string]*companyFlags
 	pending   []flagBatch // in batch order
+	scratch   []int64     // for outlier judgements
 }
 
 // NewFlagStage returns a flag stage with opt's settings.
@@ -387,7 +389,6 @@ func (s *FlagStage) company(name string) *companyFlags {
 	if c == nil {
 		c = &companyFlags{name: strings.Clone(name), byFP: map[fkey]int32{}}
 		c.docs.init()
-		c.seen.init()
 		c.series.init()
 		s.companies[c.name] = c
 	}
@@ -404,28 +405,19 @@ func (s *FlagStage) flag(r *record.Record, msg int32, fb *flagBatch) Flags {
 	c := s.company(r.Company)
 	partyTag, party := partyKey(fx.party)
 	idk := s.idKey(r)
-	first := false // the id's first version (in the window)
 	if fx.dup {
-		f.DuplicateOf, first = s.nearDuplicate(c, r, &fx, idk, partyTag, party, msg, fb)
-	} else if si := c.seen.get(idk); si != 0 {
-		c.seen.touch(si)
-	} else {
-		first = true
-		c.seen.push(idk, struct{}{})
-		for c.seen.len() > s.cfg.window {
-			c.seen.remove(c.seen.oldest())
-		}
+		f.DuplicateOf = s.nearDuplicate(c, r, &fx, idk, partyTag, party, msg, fb)
 	}
-	f.Outlier, f.OutlierScore = s.outlier(c, r, &fx, partyTag, party, first)
+	f.Outlier, f.OutlierScore = s.outlier(c, r, &fx, partyTag, party, idk)
 	return f
 }
 
-// nearDuplicate returns the id of the earliest document r looks like,
-// and whether r is its id's first version; it updates the documents.
+// nearDuplicate returns the id of the earliest document r looks like; it
+// updates the documents.
 func (s *FlagStage) nearDuplicate(c *companyFlags, r *record.Record, fx *facts, idk fkey, partyTag byte, party string,
-	msg int32, fb *flagBatch) (dupOf string, first bool) {
+	msg int32, fb *flagBatch) (dupOf string) {
 	slot := c.docs.get(idk)
-	first = slot == 0
+	first := slot == 0
 	seq := s.arrivals + 1
 	fresh := true // not a re-send of a version already seen, nor an older one
 	if !first {
@@ -482,12 +474,12 @@ func (s *FlagStage) nearDuplicate(c *companyFlags, r *record.Record, fx *facts, 
 		c.unindex(old)
 		c.docs.remove(old)
 	}
-	return dupOf, first
+	return dupOf
 }
 
-// outlier judges r's amount against its history, and adds it there when
-// first.
-func (s *FlagStage) outlier(c *companyFlags, r *record.Record, fx *facts, partyTag byte, party string, first bool) (bool, int32) {
+// outlier judges r's amount against its history, where it then takes the
+// place of its id's amount.
+func (s *FlagStage) outlier(c *companyFlags, r *record.Record, fx *facts, partyTag byte, party string, idk fkey) (bool, int32) {
 	x := fx.amount.Minor
 	if x == 0 || partyTag == 0 || x > maxOutlierAmount || x < -maxOutlierAmount {
 		return false, 0
@@ -502,10 +494,10 @@ func (s *FlagStage) outlier(c *companyFlags, r *record.Record, fx *facts, partyT
 	}
 	c.series.touch(si)
 	a := c.series.at(si)
-	out, score := a.judge(x, &s.cfg)
-	if first {
-		a.add(x, s.cfg.history) // count an id's amount once, with its first version
-	}
+	id := idk.a | 1 // never 0, which no id is
+	i := a.at(id)
+	out, score := a.judge(x, i, &s.cfg, &s.scratch)
+	a.add(x, id, i, s.cfg.history)
 	return out, score
 }
 
@@ -571,7 +563,6 @@ func (s *FlagStage) seriesKey(r *record.Record, fx *facts, partyTag byte, party 
 type companyFlags struct {
 	name   string
 	docs   lru[fkey, docEntry]     // invoices, payments, claims by kind, source and id
-	seen   lru[fkey, struct{}]     // the other kinds' ids, to count an amount once
 	byFP   map[fkey]int32          // chains of docs by fingerprint and date bucket
 	series lru[fkey, amountSeries] // by seriesKey
 }

@@ -322,6 +322,52 @@ func TestFlagAckedRestoresTheVersionBefore(t *testing.T) {
 	})
 }
 
+// A message read again (its batch landed, the commit was lost) is judged
+// as the first time: its own amount, already in its party's history, is
+// left out of the judgement, as is an earlier version's for a new one.
+func TestFlagReadAgainJudgedAsBefore(t *testing.T) {
+	log := &flagLog{}
+	s := NewFlagStage(FlagOptions{Set: log.set})
+	var rs []fr
+	for i := range 7 {
+		rs = append(rs, fr{id: fmt.Sprint("H", i), body: apInv("S2", 1000, i+1, "")})
+	}
+	runFlagBatch(t, s, log, flagBatchOf(0, rs...))
+	x := fr{id: "X", body: apInv("S2", 50000, 9, "")}
+	first := runFlagBatch(t, s, log, flagBatchOf(1, x))[0]
+	again := runFlagBatch(t, s, log, flagBatchOf(2, x))[0]
+	if first != again {
+		t.Fatalf("X the first time %+v, read again %+v", first, again)
+	}
+	runFlagBatch(t, s, log, flagBatchOf(3, fr{id: "H7", body: apInv("S2", 1000, 8, "")}))
+	x2 := fr{id: "X", version: 2, body: apInv("S2", 50000, 9, "")}
+	if f := runFlagBatch(t, s, log, flagBatchOf(4, x2))[0]; !f.Outlier {
+		t.Fatalf("X version 2 %+v: 50000 against eight amounts of 1000 is an outlier", f)
+	}
+}
+
+// A party's history holds each id's latest amount, as a restart preloads
+// it: eight drafts of 1.00 corrected to 100.00 make 100.00 normal, live
+// and after a restart alike.
+func TestFlagHistoryKeepsLatestAmounts(t *testing.T) {
+	log := &flagLog{}
+	live := NewFlagStage(FlagOptions{Set: log.set})
+	restarted := NewFlagStage(FlagOptions{Set: log.set})
+	for i := range 8 {
+		id := fmt.Sprint("H", i)
+		runFlagBatch(t, live, log, flagBatchOf(uint64(2*i), fr{id: id, body: apInv("S2", 100, i+1, "")}))
+		v2 := fr{id: id, version: 2, body: apInv("S2", 10000, i+1, "")}
+		runFlagBatch(t, live, log, flagBatchOf(uint64(2*i+1), v2))
+		restarted.Preload(&flagBatchOf(0, v2).Items[0].Rec)
+	}
+	n := fr{id: "N", body: apInv("S2", 10000, 20, "")}
+	l := runFlagBatch(t, live, log, flagBatchOf(100, n))[0]
+	r := runFlagBatch(t, restarted, log, flagBatchOf(0, n))[0]
+	if l != r || l.Outlier {
+		t.Fatalf("N live %+v, after a restart %+v; want both not outliers", l, r)
+	}
+}
+
 func TestFlagPreload(t *testing.T) {
 	log := &flagLog{}
 	s := NewFlagStage(FlagOptions{Set: log.set})
@@ -572,9 +618,42 @@ func refJudge(hist []int64, x int64, k, minSpread float64) (bool, float64) {
 	return d > k*s, 100 * d / s
 }
 
+// The history against a plain model: each id's latest amount, ids kept in
+// the order they first came, the oldest pushed out once size are held.
+func TestAmountSeriesKeepsLatestAmountPerID(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 2000 {
+		size := 1 + rng.IntN(8)
+		var a amountSeries
+		var order []uint64
+		amount := map[uint64]int64{}
+		for range rng.IntN(40) {
+			id, x := uint64(1+rng.IntN(12)), rng.Int64N(21)-10
+			a.add(x, id, a.at(id), size)
+			if _, ok := amount[id]; !ok {
+				order = append(order, id)
+				if len(order) > size {
+					delete(amount, order[0])
+					order = order[1:]
+				}
+			}
+			amount[id] = x
+			var want []int64
+			for _, v := range amount {
+				want = append(want, v)
+			}
+			slices.Sort(want)
+			if !slices.Equal(a.sorted, want) || len(a.ring) != len(want) {
+				t.Fatalf("size %d after %d→%d: sorted %v ring %v, want %v", size, id, x, a.sorted, a.ring, want)
+			}
+		}
+	}
+}
+
 func TestFlagOutlierMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	cfg := &NewFlagStage(FlagOptions{}).cfg
+	var scratch []int64
 	for range 20000 {
 		n := 8 + rng.IntN(43)
 		scale := int64(1) << rng.IntN(40)
@@ -587,16 +666,29 @@ func TestFlagOutlierMatchesReference(t *testing.T) {
 				v = base // ties, MAD 0 at times
 			}
 			hist = append(hist, v)
-			a.add(v, 50)
+			a.add(v, uint64(len(hist)), -1, 50)
 		}
 		x := base + rng.Int64N(3*base+1)
-		out, score := a.judge(x, cfg)
+		out, score := a.judge(x, -1, cfg, &scratch)
 		wantOut, wantScore := refJudge(hist, x, 5, 0.02)
 		if math.Abs(wantScore-500) > 1e-6 && out != wantOut {
 			t.Fatalf("history %v, x %d: outlier %v, want %v (score %.4f)", hist, x, out, wantOut, wantScore)
 		}
 		if math.Abs(float64(score)-math.Min(wantScore, math.MaxInt32)) > 1 {
 			t.Fatalf("history %v, x %d: score %d, want %.2f", hist, x, score, wantScore)
+		}
+		// Judged as the k-th id of the history, its own amount is left out.
+		k := rng.IntN(n)
+		out, score = a.judge(x, a.at(uint64(k+1)), cfg, &scratch)
+		others := slices.Delete(slices.Clone(hist), k, k+1)
+		switch wantOut, wantScore := refJudge(others, x, 5, 0.02); {
+		case len(others) < cfg.minHistory:
+			if out || score != 0 {
+				t.Fatalf("history %v less %d, x %d: %v %d with too short a history", hist, hist[k], x, out, score)
+			}
+		case math.Abs(wantScore-500) > 1e-6 && out != wantOut,
+			math.Abs(float64(score)-math.Min(wantScore, math.MaxInt32)) > 1:
+			t.Fatalf("history %v less %d, x %d: %v %d, want %v %.2f", hist, hist[k], x, out, score, wantOut, wantScore)
 		}
 	}
 }
@@ -750,17 +842,12 @@ func BenchmarkFlagStageMemory(b *testing.B) {
 		for i := range series {
 			a := c.series.at(c.series.push(fkey{uint64(i), 1}, amountSeries{}))
 			for j := range DefaultHistory {
-				a.add(int64(1000+j), DefaultHistory)
+				a.add(int64(1000+j), uint64(j+1), -1, DefaultHistory)
 			}
 		}
 		h2 := heap()
-		for i := range docs {
-			c.seen.push(fkey{uint64(i), 2}, struct{}{})
-		}
-		h3 := heap()
 		runtime.KeepAlive(s)
 		b.ReportMetric(float64(h1-h0)/docs, "B/doc")
 		b.ReportMetric(float64(h2-h1)/series, "B/series")
-		b.ReportMetric(float64(h3-h2)/docs, "B/other-id")
 	}
 }

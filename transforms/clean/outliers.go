@@ -10,25 +10,46 @@ import (
 	"slices"
 )
 
-// amountSeries is a bounded history of one party's amounts.
+// amountSeries is a bounded history of one party's amounts, one per id:
+// the id's latest, as a restart rebuilds it from the landed rows.
 type amountSeries struct {
-	ring   []int64 // in arrival order; a ring once full
-	next   int     // the slot the next amount overwrites once full
-	sorted []int64 // the same amounts, ascending
+	ring   []int64  // in arrival order of the ids; a ring once full
+	ids    []uint64 // the id of each amount in ring
+	next   int      // the slot the next id overwrites once full
+	sorted []int64  // the same amounts, ascending
 }
 
-func (a *amountSeries) add(x int64, size int) {
+// add puts id's amount x in the history: in place of the id's amount if it
+// is there (at i, from at), else as the newest, pushing out the oldest once
+// size are held.
+func (a *amountSeries) add(x int64, id uint64, i, size int) {
+	if i >= 0 {
+		a.replaceSorted(a.ring[i], x)
+		a.ring[i] = x
+		return
+	}
 	if len(a.ring) < size {
 		a.ring = append(growTo(a.ring, size), x)
-	} else {
-		old := a.ring[a.next]
-		a.ring[a.next] = x
-		a.next = (a.next + 1) % size
-		i, _ := slices.BinarySearch(a.sorted, old)
-		a.sorted = slices.Delete(a.sorted, i, i+1)
+		a.ids = append(a.ids, id)
+		a.sorted = insertSorted(growTo(a.sorted, size), x)
+		return
 	}
-	i, _ := slices.BinarySearch(a.sorted, x)
-	a.sorted = slices.Insert(growTo(a.sorted, size), i, x)
+	a.replaceSorted(a.ring[a.next], x)
+	a.ring[a.next], a.ids[a.next] = x, id
+	a.next = (a.next + 1) % size
+}
+
+// at returns where id's amount is in the history, or -1.
+func (a *amountSeries) at(id uint64) int { return slices.Index(a.ids, id) }
+
+func (a *amountSeries) replaceSorted(old, x int64) {
+	i, _ := slices.BinarySearch(a.sorted, old)
+	a.sorted = insertSorted(slices.Delete(a.sorted, i, i+1), x)
+}
+
+func insertSorted(s []int64, x int64) []int64 {
+	i, _ := slices.BinarySearch(s, x)
+	return slices.Insert(s, i, x)
 }
 
 // growTo makes room for one more value, growing by doubling but never
@@ -50,11 +71,22 @@ func growTo(s []int64, size int) []int64 {
 // times 40,000 (s40 = max(14826·mad4, 2·bp·|m2|)), the test
 // |x − median| > k·S becomes dev2·2,000,000 > k100·s40, and the score
 // 100·|x − median|/S is dev2·2,000,000/s40, in 128-bit arithmetic.
-func (a *amountSeries) judge(x int64, cfg *flagConfig) (bool, int32) {
-	if len(a.sorted) < cfg.minHistory {
+//
+// The id's own amount, if the history holds it (a message read again, or a
+// new version of the id), is left out: an amount is judged against the
+// others. i is where the id's amount is (at), or -1; scratch is reused
+// for the history without it.
+func (a *amountSeries) judge(x int64, i int, cfg *flagConfig, scratch *[]int64) (bool, int32) {
+	hist := a.sorted
+	if i >= 0 {
+		j, _ := slices.BinarySearch(hist, a.ring[i])
+		*scratch = append(append((*scratch)[:0], hist[:j]...), hist[j+1:]...)
+		hist = *scratch
+	}
+	if len(hist) < cfg.minHistory {
 		return false, 0
 	}
-	m2, mad4 := medianMAD(a.sorted)
+	m2, mad4 := medianMAD(hist)
 	dev2 := absDiff(2*x, m2)
 	s40 := maxU128(mul64(madConsistencyTimes, mad4), mul64(2*cfg.spreadBP, absDiff(m2, 0)))
 	lhs := mul64(dev2, scoreNumerator)
