@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/erpflow/erpflow/connectors/clickhouse"
+	"github.com/erpflow/erpflow/pipeline"
 	"github.com/erpflow/erpflow/pipeline/record"
 )
 
@@ -78,5 +80,50 @@ func TestLandedReadsBackNewestVersionsAndPlaces(t *testing.T) {
 	}
 	if _, _, err := clickhouse.LandedAfter(ctx, conn, map[string]map[int]int64{"x' OR 1=1 --": {0: 0}}, 3, collect); err == nil {
 		t.Fatal("LandedAfter took a topic name that is not one")
+	}
+}
+
+// TestRecentInOrderOfFirstArrival: the flag stage takes the earlier of two
+// look-alike documents as the original, so a restart must preload them in
+// the order their first versions came, not their newest: A, then its copy
+// B, then A's second version still gives A before B; within one second,
+// the offset decides.
+func TestRecentInOrderOfFirstArrival(t *testing.T) {
+	ctx := context.Background()
+	conn := altered(t)
+	b := docBatch(t)
+	var inv pipeline.Item
+	for _, it := range b.Items {
+		if it.Rec.Kind == record.KindInvoice {
+			inv = it
+		}
+	}
+	t0 := inv.Rec.IngestTime.Truncate(time.Second)
+	at := func(id string, version uint64, offset int64, ingest time.Time) pipeline.Item {
+		it := inv
+		it.Rec.ID, it.Rec.Version, it.Rec.IngestTime = id, version, ingest
+		it.Rec.Provenance.Topic, it.Rec.Provenance.Offset = "erp.invoices", offset
+		return it
+	}
+	b.Items = []pipeline.Item{
+		at("A", 1, 10, t0),
+		at("B", 1, 11, t0.Add(time.Second)),
+		at("A", 2, 12, t0.Add(2*time.Second)),
+		at("D", 1, 21, t0.Add(3*time.Second)), // D and C in one second:
+		at("C", 1, 22, t0.Add(3*time.Second)), // D came first
+	}
+	if err := clickhouse.NewSink(conn).Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if _, err := clickhouse.Recent(ctx, conn, t0.Add(-time.Hour), 100, func(r *record.Record) {
+		if r.Kind == record.KindInvoice {
+			got = append(got, fmt.Sprintf("%s v%d", r.ID, r.Version))
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "[A v2 B v1 D v1 C v1]"; fmt.Sprint(got) != want {
+		t.Fatalf("preload order %v, want %s", got, want)
 	}
 }

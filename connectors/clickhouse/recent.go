@@ -24,7 +24,8 @@ var recentQueries = map[record.Kind]string{
 }
 
 // Recent calls f with the latest version of up to limit records of each
-// kind with an amount landed since since, oldest first within them, built
+// kind with an amount landed since since, in the order their first
+// versions landed (oldest first, by partition offset within a second), built
 // just far enough for the flag stage (party, amount, date, class, status).
 // The job rebuilds the flag stage's memory from it after a restart.
 func Recent(ctx context.Context, conn driver.Conn, since time.Time, limit int, f func(*record.Record)) (int, error) {
@@ -34,10 +35,24 @@ func Recent(ctx context.Context, conn driver.Conn, since time.Time, limit int, f
 		if !ok {
 			continue
 		}
-		q := fmt.Sprintf(`SELECT company, source, id, version, %s FROM (
-			SELECT *, ingest_time AS t FROM %s FINAL WHERE ingest_time >= toDateTime('%s', 'UTC')
-			ORDER BY t DESC LIMIT %d) ORDER BY t`,
-			cols, Tables[k], since.UTC().Format("2006-01-02 15:04:05"), limit)
+		// The newest row of each record, in the order the records' first
+		// versions came: the flag stage takes the earlier of two look-alike
+		// documents as the original, and a document's newest version may
+		// have come after its copy. Within one second (ingest_time's
+		// resolution), the first version's offset decides: look-alikes are
+		// of one company, kind and source, so of one partition.
+		since := since.UTC().Format("2006-01-02 15:04:05")
+		q := fmt.Sprintf(`SELECT company, source, id, version, %[1]s FROM (
+			SELECT * FROM %[2]s FINAL WHERE ingest_time >= toDateTime('%[3]s', 'UTC')
+			ORDER BY ingest_time DESC LIMIT %[4]d
+		) ANY LEFT JOIN (
+			SELECT company, source, id, min(ingest_time) AS first_time, min(src_offset) AS first_offset
+			FROM %[5]s
+			WHERE (company, source, id) IN (SELECT company, source, id FROM %[2]s WHERE ingest_time >= toDateTime('%[3]s', 'UTC'))
+			GROUP BY company, source, id
+		) USING (company, source, id)
+		ORDER BY first_time, first_offset, company, source, id`,
+			cols, Tables[k], since, limit, VersionsTable(k))
 		rows, err := conn.Query(ctx, q)
 		if err != nil {
 			return n, fmt.Errorf("read recent %s: %w", Tables[k], err)

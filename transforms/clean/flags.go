@@ -238,7 +238,9 @@ func (s *FlagStage) Name() string { return FlagStageName }
 
 // Preload makes r, a record already landed, a reference for the records
 // after it: as if processed and acknowledged, without flags. Preload the
-// records of a company in the order they arrived (by ingest time).
+// newest version of each record of a company in the order the records'
+// first versions arrived: of two look-alikes, the earlier is the original
+// (clickhouse.Recent reads them so).
 func (s *FlagStage) Preload(r *record.Record) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
