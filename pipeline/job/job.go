@@ -57,11 +57,18 @@ func ClickHouseConfig(c config.ClickHouse) clickhouse.Config {
 // stage at start (its own window per company is of the same order).
 const flagPreload = 50_000
 
-// newFlagStage marks near-duplicates and outlying amounts on the record.
-func newFlagStage() *clean.FlagStage {
-	return clean.NewFlagStage(clean.FlagOptions{Set: func(it *pipeline.Item, f clean.Flags) {
-		it.Rec.Flags = record.Flags{DuplicateOf: f.DuplicateOf, Outlier: f.Outlier, OutlierScore: f.OutlierScore}
-	}})
+// newFlagStage marks near-duplicates and outlying amounts on the record. It
+// starts over from ClickHouse's recent rows after a rebalance, as at start.
+func newFlagStage(conn driver.Conn) *clean.FlagStage {
+	return clean.NewFlagStage(clean.FlagOptions{
+		Set: func(it *pipeline.Item, f clean.Flags) {
+			it.Rec.Flags = record.Flags{DuplicateOf: f.DuplicateOf, Outlier: f.Outlier, OutlierScore: f.OutlierScore}
+		},
+		Reload: func(ctx context.Context, f func(*record.Record)) error {
+			_, err := clickhouse.Recent(ctx, conn, time.Now().Add(-dedupeLookback), flagPreload, f)
+			return err
+		},
+	})
 }
 
 // dedupeLookback is how far back the dedupe stage's memory is rebuilt from
@@ -134,7 +141,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 	log.Info("dedupe seeded from ClickHouse", "records", seeded, "since", dedupeLookback)
 	// The flag stage's memory is rebuilt the same way, so near-duplicates and
 	// outliers are judged against documents from before the restart too.
-	flags := newFlagStage()
+	flags := newFlagStage(conn)
 	preloaded, err := clickhouse.Recent(ctx, conn, time.Now().Add(-dedupeLookback), flagPreload, flags.Preload)
 	if err != nil {
 		return Result{}, fmt.Errorf("preload flags: %w", err)

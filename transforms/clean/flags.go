@@ -2,9 +2,11 @@ package clean
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/erpflow/erpflow/pipeline"
 	"github.com/erpflow/erpflow/pipeline/record"
@@ -80,6 +82,12 @@ type FlagOptions struct {
 	// flagging a few cents. Default 0.02, so that with K = 5 an amount within
 	// 10% of the median never flags. Kept to basis points.
 	MinSpread float64
+	// Reload, when a new assignment generation comes (companies may have
+	// moved to or from this member, and another member may have landed
+	// records of them meanwhile), gives the records to start over from, as
+	// Preload takes them; the stage first waits for the batches before to
+	// land. Nil keeps the state across generations.
+	Reload func(ctx context.Context, f func(*record.Record)) error
 }
 
 // Defaults of FlagOptions.
@@ -108,6 +116,7 @@ type flagConfig struct {
 	minHistory  int
 	k100        uint64 // K × 100
 	spreadBP    uint64 // MinSpread × 10,000
+	reload      func(ctx context.Context, f func(*record.Record)) error
 }
 
 // FlagStage flags records for people and for the matching stage; it never
@@ -165,13 +174,16 @@ type flagConfig struct {
 // kept: about 1.4 KB at History 50), as BenchmarkFlagStageMemory measures.
 // At the defaults that is at most about 10 + 7 = 17 MB for a company that
 // has sent that much, plus 64 bytes per document of the batches not yet
-// acknowledged (at most 4,096 batches are remembered). Companies are those of the partitions this instance
-// consumes.
+// acknowledged (at most 4,096 batches are remembered). Companies are those
+// preloaded and those whose records came since.
 //
-// Restarts: the state is memory only. Records replayed after a restart meet
-// a window that starts empty unless Preload fills it (from ClickHouse, say,
-// when partitions are assigned), so without it a replayed duplicate of a
-// record from before the commit point loses its flag.
+// Restarts and rebalances: the state is memory only. Records replayed
+// after a restart meet a window that starts empty unless Preload fills it
+// (the job preloads ClickHouse's recent rows), so without it a replayed
+// duplicate of a record from before the commit point loses its flag. A new
+// assignment generation starts over from Reload, once the batches before
+// it have landed: companies may have moved, and what another member landed
+// of them is not in this one's memory.
 type FlagStage struct {
 	cfg flagConfig
 
@@ -183,12 +195,21 @@ type FlagStage struct {
 	companies map[string]*companyFlags
 	pending   []flagBatch // in batch order
 	scratch   []int64     // for outlier judgements
+
+	// epoch is the assignment generation of the last batch processed (-1
+	// before the first); landed is one past the last batch acknowledged.
+	// Both are for Reload; Process reads epoch without mu.
+	epoch     int64
+	processed bool
+	landed    atomic.Uint64
+	ackCh     chan struct{}
+	waiting   atomic.Bool
 }
 
 // NewFlagStage returns a flag stage with opt's settings.
 func NewFlagStage(opt FlagOptions) *FlagStage {
 	cfg := flagConfig{set: opt.Set, window: opt.Window, paymentDays: opt.PaymentDays,
-		series: opt.Series, history: opt.History, minHistory: opt.MinHistory}
+		series: opt.Series, history: opt.History, minHistory: opt.MinHistory, reload: opt.Reload}
 	if cfg.set == nil {
 		cfg.set = func(*pipeline.Item, Flags) {}
 	}
@@ -223,14 +244,14 @@ func NewFlagStage(opt FlagOptions) *FlagStage {
 		sp = DefaultMinSpread
 	}
 	cfg.spreadBP = uint64(max(1, math.Round(min(sp, 100)*10_000)))
-	s := &FlagStage{cfg: cfg, companies: map[string]*companyFlags{}}
+	s := &FlagStage{cfg: cfg, companies: map[string]*companyFlags{}, epoch: -1, ackCh: make(chan struct{}, 1)}
 	s.keys.init()
 	return s
 }
 
 var (
-	_ pipeline.Stage = (*FlagStage)(nil)
-	_ pipeline.Acker = (*FlagStage)(nil)
+	_ pipeline.Stage     = (*FlagStage)(nil)
+	_ pipeline.AckWaiter = (*FlagStage)(nil)
 )
 
 // Name implements pipeline.Stage.
@@ -249,8 +270,12 @@ func (s *FlagStage) Preload(r *record.Record) {
 
 // Process implements pipeline.Stage: it calls Set once per item, in order.
 func (s *FlagStage) Process(ctx context.Context, b *pipeline.Batch) error {
+	if err := s.newGeneration(ctx, b); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.processed = true
 	fb := flagBatch{seq: b.Seq, items: len(b.Items)}
 	for i := range b.Items {
 		it := &b.Items[i]
@@ -266,13 +291,61 @@ func (s *FlagStage) Process(ctx context.Context, b *pipeline.Batch) error {
 	return nil
 }
 
+// newGeneration starts over from Reload when b is the first batch of a
+// new assignment generation.
+func (s *FlagStage) newGeneration(ctx context.Context, b *pipeline.Batch) error {
+	epoch := s.epoch
+	for i := range b.Messages {
+		epoch = max(epoch, b.Messages[i].Epoch)
+	}
+	if epoch == s.epoch {
+		return nil
+	}
+	first := s.epoch < 0
+	s.epoch = epoch
+	if first || s.cfg.reload == nil {
+		return nil
+	}
+	// The batches before are on their way to ClickHouse: the reload must
+	// see them.
+	s.waiting.Store(true)
+	for s.landed.Load() < b.Seq && s.processed {
+		select {
+		case <-s.ackCh:
+		case <-ctx.Done():
+			s.waiting.Store(false)
+			return ctx.Err()
+		}
+	}
+	s.waiting.Store(false)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.companies, s.pending = map[string]*companyFlags{}, nil
+	var err error
+	if err = s.cfg.reload(ctx, func(r *record.Record) { s.flag(r, -1, &flagBatch{}) }); err != nil {
+		err = fmt.Errorf("flags: reload after a new assignment: %w", err)
+	}
+	return err
+}
+
+// WaitingForAcks implements pipeline.AckWaiter: true while Process waits
+// for the batches before a new generation's first to land.
+func (s *FlagStage) WaitingForAcks() bool { return s.waiting.Load() }
+
 // Acked implements pipeline.Acker: documents of b that a later stage took
 // out of the batch never landed. A first version stops being a reference;
 // a later one gives its id back to the version before it, which landed (or
 // which a later refusal unwinds in turn).
 func (s *FlagStage) Acked(b *pipeline.Batch) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	defer func() {
+		s.mu.Unlock()
+		s.landed.Store(b.Seq + 1)
+		select {
+		case s.ackCh <- struct{}{}:
+		default:
+		}
+	}()
 	for len(s.pending) > 0 && s.pending[0].seq <= b.Seq {
 		fb := s.pending[0]
 		s.pending[0] = flagBatch{}

@@ -368,6 +368,56 @@ func TestFlagHistoryKeepsLatestAmounts(t *testing.T) {
 	}
 }
 
+// A new assignment generation may have moved companies to or from this
+// member, and what another member landed meanwhile is not in its memory:
+// once the batches before it have landed, the stage starts over from what
+// Reload gives (ClickHouse's rows, in the job).
+func TestFlagReloadOnNewAssignment(t *testing.T) {
+	a := apInv("S1", 123450, 16, "PO-9")
+	c := apInv("S2", 5000, 3, "PO-1")
+	reloads := 0
+	log := &flagLog{}
+	s := NewFlagStage(FlagOptions{Set: log.set, Reload: func(ctx context.Context, f func(*record.Record)) error {
+		reloads++
+		// Another member landed C; A, landed here, is there too.
+		f(&flagBatchOf(0, fr{id: "A", body: a}).Items[0].Rec)
+		f(&flagBatchOf(0, fr{id: "C", body: c}).Items[0].Rec)
+		return nil
+	}})
+	epoch := func(b *pipeline.Batch, e int64) *pipeline.Batch {
+		for i := range b.Messages {
+			b.Messages[i].Epoch = e
+		}
+		return b
+	}
+	b0 := epoch(flagBatchOf(0, fr{id: "A", body: a}), 1)
+	runFlagBatch(t, s, log, b0)
+	b1 := epoch(flagBatchOf(1, fr{id: "X", body: apInv("S3", 700, 2, "")}), 1)
+	runFlagBatch(t, s, log, b1)
+	if reloads != 0 {
+		t.Fatalf("%d reloads in the first generation", reloads)
+	}
+	// Generation 2: Process waits for b0 and b1 to land.
+	b2 := epoch(flagBatchOf(2, fr{id: "D", body: c}, fr{id: "B", body: a}, fr{id: "Y", body: apInv("S3", 700, 2, "")}), 2)
+	done := make(chan []Flags)
+	go func() { done <- runFlagBatch(t, s, log, b2) }()
+	for !s.WaitingForAcks() {
+		select {
+		case f := <-done:
+			t.Fatalf("generation 2's first batch went through before the batches before it landed: %+v", f)
+		default:
+			runtime.Gosched()
+		}
+	}
+	s.Acked(b0)
+	s.Acked(b1)
+	f := <-done
+	if reloads != 1 || f[0].DuplicateOf != "C" || f[1].DuplicateOf != "A" || f[2].DuplicateOf != "" {
+		t.Fatalf("%d reloads; D→%q (want C, from the reload), B→%q (want A), Y→%q (want none: the reload is what counts, and it left X out)",
+			reloads, f[0].DuplicateOf, f[1].DuplicateOf, f[2].DuplicateOf)
+	}
+}
+
 func TestFlagPreload(t *testing.T) {
 	log := &flagLog{}
 	s := NewFlagStage(FlagOptions{Set: log.set})
