@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/shopspring/decimal"
 
@@ -131,11 +132,7 @@ func expected(t *testing.T, path string) expectation {
 func verify(t *testing.T, chCfg clickhouse.Config, e expectation) {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := clickhouse.Open(ctx, chCfg, chCfg.Database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := openClickHouse(t, chCfg)
 	for k, table := range clickhouse.Tables {
 		var n uint64
 		if err := conn.QueryRow(ctx, "SELECT count() FROM "+table+" FINAL").Scan(&n); err != nil {
@@ -156,6 +153,17 @@ func verify(t *testing.T, chCfg clickhouse.Config, e expectation) {
 			}
 		}
 	}
+}
+
+// openClickHouse connects to the test's database, closed when the test ends.
+func openClickHouse(t *testing.T, c clickhouse.Config) driver.Conn {
+	t.Helper()
+	conn, err := clickhouse.Open(context.Background(), c, c.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
 }
 
 func setup(t *testing.T) (config.Config, *kafka.Broker) {
@@ -270,11 +278,7 @@ func TestReadAgainCountsNoDuplicates(t *testing.T) {
 		t.Errorf("read again: stats %+v; want %d consumed, %d landed as the first time, %d duplicates", second.Stats, produced, first.Landed, e.resends)
 	}
 	chCfg := job.ClickHouseConfig(cfg.ClickHouse)
-	conn, err := clickhouse.Open(context.Background(), chCfg, chCfg.Database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := openClickHouse(t, chCfg)
 	var n uint64
 	if err := conn.QueryRow(context.Background(), "SELECT count() FROM duplicates FINAL").Scan(&n); err != nil {
 		t.Fatal(err)
@@ -655,11 +659,7 @@ func verifyByCompany(t *testing.T, chCfg clickhouse.Config, records string) {
 		rows[k]++
 		sums[k] = sums[k].Add(r.minor)
 	}
-	conn, err := clickhouse.Open(context.Background(), chCfg, chCfg.Database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := openClickHouse(t, chCfg)
 	for k, table := range clickhouse.Tables {
 		var probe record.Record
 		probe.Body = record.NewBody(k)
@@ -709,11 +709,7 @@ func TestDuplicatesAfterRestart(t *testing.T) {
 		t.Fatalf("second run %+v: want all %d records counted as duplicates", second.Stats, produced)
 	}
 	verify(t, job.ClickHouseConfig(cfg.ClickHouse), e)
-	conn, err := clickhouse.Open(context.Background(), job.ClickHouseConfig(cfg.ClickHouse), cfg.ClickHouse.Database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := openClickHouse(t, job.ClickHouseConfig(cfg.ClickHouse))
 	var n uint64
 	if err := conn.QueryRow(context.Background(), "SELECT count() FROM duplicates FINAL").Scan(&n); err != nil {
 		t.Fatal(err)
@@ -762,11 +758,7 @@ func TestFlagsSurviveRestart(t *testing.T) {
 	runUntilCaughtUp(t, cfg)
 
 	ch := job.ClickHouseConfig(cfg.ClickHouse)
-	conn, err := clickhouse.Open(context.Background(), ch, ch.Database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := openClickHouse(t, ch)
 	var dupOf string
 	if err := conn.QueryRow(context.Background(), "SELECT duplicate_of FROM invoices FINAL WHERE id = ?", dup.ID).Scan(&dupOf); err != nil {
 		t.Fatal(err)
@@ -787,11 +779,7 @@ type reconState struct {
 func readRecon(t *testing.T, chCfg clickhouse.Config) reconState {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := clickhouse.Open(ctx, chCfg, chCfg.Database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := openClickHouse(t, chCfg)
 	st := reconState{lines: map[string]string{}, exceptions: map[string]string{}}
 	rows, err := conn.Query(ctx, "SELECT line_id, outcome, match_id FROM recon_matches FINAL")
 	if err != nil {
@@ -992,11 +980,7 @@ func testRestart(t *testing.T, eventTimeOrder bool) {
 func mergeAll(t *testing.T, chCfg clickhouse.Config) {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := clickhouse.Open(ctx, chCfg, chCfg.Database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := openClickHouse(t, chCfg)
 	for _, k := range record.Kinds {
 		table := clickhouse.Tables[k]
 		for try := 0; ; try++ {
@@ -1028,13 +1012,9 @@ func TestReviewDecisionsThroughTheStream(t *testing.T) {
 	runUntilCaughtUp(t, cfg)
 	chCfg := job.ClickHouseConfig(cfg.ClickHouse)
 	ctx := context.Background()
-	conn, err := clickhouse.Open(ctx, chCfg, chCfg.Database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := openClickHouse(t, chCfg)
 	var company, line, matchID, target string
-	err = conn.QueryRow(ctx, `SELECT m.company, m.line_id, m.match_id, l.target_id FROM recon_matches AS m FINAL
+	err := conn.QueryRow(ctx, `SELECT m.company, m.line_id, m.match_id, l.target_id FROM recon_matches AS m FINAL
 		INNER JOIN (SELECT line_id, match_id, target_id FROM recon_match_lines FINAL) AS l USING (line_id, match_id)
 		WHERE m.outcome = 'confirmed' ORDER BY m.line_id LIMIT 1`).Scan(&company, &line, &matchID, &target)
 	if err != nil {

@@ -281,12 +281,17 @@ func TestFlagAckedRestoresTheVersionBefore(t *testing.T) {
 			t.Fatalf("B→%q (want A: A version 1 landed), A version 3→%q (want none)", f[0].DuplicateOf, f[1].DuplicateOf)
 		}
 	}
-	t.Run("two batches", func(t *testing.T) {
+	// landed is a stage where A version 1 has landed.
+	landed := func(t *testing.T) (*FlagStage, *flagLog) {
 		log := &flagLog{}
 		s := NewFlagStage(FlagOptions{Set: log.set})
 		b0 := flagBatchOf(0, fr{id: "A", body: a1})
 		runFlagBatch(t, s, log, b0)
 		s.Acked(b0)
+		return s, log
+	}
+	t.Run("two batches", func(t *testing.T) {
+		s, log := landed(t)
 		b1 := flagBatchOf(1, fr{id: "A", version: 2, body: a2}, other)
 		runFlagBatch(t, s, log, b1)
 		refuse(b1, 2)
@@ -305,11 +310,7 @@ func TestFlagAckedRestoresTheVersionBefore(t *testing.T) {
 	t.Run("the older refused first", func(t *testing.T) {
 		// Version 1 landed; versions 2 and 3 in flight are both refused,
 		// 2 while 3 already holds the id.
-		log := &flagLog{}
-		s := NewFlagStage(FlagOptions{Set: log.set})
-		b0 := flagBatchOf(0, fr{id: "A", body: a1})
-		runFlagBatch(t, s, log, b0)
-		s.Acked(b0)
+		s, log := landed(t)
 		b1 := flagBatchOf(1, fr{id: "A", version: 2, body: a2}, other)
 		b2 := flagBatchOf(2, fr{id: "A", version: 3, body: a2}, other)
 		runFlagBatch(t, s, log, b1)
