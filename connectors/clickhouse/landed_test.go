@@ -126,4 +126,25 @@ func TestRecentInOrderOfFirstArrival(t *testing.T) {
 	if want := "[A v2 B v1 D v1 C v1]"; fmt.Sprint(got) != want {
 		t.Fatalf("preload order %v, want %s", got, want)
 	}
+	// The limit holds per company: another company's three newest rows
+	// do not push these out.
+	for i, id := range []string{"E", "F", "G"} {
+		it := at(id, 1, int64(30+i), t0.Add(4*time.Second))
+		it.Rec.Company = "ZZ99"
+		b.Items = []pipeline.Item{it}
+		if err := clickhouse.NewSink(conn).Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got = got[:0]
+	if _, err := clickhouse.Recent(ctx, conn, t0.Add(-time.Hour), 3, func(r *record.Record) {
+		if r.Kind == record.KindInvoice {
+			got = append(got, r.Company+"/"+r.ID)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("[%[1]s/A %[1]s/D %[1]s/C ZZ99/E ZZ99/F ZZ99/G]", inv.Rec.Company); fmt.Sprint(got) != want {
+		t.Fatalf("three a company: %v, want %s", got, want)
+	}
 }

@@ -24,7 +24,8 @@ var recentQueries = map[record.Kind]string{
 }
 
 // Recent calls f with the latest version of up to limit records of each
-// kind with an amount landed since since, in the order their first
+// kind and company with an amount landed since since (a company's flag
+// memory is bounded per company too), in the order their first
 // versions landed (oldest first, by partition offset within a second), built
 // just far enough for the flag stage (party, amount, date, class, status).
 // The job rebuilds the flag stage's memory from it after a restart.
@@ -44,7 +45,7 @@ func Recent(ctx context.Context, conn driver.Conn, since time.Time, limit int, f
 		since := since.UTC().Format("2006-01-02 15:04:05")
 		q := fmt.Sprintf(`SELECT company, source, id, version, %[1]s FROM (
 			SELECT * FROM %[2]s FINAL WHERE ingest_time >= toDateTime('%[3]s', 'UTC')
-			ORDER BY ingest_time DESC LIMIT %[4]d
+			ORDER BY ingest_time DESC LIMIT %[4]d BY company
 		) ANY LEFT JOIN (
 			SELECT company, source, id, min(ingest_time) AS first_time, min(src_offset) AS first_offset
 			FROM %[5]s

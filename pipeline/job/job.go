@@ -53,8 +53,9 @@ func ClickHouseConfig(c config.ClickHouse) clickhouse.Config {
 	return clickhouse.Config{Addr: c.Addr, User: c.User, Password: c.Password, Database: c.Database}
 }
 
-// flagPreload is how many recent records of each kind rebuild the flag
-// stage at start (its own window per company is of the same order).
+// flagPreload is how many recent records of each kind and company rebuild
+// the flag stage at start and after a rebalance: the stage's own window
+// (clean.DefaultFlagWindow) is as many documents a company.
 const flagPreload = 50_000
 
 // newFlagStage marks near-duplicates and outlying amounts on the record. It
