@@ -49,7 +49,8 @@ func Recent(ctx context.Context, conn driver.Conn, since time.Time, limit int, f
 		) ANY LEFT JOIN (
 			SELECT company, source, id, min(ingest_time) AS first_time, min(src_offset) AS first_offset
 			FROM %[5]s
-			WHERE (company, source, id) IN (SELECT company, source, id FROM %[2]s WHERE ingest_time >= toDateTime('%[3]s', 'UTC'))
+			WHERE (company, source, id) IN (SELECT company, source, id FROM %[2]s FINAL WHERE ingest_time >= toDateTime('%[3]s', 'UTC')
+				ORDER BY ingest_time DESC LIMIT %[4]d BY company)
 			GROUP BY company, source, id
 		) USING (company, source, id)
 		ORDER BY first_time, first_offset, company, source, id`,

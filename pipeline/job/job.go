@@ -59,14 +59,19 @@ func ClickHouseConfig(c config.ClickHouse) clickhouse.Config {
 const flagPreload = 50_000
 
 // newFlagStage marks near-duplicates and outlying amounts on the record. It
-// starts over from ClickHouse's recent rows after a rebalance, as at start.
-func newFlagStage(conn driver.Conn) *clean.FlagStage {
+// loads ClickHouse's recent rows at each assignment, the first included,
+// so that near-duplicates and outliers are judged against documents from
+// before a restart, and those other members landed before a rebalance.
+func newFlagStage(conn driver.Conn, log *slog.Logger) *clean.FlagStage {
 	return clean.NewFlagStage(clean.FlagOptions{
 		Set: func(it *pipeline.Item, f clean.Flags) {
 			it.Rec.Flags = record.Flags{DuplicateOf: f.DuplicateOf, Outlier: f.Outlier, OutlierScore: f.OutlierScore}
 		},
 		Reload: func(ctx context.Context, f func(*record.Record)) error {
-			_, err := clickhouse.Recent(ctx, conn, time.Now().Add(-dedupeLookback), flagPreload, f)
+			n, err := clickhouse.Recent(ctx, conn, time.Now().Add(-dedupeLookback), flagPreload, f)
+			if err == nil {
+				log.Info("flag stage loaded from ClickHouse", "records", n)
+			}
 			return err
 		},
 	})
@@ -140,14 +145,9 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		return Result{}, fmt.Errorf("seed dedupe: %w", err)
 	}
 	log.Info("dedupe seeded from ClickHouse", "records", seeded, "since", dedupeLookback)
-	// The flag stage's memory is rebuilt the same way, so near-duplicates and
-	// outliers are judged against documents from before the restart too.
-	flags := newFlagStage(conn)
-	preloaded, err := clickhouse.Recent(ctx, conn, time.Now().Add(-dedupeLookback), flagPreload, flags.Preload)
-	if err != nil {
-		return Result{}, fmt.Errorf("preload flags: %w", err)
-	}
-	log.Info("flag stage preloaded from ClickHouse", "records", preloaded)
+	// The flag stage's memory is rebuilt the same way, at its first batch
+	// (see newFlagStage).
+	flags := newFlagStage(conn, log)
 	inputs := cfg.InputTopics()
 	if cfg.Matching.Enabled {
 		// Review decisions come in beside the records, co-partitioned by

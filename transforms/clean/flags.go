@@ -291,8 +291,10 @@ func (s *FlagStage) Process(ctx context.Context, b *pipeline.Batch) error {
 	return nil
 }
 
-// newGeneration starts over from Reload when b is the first batch of a
-// new assignment generation.
+// newGeneration starts over from Reload when b is the first batch of an
+// assignment generation, the first one included: another member (the
+// instance this one replaces, say) may have landed records of its
+// companies until the assignment.
 func (s *FlagStage) newGeneration(ctx context.Context, b *pipeline.Batch) error {
 	epoch := s.epoch
 	for i := range b.Messages {
@@ -301,9 +303,8 @@ func (s *FlagStage) newGeneration(ctx context.Context, b *pipeline.Batch) error 
 	if epoch == s.epoch {
 		return nil
 	}
-	first := s.epoch < 0
 	s.epoch = epoch
-	if first || s.cfg.reload == nil {
+	if s.cfg.reload == nil {
 		return nil
 	}
 	// The batches before are on their way to ClickHouse: the reload must
@@ -543,6 +544,15 @@ func (s *FlagStage) nearDuplicate(c *companyFlags, r *record.Record, fx *facts, 
 			c.byFP[at] = slot
 		}
 		c.docs.touch(slot)
+	} else if e := c.docs.at(slot); r.Version < e.version {
+		// An older version behind a newer one in flight: dedupe lets it
+		// through so that it lands if the newer one does not, and then the
+		// id falls back to it.
+		if n := s.pendingDoc(c, slot, seq, e.version, fb); n != nil && (n.prev.first || r.Version > n.prev.version) {
+			before := n.prev
+			n.prev = docState{version: r.Version, at: at, date: fx.date, indexed: indexed}
+			fb.docs = append(fb.docs, flagDoc{co: c, slot: slot, msg: msg, seq: seq, version: r.Version, prev: before})
+		}
 	}
 	for first && c.docs.len() > s.cfg.window { // never the slot just pushed
 		old := c.docs.oldest()
@@ -550,6 +560,24 @@ func (s *FlagStage) nearDuplicate(c *companyFlags, r *record.Record, fx *facts, 
 		c.docs.remove(old)
 	}
 	return dupOf
+}
+
+// pendingDoc finds the flagDoc of a document's version in flight, in the
+// batch being processed (fb) or one not yet acknowledged.
+func (s *FlagStage) pendingDoc(c *companyFlags, slot int32, seq, version uint64, fb *flagBatch) *flagDoc {
+	for i := range fb.docs {
+		if d := &fb.docs[i]; d.co == c && d.slot == slot && d.seq == seq && d.version == version {
+			return d
+		}
+	}
+	for i := range s.pending {
+		for j := range s.pending[i].docs {
+			if d := &s.pending[i].docs[j]; d.co == c && d.slot == slot && d.seq == seq && d.version == version {
+				return d
+			}
+		}
+	}
+	return nil
 }
 
 // outlier judges r's amount against its history, where it then takes the
@@ -572,7 +600,7 @@ func (s *FlagStage) outlier(c *companyFlags, r *record.Record, fx *facts, partyT
 	id := idk.a | 1 // never 0, which no id is
 	i := a.at(id)
 	out, score := a.judge(x, i, &s.cfg, &s.scratch)
-	a.add(x, id, i, s.cfg.history)
+	a.add(x, id, r.Version, i, s.cfg.history)
 	return out, score
 }
 

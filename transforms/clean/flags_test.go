@@ -391,11 +391,15 @@ func TestFlagReloadOnNewAssignment(t *testing.T) {
 		}
 		return b
 	}
-	b0 := epoch(flagBatchOf(0, fr{id: "A", body: a}), 1)
-	runFlagBatch(t, s, log, b0)
+	// The first generation loads too: another member (the instance this
+	// one replaces, say) may have landed records up to the assignment.
+	b0 := epoch(flagBatchOf(0, fr{id: "A", body: a}, fr{id: "D0", body: c}), 1)
+	if f := runFlagBatch(t, s, log, b0); reloads != 1 || f[1].DuplicateOf != "C" {
+		t.Fatalf("%d reloads at the first generation, D0→%q; want 1 and C, from the reload", reloads, f[1].DuplicateOf)
+	}
 	b1 := epoch(flagBatchOf(1, fr{id: "X", body: apInv("S3", 700, 2, "")}), 1)
 	runFlagBatch(t, s, log, b1)
-	if reloads != 0 {
+	if reloads != 1 {
 		t.Fatalf("%d reloads in the first generation", reloads)
 	}
 	// Generation 2: Process waits for b0 and b1 to land.
@@ -413,9 +417,61 @@ func TestFlagReloadOnNewAssignment(t *testing.T) {
 	s.Acked(b0)
 	s.Acked(b1)
 	f := <-done
-	if reloads != 1 || f[0].DuplicateOf != "C" || f[1].DuplicateOf != "A" || f[2].DuplicateOf != "" {
+	if reloads != 2 || f[0].DuplicateOf != "C" || f[1].DuplicateOf != "A" || f[2].DuplicateOf != "" {
 		t.Fatalf("%d reloads; D→%q (want C, from the reload), B→%q (want A), Y→%q (want none: the reload is what counts, and it left X out)",
 			reloads, f[0].DuplicateOf, f[1].DuplicateOf, f[2].DuplicateOf)
+	}
+}
+
+// Dedupe lets an older version through while a newer one is in flight,
+// so that it lands if the newer one does not: then the id falls back to
+// it, not to the version that landed before both.
+func TestFlagOlderVersionInFlightIsTheFallback(t *testing.T) {
+	v1, v2, v3 := apInv("S1", 1000, 1, "PO-1"), apInv("S1", 2000, 2, "PO-2"), apInv("S1", 3000, 3, "PO-3")
+	for _, refuseV2 := range []bool{false, true} {
+		log := &flagLog{}
+		s := NewFlagStage(FlagOptions{Set: log.set})
+		b0 := flagBatchOf(0, fr{id: "A", body: v1})
+		runFlagBatch(t, s, log, b0)
+		s.Acked(b0)
+		b1 := flagBatchOf(1, fr{id: "A", version: 3, body: v3})
+		b2 := flagBatchOf(2, fr{id: "A", version: 2, body: v2})
+		runFlagBatch(t, s, log, b1)
+		runFlagBatch(t, s, log, b2)
+		b1.Keep(func(*pipeline.Item) bool { return false }) // version 3 refused
+		s.Acked(b1)
+		if refuseV2 {
+			b2.Keep(func(*pipeline.Item) bool { return false })
+		}
+		s.Acked(b2)
+		want := map[bool][2]string{false: {"A", ""}, true: {"", "A"}}[refuseV2] // the copy of what landed is flagged
+		f := runFlagBatch(t, s, log, flagBatchOf(3, fr{id: "B", body: v2}, fr{id: "C", body: v1}))
+		if f[0].DuplicateOf != want[0] || f[1].DuplicateOf != want[1] {
+			t.Errorf("version 2 refused %v: B (a copy of version 2)→%q, C (a copy of version 1)→%q; want %q, %q",
+				refuseV2, f[0].DuplicateOf, f[1].DuplicateOf, want[0], want[1])
+		}
+	}
+}
+
+// An older version coming after a newer one does not take the id's place
+// in its party's history: the table keeps the newer, and a restart
+// preloads it.
+func TestFlagOlderVersionLeavesTheHistory(t *testing.T) {
+	log := &flagLog{}
+	live := NewFlagStage(FlagOptions{Set: log.set})
+	restarted := NewFlagStage(FlagOptions{Set: log.set})
+	for i := range 8 {
+		id := fmt.Sprint("H", i)
+		v3 := fr{id: id, version: 3, body: apInv("S2", 10000, i+1, "")}
+		runFlagBatch(t, live, log, flagBatchOf(uint64(2*i), v3))
+		runFlagBatch(t, live, log, flagBatchOf(uint64(2*i+1), fr{id: id, version: 2, body: apInv("S2", 100, i+1, "")}))
+		restarted.Preload(&flagBatchOf(0, v3).Items[0].Rec)
+	}
+	n := fr{id: "N", body: apInv("S2", 10000, 20, "")}
+	l := runFlagBatch(t, live, log, flagBatchOf(100, n))[0]
+	r := runFlagBatch(t, restarted, log, flagBatchOf(0, n))[0]
+	if l != r || l.Outlier {
+		t.Fatalf("N live %+v, after a restart %+v; want both not outliers", l, r)
 	}
 }
 
@@ -669,8 +725,9 @@ func refJudge(hist []int64, x int64, k, minSpread float64) (bool, float64) {
 	return d > k*s, 100 * d / s
 }
 
-// The history against a plain model: each id's latest amount, ids kept in
-// the order they first came, the oldest pushed out once size are held.
+// The history against a plain model: each id's amount of its newest
+// version (the latest of equals), ids kept in the order they first came,
+// the oldest pushed out once size are held.
 func TestAmountSeriesKeepsLatestAmountPerID(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for range 2000 {
@@ -678,17 +735,21 @@ func TestAmountSeriesKeepsLatestAmountPerID(t *testing.T) {
 		var a amountSeries
 		var order []uint64
 		amount := map[uint64]int64{}
+		version := map[uint64]uint64{}
 		for range rng.IntN(40) {
-			id, x := uint64(1+rng.IntN(12)), rng.Int64N(21)-10
-			a.add(x, id, a.at(id), size)
+			id, x, v := uint64(1+rng.IntN(12)), rng.Int64N(21)-10, uint64(1+rng.IntN(3))
+			a.add(x, id, v, a.at(id), size)
 			if _, ok := amount[id]; !ok {
 				order = append(order, id)
 				if len(order) > size {
 					delete(amount, order[0])
+					delete(version, order[0])
 					order = order[1:]
 				}
 			}
-			amount[id] = x
+			if v >= version[id] { // an older version's amount does not replace a newer one's
+				amount[id], version[id] = x, v
+			}
 			var want []int64
 			for _, v := range amount {
 				want = append(want, v)
@@ -717,7 +778,7 @@ func TestFlagOutlierMatchesReference(t *testing.T) {
 				v = base // ties, MAD 0 at times
 			}
 			hist = append(hist, v)
-			a.add(v, uint64(len(hist)), -1, 50)
+			a.add(v, uint64(len(hist)), 1, -1, 50)
 		}
 		x := base + rng.Int64N(3*base+1)
 		out, score := a.judge(x, -1, cfg, &scratch)
@@ -893,7 +954,7 @@ func BenchmarkFlagStageMemory(b *testing.B) {
 		for i := range series {
 			a := c.series.at(c.series.push(fkey{uint64(i), 1}, amountSeries{}))
 			for j := range DefaultHistory {
-				a.add(int64(1000+j), uint64(j+1), -1, DefaultHistory)
+				a.add(int64(1000+j), uint64(j+1), 1, -1, DefaultHistory)
 			}
 		}
 		h2 := heap()

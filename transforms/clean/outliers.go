@@ -15,27 +15,31 @@ import (
 type amountSeries struct {
 	ring   []int64  // in arrival order of the ids; a ring once full
 	ids    []uint64 // the id of each amount in ring
+	vers   []uint64 // and the version it is of
 	next   int      // the slot the next id overwrites once full
 	sorted []int64  // the same amounts, ascending
 }
 
-// add puts id's amount x in the history: in place of the id's amount if it
-// is there (at i, from at), else as the newest, pushing out the oldest once
-// size are held.
-func (a *amountSeries) add(x int64, id uint64, i, size int) {
+// add puts the amount x of id's version in the history: in place of the
+// id's amount if it is there (at i, from at) and of an older version, else
+// as the newest, pushing out the oldest once size are held.
+func (a *amountSeries) add(x int64, id, version uint64, i, size int) {
 	if i >= 0 {
-		a.replaceSorted(a.ring[i], x)
-		a.ring[i] = x
+		if version >= a.vers[i] {
+			a.replaceSorted(a.ring[i], x)
+			a.ring[i], a.vers[i] = x, version
+		}
 		return
 	}
 	if len(a.ring) < size {
 		a.ring = append(growTo(a.ring, size), x)
 		a.ids = append(a.ids, id)
+		a.vers = append(a.vers, version)
 		a.sorted = insertSorted(growTo(a.sorted, size), x)
 		return
 	}
 	a.replaceSorted(a.ring[a.next], x)
-	a.ring[a.next], a.ids[a.next] = x, id
+	a.ring[a.next], a.ids[a.next], a.vers[a.next] = x, id, version
 	a.next = (a.next + 1) % size
 }
 
