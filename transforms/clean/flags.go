@@ -6,7 +6,6 @@ import (
 	"math"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/erpflow/erpflow/pipeline"
 	"github.com/erpflow/erpflow/pipeline/record"
@@ -197,13 +196,11 @@ type FlagStage struct {
 	scratch   []int64     // for outlier judgements
 
 	// epoch is the assignment generation of the last batch processed (-1
-	// before the first); landed is one past the last batch acknowledged.
-	// Both are for Reload; Process reads epoch without mu.
+	// before the first), and acks lets a load wait for the batches before;
+	// both for Reload. Process reads epoch and processed without mu.
 	epoch     int64
 	processed bool
-	landed    atomic.Uint64
-	ackCh     chan struct{}
-	waiting   atomic.Bool
+	acks      pipeline.AckGate
 }
 
 // NewFlagStage returns a flag stage with opt's settings.
@@ -244,7 +241,7 @@ func NewFlagStage(opt FlagOptions) *FlagStage {
 		sp = DefaultMinSpread
 	}
 	cfg.spreadBP = uint64(max(1, math.Round(min(sp, 100)*10_000)))
-	s := &FlagStage{cfg: cfg, companies: map[string]*companyFlags{}, epoch: -1, ackCh: make(chan struct{}, 1)}
+	s := &FlagStage{cfg: cfg, companies: map[string]*companyFlags{}, epoch: -1}
 	s.keys.init()
 	return s
 }
@@ -296,11 +293,8 @@ func (s *FlagStage) Process(ctx context.Context, b *pipeline.Batch) error {
 // instance this one replaces, say) may have landed records of its
 // companies until the assignment.
 func (s *FlagStage) newGeneration(ctx context.Context, b *pipeline.Batch) error {
-	epoch := s.epoch
-	for i := range b.Messages {
-		epoch = max(epoch, b.Messages[i].Epoch)
-	}
-	if epoch == s.epoch {
+	epoch := b.Epoch()
+	if epoch <= s.epoch {
 		return nil
 	}
 	s.epoch = epoch
@@ -309,16 +303,11 @@ func (s *FlagStage) newGeneration(ctx context.Context, b *pipeline.Batch) error 
 	}
 	// The batches before are on their way to ClickHouse: the reload must
 	// see them.
-	s.waiting.Store(true)
-	for s.landed.Load() < b.Seq && s.processed {
-		select {
-		case <-s.ackCh:
-		case <-ctx.Done():
-			s.waiting.Store(false)
-			return ctx.Err()
+	if s.processed {
+		if err := s.acks.Wait(ctx, b.Seq); err != nil {
+			return err
 		}
 	}
-	s.waiting.Store(false)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.companies, s.pending = map[string]*companyFlags{}, nil
@@ -331,7 +320,7 @@ func (s *FlagStage) newGeneration(ctx context.Context, b *pipeline.Batch) error 
 
 // WaitingForAcks implements pipeline.AckWaiter: true while Process waits
 // for the batches before a new generation's first to land.
-func (s *FlagStage) WaitingForAcks() bool { return s.waiting.Load() }
+func (s *FlagStage) WaitingForAcks() bool { return s.acks.Waiting() }
 
 // Acked implements pipeline.Acker: documents of b that a later stage took
 // out of the batch never landed. A first version stops being a reference;
@@ -341,11 +330,7 @@ func (s *FlagStage) Acked(b *pipeline.Batch) {
 	s.mu.Lock()
 	defer func() {
 		s.mu.Unlock()
-		s.landed.Store(b.Seq + 1)
-		select {
-		case s.ackCh <- struct{}{}:
-		default:
-		}
+		s.acks.Acked(b)
 	}()
 	for len(s.pending) > 0 && s.pending[0].seq <= b.Seq {
 		fb := s.pending[0]

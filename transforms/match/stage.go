@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -120,11 +119,9 @@ type Stage struct {
 	// historyUntil is, per company being rebuilt, the newest event time of
 	// its replayed history.
 	historyUntil map[string]time.Time
-	// landed is one past the last acknowledged batch's sequence number;
+	// acks lets a rebuild wait for the batches before it to land;
 	// processed is whether any batch went through the stage yet.
-	landed    atomic.Uint64
-	ackCh     chan struct{}
-	waiting   atomic.Bool // in waitLanded (WaitingForAcks)
+	acks      pipeline.AckGate
 	processed bool
 }
 
@@ -162,7 +159,7 @@ func NewStage(opt StageOptions) (*Stage, error) {
 	if _, err := NewRefFinder(opt.Default.RefPatterns); err != nil {
 		return nil, fmt.Errorf("matching settings: %w", err)
 	}
-	s := &Stage{opt: opt, epoch: -1, ackCh: make(chan struct{}, 1), workers: opt.Workers, cores: runtime.GOMAXPROCS(0), parallelFrom: parallelFrom}
+	s := &Stage{opt: opt, epoch: -1, workers: opt.Workers, cores: runtime.GOMAXPROCS(0), parallelFrom: parallelFrom}
 	s.reset()
 	m := &s.metrics
 	m.lines = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "erpflow_match_lines_total",
@@ -227,31 +224,19 @@ func (s *Stage) reset() {
 func (s *Stage) Name() string { return StageName }
 
 // Acked implements pipeline.Acker: batches are acknowledged in order.
-func (s *Stage) Acked(b *pipeline.Batch) {
-	s.landed.Store(b.Seq + 1)
-	select {
-	case s.ackCh <- struct{}{}:
-	default:
-	}
-}
+func (s *Stage) Acked(b *pipeline.Batch) { s.acks.Acked(b) }
 
 // waitLanded waits until every batch before seq is acknowledged.
 func (s *Stage) waitLanded(ctx context.Context, seq uint64) error {
-	s.waiting.Store(true)
-	defer s.waiting.Store(false)
-	for s.landed.Load() < seq && s.processed {
-		select {
-		case <-s.ackCh:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if !s.processed {
+		return nil
 	}
-	return nil
+	return s.acks.Wait(ctx, seq)
 }
 
 // WaitingForAcks implements pipeline.AckWaiter: true while Process waits
 // for the batches before the one it holds to land.
-func (s *Stage) WaitingForAcks() bool { return s.waiting.Load() }
+func (s *Stage) WaitingForAcks() bool { return s.acks.Waiting() }
 
 var _ pipeline.AckWaiter = (*Stage)(nil)
 

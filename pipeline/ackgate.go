@@ -1,0 +1,61 @@
+package pipeline
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+)
+
+// AckGate lets a stage's Process wait until the batches before one have
+// landed, for a stage that rebuilds its state from the sink when the
+// assignment changes and must see what it sent there first. Acknowledgements
+// come on the runner's commit goroutine (Acker); Waiting serves AckWaiter,
+// so that sink writers do not linger for batches that cannot come while a
+// stage waits. The zero value is ready.
+type AckGate struct {
+	landed  atomic.Uint64 // one past the last batch acknowledged
+	waiting atomic.Bool
+	once    sync.Once
+	ch      chan struct{} // a token after each acknowledgement
+}
+
+func (g *AckGate) signal() chan struct{} {
+	g.once.Do(func() { g.ch = make(chan struct{}, 1) })
+	return g.ch
+}
+
+// Acked records b as landed; batches are acknowledged in order.
+func (g *AckGate) Acked(b *Batch) {
+	g.landed.Store(b.Seq + 1)
+	select {
+	case g.signal() <- struct{}{}:
+	default:
+	}
+}
+
+// Wait returns once every batch before seq has landed, or ctx ends.
+func (g *AckGate) Wait(ctx context.Context, seq uint64) error {
+	g.waiting.Store(true)
+	defer g.waiting.Store(false)
+	for g.landed.Load() < seq {
+		select {
+		case <-g.signal():
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// Waiting says whether a Wait is under way.
+func (g *AckGate) Waiting() bool { return g.waiting.Load() }
+
+// Epoch is the newest assignment generation among b's messages; -1 for a
+// batch without messages.
+func (b *Batch) Epoch() int64 {
+	e := int64(-1)
+	for i := range b.Messages {
+		e = max(e, b.Messages[i].Epoch)
+	}
+	return e
+}

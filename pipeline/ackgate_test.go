@@ -1,0 +1,42 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"testing"
+)
+
+func TestAckGateWaitsForTheBatchesBefore(t *testing.T) {
+	var g AckGate
+	if err := g.Wait(context.Background(), 0); err != nil || g.Waiting() {
+		t.Fatalf("nothing before batch 0: %v, waiting %v", err, g.Waiting())
+	}
+	done := make(chan error)
+	go func() { done <- g.Wait(context.Background(), 2) }()
+	for !g.Waiting() {
+		runtime.Gosched()
+	}
+	g.Acked(&Batch{Seq: 0})
+	select {
+	case err := <-done:
+		t.Fatalf("Wait(2) returned %v with only batch 0 landed", err)
+	default:
+	}
+	g.Acked(&Batch{Seq: 1})
+	if err := <-done; err != nil || g.Waiting() {
+		t.Fatalf("Wait(2) after batches 0 and 1: %v, waiting %v", err, g.Waiting())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := g.Wait(ctx, 5); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Wait with an ended context: %v", err)
+	}
+}
+
+func TestBatchEpoch(t *testing.T) {
+	b := &Batch{Messages: []Message{{Epoch: 3}, {Epoch: 5}, {Epoch: 4}}}
+	if b.Epoch() != 5 || (&Batch{}).Epoch() != -1 {
+		t.Fatalf("epochs %d, %d; want 5, -1", b.Epoch(), (&Batch{}).Epoch())
+	}
+}
