@@ -77,6 +77,38 @@ func newFlagStage(conn driver.Conn, log *slog.Logger) *clean.FlagStage {
 	})
 }
 
+// landedPastCommits gives seed the place of every version that landed
+// from this member's partitions past the group's committed offsets there.
+func landedPastCommits(ctx context.Context, src *kafka.Source, conn driver.Conn, limit int, log *slog.Logger,
+	seed func(string, int32, int64)) error {
+	committed, err := src.Committed(ctx)
+	if err != nil {
+		return err
+	}
+	_, assigned := src.Assignment()
+	from := map[string]map[int]int64{}
+	for t, parts := range assigned {
+		for _, p := range parts {
+			if c, ok := committed[t][p]; ok {
+				if from[t] == nil {
+					from[t] = map[int]int64{}
+				}
+				from[t][p] = c
+			}
+		}
+	}
+	n, more, err := clickhouse.LandedAfter(ctx, conn, from, limit, seed)
+	if err != nil {
+		return err
+	}
+	log.Info("dedupe knows what landed past the committed offsets", "records", n)
+	if more {
+		log.Warn("more records landed past the committed offsets than dedupe remembers: the rest, read again, count as duplicates",
+			"remembered", n)
+	}
+	return nil
+}
+
 // dedupeLookback is how far back the dedupe stage's memory is rebuilt from
 // ClickHouse at start: at-least-once re-sends come within minutes or hours
 // of the original, and a week covers a long outage.
@@ -171,22 +203,12 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		return Result{}, err
 	}
 	defer src.Close()
-	// What landed past the committed offsets (a crash came between the
-	// write and the commit) is read again now: dedupe must take it for
-	// the records themselves, not for duplicates of them.
-	from, err := src.Committed(ctx)
-	if err != nil {
-		return Result{}, fmt.Errorf("seed dedupe: %w", err)
-	}
-	places, more, err := clickhouse.LandedAfter(ctx, conn, from, dedupe.Window(), dedupe.SeedPlace)
-	if err != nil {
-		return Result{}, fmt.Errorf("seed dedupe: %w", err)
-	}
-	log.Info("dedupe knows what landed past the committed offsets", "records", places)
-	if more {
-		log.Warn("more records landed past the committed offsets than dedupe remembers: the rest, read again, count as duplicates",
-			"remembered", places)
-	}
+	// What landed past the committed offsets (a crash or a rebalance came
+	// between the write and the commit) is read again at each assignment:
+	// dedupe must take it for the records themselves, not for duplicates.
+	dedupe.OnAssignment(func(ctx context.Context, seed func(string, int32, int64)) error {
+		return landedPastCommits(ctx, src, conn, dedupe.Window(), log, seed)
+	})
 	dlq := kafka.NewDeadLetters(cfg.Kafka.Brokers, cfg.Kafka.Topics.DeadLetter)
 	defer dlq.Close()
 

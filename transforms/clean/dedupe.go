@@ -62,8 +62,14 @@ type Dedupe struct {
 	byBatch map[uint64][]ackItem
 	kept    map[uint64]int // items left in each batch after this stage
 	// reread holds the places of messages that landed but whose offsets
-	// were not committed (SeedPlace), until each comes again.
+	// were not committed (OnAssignment), until each comes again.
 	reread map[uint64]struct{}
+	// places, epoch, processed and acks serve OnAssignment; Process reads
+	// epoch and processed without mu.
+	places    PlacesFunc
+	epoch     int64
+	processed bool
+	acks      pipeline.AckGate
 	// topic and topicHash are place's last topic and its hash.
 	topic     string
 	topicHash uint64
@@ -129,7 +135,7 @@ func NewDedupe(window int) *Dedupe {
 	}
 	return &Dedupe{seed1: maphash.MakeSeed(), seed2: maphash.MakeSeed(), window: window,
 		cur: map[dedupeKey]entry{}, byBatch: map[uint64][]ackItem{}, kept: map[uint64]int{},
-		reread: map[uint64]struct{}{}}
+		reread: map[uint64]struct{}{}, epoch: -1}
 }
 
 // Name implements pipeline.Stage.
@@ -205,17 +211,46 @@ func (d *Dedupe) Seed(r *record.Record) {
 	d.cur[key] = d.entryOf(r)
 }
 
-// SeedPlace remembers that a version of a record landed from this place
-// past the group's committed offset: the job reads these places back from
-// ClickHouse at start, since reading on from the committed offsets reads
-// them a second time (the batches that landed before a crash but were not
-// committed). Such a message is the record itself: it is written again,
-// which the tables absorb, never counted as a duplicate. A place is
-// forgotten once its message came.
-func (d *Dedupe) SeedPlace(topic string, partition int32, offset int64) {
+// PlacesFunc calls seed with the place of every version of every record
+// that landed from the partitions assigned to this member past the group's
+// committed offsets there.
+type PlacesFunc func(ctx context.Context, seed func(topic string, partition int32, offset int64)) error
+
+// OnAssignment makes the stage, at the first batch of each assignment
+// generation (the first included), wait for the batches before to land and
+// then take the places f gives for the records themselves (written again,
+// never counted as duplicates), in place of those it had: a rebalance, like a restart, has this
+// member read on from the committed offsets, and what landed past them
+// comes again. Call it before the first batch.
+func (d *Dedupe) OnAssignment(f PlacesFunc) { d.places = f }
+
+// WaitingForAcks implements pipeline.AckWaiter.
+func (d *Dedupe) WaitingForAcks() bool { return d.acks.Waiting() }
+
+// newGeneration loads the places of a new assignment generation.
+func (d *Dedupe) newGeneration(ctx context.Context, b *pipeline.Batch) error {
+	epoch := b.Epoch()
+	if epoch <= d.epoch {
+		return nil
+	}
+	d.epoch = epoch
+	if d.places == nil {
+		return nil
+	}
+	if d.processed {
+		if err := d.acks.Wait(ctx, b.Seq); err != nil {
+			return err
+		}
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.reread[d.place(topic, partition, offset)] = struct{}{}
+	clear(d.reread)
+	if err := d.places(ctx, func(topic string, partition int32, offset int64) {
+		d.reread[d.place(topic, partition, offset)] = struct{}{}
+	}); err != nil {
+		return fmt.Errorf("dedupe: places past the committed offsets: %w", err)
+	}
+	return nil
 }
 
 // Window is how many records the stage remembers at least.
@@ -227,8 +262,12 @@ func (d *Dedupe) Process(ctx context.Context, b *pipeline.Batch) error {
 		// pipeline.batch_size is at most a million; this is for other callers.
 		return fmt.Errorf("dedupe: batch %d holds %d records, more than %d", b.Seq, len(b.Items), 1<<atBits-1)
 	}
+	if err := d.newGeneration(ctx, b); err != nil {
+		return err
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.processed = true
 	items := make([]ackItem, 0, len(b.Items))
 	b.Keep(func(it *pipeline.Item) bool {
 		k := d.key(&it.Rec)
@@ -387,7 +426,10 @@ func (d *Dedupe) itemAt(l link, seq uint64, items []ackItem) *ackItem {
 // and dead-letter it), which are forgotten rather than remembered as seen.
 func (d *Dedupe) Acked(b *pipeline.Batch) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
+	defer func() {
+		d.mu.Unlock()
+		d.acks.Acked(b)
+	}()
 	// Usually nothing was taken out after this stage; only then is it worth
 	// finding out which records are gone.
 	var landed []bool

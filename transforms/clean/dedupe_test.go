@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -259,28 +260,62 @@ func TestDedupeWindowKeepsPendingHeads(t *testing.T) {
 	}
 }
 
-// A restart reads on from the committed offsets, so what landed past them
-// comes a second time, older versions too: the places the job read back
-// from ClickHouse tell those messages from re-sends of them.
-func TestDedupeSeedPlace(t *testing.T) {
+// A restart or a rebalance reads on from the committed offsets, so what
+// landed past them comes a second time, older versions too: the places
+// given at each assignment generation tell those messages from re-sends of
+// them. The stage waits for its own batches before to land first, since
+// the places are read from what landed.
+func TestDedupePlacesAtEachAssignment(t *testing.T) {
 	d := NewDedupe(100)
-	newest := &record.Record{Envelope: record.Envelope{Kind: record.KindInvoice, Company: "SH01", Source: "erp", ID: "a", Version: 2,
-		Provenance: record.Provenance{Topic: "erp.invoices", Offset: 71, SHA256: sha256.Sum256([]byte("x2"))}}}
-	d.Seed(newest)
-	d.SeedPlace("erp.invoices", 0, 70) // version 1 landed from there
-	b := batch(0, rec{"a", 1, "x1"}, rec{"a", 1, "x1"}, rec{"a", 2, "x2"})
-	b.Items[0].Rec.Provenance.Offset = 70
-	b.Items[2].Rec.Provenance.Offset = 71
-	d.Process(context.Background(), b)
-	if len(b.Items) != 2 || b.Items[0].Rec.Provenance.Offset != 70 || b.Items[1].Rec.Provenance.Offset != 71 || len(b.Duplicates) != 1 {
-		t.Fatalf("kept %v, %d duplicates: the messages from offsets 70 and 71 landed before, the other is a re-send", kept(b), len(b.Duplicates))
+	var give []int64 // offsets in erp.invoices/0 that the next load gives
+	loads := 0
+	d.OnAssignment(func(ctx context.Context, seed func(string, int32, int64)) error {
+		loads++
+		for _, o := range give {
+			seed("erp.invoices", 0, o)
+		}
+		return nil
+	})
+	at := func(b *pipeline.Batch, epoch int64, offsets ...int64) *pipeline.Batch {
+		for i := range b.Items {
+			b.Items[i].Rec.Provenance.Offset = offsets[i]
+			b.Messages[i].Epoch = epoch
+		}
+		return b
 	}
-	d.Acked(b)
-	again := batch(1, rec{"a", 1, "x1"})
-	again.Items[0].Rec.Provenance.Offset = 70
-	d.Process(context.Background(), again)
-	if len(again.Items) != 0 || len(again.Duplicates) != 1 {
-		t.Fatalf("kept %v: the place was forgotten once its message came, and version 2 has landed", kept(again))
+	// Generation 1: versions 1 and 2 of a land; the commit will be lost.
+	b0 := at(batch(0, rec{"a", 1, "x1"}, rec{"a", 2, "x2"}), 1, 70, 71)
+	d.Process(context.Background(), b0)
+	if loads != 1 || len(b0.Items) != 2 {
+		t.Fatalf("%d loads, kept %v", loads, kept(b0))
+	}
+	// Generation 2 reads both again, and a re-send of version 1.
+	give = []int64{70, 71, 99} // 99: landed, but read by another member
+	b1 := at(batch(1, rec{"a", 1, "x1"}, rec{"a", 2, "x2"}, rec{"a", 1, "x1"}), 2, 70, 71, 72)
+	done := make(chan struct{})
+	go func() { d.Process(context.Background(), b1); close(done) }()
+	for !d.WaitingForAcks() {
+		select {
+		case <-done:
+			t.Fatal("generation 2's first batch went through before the batch before it landed")
+		default:
+			runtime.Gosched()
+		}
+	}
+	d.Acked(b0)
+	<-done
+	if loads != 2 || len(b1.Items) != 2 || len(b1.Duplicates) != 1 || b1.Duplicates[0].Rec.Provenance.Offset != 72 {
+		t.Fatalf("%d loads, kept %v, %d duplicates: the messages from 70 and 71 landed before, the one from 72 is a re-send", loads, kept(b1), len(b1.Duplicates))
+	}
+	d.Acked(b1)
+	// Generation 3 gives no places: those of generation 2 are dropped (99
+	// too, never read), and version 1 from 70 or 99 is older than what
+	// landed.
+	give = nil
+	b2 := at(batch(2, rec{"a", 1, "x1"}, rec{"a", 1, "x1"}), 3, 70, 99)
+	d.Process(context.Background(), b2)
+	if loads != 3 || len(b2.Items) != 0 || len(b2.Duplicates) != 2 {
+		t.Fatalf("%d loads, kept %v: no place says offset 70 or 99 is read again", loads, kept(b2))
 	}
 }
 
