@@ -346,32 +346,39 @@ func (s *FlagStage) Acked(b *pipeline.Batch) {
 		// Newest first: two versions of an id in the batch unwind in order.
 		for i := len(fb.docs) - 1; i >= 0; i-- {
 			if d := &fb.docs[i]; d.msg >= 0 && int(d.msg) < len(landed) && !landed[d.msg] {
-				s.undo(d)
+				s.undo(d, fb.docs)
 			}
 		}
 	}
 }
 
-// undo takes back a document version that did not land.
-func (s *FlagStage) undo(d *flagDoc) {
+// undo takes back a document version that did not land; batch is the
+// documents of its batch, being acknowledged.
+func (s *FlagStage) undo(d *flagDoc, batch []flagDoc) {
 	c := d.co
 	e := c.docs.at(d.slot)
 	if e.seq != d.seq {
 		return // forgotten: the slot is free, or another id's
 	}
 	if e.version != d.version {
-		// A newer version in flight holds the id: should it not land
-		// either, it falls back to what this one fell back to.
-		for i := range s.pending {
-			for j := range s.pending[i].docs {
-				if n := &s.pending[i].docs[j]; n.co == c && n.slot == d.slot && n.seq == d.seq && n.prev.version == d.version {
+		// A newer version holds the id (in this batch, or one in flight):
+		// should it not land either, it falls back to what this one fell
+		// back to.
+		hand := func(docs []flagDoc) {
+			for j := range docs {
+				if n := &docs[j]; n.co == c && n.slot == d.slot && n.seq == d.seq && n.prev.version == d.version && !n.prev.first {
 					n.prev = d.prev
 				}
 			}
 		}
+		hand(batch)
+		for i := range s.pending {
+			hand(s.pending[i].docs)
+		}
 		return
 	}
 	c.unindex(d.slot)
+	e.docAt = -1 // the version it goes back to is not this batch's
 	if d.prev.first {
 		c.docs.remove(d.slot)
 		return
@@ -511,11 +518,15 @@ func (s *FlagStage) nearDuplicate(c *companyFlags, r *record.Record, fx *facts, 
 
 	if first {
 		s.arrivals++
-		slot = c.docs.push(idk, docEntry{id: strings.Clone(r.ID), seq: seq})
+		slot = c.docs.push(idk, docEntry{id: strings.Clone(r.ID), seq: seq, docAt: -1})
 	}
 	if fresh {
 		e := c.docs.at(slot)
 		before := docState{version: e.version, at: e.at, date: e.date, indexed: e.indexed, first: first}
+		e.docAt = -1
+		if msg >= 0 {
+			e.docBatch, e.docAt = fb.seq, int32(len(fb.docs))
+		}
 		fb.docs = append(fb.docs, flagDoc{co: c, slot: slot, msg: msg, seq: seq, version: r.Version, prev: before})
 		e.version = r.Version
 		if e.indexed {
@@ -533,7 +544,7 @@ func (s *FlagStage) nearDuplicate(c *companyFlags, r *record.Record, fx *facts, 
 		// An older version behind a newer one in flight: dedupe lets it
 		// through so that it lands if the newer one does not, and then the
 		// id falls back to it.
-		if n := s.pendingDoc(c, slot, seq, e.version, fb); n != nil && (n.prev.first || r.Version > n.prev.version) {
+		if n := s.pendingDoc(e, c, slot, seq, fb); n != nil && (n.prev.first || r.Version > n.prev.version) {
 			before := n.prev
 			n.prev = docState{version: r.Version, at: at, date: fx.date, indexed: indexed}
 			fb.docs = append(fb.docs, flagDoc{co: c, slot: slot, msg: msg, seq: seq, version: r.Version, prev: before})
@@ -547,20 +558,28 @@ func (s *FlagStage) nearDuplicate(c *companyFlags, r *record.Record, fx *facts, 
 	return dupOf
 }
 
-// pendingDoc finds the flagDoc of a document's version in flight, in the
-// batch being processed (fb) or one not yet acknowledged.
-func (s *FlagStage) pendingDoc(c *companyFlags, slot int32, seq, version uint64, fb *flagBatch) *flagDoc {
-	for i := range fb.docs {
-		if d := &fb.docs[i]; d.co == c && d.slot == slot && d.seq == seq && d.version == version {
-			return d
-		}
+// pendingDoc finds the flagDoc of e's current version if it is in flight:
+// in the batch being processed (fb) or one not yet acknowledged.
+func (s *FlagStage) pendingDoc(e *docEntry, c *companyFlags, slot int32, seq uint64, fb *flagBatch) *flagDoc {
+	if e.docAt < 0 {
+		return nil
 	}
-	for i := range s.pending {
-		for j := range s.pending[i].docs {
-			if d := &s.pending[i].docs[j]; d.co == c && d.slot == slot && d.seq == seq && d.version == version {
-				return d
+	var docs []flagDoc
+	if e.docBatch == fb.seq {
+		docs = fb.docs
+	} else {
+		for i := range s.pending {
+			if s.pending[i].seq == e.docBatch {
+				docs = s.pending[i].docs
+				break
 			}
 		}
+	}
+	if int(e.docAt) >= len(docs) {
+		return nil
+	}
+	if d := &docs[e.docAt]; d.co == c && d.slot == slot && d.seq == seq && d.version == e.version {
+		return d
 	}
 	return nil
 }
@@ -678,6 +697,10 @@ type docEntry struct {
 	date    record.Date // its document date
 	indexed bool        // in byFP
 	same    int32       // next slot in the byFP chain; 0 ends it
+	// docBatch and docAt find the flagDoc of version while its batch is
+	// in flight (docAt -1: none, or not known).
+	docBatch uint64
+	docAt    int32
 }
 
 func (c *companyFlags) unindex(slot int32) {

@@ -453,6 +453,57 @@ func TestFlagOlderVersionInFlightIsTheFallback(t *testing.T) {
 	}
 }
 
+// The same with the two versions in one batch, both refused: the id goes
+// back to the version that landed before both.
+func TestFlagOlderVersionInTheSameBatchBothRefused(t *testing.T) {
+	v1, v2, v3 := apInv("S1", 1000, 1, "PO-1"), apInv("S1", 2000, 2, "PO-2"), apInv("S1", 3000, 3, "PO-3")
+	log := &flagLog{}
+	s := NewFlagStage(FlagOptions{Set: log.set})
+	b0 := flagBatchOf(0, fr{id: "A", body: v1})
+	runFlagBatch(t, s, log, b0)
+	s.Acked(b0)
+	b1 := flagBatchOf(1, fr{id: "A", version: 3, body: v3}, fr{id: "A", version: 2, body: v2})
+	runFlagBatch(t, s, log, b1)
+	b1.Keep(func(*pipeline.Item) bool { return false })
+	s.Acked(b1)
+	f := runFlagBatch(t, s, log, flagBatchOf(2, fr{id: "B", body: v2}, fr{id: "C", body: v1}))
+	if f[0].DuplicateOf != "" || f[1].DuplicateOf != "A" {
+		t.Fatalf("B (a copy of the refused version 2)→%q, C (a copy of version 1, landed)→%q; want none and A", f[0].DuplicateOf, f[1].DuplicateOf)
+	}
+}
+
+// BenchmarkFlagOlderVersions: a batch of 20,000 older versions (read again
+// after a restart, their newer versions landed) with 80,000 documents in
+// flight. Finding an older version's newer one in flight is a lookup, not
+// a scan of the documents in flight (3.1 s a batch when it was).
+func BenchmarkFlagOlderVersions(b *testing.B) {
+	const n = 20_000
+	inv := func(id string, version uint64, i int) fr {
+		return fr{id: id, version: version, body: apInv(fmt.Sprint("S", i%50), int64(1000+i), i%28+1, "")}
+	}
+	for range b.N {
+		b.StopTimer()
+		s := NewFlagStage(FlagOptions{Window: 1 << 20})
+		for i := range n {
+			s.Preload(&flagBatchOf(0, inv(fmt.Sprint("O", i), 2, i)).Items[0].Rec)
+		}
+		for k := range 4 {
+			rs := make([]fr, n)
+			for i := range rs {
+				rs[i] = inv(fmt.Sprint("F", k, "-", i), 1, i)
+			}
+			s.Process(context.Background(), flagBatchOf(uint64(k), rs...))
+		}
+		rs := make([]fr, n)
+		for i := range rs {
+			rs[i] = inv(fmt.Sprint("O", i), 1, i)
+		}
+		older := flagBatchOf(4, rs...)
+		b.StartTimer()
+		s.Process(context.Background(), older)
+	}
+}
+
 // An older version coming after a newer one does not take the id's place
 // in its party's history: the table keeps the newer, and a restart
 // preloads it.
