@@ -340,7 +340,23 @@ func (d *Dedupe) Process(ctx context.Context, b *pipeline.Batch) error {
 	})
 	d.byBatch[b.Seq] = items
 	d.kept[b.Seq] = len(b.Items)
+	if d.places != nil {
+		d.staleMessages(b)
+	}
 	return nil
+}
+
+// staleMessages takes the places of b's records read in an older
+// assignment generation than the current one for the records themselves
+// when they come again: a batch filled across a rebalance holds some, the
+// source drops their commit marks, and this member (or the next owner of
+// their partition) reads them again after the places were loaded.
+func (d *Dedupe) staleMessages(b *pipeline.Batch) {
+	for i := range b.Items {
+		if b.Messages[b.Items[i].Msg].Epoch < d.epoch {
+			d.reread[d.entryOf(&b.Items[i].Rec).state] = struct{}{}
+		}
+	}
 }
 
 type verdict uint8
