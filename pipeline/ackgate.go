@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // AckGate lets a stage's Process wait until the batches before one have
@@ -58,4 +59,29 @@ func (b *Batch) Epoch() int64 {
 		e = max(e, b.Messages[i].Epoch)
 	}
 	return e
+}
+
+// Retry calls f until it succeeds or ctx ends (then it returns ctx's
+// error), waiting first between attempts and twice as long after each
+// failure, up to last; failed hears of each failure and the wait before
+// the next attempt. Stages use it for
+// what they read from outside systems when the assignment changes: a
+// server that is down for a while holds the pipeline, as a failed sink
+// write does, rather than ending the run.
+func Retry(ctx context.Context, first, last time.Duration, f func() error, failed func(attempt int, err error, wait time.Duration)) error {
+	backoff := first
+	for attempt := 1; ; attempt++ {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		failed(attempt, err, backoff)
+		if !sleep(ctx, backoff) {
+			return ctx.Err()
+		}
+		backoff = min(backoff*2, last)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"runtime"
 	"testing"
+	"time"
 )
 
 func TestAckGateWaitsForTheBatchesBefore(t *testing.T) {
@@ -38,5 +39,32 @@ func TestBatchEpoch(t *testing.T) {
 	b := &Batch{Messages: []Message{{Epoch: 3}, {Epoch: 5}, {Epoch: 4}}}
 	if b.Epoch() != 5 || (&Batch{}).Epoch() != -1 {
 		t.Fatalf("epochs %d, %d; want 5, -1", b.Epoch(), (&Batch{}).Epoch())
+	}
+}
+
+func TestRetryUntilItWorksOrTheContextEnds(t *testing.T) {
+	calls, heard := 0, 0
+	err := Retry(context.Background(), time.Microsecond, 4*time.Microsecond, func() error {
+		if calls++; calls < 4 {
+			return errors.New("down")
+		}
+		return nil
+	}, func(attempt int, err error, wait time.Duration) {
+		if heard++; attempt != heard || err.Error() != "down" || wait != min(time.Microsecond<<(attempt-1), 4*time.Microsecond) {
+			t.Errorf("failure %d heard as attempt %d, %v, wait %v", heard, attempt, err, wait)
+		}
+	})
+	if err != nil || calls != 4 || heard != 3 {
+		t.Fatalf("Retry: %v after %d calls, %d failures heard; want nil, 4, 3", err, calls, heard)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	err = Retry(ctx, time.Microsecond, time.Microsecond, func() error { return errors.New("down") },
+		func(attempt int, _ error, _ time.Duration) {
+			if attempt == 3 {
+				cancel()
+			}
+		})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Retry with the context ended: %v", err)
 	}
 }

@@ -580,24 +580,17 @@ func tryRecv(in <-chan *Batch) (*Batch, bool) {
 }
 
 func (r *Runner) retry(ctx context.Context, what string, healthy *atomic.Bool, f func() error) bool {
-	backoff := r.cfg.RetryMin
-	for attempt := 1; ; attempt++ {
-		err := f()
-		if err == nil {
-			healthy.Store(true)
-			return true
-		}
+	err := Retry(ctx, r.cfg.RetryMin, r.cfg.RetryMax, f, func(attempt int, err error, wait time.Duration) {
 		healthy.Store(false)
 		r.metrics.SinkErrors.Inc()
-		if ctx.Err() != nil {
-			return false
-		}
-		r.log.Warn(what+" write failed; holding offsets and retrying", "attempt", attempt, "err", err, "backoff", backoff)
-		if !sleep(ctx, backoff) {
-			return false
-		}
-		backoff = min(backoff*2, r.cfg.RetryMax)
+		r.log.Warn(what+" write failed; holding offsets and retrying", "attempt", attempt, "err", err, "backoff", wait)
+	})
+	if err != nil {
+		healthy.Store(false)
+		return false
 	}
+	healthy.Store(true)
+	return true
 }
 
 // commitLoop commits offsets only over the contiguous prefix of acknowledged

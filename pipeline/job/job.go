@@ -68,12 +68,25 @@ func newFlagStage(conn driver.Conn, log *slog.Logger) *clean.FlagStage {
 			it.Rec.Flags = record.Flags{DuplicateOf: f.DuplicateOf, Outlier: f.Outlier, OutlierScore: f.OutlierScore}
 		},
 		Reload: func(ctx context.Context, f func(*record.Record)) error {
-			n, err := clickhouse.Recent(ctx, conn, time.Now().Add(-dedupeLookback), flagPreload, f)
-			if err == nil {
-				log.Info("flag stage loaded from ClickHouse", "records", n)
-			}
-			return err
+			// A second attempt gives the records of the first again, which
+			// the stage takes as the same versions: nothing changes.
+			return retryLoad(ctx, log, "flags: load recent records", func() error {
+				n, err := clickhouse.Recent(ctx, conn, time.Now().Add(-dedupeLookback), flagPreload, f)
+				if err == nil {
+					log.Info("flag stage loaded from ClickHouse", "records", n)
+				}
+				return err
+			})
 		},
+	})
+}
+
+// retryLoad retries a stage's load from Kafka or ClickHouse at an
+// assignment until it works: a server down for a while holds the pipeline,
+// as a failed sink write does, instead of ending the run.
+func retryLoad(ctx context.Context, log *slog.Logger, what string, f func() error) error {
+	return pipeline.Retry(ctx, 200*time.Millisecond, 10*time.Second, f, func(attempt int, err error, wait time.Duration) {
+		log.Warn(what+" failed; retrying", "attempt", attempt, "err", err, "backoff", wait)
 	})
 }
 
@@ -207,7 +220,9 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 	// between the write and the commit) is read again at each assignment:
 	// dedupe must take it for the records themselves, not for duplicates.
 	dedupe.OnAssignment(func(ctx context.Context, seed func(string, int32, int64)) error {
-		return landedPastCommits(ctx, src, conn, dedupe.Window(), log, seed)
+		return retryLoad(ctx, log, "dedupe: read what landed past the committed offsets", func() error {
+			return landedPastCommits(ctx, src, conn, dedupe.Window(), log, seed)
+		})
 	})
 	dlq := kafka.NewDeadLetters(cfg.Kafka.Brokers, cfg.Kafka.Topics.DeadLetter)
 	defer dlq.Close()
