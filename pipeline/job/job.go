@@ -234,7 +234,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		if _, err := src.Lag(ctx); err != nil {
 			return Result{}, fmt.Errorf("matching: read partition ends: %w", err)
 		}
-		ms, err := newMatchStage(cfg, conn, reg, src)
+		ms, err := newMatchStage(cfg, conn, reg, src, log)
 		if err != nil {
 			return Result{}, err
 		}
@@ -351,16 +351,59 @@ func serveHTTP(listen string, reg *prometheus.Registry, log *slog.Logger, ready 
 
 // newMatchStage builds the matching stage from the configuration, with
 // its state rebuilt from what landed in ClickHouse.
-func newMatchStage(cfg config.Config, conn driver.Conn, reg prometheus.Registerer, src *kafka.Source) (*match.Stage, error) {
+func newMatchStage(cfg config.Config, conn driver.Conn, reg prometheus.Registerer, src *kafka.Source, log *slog.Logger) (*match.Stage, error) {
 	opt := match.StageOptions{Topics: cfg.InputTopics(), Lateness: cfg.Matching.Lateness.D(), Workers: cfg.Matching.Workers, Drained: src.Drained,
 		Assignment: src.Assignment,
 		Default:    matchSettings(cfg.Matching.Rules), Settings: map[string]match.Settings{},
-		History: clickhouse.NewHistory(conn), MatchesTopic: cfg.Kafka.Topics.Matches,
+		History: retryingHistory{clickhouse.NewHistory(conn), log}, MatchesTopic: cfg.Kafka.Topics.Matches,
 		ExceptionsTopic: cfg.Kafka.Topics.Exceptions, ReviewsTopic: cfg.Kafka.Topics.Reviews, Registerer: reg}
 	for c := range cfg.Matching.Companies {
 		opt.Settings[c] = matchSettings(cfg.Matching.For(c))
 	}
 	return match.NewStage(opt)
+}
+
+// retryingHistory retries matching's reads from ClickHouse (at an
+// assignment, and for a company seen first) while nothing of them has
+// reached the stage: a server down for a while holds the pipeline instead
+// of ending the run. A read that fails after records came is not retried,
+// since the stage would take them twice; it ends the run as before.
+type retryingHistory struct {
+	match.History
+	log *slog.Logger
+}
+
+func (h retryingHistory) Companies(ctx context.Context, parts map[string][]int) (out map[string][]int32, err error) {
+	err = retryLoad(ctx, h.log, "matching: list the companies of the partitions", func() error {
+		out, err = h.History.Companies(ctx, parts)
+		return err
+	})
+	return out, err
+}
+
+func (h retryingHistory) Records(ctx context.Context, company string, f func(*record.Record)) error {
+	var late error
+	err := retryLoad(ctx, h.log, "matching: read the history of "+company, func() error {
+		came := false
+		err := h.History.Records(ctx, company, func(r *record.Record) { came = true; f(r) })
+		if err != nil && came {
+			late = err
+			return nil
+		}
+		return err
+	})
+	if late != nil {
+		return late
+	}
+	return err
+}
+
+func (h retryingHistory) Decisions(ctx context.Context, company string) (out []match.Decision, err error) {
+	err = retryLoad(ctx, h.log, "matching: read the decisions of "+company, func() error {
+		out, err = h.History.Decisions(ctx, company)
+		return err
+	})
+	return out, err
 }
 
 func matchSettings(r config.MatchRules) match.Settings {
