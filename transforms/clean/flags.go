@@ -176,13 +176,12 @@ type flagConfig struct {
 // acknowledged (at most 4,096 batches are remembered). Companies are those
 // preloaded and those whose records came since.
 //
-// Restarts and rebalances: the state is memory only. Records replayed
-// after a restart meet a window that starts empty unless Preload fills it
-// (the job preloads ClickHouse's recent rows), so without it a replayed
-// duplicate of a record from before the commit point loses its flag. A new
-// assignment generation starts over from Reload, once the batches before
-// it have landed: companies may have moved, and what another member landed
-// of them is not in this one's memory.
+// Restarts and rebalances: the state is memory only. Each assignment
+// generation, the first included, starts over from Reload (the job gives
+// ClickHouse's recent rows) once the batches before it have landed:
+// companies may have moved, and what another member landed of them is not
+// in this one's memory. Without Reload (or Preload), a replayed duplicate of
+// a record from before the commit point loses its flag.
 type FlagStage struct {
 	cfg flagConfig
 
@@ -313,7 +312,7 @@ func (s *FlagStage) newGeneration(ctx context.Context, b *pipeline.Batch) error 
 	s.companies, s.pending = map[string]*companyFlags{}, nil
 	var err error
 	if err = s.cfg.reload(ctx, func(r *record.Record) { s.flag(r, -1, &flagBatch{}) }); err != nil {
-		err = fmt.Errorf("flags: reload after a new assignment: %w", err)
+		err = fmt.Errorf("flags: load at an assignment: %w", err)
 	}
 	return err
 }
