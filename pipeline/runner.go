@@ -26,6 +26,9 @@ type Config struct {
 	RetryMin     time.Duration // first back-off after a failed write; default 200ms
 	RetryMax     time.Duration // longest back-off; default 10s
 	DrainTimeout time.Duration // on shutdown, time to finish in-flight batches; default 15s
+	// CommitInterval is how often a failed commit is tried again while no
+	// batch lands; default 1s.
+	CommitInterval time.Duration
 	// UntilCaughtUp makes Run return once every input partition is consumed
 	// to its end and committed (the source must be a LagReporter).
 	UntilCaughtUp bool
@@ -49,6 +52,9 @@ func (c *Config) defaults() {
 	}
 	if c.DrainTimeout <= 0 {
 		c.DrainTimeout = 15 * time.Second
+	}
+	if c.CommitInterval <= 0 {
+		c.CommitInterval = time.Second
 	}
 }
 
@@ -76,10 +82,11 @@ type Runner struct {
 	// gather lets one sink writer at a time take batches, so that a writer
 	// lingering for more does not share them out with the other writers.
 	gather sync.Mutex
-	// slots bounds the batches fetched but not yet accounted: when one
+	// slots bounds the batches fetched but not yet committed: when one
 	// batch cannot land, the later ones wait for it (they cannot commit
 	// before it), and without a bound the fetcher would go on reading the
-	// whole topic into memory.
+	// whole topic into memory; when commits fail, a crash would read again
+	// everything landed since the last one that worked.
 	slots chan struct{}
 	// issued and committed count batches: the fetcher has handed out
 	// batches [0, issued) and offsets of [0, committed) are committed.
@@ -88,7 +95,7 @@ type Runner struct {
 	// fetcher holds messages for a batch not yet handed out, and drained
 	// that its last fetch found none. Together they hint to a lingering
 	// writer whether another batch will come soon: a fetcher held back by
-	// the slots is not drained (acknowledgements will free them), one whose
+	// the slots is not drained (commits will free them), one whose
 	// last batch closed on an empty fetch is. A wrong hint only makes a
 	// group smaller, or its write later by at most SinkLinger.
 	taken            atomic.Uint64
@@ -599,13 +606,23 @@ func (r *Runner) commitLoop(ctx context.Context, acks <-chan *Batch) {
 	pending := map[uint64]*Batch{}
 	next := uint64(0)
 	var marks []Mark
-	ticker := time.NewTicker(time.Second)
+	// held counts the batches accounted whose slots wait for their commit:
+	// while commits fail, the fetcher stops once every slot is held, so
+	// that what a crash reads again stays bounded.
+	held := 0
+	release := func() {
+		for ; held > 0; held-- {
+			<-r.slots
+		}
+	}
+	ticker := time.NewTicker(r.cfg.CommitInterval)
 	defer ticker.Stop()
 	flush := func() {
 		if len(marks) == 0 {
 			// Nothing to commit: the batches acknowledged so far had no
 			// messages (the final batch), or their marks are committed.
 			r.committed.Store(next)
+			release()
 			return
 		}
 		if err := r.src.Commit(ctx, marks); err != nil {
@@ -616,6 +633,7 @@ func (r *Runner) commitLoop(ctx context.Context, acks <-chan *Batch) {
 		r.metrics.Commits.WithLabelValues("ok").Inc()
 		marks = marks[:0]
 		r.committed.Store(next)
+		release()
 		if r.Progress != nil {
 			r.Progress(r.Stats())
 		}
@@ -637,6 +655,7 @@ func (r *Runner) commitLoop(ctx context.Context, acks <-chan *Batch) {
 				next++
 				marks = mergeMarks(marks, nb.marks())
 				r.account(nb)
+				held++
 			}
 			flush()
 		case <-ticker.C:
@@ -652,7 +671,6 @@ func (r *Runner) account(b *Batch) {
 		}
 	}
 	r.metrics.InFlight.Dec()
-	<-r.slots
 	controls := 0
 	for i := range b.Messages {
 		if b.Messages[i].Control {

@@ -26,6 +26,9 @@ type memSource struct {
 	commits   [][]Mark
 	// check, when set, vets every mark before it is committed.
 	check func(Mark) error
+	// refuse, while above 0, makes Commit fail (and counts down); ahead is
+	// the most messages fetched but not committed at any Fetch.
+	refuse, ahead int
 }
 
 func newMemSource(partitions, perPartition int) *memSource {
@@ -43,6 +46,13 @@ func newMemSource(partitions, perPartition int) *memSource {
 // reading several partitions at once.
 func (s *memSource) Fetch(ctx context.Context, max int, wait time.Duration) ([]Message, error) {
 	s.mu.Lock()
+	ahead := 0
+	for p := range s.parts {
+		ahead += int(s.next[p] - s.committed[p])
+	}
+	if ahead > s.ahead {
+		s.ahead = ahead
+	}
 	var out []Message
 	for len(out) < max {
 		progressed := false
@@ -70,6 +80,10 @@ func (s *memSource) Fetch(ctx context.Context, max int, wait time.Duration) ([]M
 func (s *memSource) Commit(ctx context.Context, marks []Mark) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.refuse > 0 {
+		s.refuse--
+		return errors.New("coordinator moving")
+	}
 	for _, m := range marks {
 		if s.check != nil {
 			if err := s.check(m); err != nil {
@@ -264,6 +278,28 @@ func TestRunnerCommitsPastTransactionMarkers(t *testing.T) {
 	}
 	if n := testutil.ToFloat64(r.metrics.Records.WithLabelValues("source", "unknown", "control_record")); n != 2 {
 		t.Errorf("control records counted %v, want 2", n)
+	}
+}
+
+// While commits fail (the group coordinator moving, say), batches go on
+// landing, but the fetcher stops once as many batches as it may have in
+// flight wait for their commit: a crash then re-reads a bounded tail, not
+// everything read since the last commit that worked.
+func TestRunnerHoldsFetchingWhileCommitsFail(t *testing.T) {
+	src := newMemSource(2, 500)
+	src.refuse = 40
+	cfg := fastCfg()
+	cfg.CommitInterval = time.Millisecond
+	r := NewRunner(cfg, src, []Stage{&toItems{}}, &memSink{}, &memDLQ{}, nil, nil)
+	if err := r.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Each slot holds a batch; one more may be filling.
+	if limit := (cap(r.slots) + 1) * cfg.BatchSize; src.ahead > limit {
+		t.Fatalf("%d messages read past the last commit, more than the %d of the batches the runner may hold", src.ahead, limit)
+	}
+	if st := r.Stats(); st.Landed != 1000 || src.refuse != 0 {
+		t.Fatalf("stats %+v, %d refusals left: everything lands once commits work again", st, src.refuse)
 	}
 }
 
