@@ -78,7 +78,7 @@ type Runner struct {
 	log     *slog.Logger
 
 	consumed, landed, dead, dups, batches atomic.Int64
-	sinkOK, dlqOK                         atomic.Bool
+	sinkOK, dlqOK, commitOK               atomic.Bool
 	// gather lets one sink writer at a time take batches, so that a writer
 	// lingering for more does not share them out with the other writers.
 	gather sync.Mutex
@@ -124,6 +124,7 @@ func NewRunner(cfg Config, src Source, stages []Stage, sink Sink, dlq DeadLetter
 	}
 	r.sinkOK.Store(true)
 	r.dlqOK.Store(true)
+	r.commitOK.Store(true)
 	return r
 }
 
@@ -141,6 +142,9 @@ func (r *Runner) Healthy() error {
 		return errors.New("the last sink write failed")
 	case !r.dlqOK.Load():
 		return errors.New("the last dead-letter write failed")
+	case !r.commitOK.Load():
+		// Fetching stops once every slot waits for a commit.
+		return errors.New("the last offset commit failed")
 	}
 	return nil
 }
@@ -626,10 +630,12 @@ func (r *Runner) commitLoop(ctx context.Context, acks <-chan *Batch) {
 			return
 		}
 		if err := r.src.Commit(ctx, marks); err != nil {
+			r.commitOK.Store(false)
 			r.metrics.Commits.WithLabelValues("error").Inc()
 			r.log.Warn("offset commit failed; will retry", "err", err)
 			return
 		}
+		r.commitOK.Store(true)
 		r.metrics.Commits.WithLabelValues("ok").Inc()
 		marks = marks[:0]
 		r.committed.Store(next)

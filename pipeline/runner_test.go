@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -300,6 +301,49 @@ func TestRunnerHoldsFetchingWhileCommitsFail(t *testing.T) {
 	}
 	if st := r.Stats(); st.Landed != 1000 || src.refuse != 0 {
 		t.Fatalf("stats %+v, %d refusals left: everything lands once commits work again", st, src.refuse)
+	}
+	if err := r.Healthy(); err != nil {
+		t.Fatalf("unhealthy once commits work again: %v", err)
+	}
+}
+
+// A commit that fails makes the runner unhealthy (/readyz) until one works:
+// fetching stops once every slot waits for a commit.
+func TestRunnerUnhealthyWhileCommitsFail(t *testing.T) {
+	src := newMemSource(1, 50)
+	src.refuse = 1 << 30
+	cfg := fastCfg()
+	cfg.UntilCaughtUp = false
+	cfg.CommitInterval = time.Millisecond
+	sink := &memSink{written: make(chan uint64, 100)}
+	r := NewRunner(cfg, src, []Stage{&toItems{}}, sink, &memDLQ{}, nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- r.Run(ctx) }()
+	<-sink.written
+	hang := time.After(30 * time.Second) // a guard against hanging, not a measure
+	for r.Healthy() == nil {
+		select {
+		case <-hang:
+			t.Fatal("healthy while every commit fails")
+		default:
+			runtime.Gosched()
+		}
+	}
+	src.mu.Lock()
+	src.refuse = 0
+	src.mu.Unlock()
+	for r.Healthy() != nil {
+		select {
+		case <-hang:
+			t.Fatalf("still unhealthy once commits work: %v", r.Healthy())
+		default:
+			runtime.Gosched()
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
 

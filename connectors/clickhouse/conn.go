@@ -203,3 +203,16 @@ func recordMigration(ctx context.Context, conn driver.Conn, m Migration) error {
 	}
 	return b.Send()
 }
+
+// Refused says whether err is the server's answer that a query cannot run
+// (an unknown table or column, no access, a limit it always hits), which
+// waiting does not mend, as opposed to a server that did not answer or was
+// too busy for the moment.
+func Refused(err error) bool {
+	var ex *proto.Exception
+	return errors.As(err, &ex) && !busyCodes[ex.Code]
+}
+
+// busyCodes are ClickHouse exceptions that pass: too many queries at once,
+// a socket timeout, a network error between servers.
+var busyCodes = map[int32]bool{202: true, 209: true, 210: true}

@@ -3,26 +3,38 @@ package job
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"testing"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/proto"
 
 	"github.com/erpflow/erpflow/pipeline/record"
 	"github.com/erpflow/erpflow/transforms/match"
 )
 
-// flakyHistory fails its first fails reads; with partial set, a failing
-// read gives one record before it fails.
+// flakyHistory fails its first fails reads (with err, or a connection
+// error); with partial set, a failing read gives one record before it
+// fails. seen, when set, is called at each read.
 type flakyHistory struct {
 	match.History
 	fails, reads int
 	partial      bool
+	err          error
+	seen         func()
 }
 
 func (h *flakyHistory) Records(ctx context.Context, company string, f func(*record.Record)) error {
 	h.reads++
+	if h.seen != nil {
+		h.seen()
+	}
 	if h.reads <= h.fails {
 		if h.partial {
 			f(&record.Record{Envelope: record.Envelope{ID: "partial"}})
+		}
+		if h.err != nil {
+			return h.err
 		}
 		return errors.New("connection refused")
 	}
@@ -37,14 +49,34 @@ func TestRetryingHistoryNeverGivesARecordTwice(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	h := &flakyHistory{fails: 2}
 	var got []string
-	err := retryingHistory{h, log}.Records(context.Background(), "SH01", func(r *record.Record) { got = append(got, r.ID) })
+	err := retryingHistory{h, &loads{log: log}}.Records(context.Background(), "SH01", func(r *record.Record) { got = append(got, r.ID) })
 	if err != nil || h.reads != 3 || len(got) != 2 {
 		t.Fatalf("after two failed reads: %v, %d reads, records %v; want nil, 3, [a b]", err, h.reads, got)
 	}
 	h = &flakyHistory{fails: 1, partial: true}
 	got = nil
-	err = retryingHistory{h, log}.Records(context.Background(), "SH01", func(r *record.Record) { got = append(got, r.ID) })
+	err = retryingHistory{h, &loads{log: log}}.Records(context.Background(), "SH01", func(r *record.Record) { got = append(got, r.ID) })
 	if err == nil || h.reads != 1 || len(got) != 1 {
 		t.Fatalf("a read that failed after a record: %v, %d reads, records %v; want its error, 1 read, [partial]", err, h.reads, got)
+	}
+}
+
+// While a load fails, /readyz says so; an answer that the load cannot be
+// done (ClickHouse refusing the query) is not retried but ends the run.
+func TestLoadsReportFailureAndGiveUpOnRefusals(t *testing.T) {
+	ld := &loads{log: slog.New(slog.DiscardHandler)}
+	var unready []error
+	h := &flakyHistory{fails: 2}
+	h.seen = func() { unready = append(unready, ld.healthy()) }
+	if err := (retryingHistory{h, ld}).Records(context.Background(), "SH01", func(*record.Record) {}); err != nil {
+		t.Fatal(err)
+	}
+	if len(unready) != 3 || unready[0] != nil || unready[1] == nil || unready[2] == nil || ld.healthy() != nil {
+		t.Fatalf("health at each read %v, after %v; want ready, then the failure twice, then ready", unready, ld.healthy())
+	}
+	h = &flakyHistory{fails: 5, err: fmt.Errorf("read: %w", &proto.Exception{Code: 60, Message: "Table erpflow.invoices_versions doesn't exist"})}
+	err := (retryingHistory{h, ld}).Records(context.Background(), "SH01", func(*record.Record) {})
+	if err == nil || h.reads != 1 || ld.healthy() != nil {
+		t.Fatalf("a refused query: %v after %d reads (health %v); want its error after one", err, h.reads, ld.healthy())
 	}
 }

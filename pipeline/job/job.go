@@ -62,7 +62,7 @@ const flagPreload = 50_000
 // loads ClickHouse's recent rows at each assignment, the first included,
 // so that near-duplicates and outliers are judged against documents from
 // before a restart, and those other members landed before a rebalance.
-func newFlagStage(conn driver.Conn, log *slog.Logger) *clean.FlagStage {
+func newFlagStage(conn driver.Conn, ld *loads) *clean.FlagStage {
 	return clean.NewFlagStage(clean.FlagOptions{
 		Set: func(it *pipeline.Item, f clean.Flags) {
 			it.Rec.Flags = record.Flags{DuplicateOf: f.DuplicateOf, Outlier: f.Outlier, OutlierScore: f.OutlierScore}
@@ -70,10 +70,10 @@ func newFlagStage(conn driver.Conn, log *slog.Logger) *clean.FlagStage {
 		Reload: func(ctx context.Context, f func(*record.Record)) error {
 			// A second attempt gives the records of the first again, which
 			// the stage takes as the same versions: nothing changes.
-			return retryLoad(ctx, log, "flags: load recent records", func() error {
+			return ld.retry(ctx, "flags: load recent records", func() error {
 				n, err := clickhouse.Recent(ctx, conn, time.Now().Add(-dedupeLookback), flagPreload, f)
 				if err == nil {
-					log.Info("flag stage loaded from ClickHouse", "records", n)
+					ld.log.Info("flag stage loaded from ClickHouse", "records", n)
 				}
 				return err
 			})
@@ -81,13 +81,50 @@ func newFlagStage(conn driver.Conn, log *slog.Logger) *clean.FlagStage {
 	})
 }
 
-// retryLoad retries a stage's load from Kafka or ClickHouse at an
-// assignment until it works: a server down for a while holds the pipeline,
-// as a failed sink write does, instead of ending the run.
-func retryLoad(ctx context.Context, log *slog.Logger, what string, f func() error) error {
-	return pipeline.Retry(ctx, 200*time.Millisecond, 10*time.Second, f, func(attempt int, err error, wait time.Duration) {
-		log.Warn(what+" failed; retrying", "attempt", attempt, "err", err, "backoff", wait)
+// loads retries the stages' loads from Kafka or ClickHouse at an
+// assignment while the servers do not answer: a server down for a while
+// holds the pipeline, as a failed sink write does, instead of ending the
+// run. An answer that the load cannot be done (ClickHouse refusing the
+// query, Kafka refusing the group) ends it, since waiting does not mend
+// it. While a load fails, /readyz says so.
+type loads struct {
+	log     *slog.Logger
+	failing atomic.Pointer[error]
+}
+
+func (l *loads) retry(ctx context.Context, what string, f func() error) error {
+	var permanent error
+	err := pipeline.Retry(ctx, 200*time.Millisecond, 10*time.Second, func() error {
+		err := f()
+		if err != nil && refused(err) {
+			permanent = err
+			return nil
+		}
+		return err
+	}, func(attempt int, err error, wait time.Duration) {
+		err = fmt.Errorf("%s: %w", what, err)
+		l.failing.Store(&err)
+		l.log.Warn("load failed; retrying", "what", what, "attempt", attempt, "err", err, "backoff", wait)
 	})
+	l.failing.Store(nil)
+	if permanent != nil {
+		return fmt.Errorf("%s: %w", what, permanent)
+	}
+	return err
+}
+
+// healthy is nil unless a load is failing.
+func (l *loads) healthy() error {
+	if err := l.failing.Load(); err != nil {
+		return *err
+	}
+	return nil
+}
+
+// refused says whether err is a server's answer that waiting does not mend.
+func refused(err error) bool {
+	var kerr kafkago.Error
+	return clickhouse.Refused(err) || errors.As(err, &kerr) && !kerr.Temporary()
 }
 
 // landedPastCommits gives seed the place of every version that landed
@@ -192,7 +229,8 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 	log.Info("dedupe seeded from ClickHouse", "records", seeded, "since", dedupeLookback)
 	// The flag stage's memory is rebuilt the same way, at its first batch
 	// (see newFlagStage).
-	flags := newFlagStage(conn, log)
+	ld := &loads{log: log}
+	flags := newFlagStage(conn, ld)
 	inputs := cfg.InputTopics()
 	if cfg.Matching.Enabled {
 		// Review decisions come in beside the records, co-partitioned by
@@ -220,7 +258,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 	// between the write and the commit) is read again at each assignment:
 	// dedupe must take it for the records themselves, not for duplicates.
 	dedupe.OnAssignment(func(ctx context.Context, seed func(string, int32, int64)) error {
-		return retryLoad(ctx, log, "dedupe: read what landed past the committed offsets", func() error {
+		return ld.retry(ctx, "dedupe: read what landed past the committed offsets", func() error {
 			return landedPastCommits(ctx, src, conn, dedupe.Window(), log, seed)
 		})
 	})
@@ -234,7 +272,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		if _, err := src.Lag(ctx); err != nil {
 			return Result{}, fmt.Errorf("matching: read partition ends: %w", err)
 		}
-		ms, err := newMatchStage(cfg, conn, reg, src, log)
+		ms, err := newMatchStage(cfg, conn, reg, src, ld)
 		if err != nil {
 			return Result{}, err
 		}
@@ -272,6 +310,9 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 			return errors.New("not consuming")
 		}
 		if err := runner.Healthy(); err != nil {
+			return err
+		}
+		if err := ld.healthy(); err != nil {
 			return err
 		}
 		if err := conn.Ping(ctx); err != nil {
@@ -351,11 +392,11 @@ func serveHTTP(listen string, reg *prometheus.Registry, log *slog.Logger, ready 
 
 // newMatchStage builds the matching stage from the configuration, with
 // its state rebuilt from what landed in ClickHouse.
-func newMatchStage(cfg config.Config, conn driver.Conn, reg prometheus.Registerer, src *kafka.Source, log *slog.Logger) (*match.Stage, error) {
+func newMatchStage(cfg config.Config, conn driver.Conn, reg prometheus.Registerer, src *kafka.Source, ld *loads) (*match.Stage, error) {
 	opt := match.StageOptions{Topics: cfg.InputTopics(), Lateness: cfg.Matching.Lateness.D(), Workers: cfg.Matching.Workers, Drained: src.Drained,
 		Assignment: src.Assignment,
 		Default:    matchSettings(cfg.Matching.Rules), Settings: map[string]match.Settings{},
-		History: retryingHistory{clickhouse.NewHistory(conn), log}, MatchesTopic: cfg.Kafka.Topics.Matches,
+		History: retryingHistory{clickhouse.NewHistory(conn), ld}, MatchesTopic: cfg.Kafka.Topics.Matches,
 		ExceptionsTopic: cfg.Kafka.Topics.Exceptions, ReviewsTopic: cfg.Kafka.Topics.Reviews, Registerer: reg}
 	for c := range cfg.Matching.Companies {
 		opt.Settings[c] = matchSettings(cfg.Matching.For(c))
@@ -370,11 +411,11 @@ func newMatchStage(cfg config.Config, conn driver.Conn, reg prometheus.Registere
 // since the stage would take them twice; it ends the run as before.
 type retryingHistory struct {
 	match.History
-	log *slog.Logger
+	loads *loads
 }
 
 func (h retryingHistory) Companies(ctx context.Context, parts map[string][]int) (out map[string][]int32, err error) {
-	err = retryLoad(ctx, h.log, "matching: list the companies of the partitions", func() error {
+	err = h.loads.retry(ctx, "matching: list the companies of the partitions", func() error {
 		out, err = h.History.Companies(ctx, parts)
 		return err
 	})
@@ -383,7 +424,7 @@ func (h retryingHistory) Companies(ctx context.Context, parts map[string][]int) 
 
 func (h retryingHistory) Records(ctx context.Context, company string, f func(*record.Record)) error {
 	var late error
-	err := retryLoad(ctx, h.log, "matching: read the history of "+company, func() error {
+	err := h.loads.retry(ctx, "matching: read the history of "+company, func() error {
 		came := false
 		err := h.History.Records(ctx, company, func(r *record.Record) { came = true; f(r) })
 		if err != nil && came {
@@ -399,7 +440,7 @@ func (h retryingHistory) Records(ctx context.Context, company string, f func(*re
 }
 
 func (h retryingHistory) Decisions(ctx context.Context, company string) (out []match.Decision, err error) {
-	err = retryLoad(ctx, h.log, "matching: read the decisions of "+company, func() error {
+	err = h.loads.retry(ctx, "matching: read the decisions of "+company, func() error {
 		out, err = h.History.Decisions(ctx, company)
 		return err
 	})
