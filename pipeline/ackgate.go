@@ -18,6 +18,9 @@ type AckGate struct {
 	waiting atomic.Bool
 	once    sync.Once
 	ch      chan struct{} // a token after each acknowledgement
+	// started and epoch are Generation's, on the stage's goroutine.
+	started bool
+	epoch   int64
 }
 
 func (g *AckGate) signal() chan struct{} {
@@ -46,6 +49,35 @@ func (g *AckGate) Wait(ctx context.Context, seq uint64) error {
 		}
 	}
 	return nil
+}
+
+// Generation says whether b opens an assignment generation (the first one
+// included), and then waits until the batches before it have landed. A
+// stage calls it from Process, for every batch, before working on it: it
+// keeps the generation of the last batch, which only Process touches.
+func (g *AckGate) Generation(ctx context.Context, b *Batch) (bool, error) {
+	e := b.Epoch()
+	if e < 0 || g.started && e <= g.epoch {
+		return false, nil
+	}
+	before := g.started
+	g.started, g.epoch = true, e
+	if before {
+		// Batch numbers start at 0 and go up by one, so a first batch has
+		// nothing before it to wait for.
+		if err := g.Wait(ctx, b.Seq); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
+}
+
+// Epoch is the generation of the last batch Generation saw; -1 before.
+func (g *AckGate) Epoch() int64 {
+	if !g.started {
+		return -1
+	}
+	return g.epoch
 }
 
 // Waiting says whether a Wait is under way.

@@ -68,3 +68,45 @@ func TestRetryUntilItWorksOrTheContextEnds(t *testing.T) {
 		t.Fatalf("Retry with the context ended: %v", err)
 	}
 }
+
+func TestAckGateGenerations(t *testing.T) {
+	var g AckGate
+	at := func(seq uint64, epochs ...int64) *Batch {
+		b := &Batch{Seq: seq}
+		for _, e := range epochs {
+			b.Messages = append(b.Messages, Message{Epoch: e})
+		}
+		return b
+	}
+	ctx := context.Background()
+	for i, c := range []struct {
+		b     *Batch
+		fresh bool
+	}{
+		{at(0), false},    // no messages: no generation
+		{at(1, 4), true},  // the first: nothing before it is waited for
+		{at(2, 4), false}, // the same generation
+		{at(3, 3), false}, // an older one's stragglers
+	} {
+		if fresh, err := g.Generation(ctx, c.b); fresh != c.fresh || err != nil || g.Waiting() {
+			t.Fatalf("case %d: fresh %v, %v; want %v", i, fresh, err, c.fresh)
+		}
+	}
+	if g.Epoch() != 4 {
+		t.Fatalf("epoch %d, want 4", g.Epoch())
+	}
+	done := make(chan bool)
+	go func() {
+		fresh, _ := g.Generation(ctx, at(4, 4, 5))
+		done <- fresh
+	}()
+	for !g.Waiting() {
+		runtime.Gosched()
+	}
+	for seq := range uint64(4) {
+		g.Acked(&Batch{Seq: seq})
+	}
+	if !<-done || g.Epoch() != 5 {
+		t.Fatalf("a batch of generation 5 after 4: not fresh, or epoch %d", g.Epoch())
+	}
+}

@@ -64,12 +64,9 @@ type Dedupe struct {
 	// reread holds the places of messages that landed but whose offsets
 	// were not committed (OnAssignment), until each comes again.
 	reread map[uint64]struct{}
-	// places, epoch, processed and acks serve OnAssignment; Process reads
-	// epoch and processed without mu.
-	places    PlacesFunc
-	epoch     int64
-	processed bool
-	acks      pipeline.AckGate
+	// places and acks serve OnAssignment.
+	places PlacesFunc
+	acks   pipeline.AckGate
 	// topic and topicHash are place's last topic and its hash.
 	topic     string
 	topicHash uint64
@@ -135,7 +132,7 @@ func NewDedupe(window int) *Dedupe {
 	}
 	return &Dedupe{seed1: maphash.MakeSeed(), seed2: maphash.MakeSeed(), window: window,
 		cur: map[dedupeKey]entry{}, byBatch: map[uint64][]ackItem{}, kept: map[uint64]int{},
-		reread: map[uint64]struct{}{}, epoch: -1}
+		reread: map[uint64]struct{}{}}
 }
 
 // Name implements pipeline.Stage.
@@ -229,18 +226,11 @@ func (d *Dedupe) WaitingForAcks() bool { return d.acks.Waiting() }
 
 // newGeneration loads the places of a new assignment generation.
 func (d *Dedupe) newGeneration(ctx context.Context, b *pipeline.Batch) error {
-	epoch := b.Epoch()
-	if epoch <= d.epoch {
-		return nil
-	}
-	d.epoch = epoch
 	if d.places == nil {
 		return nil
 	}
-	if d.processed {
-		if err := d.acks.Wait(ctx, b.Seq); err != nil {
-			return err
-		}
+	if fresh, err := d.acks.Generation(ctx, b); !fresh || err != nil {
+		return err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -267,7 +257,6 @@ func (d *Dedupe) Process(ctx context.Context, b *pipeline.Batch) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.processed = true
 	items := make([]ackItem, 0, len(b.Items))
 	b.Keep(func(it *pipeline.Item) bool {
 		k := d.key(&it.Rec)
@@ -352,8 +341,9 @@ func (d *Dedupe) Process(ctx context.Context, b *pipeline.Batch) error {
 // source drops their commit marks, and this member (or the next owner of
 // their partition) reads them again after the places were loaded.
 func (d *Dedupe) staleMessages(b *pipeline.Batch) {
+	epoch := d.acks.Epoch()
 	for i := range b.Items {
-		if b.Messages[b.Items[i].Msg].Epoch < d.epoch {
+		if b.Messages[b.Items[i].Msg].Epoch < epoch {
 			d.reread[d.entryOf(&b.Items[i].Rec).state] = struct{}{}
 		}
 	}

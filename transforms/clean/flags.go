@@ -194,12 +194,9 @@ type FlagStage struct {
 	pending   []flagBatch // in batch order
 	scratch   []int64     // for outlier judgements
 
-	// epoch is the assignment generation of the last batch processed (-1
-	// before the first), and acks lets a load wait for the batches before;
-	// both for Reload. Process reads epoch and processed without mu.
-	epoch     int64
-	processed bool
-	acks      pipeline.AckGate
+	// acks tells Process when a generation starts, and lets its load
+	// wait for the batches before (Reload).
+	acks pipeline.AckGate
 }
 
 // NewFlagStage returns a flag stage with opt's settings.
@@ -240,7 +237,7 @@ func NewFlagStage(opt FlagOptions) *FlagStage {
 		sp = DefaultMinSpread
 	}
 	cfg.spreadBP = uint64(max(1, math.Round(min(sp, 100)*10_000)))
-	s := &FlagStage{cfg: cfg, companies: map[string]*companyFlags{}, epoch: -1}
+	s := &FlagStage{cfg: cfg, companies: map[string]*companyFlags{}}
 	s.keys.init()
 	return s
 }
@@ -271,7 +268,6 @@ func (s *FlagStage) Process(ctx context.Context, b *pipeline.Batch) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.processed = true
 	fb := flagBatch{seq: b.Seq, items: len(b.Items)}
 	for i := range b.Items {
 		it := &b.Items[i]
@@ -292,20 +288,13 @@ func (s *FlagStage) Process(ctx context.Context, b *pipeline.Batch) error {
 // instance this one replaces, say) may have landed records of its
 // companies until the assignment.
 func (s *FlagStage) newGeneration(ctx context.Context, b *pipeline.Batch) error {
-	epoch := b.Epoch()
-	if epoch <= s.epoch {
-		return nil
-	}
-	s.epoch = epoch
 	if s.cfg.reload == nil {
 		return nil
 	}
 	// The batches before are on their way to ClickHouse: the reload must
-	// see them.
-	if s.processed {
-		if err := s.acks.Wait(ctx, b.Seq); err != nil {
-			return err
-		}
+	// see them, and Generation waits for them.
+	if fresh, err := s.acks.Generation(ctx, b); !fresh || err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
