@@ -323,6 +323,18 @@ func TestFlagAckedRestoresTheVersionBefore(t *testing.T) {
 	})
 }
 
+// newAmountAlike holds that a new 100.00 of S2 is not an outlier, live and
+// after a restart alike.
+func newAmountAlike(t *testing.T, live, restarted *FlagStage, log *flagLog) {
+	t.Helper()
+	n := fr{id: "N", body: apInv("S2", 10000, 20, "")}
+	l := runFlagBatch(t, live, log, flagBatchOf(100, n))[0]
+	r := runFlagBatch(t, restarted, log, flagBatchOf(0, n))[0]
+	if l != r || l.Outlier {
+		t.Fatalf("N live %+v, after a restart %+v; want both not outliers", l, r)
+	}
+}
+
 // A message read again (its batch landed, the commit was lost) is judged
 // as the first time: its own amount, already in its party's history, is
 // left out of the judgement, as is an earlier version's for a new one.
@@ -361,12 +373,7 @@ func TestFlagHistoryKeepsLatestAmounts(t *testing.T) {
 		runFlagBatch(t, live, log, flagBatchOf(uint64(2*i+1), v2))
 		restarted.Preload(&flagBatchOf(0, v2).Items[0].Rec)
 	}
-	n := fr{id: "N", body: apInv("S2", 10000, 20, "")}
-	l := runFlagBatch(t, live, log, flagBatchOf(100, n))[0]
-	r := runFlagBatch(t, restarted, log, flagBatchOf(0, n))[0]
-	if l != r || l.Outlier {
-		t.Fatalf("N live %+v, after a restart %+v; want both not outliers", l, r)
-	}
+	newAmountAlike(t, live, restarted, log)
 }
 
 // A new assignment generation may have moved companies to or from this
@@ -518,12 +525,7 @@ func TestFlagOlderVersionLeavesTheHistory(t *testing.T) {
 		runFlagBatch(t, live, log, flagBatchOf(uint64(2*i+1), fr{id: id, version: 2, body: apInv("S2", 100, i+1, "")}))
 		restarted.Preload(&flagBatchOf(0, v3).Items[0].Rec)
 	}
-	n := fr{id: "N", body: apInv("S2", 10000, 20, "")}
-	l := runFlagBatch(t, live, log, flagBatchOf(100, n))[0]
-	r := runFlagBatch(t, restarted, log, flagBatchOf(0, n))[0]
-	if l != r || l.Outlier {
-		t.Fatalf("N live %+v, after a restart %+v; want both not outliers", l, r)
-	}
+	newAmountAlike(t, live, restarted, log)
 }
 
 func TestFlagPreload(t *testing.T) {
