@@ -40,6 +40,12 @@ func Open(ctx context.Context, cfg Config, database string) (driver.Conn, error)
 		// Inserts are large and few; compression costs CPU we need for
 		// decoding on a small box and buys little on loopback.
 		MaxOpenConns: 8,
+		// The driver writes an insert's block to the socket whenever its
+		// buffer passes this size, after a column. The default, 10 MiB,
+		// let every pooled connection keep a buffer that large, and that
+		// memory stayed live for the collector to scan: with 256 KiB a run
+		// with matching took about 3 % less CPU (docs/benchmarks.md).
+		MaxCompressionBuffer: 256 << 10,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse %s: %w", cfg.Addr, err)
