@@ -108,8 +108,9 @@ func (h *History) Companies(ctx context.Context, parts map[string][]int) (map[st
 
 // Records calls f with every stored version of every record of company,
 // kind by kind, each kind oldest first. A version stored twice (a replay
-// landed again before a merge) is given once.
-func (h *History) Records(ctx context.Context, company string, f func(*record.Record)) error {
+// landed again before a merge) is given once. It reads once and never
+// calls restart: a failed read is the caller's to try again.
+func (h *History) Records(ctx context.Context, company string, f func(*record.Record), restart func()) error {
 	for _, k := range record.Kinds {
 		cols := historyCols[k]
 		if flagged[k] {

@@ -85,7 +85,7 @@ func TestHistoryReadsBackWhatLanded(t *testing.T) {
 				t.Errorf("%v: version %d after %d", k, r.Version, v)
 			}
 			last[[2]any{r.Kind, r.ID}] = r.Version
-		})
+		}, func() { t.Error("a single read restarted") })
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"testing"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/proto"
@@ -24,7 +25,7 @@ type flakyHistory struct {
 	seen         func()
 }
 
-func (h *flakyHistory) Records(ctx context.Context, company string, f func(*record.Record)) error {
+func (h *flakyHistory) Records(ctx context.Context, company string, f func(*record.Record), restart func()) error {
 	h.reads++
 	if h.seen != nil {
 		h.seen()
@@ -43,21 +44,28 @@ func (h *flakyHistory) Records(ctx context.Context, company string, f func(*reco
 	return nil
 }
 
-// Matching's history is read again while nothing of a failed read reached
-// the stage, and never after: the stage would take those records twice.
-func TestRetryingHistoryNeverGivesARecordTwice(t *testing.T) {
+// Matching's history is read again after a failed read, and a read that
+// failed after some records came is read again from the first, the stage
+// told to forget those (restart) before any record comes a second time.
+func TestRetryingHistoryStartsAgainAfterAPartialRead(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
-	h := &flakyHistory{fails: 2}
-	var got []string
-	err := retryingHistory{h, &loads{log: log}}.Records(context.Background(), "SH01", func(r *record.Record) { got = append(got, r.ID) })
-	if err != nil || h.reads != 3 || len(got) != 2 {
-		t.Fatalf("after two failed reads: %v, %d reads, records %v; want nil, 3, [a b]", err, h.reads, got)
-	}
-	h = &flakyHistory{fails: 1, partial: true}
-	got = nil
-	err = retryingHistory{h, &loads{log: log}}.Records(context.Background(), "SH01", func(r *record.Record) { got = append(got, r.ID) })
-	if err == nil || h.reads != 1 || len(got) != 1 {
-		t.Fatalf("a read that failed after a record: %v, %d reads, records %v; want its error, 1 read, [partial]", err, h.reads, got)
+	for _, tc := range []struct {
+		name     string
+		h        *flakyHistory
+		restarts int
+	}{
+		{"failed before a record", &flakyHistory{fails: 2}, 0},
+		{"failed after a record", &flakyHistory{fails: 2, partial: true}, 2},
+	} {
+		var got, log2 []string
+		restarts := 0
+		add := func(r *record.Record) { got = append(got, r.ID); log2 = append(log2, r.ID) }
+		restart := func() { restarts++; got = got[:0]; log2 = append(log2, "restart") }
+		err := retryingHistory{tc.h, &loads{log: log}}.Records(context.Background(), "SH01", add, restart)
+		if err != nil || tc.h.reads != 3 || !slices.Equal(got, []string{"a", "b"}) || restarts != tc.restarts {
+			t.Errorf("%s: %v, %d reads, records %v, %d restarts (%v); want nil, 3, [a b], %d",
+				tc.name, err, tc.h.reads, got, restarts, log2, tc.restarts)
+		}
 	}
 }
 
@@ -68,14 +76,14 @@ func TestLoadsReportFailureAndGiveUpOnRefusals(t *testing.T) {
 	var unready []error
 	h := &flakyHistory{fails: 2}
 	h.seen = func() { unready = append(unready, ld.healthy()) }
-	if err := (retryingHistory{h, ld}).Records(context.Background(), "SH01", func(*record.Record) {}); err != nil {
+	if err := (retryingHistory{h, ld}).Records(context.Background(), "SH01", func(*record.Record) {}, func() {}); err != nil {
 		t.Fatal(err)
 	}
 	if len(unready) != 3 || unready[0] != nil || unready[1] == nil || unready[2] == nil || ld.healthy() != nil {
 		t.Fatalf("health at each read %v, after %v; want ready, then the failure twice, then ready", unready, ld.healthy())
 	}
 	h = &flakyHistory{fails: 5, err: fmt.Errorf("read: %w", &proto.Exception{Code: 60, Message: "Table erpflow.invoices_versions doesn't exist"})}
-	err := (retryingHistory{h, ld}).Records(context.Background(), "SH01", func(*record.Record) {})
+	err := (retryingHistory{h, ld}).Records(context.Background(), "SH01", func(*record.Record) {}, func() {})
 	if err == nil || h.reads != 1 || ld.healthy() != nil {
 		t.Fatalf("a refused query: %v after %d reads (health %v); want its error after one", err, h.reads, ld.healthy())
 	}

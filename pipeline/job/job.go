@@ -405,10 +405,10 @@ func newMatchStage(cfg config.Config, conn driver.Conn, reg prometheus.Registere
 }
 
 // retryingHistory retries matching's reads from ClickHouse (at an
-// assignment, and for a company seen first) while nothing of them has
-// reached the stage: a server down for a while holds the pipeline instead
-// of ending the run. A read that fails after records came is not retried,
-// since the stage would take them twice; it ends the run as before.
+// assignment, and for a company seen first): a server down for a while
+// holds the pipeline instead of ending the run. A read that fails after
+// some of a company's records came is read again from the first, and the
+// stage told to forget the records of the failed read (restart).
 type retryingHistory struct {
 	match.History
 	loads *loads
@@ -422,21 +422,15 @@ func (h retryingHistory) Companies(ctx context.Context, parts map[string][]int) 
 	return out, err
 }
 
-func (h retryingHistory) Records(ctx context.Context, company string, f func(*record.Record)) error {
-	var late error
-	err := h.loads.retry(ctx, "matching: read the history of "+company, func() error {
-		came := false
-		err := h.History.Records(ctx, company, func(r *record.Record) { came = true; f(r) })
-		if err != nil && came {
-			late = err
-			return nil
+func (h retryingHistory) Records(ctx context.Context, company string, add func(*record.Record), restart func()) error {
+	came := false
+	return h.loads.retry(ctx, "matching: read the history of "+company, func() error {
+		if came {
+			restart()
+			came = false
 		}
-		return err
+		return h.History.Records(ctx, company, func(r *record.Record) { came = true; add(r) }, restart)
 	})
-	if late != nil {
-		return late
-	}
-	return err
 }
 
 func (h retryingHistory) Decisions(ctx context.Context, company string) (out []match.Decision, err error) {

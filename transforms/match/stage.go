@@ -28,7 +28,11 @@ type History interface {
 	// input partitions (topic -> partition ids), each with every partition
 	// its records came through, in order: one under co-partitioning.
 	Companies(ctx context.Context, parts map[string][]int) (map[string][]int32, error)
-	Records(ctx context.Context, company string, f func(*record.Record)) error
+	// Records calls add with every landed version of company's records.
+	// One that reads again after a read failed part way calls restart
+	// first: what add was given before is then to be forgotten, so that
+	// a connection lost mid-read costs a second read, not the run.
+	Records(ctx context.Context, company string, add func(*record.Record), restart func()) error
 	// Decisions are the review decisions recorded for a company, oldest
 	// first.
 	Decisions(ctx context.Context, company string) ([]Decision, error)
@@ -558,14 +562,20 @@ func (s *Stage) load(ctx context.Context, company string, b *pipeline.Batch) err
 		return nil
 	}
 	q, n := s.queue(company), 0
+	base := len(q.fresh)
 	var until time.Time
-	if err := s.opt.History.Records(ctx, company, func(r *record.Record) {
+	add := func(r *record.Record) {
 		q.add(holdOf(r))
 		n++
 		if r.EventTime.After(until) {
 			until = r.EventTime
 		}
-	}); err != nil {
+	}
+	restart := func() {
+		clear(q.fresh[base:])
+		q.fresh, n, until = q.fresh[:base], 0, time.Time{}
+	}
+	if err := s.opt.History.Records(ctx, company, add, restart); err != nil {
 		return fmt.Errorf("rebuild matching state of %s: %w", company, err)
 	}
 	s.metrics.rebuilt.Add(float64(n))

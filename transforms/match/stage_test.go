@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -293,11 +294,14 @@ func tableRows(b *pipeline.Batch, t *pipeline.Table) [][]any {
 	return out
 }
 
-// fakeHistory is one company's landed records and decisions.
+// fakeHistory is one company's landed records and decisions. With
+// partial set, Records first gives that many records of another read (a
+// read that failed part way), then restarts and gives them all.
 type fakeHistory struct {
 	recs      []*record.Record
 	decisions []Decision
 	companies map[string][]int32 // nil: SH01 on partition 0
+	partial   []*record.Record
 }
 
 func (h *fakeHistory) Companies(context.Context, map[string][]int) (map[string][]int32, error) {
@@ -306,7 +310,13 @@ func (h *fakeHistory) Companies(context.Context, map[string][]int) (map[string][
 	}
 	return map[string][]int32{"SH01": {0}}, nil
 }
-func (h *fakeHistory) Records(_ context.Context, _ string, f func(*record.Record)) error {
+func (h *fakeHistory) Records(_ context.Context, _ string, f func(*record.Record), restart func()) error {
+	if h.partial != nil {
+		for _, r := range h.partial {
+			f(r)
+		}
+		restart()
+	}
 	for _, r := range h.recs {
 		f(r)
 	}
@@ -632,6 +642,36 @@ func TestStageWaitsForEveryPartitionOfACompany(t *testing.T) {
 	}
 	if g := gauges(t, reg, "erpflow_match_split_companies"); len(g) != 1 || g[0].value != 0 {
 		t.Errorf("split companies gauge after a new assignment %v, want 0", g)
+	}
+}
+
+// TestStageRebuildForgetsARestartedRead: a history read that failed part
+// way and was read again leaves the stage as one clean read does. The
+// failed read's records (here a different invoice for the same money,
+// which would take the line) must be forgotten, not matched.
+func TestStageRebuildForgetsARestartedRead(t *testing.T) {
+	day := record.MakeDate(2025, 3, 1).Time()
+	inv, line := arInvoice("INV-1", 100000, day), creditLine("L1", "", 100000, day.AddDate(0, 0, 1))
+	run := func(partial []*record.Record) [][]any {
+		h := &fakeHistory{recs: []*record.Record{inv, line}, partial: partial}
+		s, err := NewStage(StageOptions{Topics: []string{"inv", "bank"}, History: h,
+			Assignment: func() (int64, map[string][]int) { return 1, map[string][]int{"inv": {0}, "bank": {0}} }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &pipeline.Batch{Final: true}
+		if err := s.Process(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+		return tableRows(b, MatchesTable)
+	}
+	clean := run(nil)
+	if len(clean) != 1 || clean[0][8] != string(Confirmed) {
+		t.Fatalf("one clean read: matches %v, want L1 confirmed", clean)
+	}
+	got := run([]*record.Record{arInvoice("INV-0", 100000, day), inv})
+	if !reflect.DeepEqual(got, clean) {
+		t.Errorf("after a restarted read: matches %v, want %v", got, clean)
 	}
 }
 
