@@ -479,7 +479,11 @@ func (mp *Mapper) fieldCurrency(root *fastjson.Value, f *fieldPlan) (record.Curr
 	}
 	c, err := mp.currency(root, f.currency)
 	if err != nil {
-		return record.Currency{}, wrong(f, err.raw, err.err)
+		// The field refused is the money's, and the word the currency
+		// field's: naming only the amount's column sent readers to a
+		// column that was fine.
+		return record.Currency{}, &record.DecodeError{Reason: record.ReasonWrongType, Field: f.name,
+			Detail: fmt.Sprintf("source field %s, the currency of %s: %v", f.currency.text, f.source(), err.err)}
 	}
 	return c, nil
 }

@@ -306,6 +306,19 @@ func TestObjectWhereAValueIsExpected(t *testing.T) {
 	}
 }
 
+// TestUnknownCurrencyNamesItsColumn: a currency word erpflow does not know
+// refuses the money field it belongs to, and the message names the column
+// that holds the word, not only the amount's.
+func TestUnknownCurrencyNamesItsColumn(t *testing.T) {
+	_, err := mapEdited(t, "erp_cn", "erp_cn_1", func(d map[string]any) { d["币别"] = "卢布布" })
+	// Whichever money field is read first (税额 or 价税合计) is refused.
+	code := codeOf(err)
+	if code != "wrong_type:body.total" && code != "wrong_type:body.tax" ||
+		!strings.Contains(err.Error(), "source field 币别, the currency of ") || !strings.Contains(err.Error(), `"卢布布"`) {
+		t.Errorf("got %v; want wrong_type on a money field, naming 币别 and the word", err)
+	}
+}
+
 // TestBlankFlagIsNotFalse: a reimbursement system's 付款状态 left blank is
 // refused as missing, not read as unpaid.
 func TestBlankFlagIsNotFalse(t *testing.T) {
