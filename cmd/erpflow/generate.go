@@ -34,7 +34,11 @@ func (f *generateFlags) config() (generator.Config, error) {
 	if f.days < 1 || f.companies < 1 || f.perDay < 1 {
 		return generator.Config{}, usagef("--days, --companies and --orders-per-day must be at least 1")
 	}
-	return generator.Config{Seed: f.seed, Days: f.days, Companies: f.companies, Start: start, OrdersPerDay: f.perDay}, nil
+	cfg := generator.Config{Seed: f.seed, Days: f.days, Companies: f.companies, Start: start, OrdersPerDay: f.perDay}
+	if err := cfg.Check(); err != nil {
+		return generator.Config{}, usagef("%v", err)
+	}
+	return cfg, nil
 }
 
 func newGenerate() *cobra.Command {

@@ -57,8 +57,22 @@ func (c Config) normalize() (Config, error) {
 		return c, fmt.Errorf("generator: %d companies; at most 99", c.Companies)
 	case c.OrdersPerDay > 100000:
 		return c, fmt.Errorf("generator: %d orders per day; at most 100000", c.OrdersPerDay)
+	case c.Start+record.Date(c.Days)+horizonDays > record.MaxDate:
+		return c, fmt.Errorf("generator: a window from %s for %d days ends too late: its documents fall due and are paid up to a year after it, and erpflow stores days up to %s",
+			c.Start, c.Days, record.MaxDate)
 	}
 	return c, nil
+}
+
+// horizonDays is how far past its window a world's dates may reach: due
+// dates and payments of the last days' documents.
+const horizonDays = 366
+
+// Check says whether c can be generated, as WriteFiles and WriteRawFiles
+// will see it, before they create any file.
+func (c Config) Check() error {
+	_, err := c.normalize()
+	return err
 }
 
 // Stats counts what a run produced.

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
@@ -237,6 +239,8 @@ func TestConfig(t *testing.T) {
 		{Config{OrdersPerDay: -5}, false},
 		{Config{Companies: 100}, false},
 		{Config{Days: 4000}, false},
+		{Config{Start: record.MakeDate(2105, time.June, 1), Days: 30}, false},   // its dates would pass 2105
+		{Config{Start: record.MakeDate(2105, time.January, 1), Days: 1}, false}, // due a year after
 	} {
 		got, err := tc.cfg.normalize()
 		if (err == nil) != tc.ok {
@@ -246,6 +250,55 @@ func TestConfig(t *testing.T) {
 			got.OrdersPerDay != DefaultOrdersPerDay || got.Start != DefaultStart) {
 			t.Errorf("defaults not applied: %+v", got)
 		}
+	}
+}
+
+// TestWriteKeepsTheOldWorldOnFailure: a world that cannot be made, refused
+// at once or failing part way, leaves the files already there untouched
+// and no half-written ones beside them.
+func TestWriteKeepsTheOldWorldOnFailure(t *testing.T) {
+	dir := t.TempDir()
+	small := Config{Seed: 3, Days: 2, Companies: 1, OrdersPerDay: 5}
+	if _, err := WriteRawFiles(small, dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	snapshot := func() map[string]string {
+		got := map[string]string{}
+		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				b, _ := os.ReadFile(p)
+				got[p] = string(b)
+			}
+			return nil
+		})
+		return got
+	}
+	before := snapshot()
+	if len(before) != 2+len(RawSources) || before[filepath.Join(dir, RecordsFile)] == "" {
+		t.Fatalf("the first world: %d files", len(before))
+	}
+	if _, err := WriteFiles(Config{Days: 5000}, dir, nil); err == nil {
+		t.Fatal("5000 days: no error")
+	}
+	if _, err := WriteRawFiles(Config{Companies: 500}, dir, nil); err == nil {
+		t.Fatal("500 companies: no error")
+	}
+	// A file that cannot be created part way through: the truth file's
+	// place is taken by a directory.
+	if err := os.Mkdir(filepath.Join(dir, TruthFile+partialSuffix), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WriteFiles(small, dir, nil); err == nil {
+		t.Fatal("truth file not creatable: no error")
+	}
+	os.Remove(filepath.Join(dir, TruthFile+partialSuffix))
+	if after := snapshot(); !maps.Equal(after, before) {
+		for p := range after {
+			if after[p] != before[p] {
+				t.Errorf("%s changed (%d bytes, was %d)", p, len(after[p]), len(before[p]))
+			}
+		}
+		t.Errorf("%d files after the failures, %d before", len(after), len(before))
 	}
 }
 

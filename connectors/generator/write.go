@@ -18,22 +18,25 @@ const (
 // WriteFiles generates cfg's world into dir (created if missing):
 // records.ndjson, one canonical record a line in event-time order, and
 // truth.ndjson. progress, if not nil, is called after each simulated day.
+// The files are written under other names and renamed once complete: a
+// world that could not be made leaves the one already there as it was.
 func WriteFiles(cfg Config, dir string, progress func(done, total int)) (st Stats, err error) {
+	if err := cfg.Check(); err != nil {
+		return st, err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return st, err
 	}
-	rf, err := os.Create(filepath.Join(dir, RecordsFile))
+	var out outFiles
+	defer func() { err = out.finish(err) }()
+	rw, err := out.create(filepath.Join(dir, RecordsFile), 1<<20)
 	if err != nil {
 		return st, err
 	}
-	defer func() { err = errors.Join(err, rf.Close()) }()
-	tf, err := os.Create(filepath.Join(dir, TruthFile))
+	tw, err := out.create(filepath.Join(dir, TruthFile), 1<<16)
 	if err != nil {
 		return st, err
 	}
-	defer func() { err = errors.Join(err, tf.Close()) }()
-
-	rw, tw := bufio.NewWriterSize(rf, 1<<20), bufio.NewWriterSize(tf, 1<<16)
 	var buf []byte
 	var last *record.Record
 	emit := func(r *record.Record) error {
@@ -50,11 +53,47 @@ func WriteFiles(cfg Config, dir string, progress func(done, total int)) (st Stat
 		_, err := tw.Write(tbuf)
 		return err
 	}
-	st, err = run(cfg, emit, truth, progress, nil)
+	return run(cfg, emit, truth, progress, nil)
+}
+
+// partialSuffix marks a generated file still being written.
+const partialSuffix = ".partial"
+
+// outFiles are the files of one world being written, each under its name
+// plus partialSuffix until finish.
+type outFiles struct {
+	names   []string
+	files   []*os.File
+	writers []*bufio.Writer
+}
+
+func (o *outFiles) create(name string, size int) (*bufio.Writer, error) {
+	f, err := os.Create(name + partialSuffix)
 	if err != nil {
-		return st, err
+		return nil, err
 	}
-	return st, errors.Join(rw.Flush(), tw.Flush())
+	w := bufio.NewWriterSize(f, size)
+	o.names, o.files, o.writers = append(o.names, name), append(o.files, f), append(o.writers, w)
+	return w, nil
+}
+
+// finish flushes and closes every file and, when err and all of that are
+// nil, renames each to its name; otherwise it removes them.
+func (o *outFiles) finish(err error) error {
+	for i, f := range o.files {
+		if err == nil {
+			err = o.writers[i].Flush()
+		}
+		err = errors.Join(err, f.Close())
+	}
+	for _, n := range o.names {
+		if err == nil {
+			err = os.Rename(n+partialSuffix, n)
+		} else {
+			os.Remove(n + partialSuffix)
+		}
+	}
+	return err
 }
 
 // RawDir is the directory inside WriteRawFiles' directory that holds one
@@ -66,42 +105,32 @@ const RawDir = "raw"
 // record a line as that source sends it, in event order; records.ndjson,
 // the canonical records those lines must become plus the records that stay
 // canonical (PassthroughKinds), in the same order; and truth.ndjson.
-// progress, if not nil, is called after each simulated day.
+// progress, if not nil, is called after each simulated day. As with
+// WriteFiles, the files appear only once all of them are complete.
 func WriteRawFiles(cfg Config, dir string, progress func(done, total int)) (st Stats, err error) {
+	if err := cfg.Check(); err != nil {
+		return st, err
+	}
 	if err := os.MkdirAll(filepath.Join(dir, RawDir), 0o755); err != nil {
 		return st, err
 	}
-	var files []*os.File
-	defer func() {
-		for _, f := range files {
-			err = errors.Join(err, f.Close())
-		}
-	}()
-	create := func(name string, size int) (*bufio.Writer, error) {
-		f, err := os.Create(filepath.Join(dir, name))
-		if err != nil {
-			return nil, err
-		}
-		files = append(files, f)
-		return bufio.NewWriterSize(f, size), nil
-	}
-	rw, err := create(RecordsFile, 1<<20)
+	var out outFiles
+	defer func() { err = out.finish(err) }()
+	rw, err := out.create(filepath.Join(dir, RecordsFile), 1<<20)
 	if err != nil {
 		return st, err
 	}
-	tw, err := create(TruthFile, 1<<16)
+	tw, err := out.create(filepath.Join(dir, TruthFile), 1<<16)
 	if err != nil {
 		return st, err
 	}
 	writers := map[string]*bufio.Writer{}
-	all := []*bufio.Writer{rw, tw}
 	for _, src := range RawSources {
-		w, err := create(filepath.Join(RawDir, src.Name+".ndjson"), 1<<18)
+		w, err := out.create(filepath.Join(dir, RawDir, src.Name+".ndjson"), 1<<18)
 		if err != nil {
 			return st, err
 		}
 		writers[src.Name] = w
-		all = append(all, w)
 	}
 	raw := func(source string, line []byte) error {
 		w := writers[source]
@@ -122,12 +151,5 @@ func WriteRawFiles(cfg Config, dir string, progress func(done, total int)) (st S
 		_, err := tw.Write(tbuf)
 		return err
 	}
-	st, err = run(cfg, emit, truth, progress, raw)
-	if err != nil {
-		return st, err
-	}
-	for _, w := range all {
-		err = errors.Join(err, w.Flush())
-	}
-	return st, err
+	return run(cfg, emit, truth, progress, raw)
 }

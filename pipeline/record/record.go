@@ -158,12 +158,15 @@ func ParseDate(s string) (Date, error) {
 	y, ok1 := digits(s[0:4])
 	m, ok2 := digits(s[5:7])
 	d, ok3 := digits(s[8:10])
-	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > 31 || y < 1970 {
+	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > 31 {
 		return 0, ErrBadDate
 	}
 	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
 	if t.Day() != d {
 		return 0, ErrBadDate
+	}
+	if y < 1970 {
+		return 0, ErrDateRange // a date, but not one erpflow can store
 	}
 	if dt := Date(t.Unix() / 86400); dt <= MaxDate {
 		return dt, nil
