@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -267,6 +268,9 @@ func newReconMatches(connect connectFunc) *cobra.Command {
 			var conds []string
 			var params []any
 			if outcome != "" {
+				if !slices.Contains(match.LineOutcomes, outcome) {
+					return usagef("--outcome %q: not an outcome (%s)", outcome, strings.Join(match.LineOutcomes, ", "))
+				}
 				conds, params = append(conds, "outcome = ?"), append(params, outcome)
 			}
 			where, params := lf.where(conds, params)
@@ -299,7 +303,7 @@ func newReconMatches(connect connectFunc) *cobra.Command {
 		},
 	}
 	lf.add(c)
-	c.Flags().StringVar(&outcome, "outcome", "", "only this outcome: confirmed, review, unmatched, accepted, rejected, reversed")
+	c.Flags().StringVar(&outcome, "outcome", "", "only this outcome: "+strings.Join(match.LineOutcomes, ", "))
 	return c
 }
 
@@ -326,10 +330,17 @@ func newReconExceptions(connect connectFunc) *cobra.Command {
 			var conds []string
 			var params []any
 			if typ != "" {
+				if !slices.Contains(match.ExceptionTypes, typ) {
+					return usagef("--type %q: not an exception type (%s)", typ, strings.Join(match.ExceptionTypes, ", "))
+				}
 				conds, params = append(conds, "type = ?"), append(params, typ)
 			}
-			if status != "" && status != "all" {
+			switch status {
+			case "all":
+			case match.StatusOpen, match.StatusResolved:
 				conds, params = append(conds, "status = ?"), append(params, status)
+			default:
+				return usagef("--status %q: open, resolved or all", status)
 			}
 			where, params := lf.where(conds, params)
 			conn, err := connect(cmd)

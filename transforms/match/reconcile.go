@@ -1078,3 +1078,15 @@ func (rc *Reconciler) undoMatch(line string, l Line, at time.Time, out *Output) 
 func pastTense(action string) string {
 	return map[string]string{ActionReject: "rejected", ActionUnmatch: "reversed"}[action]
 }
+
+// ExceptionTypes are the type of every exception matching raises, for
+// tools that filter by it: a filter word that is none of them is a
+// mistake, not an empty list.
+var ExceptionTypes = []string{ExcUnpaidOverdue, ExcUnderpaidOverdue, ExcDuplicatePayment, ExcThreeWayMismatch,
+	ExcApprovalBreach, ExcFeeDeducted, ExcUnidentifiedReceipt, ExcPayable, ExcReopened, ExcUnbalanced,
+	ExcDuplicateDocument, ExcReviewRefused, ExcOverpayment, ExcAmountDifference}
+
+// LineOutcomes are every outcome a bank line's match row can carry: the
+// rules' and those of a person's decision.
+var LineOutcomes = []string{string(Confirmed), string(Review), string(Unmatched), string(Accepted),
+	pastTense(ActionReject), pastTense(ActionUnmatch)}

@@ -7,8 +7,10 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
+	"github.com/erpflow/erpflow/connectors/generator"
 	"github.com/erpflow/erpflow/pipeline/record"
 )
 
@@ -79,4 +81,35 @@ func reconcilerOf(tb testing.TB, rcs map[string]*Reconciler, company string, set
 		rcs[company] = rc
 	}
 	return rc
+}
+
+// TestExceptionTypesAreListed: every exception a world raises has a type
+// ExceptionTypes lists, which `erpflow recon exceptions --type` accepts.
+func TestExceptionTypesAreListed(t *testing.T) {
+	recs := worldOf(t, generator.Config{Seed: 7, Days: 45, Companies: 2, OrdersPerDay: 20})
+	rcs := map[string]*Reconciler{}
+	seen := map[string]int{}
+	var out Output
+	note := func() {
+		for _, x := range out.Exceptions {
+			seen[x.Type]++
+		}
+		out.Reset()
+	}
+	for _, r := range recs {
+		reconcilerOf(t, rcs, r.Company, DefaultSettings()).Add(r, &out)
+		note()
+	}
+	for _, rc := range rcs {
+		rc.Close(recs[len(recs)-1].EventTime, &out)
+		note()
+	}
+	for typ, n := range seen {
+		if !slices.Contains(ExceptionTypes, typ) {
+			t.Errorf("%d exceptions of type %q, which ExceptionTypes does not list", n, typ)
+		}
+	}
+	if len(seen) < 5 {
+		t.Errorf("the world raised only %v: too few types to check the list against", seen)
+	}
 }
