@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,11 +26,13 @@ func newClean() *cobra.Command {
 value: the canonical value (an amount at its currency's scale, a date as
 YYYY-MM-DD, a date-time as UTC YYYY-MM-DDTHH:MM:SSZ, an ISO 4217 currency, a
 status's canonical word), MISSING for a blank or placeholder, or
-ERROR: reason. Exit 1 when any value was an error.
+ERROR: reason. Exit 1 when any value was an error. A value that starts with
+a minus (-5, -1.234,50) goes after --, or it is read as a flag.
 
   erpflow clean parse --as amount --default-currency CNY '¥1,234.50' '壹仟贰佰叁拾肆元伍角整'
   erpflow clean parse --as date --date-order DMY 16.04.2025 '2025年4月16日'
-  erpflow clean parse --as status --field expense_claim.approval_status 已审批 驳回`,
+  erpflow clean parse --as status --field expense_claim.approval_status 已审批 驳回
+  erpflow clean parse --as amount --default-currency CNY -- -5 '(1,234.50)'`,
 		Args: args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, values []string) error {
 			p, err := f.parser()
@@ -148,7 +151,15 @@ func (f *parseFlags) parser() (func(string) (string, error), error) {
 					first = err
 				}
 			}
-			return "", first
+			if len(fields) == 1 {
+				return "", first
+			}
+			// The first field's complaint would read as if only it was tried.
+			names := make([]string, len(fields))
+			for i, sf := range fields {
+				names[i] = sf.String()
+			}
+			return "", fmt.Errorf("%q is a status word of none of %s; --field names one to see its words", v, strings.Join(names, ", "))
 		}, nil
 	case "":
 		return nil, usagef("--as is required: amount, date, datetime, currency or status")

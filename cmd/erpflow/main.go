@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 
@@ -30,6 +31,10 @@ type usageError struct{ error }
 func (e usageError) Unwrap() error { return e.error }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// negativeValue finds the argument of pflag's "unknown shorthand flag: '5'
+// in -5" when it reads as a number.
+var negativeValue = regexp.MustCompile(`unknown shorthand flag: '.' in (-[0-9.][0-9.,]*)$`)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -70,7 +75,14 @@ Exit codes: 0 done, 1 failure, 2 usage error.`,
 	}
 	root.PersistentFlags().StringVar(&g.configPath, "config", "", "configuration file (default: built-in defaults)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "override log.level: debug, info, warn, error")
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		// pflag takes a value such as -5 or -1.5 for a cluster of
+		// one-letter flags; negative amounts are common in finance.
+		if m := negativeValue.FindStringSubmatch(err.Error()); m != nil {
+			err = fmt.Errorf("%w (a negative value? put -- before the values: %s -- %s)", err, c.CommandPath(), m[1])
+		}
+		return usageError{err}
+	})
 	root.AddCommand(newGenerate(), newBroker(g), newProduce(g), newRun(g), newMigrate(g),
 		newClickHouse(), newConfig(), newDLQ(g), newDemo(g), newBench(g), newClean(), newMapping(), newRecon(g))
 	return root
