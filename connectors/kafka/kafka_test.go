@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -694,5 +695,58 @@ func TestDeadLetterOfAHugeKey(t *testing.T) {
 	}
 	if found != 1 {
 		t.Errorf("%d dead letters, want 1", found)
+	}
+}
+
+// TestFailedFetchKeepsTheGeneration: a fetch the broker answers with an
+// error (here a storage error on the partition) is tried again by the
+// partition's reader; it does not end the generation, which would make the
+// member rejoin and every batch in flight be read again.
+func TestFailedFetchKeepsTheGeneration(t *testing.T) {
+	b := startBroker(t, "erp.invoices")
+	produce(t, b, "erp.invoices", 40)
+	s := testSource(t, b, "g-fetch-errors", "erp.invoices")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	read := func(want int) {
+		t.Helper()
+		for n := 0; n < want; {
+			msgs, err := s.Fetch(ctx, 100, 50*time.Millisecond)
+			if err != nil {
+				t.Fatalf("after %d of %d messages: %v", n, want, err)
+			}
+			n += len(msgs)
+		}
+	}
+	read(40)
+	epoch, _ := s.Assignment()
+	var failed atomic.Int32
+	b.c.ControlKey(int16(kmsg.Fetch), func(kr kmsg.Request) (kmsg.Response, error, bool) {
+		if failed.Load() >= 3 {
+			return nil, nil, false // and dropped: fetches go through again
+		}
+		b.c.KeepControl()
+		req := kr.(*kmsg.FetchRequest)
+		resp := req.ResponseKind().(*kmsg.FetchResponse)
+		for _, rt := range req.Topics {
+			st := kmsg.NewFetchResponseTopic()
+			st.Topic, st.TopicID = rt.Topic, rt.TopicID
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewFetchResponseTopicPartition()
+				sp.Partition, sp.ErrorCode = rp.Partition, kerr.KafkaStorageError.Code
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		failed.Add(1)
+		return resp, nil, true
+	})
+	produce(t, b, "erp.invoices", 20)
+	read(20)
+	if failed.Load() < 3 {
+		t.Fatalf("%d fetches failed, want 3", failed.Load())
+	}
+	if now, _ := s.Assignment(); now != epoch {
+		t.Errorf("failed fetches ended generation %d (now %d)", epoch, now)
 	}
 }

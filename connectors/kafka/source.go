@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"sort"
@@ -243,13 +244,25 @@ func (s *Source) read(ctx context.Context, topic string, pa kafkago.PartitionAss
 		return
 	}
 	var headers []pipeline.Header
-	for {
+	for failed := 0; ; {
 		m, err := r.FetchMessage(ctx)
 		if err != nil {
-			if ctx.Err() == nil {
-				s.cfg.Log.Warn("fetch", "topic", topic, "partition", pa.ID, "err", err)
+			if ctx.Err() != nil || errors.Is(err, io.EOF) {
+				return
 			}
-			return
+			// kafka-go hands on a failed fetch (an error code from the
+			// broker, a leader moving) and goes on trying with back-off.
+			// Returning here would end the whole generation
+			// (Generation.Start): every partition rejoined, every batch in
+			// flight read again, matching rebuilt, for one partition's
+			// hiccup.
+			failed++
+			s.cfg.Log.Warn("fetch failed; kafka-go tries again", "topic", topic, "partition", pa.ID, "failures", failed, "err", err)
+			continue
+		}
+		if failed > 0 {
+			s.cfg.Log.Info("fetch works again", "topic", topic, "partition", pa.ID, "failures", failed)
+			failed = 0
 		}
 		hwm.Store(m.HighWaterMark)
 		pm := pipeline.Message{Topic: m.Topic, Partition: int32(m.Partition), Offset: m.Offset,
