@@ -188,10 +188,11 @@ func Migrate(ctx context.Context, cfg Config) ([]Migration, error) {
 // alreadyDone reports whether a failed statement had already been applied:
 // 18.16 has no ADD COLUMN IF NOT EXISTS, so a migration interrupted before
 // it was recorded, or run by two instances at once, meets its own columns
-// (code 44, ILLEGAL_COLUMN) when it runs again.
+// when it runs again. 18.16 says so with code 44 (ILLEGAL_COLUMN), current
+// releases with 15 (DUPLICATE_COLUMN).
 func alreadyDone(stmt string, err error) bool {
 	var ex *proto.Exception
-	return errors.As(err, &ex) && ex.Code == 44 &&
+	return errors.As(err, &ex) && (ex.Code == 44 || ex.Code == 15) &&
 		strings.HasPrefix(strings.ToUpper(strings.TrimSpace(stmt)), "ALTER TABLE") &&
 		strings.Contains(strings.ToUpper(stmt), "ADD COLUMN")
 }
@@ -211,14 +212,34 @@ func recordMigration(ctx context.Context, conn driver.Conn, m Migration) error {
 }
 
 // Refused says whether err is the server's answer that a query cannot run
-// (an unknown table or column, no access, a limit it always hits), which
-// waiting does not mend, as opposed to a server that did not answer or was
-// too busy for the moment.
+// as written here (an unknown table or column, a syntax or type error, no
+// access), which waiting does not mend. Any other exception may pass: a
+// query cancelled by a server shutting down (394), memory or time limits
+// of a busy server (241, 159), too many queries at once (202).
 func Refused(err error) bool {
 	var ex *proto.Exception
-	return errors.As(err, &ex) && !busyCodes[ex.Code]
+	return errors.As(err, &ex) && refusedCodes[ex.Code]
 }
 
-// busyCodes are ClickHouse exceptions that pass: too many queries at once,
-// a socket timeout, a network error between servers.
-var busyCodes = map[int32]bool{202: true, 209: true, 210: true}
+// refusedCodes are ClickHouse exceptions about the query or the user, not
+// the server's state.
+var refusedCodes = map[int32]bool{
+	16:  true, // NO_SUCH_COLUMN_IN_TABLE
+	36:  true, // BAD_ARGUMENTS
+	43:  true, // ILLEGAL_TYPE_OF_ARGUMENT
+	44:  true, // ILLEGAL_COLUMN
+	46:  true, // UNKNOWN_FUNCTION
+	47:  true, // UNKNOWN_IDENTIFIER
+	48:  true, // NOT_IMPLEMENTED
+	53:  true, // TYPE_MISMATCH
+	60:  true, // UNKNOWN_TABLE
+	62:  true, // SYNTAX_ERROR
+	81:  true, // UNKNOWN_DATABASE
+	164: true, // READONLY
+	192: true, // UNKNOWN_USER
+	193: true, // WRONG_PASSWORD
+	194: true, // REQUIRED_PASSWORD
+	195: true, // IP_ADDRESS_NOT_ALLOWED
+	497: true, // ACCESS_DENIED
+	516: true, // AUTHENTICATION_FAILED
+}

@@ -66,11 +66,16 @@ func (h *History) Companies(ctx context.Context, parts map[string][]int) (map[st
 		if len(ps) == 0 {
 			continue
 		}
+		// The name goes into the query's text: a Kafka topic name is
+		// letters, digits, '.', '_' and '-', nothing a string must escape.
+		if !kafkaName(t) {
+			return nil, fmt.Errorf("companies of the assigned partitions: %q is not a Kafka topic name", t)
+		}
 		ids := make([]string, len(ps))
 		for i, p := range ps {
 			ids[i] = strconv.Itoa(p)
 		}
-		conds = append(conds, fmt.Sprintf("(src_topic = '%s' AND src_partition IN (%s))", strings.ReplaceAll(t, "'", "\\'"), strings.Join(ids, ",")))
+		conds = append(conds, fmt.Sprintf("(src_topic = '%s' AND src_partition IN (%s))", t, strings.Join(ids, ",")))
 	}
 	if len(conds) == 0 {
 		return nil, nil
