@@ -191,7 +191,7 @@ func fill(col chcolumn.Interface, c nativeColumn, rows int) error {
 	if string(col.Type()) != c.chType() || col.Rows() != 0 {
 		v, err := c.values()
 		if err != nil {
-			return &dataError{err}
+			return &dataError{err, false}
 		}
 		if _, err := col.Append(v); err != nil {
 			return err
@@ -205,7 +205,7 @@ func fill(col chcolumn.Interface, c nativeColumn, rows int) error {
 	}
 	buf, err := c.native((*bp)[:0])
 	if err != nil {
-		return &dataError{err}
+		return &dataError{err, false}
 	}
 	*bp = buf[:0] // Decode copies the values out
 	rd := readers.Get().(*nativeReader)

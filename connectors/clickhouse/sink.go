@@ -307,8 +307,12 @@ const (
 
 // dataError is a refusal caused by the values sent (a conversion on the
 // client, or a server exception about the data), as opposed to the server
-// being unreachable or misconfigured, which is retried.
-type dataError struct{ err error }
+// being unreachable or misconfigured, which is retried. server says it was
+// the server's exception.
+type dataError struct {
+	err    error
+	server bool
+}
 
 func (e *dataError) Error() string { return e.err.Error() }
 func (e *dataError) Unwrap() error { return e.err }
@@ -329,20 +333,25 @@ func (s *Sink) isolate(ctx context.Context, b *pipeline.Batch, k record.Kind, re
 	}
 	if len(idx) > 1 {
 		defer func() {
-			// Every record refused is not a few bad values but a table that
-			// cannot take this kind at all: hold the batch and retry.
-			n := 0
+			// Every record refused by the server is not a few bad values
+			// but a table that cannot take this kind at all: hold the batch
+			// and retry. A value the client found not to fit (a decimal
+			// beyond its column) is that record's alone, however many of
+			// the batch's records share the fault.
+			var sample error
 			for _, i := range idx {
-				if _, ok := refused[i]; ok {
-					n++
+				var de *dataError
+				if !errors.As(refused[i], &de) || !de.server {
+					return
+				}
+				if sample == nil {
+					sample = refused[i]
 				}
 			}
-			if n == len(idx) {
-				for _, i := range idx {
-					delete(refused, i)
-				}
-				allErr = fmt.Errorf("insert %s: every record refused, not retrying them one by one as dead letters: the table does not match the migrations", Tables[k])
+			for _, i := range idx {
+				delete(refused, i)
 			}
+			allErr = fmt.Errorf("insert %s: the server refused every record, not dead-lettering them one by one: the table does not match the migrations (the first: %w)", Tables[k], sample)
 		}()
 	}
 	var try func(group []int) error
@@ -415,13 +424,13 @@ func (s *Sink) send(ctx context.Context, table string, t *tableBuffer) error {
 			if errors.As(err, &conv) {
 				return err
 			}
-			return &dataError{err}
+			return &dataError{err, false}
 		}
 	}
 	if err := batch.Send(); err != nil {
 		var ex *proto.Exception
 		if errors.As(err, &ex) && dataCodes[ex.Code] {
-			return &dataError{fmt.Errorf("insert %s: %d rows: %w", table, rows, err)}
+			return &dataError{fmt.Errorf("insert %s: %d rows: %w", table, rows, err), true}
 		}
 		return fmt.Errorf("insert %s: %d rows: %w", table, rows, err)
 	}

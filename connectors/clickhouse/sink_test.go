@@ -167,6 +167,38 @@ func TestSinkRefusesOnlyRecordsThatDoNotFit(t *testing.T) {
 	}
 }
 
+// TestSinkRefusesEachValueTooLargeEvenIfAllAre: when every invoice of a
+// batch has a total the narrowed column cannot hold, the client finds each
+// value too large: each is that record's fault and dead-lettered, not a
+// table that cannot take invoices at all (which would hold the batch for
+// ever, as TestSinkRetriesATableThatDrifted's does).
+func TestSinkRefusesEachValueTooLargeEvenIfAllAre(t *testing.T) {
+	ctx := context.Background()
+	conn := altered(t, "ALTER TABLE invoices MODIFY COLUMN total Decimal(9, 2)", "ALTER TABLE invoices_versions MODIFY COLUMN total Decimal(9, 2)")
+	b := docBatch(t)
+	first := b.Items[0]
+	body := *first.Rec.Body.(*record.Invoice)
+	body.Total.Minor = 12345678900 // 123456789.00 does not fit Decimal(9,2)
+	b.Items[0].Rec.Body = &body
+	second := b.Items[0]
+	second.Rec.ID = "INV-BIG"
+	b.Items = append(b.Items, second)
+	n := len(b.Items)
+	if err := clickhouse.NewSink(conn).Write(ctx, b); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	if len(b.Items) != n-2 || len(b.Dead) != 2 || b.Dead[0].Reason != clickhouse.ReasonRefused || b.Dead[1].Reason != clickhouse.ReasonRefused {
+		t.Fatalf("items %d of %d, dead %+v; want both invoices refused", len(b.Items), n, b.Dead)
+	}
+	var rows uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM invoices").Scan(&rows); err != nil || rows != 0 {
+		t.Fatalf("invoices: %d rows (%v), want none", rows, err)
+	}
+	if err := conn.QueryRow(ctx, "SELECT count() FROM payments FINAL").Scan(&rows); err != nil || rows != 1 {
+		t.Errorf("payments: %d rows (%v): the other kinds must land", rows, err)
+	}
+}
+
 // TestSinkRetriesATableThatDrifted changes a column's type so that no
 // invoice fits: that is the table's fault, not the records', so the write
 // fails (to be retried with offsets held) instead of dead-lettering them.
