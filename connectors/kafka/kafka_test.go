@@ -750,3 +750,76 @@ func TestFailedFetchKeepsTheGeneration(t *testing.T) {
 		t.Errorf("failed fetches ended generation %d (now %d)", epoch, now)
 	}
 }
+
+// TestDeadLettersReadOriginalsInOnePass: many released dead letters of a
+// batch (a source re-sent thousands of versions with other content) are
+// read again with a few fetches, not one reader and fetch each, and a
+// write tried again does not read them again.
+func TestDeadLettersReadOriginalsInOnePass(t *testing.T) {
+	b := startBroker(t, "erp.invoices", "erpflow.dlq")
+	w := NewWriter([]string{b.Addr()})
+	var msgs []kafkago.Message
+	for i := range 600 {
+		msgs = append(msgs, kafkago.Message{Topic: "erp.invoices", Key: []byte(fmt.Sprintf("C%02d", i%7)), Value: []byte(fmt.Sprintf("v%d", i))})
+	}
+	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	// What the broker holds, read back: every third message of every
+	// partition is refused after decoding.
+	var dead []pipeline.DeadLetter
+	want := map[string]string{}
+	for p := range 4 {
+		r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: []string{b.Addr()}, Topic: "erp.invoices", Partition: p, MaxWait: 50 * time.Millisecond})
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		for {
+			lag, err := r.ReadLag(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if lag == 0 && r.Offset() > 0 {
+				break
+			}
+			m, err := r.ReadMessage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Offset%3 == 1 {
+				msg := pipeline.Message{Topic: m.Topic, Partition: int32(m.Partition), Offset: m.Offset, Key: m.Key, Released: true}
+				dead = append(dead, pipeline.DeadLetter{Msg: &msg, Stage: "dedupe", Reason: "version_conflict"})
+				want[fmt.Sprintf("%d/%d", m.Partition, m.Offset)] = string(m.Value)
+			}
+		}
+		cancel()
+		r.Close()
+	}
+	var fetches atomic.Int32
+	b.c.ControlKey(int16(kmsg.Fetch), func(kmsg.Request) (kmsg.Response, error, bool) {
+		b.c.KeepControl()
+		fetches.Add(1)
+		return nil, nil, false
+	})
+	d := NewDeadLetters([]string{b.Addr()}, "erpflow.dlq")
+	defer d.Close()
+	if err := d.WriteDead(context.Background(), dead); err != nil {
+		t.Fatal(err)
+	}
+	first := fetches.Load()
+	if first > 12 {
+		t.Errorf("%d fetches for %d dead letters in 4 partitions", first, len(dead))
+	}
+	for _, dl := range dead {
+		k := fmt.Sprintf("%d/%d", dl.Msg.Partition, dl.Msg.Offset)
+		if dl.Msg.Released || string(dl.Msg.Value) != want[k] {
+			t.Fatalf("dead letter %s: value %q (released %v), want %q", k, dl.Msg.Value, dl.Msg.Released, want[k])
+		}
+	}
+	if err := d.WriteDead(context.Background(), dead); err != nil {
+		t.Fatal(err)
+	}
+	if again := fetches.Load() - first; again != 0 {
+		t.Errorf("a second write of the same dead letters fetched %d times", again)
+	}
+	t.Logf("%d dead letters, %d fetches", len(dead), first)
+}

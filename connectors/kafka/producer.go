@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -88,27 +89,142 @@ func NewDeadLetters(brokers []string, topic string) *DeadLetters {
 // without a value (HeaderValueGone): waiting would not bring it back, and
 // its batch, and every batch after it, would wait for good.
 func (d *DeadLetters) WriteDead(ctx context.Context, dead []pipeline.DeadLetter) error {
+	gone, err := d.restore(ctx, dead)
+	if err != nil {
+		return err
+	}
 	msgs := make([]kafkago.Message, len(dead))
 	for i, dl := range dead {
-		var gone *goneError
-		if dl.Msg.Released {
-			m := *dl.Msg
-			v, err := d.original(ctx, m.Topic, m.Partition, m.Offset)
-			if err != nil && !errors.As(err, &gone) {
-				return fmt.Errorf("dead letter %s/%d@%d: read the original again: %w", m.Topic, m.Partition, m.Offset, err)
-			}
-			m.Value, m.Released = v, false
-			dl.Msg = &m
-		}
 		msgs[i] = DeadLetterMessage(d.topic, dl)
-		if gone != nil {
-			msgs[i].Headers = append(msgs[i].Headers, kafkago.Header{Key: HeaderValueGone, Value: []byte(gone.Error())})
+		if g := gone[i]; g != nil {
+			msgs[i].Headers = append(msgs[i].Headers, kafkago.Header{Key: HeaderValueGone, Value: []byte(g.Error())})
 		}
 	}
 	if err := d.w.WriteMessages(ctx, msgs...); err != nil {
 		return fmt.Errorf("write %d dead letters to %s: %w", len(msgs), d.topic, Summarize(err))
 	}
 	return nil
+}
+
+// restore reads again the values of dead's released messages, each
+// partition's in one pass of one reader, and points each such dead letter
+// at a copy of its message holding the value: the batch's message stays as
+// it was, and a write tried again does not read them again. A message gone
+// from its topic gets its goneError at its index instead (still released).
+func (d *DeadLetters) restore(ctx context.Context, dead []pipeline.DeadLetter) (map[int]*goneError, error) {
+	byPart := map[topicPartition][]int{}
+	for i, dl := range dead {
+		if dl.Msg.Released {
+			tp := topicPartition{dl.Msg.Topic, dl.Msg.Partition}
+			byPart[tp] = append(byPart[tp], i)
+		}
+	}
+	gone := map[int]*goneError{}
+	for tp, idx := range byPart {
+		offsets := make([]int64, len(idx))
+		for j, i := range idx {
+			offsets[j] = dead[i].Msg.Offset
+		}
+		vals, lost, err := d.originals(ctx, tp.topic, tp.partition, offsets)
+		if err != nil {
+			return nil, fmt.Errorf("dead letters of %s/%d: read the originals again: %w", tp.topic, tp.partition, err)
+		}
+		for _, i := range idx {
+			off := dead[i].Msg.Offset
+			if g := lost[off]; g != nil {
+				gone[i] = g
+				continue
+			}
+			m := *dead[i].Msg
+			m.Value, m.Released = vals[off], false
+			dead[i].Msg = &m
+		}
+	}
+	return gone, nil
+}
+
+// skipAhead is how many messages originals reads past rather than seek
+// over: a seek costs a fetch of its own.
+const skipAhead = 2000
+
+// originals reads the values of the messages at offsets of a partition,
+// in one pass. They are usually there: the offsets are not committed yet,
+// and retention deletes from the start of the log, so only a consumer
+// close to the retention limit, or a compacted topic, sees one go; that
+// one is in lost with what the partition holds instead.
+func (d *DeadLetters) originals(ctx context.Context, topic string, partition int32, offsets []int64) (vals map[int64][]byte, lost map[int64]*goneError, err error) {
+	res, err := d.client.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{
+		topic: {kafkago.FirstOffsetOf(int(partition)), kafkago.LastOffsetOf(int(partition))}}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("list offsets: %w", err)
+	}
+	vals, lost = map[int64][]byte{}, map[int64]*goneError{}
+	first, last := int64(-1), int64(-1)
+	for _, p := range res.Topics[topic] {
+		switch {
+		case p.Partition != int(partition):
+		case errors.Is(p.Error, kafkago.UnknownTopicOrPartition):
+			for _, o := range offsets {
+				lost[o] = &goneError{what: "the partition no longer exists"}
+			}
+			return vals, lost, nil
+		case p.Error != nil:
+			return nil, nil, fmt.Errorf("list offsets: %w", p.Error)
+		default:
+			first, last = p.FirstOffset, p.LastOffset
+		}
+	}
+	if first < 0 {
+		return nil, nil, fmt.Errorf("list offsets: no answer for partition %d", partition)
+	}
+	want := slices.Clone(offsets)
+	slices.Sort(want)
+	want = slices.Compact(want)
+	var r *kafkago.Reader
+	defer func() {
+		if r != nil {
+			r.Close()
+		}
+	}()
+	pos := int64(-1) // the offset the reader reads next; -1 before the first seek
+	for i := 0; i < len(want); {
+		off := want[i]
+		if off < first || off >= last {
+			if first == last {
+				lost[off] = &goneError{what: fmt.Sprintf("the partition is empty, its next offset %d", last)}
+			} else {
+				lost[off] = &goneError{what: fmt.Sprintf("the partition holds offsets %d to %d", first, last-1)}
+			}
+			i++
+			continue
+		}
+		if r == nil {
+			r = kafkago.NewReader(kafkago.ReaderConfig{Brokers: d.brokers, Topic: topic, Partition: int(partition),
+				MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond})
+		}
+		if pos < 0 || off-pos > skipAhead {
+			if err := r.SetOffset(off); err != nil {
+				return nil, nil, err
+			}
+		}
+		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		m, err := r.FetchMessage(fctx)
+		cancel()
+		if err != nil {
+			return nil, nil, err
+		}
+		pos = m.Offset + 1
+		// A wanted offset below the one read is not in the partition any
+		// more (compaction keeps offsets but not every message).
+		for ; i < len(want) && want[i] < m.Offset; i++ {
+			lost[want[i]] = &goneError{what: fmt.Sprintf("the partition holds offset %d next", m.Offset)}
+		}
+		if i < len(want) && want[i] == m.Offset {
+			vals[m.Offset] = m.Value
+			i++
+		}
+	}
+	return vals, lost, nil
 }
 
 // Summarize shortens kafka-go's per-message write errors, which list one
@@ -133,48 +249,6 @@ func Summarize(err error) error {
 		}
 	}
 	return fmt.Errorf("%d of %d messages failed: %s", failed, len(we), strings.Join(distinct, "; "))
-}
-
-// original reads the value of the message at offset of a partition. It is
-// usually there: the offset is not committed yet, and retention deletes
-// from the start of the log, so only a consumer close to the retention
-// limit, or a compacted topic, sees it go; that is a *goneError.
-func (d *DeadLetters) original(ctx context.Context, topic string, partition int32, offset int64) ([]byte, error) {
-	res, err := d.client.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{
-		topic: {kafkago.FirstOffsetOf(int(partition)), kafkago.LastOffsetOf(int(partition))}}})
-	if err != nil {
-		return nil, fmt.Errorf("list offsets: %w", err)
-	}
-	for _, p := range res.Topics[topic] {
-		switch {
-		case p.Partition != int(partition):
-		case errors.Is(p.Error, kafkago.UnknownTopicOrPartition):
-			return nil, &goneError{what: "the partition no longer exists"}
-		case p.Error != nil:
-			return nil, fmt.Errorf("list offsets: %w", p.Error)
-		case offset < p.FirstOffset || offset >= p.LastOffset:
-			if p.FirstOffset == p.LastOffset {
-				return nil, &goneError{what: fmt.Sprintf("the partition is empty, its next offset %d", p.LastOffset)}
-			}
-			return nil, &goneError{what: fmt.Sprintf("the partition holds offsets %d to %d", p.FirstOffset, p.LastOffset-1)}
-		}
-	}
-	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: d.brokers, Topic: topic, Partition: int(partition),
-		MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond})
-	defer r.Close()
-	if err := r.SetOffset(offset); err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	m, err := r.FetchMessage(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if m.Offset != offset {
-		return nil, &goneError{what: fmt.Sprintf("the partition holds offset %d next", m.Offset)}
-	}
-	return m.Value, nil
 }
 
 // goneError says a message is no longer in its topic, and what is there.
