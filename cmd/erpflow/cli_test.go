@@ -61,6 +61,18 @@ func erpflow(t *testing.T, env []string, a ...string) result {
 }
 
 func TestExitCodes(t *testing.T) {
+	// A mapping naming its lookup table by an absolute path, one that
+	// exists: lookups live in the mapping's folder, so it is refused.
+	absDir := t.TempDir()
+	claims, err := os.ReadFile("../../transforms/mapping/testdata/claims.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gl, _ := filepath.Abs("../../transforms/mapping/testdata/lookups/gl.csv")
+	absMapping := filepath.Join(absDir, "claims.yaml")
+	os.WriteFile(absMapping, []byte(strings.Replace(string(claims), "file: lookups/gl.csv", "file: "+gl, 1)), 0o600)
+	records := filepath.Join(absDir, "records.ndjson")
+	os.WriteFile(records, []byte(`{"kind":"payment","company":"SH01","source":"erp","id":"P1","version":1}`+"\n"), 0o600)
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("pipeline:\n  batch_size: -1\n"), 0o600)
 	good := filepath.Join(t.TempDir(), "good.yaml")
@@ -105,6 +117,12 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"clean", "parse", "--as", "weight", "1"}, 2, "--as"},
 		{[]string{"mapping", "check", "../../transforms/mapping/testdata/claims.yaml"}, 0, "ok (mapping test_claims version 2"},
 		{[]string{"mapping", "check", bad}, 1, "bad.yaml"},
+		{[]string{"mapping", "check", "/nonexistent/claims.yaml"}, 2, "/nonexistent/claims.yaml"},
+		{[]string{"mapping", "check", absMapping}, 1, "lookup files live in the mapping file's folder"},
+		{[]string{"mapping", "try", "/nonexistent/claims.yaml", records}, 2, "/nonexistent/claims.yaml"},
+		{[]string{"config", "check", "/nonexistent/erpflow.yaml"}, 2, "no such file"},
+		{[]string{"recon", "score", "--truth", "/nonexistent/truth.ndjson"}, 2, "--truth"},
+		{[]string{"recon", "score", "--truth", records}, 1, `truth line 1: no "type"`},
 	}
 	for _, c := range cases {
 		r := erpflow(t, []string{"ERPFLOW_KAFKA_BROKERS=", "ERPFLOW_CLICKHOUSE_ADDR="}, c.args...)

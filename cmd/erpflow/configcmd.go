@@ -16,9 +16,12 @@ func newConfig() *cobra.Command {
 		Short: "Check a configuration file; exit 0 only when it is valid",
 		Long: `Reads FILE over the defaults and the environment and reports every problem,
 each naming its key (and line, for YAML errors), then loads the mapping file of
-every source. Exit 0 valid, 1 invalid.`,
+every source. Exit 0 valid, 1 invalid, 2 when FILE cannot be opened.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			if err := openable(a[0]); err != nil {
+				return err
+			}
 			cfg, err := config.Load(a[0])
 			if err != nil {
 				return err

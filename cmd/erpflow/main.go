@@ -32,6 +32,17 @@ func (e usageError) Unwrap() error { return e.error }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
+// openable is nil when the file a command names can be opened, else a
+// usage error: a path that is wrong is the command line's mistake (exit
+// 2); what is wrong inside the file is a failure (exit 1).
+func openable(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	return f.Close()
+}
+
 // negativeValue finds the argument of pflag's "unknown shorthand flag: '5'
 // in -5" when it reads as a number.
 var negativeValue = regexp.MustCompile(`unknown shorthand flag: '.' in (-[0-9.][0-9.,]*)$`)

@@ -22,6 +22,9 @@ and the key: unknown canonical fields, required fields left unmapped, value
 maps to values a field does not allow, bad lookup tables and options.`,
 		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			if err := openable(a[0]); err != nil {
+				return err
+			}
 			m, err := mapping.Load(a[0])
 			if err != nil {
 				return err
@@ -39,6 +42,9 @@ and prints the canonical record as JSON. When the record would be dead-lettered
 it prints the reason code and message instead and exits 1.`,
 		Args: args(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, a []string) error {
+			if err := openable(a[0]); err != nil {
+				return err
+			}
 			m, err := mapping.Load(a[0])
 			if err != nil {
 				return err

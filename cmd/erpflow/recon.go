@@ -130,7 +130,7 @@ func orDash(s string) string {
 func readTruthFile(path string) (match.Truth, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return match.Truth{}, err
+		return match.Truth{}, usagef("--truth: %v", err)
 	}
 	defer f.Close()
 	return match.ReadTruth(f)

@@ -238,7 +238,9 @@ func (c *compiler) loadLookup(key string, l lookupSpec) map[string]string {
 		return nil
 	}
 	name := path.Join(c.dir, l.File)
-	if !fs.ValidPath(name) {
+	// path.Join would make /abs/x.csv relative to the folder and send the
+	// reader to look for a file that was never meant.
+	if path.IsAbs(l.File) || filepath.IsAbs(l.File) || !fs.ValidPath(name) {
 		c.fail(key+".file", fmt.Errorf("%w: %s: lookup files live in the mapping file's folder or below it", ErrBadLookup, l.File))
 		return nil
 	}

@@ -27,7 +27,9 @@ type Finding struct{ Type, Subject string }
 
 // ReadTruth reads a truth.ndjson file. Lines of other types (dead
 // letters, near duplicates) are not about matching and are skipped; a line
-// that is not a JSON object is an error naming its number.
+// that is not a JSON object, or has no type (a records file given by
+// mistake, which would otherwise score as an empty truth), is an error
+// naming its number.
 func ReadTruth(r io.Reader) (Truth, error) {
 	t := Truth{Links: map[Link]bool{}, Exceptions: map[Finding]bool{}}
 	sc := bufio.NewScanner(r)
@@ -38,6 +40,9 @@ func ReadTruth(r io.Reader) (Truth, error) {
 			return t, fmt.Errorf("truth line %d: %w", n, err)
 		}
 		str := func(k string) string { s, _ := x[k].(string); return s }
+		if str("type") == "" {
+			return t, fmt.Errorf("truth line %d: no \"type\": not a line of a generator's truth file", n)
+		}
 		switch str("type") {
 		case "link":
 			if str("bank_txn") == "" || str("target_id") == "" {
