@@ -71,6 +71,8 @@ func TestExitCodes(t *testing.T) {
 	gl, _ := filepath.Abs("../../transforms/mapping/testdata/lookups/gl.csv")
 	absMapping := filepath.Join(absDir, "claims.yaml")
 	os.WriteFile(absMapping, []byte(strings.Replace(string(claims), "file: lookups/gl.csv", "file: "+gl, 1)), 0o600)
+	twoClaims := filepath.Join(absDir, "two.ndjson")
+	os.WriteFile(twoClaims, []byte("{\"单据编号\":\"BX-1\"}\n{\"单据编号\":\"BX-2\"}\n"), 0o600)
 	records := filepath.Join(absDir, "records.ndjson")
 	os.WriteFile(records, []byte(`{"kind":"payment","company":"SH01","source":"erp","id":"P1","version":1}`+"\n"), 0o600)
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
@@ -120,6 +122,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"mapping", "check", "/nonexistent/claims.yaml"}, 2, "/nonexistent/claims.yaml"},
 		{[]string{"mapping", "check", absMapping}, 1, "lookup files live in the mapping file's folder"},
 		{[]string{"mapping", "try", "/nonexistent/claims.yaml", records}, 2, "/nonexistent/claims.yaml"},
+		{[]string{"mapping", "try", "../../transforms/mapping/testdata/claims.yaml", twoClaims}, 2, "holds 2 lines"},
 		{[]string{"config", "check", "/nonexistent/erpflow.yaml"}, 2, "no such file"},
 		{[]string{"recon", "score", "--truth", "/nonexistent/truth.ndjson"}, 2, "--truth"},
 		{[]string{"recon", "score", "--truth", records}, 1, `truth line 1: no "type"`},

@@ -443,7 +443,13 @@ func preview(d deadLetter) string {
 	}
 	v = strconv.Quote(v)
 	if len(v) > 70 {
-		v = v[:67] + "..."
+		// Cut where a character starts: the quote keeps printable
+		// non-ASCII (Chinese text) as it is, several bytes a character.
+		cut := 67
+		for cut > 0 && !utf8.RuneStart(v[cut]) {
+			cut--
+		}
+		v = v[:cut] + "..."
 	}
 	return v
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	kafkago "github.com/segmentio/kafka-go"
 
@@ -129,5 +130,16 @@ func TestDeadLetterWithoutItsValue(t *testing.T) {
 	out, err := json.Marshal(d)
 	if err != nil || !strings.Contains(string(out), `"value_gone":"gone from its topic`) {
 		t.Errorf("JSON %s, %v", out, err)
+	}
+}
+
+// A long value is cut where a character starts: Chinese text is three
+// bytes a character, and a cut inside one showed as a broken byte.
+func TestPreviewCutsWholeCharacters(t *testing.T) {
+	// The quoted value's 67th byte falls inside 深.
+	v := strings.Repeat("a", 65) + "深圳市华强电子有限公司"
+	got := preview(deadLetter{Value: v, ValueUTF8: true})
+	if !utf8.ValidString(got) || !strings.HasSuffix(got, "...") || len(got) > 70 {
+		t.Errorf("preview %q (%d bytes): want valid UTF-8 of at most 70 bytes ending in ...", got, len(got))
 	}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,8 +60,13 @@ it prints the reason code and message instead and exits 1.`,
 			if err != nil {
 				return usagef("%v", err)
 			}
+			data = trimNewline(data)
+			if first, rest, ok := bytes.Cut(data, []byte("\n")); ok && json.Valid(first) && len(bytes.TrimSpace(rest)) > 0 {
+				return usagef("%s holds %d lines, one record each: mapping try takes one (sed -n 5p %s picks the fifth)",
+					a[1], bytes.Count(data, []byte("\n"))+1, a[1])
+			}
 			var r record.Record
-			if err := m.NewMapper().Map([]byte(key), trimNewline(data), &r); err != nil {
+			if err := m.NewMapper().Map([]byte(key), data, &r); err != nil {
 				var me *mapping.Error
 				var de *record.DecodeError
 				code := "error"
