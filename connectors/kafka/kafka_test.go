@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -822,4 +823,55 @@ func TestDeadLettersReadOriginalsInOnePass(t *testing.T) {
 		t.Errorf("a second write of the same dead letters fetched %d times", again)
 	}
 	t.Logf("%d dead letters, %d fetches", len(dead), first)
+}
+
+// TestCommitPastTheEndReadsFromTheStart: the group's committed offset lies
+// past the partition's end (the log was cut back by an unclean leader
+// election). kafka-go would wait at that offset for good, never reading
+// what is below it; the source reads the partition again from its start,
+// and Committed and Lag see the same.
+func TestCommitPastTheEndReadsFromTheStart(t *testing.T) {
+	b := startBroker(t, "erp.invoices")
+	w := NewWriter([]string{b.Addr()})
+	var msgs []kafkago.Message
+	for i := range 5 {
+		msgs = append(msgs, kafkago.Message{Topic: "erp.invoices", Key: []byte("SH01"), Value: []byte(strconv.Itoa(i))})
+	}
+	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	p := int32(partitionOf(t, "SH01", 4))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	// A commit outside any generation, as a tool resetting offsets makes.
+	res, err := (&kafkago.Client{Addr: kafkago.TCP(b.Addr())}).OffsetCommit(ctx, &kafkago.OffsetCommitRequest{
+		GroupID: "g-truncated", GenerationID: -1,
+		Topics: map[string][]kafkago.OffsetCommit{"erp.invoices": {{Partition: int(p), Offset: 500}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Topics["erp.invoices"][0].Error; err != nil {
+		t.Fatalf("commit 500: %v", err)
+	}
+	s := testSource(t, b, "g-truncated", "erp.invoices")
+	if lag, err := s.Lag(ctx); err != nil || lag != 5 {
+		t.Errorf("lag %d (%v), want the partition's 5 messages", lag, err)
+	}
+	var got []string
+	for len(got) < 5 {
+		batch, err := s.Fetch(ctx, 100, 50*time.Millisecond)
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			t.Fatalf("after %v: %v", got, err)
+		}
+		for _, m := range batch {
+			got = append(got, string(m.Value))
+		}
+	}
+	if !slices.Equal(got, []string{"0", "1", "2", "3", "4"}) {
+		t.Errorf("read %v, want the partition from its start", got)
+	}
 }

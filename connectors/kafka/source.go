@@ -191,10 +191,26 @@ func (s *Source) run(ctx context.Context) {
 			sort.Ints(s.assigned[topic])
 		}
 		s.mu.Unlock()
+		ends, err := s.endOffsets(ctx)
+		if err != nil {
+			s.cfg.Log.Warn("cannot check the committed offsets against the partitions' ends", "err", err)
+		}
 		var assigned []string
 		var queues []*partQueue
 		for topic, parts := range gen.Assignments {
 			for _, p := range parts {
+				if b, ok := ends[topic][p.ID]; ok && p.Offset > b[1] {
+					// The group committed past the partition's end: the log
+					// was cut back (an unclean leader election, a broker
+					// that lost its data). kafka-go would wait at that
+					// offset for good and never read what is written below
+					// it. Nothing tells how much was cut, so the partition
+					// is read again from its start: what landed before is
+					// absorbed by dedupe and the tables' keys.
+					s.cfg.Log.Error("committed offset past the partition's end: reading it again from its start",
+						"topic", topic, "partition", p.ID, "committed", p.Offset, "start", b[0], "end", b[1])
+					p.Offset = b[0]
+				}
 				assigned = append(assigned, fmt.Sprintf("%s/%d@%d", topic, p.ID, p.Offset))
 				// Until its first message, a partition may hold the oldest
 				// records of all: wait for it like for one that has more
@@ -600,9 +616,11 @@ func (s *Source) committed(ctx context.Context, ends map[string]map[int][2]int64
 		out[t] = make(map[int]int64, len(parts))
 		for p, bounds := range parts {
 			// Below the log's start there is nothing left to read:
-			// retention deleted it, and the reader starts past it.
+			// retention deleted it, and the reader starts past it. Past
+			// its end the log was cut back, and the reader starts again at
+			// its start (run).
 			c, ok := got[p]
-			if !ok || c < bounds[0] {
+			if !ok || c < bounds[0] || c > bounds[1] {
 				c = bounds[0]
 			}
 			out[t][p] = c
