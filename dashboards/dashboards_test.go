@@ -29,6 +29,7 @@ func known(t *testing.T) map[string]bool {
 	m.BatchSeconds.WithLabelValues("p")
 	m.SinkRows.WithLabelValues("k")
 	m.Commits.WithLabelValues("ok")
+	m.AbortedTransactions.WithLabelValues("t")
 	m.SetLag("t", 0, 0)
 	// Matching's vectors cannot be touched from here: their names come
 	// from the descriptions the stage registers.

@@ -20,6 +20,10 @@ type Metrics struct {
 	Commits      *prometheus.CounterVec   // outcome
 	Lag          *prometheus.GaugeVec     // topic, partition
 	InFlight     prometheus.Gauge         //
+	// AbortedTransactions counts abort markers on input topics: the
+	// aborted transaction's records were read as data (kafka-go cannot
+	// filter them), so each one needs a person.
+	AbortedTransactions *prometheus.CounterVec // topic
 }
 
 // NewMetrics creates the series and registers them on reg when reg is not nil.
@@ -55,6 +59,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "erpflow_sink_errors_total",
 			Help: "Failed sink or dead-letter writes (each is retried).",
 		}),
+		AbortedTransactions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "erpflow_source_aborted_transactions_total",
+			Help: "Abort markers of transactional producers read on input topics; the aborted records were read as data (kafka-go does not filter them).",
+		}, []string{"topic"}),
 		SinkWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "erpflow_sink_writes_total",
 			Help: "Sink writes, by how many batches went together (batches waiting when a writer was free).",
@@ -74,7 +82,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.Records, m.DeadLetters, m.Duplicates, m.BatchSeconds, m.BatchSize,
-			m.SinkRows, m.SinkErrors, m.SinkWrites, m.Commits, m.Lag, m.InFlight)
+			m.SinkRows, m.SinkErrors, m.SinkWrites, m.Commits, m.Lag, m.InFlight, m.AbortedTransactions)
 	}
 	return m
 }

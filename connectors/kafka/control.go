@@ -17,3 +17,10 @@ func isControlRecord(m kafkago.Message) bool {
 	return len(k) == 4 && k[0] == 0 && k[1] == 0 && k[2] == 0 && k[3] <= 1 &&
 		len(v) == 6 && v[0] == 0 && v[1] == 0 && len(m.Headers) == 0
 }
+
+// isAbortMarker says whether m, a control record, ends a transaction the
+// producer aborted. kafka-go has already handed out that transaction's
+// records as data: it neither filters them (read_committed's list of
+// aborted transactions is parsed and dropped) nor says which producer
+// wrote a message, so the source can only report it.
+func isAbortMarker(m kafkago.Message) bool { return isControlRecord(m) && m.Key[3] == 0 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -81,5 +82,53 @@ func TestSourceFlagsTransactionMarkers(t *testing.T) {
 	}
 	if lag, err := s.Lag(ctx); err != nil || lag != 0 {
 		t.Fatalf("lag after committing past the marker = %d, %v", lag, err)
+	}
+}
+
+// TestSourceReportsAbortedTransactions: kafka-go hands out the records of
+// an aborted transaction as data and cannot say which they were; the
+// source flags the abort marker like a commit marker and counts it, so
+// that an operator learns of records that should not have been read.
+func TestSourceReportsAbortedTransactions(t *testing.T) {
+	b := startBroker(t, "erp.invoices")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.TransactionalID("erp-connector"), kgo.DefaultProduceTopic("erp.invoices"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for _, end := range []kgo.TransactionEndTry{kgo.TryAbort, kgo.TryCommit} {
+		if err := cl.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.ProduceSync(ctx, &kgo.Record{Key: []byte("C001"), Value: []byte(`{"n":1}`)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.EndTransaction(ctx, end); err != nil {
+			t.Fatal(err)
+		}
+	}
+	metrics := pipeline.NewMetrics(nil)
+	s, err := NewSource(SourceConfig{Brokers: []string{b.Addr()}, GroupID: "g-abort", Topics: []string{"erp.invoices"},
+		SessionTimeout: time.Second, HeartbeatInterval: 100 * time.Millisecond, RebalanceTimeout: 2 * time.Second,
+		JoinGroupBackoff: 100 * time.Millisecond, MaxWait: 50 * time.Millisecond, Metrics: metrics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var got []pipeline.Message
+	for len(got) < 4 && ctx.Err() == nil {
+		msgs, err := s.Fetch(ctx, 100, 100*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, msgs...)
+	}
+	if len(got) != 4 || got[0].Control || !got[1].Control || got[2].Control || !got[3].Control {
+		t.Fatalf("read %d messages (%v); want record, abort marker, record, commit marker", len(got), got)
+	}
+	if n := testutil.ToFloat64(metrics.AbortedTransactions.WithLabelValues("erp.invoices")); n != 1 {
+		t.Errorf("aborted transactions counted %v, want 1", n)
 	}
 }

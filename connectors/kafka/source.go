@@ -281,6 +281,13 @@ func (s *Source) read(ctx context.Context, topic string, pa kafkago.PartitionAss
 			failed = 0
 		}
 		hwm.Store(m.HighWaterMark)
+		if isAbortMarker(m) {
+			s.cfg.Log.Error("a transactional producer aborted a transaction: its records were read as data, since kafka-go cannot tell them; check the records before this offset",
+				"topic", topic, "partition", pa.ID, "offset", m.Offset)
+			if s.cfg.Metrics != nil {
+				s.cfg.Metrics.AbortedTransactions.WithLabelValues(topic).Inc()
+			}
+		}
 		pm := pipeline.Message{Topic: m.Topic, Partition: int32(m.Partition), Offset: m.Offset,
 			Key: m.Key, Value: m.Value, Time: m.Time, Epoch: epoch, HighWater: m.HighWaterMark,
 			Control: isControlRecord(m)}
