@@ -135,6 +135,17 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
+// A usage error writes nothing to stdout, help included: a script reading
+// a command's output must not take the help text for it.
+func TestUsageErrorsLeaveStdoutEmpty(t *testing.T) {
+	for _, args := range [][]string{{"dlq"}, {"clean"}, {"recon"}, {"bogus"}, {"run", "--no-such-flag"}, {"generate"}} {
+		r := erpflow(t, []string{"ERPFLOW_KAFKA_BROKERS=", "ERPFLOW_CLICKHOUSE_ADDR="}, args...)
+		if r.code != 2 || r.stdout != "" || r.stderr == "" {
+			t.Errorf("erpflow %v: exit %d, stdout %q; want exit 2, the help and the error on stderr only", args, r.code, r.stdout)
+		}
+	}
+}
+
 func TestGenerateIsByteIdentical(t *testing.T) {
 	a, b := t.TempDir(), t.TempDir()
 	for _, dir := range []string{a, b} {

@@ -105,6 +105,9 @@ Exit codes: 0 done, 1 failure, 2 usage error.`,
 func group(c *cobra.Command) *cobra.Command {
 	c.Args = args(cobra.NoArgs)
 	c.RunE = func(cmd *cobra.Command, a []string) error {
+		// On stderr: a usage error's help is a diagnostic, not output
+		// a script would read.
+		cmd.SetOut(cmd.ErrOrStderr())
 		cmd.Help()
 		return usagef("%s needs a sub-command", cmd.CommandPath())
 	}
