@@ -5,10 +5,12 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -343,11 +345,19 @@ func Load(path string) (Config, error) {
 		// of comments only), which would wipe the defaults.
 		var doc any
 		if err := yaml.Unmarshal(data, &doc); err != nil {
-			return cfg, fmt.Errorf("config %s:%s", path, positioned(data, err))
+			_, msg := describe(data, err)
+			return cfg, fmt.Errorf("config %s:%s", path, msg)
 		}
 		if doc != nil {
-			if err := yaml.UnmarshalWithOptions(data, &cfg, yaml.DisallowUnknownField()); err != nil {
-				return cfg, fmt.Errorf("config %s:%s", path, positioned(data, err))
+			var problems []error
+			cfg, problems = decodeAll(path, data)
+			if len(problems) > 0 {
+				// What decoded is checked too, so that one run of
+				// config check lists every problem of the file.
+				if err := cfg.Check(); err != nil {
+					problems = append(problems, err)
+				}
+				return cfg, errors.Join(problems...)
 			}
 		}
 	}
@@ -358,6 +368,147 @@ func Load(path string) (Config, error) {
 		return cfg, err
 	}
 	return cfg, cfg.Check()
+}
+
+// maxDecodeProblems bounds decodeAll's passes over a file.
+const maxDecodeProblems = 50
+
+// decodeAll decodes data over the defaults and reports every key go-yaml
+// refuses, not only the first, where it stops: each refused key's line,
+// and the lines indented under it, are blanked (so that lines keep their
+// numbers) and the rest decoded again. A problem whose line cannot be told
+// ends the search.
+func decodeAll(path string, data []byte) (Config, []error) {
+	type problem struct {
+		line int
+		err  error
+	}
+	var found []problem
+	// In the file's order, as a person reads it; go-yaml finds them in
+	// the order of the configuration's fields.
+	sorted := func() []error {
+		slices.SortStableFunc(found, func(a, b problem) int { return cmp.Compare(a.line, b.line) })
+		out := make([]error, len(found))
+		for i, p := range found {
+			out[i] = p.err
+		}
+		return out
+	}
+	for range maxDecodeProblems {
+		cfg := Default()
+		var doc any
+		if yaml.Unmarshal(data, &doc) == nil && doc == nil {
+			// Nothing left: go-yaml would zero the defaults.
+			return cfg, sorted()
+		}
+		err := yaml.UnmarshalWithOptions(data, &cfg, yaml.DisallowUnknownField())
+		if err == nil {
+			return cfg, sorted()
+		}
+		line, msg := describe(data, err)
+		found = append(found, problem{line, fmt.Errorf("config %s:%s", path, msg)})
+		if line == 0 || strings.TrimSpace(strings.Split(string(data), "\n")[line-1]) == "" {
+			// Where it is cannot be told, or blanking did not move
+			// go-yaml on: stop rather than report it again.
+			return cfg, sorted()
+		}
+		data = blankEntry(data, line)
+	}
+	return Default(), sorted()
+}
+
+// describe renders a decoding error as "line: key.path: reason" and
+// returns its line (1-based), or 0 when it cannot be told.
+func describe(data []byte, err error) (int, string) {
+	lines := strings.Split(string(data), "\n")
+	var bv *badValue
+	if errors.As(err, &bv) {
+		for i, l := range lines {
+			_, v, ok := strings.Cut(l, ":")
+			if ok && strings.Trim(strings.TrimSpace(v), `"'`) == bv.value {
+				return i + 1, fmt.Sprintf("%d: %s: %v", i+1, keyPath(lines, i), bv)
+			}
+		}
+		return 0, " " + bv.Error()
+	}
+	var ye yaml.Error
+	if !errors.As(err, &ye) || ye.GetToken() == nil {
+		return 0, "\n" + yaml.FormatError(err, false, true)
+	}
+	tk := ye.GetToken()
+	i := tk.Position.Line - 1
+	if i < 0 || i >= len(lines) {
+		return 0, "\n" + yaml.FormatError(err, false, true)
+	}
+	reason := ye.GetMessage()
+	var te *yaml.TypeError
+	var ue *yaml.UnknownFieldError
+	switch {
+	case errors.As(err, &ue):
+		reason = "unknown key"
+	case errors.As(err, &te) && te.SrcType != nil && te.SrcType.Kind() != reflect.String:
+		reason = fmt.Sprintf("%s is not %s", kindOf(te.SrcType), kindOf(te.DstType))
+	case errors.As(err, &te):
+		reason = fmt.Sprintf("%q is not %s", tk.Value, kindOf(te.DstType))
+	}
+	return i + 1, fmt.Sprintf("%d:%d: %s: %s", i+1, tk.Position.Column, keyPath(lines, i), reason)
+}
+
+// kindOf says in words what a Go type of the configuration holds.
+func kindOf(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "text"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.Map, reflect.Struct:
+		return "a mapping of keys"
+	}
+	return "of type " + t.String()
+}
+
+// keyPath is the dotted path of the key on line i of a block-style YAML
+// file: its own key and those of the lines above indented less.
+func keyPath(lines []string, i int) string {
+	indent := func(l string) int { return len(l) - len(strings.TrimLeft(l, " ")) }
+	key := func(l string) string {
+		k, _, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "- ")), ":")
+		return strings.TrimSpace(k)
+	}
+	path := []string{key(lines[i])}
+	for at, j := indent(lines[i]), i-1; j >= 0 && at > 0; j-- {
+		l := lines[j]
+		if strings.TrimSpace(l) == "" || strings.HasPrefix(strings.TrimSpace(l), "#") || indent(l) >= at {
+			continue
+		}
+		at = indent(l)
+		path = append([]string{key(l)}, path...)
+	}
+	return strings.Join(path, ".")
+}
+
+// blankEntry empties line n (1-based) and the lines after it indented
+// more deeply (its value, when that is a block), keeping every line's
+// number.
+func blankEntry(data []byte, n int) []byte {
+	lines := strings.Split(string(data), "\n")
+	indent := func(l string) int { return len(l) - len(strings.TrimLeft(l, " ")) }
+	at := indent(lines[n-1])
+	lines[n-1] = ""
+	for j := n; j < len(lines); j++ {
+		if strings.TrimSpace(lines[j]) != "" && indent(lines[j]) <= at {
+			break
+		}
+		lines[j] = ""
+	}
+	return []byte(strings.Join(lines, "\n"))
 }
 
 // Duration is a time.Duration written as "500ms" or "10s".
@@ -384,21 +535,6 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 type badValue struct{ value, want string }
 
 func (e *badValue) Error() string { return fmt.Sprintf("%q is not %s", e.value, e.want) }
-
-// positioned renders a YAML error with its line and key.
-func positioned(data []byte, err error) string {
-	var bv *badValue
-	if errors.As(err, &bv) {
-		for i, line := range strings.Split(string(data), "\n") {
-			k, v, ok := strings.Cut(line, ":")
-			if ok && strings.Trim(strings.TrimSpace(v), `"'`) == bv.value {
-				return fmt.Sprintf("%d: %s: %v", i+1, strings.TrimSpace(k), bv)
-			}
-		}
-		return " " + bv.Error()
-	}
-	return "\n" + yaml.FormatError(err, false, true)
-}
 
 // Env names the variables that override the file, as DESIGN.md lists them.
 const (

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -63,7 +64,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 	t.Setenv(EnvKafkaBrokers, "")
 	t.Setenv(EnvClickHouseAddr, "")
 	cases := []struct{ body, want string }{
-		{"kafka:\n  grup_id: x\n", "unknown field \"grup_id\""},
+		{"kafka:\n  grup_id: x\n", "2:3: kafka.grup_id: unknown key"},
+		{"kafka:\n  partitions: many\n", `2:15: kafka.partitions: "many" is not a whole number`},
 		{"pipeline:\n  batch_size: 0\n", "pipeline.batch_size: must be between 1"},
 		{"pipeline:\n  batch_wait: soon\n", "batch_wait"},
 		{"pipeline:\n  sink_linger: -1s\n", "pipeline.sink_linger: must be between 0s"},
@@ -84,6 +86,38 @@ func TestErrorsNameTheKey(t *testing.T) {
 	_, err := Load(write(t, "kafka:\n  group_id: x\n  grup_id: y\n"))
 	if err == nil || !strings.Contains(err.Error(), "3:") {
 		t.Errorf("want a line number in %v", err)
+	}
+}
+
+// TestEveryProblemAtOnce: go-yaml stops at the first key it refuses; Load
+// reports every one, in the file's order with line and key path, and then
+// what Check finds in the rest.
+func TestEveryProblemAtOnce(t *testing.T) {
+	t.Setenv(EnvKafkaBrokers, "")
+	t.Setenv(EnvClickHouseAddr, "")
+	body := "pipeline:\n  batch_size: -1\n  batch_wait: fast\nlog:\n  level: loud\n  colour: blue\n" +
+		"kafka:\n  partitions: many\n  topics:\n    invoices: erp.invoices\n    bogus:\n      a: 1\n  max_wait: 5s\n"
+	_, err := Load(write(t, body))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	var lines []string
+	for _, l := range strings.Split(err.Error(), "\n") {
+		if _, after, ok := strings.Cut(l, ".yaml:"); ok {
+			l = after
+		}
+		lines = append(lines, l)
+	}
+	want := []string{
+		`3: pipeline.batch_wait: "fast" is not a duration such as 500ms or 10s`,
+		"6:3: log.colour: unknown key",
+		`8:15: kafka.partitions: "many" is not a whole number`,
+		"11:5: kafka.topics.bogus: unknown key",
+		"pipeline.batch_size: must be between 1 and 1000000, got -1",
+		`log.level: "loud" is not one of debug, info, warn, error`,
+	}
+	if !slices.Equal(lines, want) {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
 }
 
