@@ -101,7 +101,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"config", "check", good}, 0, "ok"},
 		{[]string{"generate", "--out", t.TempDir(), "--start", "2025-13-01"}, 2, "--start"},
 		{[]string{"generate", "--out", t.TempDir(), "--days", "5000"}, 2, "more than ten years"},
-		{[]string{"generate", "--out", t.TempDir(), "--start", "1969-12-30"}, 2, "outside 1970-01-01"},
+		{[]string{"generate", "--out", t.TempDir(), "--start", "1969-12-30"}, 2, "outside 1970-01-02"},
 		{[]string{"generate", "--out", t.TempDir(), "--start", "2105-12-30", "--days", "5"}, 2, "ends too late"},
 		{[]string{"recon", "exceptions", "--status", "bogus"}, 2, "open, resolved or all"},
 		{[]string{"recon", "exceptions", "--type", "duplicate_paymnet"}, 2, "not an exception type"},

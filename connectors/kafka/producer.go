@@ -299,7 +299,10 @@ func DeadLetterMessage(topic string, dl pipeline.DeadLetter) kafkago.Message {
 		hs = append(hs, kafkago.Header{Key: h.Key, Value: h.Value})
 	}
 	hs = append(hs,
-		kafkago.Header{Key: HeaderReason, Value: []byte(dl.Reason)},
+		// A reason names a field, and a field's name can be a producer's
+		// key: bounded like the message, so the dead letter stays
+		// writable whatever the reason says.
+		kafkago.Header{Key: HeaderReason, Value: truncate(dl.Reason, maxMessageHeader)},
 		kafkago.Header{Key: HeaderStage, Value: []byte(dl.Stage)},
 		kafkago.Header{Key: HeaderMessage, Value: truncate(dl.Message, maxMessageHeader)},
 		kafkago.Header{Key: HeaderTopic, Value: []byte(m.Topic)},

@@ -229,7 +229,32 @@ func wrongType(parent, name, detail string) error {
 }
 
 func unknown(parent string, key []byte) error {
-	return &DecodeError{Reason: ReasonUnknownField, Field: join(parent, string(key)), Detail: "not a field of the canonical model"}
+	return &DecodeError{Reason: ReasonUnknownField, Field: join(parent, fieldName(key)), Detail: "not a field of the canonical model"}
+}
+
+// maxFieldName is the longest key a reason code quotes whole.
+const maxFieldName = 64
+
+// fieldName is a producer's key as a reason code's path names it. A key
+// is the producer's to choose: one of half a megabyte made a dead letter
+// too large to write, which held its batch for good. A long key is cut at
+// a character's start and marked with its length; a '.' or a control
+// character would make the path name another field, and is escaped.
+func fieldName(key []byte) string {
+	var b strings.Builder
+	for _, r := range string(key) {
+		if b.Len() >= maxFieldName {
+			fmt.Fprintf(&b, "…(%d bytes)", len(key))
+			return b.String()
+		}
+		switch {
+		case r == '.' || r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 func join(parent, name string) string {
@@ -328,6 +353,9 @@ func (d *Decoder) enum(parent, name string, dst *string, allowed ...string) erro
 	if err != nil {
 		return err
 	}
+	if len(b) == 0 {
+		return missing(parent, name) // records.md: an empty string counts as missing
+	}
 	for _, a := range allowed {
 		if string(b) == a {
 			*dst = a
@@ -409,6 +437,9 @@ func (d *Decoder) date(parent, name string, dst *Date) error {
 	if err != nil {
 		return err
 	}
+	if len(b) == 0 {
+		return missing(parent, name)
+	}
 	dt, err := ParseDate(string(b))
 	if err != nil {
 		return wrongType(parent, name, fmt.Sprintf("%q: %v", b, err))
@@ -423,10 +454,13 @@ func (d *Decoder) timestamp(parent, name string, dst *time.Time) error {
 	if err != nil {
 		return err
 	}
+	if len(b) == 0 {
+		return missing(parent, name)
+	}
 	t, ok := ParseUTCSeconds(b)
 	if !ok {
 		var err error
-		if t, err = time.Parse(time.RFC3339Nano, string(b)); err != nil {
+		if t, err = time.Parse(time.RFC3339Nano, string(b)); err != nil || !rfc3339Tail(b) {
 			return wrongType(parent, name, fmt.Sprintf("%q: %v", b, ErrBadTime))
 		}
 	}
@@ -441,6 +475,9 @@ func (d *Decoder) fixed(parent, name string, dst *Fixed) error {
 	b, err := d.stringAt(parent, name, "want a decimal string")
 	if err != nil {
 		return err
+	}
+	if len(b) == 0 {
+		return missing(parent, name)
 	}
 	f, err := ParseFixed(string(b))
 	if err != nil {
@@ -472,7 +509,7 @@ func (d *Decoder) money(path string, dst *Money) error {
 	if err != nil {
 		return err
 	}
-	if !haveAmount {
+	if !haveAmount || len(amount) == 0 {
 		return missing(path, "amount")
 	}
 	if cur == "" {
@@ -569,6 +606,40 @@ func required(parent string, checks ...any) error {
 // ParseUTCSeconds reads the form the encoder writes and most producers
 // send, "2006-01-02T15:04:05Z", without time.Parse's generality; anything
 // else goes to time.Parse.
+// rfc3339Tail checks what time.Parse lets by in what follows the seconds
+// of an RFC 3339 time: a fraction after '.' (not ',') of 1 to 9 digits, and
+// an offset of Z or ±hh:mm with hh up to 23 and mm up to 59 (Go reads
+// +24:00 as a day's shift, and +08:60 as +09:00).
+func rfc3339Tail(b []byte) bool {
+	if len(b) < 20 {
+		return false
+	}
+	tail := b[19:]
+	if tail[0] == '.' {
+		n := 1
+		for n < len(tail) && tail[n] >= '0' && tail[n] <= '9' {
+			n++
+		}
+		if n == 1 || n > 10 {
+			return false
+		}
+		tail = tail[n:]
+	}
+	if len(tail) == 1 && tail[0] == 'Z' {
+		return true
+	}
+	if len(tail) != 6 || tail[0] != '+' && tail[0] != '-' || tail[3] != ':' {
+		return false
+	}
+	for _, i := range []int{1, 2, 4, 5} {
+		if tail[i] < '0' || tail[i] > '9' {
+			return false
+		}
+	}
+	hours := tail[1] < '2' || tail[1] == '2' && tail[2] <= '3'
+	return hours && tail[4] <= '5'
+}
+
 func ParseUTCSeconds(b []byte) (time.Time, bool) {
 	if len(b) != 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[19] != 'Z' {
 		return time.Time{}, false

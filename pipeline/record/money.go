@@ -291,6 +291,6 @@ var (
 	ErrCurrencyMismatch = errors.New("currencies differ")
 	ErrBadDate          = errors.New("not a YYYY-MM-DD date")
 	ErrBadTime          = errors.New("not an RFC 3339 time")
-	ErrDateRange        = errors.New("outside 1970-01-01 to 2105-12-31, the days erpflow can store")
+	ErrDateRange        = errors.New("outside 1970-01-02 to 2105-12-31, the days erpflow can store (1970-01-01 is the empty date)")
 	ErrTimeRange        = errors.New("outside 1970-01-01T00:00:00Z to 2105-12-31T23:59:59Z, the times erpflow can store")
 )

@@ -142,7 +142,11 @@ func (d Date) Append(dst []byte) []byte {
 // word (9999-12-31 would land as a day in 2105). 18.16's calendar tables
 // also end with 2105 (toDate('2106-01-01') is 0000-00-00 there), so that is
 // the last year erpflow stores. Values outside are refused at the door.
+// The first day, 1970-01-01, is Date 0: NoDate to erpflow and the empty
+// date (0000-00-00) to ClickHouse, so a document dated that day could
+// not be told from one without the date; days start at 1970-01-02.
 var (
+	MinDate = NoDate + 1
 	MaxDate = MakeDate(2105, time.December, 31)
 	MinTime = time.Unix(0, 0).UTC()
 	MaxTime = time.Date(2105, time.December, 31, 23, 59, 59, 0, time.UTC)
@@ -168,7 +172,7 @@ func ParseDate(s string) (Date, error) {
 	if y < 1970 {
 		return 0, ErrDateRange // a date, but not one erpflow can store
 	}
-	if dt := Date(t.Unix() / 86400); dt <= MaxDate {
+	if dt := Date(t.Unix() / 86400); dt >= MinDate && dt <= MaxDate {
 		return dt, nil
 	}
 	return 0, ErrDateRange

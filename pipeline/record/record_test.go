@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // docExamples returns the ```json blocks of docs/records.md, so that the page
@@ -173,6 +174,22 @@ func TestDecodeRefusals(t *testing.T) {
 		{"line in other currency", mutate(t, "purchase_order", `"amount":{"amount":"4520.00","currency":"EUR"}}]`, `"amount":{"amount":"4520.00","currency":"USD"}}]`), "wrong_type:body.lines[0].amount.currency"},
 		{"charges in other currency", mutate(t, "bank_txn", `"charges":{"amount":"15.00","currency":"CNY"}`, `"charges":{"amount":"15.00","currency":"USD"}`), "wrong_type:body.charges.currency"},
 		{"subject kind", mutate(t, "approval", `"subject_kind":"expense_claim"`, `"subject_kind":"claim"`), "wrong_type:body.subject_kind"},
+		// records.md: an empty string in a required key counts as missing.
+		{"empty status", mutate(t, "invoice", `"status":"open"`, `"status":""`), "missing_field:body.status"},
+		{"empty direction", mutate(t, "invoice", `"direction":"AR"`, `"direction":""`), "missing_field:body.direction"},
+		{"empty issue date", mutate(t, "invoice", `"issue_date":"2025-04-16"`, `"issue_date":""`), "missing_field:body.issue_date"},
+		{"empty event time", mutate(t, "invoice", `"event_time":"2025-04-16T06:30:00Z"`, `"event_time":""`), "missing_field:event_time"},
+		{"empty amount", mutate(t, "invoice", `"total":{"amount":"11300.00"`, `"total":{"amount":""`), "missing_field:body.total.amount"},
+		{"empty quantity", mutate(t, "invoice", `"quantity":"20"`, `"quantity":""`), "missing_field:body.lines[0].quantity"},
+		// 1970-01-01 is the empty date, in erpflow and in ClickHouse.
+		{"the empty date", mutate(t, "bank_txn", `"booking_date":"2025-05-20"`, `"booking_date":"1970-01-01"`), "wrong_type:body.booking_date"},
+		// Offsets Go's time.Parse lets by: a day's shift, 60 minutes, a comma.
+		{"offset of 24 hours", mutate(t, "invoice", `2025-04-16T06:30:00Z`, `2025-04-16T06:30:00+24:00`), "wrong_type:event_time"},
+		{"offset of 60 minutes", mutate(t, "invoice", `2025-04-16T06:30:00Z`, `2025-04-16T06:30:00+08:60`), "wrong_type:event_time"},
+		{"comma fraction", mutate(t, "invoice", `2025-04-16T06:30:00Z`, `2025-04-16T06:30:00,5Z`), "wrong_type:event_time"},
+		{"ten fraction digits", mutate(t, "invoice", `2025-04-16T06:30:00Z`, `2025-04-16T06:30:00.1234567891Z`), "wrong_type:event_time"},
+		// A producer's key must not make the path name a real field.
+		{"dotted key", mutate(t, "invoice", `"status":"open"`, `"status":"open","party.id":"x"`), `unknown_field:body.party\u002eid`},
 		// Precedence, whatever the order of the keys: bad JSON anywhere,
 		// then the kind, then the first bad top-level field, then the body.
 		{"nul after the record", []byte("{}\x00"), "invalid_json"},
@@ -316,11 +333,29 @@ func FuzzDecode(f *testing.F) {
 }
 
 func TestDateLimits(t *testing.T) {
-	for in, ok := range map[string]bool{"1970-01-01": true, "2105-12-31": true, "2106-01-01": false, "9999-12-31": false, "1969-12-31": false} {
+	for in, ok := range map[string]bool{"1970-01-01": false, "1970-01-02": true, "2105-12-31": true, "2106-01-01": false, "9999-12-31": false, "1969-12-31": false} {
 		_, err := ParseDate(in)
 		if (err == nil) != ok {
 			t.Errorf("ParseDate(%s): %v", in, err)
 		}
+	}
+}
+
+// TestHugeUnknownKeyKeepsTheReasonShort: a key is the producer's to
+// choose; the reason code that names it stays short enough for the dead
+// letter to be written (a 460 KiB key made one too large, which held its
+// batch for good).
+func TestHugeUnknownKeyKeepsTheReasonShort(t *testing.T) {
+	key := strings.Repeat("账", 160<<10) // 480 KiB
+	in := mutate(t, "invoice", `"status":"open"`, `"status":"open","`+key+`":1`)
+	var r Record
+	err := NewDecoder().Decode(in, &r)
+	var de *DecodeError
+	if !errors.As(err, &de) || de.Reason != ReasonUnknownField {
+		t.Fatalf("error %v, want unknown_field", err)
+	}
+	if code := de.Code(); len(code) > 200 || !strings.HasPrefix(code, "unknown_field:body.账账") || !strings.Contains(code, "(491520 bytes)") || !utf8.ValidString(code) {
+		t.Errorf("code %.300q (%d bytes)", code, len(code))
 	}
 }
 

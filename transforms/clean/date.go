@@ -127,7 +127,7 @@ func parseDateText(n, s string, opt DateOptions) (Day, error) {
 		return Day{}, &ParseError{Type: "date", Value: s, Reason: fmt.Sprintf("%q", r), Err: ErrNumberLookalike}
 	}
 	c, reason, err := parseCivil(n, &opt, false)
-	if err == nil && (c.days < 0 || c.days > int64(record.MaxDate)) {
+	if err == nil && (c.days < int64(record.MinDate) || c.days > int64(record.MaxDate)) {
 		err = ErrDateRange
 	}
 	if err != nil {

@@ -71,7 +71,8 @@ var dateCases = []dateCase{
 	// Excel serial numbers.
 	{"45763", x1900, "2025-04-16", nil},
 	{"45763.604166667", x1900, "2025-04-16", nil},
-	{"25569", x1900, "1970-01-01", nil},
+	{"25570", x1900, "1970-01-02", nil},
+	{"25569", x1900, "", ErrDateRange}, // 1970-01-01, the empty date
 	{"61", x1900, "", ErrDateRange},
 	{"60", x1900, "", ErrNoSuchDay},
 	{"59", x1900, "", ErrDateRange},
@@ -93,7 +94,8 @@ var dateCases = []dateCase{
 	{"2025-04-00", noOpt, "", ErrNoSuchDay},
 	{"20250230", noOpt, "", ErrNoSuchDay},
 	{"2025年2月30日", noOpt, "", ErrNoSuchDay},
-	{"1970-01-01", noOpt, "1970-01-01", nil},
+	{"1970-01-02", noOpt, "1970-01-02", nil},
+	{"1970-01-01", noOpt, "", ErrDateRange}, // day 0: the empty date, in erpflow and ClickHouse
 	{"1969-12-31", noOpt, "", ErrDateRange},
 	{"2105-12-31", noOpt, "2105-12-31", nil},
 	{"2106-01-01", noOpt, "", ErrDateRange},
