@@ -2,8 +2,11 @@ package clean
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/erpflow/erpflow/pipeline/record"
 )
@@ -49,6 +52,14 @@ var amountCases = []amountCase{
 	{"12.340", defCNY, "", ErrTooPrecise},
 	{"1200.00", AmountOptions{Currency: tJPY}, "", ErrTooPrecise},
 	{"1,5", defCNY, "", ErrNotANumber},
+	// A group after a leading 0 is a decimal separator of another locale:
+	// read as thousands it would be a thousand times off.
+	{"0,125", AmountOptions{Currency: tBHD}, "", ErrNotANumber},
+	{"0,500.00", defCNY, "", ErrNotANumber},
+	{"00,123", defCNY, "", ErrNotANumber},
+	{"0.123", comma, "", ErrNotANumber},
+	{"10,500.00", defCNY, "10500.00 CNY", nil},
+	{"0,12", comma, "0.12 EUR", nil},
 	{"12,34", defCNY, "", ErrNotANumber},
 	{"1234,567", defCNY, "", ErrNotANumber},
 	{"1,234,5", defCNY, "", ErrNotANumber},
@@ -304,6 +315,19 @@ func TestParseAmountNoAlloc(t *testing.T) {
 		n := testing.AllocsPerRun(100, func() { _, _ = ParseAmount(in, defCNY) })
 		if n != 0 && in != "¥1,234.50" {
 			t.Errorf("ParseAmount(%q) allocates %v times", in, n)
+		}
+	}
+}
+
+// TestErrorsAreBounded: a message quotes at most the head of a value, and
+// of the part it could not read: a megabyte of junk gives a short message.
+func TestErrorsAreBounded(t *testing.T) {
+	junk := "1" + strings.Repeat("x", 1<<20)
+	_, aerr := ParseAmount(junk, defCNY)
+	_, derr := ParseDateTime("2025-04-16 14:30 "+strings.Repeat("y", 1<<20), DateOptions{TZ: time.UTC})
+	for _, err := range []error{aerr, derr} {
+		if err == nil || len(err.Error()) > 600 || !utf8.ValidString(err.Error()) {
+			t.Errorf("error of %d bytes: %.200q", len(fmt.Sprint(err)), fmt.Sprint(err))
 		}
 	}
 }

@@ -2,6 +2,7 @@ package clean
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -73,6 +74,8 @@ func parseDateTimeText(n, s string, opt DateOptions) (DateTime, error) {
 			unix = wall - c.offset
 		case opt.TZ == nil:
 			reason, err = "a local time; configure the source's time zone", ErrNoTimeZone
+		case c.dateOnly:
+			unix, reason, err = dayStart(wall, opt.TZ)
 		default:
 			unix, reason, err = localToUTC(wall, opt.TZ)
 		}
@@ -114,6 +117,42 @@ func localToUTC(wall int64, loc *time.Location) (int64, string, error) {
 		return found[0], "", nil
 	}
 	return 0, "repeated by a clock change in " + loc.String(), ErrNoSuchTime
+}
+
+// dayStart is the first instant of the local day whose midnight is wall:
+// a date alone means that day's start, which exists even where a clock
+// change skips midnight itself (Santiago, Beirut: the day starts at 01:00).
+// Midnight repeated by a change back is taken at its first occurrence.
+func dayStart(wall int64, loc *time.Location) (int64, string, error) {
+	if loc == time.UTC {
+		return wall, "", nil
+	}
+	// The earliest instant whose local wall clock is on that day or later,
+	// within the hours around midnight that any zone's offset can reach.
+	best := int64(math.MaxInt64)
+	for _, probe := range [...]int64{wall - 86400, wall, wall + 86400} {
+		_, off := time.Unix(probe, 0).In(loc).Zone()
+		cand := wall - int64(off)
+		_, back := time.Unix(cand, 0).In(loc).Zone()
+		if back == off {
+			best = min(best, cand)
+			continue
+		}
+		// Skipped: the day starts when the clock jumps, at the change.
+		// Search forward, minute by minute, for the first local time at
+		// or after midnight (a change moves by at most a few hours).
+		for t := cand; t < cand+4*3600; t += 60 {
+			_, o := time.Unix(t, 0).In(loc).Zone()
+			if t+int64(o) >= wall {
+				best = min(best, t)
+				break
+			}
+		}
+	}
+	if best == math.MaxInt64 {
+		return 0, "skipped by a clock change in " + loc.String(), ErrNoSuchTime
+	}
+	return best, "", nil
 }
 
 // isNumeric matches digits with at most one decimal point.

@@ -85,6 +85,11 @@ func TestParseDateTime(t *testing.T) {
 		{"03/04/2025 14:30", sh, "", ErrAmbiguousDate},
 		// Daylight saving: a skipped and a repeated hour.
 		{"03/09/2025 02:30", ny, "", ErrNoSuchTime},
+		// A date alone is its day's first instant, which exists where a
+		// clock change skips midnight itself: Santiago's day starts at 01:00.
+		{"2025-09-07", DateOptions{TZ: mustZone(t, "America/Santiago")}, "2025-09-07T04:00:00Z", nil},
+		{"2025-03-30", DateOptions{TZ: mustZone(t, "Asia/Beirut")}, "2025-03-29T22:00:00Z", nil},
+		{"2025-09-07 00:30", DateOptions{TZ: mustZone(t, "America/Santiago")}, "", ErrNoSuchTime},
 		{"11/02/2025 01:30", ny, "", ErrNoSuchTime},
 		{"11/02/2025 01:30 -04:00", ny, "2025-11-02T05:30:00Z", nil},
 		{"03/09/2025 03:30", ny, "2025-03-09T07:30:00Z", nil},

@@ -56,26 +56,32 @@ func (e *ParseError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.Type)
 	b.WriteByte(' ')
-	v := e.Value
-	if utf8.RuneCountInString(v) > maxQuoted {
-		n := 0
-		for i := range v {
-			if n == maxQuoted {
-				v = v[:i] + "…"
-				break
-			}
-			n++
-		}
-	}
-	b.WriteString(strconv.Quote(v))
+	b.WriteString(strconv.Quote(clip(e.Value, maxQuoted)))
 	b.WriteString(": ")
 	b.WriteString(e.Err.Error())
 	if e.Reason != "" {
+		// A reason may quote the part of the value it could not read,
+		// which is the value's tail: bounded too.
 		b.WriteString(" (")
-		b.WriteString(e.Reason)
+		b.WriteString(clip(e.Reason, 4*maxQuoted))
 		b.WriteByte(')')
 	}
 	return b.String()
+}
+
+// clip cuts s after n characters, marking the cut.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i := 0
+	for at := range s {
+		if i == n {
+			return s[:at] + "…"
+		}
+		i++
+	}
+	return s
 }
 
 func (e *ParseError) Unwrap() error { return e.Err }

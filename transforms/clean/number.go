@@ -60,6 +60,12 @@ loop:
 			if (groups == 0 && groupLen > 3) || (groups > 0 && groupLen != 3) {
 				return 0, 0, false, j, "digit groups must have 3 digits", ErrNotANumber
 			}
+			if groups == 0 && s[i] == '0' {
+				// No one groups thousands after a leading 0: 0,125 is a
+				// decimal comma from a source set to the wrong locale,
+				// and read as 125 it would be a thousand times off.
+				return 0, 0, false, j, "a digit group after a leading 0 (" + quote(string(c)) + " as a decimal separator? see the source's decimal option)", ErrNotANumber
+			}
 			groupSep = c
 			groups++
 			groupLen = 0
