@@ -88,6 +88,8 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"run", "--help"}, 0, "--until-caught-up"},
 		{[]string{"generate"}, 2, "--out DIR is required"},
 		{[]string{"bogus"}, 2, "unknown command"},
+		{[]string{"help", "bogus"}, 2, "not a command"},
+		{[]string{"help", "dlq", "replay"}, 0, "--dry-run"},
 		{[]string{"dlq"}, 2, "needs a sub-command"},
 		{[]string{"dlq", "lst"}, 2, "unknown command"},
 		{[]string{"clickhouse", "strat"}, 2, "unknown command"},

@@ -94,6 +94,18 @@ Exit codes: 0 done, 1 failure, 2 usage error.`,
 		}
 		return usageError{err}
 	})
+	// cobra's own help command answers an unknown topic with exit 0.
+	root.SetHelpCommand(&cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(c *cobra.Command, a []string) error {
+			cmd, rest, err := c.Root().Find(a)
+			if err != nil || len(rest) > 0 || len(a) > 0 && cmd == c.Root() {
+				return usagef("no help for %q: not a command", strings.Join(a, " "))
+			}
+			return cmd.Help()
+		},
+	})
 	root.AddCommand(newGenerate(), newBroker(g), newProduce(g), newRun(g), newMigrate(g),
 		newClickHouse(), newConfig(), newDLQ(g), newDemo(g), newBench(g), newClean(), newMapping(), newRecon(g))
 	return root

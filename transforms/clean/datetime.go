@@ -200,7 +200,16 @@ func parseNumericDate(s string, opt *DateOptions, datetime bool) (c civil, reaso
 		c.days, c.secs, c.instant = v/86400, v%86400, true
 		return c, "", nil
 	case n > 5:
-		return c, "", ErrNotADate
+		// Say which lengths are read, so that a source sending epoch
+		// microseconds, or a time without its seconds, learns why.
+		what := "a day is YYYYMMDD (8 digits)"
+		if datetime {
+			what = "YYYYMMDD is 8 digits, YYYYMMDDhhmmss 14, epoch seconds 10 and milliseconds 13"
+		}
+		if frac != "" {
+			what += ", none with a fraction but an Excel serial number"
+		}
+		return c, fmt.Sprintf("%d digits: %s", n, what), ErrNotADate
 	}
 	if opt.Excel == ExcelNone {
 		return c, "an Excel serial number; configure the Excel epoch, 1900 or 1904", ErrAmbiguousDate

@@ -180,3 +180,13 @@ func TestDateOnly(t *testing.T) {
 		}
 	}
 }
+
+// A number of a length no form has says which lengths are read: epoch
+// microseconds (16 digits) are a source's likeliest slip.
+func TestNumericDateErrorsSayTheLengths(t *testing.T) {
+	_, err := ParseDateTime("1744769000000000", DateOptions{TZ: time.UTC})
+	var pe *ParseError
+	if !errors.As(err, &pe) || !errors.Is(err, ErrNotADate) || !strings.Contains(pe.Reason, "16 digits") || !strings.Contains(pe.Reason, "milliseconds 13") {
+		t.Errorf("error %v; want not a date, saying 16 digits and the lengths read", err)
+	}
+}
