@@ -280,6 +280,12 @@ func (c *compiler) loadLookup(key string, l lookupSpec) map[string]string {
 			return nil
 		}
 		k, v := normalize(row[ki]), strings.TrimSpace(row[vi])
+		if v == "" {
+			// A blank would set the field to nothing, which reads as
+			// absent: the record would land without it, unrefused.
+			line, _ := r.FieldPos(vi)
+			c.fail(key+".file", fmt.Errorf("%w: %s:%d: key %q has no %s", ErrBadLookup, l.File, line, k, l.Value))
+		}
 		if old, ok := out[k]; ok && old != v {
 			line, _ := r.FieldPos(ki)
 			c.fail(key+".file", fmt.Errorf("%w: %s:%d: key %q maps to both %q and %q", ErrBadLookup, l.File, line, k, old, v))
@@ -462,9 +468,18 @@ func (c *compiler) field(key, name string, typ valueType, set func(record.Body, 
 	}
 	if len(fs.Map) > 0 {
 		p.valueMap = map[string]string{}
+		from := map[string]string{}
 		for _, src := range sortedKeys(fs.Map) {
 			checkWord(key+".map."+src, fs.Map[src])
-			p.valueMap[normalize(src)] = fs.Map[src]
+			n := normalize(src)
+			// Source words are matched in normal form: two that read
+			// alike (OPEN, ＯＰＥＮ) are one word, and two meanings for it
+			// would let the sort order pick one.
+			if other, ok := from[n]; ok && fs.Map[other] != fs.Map[src] {
+				c.fail(key+".map."+src, fmt.Errorf("%w: %q and %q read alike (%q) but map to %q and %q", ErrBadMapValue, other, src, n, fs.Map[other], fs.Map[src]))
+			}
+			from[n] = src
+			p.valueMap[n] = fs.Map[src]
 		}
 	}
 	if fs.Default != nil && p.valueMap != nil {
@@ -510,6 +525,11 @@ func (c *compiler) field(key, name string, typ valueType, set func(record.Body, 
 	if fs.CurrencyField != "" || fs.CurrencyPath != "" {
 		if typ != tMoney {
 			c.fail(key, fmt.Errorf("%w: currency_field is for amounts", ErrBadOption))
+		}
+		if fs.Currency != "" {
+			// The currency the record names would win over the one
+			// forced, without a word: say which is meant.
+			c.fail(key+".currency", fmt.Errorf("%w: currency forces one currency and currency_field reads it from the record; give one of them", ErrBadOption))
 		}
 		p.currency = c.getter(key, fs.CurrencyField, fs.CurrencyPath, nil)
 	}

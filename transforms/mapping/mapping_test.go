@@ -104,16 +104,22 @@ func TestLoadErrorsNameFileLineAndKey(t *testing.T) {
 		{"map and lookup", "lookup: gl}", "lookup: gl, map: {a: b}}", []string{"rules[0].fields.gl_account", "one of map, lookup or sign"}},
 		{"default outside the map", "map: {已审批: approved,", "default: 同意, map: {已审批: approved,", []string{"approval_status.default", "no entry"}},
 		{"unreachable rule", "rules:\n  - kind: expense_claim", "rules:\n  - kind: expense_claim\n    fields: {}\n  - kind: expense_claim", []string{"rules[1]", "unreachable"}},
+		{"map words alike", "map: {已审批: approved,", "map: {OPEN: approved, ＯＰＥＮ: rejected, 已审批: approved,", []string{"approval_status.map", `read alike ("OPEN")`}},
+		{"currency forced and read", "amount: {field: 报销金额}", "amount: {field: 报销金额, currency: CNY, currency_field: 币种}", []string{"fields.amount.currency", "give one of them"}},
+		{"lookup row without a value", "", "", []string{"lookups.gl.file", `key "空白" has no`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			body := strings.Replace(string(base), c.old, c.new, 1)
-			if body == string(base) {
+			if body == string(base) && c.old != "" {
 				t.Fatalf("fixture has no %q", c.old)
 			}
 			dir := t.TempDir()
 			os.MkdirAll(filepath.Join(dir, "lookups"), 0o755)
 			gl, _ := os.ReadFile("testdata/lookups/gl.csv")
+			if c.name == "lookup row without a value" {
+				gl = append(gl, []byte("空白,\n")...)
+			}
 			os.WriteFile(filepath.Join(dir, "lookups/gl.csv"), gl, 0o644)
 			p := filepath.Join(dir, "m.yaml")
 			os.WriteFile(p, []byte(body), 0o644)
@@ -484,5 +490,23 @@ func TestColumnsAgainstAConstant(t *testing.T) {
 	var de *record.DecodeError
 	if !errors.As(err, &de) || de.Code() != "wrong_type:body.direction" || !strings.HasPrefix(de.Detail, "the mapping says debit") {
 		t.Errorf("got %v, want wrong_type:body.direction from the mapping's constant", err)
+	}
+}
+
+// TestLineNumbersWithALeadingZeroGroup: a line's quantity or price whose
+// first digit group is a leading 0 is a decimal comma of another locale,
+// refused as amounts are, not read a thousand times off.
+func TestLineNumbersWithALeadingZeroGroup(t *testing.T) {
+	for _, c := range []struct{ key, value, code string }{
+		{"数量", "0,125", "wrong_type:body.lines[0].quantity"},
+		{"单价", "0,890.00", "wrong_type:body.lines[0].unit_price"},
+		{"数量", "1,125", ""},
+	} {
+		_, err := mapEdited(t, "erp_cn", "erp_cn_1", func(d map[string]any) {
+			d["明细"].([]any)[0].(map[string]any)[c.key] = c.value
+		})
+		if c.code == "" && err != nil || c.code != "" && codeOf(err) != c.code {
+			t.Errorf("%s %q: %v, want %q", c.key, c.value, err, c.code)
+		}
 	}
 }

@@ -8,8 +8,8 @@ import (
 // The shapes numberShape writes out, as regular expressions: the fuzz
 // test below holds the two equal.
 var (
-	pointShape = regexp.MustCompile(`^[-+]?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?$`)
-	commaShape = regexp.MustCompile(`^[-+]?(\d+|\d{1,3}(\.\d{3})+)(,\d+)?$`)
+	pointShape = regexp.MustCompile(`^[-+]?(\d+|[1-9]\d{0,2}(,\d{3})+)(\.\d+)?$`)
+	commaShape = regexp.MustCompile(`^[-+]?(\d+|[1-9]\d{0,2}(\.\d{3})+)(,\d+)?$`)
 )
 
 func TestNumberShape(t *testing.T) {
@@ -34,6 +34,12 @@ func TestNumberShape(t *testing.T) {
 		{"1,234,", false, false},
 		{"１２３", false, false}, // full-width digits are normalised before, never here
 		{"1 234", false, false},
+		// A group after a leading 0 is a decimal separator of the other
+		// locale: 0,125 read as thousands would be 125.
+		{"0,125", false, true},
+		{"00,123", false, true},
+		{"0.125", true, false},
+		{"0,890.00", false, false},
 	} {
 		if got := numberShape(tc.s, ',', '.'); got != tc.point {
 			t.Errorf("numberShape(%q, point decimal) = %v, want %v", tc.s, got, tc.point)
