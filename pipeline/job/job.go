@@ -190,7 +190,23 @@ func LoadMappings(cfg config.Config) (map[string]*mapping.Mapping, error) {
 
 // Run migrates ClickHouse, then consumes until ctx ends or, with
 // UntilCaughtUp, until every input partition is consumed and committed.
+// ctx ending is a clean stop at any point, start-up included: a SIGTERM
+// while the dedupe seed loads is a deploy, not a failure. What a step cut
+// short by it returns is not always a context error (a broker answers a
+// request abandoned half way with an error of its own), so once ctx has
+// ended, nothing is reported; nothing was committed that had not landed.
 func Run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
+	res, err := run(ctx, cfg, opt)
+	if err != nil && ctx.Err() != nil {
+		if opt.Log != nil {
+			opt.Log.Info("stopped while starting or stopping", "err", err)
+		}
+		return res, nil
+	}
+	return res, err
+}
+
+func run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 	log := opt.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -1091,3 +1091,18 @@ func TestReviewDecisionsThroughTheStream(t *testing.T) {
 	}
 	diffRecon(t, after, before)
 }
+
+// TestStopDuringStartIsClean: a SIGTERM while the job starts (migrating,
+// seeding dedupe, joining the group) is a clean stop, exit 0, as one
+// while it consumes is; it returned the start-up step's context error.
+func TestStopDuringStartIsClean(t *testing.T) {
+	cfg, _ := setup(t)
+	for _, after := range []time.Duration{0, 30 * time.Millisecond, 150 * time.Millisecond} {
+		ctx, cancel := context.WithTimeout(context.Background(), after)
+		_, err := job.Run(ctx, cfg, job.Options{})
+		cancel()
+		if err != nil {
+			t.Errorf("stopped %v after the start: %v, want a clean stop", after, err)
+		}
+	}
+}
