@@ -344,7 +344,7 @@ func Load(path string) (Config, error) {
 		// go-yaml zeroes the whole struct for an empty document (or one
 		// of comments only), which would wipe the defaults.
 		var doc any
-		if err := yaml.Unmarshal(data, &doc); err != nil {
+		if err := guarded(func() error { return yaml.Unmarshal(data, &doc) }); err != nil {
 			_, msg := describe(data, err)
 			return cfg, fmt.Errorf("config %s:%s", path, msg)
 		}
@@ -397,11 +397,11 @@ func decodeAll(path string, data []byte) (Config, []error) {
 	for range maxDecodeProblems {
 		cfg := Default()
 		var doc any
-		if yaml.Unmarshal(data, &doc) == nil && doc == nil {
+		if guarded(func() error { return yaml.Unmarshal(data, &doc) }) == nil && doc == nil {
 			// Nothing left: go-yaml would zero the defaults.
 			return cfg, sorted()
 		}
-		err := yaml.UnmarshalWithOptions(data, &cfg, yaml.DisallowUnknownField())
+		err := guarded(func() error { return yaml.UnmarshalWithOptions(data, &cfg, yaml.DisallowUnknownField()) })
 		if err == nil {
 			return cfg, sorted()
 		}
@@ -415,6 +415,18 @@ func decodeAll(path string, data []byte) (Config, []error) {
 		data = blankEntry(data, line)
 	}
 	return Default(), sorted()
+}
+
+// guarded runs f, turning a panic into an error: go-yaml v1.19 panics on
+// some malformed files (a tag before a block of keys; mapping's FuzzLoad
+// found one).
+func guarded(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("not YAML erpflow can read (the YAML library failed: %v)", r)
+		}
+	}()
+	return f()
 }
 
 // describe renders a decoding error as "line: key.path: reason" and

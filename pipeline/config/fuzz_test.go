@@ -12,6 +12,7 @@ func FuzzDecodeAll(f *testing.F) {
 		"", "kafka:\n  partitions: many\n", "pipeline:\n  batch_wait: fast\n  bogus: 1\n",
 		"kafka: {partitions: many, bogus: 1}\n", "a: b: c\n", "kafka:\n\tpartitions: 2\n",
 		"kafka:\n  topics:\n    bogus:\n      a: 1\n  max_wait: 5s\n", "- a\n- b\n", "kafka:\n  brokers: [a:1, b]\n  partitions: [1]\n",
+		"lookups:\n 0:\nrules:\n  !!000000000\n      1: 000\n      0: 00\n", "kafka:\n  brokers:\n  !!000000000\n      1: 000\n",
 	} {
 		f.Add(seed)
 	}

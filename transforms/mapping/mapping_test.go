@@ -107,6 +107,9 @@ func TestLoadErrorsNameFileLineAndKey(t *testing.T) {
 		{"map words alike", "map: {已审批: approved,", "map: {OPEN: approved, ＯＰＥＮ: rejected, 已审批: approved,", []string{"approval_status.map", `read alike ("OPEN")`}},
 		{"currency forced and read", "amount: {field: 报销金额}", "amount: {field: 报销金额, currency: CNY, currency_field: 币种}", []string{"fields.amount.currency", "give one of them"}},
 		{"lookup row without a value", "", "", []string{"lookups.gl.file", `key "空白" has no`}},
+		// go-yaml reads 00042 as octal 34 and gives the text "34".
+		{"unquoted number", "      department: {field: 部门}", "      department: {const: 00042}", []string{":20:", "const: bad option: 00042 is a YAML number", `quote it ("00042")`}},
+		{"unquoted number in a map", "map: {已审批: approved,", "map: {010: approved, 已审批: approved,", []string{"map: bad option: 010 is a YAML number"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -507,6 +510,15 @@ func TestLineNumbersWithALeadingZeroGroup(t *testing.T) {
 		})
 		if c.code == "" && err != nil || c.code != "" && codeOf(err) != c.code {
 			t.Errorf("%s %q: %v, want %q", c.key, c.value, err, c.code)
+		}
+	}
+}
+
+func TestLossyNumber(t *testing.T) {
+	for s, want := range map[string]bool{"1": false, "150": false, "-12": false, "1.5": false, "0": false, "0.5": false,
+		"0001": true, "00042": true, "010": true, "+1": true, "1_000": true, "0x10": true, "0o17": true, "1e3": true, "1.50": true, "-007": true} {
+		if got := lossyNumber(s); got != want {
+			t.Errorf("lossyNumber(%q) = %v, want %v", s, got, want)
 		}
 	}
 }

@@ -199,14 +199,106 @@ func readSpec(fsys fs.FS, name, display string) (*fileSpec, positions, error) {
 		return nil, positions{}, fmt.Errorf("mapping %s: %w", display, err)
 	}
 	pos := positions{file: display}
-	if f, err := parser.ParseBytes(data, 0); err == nil {
-		pos.ast = f
-	}
 	var spec fileSpec
-	if err := yaml.UnmarshalWithOptions(data, &spec, yaml.DisallowUnknownField()); err != nil {
+	err = guarded(func() error {
+		if f, err := parser.ParseBytes(data, 0); err == nil {
+			pos.ast = f
+		}
+		return yaml.UnmarshalWithOptions(data, &spec, yaml.DisallowUnknownField())
+	})
+	var pe *yamlPanic
+	switch {
+	case errors.As(err, &pe):
+		return nil, pos, fmt.Errorf("%s: %w", display, err)
+	case err != nil:
 		return nil, pos, fmt.Errorf("%s:\n%s", display, yaml.FormatError(err, false, true))
 	}
+	if pos.ast != nil {
+		if err := unquotedNumbers(pos); err != nil {
+			return nil, pos, err
+		}
+	}
 	return &spec, pos, nil
+}
+
+// guarded runs f, turning a panic into an error: go-yaml v1.19 panics on
+// some malformed files (a tag before a block of keys), found by FuzzLoad.
+func guarded(f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &yamlPanic{r}
+		}
+	}()
+	return f()
+}
+
+// yamlPanic is a panic of the YAML library on a file it could not read.
+type yamlPanic struct{ v any }
+
+func (e *yamlPanic) Error() string {
+	return fmt.Sprintf("not YAML erpflow can read (the YAML library failed: %v)", e.v)
+}
+
+// textKeys hold source words and canonical values: text, whatever it
+// looks like.
+var textKeys = map[string]bool{"const": true, "default": true, "map": true, "in": true, "sign": true, "columns": true}
+
+// unquotedNumbers refuses a YAML number, under a key that holds text,
+// written so that go-yaml's reading of it is not what was written:
+// "const: 0001" is the number 1 and became the text "1", 00042 is octal
+// (34), and 1.50 became "1.5". Quoted, each is the text as written.
+func unquotedNumbers(pos positions) error {
+	var errs []error
+	for _, doc := range pos.ast.Docs {
+		ast.Walk(visitFunc(func(n ast.Node) bool {
+			mv, ok := n.(*ast.MappingValueNode)
+			if !ok || !textKeys[mv.Key.String()] {
+				return true
+			}
+			ast.Walk(visitFunc(func(n ast.Node) bool {
+				tok := n.GetToken()
+				switch n.(type) {
+				case *ast.IntegerNode, *ast.FloatNode:
+				default:
+					return true
+				}
+				if tok != nil && lossyNumber(tok.Value) {
+					errs = append(errs, &LoadError{File: pos.file, Line: tok.Position.Line, Column: tok.Position.Column, Key: mv.Key.String(),
+						Err: fmt.Errorf("%w: %s is a YAML number, which reads as something else; quote it (%q) to mean the text", ErrBadOption, tok.Value, tok.Value)})
+				}
+				return true
+			}), mv.Value)
+			return false
+		}), doc)
+	}
+	return errors.Join(errs...)
+}
+
+// lossyNumber says whether a YAML number's text is not how its value
+// prints: a leading zero (octal to go-yaml), a sign, digit separators,
+// another base, an exponent, or a fraction ending in 0.
+func lossyNumber(s string) bool {
+	t := strings.TrimPrefix(s, "-")
+	switch {
+	case strings.HasPrefix(s, "+"), strings.ContainsAny(t, "_xXoObBeE"):
+		return true
+	case len(t) > 1 && t[0] == '0' && t[1] != '.':
+		return true
+	case strings.Contains(t, ".") && strings.HasSuffix(t, "0"):
+		return true
+	}
+	return false
+}
+
+// visitFunc is an ast.Visitor from a function that says whether to go
+// into the node's children.
+type visitFunc func(ast.Node) bool
+
+func (f visitFunc) Visit(n ast.Node) ast.Visitor {
+	if n == nil || !f(n) {
+		return nil
+	}
+	return f
 }
 
 // sortedKeys returns a map's keys in order, so that errors and evaluation
