@@ -497,7 +497,15 @@ func (c *compiler) field(key, name string, typ valueType, set func(record.Body, 
 			}
 			checkWord(key+".sign."+s, fs.Sign[s])
 		}
+		if fs.Sign["negative"] == "" || fs.Sign["positive"] == "" {
+			// One left out gave every amount of that sign an empty word,
+			// which reads as absent.
+			c.fail(key+".sign", fmt.Errorf("%w: sign needs a word for negative and for positive", ErrBadOption))
+		}
 		p.sign = fs.Sign
+	}
+	if fs.Abs && typ != tMoney {
+		c.fail(key+".abs", fmt.Errorf("%w: abs is for amounts (it was ignored elsewhere)", ErrBadOption))
 	}
 	if fs.Lookup != "" {
 		lk, ok := c.lookups[fs.Lookup]

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/erpflow/erpflow/pipeline/record"
@@ -109,6 +110,7 @@ func TestLoadErrorsNameFileLineAndKey(t *testing.T) {
 		{"lookup row without a value", "", "", []string{"lookups.gl.file", `key "空白" has no`}},
 		// go-yaml reads 00042 as octal 34 and gives the text "34".
 		{"unquoted number", "      department: {field: 部门}", "      department: {const: 00042}", []string{":20:", "const: bad option: 00042 is a YAML number", `quote it ("00042")`}},
+		{"abs on a text field", "      department: {field: 部门}", "      department: {field: 部门, abs: true}", []string{"department.abs", "abs is for amounts"}},
 		{"unquoted number in a map", "map: {已审批: approved,", "map: {010: approved, 已审批: approved,", []string{"map: bad option: 010 is a YAML number"}},
 	}
 	for _, c := range cases {
@@ -520,5 +522,22 @@ func TestLossyNumber(t *testing.T) {
 		if got := lossyNumber(s); got != want {
 			t.Errorf("lossyNumber(%q) = %v, want %v", s, got, want)
 		}
+	}
+}
+
+// TestSignNeedsBothWords: a sign map with one word gave every amount of the
+// other sign an empty value, which reads as absent; the file is refused.
+func TestSignNeedsBothWords(t *testing.T) {
+	b, err := os.ReadFile("sources/bank_b.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := strings.Replace(string(b), "sign: {negative: debit, positive: credit}", "sign: {negative: debit}", 1)
+	if body == string(b) {
+		t.Fatal("bank_b.yaml has no sign map to edit")
+	}
+	_, err = LoadFS(fstest.MapFS{"m.yaml": {Data: []byte(body)}}, "m.yaml", "m.yaml")
+	if err == nil || !strings.Contains(err.Error(), "sign needs a word for negative and for positive") {
+		t.Errorf("error %v", err)
 	}
 }
