@@ -41,11 +41,7 @@ func TestSourceFlagsTransactionMarkers(t *testing.T) {
 	b := startBroker(t, "erp.invoices")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.TransactionalID("erp-connector"), kgo.DefaultProduceTopic("erp.invoices"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := transactional(t, b, "erp.invoices")
 	if err := cl.BeginTransaction(); err != nil {
 		t.Fatal(err)
 	}
@@ -93,11 +89,7 @@ func TestSourceReportsAbortedTransactions(t *testing.T) {
 	b := startBroker(t, "erp.invoices")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.TransactionalID("erp-connector"), kgo.DefaultProduceTopic("erp.invoices"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := transactional(t, b, "erp.invoices")
 	for _, end := range []kgo.TransactionEndTry{kgo.TryAbort, kgo.TryCommit} {
 		if err := cl.BeginTransaction(); err != nil {
 			t.Fatal(err)
@@ -110,13 +102,7 @@ func TestSourceReportsAbortedTransactions(t *testing.T) {
 		}
 	}
 	metrics := pipeline.NewMetrics(nil)
-	s, err := NewSource(SourceConfig{Brokers: []string{b.Addr()}, GroupID: "g-abort", Topics: []string{"erp.invoices"},
-		SessionTimeout: time.Second, HeartbeatInterval: 100 * time.Millisecond, RebalanceTimeout: 2 * time.Second,
-		JoinGroupBackoff: 100 * time.Millisecond, MaxWait: 50 * time.Millisecond, Metrics: metrics})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := testSourceWith(t, b, "g-abort", metrics, "erp.invoices")
 	var got []pipeline.Message
 	for len(got) < 4 && ctx.Err() == nil {
 		msgs, err := s.Fetch(ctx, 100, 100*time.Millisecond)
@@ -131,4 +117,16 @@ func TestSourceReportsAbortedTransactions(t *testing.T) {
 	if n := testutil.ToFloat64(metrics.AbortedTransactions.WithLabelValues("erp.invoices")); n != 1 {
 		t.Errorf("aborted transactions counted %v, want 1", n)
 	}
+}
+
+// transactional is a franz-go client producing to topic in transactions,
+// as another system's producer would; closed with the test.
+func transactional(t *testing.T, b *Broker, topic string) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.TransactionalID("erp-connector"), kgo.DefaultProduceTopic(topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
 }

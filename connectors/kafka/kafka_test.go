@@ -69,9 +69,15 @@ func startBroker(t *testing.T, topics ...string) *Broker {
 
 func testSource(t *testing.T, b *Broker, group string, topics ...string) *Source {
 	t.Helper()
+	return testSourceWith(t, b, group, nil, topics...)
+}
+
+// testSourceWith is testSource counting into metrics (nil: none).
+func testSourceWith(t *testing.T, b *Broker, group string, metrics *pipeline.Metrics, topics ...string) *Source {
+	t.Helper()
 	s, err := NewSource(SourceConfig{Brokers: []string{b.Addr()}, GroupID: group, Topics: topics,
 		SessionTimeout: time.Second, HeartbeatInterval: 100 * time.Millisecond, RebalanceTimeout: 2 * time.Second,
-		JoinGroupBackoff: 100 * time.Millisecond, MaxWait: 50 * time.Millisecond})
+		JoinGroupBackoff: 100 * time.Millisecond, MaxWait: 50 * time.Millisecond, Metrics: metrics})
 	if err != nil {
 		t.Fatal(err)
 	}
