@@ -86,7 +86,12 @@ type Batch struct {
 	// Notes are messages stages publish for other systems, sent by the sink
 	// before the batch is acknowledged (at least once: consumers dedupe on
 	// the ids inside).
-	Notes   []Note
+	Notes []Note
+	// Applied counts messages a stage took in whole that are not records
+	// (matching's review decisions): they land as the rows the stage
+	// derived from them, and count as landed, so that every message is
+	// landed, dead-lettered or a duplicate.
+	Applied int
 	Fetched time.Time
 	// Final marks the empty batch the runner hands through the stages once
 	// the input is consumed (Config.UntilCaughtUp), so that a stage holding

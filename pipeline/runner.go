@@ -61,7 +61,7 @@ func (c *Config) defaults() {
 // Stats are the runner's totals over acknowledged batches.
 type Stats struct {
 	Consumed     int64 // messages in acknowledged batches, transaction markers not counted
-	Landed       int64 // records the sink acknowledged
+	Landed       int64 // records the sink acknowledged, and messages applied whole (Batch.Applied)
 	DeadLettered int64 // messages stored in the dead-letter topic
 	Duplicates   int64 // records recognised as already landed
 	Batches      int64
@@ -687,7 +687,7 @@ func (r *Runner) account(b *Batch) {
 		r.metrics.Records.WithLabelValues("source", "unknown", "control_record").Add(float64(controls))
 	}
 	r.consumed.Add(int64(len(b.Messages) - controls))
-	r.landed.Add(int64(len(b.Items)))
+	r.landed.Add(int64(len(b.Items) + b.Applied))
 	r.dead.Add(int64(len(b.Dead)))
 	r.dups.Add(int64(len(b.Duplicates)))
 	r.batches.Add(1)

@@ -1036,8 +1036,8 @@ func TestReviewDecisionsThroughTheStream(t *testing.T) {
 	// The rebuilt history is matched first (no topic has anything new to
 	// wait for), so the decision naming no match is refused at once, like
 	// the malformed one.
-	if res.Consumed != 3 || res.DeadLettered != 2 {
-		t.Fatalf("second run %+v: want the 3 decisions consumed, 2 of them dead-lettered", res.Stats)
+	if res.Consumed != 3 || res.DeadLettered != 2 || res.Landed+res.DeadLettered+res.Duplicates != res.Consumed {
+		t.Fatalf("second run %+v: want the 3 decisions consumed, 2 of them dead-lettered, the one applied landed", res.Stats)
 	}
 	var outcome, by string
 	if err := conn.QueryRow(ctx, "SELECT outcome, decided_by FROM recon_matches FINAL WHERE company = ? AND line_id = ?", company, line).Scan(&outcome, &by); err != nil {

@@ -462,6 +462,9 @@ func (s *Stage) decisions(ctx context.Context, b *pipeline.Batch) error {
 			b.Reject(i, StageName, reason, msg)
 			continue
 		}
+		// Counted landed unless refused below (the runner's identity:
+		// every message landed, dead-lettered or a duplicate).
+		b.Applied++
 		if s.known(company, d) {
 			continue // read again (a rebalance, a crash): applied or waiting already
 		}
@@ -485,6 +488,7 @@ func (s *Stage) decisions(ctx context.Context, b *pipeline.Batch) error {
 				reason = "unknown_match"
 			}
 			b.Reject(i, StageName, reason, err.Error())
+			b.Applied--
 		}
 	}
 	return nil

@@ -347,8 +347,9 @@ func TestStageDecisionsWaitForTheRebuiltHistory(t *testing.T) {
 	if err := s.Process(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
-	// Both wait, recorded (under their matches) so a crash cannot lose them.
-	if len(b.Dead) != 0 || rowsOf(b, ReviewsTable) != 2 || rowsOf(b, MatchesTable) != 0 {
+	// Both wait, recorded (under their matches) so a crash cannot lose them,
+	// and count as landed (b.Applied).
+	if len(b.Dead) != 0 || rowsOf(b, ReviewsTable) != 2 || rowsOf(b, MatchesTable) != 0 || b.Applied != 2 {
 		t.Fatalf("while the history is held: %d dead, %d review rows, %d line rows; want 0, 2, 0",
 			len(b.Dead), rowsOf(b, ReviewsTable), rowsOf(b, MatchesTable))
 	}
