@@ -1098,8 +1098,12 @@ func TestReviewDecisionsThroughTheStream(t *testing.T) {
 func TestStopDuringStartIsClean(t *testing.T) {
 	cfg, _ := setup(t)
 	for _, after := range []time.Duration{0, 30 * time.Millisecond, 150 * time.Millisecond} {
-		ctx, cancel := context.WithTimeout(context.Background(), after)
+		// Cancelled, as a signal does: a deadline would also set the
+		// connections' I/O deadlines, which can fire before ctx reports it.
+		ctx, cancel := context.WithCancel(context.Background())
+		stop := time.AfterFunc(after, cancel)
 		_, err := job.Run(ctx, cfg, job.Options{})
+		stop.Stop()
 		cancel()
 		if err != nil {
 			t.Errorf("stopped %v after the start: %v, want a clean stop", after, err)
