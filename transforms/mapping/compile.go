@@ -497,6 +497,9 @@ func (c *compiler) field(key, name string, typ valueType, set func(record.Body, 
 			}
 			checkWord(key+".sign."+s, fs.Sign[s])
 		}
+		if typ == tMoney {
+			c.fail(key+".sign", fmt.Errorf("%w: sign gives a word for an amount's sign (a direction); an amount keeps its own sign, or drops it with abs", ErrBadOption))
+		}
 		if fs.Sign["negative"] == "" || fs.Sign["positive"] == "" {
 			// One left out gave every amount of that sign an empty word,
 			// which reads as absent.
@@ -516,6 +519,11 @@ func (c *compiler) field(key, name string, typ valueType, set func(record.Body, 
 			return nil
 		}
 		p.lookup = lk
+		if fs.Default != nil {
+			if _, ok := lk[normalize(*fs.Default)]; !ok {
+				c.fail(key+".default", fmt.Errorf("%w: default %q is a source value, and the lookup table has no row for it", ErrBadMapValue, *fs.Default))
+			}
+		}
 	}
 	if len(fs.Columns) > 0 {
 		c.columns(key, p, fs, k)
@@ -540,6 +548,17 @@ func (c *compiler) field(key, name string, typ valueType, set func(record.Body, 
 			c.fail(key+".currency", fmt.Errorf("%w: currency forces one currency and currency_field reads it from the record; give one of them", ErrBadOption))
 		}
 		p.currency = c.getter(key, fs.CurrencyField, fs.CurrencyPath, nil)
+	}
+	if p.constant != nil && p.currency == nil {
+		// A constant is read as a source value is, at every record: one
+		// that cannot be read (2025-02-30, a version that is not an
+		// epoch time) would refuse every record the rule maps.
+		var out value
+		mp := &Mapper{kept: new(record.Interned)}
+		err := guarded(func() error { return mp.evalIn(nil, nil, p, &out) })
+		if err != nil && !errors.Is(err, errBlank) {
+			c.fail(key+".const", fmt.Errorf("%w: the constant cannot be read as %s: %v", ErrBadOption, name, err))
+		}
 	}
 	return p
 }

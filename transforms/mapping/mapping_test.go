@@ -110,6 +110,9 @@ func TestLoadErrorsNameFileLineAndKey(t *testing.T) {
 		{"lookup row without a value", "", "", []string{"lookups.gl.file", `key "空白" has no`}},
 		// go-yaml reads 00042 as octal 34 and gives the text "34".
 		{"unquoted number", "      department: {field: 部门}", "      department: {const: 00042}", []string{":20:", "const: bad option: 00042 is a YAML number", `quote it ("00042")`}},
+		{"impossible constant date", "      claim_date: {field: 报销日期}", "      claim_date: {const: \"2025-02-30\"}", []string{"claim_date.const", "no such day"}},
+		{"sign on an amount", "      amount: {field: 报销金额}", "      amount: {field: 报销金额, sign: {negative: a, positive: b}}", []string{"amount.sign", "sign gives a word"}},
+		{"default outside the lookup", "lookup: gl}", "lookup: gl, default: 火箭费}", []string{"gl_account.default", "lookup table has no row"}},
 		{"abs on a text field", "      department: {field: 部门}", "      department: {field: 部门, abs: true}", []string{"department.abs", "abs is for amounts"}},
 		{"unquoted number in a map", "map: {已审批: approved,", "map: {010: approved, 已审批: approved,", []string{"map: bad option: 010 is a YAML number"}},
 	}
