@@ -190,3 +190,28 @@ func TestNumericDateErrorsSayTheLengths(t *testing.T) {
 		t.Errorf("error %v; want not a date, saying 16 digits and the lengths read", err)
 	}
 }
+
+// TestDateAloneIsItsDaysFirstInstant: in zones whose clock changes at
+// midnight (Santiago, Beirut, Havana, Asunción, Cairo) and elsewhere, a
+// date alone is the first instant whose local date is that day, for every
+// day of 2015 to 2030.
+func TestDateAloneIsItsDaysFirstInstant(t *testing.T) {
+	for _, zone := range []string{"America/Santiago", "Asia/Beirut", "America/Havana", "America/Asuncion", "Africa/Cairo",
+		"America/New_York", "Europe/Lisbon", "Pacific/Apia", "Australia/Lord_Howe", "Asia/Shanghai"} {
+		loc := mustZone(t, zone)
+		opt := DateOptions{TZ: loc}
+		for d := time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() <= 2030; d = d.AddDate(0, 0, 1) {
+			day := d.Format("2006-01-02")
+			got, err := ParseDateTime(day, opt)
+			if err != nil {
+				t.Fatalf("%s %s: %v", zone, day, err)
+			}
+			if in := got.Time.In(loc).Format("2006-01-02"); in != day {
+				t.Fatalf("%s %s: %v is %s there", zone, day, got.Time, in)
+			}
+			if before := got.Time.Add(-time.Second).In(loc).Format("2006-01-02"); before >= day {
+				t.Fatalf("%s %s: %v is not the day's first instant (a second before is %s)", zone, day, got.Time, before)
+			}
+		}
+	}
+}
