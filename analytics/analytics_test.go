@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
 
 	"github.com/erpflow/erpflow/analytics"
 	"github.com/erpflow/erpflow/connectors/clickhouse"
@@ -103,6 +106,30 @@ func TestTopLatePayers(t *testing.T) {
 	}
 }
 
+// openItem writes matching's view of an AR invoice (recon_open_items), as
+// the matching stage would: what is still open of it, and its status.
+func openItem(t *testing.T, cfg clickhouse.Config, company, id, total, open, status string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := clickhouse.Open(ctx, cfg, cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	b, err := conn.PrepareBatch(ctx, "INSERT INTO recon_open_items (company, kind, source, id, number, direction, party_key, currency, total, open, due_date, status, event_time, version)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	due := time.Date(2025, 3, 15, 0, 0, 0, 0, time.UTC)
+	if err := b.Append(company, "invoice", "erp", id, id, "AR", "c1", "CNY", decimal.RequireFromString(total), decimal.RequireFromString(open),
+		due, status, due, uint64(1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Send(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestARAging(t *testing.T) {
 	cfg := chtest.Config(t)
 	land(t, cfg,
@@ -112,14 +139,32 @@ func TestARAging(t *testing.T) {
 		invoice("SH01", "i3", "C1", "2025-03-15", "partially_paid", "300.00", 1, "2025-04-01"),
 		invoice("SH01", "i4", "C1", "2024-12-01", "open", "400.00", 1, "2025-04-01"),
 		invoice("SH01", "i5", "C1", "2024-12-01", "paid", "500.00", 1, "2025-04-01"),
+		invoice("SH01", "i6", "C1", "2025-03-15", "open", "600.00", 1, "2025-04-01"),
 	)
+	// Matching knows that 100.00 of i3 is still open, and that a bank line
+	// settled i6, which the ERP has not marked paid yet.
+	openItem(t, cfg, "SH01", "i3", "300.00", "100.00", "open")
+	openItem(t, cfg, "SH01", "i6", "600.00", "0.00", "settled")
 	got := query(t, cfg, "ar_aging")
 	want := [][]string{
 		{"SH01", "CNY", "1-30", "1", "200.00"},
-		{"SH01", "CNY", "31-60", "1", "300.00"},
+		{"SH01", "CNY", "31-60", "1", "100.00"},
 		{"SH01", "CNY", "90+", "1", "400.00"},
 		{"SH01", "CNY", "not due", "1", "100.00"},
 	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v\nwant %v", got, want)
+	}
+}
+
+// TestARAgingWithoutBankLines: with no bank statement yet (an ERP-only
+// start), the data's day is the latest invoice change, not 0000-00-00,
+// which aged everything as not due.
+func TestARAgingWithoutBankLines(t *testing.T) {
+	cfg := chtest.Config(t)
+	land(t, cfg, invoice("SH01", "i1", "C1", "2024-12-01", "open", "400.00", 1, "2025-04-01"))
+	got := query(t, cfg, "ar_aging")
+	want := [][]string{{"SH01", "CNY", "90+", "1", "400.00"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %v\nwant %v", got, want)
 	}
