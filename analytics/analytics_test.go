@@ -86,6 +86,37 @@ func TestCashReceivedByMonth(t *testing.T) {
 	}
 }
 
+// matched writes a bank line's current match applying it to an invoice,
+// as the matching stage would (recon_matches and recon_match_lines).
+func matched(t *testing.T, cfg clickhouse.Config, company, line, match, invoiceID, booked, outcome string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := clickhouse.Open(ctx, cfg, cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	day, err := time.Parse("2006-01-02", booked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for q, row := range map[string][]any{
+		"INSERT INTO recon_matches (company, line_id, match_id, booking_date, outcome, version)":               {company, line, match, day, outcome, uint64(1)},
+		"INSERT INTO recon_match_lines (company, line_id, match_id, outcome, target_kind, target_id, version)": {company, line, match, outcome, "invoice", company + "/erp/" + invoiceID, uint64(1)},
+	} {
+		b, err := conn.PrepareBatch(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Append(row...); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Send(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestTopLatePayers(t *testing.T) {
 	cfg := chtest.Config(t)
 	land(t, cfg,
@@ -95,7 +126,13 @@ func TestTopLatePayers(t *testing.T) {
 		invoice("SH01", "i3", "C2", "2025-02-01", "paid", "100.00", 1, "2025-02-04"), // 3 late
 		invoice("SH01", "i4", "C3", "2025-02-01", "paid", "100.00", 1, "2025-01-20"), // early
 		invoice("SH01", "i5", "C3", "2025-02-01", "open", "100.00", 1, "2025-03-20"), // unpaid
+		// The ERP posted i6 paid ten days after the bank booked the money,
+		// on its due day: on time, by the match.
+		invoice("SH01", "i6", "C4", "2025-02-01", "paid", "100.00", 1, "2025-02-11"),
+		// A credit note refunded late is not the customer paying late.
+		invoice("SH01", "cn1", "C5", "2025-02-01", "paid", "-50.00", 1, "2025-02-20"),
 	)
+	matched(t, cfg, "SH01", "SH01/icbc/L6", "m6", "i6", "2025-02-01", "confirmed")
 	got := query(t, cfg, "top_late_payers")
 	want := [][]string{
 		{"SH01", "C1", "Name of C1", "2", "1", "5", "10"},
