@@ -86,9 +86,8 @@ func TestCashReceivedByMonth(t *testing.T) {
 	}
 }
 
-// matched writes a bank line's current match applying it to an invoice,
-// as the matching stage would (recon_matches and recon_match_lines).
-func matched(t *testing.T, cfg clickhouse.Config, company, line, match, invoiceID, booked, outcome string) {
+// insertRow writes one row of a derived table, as a stage's rows land.
+func insertRow(t *testing.T, cfg clickhouse.Config, insert string, row ...any) {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := clickhouse.Open(ctx, cfg, cfg.Database)
@@ -96,25 +95,30 @@ func matched(t *testing.T, cfg clickhouse.Config, company, line, match, invoiceI
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	b, err := conn.PrepareBatch(ctx, insert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Append(row...); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Send(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// matched writes a bank line's current match applying it to an invoice,
+// as the matching stage would (recon_matches and recon_match_lines).
+func matched(t *testing.T, cfg clickhouse.Config, company, line, match, invoiceID, booked, outcome string) {
+	t.Helper()
 	day, err := time.Parse("2006-01-02", booked)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for q, row := range map[string][]any{
-		"INSERT INTO recon_matches (company, line_id, match_id, booking_date, outcome, version)":               {company, line, match, day, outcome, uint64(1)},
-		"INSERT INTO recon_match_lines (company, line_id, match_id, outcome, target_kind, target_id, version)": {company, line, match, outcome, "invoice", company + "/erp/" + invoiceID, uint64(1)},
-	} {
-		b, err := conn.PrepareBatch(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Append(row...); err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Send(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	insertRow(t, cfg, "INSERT INTO recon_matches (company, line_id, match_id, booking_date, outcome, version)",
+		company, line, match, day, outcome, uint64(1))
+	insertRow(t, cfg, "INSERT INTO recon_match_lines (company, line_id, match_id, outcome, target_kind, target_id, version)",
+		company, line, match, outcome, "invoice", company+"/erp/"+invoiceID, uint64(1))
 }
 
 func TestTopLatePayers(t *testing.T) {
@@ -147,24 +151,9 @@ func TestTopLatePayers(t *testing.T) {
 // the matching stage would: what is still open of it, and its status.
 func openItem(t *testing.T, cfg clickhouse.Config, company, id, total, open, status string) {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := clickhouse.Open(ctx, cfg, cfg.Database)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	b, err := conn.PrepareBatch(ctx, "INSERT INTO recon_open_items (company, kind, source, id, number, direction, party_key, currency, total, open, due_date, status, event_time, version)")
-	if err != nil {
-		t.Fatal(err)
-	}
 	due := time.Date(2025, 3, 15, 0, 0, 0, 0, time.UTC)
-	if err := b.Append(company, "invoice", "erp", id, id, "AR", "c1", "CNY", decimal.RequireFromString(total), decimal.RequireFromString(open),
-		due, status, due, uint64(1)); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Send(); err != nil {
-		t.Fatal(err)
-	}
+	insertRow(t, cfg, "INSERT INTO recon_open_items (company, kind, source, id, number, direction, party_key, currency, total, open, due_date, status, event_time, version)",
+		company, "invoice", "erp", id, id, "AR", "c1", "CNY", decimal.RequireFromString(total), decimal.RequireFromString(open), due, status, due, uint64(1))
 }
 
 func TestARAging(t *testing.T) {
