@@ -167,10 +167,12 @@ type Pipeline struct {
 	SinkConcurrency int      `yaml:"sink_concurrency"`
 	// SinkLinger is how long a sink writer waits for more batches to land
 	// with the one it took, in one insert per table (see pipeline.Config).
-	// 200ms by default: in two rotations of eight runs (the bench's world,
-	// matching on) it landed 4-5 % sooner than 500ms, for 8-9 % less of
-	// erpflow's CPU and 10-30 % more of ClickHouse's (more, smaller
-	// inserts); 100ms cost ClickHouse a third more, 1s was slower.
+	// 500ms by default: fewer, larger inserts are fewer parts for
+	// ClickHouse to write and merge. Against 200ms, in two rotations of
+	// eight runs (the bench's world, matching on) it landed 4 % sooner, for
+	// 3 % more of erpflow's CPU and 30 % less of ClickHouse's; raw input
+	// and runs without matching came out level (docs/benchmarks.md,
+	// eleventh session).
 	SinkLinger   Duration `yaml:"sink_linger"`
 	DrainTimeout Duration `yaml:"drain_timeout"`
 }
@@ -322,7 +324,7 @@ func Default() Config {
 		},
 		Sources:    []Source{{Name: "reimb_cn"}, {Name: "erp_cn"}, {Name: "sap_en"}, {Name: "shop"}, {Name: "bank_a"}, {Name: "bank_b"}},
 		ClickHouse: ClickHouse{Addr: "127.0.0.1:9000", User: "default", Database: "erpflow"},
-		Pipeline:   Pipeline{BatchSize: 20000, BatchWait: Duration(500 * time.Millisecond), SinkConcurrency: 2, SinkLinger: Duration(200 * time.Millisecond), DrainTimeout: Duration(15 * time.Second)},
+		Pipeline:   Pipeline{BatchSize: 20000, BatchWait: Duration(500 * time.Millisecond), SinkConcurrency: 2, SinkLinger: Duration(500 * time.Millisecond), DrainTimeout: Duration(15 * time.Second)},
 		Matching: Matching{Enabled: true, Rules: MatchRules{
 			Confirm: 0.9, Review: 0.5, Margin: 0.05, FeeMaxMinor: 5000, FeeBasisPoints: 50, MaxSubset: 4,
 			UnmatchedDays: 14, DuplicateDays: 14, RetainDays: 120, ClearedDays: 5}},

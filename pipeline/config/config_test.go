@@ -126,7 +126,7 @@ func TestEmptyFileKeepsDefaults(t *testing.T) {
 	t.Setenv(EnvClickHouseAddr, "")
 	for _, body := range []string{"", "# all defaults\n", "\n\n"} {
 		c, err := Load(write(t, body))
-		if err != nil || c.Kafka.GroupID != "erpflow" || c.Pipeline.BatchSize != 20000 || c.Pipeline.SinkLinger.D() != 200*time.Millisecond {
+		if err != nil || c.Kafka.GroupID != "erpflow" || c.Pipeline.BatchSize != 20000 || c.Pipeline.SinkLinger.D() != 500*time.Millisecond {
 			t.Errorf("%q: %v, %+v", body, err, c.Pipeline)
 		}
 	}
