@@ -30,6 +30,7 @@ func known(t *testing.T) map[string]bool {
 	m.SinkRows.WithLabelValues("k")
 	m.Commits.WithLabelValues("ok")
 	m.AbortedTransactions.WithLabelValues("t")
+	m.FetchErrors.WithLabelValues("t", "0")
 	m.SetLag("t", 0, 0)
 	// Matching's vectors cannot be touched from here: their names come
 	// from the descriptions the stage registers.

@@ -24,6 +24,11 @@ type Metrics struct {
 	// aborted transaction's records were read as data (kafka-go cannot
 	// filter them), so each one needs a person.
 	AbortedTransactions *prometheus.CounterVec // topic
+	// FetchErrors counts fetches of an input partition the broker or the
+	// network failed. kafka-go tries again by itself, so a partition whose
+	// fetches fail for good shows only here (and in its lag): the run goes
+	// on, and commits nothing past it.
+	FetchErrors *prometheus.CounterVec // topic, partition
 }
 
 // NewMetrics creates the series and registers them on reg when reg is not nil.
@@ -63,6 +68,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "erpflow_source_aborted_transactions_total",
 			Help: "Abort markers of transactional producers read on input topics; the aborted records were read as data (kafka-go does not filter them).",
 		}, []string{"topic"}),
+		FetchErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "erpflow_source_fetch_errors_total",
+			Help: "Failed fetches of an input partition (kafka-go tries again); one that keeps failing holds its records back.",
+		}, []string{"topic", "partition"}),
 		SinkWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "erpflow_sink_writes_total",
 			Help: "Sink writes, by how many batches went together (batches waiting when a writer was free).",
@@ -82,7 +91,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	}
 	if reg != nil {
 		reg.MustRegister(m.Records, m.DeadLetters, m.Duplicates, m.BatchSeconds, m.BatchSize,
-			m.SinkRows, m.SinkErrors, m.SinkWrites, m.Commits, m.Lag, m.InFlight, m.AbortedTransactions)
+			m.SinkRows, m.SinkErrors, m.SinkWrites, m.Commits, m.Lag, m.InFlight, m.AbortedTransactions, m.FetchErrors)
 	}
 	return m
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -712,7 +713,8 @@ func TestDeadLetterOfAHugeKey(t *testing.T) {
 func TestFailedFetchKeepsTheGeneration(t *testing.T) {
 	b := startBroker(t, "erp.invoices")
 	produce(t, b, "erp.invoices", 40)
-	s := testSource(t, b, "g-fetch-errors", "erp.invoices")
+	metrics := pipeline.NewMetrics(nil)
+	s := testSourceWith(t, b, "g-fetch-errors", metrics, "erp.invoices")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	read := func(want int) {
@@ -755,6 +757,15 @@ func TestFailedFetchKeepsTheGeneration(t *testing.T) {
 	}
 	if now, _ := s.Assignment(); now != epoch {
 		t.Errorf("failed fetches ended generation %d (now %d)", epoch, now)
+	}
+	// Each partition's failures are counted under its own number: an
+	// operator must see which partition is stuck.
+	var counted float64
+	for p := range 4 {
+		counted += testutil.ToFloat64(metrics.FetchErrors.WithLabelValues("erp.invoices", strconv.Itoa(p)))
+	}
+	if counted < 1 {
+		t.Errorf("erpflow_source_fetch_errors_total counted %v failed fetches, want at least 1", counted)
 	}
 }
 

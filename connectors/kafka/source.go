@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math"
 	"sort"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -274,6 +275,9 @@ func (s *Source) read(ctx context.Context, topic string, pa kafkago.PartitionAss
 			// hiccup.
 			failed++
 			s.cfg.Log.Warn("fetch failed; kafka-go tries again", "topic", topic, "partition", pa.ID, "failures", failed, "err", err)
+			if s.cfg.Metrics != nil {
+				s.cfg.Metrics.FetchErrors.WithLabelValues(topic, strconv.Itoa(pa.ID)).Inc()
+			}
 			continue
 		}
 		if failed > 0 {
