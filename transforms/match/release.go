@@ -226,13 +226,13 @@ func (s *Stage) release(l *lane) {
 			l.version = s.version[l.company]
 			due = len(s.pending[l.company]) > 0
 		}
-		if r.EventTime.Before(l.latest) {
-			s.metrics.late.Inc()
-		} else {
+		if !r.EventTime.Before(l.latest) {
 			l.latest, l.moved = r.EventTime, true
+		} else if !h.replayed {
+			s.metrics.late.Inc()
 		}
 		l.rc.Add(&r, &l.e.out)
-		s.emit(l.e, &l.version, r.EventTime)
+		s.emit(l.e, &l.version, r.EventTime, !h.replayed)
 	}
 	rest := copy(held, held[n:])
 	clear(held[rest:])
@@ -240,9 +240,9 @@ func (s *Stage) release(l *lane) {
 }
 
 // emitNow emits what the stage's own emitter holds for a company.
-func (s *Stage) emitNow(company string, at time.Time) {
+func (s *Stage) emitNow(company string, at time.Time, count bool) {
 	v := s.version[company]
-	s.emit(&s.em, &v, at)
+	s.emit(&s.em, &v, at, count)
 	s.version[company] = v
 }
 
@@ -254,7 +254,7 @@ func (s *Stage) emitNow(company string, at time.Time) {
 // row's place among that record's results (or just above the company's
 // last version, held in *ver, for a late record), so a later result for
 // the same key wins and a replay writes the same versions.
-func (s *Stage) emit(e *emitter, ver *uint64, at time.Time) {
+func (s *Stage) emit(e *emitter, ver *uint64, at time.Time, count bool) {
 	if e.out.Len() == 0 {
 		return
 	}
@@ -269,7 +269,9 @@ func (s *Stage) emit(e *emitter, ver *uint64, at time.Time) {
 	}
 	for i := range e.out.Lines {
 		l := &e.out.Lines[i]
-		s.metrics.lines.WithLabelValues(string(l.Outcome)).Inc()
+		if count {
+			s.metrics.lines.WithLabelValues(string(l.Outcome)).Inc()
+		}
 		e.rows.line(b, l, v())
 		// Other systems hear of confirmed and accepted matches, and of what
 		// a person's decision turned a line into (a reversal among them).
@@ -282,9 +284,11 @@ func (s *Stage) emit(e *emitter, ver *uint64, at time.Time) {
 	}
 	for i := range e.out.Exceptions {
 		x := &e.out.Exceptions[i]
-		s.metrics.exceptions.WithLabelValues(x.Type, x.Status).Inc()
-		if x.Type == ExcUnbalanced {
-			s.metrics.unbalanced.Inc()
+		if count {
+			s.metrics.exceptions.WithLabelValues(x.Type, x.Status).Inc()
+			if x.Type == ExcUnbalanced {
+				s.metrics.unbalanced.Inc()
+			}
 		}
 		e.rows.exception(b, x, v())
 		if s.opt.ExceptionsTopic != "" {

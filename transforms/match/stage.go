@@ -343,7 +343,7 @@ func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
 	if b.Final {
 		for _, c := range sortedKeys(s.recs) {
 			s.recs[c].Close(s.latest[c], &s.em.out)
-			s.emitNow(c, s.latest[c])
+			s.emitNow(c, s.latest[c], true)
 		}
 	}
 	n := 0
@@ -436,11 +436,11 @@ func (s *Stage) decisions(ctx context.Context, b *pipeline.Batch) error {
 				keep = append(keep, d)
 				continue
 			}
-			if err := s.decide(b, c, d.Decision); err != nil && d.live {
+			if err := s.decide(b, c, d.Decision, d.live); err != nil && d.live {
 				rc.raise(&s.em.out, Exception{Type: ExcReviewRefused, Reason: d.Action, Subject: d.MatchID,
 					Criteria: []Criterion{{"decision", false, err.Error()}},
 					NextStep: fmt.Sprintf("check the decision of %s (%s): the match is no longer current", d.By, d.Reason)}, d.At)
-				s.emitNow(c, d.At)
+				s.emitNow(c, d.At, true)
 			}
 			// A replayed decision that no longer fits was refused when it
 			// first came, or its line moved on since: nothing to apply.
@@ -482,7 +482,7 @@ func (s *Stage) decisions(ctx context.Context, b *pipeline.Batch) error {
 			s.pending[company] = append(s.pending[company], pendingDecision{d, true})
 			continue
 		}
-		if err := s.decide(b, company, d); err != nil {
+		if err := s.decide(b, company, d, true); err != nil {
 			reason := "review_refused"
 			if errors.Is(err, ErrUnknownMatch) {
 				reason = "unknown_match"
@@ -516,7 +516,7 @@ func (s *Stage) applyDue(b *pipeline.Batch, company string, t time.Time) {
 	keep := s.pending[company][:0]
 	for _, d := range s.pending[company] {
 		if _, known := rc.LineOfMatch(d.MatchID); !d.live && known && !d.After.IsZero() && d.After.Before(t) {
-			s.decide(b, company, d.Decision) // refused when first applied: refused again, quietly
+			s.decide(b, company, d.Decision, false) // refused when first applied: refused again, quietly
 			continue
 		}
 		keep = append(keep, d)
@@ -524,8 +524,9 @@ func (s *Stage) applyDue(b *pipeline.Batch, company string, t time.Time) {
 	s.pending[company] = keep
 }
 
-// decide applies one decision and lands it with what it changed.
-func (s *Stage) decide(b *pipeline.Batch, company string, d Decision) error {
+// decide applies one decision and lands it with what it changed; count is
+// false for a rebuild's replay of a decision applied before.
+func (s *Stage) decide(b *pipeline.Batch, company string, d Decision, count bool) error {
 	// The same decision read again (the reviews topic replayed, or sent
 	// twice) has been applied: nothing to do.
 	key := decisionKey{company, d.MatchID, d.Action, d.At.Unix()}
@@ -542,9 +543,11 @@ func (s *Stage) decide(b *pipeline.Batch, company string, d Decision) error {
 		return err
 	}
 	s.applied[key] = true
-	s.metrics.decisions.WithLabelValues(d.Action).Inc()
+	if count {
+		s.metrics.decisions.WithLabelValues(d.Action).Inc()
+	}
 	reviewRow(b, company, line, d, s.nextVersion(company, d.At))
-	s.emitNow(company, d.At)
+	s.emitNow(company, d.At, count)
 	return nil
 }
 
@@ -569,7 +572,9 @@ func (s *Stage) load(ctx context.Context, company string, b *pipeline.Batch) err
 	base := len(q.fresh)
 	var until time.Time
 	add := func(r *record.Record) {
-		q.add(holdOf(r))
+		h := holdOf(r)
+		h.replayed = true
+		q.add(h)
 		n++
 		if r.EventTime.After(until) {
 			until = r.EventTime
@@ -738,7 +743,12 @@ type queue struct {
 // hundred thousand records at its peak, and the whole record took twice
 // the room, all of it heap the collector works under.
 type heldRecord struct {
-	Kind      record.Kind
+	Kind record.Kind
+	// replayed is a record of a rebuild's history: what it yields was
+	// counted by the run that first matched it, so the stage's counters
+	// leave it out (a restart or rebalance would otherwise add the whole
+	// history to them, and re-raise the alerts on them).
+	replayed  bool
 	Source    string
 	ID        string
 	Version   uint64
