@@ -310,6 +310,17 @@ func (e *Engine) decide(book *Book, l Line, m Match, cands []candidate) Match {
 				}
 			}
 		}
+		// Every part must settle, or none: a part the book refuses (more
+		// than is open, another currency) means the candidate was built
+		// wrong, and settling the others would move money no match shows.
+		for i, it := range best.items {
+			if !book.CanSettle(it, best.parts[i].Amount) {
+				m.Outcome = Review
+				m.Criteria = append(m.Criteria, Criterion{"settles", false, fmt.Sprintf("%s %s cannot take %s", it.Kind, it.ID, best.parts[i].Amount)})
+				m.ID = matchID(m)
+				return m
+			}
+		}
 		for i, it := range best.items {
 			book.Settle(it, best.parts[i].Amount)
 		}
@@ -328,7 +339,12 @@ func (e *Engine) byReference(book *Book, l Line, applied record.Money) ([]candid
 	for _, ref := range e.refs.Find(l.Remittance) {
 		for _, it := range book.ByNumber(ref) {
 			// An invoice quoted by its number and its order's is one item.
-			if it.Kind == record.KindInvoice && it.Direction == "AR" && it.Open.Currency == applied.Currency && !slices.Contains(items, it) {
+			// A credit note (open below zero) is netted by a person, as
+			// with the party rules: an order's reference reaches its credit
+			// notes too, and taking one settled nothing (Settle takes
+			// money owed), so it stayed open to be netted again by the
+			// next line quoting it.
+			if it.Kind == record.KindInvoice && it.Direction == "AR" && it.Open.Currency == applied.Currency && it.Open.Minor > 0 && !slices.Contains(items, it) {
 				items = append(items, it)
 			}
 		}

@@ -274,6 +274,26 @@ func TestEngineEdgeCases(t *testing.T) {
 		t.Errorf("a run netted a credit note: %s %v", m.Rule, m.Parts)
 	}
 
+	// A credit note reached through its order's reference (or its own
+	// number) is not netted by the reference rule either: it settled
+	// nothing, so every later line quoting it netted it again. It stays
+	// open, whole, for a person.
+	cnOrder := inv("CN-2025-000009", "C1", -20000, 1, 1)
+	cnOrder.OrderRef = "SO-2025-000001"
+	other := inv("INV-2025-000005", "C1", 50000, 2, 1)
+	e = newEngine(withOrder, cnOrder, other)
+	for _, l := range []Line{credit(80000, "key-C1", "SO-2025-000001"), credit(30000, "key-C1", "INV-2025-000005 CN-2025-000009")} {
+		m := e.MatchLine(l)
+		for _, p := range m.Parts {
+			if p.ID == cnOrder.ID {
+				t.Errorf("line of %s quoting %q: the credit note is part of a %s match: %v", l.Amount, l.Remittance, m.Outcome, m.Parts)
+			}
+		}
+	}
+	if got := e.Book("SH01").Get(record.KindInvoice, "erp", cnOrder.ID); got == nil || got.Open.Minor != -20000 {
+		t.Errorf("credit note after two lines quoting it: %+v, want open at -200.00", got)
+	}
+
 	// Candidates of different kinds with the same id are different.
 	a := candidate{parts: []Part{{Kind: record.KindPayment, Source: "erp", ID: "1001"}}}
 	b := candidate{parts: []Part{{Kind: record.KindExpenseClaim, Source: "reimb", ID: "1001"}}}

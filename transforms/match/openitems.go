@@ -127,7 +127,7 @@ func (b *Book) left(k itemKey) {
 // is left. It refuses to settle more than is open, or in another currency:
 // no document is ever matched beyond its amount.
 func (b *Book) Settle(it *OpenItem, amount record.Money) bool {
-	if amount.Currency != it.Open.Currency || amount.Minor <= 0 || amount.Minor > it.Open.Minor {
+	if !b.CanSettle(it, amount) {
 		return false
 	}
 	b.unindex(it)
@@ -141,6 +141,12 @@ func (b *Book) Settle(it *OpenItem, amount record.Money) bool {
 		b.left(itemKey{it.Kind, it.Source, it.ID})
 	}
 	return true
+}
+
+// CanSettle says whether Settle would take amount off it: money of its
+// currency, more than nothing and no more than is open.
+func (b *Book) CanSettle(it *OpenItem, amount record.Money) bool {
+	return amount.Currency == it.Open.Currency && amount.Minor > 0 && amount.Minor <= it.Open.Minor
 }
 
 // ByNumber returns the open items with a document number or order
