@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -173,6 +174,86 @@ func TestTwoMembersGetSamePartitionsOfEveryTopic(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("group did not settle on two members: %v %v", s1.Assigned(), s2.Assigned())
+}
+
+// TestLagGaugesAreEachMembersOwn: each member of a group reports the lag
+// of the partitions it reads and no others, so the group's lag is the sum
+// over members; it reports it without committing anything (a member stuck,
+// or with nothing to do, shows what waits); and a partition it loses to a
+// new member leaves its gauges.
+func TestLagGaugesAreEachMembersOwn(t *testing.T) {
+	b := startBroker(t, "erp.invoices")
+	produce(t, b, "erp.invoices", 70)
+	newMember := func() (*Source, *prometheus.Registry) {
+		reg := prometheus.NewRegistry()
+		s, err := NewSource(SourceConfig{Brokers: []string{b.Addr()}, GroupID: "g-lag", Topics: []string{"erp.invoices"},
+			SessionTimeout: time.Second, HeartbeatInterval: 100 * time.Millisecond, RebalanceTimeout: 2 * time.Second,
+			JoinGroupBackoff: 100 * time.Millisecond, MaxWait: 50 * time.Millisecond, LagInterval: 50 * time.Millisecond,
+			Metrics: pipeline.NewMetrics(reg)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s, reg
+	}
+	// lags reads a member's lag gauges by partition.
+	lags := func(reg *prometheus.Registry) map[string]float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]float64{}
+		for _, mf := range mfs {
+			if mf.GetName() != "erpflow_consumer_lag_messages" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "partition" {
+						out[l.GetValue()] = m.GetGauge().GetValue()
+					}
+				}
+			}
+		}
+		return out
+	}
+	total := func(m map[string]float64) (n float64) {
+		for _, v := range m {
+			n += v
+		}
+		return n
+	}
+	s1, r1 := newMember()
+	deadline := time.Now().Add(30 * time.Second)
+	for l := lags(r1); len(l) != 4 || total(l) != 70; l = lags(r1) {
+		if time.Now().After(deadline) {
+			t.Fatalf("alone, nothing read or committed: lag gauges %v, want all 4 partitions summing to 70", l)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s2, r2 := newMember()
+	for {
+		a1, a2 := s1.Assigned()["erp.invoices"], s2.Assigned()["erp.invoices"]
+		l1, l2 := lags(r1), lags(r2)
+		own := func(a []int, l map[string]float64) bool {
+			if len(a) == 0 || len(l) != len(a) {
+				return false
+			}
+			for _, p := range a {
+				if _, ok := l[strconv.Itoa(p)]; !ok {
+					return false
+				}
+			}
+			return true
+		}
+		if len(a1)+len(a2) == 4 && own(a1, l1) && own(a2, l2) && total(l1)+total(l2) == 70 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("members read %v and %v, report %v and %v: want each its own partitions, summing to 70", a1, a2, l1, l2)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func TestDeadLettersKeepOriginalAndAddReason(t *testing.T) {

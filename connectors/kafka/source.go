@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -54,8 +55,12 @@ type SourceConfig struct {
 	// default 20ms.
 	EventTimeOrder bool
 	IdleWait       time.Duration
-	Log            *slog.Logger
-	Metrics        *pipeline.Metrics
+	// LagInterval is how often the lag gauges of the partitions this
+	// member reads are brought up to date from the broker, whether or not
+	// anything is committed; default 15s.
+	LagInterval time.Duration
+	Log         *slog.Logger
+	Metrics     *pipeline.Metrics
 }
 
 func (c *SourceConfig) defaults() {
@@ -70,6 +75,7 @@ func (c *SourceConfig) defaults() {
 	setDur(&c.JoinGroupBackoff, 500*time.Millisecond)
 	setDur(&c.MaxWait, 250*time.Millisecond)
 	setDur(&c.IdleWait, defaultIdleWait)
+	setDur(&c.LagInterval, 15*time.Second)
 	setInt := func(i *int, v int) {
 		if *i <= 0 {
 			*i = v
@@ -166,7 +172,59 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 		s.msgs = make(chan pipeline.Message, cfg.Buffer)
 	}
 	go s.run(ctx)
+	if cfg.Metrics != nil {
+		for _, t := range cfg.Topics {
+			// At zero from the start, so the first abort is an increase
+			// the alert sees.
+			cfg.Metrics.AbortedTransactions.WithLabelValues(t)
+		}
+		go s.refreshLag(ctx)
+	}
 	return s, nil
+}
+
+// refreshLag brings the lag gauges up to date every LagInterval. Commits
+// update them too, but a member that commits nothing (stuck, or with no
+// input) would otherwise show what it last committed, or nothing, while
+// its partitions fill up.
+func (s *Source) refreshLag(ctx context.Context) {
+	t := time.NewTicker(s.cfg.LagInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ends, err := s.endOffsets(ctx)
+		if err == nil {
+			var committed map[string]map[int]int64
+			if committed, err = s.committed(ctx, ends); err == nil {
+				s.showLag(ends, committed)
+			}
+		}
+		if err != nil && ctx.Err() == nil {
+			s.cfg.Log.Debug("lag gauges not refreshed", "err", err)
+		}
+	}
+}
+
+// showLag sets the lag gauges of the partitions this member reads, and
+// only those: with several members each reports its own, so their sum is
+// the group's lag.
+func (s *Source) showLag(ends map[string]map[int][2]int64, committed map[string]map[int]int64) {
+	if s.cfg.Metrics == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for t, parts := range s.assigned {
+		for _, p := range parts {
+			if bounds, ok := ends[t][p]; ok {
+				s.cfg.Metrics.SetLag(t, int32(p), max(bounds[1]-committed[t][p], 0))
+			}
+		}
+	}
 }
 
 // run follows the group from generation to generation.
@@ -184,12 +242,23 @@ func (s *Source) run(ctx context.Context) {
 		s.mu.Lock()
 		s.gen = gen
 		epoch := s.epoch.Add(1)
+		prev := s.assigned
 		s.assigned = map[string][]int{}
 		for topic, parts := range gen.Assignments {
 			for _, p := range parts {
 				s.assigned[topic] = append(s.assigned[topic], p.ID)
 			}
 			sort.Ints(s.assigned[topic])
+		}
+		if s.cfg.Metrics != nil {
+			// Another member reports a partition this one lost.
+			for topic, parts := range prev {
+				for _, p := range parts {
+					if !slices.Contains(s.assigned[topic], p) {
+						s.cfg.Metrics.Lag.DeleteLabelValues(topic, strconv.Itoa(p))
+					}
+				}
+			}
 		}
 		s.mu.Unlock()
 		ends, err := s.endOffsets(ctx)
@@ -560,7 +629,8 @@ type topicPartition struct {
 }
 
 // Lag implements pipeline.LagReporter over all partitions of all input
-// topics, whoever owns them, and updates the lag gauges.
+// topics, whoever owns them, and updates the lag gauges of those this
+// member reads.
 func (s *Source) Lag(ctx context.Context) (int64, error) {
 	ends, err := s.endOffsets(ctx)
 	if err != nil {
@@ -578,11 +648,9 @@ func (s *Source) Lag(ctx context.Context) (int64, error) {
 			lag := max(bounds[1]-committed[t][p], 0)
 			total += lag
 			drained[t][p] = lag == 0
-			if s.cfg.Metrics != nil {
-				s.cfg.Metrics.SetLag(t, int32(p), lag)
-			}
 		}
 	}
+	s.showLag(ends, committed)
 	s.mu.Lock()
 	s.drained = drained
 	s.mu.Unlock()
