@@ -89,6 +89,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Batches fetched but not yet acknowledged.",
 		}),
 	}
+	// Series that exist from the start: an alert's increase() or rate()
+	// sees nothing of a series' first sample, so a commit outcome or
+	// dead-letter series first created by the event it counts would not
+	// fire the alert on it (ErpflowNoCommits found no "ok" series at all
+	// after a restart whose commits all failed).
+	m.Commits.WithLabelValues("ok")
+	m.Commits.WithLabelValues("error")
 	if reg != nil {
 		reg.MustRegister(m.Records, m.DeadLetters, m.Duplicates, m.BatchSeconds, m.BatchSize,
 			m.SinkRows, m.SinkErrors, m.SinkWrites, m.Commits, m.Lag, m.InFlight, m.AbortedTransactions, m.FetchErrors)
