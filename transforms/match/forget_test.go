@@ -30,8 +30,8 @@ func TestForget(t *testing.T) {
 	p.Add(rec("AP-2", 1, &record.Invoice{Number: "AP-2", Direction: "AP", Party: record.Party{ID: "S1"}, Total: cny100, Status: "open"}))
 	p.Add(rec("PAY-1", 2, &record.Payment{Number: "PAY-1", Direction: "out", Party: record.Party{ID: "S1"}, Amount: cny100,
 		Status: "executed", InvoiceRefs: []string{"AP-1"}}))
-	if n := p.Forget(cutoff); n != 2 || p.invoices["SH01/AP-2"] == nil {
-		t.Errorf("payables: forgot %d; the unpaid AP-2 kept: %v", n, p.invoices["SH01/AP-2"] != nil)
+	if n := p.Forget(cutoff); n != 2 || p.invoices[payableKey("SH01", "S1", "AP-2")] == nil {
+		t.Errorf("payables: forgot %d; the unpaid AP-2 kept: %v", n, p.invoices[payableKey("SH01", "S1", "AP-2")] != nil)
 	}
 
 	a := NewApprovals()

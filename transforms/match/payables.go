@@ -36,11 +36,22 @@ type PayableCheck struct {
 // off them when a payment is returned. Versions older than one seen
 // change nothing.
 type Payables struct {
-	invoices map[string]*payable // by company/number
+	// invoices are by company, supplier and number: two suppliers may
+	// number their invoices alike, and a payment names its supplier's.
+	invoices map[string]*payable
 	payments map[string]*applied // by company/source/id
+	// at is where each invoice document (company/source/id) is in
+	// invoices: a new version naming another supplier moves it.
+	at map[string]string
+}
+
+// payableKey is an AP invoice's place in Payables.invoices.
+func payableKey(company, supplier, number string) string {
+	return company + "\x00" + supplier + "\x00" + number
 }
 
 type payable struct {
+	doc         string // company/source/id
 	source, id  string
 	supplier    string
 	open, total record.Money // a credit note's are negative
@@ -60,7 +71,7 @@ type applied struct {
 
 // NewPayables returns an empty ledger.
 func NewPayables() *Payables {
-	return &Payables{invoices: map[string]*payable{}, payments: map[string]*applied{}}
+	return &Payables{invoices: map[string]*payable{}, payments: map[string]*applied{}, at: map[string]string{}}
 }
 
 // Add takes AP invoices and outgoing payments in event-time order and
@@ -72,11 +83,22 @@ func (p *Payables) Add(r *record.Record) *PayableCheck {
 		if b.Direction != "AP" {
 			return nil
 		}
-		k := r.Company + "/" + b.Number
+		k := payableKey(r.Company, b.Party.ID, b.Number)
+		if old, ok := p.at[full]; ok && old != k {
+			// Another supplier or number than the version before: the
+			// document moves, unless an older version comes late.
+			if moved := p.invoices[old]; moved != nil && moved.version > r.Version {
+				return nil
+			} else if moved != nil && p.invoices[k] == nil {
+				delete(p.invoices, old)
+				p.invoices[k] = moved
+			}
+		}
+		p.at[full] = k
 		inv := p.invoices[k]
 		switch {
 		case inv == nil:
-			inv = &payable{source: r.Source, id: r.ID, open: b.Total}
+			inv = &payable{doc: full, source: r.Source, id: r.ID, open: b.Total}
 			p.invoices[k] = inv
 		case inv.version > r.Version:
 			return nil
@@ -122,7 +144,7 @@ func (p *Payables) apply(company, full string, b *record.Payment, a *applied) *P
 		}
 		seen[ref] = true
 		named++
-		inv := p.invoices[company+"/"+ref]
+		inv := p.invoices[payableKey(company, b.Party.ID, ref)]
 		switch {
 		case inv == nil || inv.cancelled || inv.supplier != b.Party.ID || inv.open.Currency != b.Amount.Currency:
 			c.Outcome = PayableUnknown
@@ -214,6 +236,9 @@ func (p *Payables) Forget(cutoff record.Date) int {
 	for k, inv := range p.invoices {
 		if inv.touched < cutoff && (inv.open.Minor == 0 || inv.cancelled) {
 			delete(p.invoices, k)
+			if p.at[inv.doc] == k {
+				delete(p.at, inv.doc)
+			}
 			n++
 		}
 	}

@@ -118,3 +118,39 @@ func TestPayablesAgainstTruth(t *testing.T) {
 	}
 	t.Logf("%d payments matched, %d duplicates", matched, settledDups)
 }
+
+// TestPayablesSuppliersNumberAlike: two suppliers may both have an invoice
+// 1001; each payment settles its own supplier's, and a version moving an
+// invoice to another supplier moves it (an older one coming late does not).
+func TestPayablesSuppliersNumberAlike(t *testing.T) {
+	ap := func(id, supplier string, version uint64, minor int64) *record.Record {
+		return &record.Record{Envelope: record.Envelope{Company: "SH01", Source: "erp", ID: id, Version: version},
+			Body: &record.Invoice{Number: "1001", Direction: "AP", Party: record.Party{ID: supplier}, Status: "open",
+				Total: record.Money{Minor: minor, Currency: cny}}}
+	}
+	p := NewPayables()
+	p.Add(ap("A-1001", "SA", 1, 500000))
+	p.Add(ap("B-1001", "SB", 1, 300000))
+	payment := func(id, supplier string, minor int64) *record.Record {
+		return &record.Record{Envelope: record.Envelope{Company: "SH01", Source: "erp", ID: id, Version: 1},
+			Body: &record.Payment{Number: id, Direction: "out", Party: record.Party{ID: supplier}, Status: "executed",
+				Amount: record.Money{Minor: minor, Currency: cny}, InvoiceRefs: []string{"1001"}}}
+	}
+	if c := p.Add(payment("PAY-A", "SA", 500000)); c == nil || c.Outcome != PayableMatched || len(c.Parts) != 1 || c.Parts[0].ID != "A-1001" {
+		t.Fatalf("supplier A's payment of its 1001: %+v", c)
+	}
+	if c := p.Add(payment("PAY-B", "SB", 300000)); c == nil || c.Outcome != PayableMatched || len(c.Parts) != 1 || c.Parts[0].ID != "B-1001" {
+		t.Fatalf("supplier B's payment of its 1001: %+v", c)
+	}
+	// C's invoice was booked to D by mistake, then corrected; D's old
+	// version coming late changes nothing.
+	p.Add(ap("C-1001", "SD", 1, 1000))
+	p.Add(ap("C-1001", "SC", 2, 1000))
+	p.Add(ap("C-1001", "SD", 1, 1000))
+	if c := p.Add(payment("PAY-D", "SD", 1000)); c == nil || c.Outcome != PayableUnknown {
+		t.Errorf("a payment to D of the invoice moved to C: %+v", c)
+	}
+	if c := p.Add(payment("PAY-C", "SC", 1000)); c == nil || c.Outcome != PayableMatched || c.Parts[0].ID != "C-1001" {
+		t.Errorf("C's payment of its corrected invoice: %+v", c)
+	}
+}
