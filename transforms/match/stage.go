@@ -759,8 +759,15 @@ type heldRecord struct {
 
 func holdOf(r *record.Record) *heldRecord {
 	return &heldRecord{Kind: r.Kind, Source: r.Source, ID: r.ID, Version: r.Version,
-		EventTime: r.EventTime, Body: r.Body, Flags: r.Flags}
+		EventTime: matchTime(r.EventTime), Body: r.Body, Flags: r.Flags}
 }
+
+// matchTime is an event time as matching orders by it: in whole seconds,
+// as ClickHouse stores it, so that a rebuild from the tables takes records
+// in the order the live run did (and gives their rows the same versions).
+// Two lines a fraction of a second apart that could pay the same invoice
+// went to one line live and to the other after a rebuild.
+func matchTime(t time.Time) time.Time { return t.Truncate(time.Second) }
 
 // record is h as company's record, for the reconciler, which does not keep it.
 func (h *heldRecord) record(company string) record.Record {
@@ -804,8 +811,8 @@ func (q *queue) order() {
 func SortForMatching(recs []record.Record) {
 	sort.SliceStable(recs, func(i, j int) bool {
 		a, b := &recs[i], &recs[j]
-		ha := heldRecord{Kind: a.Kind, Source: a.Source, ID: a.ID, Version: a.Version, EventTime: a.EventTime}
-		hb := heldRecord{Kind: b.Kind, Source: b.Source, ID: b.ID, Version: b.Version, EventTime: b.EventTime}
+		ha := heldRecord{Kind: a.Kind, Source: a.Source, ID: a.ID, Version: a.Version, EventTime: matchTime(a.EventTime)}
+		hb := heldRecord{Kind: b.Kind, Source: b.Source, ID: b.ID, Version: b.Version, EventTime: matchTime(b.EventTime)}
 		return before(&ha, &hb)
 	})
 }

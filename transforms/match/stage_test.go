@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -851,5 +852,38 @@ func TestStageReplayIsNotCountedAgain(t *testing.T) {
 	}
 	if n := counted(t, reg, "erpflow_match_rebuilt_records_total"); n != 3 {
 		t.Errorf("erpflow_match_rebuilt_records_total %v, want the 3 replayed records", n)
+	}
+}
+
+// TestStageSubSecondTimesMatchAsRebuilt: ClickHouse keeps event times in
+// whole seconds, so a rebuild sees two lines of the same second as equal
+// in time. Live, their fractions must not decide which of them pays the
+// one invoice both could: the live run and one from the stored times give
+// the same lines the same outcomes and versions.
+func TestStageSubSecondTimesMatchAsRebuilt(t *testing.T) {
+	day := record.MakeDate(2025, 3, 1).Time()
+	at := day.Add(26 * time.Hour)
+	run := func(l9, l10 time.Time) map[string]string {
+		s, err := NewStage(StageOptions{Topics: []string{"inv", "bank"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := partBatch(partRec{"inv", 0, arInvoice("INV-1", 100000, day), true},
+			partRec{"bank", 0, creditLine("L9", "", 100000, l9), false},
+			partRec{"bank", 0, creditLine("L10", "", 100000, l10), true})
+		b.Final = true
+		if err := s.Process(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, v := range tableRows(b, MatchesTable) {
+			out[v[1].(string)] = fmt.Sprint(v[8], "@", v[len(v)-1])
+		}
+		return out
+	}
+	live := run(at.Add(300*time.Millisecond), at.Add(700*time.Millisecond))
+	stored := run(at, at)
+	if !maps.Equal(live, stored) {
+		t.Errorf("live %v, from stored times %v", live, stored)
 	}
 }
