@@ -36,21 +36,21 @@ const envelopeCols = "source, id, version, event_time, ingest_time, src_topic, s
 
 // historyCols are each kind's body columns in the order its scan takes them.
 var historyCols = map[record.Kind]string{
-	record.KindInvoice: "number, direction, party_id, party_name, party_key, issue_date, due_date, currency, total, tax, status, order_ref, " +
+	record.KindInvoice: "number, direction, party_id, party_name, party_key, party_account, issue_date, due_date, currency, total, tax, status, order_ref, " +
 		"line_sku, line_description, line_quantity, line_unit_price, line_amount",
-	record.KindPayment: "number, direction, party_id, party_name, party_key, currency, amount, method, value_date, status, invoice_refs, " +
+	record.KindPayment: "number, direction, party_id, party_name, party_key, party_account, currency, amount, method, value_date, status, invoice_refs, " +
 		"remittance, bank_account, counterparty_account",
 	record.KindBankTxn: "account, booking_date, value_date, direction, currency, amount, charges, counterparty_name, counterparty_key, " +
 		"counterparty_account, remittance, bank_ref",
-	record.KindSalesOrder: "number, customer_id, customer_name, customer_key, order_date, status, channel, currency, total, " +
+	record.KindSalesOrder: "number, customer_id, customer_name, customer_key, customer_account, order_date, status, channel, currency, total, " +
 		"line_sku, line_description, line_quantity, line_unit_price, line_amount",
-	record.KindShipment: "number, order_ref, customer_id, customer_name, ship_date, delivered_date, status, carrier, line_sku, line_quantity",
-	record.KindPurchaseOrder: "number, supplier_id, supplier_name, supplier_key, order_date, status, currency, total, " +
+	record.KindShipment: "number, order_ref, customer_id, customer_name, customer_account, ship_date, delivered_date, status, carrier, line_sku, line_quantity",
+	record.KindPurchaseOrder: "number, supplier_id, supplier_name, supplier_key, supplier_account, order_date, status, currency, total, " +
 		"line_sku, line_description, line_quantity, line_unit_price, line_amount",
-	record.KindGoodsReceipt: "number, po_ref, supplier_id, supplier_name, receipt_date, status, line_sku, line_quantity",
-	record.KindExpenseClaim: "number, employee_id, employee_name, department, currency, amount, claim_date, expense_type, gl_account, " +
+	record.KindGoodsReceipt: "number, po_ref, supplier_id, supplier_name, supplier_account, receipt_date, status, line_sku, line_quantity",
+	record.KindExpenseClaim: "number, employee_id, employee_name, employee_account, department, currency, amount, claim_date, expense_type, gl_account, " +
 		"description, approval_status, paid, paid_date",
-	record.KindApproval: "subject_kind, subject_id, step, level, required_levels, approver_id, approver_name, action, acted_at, comment",
+	record.KindApproval: "subject_kind, subject_id, step, level, required_levels, approver_id, approver_name, approver_account, action, acted_at, comment",
 }
 
 // Companies lists the companies with records that came through the given
@@ -305,6 +305,7 @@ func scanHistory(rows driver.Rows, r *record.Record) error {
 		s.str(&b.Party.ID)
 		s.str(&b.Party.Name)
 		s.str(&b.Party.Key)
+		s.str(&b.Party.Account)
 		s.date(&b.IssueDate)
 		s.date(&b.DueDate)
 		s.str(&cur)
@@ -321,6 +322,7 @@ func scanHistory(rows driver.Rows, r *record.Record) error {
 		s.str(&b.Party.ID)
 		s.str(&b.Party.Name)
 		s.str(&b.Party.Key)
+		s.str(&b.Party.Account)
 		s.str(&cur)
 		s.money(&cur, &b.Amount)
 		s.str(&b.Method)
@@ -352,6 +354,7 @@ func scanHistory(rows driver.Rows, r *record.Record) error {
 		s.str(&b.Customer.ID)
 		s.str(&b.Customer.Name)
 		s.str(&b.Customer.Key)
+		s.str(&b.Customer.Account)
 		s.date(&b.OrderDate)
 		s.str(&b.Status)
 		s.str(&b.Channel)
@@ -365,6 +368,7 @@ func scanHistory(rows driver.Rows, r *record.Record) error {
 		s.str(&b.OrderRef)
 		s.str(&b.Customer.ID)
 		s.str(&b.Customer.Name)
+		s.str(&b.Customer.Account)
 		s.date(&b.ShipDate)
 		s.nullDate(&b.DeliveredDate)
 		s.str(&b.Status)
@@ -377,6 +381,7 @@ func scanHistory(rows driver.Rows, r *record.Record) error {
 		s.str(&b.Supplier.ID)
 		s.str(&b.Supplier.Name)
 		s.str(&b.Supplier.Key)
+		s.str(&b.Supplier.Account)
 		s.date(&b.OrderDate)
 		s.str(&b.Status)
 		s.str(&cur)
@@ -389,6 +394,7 @@ func scanHistory(rows driver.Rows, r *record.Record) error {
 		s.str(&b.PORef)
 		s.str(&b.Supplier.ID)
 		s.str(&b.Supplier.Name)
+		s.str(&b.Supplier.Account)
 		s.date(&b.ReceiptDate)
 		s.str(&b.Status)
 		s.lines(&b.Lines, &cur, false)
@@ -399,6 +405,7 @@ func scanHistory(rows driver.Rows, r *record.Record) error {
 		s.str(&b.Number)
 		s.str(&b.Employee.ID)
 		s.str(&b.Employee.Name)
+		s.str(&b.Employee.Account)
 		s.str(&b.Department)
 		s.str(&cur)
 		s.money(&cur, &b.Amount)
@@ -427,6 +434,7 @@ func scanHistory(rows driver.Rows, r *record.Record) error {
 		s.dest = append(s.dest, &b.Step, &b.Level, &b.RequiredLevels)
 		s.str(&b.Approver.ID)
 		s.str(&b.Approver.Name)
+		s.str(&b.Approver.Account)
 		s.str(&b.Action)
 		s.dest = append(s.dest, &b.ActedAt)
 		s.str(&b.Comment)
