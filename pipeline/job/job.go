@@ -278,6 +278,19 @@ func run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 			return landedPastCommits(ctx, src, conn, dedupe.Window(), log, seed)
 		})
 	})
+	// A rebalance may bring companies other members landed records of
+	// since this one started: dedupe starts each later generation from
+	// ClickHouse, as it did at start. A read broken part way is read again
+	// whole; Seed takes a version it has as the same version.
+	dedupe.ReseedOnAssignment(func(ctx context.Context, seed func(*record.Record)) error {
+		return ld.retry(ctx, "dedupe: read what landed lately", func() error {
+			n, err := clickhouse.Landed(ctx, conn, time.Now().Add(-dedupeLookback), dedupe.Window()/len(record.Kinds), seed)
+			if err == nil {
+				log.Info("dedupe seeded from ClickHouse for a new assignment", "records", n)
+			}
+			return err
+		})
+	})
 	dlq := kafka.NewDeadLetters(cfg.Kafka.Brokers, cfg.Kafka.Topics.DeadLetter)
 	defer dlq.Close()
 

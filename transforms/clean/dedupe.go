@@ -64,9 +64,12 @@ type Dedupe struct {
 	// reread holds the places of messages that landed but whose offsets
 	// were not committed (OnAssignment), until each comes again.
 	reread map[uint64]struct{}
-	// places and acks serve OnAssignment.
-	places PlacesFunc
-	acks   pipeline.AckGate
+	// places, reseed and acks serve OnAssignment and ReseedOnAssignment;
+	// generations counts the assignment generations begun.
+	places      PlacesFunc
+	reseed      SeedFunc
+	acks        pipeline.AckGate
+	generations int
 	// topic and topicHash are place's last topic and its hash.
 	topic     string
 	topicHash uint64
@@ -198,6 +201,10 @@ func (d *Dedupe) place(topic string, partition int32, offset int64) uint64 {
 func (d *Dedupe) Seed(r *record.Record) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.seedLocked(r)
+}
+
+func (d *Dedupe) seedLocked(r *record.Record) {
 	if len(d.cur) >= d.window {
 		return
 	}
@@ -221,12 +228,26 @@ type PlacesFunc func(ctx context.Context, seed func(topic string, partition int3
 // comes again. Call it before the first batch.
 func (d *Dedupe) OnAssignment(f PlacesFunc) { d.places = f }
 
+// SeedFunc calls seed with records landed lately, newest first, as Seed
+// takes them.
+type SeedFunc func(ctx context.Context, seed func(*record.Record)) error
+
+// ReseedOnAssignment makes the stage start each assignment generation after
+// the first from what f reads back (the job: ClickHouse, as at start), in
+// place of its own memory, once the batches before have landed. A rebalance
+// can give this member companies another member landed records of since
+// this one started: without them a re-send of one of those was written
+// again, and a different record under a landed version replaced it
+// (ReplacingMergeTree keeps the last of equal versions) instead of going
+// to the dead-letter topic. Call it before the first batch.
+func (d *Dedupe) ReseedOnAssignment(f SeedFunc) { d.reseed = f }
+
 // WaitingForAcks implements pipeline.AckWaiter.
 func (d *Dedupe) WaitingForAcks() bool { return d.acks.Waiting() }
 
 // newGeneration loads the places of a new assignment generation.
 func (d *Dedupe) newGeneration(ctx context.Context, b *pipeline.Batch) error {
-	if d.places == nil {
+	if d.places == nil && d.reseed == nil {
 		return nil
 	}
 	if fresh, err := d.acks.Generation(ctx, b); !fresh || err != nil {
@@ -234,6 +255,19 @@ func (d *Dedupe) newGeneration(ctx context.Context, b *pipeline.Batch) error {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.generations++
+	// Every batch before has landed (Generation waited), so nothing in the
+	// memory is pending: it can be let go whole.
+	if d.reseed != nil && d.generations > 1 && len(d.byBatch) == 0 {
+		clear(d.cur)
+		d.old = nil
+		if err := d.reseed(ctx, d.seedLocked); err != nil {
+			return fmt.Errorf("dedupe: read what landed lately: %w", err)
+		}
+	}
+	if d.places == nil {
+		return nil
+	}
 	clear(d.reread)
 	if err := d.places(ctx, func(topic string, partition int32, offset int64) {
 		d.reread[d.place(topic, partition, offset)] = struct{}{}

@@ -556,3 +556,59 @@ func TestDedupeAsReference(t *testing.T) {
 		}
 	}
 }
+
+// TestDedupeReseedsAtEachLaterAssignment: a rebalance gives this member a
+// company another member landed records of since this one started. The
+// next generation starts from what landed (as a restart does): a re-send
+// of such a record is a duplicate, and another record under its landed
+// version goes to the dead-letter topic instead of replacing it.
+func TestDedupeReseedsAtEachLaterAssignment(t *testing.T) {
+	landed := func(id string, version uint64, content string, offset int64) *record.Record {
+		return &record.Record{Envelope: record.Envelope{Kind: record.KindInvoice, Company: "SH01", Source: "erp", ID: id, Version: version,
+			Provenance: record.Provenance{Topic: "erp.invoices", Partition: 2, Offset: offset, SHA256: sha256.Sum256([]byte(content))}}}
+	}
+	epoch := func(b *pipeline.Batch, e int64) *pipeline.Batch {
+		for i := range b.Messages {
+			b.Messages[i].Epoch = e
+		}
+		return b
+	}
+	for _, reseed := range []bool{false, true} {
+		d := NewDedupe(100)
+		reseeds := 0
+		if reseed {
+			d.ReseedOnAssignment(func(_ context.Context, seed func(*record.Record)) error {
+				reseeds++
+				seed(landed("b", 1, "y1", 7)) // landed by the other member
+				seed(landed("c", 1, "z1", 8)) // likewise
+				seed(landed("a", 1, "x1", 0)) // landed by this one
+				return nil
+			})
+		}
+		b0 := epoch(batch(0, rec{"a", 1, "x1"}), 1)
+		if err := d.Process(context.Background(), b0); err != nil {
+			t.Fatal(err)
+		}
+		d.Acked(b0)
+		// Generation 2: another record under b's landed version, and c
+		// sent again as it was.
+		b1 := epoch(batch(1, rec{"b", 1, "y2"}, rec{"c", 1, "z1"}), 2)
+		if err := d.Process(context.Background(), b1); err != nil {
+			t.Fatal(err)
+		}
+		if !reseed {
+			// What the stage knew of its own: nothing of b or c.
+			if len(b1.Items) != 2 {
+				t.Fatalf("without a reseed: kept %v, want both", kept(b1))
+			}
+			continue
+		}
+		if reseeds != 1 {
+			t.Errorf("%d reseeds, want 1: the first generation is seeded at start", reseeds)
+		}
+		if len(b1.Items) != 0 || len(b1.Duplicates) != 1 || len(b1.Dead) != 1 || b1.Dead[0].Reason != ReasonVersionConflict {
+			t.Errorf("kept %v, %d duplicates, %d dead letters: want c's re-send a duplicate and b's other content a version_conflict",
+				kept(b1), len(b1.Duplicates), len(b1.Dead))
+		}
+	}
+}
