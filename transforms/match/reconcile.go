@@ -182,7 +182,7 @@ type Reconciler struct {
 	reviewByParty map[string][]string        // and by the party of them all
 	byNumber      map[string]itemKey         // AR invoices known, by number, to see one paid twice
 	byOrder       map[string][]itemKey       // and by order, to see what a credit note touches
-	pending       map[string]Exception       // paid_twice by line, short_paid by invoice: resolved when no longer true
+	pending       map[string][]Exception     // paid_twice by line, short_paid by invoice (one a short payment): resolved when no longer true
 }
 
 type lineState struct {
@@ -214,7 +214,7 @@ func NewReconciler(company string, set Settings) (*Reconciler, error) {
 		dups: NewDuplicates(set.DuplicateDays), pay: NewPayables(), o2c: NewOrderToCash(),
 		known: map[itemKey]OpenItem{}, lines: map[string]*lineState{}, waiting: map[string]Line{}, byMatch: map[string]string{}, fees: map[string][]Exception{}, totals: map[totalKey]*ControlTotal{},
 		dirty: map[totalKey]bool{}, overdue: map[string]Exception{}, reported: map[string]bool{},
-		cleared: newClearedSet(), settledOn: map[itemKey]record.Date{}, reviewBy: map[itemKey][]string{}, reviewByParty: map[string][]string{}, byNumber: map[string]itemKey{}, byOrder: map[string][]itemKey{}, pending: map[string]Exception{}}
+		cleared: newClearedSet(), settledOn: map[itemKey]record.Date{}, reviewBy: map[itemKey][]string{}, reviewByParty: map[string][]string{}, byNumber: map[string]itemKey{}, byOrder: map[string][]itemKey{}, pending: map[string][]Exception{}}
 	// A known document is parked while it is open; leaving the book is
 	// what may make it forgettable.
 	rc.ages.woken = true
@@ -324,7 +324,9 @@ func (rc *Reconciler) putItem(r *record.Record, it OpenItem, gone bool, out *Out
 	prevItem, seen := rc.known[k]
 	prev := prevItem.Total
 	held := book.Get(it.Kind, it.Source, it.ID)
-	if held != nil && it.Version < held.Version {
+	if held != nil && it.Version < held.Version || held == nil && seen && it.Version < prevItem.Version {
+		// Older than what is known, whether still open or settled since:
+		// a late re-send of a paid invoice's first version is no amendment.
 		return
 	}
 	touched := seen && (held == nil || held.Open.Minor != prev.Minor)
@@ -360,6 +362,17 @@ func (rc *Reconciler) putItem(r *record.Record, it OpenItem, gone bool, out *Out
 			settled -= held.Open.Minor
 		}
 		it.Open.Minor = it.Total.Minor - settled
+		if prev.Currency != it.Total.Currency {
+			// Money settled in one currency says nothing of another: the
+			// new total is open whole, and a person sorts out the match.
+			it.Open.Minor = it.Total.Minor
+			if touched {
+				rc.raise(out, Exception{Type: ExcReopened, Reason: "amended", SubjectKind: it.Kind, Subject: rc.full(it.Source, it.ID),
+					Amount: it.Open, NextStep: fmt.Sprintf("%s %s changed currency from %s to %s after a payment was applied: reverse the match (erpflow recon unmatch) and apply the payment again",
+						it.Kind, it.Number, prev.Currency, it.Total.Currency)}, r.EventTime)
+			}
+			touched = false
+		}
 		if touched {
 			rc.raise(out, Exception{Type: ExcReopened, Reason: "amended", SubjectKind: it.Kind, Subject: rc.full(it.Source, it.ID),
 				Amount: it.Open, NextStep: fmt.Sprintf("%s %s changed from %s to %s after a payment was applied: check the residual %s",
@@ -584,7 +597,8 @@ func (rc *Reconciler) afterMatch(m Match, l Line, at time.Time, out *Output) {
 					NextStep: fmt.Sprintf("%s was paid %s of %s: ask the customer whether the %s %s left is coming, disputed or deducted",
 						it.Number, p.Amount, it.Total, it.Open, it.Open.Currency)}, at)
 				if n := len(out.Exceptions); n > 0 && out.Exceptions[n-1].Type == ExcAmountDifference {
-					rc.pending[out.Exceptions[n-1].Subject] = out.Exceptions[n-1]
+					x := out.Exceptions[n-1]
+					rc.pending[x.Subject] = append(rc.pending[x.Subject], x)
 				}
 			}
 		} else if k, ok := rc.known[itemKey{p.Kind, p.Source, p.ID}]; ok {
@@ -697,22 +711,22 @@ func (rc *Reconciler) raise(out *Output, x Exception, at time.Time) bool {
 // being true (settlePending, under key).
 func (rc *Reconciler) raisePending(out *Output, key string, x Exception, at time.Time) {
 	if rc.raise(out, x, at) {
-		rc.pending[key] = out.Exceptions[len(out.Exceptions)-1]
+		rc.pending[key] = append(rc.pending[key], out.Exceptions[len(out.Exceptions)-1])
 	}
 }
 
-// settlePending resolves the pending exception under key, if any.
+// settlePending resolves the pending exceptions under key, if any: every
+// short payment of an invoice asked about is made up once the rest is paid.
 func (rc *Reconciler) settlePending(out *Output, key, step string, at time.Time) {
-	x, ok := rc.pending[key]
-	if !ok {
-		return
-	}
+	xs := rc.pending[key]
 	delete(rc.pending, key)
-	delete(rc.reported, x.ID)
-	// Resolved now, it is not the reversal's to resolve again.
-	rc.fees[x.Related] = slices.DeleteFunc(rc.fees[x.Related], func(f Exception) bool { return f.ID == x.ID })
-	x.Status, x.Date, x.At, x.NextStep = StatusResolved, record.DateOf(at), at, step
-	out.Exceptions = append(out.Exceptions, x)
+	for _, x := range xs {
+		delete(rc.reported, x.ID)
+		// Resolved now, it is not the reversal's to resolve again.
+		rc.fees[x.Related] = slices.DeleteFunc(rc.fees[x.Related], func(f Exception) bool { return f.ID == x.ID })
+		x.Status, x.Date, x.At, x.NextStep = StatusResolved, record.DateOf(at), at, step
+		out.Exceptions = append(out.Exceptions, x)
+	}
 }
 
 // raiseForMatch raises an exception a line's current match gave rise to
@@ -736,7 +750,7 @@ func exceptionID(x Exception) string {
 func (rc *Reconciler) endOfDay(d record.Date, at time.Time, out *Output) {
 	for _, l := range rc.engine.ExpireWaiting(rc.company, d-record.Date(rc.set.UnmatchedDays)+1) {
 		delete(rc.waiting, rc.full(l.Source, l.ID))
-		if _, known := rc.pending[rc.full(l.Source, l.ID)]; known {
+		if len(rc.pending[rc.full(l.Source, l.ID)]) > 0 {
 			continue // paid twice: identified, the overpayment says what to do
 		}
 		rc.raise(out, Exception{Type: ExcUnidentifiedReceipt, SubjectKind: record.KindBankTxn, Subject: rc.full(l.Source, l.ID),
@@ -1064,7 +1078,9 @@ func (rc *Reconciler) undoMatch(line string, l Line, at time.Time, out *Output) 
 		st.aliases = nil
 	}
 	for _, x := range rc.fees[line] {
-		if p, ok := rc.pending[x.Subject]; ok && p.ID == x.ID {
+		if ps := slices.DeleteFunc(rc.pending[x.Subject], func(p Exception) bool { return p.ID == x.ID }); len(ps) > 0 {
+			rc.pending[x.Subject] = ps
+		} else {
 			delete(rc.pending, x.Subject)
 		}
 		delete(rc.reported, x.ID) // a later match of the line may raise it again

@@ -619,6 +619,26 @@ func TestExceptionsThatStopBeingTrue(t *testing.T) {
 	if !resolved(ExcAmountDifference) {
 		t.Errorf("INV-11 paid in full, short_paid not resolved: %+v", out.Exceptions)
 	}
+	// Two short payments of INV-12 (300.00 and 300.00 of 1,000.00), each
+	// asked about, then the 400.00 left: both questions are answered.
+	add(invoiceRecord("INV-2025-000012", "Acme Trading", record.Money{Minor: 100000, Currency: cny}, 1, "open", day))
+	open := map[string]bool{}
+	for _, minor := range []int64{30000, 30000, 40000} {
+		add(line("INV-2025-000012", minor))
+		for _, x := range out.Exceptions {
+			if x.Type == ExcAmountDifference && x.Subject == "SH01/erp/INV-2025-000012" {
+				open[x.ID] = x.Status == StatusOpen
+			}
+		}
+	}
+	if len(open) != 2 {
+		t.Fatalf("%d short_paid exceptions on INV-12, want one for each short payment", len(open))
+	}
+	for id, o := range open {
+		if o {
+			t.Errorf("INV-12 paid in full, short_paid %s still open", id)
+		}
+	}
 }
 
 // TestAccountAliases: an account a reference match taught is taken back
@@ -733,5 +753,31 @@ func TestControlTotalsOverflow(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no control_unbalanced exception among %+v", out.Exceptions)
+	}
+}
+
+// TestLateOldVersionOfAPaidInvoice: version 2 (1,200.00) is paid in full,
+// then version 1 (1,000.00) comes late. It is older than what is known:
+// no amendment, no reopened exception, nothing open again.
+func TestLateOldVersionOfAPaidInvoice(t *testing.T) {
+	rc := newSH01(t)
+	day := record.MakeDate(2025, 4, 1).Time()
+	var out Output
+	add := func(r *record.Record) { out.Reset(); rc.Add(r, &out) }
+	lines := &creditLines{day: day}
+	add(invoiceRecord("INV-2025-000020", "Acme Trading", record.Money{Minor: 120000, Currency: cny}, 2, "open", day))
+	add(lines.next("Acme Trading", "", "INV-2025-000020", 120000))
+	if l := rc.lines["SH01/bank/L1"]; l == nil || l.result.Outcome != Confirmed {
+		t.Fatalf("L1 did not pay INV-20: %+v", l)
+	}
+	add(invoiceRecord("INV-2025-000020", "Acme Trading", record.Money{Minor: 100000, Currency: cny}, 1, "open", day.Add(time.Hour)))
+	for _, x := range out.Exceptions {
+		t.Errorf("the late version 1 raised %s/%s: %s", x.Type, x.Reason, x.NextStep)
+	}
+	for _, it := range out.Items {
+		t.Errorf("the late version 1 changed the open item: %s open %s", it.Status, it.Open)
+	}
+	if it := rc.Book().Get(record.KindInvoice, "erp", "INV-2025-000020"); it != nil {
+		t.Errorf("INV-20 open again at %s", it.Open)
 	}
 }
