@@ -264,12 +264,7 @@ func (rc *Reconciler) Add(r *record.Record, out *Output) {
 			rc.erpStatus(r, b.Status, out)
 			break
 		}
-		for _, c := range rc.three.Add(r) {
-			if c.Outcome == ThreeWayMismatch {
-				rc.raise(out, Exception{Type: ExcThreeWayMismatch, Reason: c.Reason, SubjectKind: record.KindInvoice, Subject: c.Invoice,
-					Related: c.Order, Amount: b.Total, Criteria: c.Criteria, NextStep: c.NextStep}, at)
-			}
-		}
+		rc.threeWay(rc.three.Add(r), b.Total, at, out)
 		rc.payable(r, b.Total, at, out)
 	case *record.Payment:
 		if b.Direction != "out" {
@@ -295,18 +290,37 @@ func (rc *Reconciler) Add(r *record.Record, out *Output) {
 	case *record.Approval:
 		rc.breaches(rc.appr.Add(r), at, out)
 	case *record.PurchaseOrder, *record.GoodsReceipt:
-		for _, c := range rc.three.Add(r) {
-			if c.Outcome == ThreeWayMismatch {
-				rc.raise(out, Exception{Type: ExcThreeWayMismatch, Reason: c.Reason, SubjectKind: record.KindInvoice, Subject: c.Invoice,
-					Related: c.Order, Criteria: c.Criteria, NextStep: c.NextStep}, at)
-			}
-		}
+		rc.threeWay(rc.three.Add(r), record.Money{}, at, out)
 	case *record.SalesOrder, *record.Shipment:
 		rc.o2c.Add(r)
 	case *record.BankTxn:
 		rc.bankLine(r, b, out)
 	}
 }
+
+// threeWay raises a mismatch as an exception that stands until it is no
+// longer true: a later receipt, order or invoice version that makes the
+// invoice agree resolves it, and a mismatch for another reason takes its
+// place. amount is the invoice's total when an invoice was checked.
+func (rc *Reconciler) threeWay(checks []ThreeWayCheck, amount record.Money, at time.Time, out *Output) {
+	for _, c := range checks {
+		key := threeWayKey(c.Invoice)
+		switch c.Outcome {
+		case ThreeWayMismatch:
+			if ps := rc.pending[key]; len(ps) > 0 && ps[len(ps)-1].Reason != c.Reason {
+				rc.settlePending(out, key, "none: the invoice is now a "+c.Reason+" mismatch instead", at)
+			}
+			rc.raisePending(out, key, Exception{Type: ExcThreeWayMismatch, Reason: c.Reason, SubjectKind: record.KindInvoice, Subject: c.Invoice,
+				Related: c.Order, Amount: amount, Criteria: c.Criteria, NextStep: c.NextStep}, at)
+		case ThreeWayMatched:
+			rc.settlePending(out, key, "none: the invoice now agrees with its order and receipts", at)
+		}
+	}
+}
+
+// threeWayKey is where a supplier invoice's standing mismatch waits in
+// pending.
+func threeWayKey(invoice string) string { return "three_way|" + invoice }
 
 func partyKey(p record.Party) string {
 	if p.Key != "" {
@@ -871,6 +885,7 @@ func (rc *Reconciler) forget(k itemKey) {
 	delete(rc.known, k)
 	rc.ages.unpark(k)
 	delete(rc.pending, rc.full(k.source, k.id))
+	delete(rc.pending, threeWayKey(rc.full(k.source, k.id)))
 	if rc.byNumber[it.Number] == k {
 		delete(rc.byNumber, it.Number)
 	}

@@ -781,3 +781,46 @@ func TestLateOldVersionOfAPaidInvoice(t *testing.T) {
 		t.Errorf("INV-20 open again at %s", it.Open)
 	}
 }
+
+// TestThreeWayMismatchResolvedWhenCured: a supplier invoice billing more
+// than was received is a three_way_mismatch; the receipt of the rest
+// resolves it.
+func TestThreeWayMismatchResolvedWhenCured(t *testing.T) {
+	rc := newSH01(t)
+	day := record.MakeDate(2025, 4, 1).Time()
+	q := func(s string) record.Fixed { f, _ := record.ParseFixed(s); return f }
+	n := 0
+	rec := func(id string, body record.Body) *record.Record {
+		n++
+		return &record.Record{Envelope: record.Envelope{Kind: body.Kind(), Company: "SH01", Source: "erp", ID: id, Version: 1,
+			EventTime: day.Add(time.Duration(n) * time.Hour)}, Body: body}
+	}
+	gr := func(id, qty string) *record.Record {
+		return rec(id, &record.GoodsReceipt{Number: id, PORef: "PO-1", Supplier: record.Party{ID: "S1"}, Status: "received",
+			ReceiptDate: record.DateOf(day), Lines: []record.Line{{SKU: "BOLT", Quantity: q(qty)}}})
+	}
+	var out Output
+	status := map[string]string{}
+	add := func(r *record.Record) {
+		out.Reset()
+		rc.Add(r, &out)
+		for _, x := range out.Exceptions {
+			if x.Type == ExcThreeWayMismatch {
+				status[x.Reason] = x.Status
+			}
+		}
+	}
+	add(rec("PO-1", &record.PurchaseOrder{Number: "PO-1", Supplier: record.Party{ID: "S1"}, Status: "open", OrderDate: record.DateOf(day),
+		Total: record.Money{Minor: 20000, Currency: cny}, Lines: []record.Line{{SKU: "BOLT", Quantity: q("100"), UnitPrice: q("2.00")}}}))
+	add(gr("GR-1", "50"))
+	add(rec("AP-1", &record.Invoice{Number: "AP-1", Direction: "AP", Party: record.Party{ID: "S1"}, OrderRef: "PO-1", Status: "open",
+		IssueDate: record.DateOf(day), DueDate: record.DateOf(day) + 30, Total: record.Money{Minor: 20000, Currency: cny},
+		Lines: []record.Line{{SKU: "BOLT", Quantity: q("100"), UnitPrice: q("2.00")}}}))
+	if status["quantity"] != StatusOpen {
+		t.Fatalf("AP-1 billed 100 of 50 received: exceptions %v, want a quantity mismatch open", status)
+	}
+	add(gr("GR-2", "50"))
+	if status["quantity"] != StatusResolved {
+		t.Errorf("the rest received: quantity mismatch %q, want resolved", status["quantity"])
+	}
+}
