@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/erpflow/erpflow/pipeline/record"
 )
@@ -122,9 +123,25 @@ func (o *OrderToCash) chain(number string) *Chain {
 	if c == nil {
 		c = &Chain{key: number, Number: number, Status: "ordered", Ordered: record.NoDate, Shipped: record.NoDate,
 			Delivered: record.NoDate, Invoiced: record.NoDate, Paid: record.NoDate}
+		if strings.HasPrefix(number, soloPrefix) {
+			c.Number = "" // no order: the chain is the invoice alone
+		}
 		o.chains[number] = c
 	}
 	return c
+}
+
+// soloPrefix keys the chain of an AR invoice that bills no order (a
+// service, a fee): it is owed and falls overdue like any other, so it
+// gets a chain of its own, under a key no order number has.
+const soloPrefix = "\x00"
+
+// chainOf is the key of the chain an AR invoice belongs to.
+func chainOf(full, orderRef string) string {
+	if orderRef == "" {
+		return soloPrefix + full
+	}
+	return orderRef
 }
 
 func (o *OrderToCash) stale(full string, v uint64) bool {
@@ -171,19 +188,19 @@ func (o *OrderToCash) add(r *record.Record) *Chain {
 		o.settle(c)
 		return c
 	case *record.Invoice:
-		if b.Direction != "AR" || b.OrderRef == "" {
+		if b.Direction != "AR" {
 			return nil
 		}
 		st := o.invoices[full]
 		if st == nil {
-			st = &arState{id: full, chain: b.OrderRef}
+			st = &arState{id: full, chain: chainOf(full, b.OrderRef)}
 			o.invoices[full] = st
 		} else if st.version > r.Version {
 			return nil
 		}
 		c := o.chains[st.chain]
 		if c == nil {
-			c = o.chain(b.OrderRef)
+			c = o.chain(st.chain)
 		}
 		c.Invoices = addOnce(c.Invoices, full)
 		st.version, st.due, st.total = r.Version, b.DueDate, b.Total

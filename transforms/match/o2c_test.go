@@ -326,3 +326,25 @@ func TestOrderToCashDaysEndAgreesWithWalks(t *testing.T) {
 		}
 	}
 }
+
+// TestOrderToCashInvoiceWithoutOrder: an AR invoice billing no order (a
+// service, a fee) is owed like any other: unpaid past its due date it is
+// overdue, and paid it is not.
+func TestOrderToCashInvoiceWithoutOrder(t *testing.T) {
+	o := NewOrderToCash()
+	day := record.MakeDate(2025, 3, 1)
+	inv := func(id string) *record.Record {
+		return &record.Record{Envelope: record.Envelope{Company: "SH01", Source: "erp", ID: id, Version: 1, EventTime: day.Time()},
+			Body: &record.Invoice{Number: id, Direction: "AR", IssueDate: day, DueDate: day + 30,
+				Total: record.Money{Minor: 80000, Currency: cny}, Status: "open"}}
+	}
+	if c := o.Add(inv("SVC-1")); c == nil || c.Number != "" || c.Status != "invoiced" {
+		t.Fatalf("chain of an invoice without an order: %+v", c)
+	}
+	o.Add(inv("SVC-2"))
+	o.Settled("m1", "SH01/erp/SVC-2", record.Money{Minor: 80000, Currency: cny}, day+10)
+	items, _ := o.OverdueChanges(day + 45)
+	if len(items) != 1 || items[0].Invoice != "SH01/erp/SVC-1" || items[0].Order != "" || items[0].Residual.Minor != 80000 || items[0].DaysLate != 15 {
+		t.Errorf("overdue 15 days after SVC-1 fell due, SVC-2 paid: %+v", items)
+	}
+}
