@@ -2,6 +2,7 @@ package match
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -298,7 +299,15 @@ func (o *OrderToCash) settle(c *Chain) {
 	default:
 		c.Status = "ordered"
 	}
-	var billed, due, received int64
+	// What is still to come, by currency: a credit note in one currency
+	// pays nothing of an invoice in another.
+	type owed struct {
+		cur  record.Currency
+		left int64
+	}
+	var buf [2]owed
+	left := buf[:0]
+	billed := 0
 	some, allByERP := false, true
 	for _, id := range c.Invoices {
 		st := o.invoices[id]
@@ -306,14 +315,18 @@ func (o *OrderToCash) settle(c *Chain) {
 			continue
 		}
 		billed++
-		due += st.total.Minor
-		received += st.received
+		i := slices.IndexFunc(left, func(w owed) bool { return w.cur == st.total.Currency })
+		if i < 0 {
+			left, i = append(left, owed{cur: st.total.Currency}), len(left)
+		}
+		left[i].left += st.total.Minor - st.received
 		some = some || st.received > 0 || st.erpPaid
 		allByERP = allByERP && (st.erpPaid || st.total.Minor <= 0)
 	}
+	paid := !slices.ContainsFunc(left, func(w owed) bool { return w.left > 0 })
 	switch {
 	case billed == 0:
-	case received >= due || allByERP:
+	case paid || allByERP:
 		c.Status, c.Paid = "paid", c.lastMoney
 	case some:
 		c.Status = "partially_paid"
@@ -393,10 +406,15 @@ func (o *OrderToCash) chainOverdue(k string, cutoff record.Date, out []OverdueIt
 	if c == nil {
 		return out
 	}
-	var credit int64
+	// Credit notes net against invoices of their own currency only. Most
+	// chains have none, and no map.
+	var credit map[record.Currency]int64
 	for _, id := range c.Invoices {
 		if st := o.invoices[id]; !st.cancelled && st.total.Minor < 0 {
-			credit -= st.total.Minor
+			if credit == nil {
+				credit = map[record.Currency]int64{}
+			}
+			credit[st.total.Currency] -= st.total.Minor
 		}
 	}
 	for _, id := range c.Invoices {
@@ -405,8 +423,10 @@ func (o *OrderToCash) chainOverdue(k string, cutoff record.Date, out []OverdueIt
 			continue
 		}
 		residual := st.total.Minor - st.received
-		use := min(max(residual, 0), credit)
-		residual, credit = residual-use, credit-use
+		use := min(max(residual, 0), credit[st.total.Currency])
+		if use > 0 {
+			residual, credit[st.total.Currency] = residual-use, credit[st.total.Currency]-use
+		}
 		if residual <= 0 || st.due > cutoff {
 			continue
 		}

@@ -348,3 +348,25 @@ func TestOrderToCashInvoiceWithoutOrder(t *testing.T) {
 		t.Errorf("overdue 15 days after SVC-1 fell due, SVC-2 paid: %+v", items)
 	}
 }
+
+// TestOrderToCashCurrencies: an order billed in CNY with a credit note in
+// USD is not paid by the credit note, and the CNY invoice falls overdue
+// whole.
+func TestOrderToCashCurrencies(t *testing.T) {
+	o := NewOrderToCash()
+	day := record.MakeDate(2025, 3, 1)
+	usd, _ := record.ParseCurrency("USD")
+	inv := func(id string, m record.Money) *record.Record {
+		return &record.Record{Envelope: record.Envelope{Company: "SH01", Source: "erp", ID: id, Version: 1, EventTime: day.Time()},
+			Body: &record.Invoice{Number: id, Direction: "AR", OrderRef: "SO-9", IssueDate: day, DueDate: day + 30, Total: m, Status: "open"}}
+	}
+	o.Add(inv("INV-9", record.Money{Minor: 50000, Currency: cny}))
+	c := o.Add(inv("CN-9", record.Money{Minor: -50000, Currency: usd}))
+	if c == nil || c.Status == "paid" {
+		t.Fatalf("a USD credit note called a CNY invoice paid: %+v", c)
+	}
+	items, _ := o.OverdueChanges(day + 40)
+	if len(items) != 1 || items[0].Invoice != "SH01/erp/INV-9" || items[0].Residual.Minor != 50000 || items[0].Type != ExcUnpaidOverdue {
+		t.Errorf("overdue: %+v, want INV-9's 500.00 unpaid", items)
+	}
+}

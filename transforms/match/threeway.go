@@ -40,7 +40,7 @@ type ThreeWayCheck struct {
 	Invoice  string // company/source/id
 	Order    string // the purchase order's company/source/id, when found
 	Outcome  ThreeWayOutcome
-	Reason   string // for a mismatch: quantity, price or sku (a SKU the order lacks)
+	Reason   string // for a mismatch: quantity, price, sku (a SKU the order lacks), currency or cancelled_order
 	Criteria []Criterion
 	NextStep string
 }
@@ -58,6 +58,7 @@ type orderKey struct{ company, number string }
 type orderState struct {
 	id        string
 	cancelled bool
+	currency  record.Currency         // of the order's total; zero when it has none
 	ordered   map[string]record.Fixed // SKU → quantity
 	price     map[string]record.Fixed // SKU → highest unit price on the order
 	receipts  map[string][]record.Line
@@ -69,6 +70,7 @@ type orderState struct {
 
 type billedInvoice struct {
 	lines     []record.Line
+	currency  record.Currency
 	cancelled bool
 	verdict   string // outcome and reason last reported, to report changes only
 }
@@ -112,7 +114,7 @@ func (t *ThreeWay) Add(r *record.Record) []ThreeWayCheck {
 		if o.stale(full, r.Version) {
 			return nil
 		}
-		o.id, o.cancelled = full, b.Status == "cancelled"
+		o.id, o.cancelled, o.currency = full, b.Status == "cancelled", b.Total.Currency
 		o.ordered, o.price = map[string]record.Fixed{}, map[string]record.Fixed{}
 		for _, l := range b.Lines {
 			o.ordered[l.SKU] += l.Quantity
@@ -142,7 +144,7 @@ func (t *ThreeWay) Add(r *record.Record) []ThreeWayCheck {
 			o.invoices[full] = inv
 			o.arrival = append(o.arrival, full)
 		}
-		inv.lines, inv.cancelled = b.Lines, b.Status == "cancelled"
+		inv.lines, inv.cancelled, inv.currency = b.Lines, b.Status == "cancelled", b.Total.Currency
 	default:
 		return nil
 	}
@@ -179,6 +181,12 @@ func (t *ThreeWay) check(o *orderState, number, invoice string) ThreeWayCheck {
 		c.Outcome, c.Reason = ThreeWayMismatch, "cancelled_order"
 		c.Criteria = []Criterion{{"order", false, fmt.Sprintf("purchase order %s is cancelled", number)}}
 		c.NextStep = "hold the invoice and ask the supplier to withdraw it: the order was cancelled"
+		return c
+	case !o.currency.IsZero() && !inv.currency.IsZero() && o.currency != inv.currency:
+		// Unit prices in two currencies say nothing of each other.
+		c.Outcome, c.Reason = ThreeWayMismatch, "currency"
+		c.Criteria = []Criterion{{"currency", false, fmt.Sprintf("billed in %s, ordered in %s", inv.currency, o.currency)}}
+		c.NextStep = fmt.Sprintf("hold the invoice: ask the supplier to bill in %s as ordered, or the buyer to amend %s", o.currency, number)
 		return c
 	case len(o.receipts) == 0:
 		c.Outcome = ThreeWayAwaiting

@@ -26,6 +26,16 @@ func TestThreeWay(t *testing.T) {
 			Lines: []record.Line{{SKU: sku, Quantity: q(qty), UnitPrice: q(price)}}})
 	}
 	ap := func(id, sku, qty, price string) *record.Record { return apv(id, 1, sku, qty, price) }
+	usd, _ := record.ParseCurrency("USD")
+	inCur := func(r *record.Record, c record.Currency) *record.Record {
+		switch b := r.Body.(type) {
+		case *record.PurchaseOrder:
+			b.Total = record.Money{Minor: 22500, Currency: c}
+		case *record.Invoice:
+			b.Total = record.Money{Minor: 20000, Currency: c}
+		}
+		return r
+	}
 	grv := func(id string, v uint64, status, bolts string) *record.Record {
 		r := gr(id, status, bolts)
 		r.Version = v
@@ -68,6 +78,10 @@ func TestThreeWay(t *testing.T) {
 		{"a stale version redelivered changes nothing", []step{{r: po("open")}, {r: gr("GR-1", "received", "100")},
 			{r: apv("AP-1", 2, "BOLT", "100", "2.00"), want: []ThreeWayOutcome{ThreeWayMatched}},
 			{r: ap("AP-1", "BOLT", "120", "2.00")}}},
+		{"billed in another currency than ordered", []step{{r: inCur(po("open"), cny)}, {r: gr("GR-1", "received", "100")},
+			{r: inCur(ap("AP-1", "BOLT", "100", "2.00"), usd), want: []ThreeWayOutcome{ThreeWayMismatch}, reason: "currency", inDetail: "billed in USD, ordered in CNY"}}},
+		{"billed in the order's currency", []step{{r: inCur(po("open"), cny)}, {r: gr("GR-1", "received", "100")},
+			{r: inCur(ap("AP-1", "BOLT", "100", "2.00"), cny), want: []ThreeWayOutcome{ThreeWayMatched}}}},
 		{"two receipts add up", []step{{r: po("open")}, {r: gr("GR-1", "received", "40")}, {r: gr("GR-2", "received", "60")},
 			{r: ap("AP-1", "BOLT", "100", "2.00"), want: []ThreeWayOutcome{ThreeWayMatched}}}},
 		{"a returned receipt no longer counts", []step{{r: po("open")}, {r: gr("GR-1", "received", "40")}, {r: gr("GR-2", "received", "60")},
