@@ -162,9 +162,12 @@ type flagConfig struct {
 // version's amount takes the place of the id's earlier one). Once it holds
 // MinHistory amounts of other ids, a record is judged against them, its
 // id's own amount left out, before its amount joins: see Flags. So a
-// message read again is judged as the first time, and a restart, which
-// rebuilds the histories from the newest rows, keeps what a run keeps.
-// All of it is
+// message read again is judged as the first time. A restart rebuilds the
+// histories from the newest rows, which is what a run keeps with two
+// exceptions: an amount ClickHouse refused stays in a run's history (the
+// refusal undoes near-duplicate state only), and an id whose new version
+// changed sign or currency leaves its old amount in the old history until
+// it is pushed out. Both only nudge later scores. All of it is
 // integer arithmetic on minor units; only a score whose spread exceeds 64
 // bits (a MAD above about 10^15 minor units) is divided in float64.
 //
