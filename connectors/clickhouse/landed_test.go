@@ -92,10 +92,13 @@ func TestRecentInOrderOfFirstArrival(t *testing.T) {
 	ctx := context.Background()
 	conn := altered(t)
 	b := docBatch(t)
-	var inv pipeline.Item
+	var inv, pay pipeline.Item
 	for _, it := range b.Items {
-		if it.Rec.Kind == record.KindInvoice {
+		switch it.Rec.Kind {
+		case record.KindInvoice:
 			inv = it
+		case record.KindPayment:
+			pay = it
 		}
 	}
 	t0 := inv.Rec.IngestTime.Truncate(time.Second)
@@ -112,20 +115,25 @@ func TestRecentInOrderOfFirstArrival(t *testing.T) {
 		at("D", 1, 21, t0.Add(3*time.Second)), // D and C in one second:
 		at("C", 1, 22, t0.Add(3*time.Second)), // D came first
 	}
+	// A payment between B and D: the kinds share the flag stage's window,
+	// so they come interleaved as they landed, not kind after kind.
+	pay.Rec.ID, pay.Rec.Version, pay.Rec.IngestTime = "P", 1, t0.Add(2*time.Second)
+	b.Items = append(b.Items, pay)
 	if err := clickhouse.NewSink(conn).Write(ctx, b); err != nil {
 		t.Fatal(err)
 	}
 	var got []string
 	if _, err := clickhouse.Recent(ctx, conn, t0.Add(-time.Hour), 100, func(r *record.Record) {
-		if r.Kind == record.KindInvoice {
+		if r.Kind == record.KindInvoice || r.Kind == record.KindPayment {
 			got = append(got, fmt.Sprintf("%s v%d", r.ID, r.Version))
 		}
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if want := "[A v2 B v1 D v1 C v1]"; fmt.Sprint(got) != want {
+	if want := "[A v2 B v1 P v1 D v1 C v1]"; fmt.Sprint(got) != want {
 		t.Fatalf("preload order %v, want %s", got, want)
 	}
+	b.Items = b.Items[:len(b.Items)-1]
 	// The limit holds per company: another company's three newest rows
 	// do not push these out.
 	for i, id := range []string{"E", "F", "G"} {
