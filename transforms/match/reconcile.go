@@ -22,13 +22,14 @@ const (
 	ExcApprovalBreach      = "approval_breach"
 	ExcFeeDeducted         = "fee_deducted"
 	ExcUnidentifiedReceipt = "unidentified_receipt"
-	ExcPayable             = "payable_mismatch"   // the ERP's payment against its AP invoices
-	ExcReopened            = "reopened"           // a matched document cancelled, amended or returned
-	ExcUnbalanced          = "control_unbalanced" // a day's control totals do not add up
-	ExcDuplicateDocument   = "duplicate_document" // cleaning flagged a document as another's copy under a new id
-	ExcReviewRefused       = "review_refused"     // a review decision that no longer fits its match
-	ExcOverpayment         = "overpayment"        // a customer paid more than it owed: surplus or paid_twice
-	ExcAmountDifference    = "amount_difference"  // a quoted invoice paid short beyond the fee tolerance
+	ExcUnidentifiedPayment = "unidentified_payment" // a debit line nothing in the books accounts for
+	ExcPayable             = "payable_mismatch"     // the ERP's payment against its AP invoices
+	ExcReopened            = "reopened"             // a matched document cancelled, amended or returned
+	ExcUnbalanced          = "control_unbalanced"   // a day's control totals do not add up
+	ExcDuplicateDocument   = "duplicate_document"   // cleaning flagged a document as another's copy under a new id
+	ExcReviewRefused       = "review_refused"       // a review decision that no longer fits its match
+	ExcOverpayment         = "overpayment"          // a customer paid more than it owed: surplus or paid_twice
+	ExcAmountDifference    = "amount_difference"    // a quoted invoice paid short beyond the fee tolerance
 )
 
 // Exception statuses.
@@ -170,6 +171,7 @@ type Reconciler struct {
 	lines         map[string]*lineState      // bank lines by company/source/id, for control totals
 	lineAges      ageQueue[string]           // the lines by booking day, for forgetting them
 	waiting       map[string]Line            // credit lines the engine holds until their document arrives
+	debits        aged[string]               // unmatched debit lines by booking day, until unmatched_days have passed
 	byMatch       map[string]string          // current match id -> bank line, for decisions
 	fees          map[string][]Exception     // exceptions of a line's current match (fee, surplus, short paid), to resolve on a reversal
 	totals        map[totalKey]*ControlTotal // by currency and booking day
@@ -433,6 +435,32 @@ func statusOf(r *record.Record) string {
 
 func (rc *Reconciler) full(source, id string) string { return rc.company + "/" + source + "/" + id }
 
+// unidentifiedPayments raises an exception for every debit line booked
+// before cutoff that is still unmatched: money left the account and no
+// payment or claim in the books accounts for it (DESIGN: unmatched past a
+// configured age). A line a person decided on since, or forgotten, is
+// passed over.
+func (rc *Reconciler) unidentifiedPayments(cutoff record.Date, at time.Time, out *Output) {
+	for len(rc.debits) > 0 && rc.debits[0].day < cutoff {
+		full := rc.debits.pop().key
+		st := rc.lines[full]
+		if st == nil || st.outcome != Unmatched {
+			continue
+		}
+		l := st.line
+		reason := "unknown_payee"
+		step := fmt.Sprintf("find who authorised the payment of %s %s on %s and book it in the ERP", l.Amount, l.Amount.Currency, l.Date)
+		if l.PayerKey == "" && l.PayerAccount == "" {
+			// No counterparty: the bank's own fee or charge, which the
+			// ERP has not booked.
+			reason = "bank_charge"
+			step = fmt.Sprintf("book the bank's own charge of %s %s on %s, or ask the bank what it is", l.Amount, l.Amount.Currency, l.Date)
+		}
+		rc.raise(out, Exception{Type: ExcUnidentifiedPayment, Reason: reason, SubjectKind: record.KindBankTxn, Subject: full, Amount: l.Amount,
+			Criteria: []Criterion{{"matched", false, fmt.Sprintf("no payment or claim matched it in %d days", rc.set.UnmatchedDays)}}, NextStep: step}, at)
+	}
+}
+
 func (rc *Reconciler) item(out *Output, it OpenItem, status string, at time.Time) {
 	out.Items = append(out.Items, ItemState{OpenItem: it, Company: rc.company, Status: status, At: at})
 }
@@ -467,8 +495,11 @@ func (rc *Reconciler) bankLine(r *record.Record, b *record.BankTxn, out *Output)
 		}
 	}
 	m := rc.engine.MatchLine(l)
-	if m.Outcome == Unmatched && b.Direction == "credit" {
+	switch {
+	case m.Outcome == Unmatched && b.Direction == "credit":
 		rc.waiting[full] = l // the engine holds it too, and hands it back matched or expired
+	case m.Outcome == Unmatched && b.Direction == "debit":
+		rc.debits.push(agedKey[string]{b.BookingDate, full})
 	}
 	rc.lineResult(m, l, r.EventTime, out)
 }
@@ -770,6 +801,7 @@ func (rc *Reconciler) endOfDay(d record.Date, at time.Time, out *Output) {
 		rc.raise(out, Exception{Type: ExcUnidentifiedReceipt, SubjectKind: record.KindBankTxn, Subject: rc.full(l.Source, l.ID),
 			Amount: l.Amount, NextStep: fmt.Sprintf("ask the payer for a remittance advice for %s %s received %s", l.Amount, l.Amount.Currency, l.Date)}, at)
 	}
+	rc.unidentifiedPayments(d-record.Date(rc.set.UnmatchedDays)+1, at, out)
 	items, checked := rc.o2c.OverdueChanges(d)
 	for _, it := range items {
 		if old, ok := rc.overdue[it.Invoice]; ok && old.Type == it.Type && old.Amount == it.Residual {
@@ -1114,7 +1146,7 @@ func pastTense(action string) string {
 // tools that filter by it: a filter word that is none of them is a
 // mistake, not an empty list.
 var ExceptionTypes = []string{ExcUnpaidOverdue, ExcUnderpaidOverdue, ExcDuplicatePayment, ExcThreeWayMismatch,
-	ExcApprovalBreach, ExcFeeDeducted, ExcUnidentifiedReceipt, ExcPayable, ExcReopened, ExcUnbalanced,
+	ExcApprovalBreach, ExcFeeDeducted, ExcUnidentifiedReceipt, ExcUnidentifiedPayment, ExcPayable, ExcReopened, ExcUnbalanced,
 	ExcDuplicateDocument, ExcReviewRefused, ExcOverpayment, ExcAmountDifference}
 
 // LineOutcomes are every outcome a bank line's match row can carry: the

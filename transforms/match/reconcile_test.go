@@ -824,3 +824,48 @@ func TestThreeWayMismatchResolvedWhenCured(t *testing.T) {
 		t.Errorf("the rest received: quantity mismatch %q, want resolved", status["quantity"])
 	}
 }
+
+// TestUnidentifiedPayments: a debit line nothing in the books accounts for
+// becomes an unidentified_payment once unmatched_days have passed, with a
+// next step that fits it (a payee to ask about, or the bank's own charge);
+// a debit the ERP's payment accounts for does not.
+func TestUnidentifiedPayments(t *testing.T) {
+	rc := newSH01(t)
+	day := record.MakeDate(2025, 4, 1).Time()
+	var out Output
+	raised := map[string]Exception{}
+	add := func(r *record.Record) {
+		out.Reset()
+		rc.Add(r, &out)
+		for _, x := range out.Exceptions {
+			if x.Type == ExcUnidentifiedPayment {
+				raised[x.Subject] = x
+			}
+		}
+	}
+	debit := func(id string, on time.Time, minor int64, payee string) *record.Record {
+		return &record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: id, Version: 1, EventTime: on},
+			Body: &record.BankTxn{Direction: "debit", BookingDate: record.DateOf(on), Amount: record.Money{Minor: minor, Currency: cny},
+				Counterparty: record.Party{Name: payee}, Remittance: "transfer"}}
+	}
+	add(paymentRecord("PAY-1", "Acme Supplies", record.Money{Minor: 450000, Currency: cny}, 1, "executed", day))
+	add(debit("D1", day.Add(time.Hour), 450000, "Acme Supplies"))   // the ERP's payment
+	add(debit("D2", day.Add(2*time.Hour), 9900000, "Unknown Ltd"))  // nobody booked it
+	add(debit("D3", day.Add(3*time.Hour), 3000, ""))                // the bank's account fee
+	add(debit("D4", day.Add(10*24*time.Hour), 5000000, "Later Co")) // not old enough yet
+	if len(raised) != 0 {
+		t.Fatalf("raised before unmatched_days passed: %v", raised)
+	}
+	// Days end as records of later days come: the day 16 days on closes.
+	add(debit("D5", day.Add(16*24*time.Hour), 100, "Someone"))
+	add(debit("D6", day.Add(17*24*time.Hour), 100, "Someone"))
+	if len(raised) != 2 {
+		t.Fatalf("raised for %d lines, want D2 and D3: %v", len(raised), raised)
+	}
+	if x := raised["SH01/bank/D2"]; x.Amount.Minor != 9900000 || x.Reason != "unknown_payee" || !strings.Contains(x.NextStep, "who authorised") {
+		t.Errorf("D2: %+v", x)
+	}
+	if x := raised["SH01/bank/D3"]; x.Reason != "bank_charge" || !strings.Contains(x.NextStep, "bank's own charge") {
+		t.Errorf("D3: %+v", x)
+	}
+}
