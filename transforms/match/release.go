@@ -209,7 +209,13 @@ func (s *Stage) release(l *lane) {
 	held := q.sorted
 	n := len(held)
 	if !l.all {
-		n = sort.Search(len(held), func(i int) bool { return held[i].EventTime.After(l.wm) })
+		// Held times are whole seconds (matchTime). Every partition has
+		// passed the watermark, but each may still bring records of the
+		// watermark's own second (of 10:00:00 when it stands at 10:00:00,
+		// or at 10:00:00.3): those must be ordered together with the ones
+		// held, live as in a rebuild, which sees them all at once. So a
+		// second goes once the watermark has left it.
+		n = sort.Search(len(held), func(i int) bool { return held[i].EventTime.Add(time.Second).After(l.wm) })
 	}
 	due := l.serial && len(s.pending[l.company]) > 0
 	for i := 0; i < n; i++ {

@@ -98,7 +98,8 @@ func TestStageWaitsForEveryTopic(t *testing.T) {
 		t.Fatalf("matched before the invoices topic brought anything: %d rows", len(b1.Rows))
 	}
 	// The invoices arrive; the watermark is now the invoices' newest (day 5):
-	// both invoices open, no line is past it yet.
+	// INV-1 opens, INV-2 waits (more records of its second may come), and
+	// no line is past it yet.
 	b2 := stageBatch(false, topicRec{"inv", arInvoice("INV-1", 100000, day)}, topicRec{"inv", arInvoice("INV-2", 50000, day.AddDate(0, 0, 5))})
 	if err := s.Process(ctx, b2); err != nil {
 		t.Fatal(err)
@@ -106,26 +107,31 @@ func TestStageWaitsForEveryTopic(t *testing.T) {
 	if n := rowsOf(b2, MatchesTable); n != 0 {
 		t.Fatalf("%d lines matched while the invoices topic is at day 5", n)
 	}
-	if n := rowsOf(b2, OpenItemsTable); n != 2 {
-		t.Fatalf("%d open-item rows, want the 2 invoices", n)
+	if n := rowsOf(b2, OpenItemsTable); n != 1 {
+		t.Fatalf("%d open-item rows, want INV-1's", n)
 	}
-	// The invoices topic reaches its end: it holds nothing back any more.
+	// The invoices topic reaches its end: it holds nothing back any more,
+	// and the bank topic (day 25) decides: L1 goes, L2 of day 25 waits.
 	b3 := stageBatch(true, topicRec{"inv", arInvoice("INV-3", 70000, day.AddDate(0, 0, 6))})
 	if err := s.Process(ctx, b3); err != nil {
 		t.Fatal(err)
 	}
-	if n := rowsOf(b3, MatchesTable); n != 2 {
-		t.Fatalf("%d lines matched once every topic passed them, want 2", n)
+	if n := rowsOf(b3, MatchesTable); n != 1 {
+		t.Fatalf("%d lines matched once every topic passed them, want L1", n)
 	}
 	for _, v := range tableRows(b3, MatchesTable) {
-		if v[8] != string(Confirmed) {
+		if v[1] != "SH01/bank/L1" || v[8] != string(Confirmed) {
 			t.Errorf("line %v: %v", v[1], v[8])
 		}
 	}
-	// The final batch closes the day: control totals and an overdue-free end.
+	// The final batch lets L2 go and closes the day: control totals and an
+	// overdue-free end.
 	fin := &pipeline.Batch{Final: true}
 	if err := s.Process(ctx, fin); err != nil {
 		t.Fatal(err)
+	}
+	if got := tableRows(fin, MatchesTable); len(got) != 1 || got[0][1] != "SH01/bank/L2" || got[0][8] != string(Confirmed) {
+		t.Errorf("the final batch's lines: %v, want L2 confirmed", got)
 	}
 	if rowsOf(fin, TotalsTable) == 0 {
 		t.Error("the final batch reported no control totals")
@@ -185,7 +191,9 @@ func TestStageWaitingLinesGauge(t *testing.T) {
 	// two days after it.
 	inv := arInvoice("INV-9", 90000, day.AddDate(0, 0, 2))
 	inv.Body.(*record.Invoice).IssueDate = record.DateOf(day) - 1
-	b2 := stageBatch(true, topicRec{"inv", inv})
+	// The invoices topic ends with it, and the bank topic moves on to day 3:
+	// day 2 (INV-9, L2) is behind the watermark.
+	b2 := partBatch(partRec{"inv", 0, inv, true}, partRec{"bank", 0, creditLine("L3", "", 1, day.AddDate(0, 0, 3)), false})
 	if err := s.Process(ctx, b2); err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +219,8 @@ func TestStageVersionsNeverGoBack(t *testing.T) {
 	s, _ := NewStage(StageOptions{Topics: []string{"inv"}})
 	ctx := context.Background()
 	day := record.MakeDate(2025, 3, 1).Time()
-	b1 := stageBatch(false, topicRec{"inv", arInvoice("INV-1", 100, day.AddDate(0, 0, 9))})
+	// INV-2 moves the watermark past INV-1's second.
+	b1 := stageBatch(false, topicRec{"inv", arInvoice("INV-1", 100, day.AddDate(0, 0, 9))}, topicRec{"inv", arInvoice("INV-2", 100, day.AddDate(0, 0, 10))})
 	s.Process(ctx, b1)
 	b2 := stageBatch(false, topicRec{"inv", arInvoice("INV-0", 100, day)})
 	s.Process(ctx, b2)
@@ -585,15 +594,17 @@ func TestStageWaitsForEveryPartitionOfACompany(t *testing.T) {
 	}
 	ctx := context.Background()
 	day := record.MakeDate(2025, 3, 1).Time()
-	// Partition 1 brings INV-2 first; partition 0 brings INV-1 and a line
-	// paying both, and its topics are at days 30 and 25: partition 0 alone
-	// would let everything through day 25 go.
+	// Partition 1 brings INV-2 (and INV-4 a day later) first; partition 0
+	// brings INV-1 and a line paying both, and its topics are at days 30
+	// and 26: partition 0 alone would let everything before day 26 go.
 	b1 := partBatch(
 		partRec{"inv", 1, arInvoice("INV-2", 50000, day.AddDate(0, 0, 5)), false},
+		partRec{"inv", 1, arInvoice("INV-4", 333300, day.AddDate(0, 0, 6)), false},
 		partRec{"inv", 0, arInvoice("INV-1", 100000, day), false},
 		partRec{"inv", 0, arInvoice("INV-9", 10000, day.AddDate(0, 0, 30)), false},
 		partRec{"bank", 0, creditLine("L1", "INV-1 INV-2", 150000, day.AddDate(0, 0, 20)), false},
 		partRec{"bank", 0, creditLine("L9", "", 1000, day.AddDate(0, 0, 25)), false},
+		partRec{"bank", 0, creditLine("L26", "", 1000, day.AddDate(0, 0, 26)), false},
 	)
 	if err := s.Process(ctx, b1); err != nil {
 		t.Fatal(err)
@@ -605,8 +616,8 @@ func TestStageWaitsForEveryPartitionOfACompany(t *testing.T) {
 		t.Errorf("split companies gauge %v, want 1", g)
 	}
 	// Partition 1's bank topic is empty and read to its end: partition 1's
-	// watermark is its invoices' newest, day 5. The invoices go; the line
-	// of day 20 still waits.
+	// watermark is its invoices' newest, day 6. INV-1 and INV-2 go; the
+	// line of day 20 still waits.
 	b2 := partBatch(partRec{"bank", 1, creditLine("X1", "", 1, day.AddDate(0, 0, 4)), true})
 	b2.Items[0].Rec.Company = "BJ02" // another company's line ends partition 1's bank topic
 	if err := s.Process(ctx, b2); err != nil {
@@ -619,7 +630,7 @@ func TestStageWaitsForEveryPartitionOfACompany(t *testing.T) {
 		t.Fatalf("open-item rows %v, want INV-1 and INV-2", got)
 	}
 	// Partition 1 is read to its end: it holds nothing back, and partition
-	// 0 (day 25) decides. L1 pays both invoices and L9 goes unmatched; INV-9
+	// 0 (day 26) decides. L1 pays both invoices and L9 goes unmatched; INV-9
 	// (day 30) still waits, which it would not behind partition 1 alone.
 	b3 := partBatch(partRec{"inv", 1, arInvoice("INV-3", 70000, day.AddDate(0, 0, 22)), true})
 	if err := s.Process(ctx, b3); err != nil {
@@ -885,5 +896,36 @@ func TestStageSubSecondTimesMatchAsRebuilt(t *testing.T) {
 	stored := run(at, at)
 	if !maps.Equal(live, stored) {
 		t.Errorf("live %v, from stored times %v", live, stored)
+	}
+	// The same across batches: L9 and the invoice in one, L10 of the same
+	// second in the next. L9's second must not be released before L10
+	// could come.
+	twoBatches := func(l9, l10 time.Time) map[string]string {
+		s, err := NewStage(StageOptions{Topics: []string{"inv", "bank"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b1 := partBatch(partRec{"inv", 0, arInvoice("INV-1", 100000, day), true},
+			partRec{"bank", 0, creditLine("L9", "", 100000, l9), false})
+		b2 := partBatch(partRec{"bank", 0, creditLine("L10", "", 100000, l10), true})
+		b2.Messages[0].Offset = 1
+		b2.Final = true
+		out := map[string]string{}
+		for _, b := range []*pipeline.Batch{b1, b2} {
+			if err := s.Process(context.Background(), b); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range tableRows(b, MatchesTable) {
+				out[v[1].(string)] = fmt.Sprint(v[8], "@", v[len(v)-1])
+			}
+		}
+		return out
+	}
+	// A rebuild reads them all at once (stored, above); live, in two
+	// batches, with fractions of the second or without, must agree.
+	for _, c := range []struct{ l9, l10 time.Duration }{{0, 0}, {300 * time.Millisecond, 700 * time.Millisecond}} {
+		if live := twoBatches(at.Add(c.l9), at.Add(c.l10)); !maps.Equal(live, stored) {
+			t.Errorf("across batches (L9 at +%v, L10 at +%v): live %v, rebuilt %v", c.l9, c.l10, live, stored)
+		}
 	}
 }
