@@ -298,6 +298,18 @@ func (e *Engine) decide(book *Book, l Line, m Match, cands []candidate) Match {
 	}
 	switch {
 	case best.score >= e.cfg.Confirm && !best.proposal:
+		// Every part must settle, or none: a part the book refuses (more
+		// than is open, another currency) means the candidate was built
+		// wrong, and settling the others would move money no match shows.
+		// Checked first, so that such a match teaches no alias either.
+		for i, it := range best.items {
+			if !book.CanSettle(it, best.parts[i].Amount) {
+				m.Outcome = Review
+				m.Criteria = append(m.Criteria, Criterion{"settles", false, fmt.Sprintf("%s %s cannot take %s", it.Kind, it.ID, best.parts[i].Amount)})
+				m.ID = matchID(m)
+				return m
+			}
+		}
 		m.Outcome = Confirmed
 		if l.Direction == "credit" && best.rule == "reference" && len(best.items) > 0 && best.items[0].PartyKey != "" {
 			// Only where nothing is known yet: a mapping the ERP gave or a
@@ -308,17 +320,6 @@ func (e *Engine) decide(book *Book, l Line, m Match, cands []candidate) Match {
 					e.alias(l.Company, payer, party)
 					m.taught = append(m.taught, [2]string{payer, party})
 				}
-			}
-		}
-		// Every part must settle, or none: a part the book refuses (more
-		// than is open, another currency) means the candidate was built
-		// wrong, and settling the others would move money no match shows.
-		for i, it := range best.items {
-			if !book.CanSettle(it, best.parts[i].Amount) {
-				m.Outcome = Review
-				m.Criteria = append(m.Criteria, Criterion{"settles", false, fmt.Sprintf("%s %s cannot take %s", it.Kind, it.ID, best.parts[i].Amount)})
-				m.ID = matchID(m)
-				return m
 			}
 		}
 		for i, it := range best.items {

@@ -21,7 +21,7 @@ func TestForget(t *testing.T) {
 	tw := NewThreeWay(DefaultThreeWayTolerance())
 	tw.Add(rec("PO-1", 1, &record.PurchaseOrder{Number: "PO-1", Status: "open"}))
 	tw.Add(rec("PO-2", 25, &record.PurchaseOrder{Number: "PO-2", Status: "open"}))
-	if n := tw.Forget(cutoff); n != 1 || len(tw.orders) != 1 {
+	if n := tw.Forget(cutoff, nil); n != 1 || len(tw.orders) != 1 {
 		t.Errorf("three-way: forgot %d, kept %d orders", n, len(tw.orders))
 	}
 

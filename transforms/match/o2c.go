@@ -198,6 +198,21 @@ func (o *OrderToCash) add(r *record.Record) *Chain {
 			o.invoices[full] = st
 		} else if st.version > r.Version {
 			return nil
+		} else if k := chainOf(full, b.OrderRef); k != st.chain {
+			// A new version names another order (or its first one, the
+			// invoice having billed none): it leaves the chain it was on.
+			if old := o.chains[st.chain]; old != nil {
+				old.Invoices = slices.DeleteFunc(old.Invoices, func(id string) bool { return id == full })
+				if strings.HasPrefix(old.key, soloPrefix) {
+					// The invoice's own chain, empty now: nothing to keep.
+					delete(o.chains, old.key)
+					o.ages.unpark(old.key)
+				} else {
+					o.changed[old.key] = true
+					o.settle(old)
+				}
+			}
+			st.chain = k
 		}
 		c := o.chains[st.chain]
 		if c == nil {

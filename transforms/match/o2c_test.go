@@ -370,3 +370,29 @@ func TestOrderToCashCurrencies(t *testing.T) {
 		t.Errorf("overdue: %+v, want INV-9's 500.00 unpaid", items)
 	}
 }
+
+// TestOrderToCashInvoiceNamesItsOrderLater: an invoice first sent without
+// its order, then again naming it, joins the order's chain and leaves the
+// one it had alone; paid, it makes the order paid.
+func TestOrderToCashInvoiceNamesItsOrderLater(t *testing.T) {
+	o := NewOrderToCash()
+	day := record.MakeDate(2025, 3, 1)
+	inv := func(version uint64, ref string) *record.Record {
+		return &record.Record{Envelope: record.Envelope{Company: "SH01", Source: "erp", ID: "INV-7", Version: version, EventTime: day.Time()},
+			Body: &record.Invoice{Number: "INV-7", Direction: "AR", OrderRef: ref, IssueDate: day, DueDate: day + 30,
+				Total: record.Money{Minor: 80000, Currency: cny}, Status: "open"}}
+	}
+	o.Add(&record.Record{Envelope: record.Envelope{Company: "SH01", Source: "shop", ID: "SO-7", Version: 1, EventTime: day.Time()},
+		Body: &record.SalesOrder{Number: "SO-7", OrderDate: day, Status: "open"}})
+	o.Add(inv(1, ""))
+	c := o.Add(inv(2, "SO-7"))
+	if c == nil || c.Number != "SO-7" || len(c.Invoices) != 1 {
+		t.Fatalf("after version 2 names SO-7: %+v", c)
+	}
+	if n := len(o.chains); n != 1 {
+		t.Errorf("%d chains, want SO-7's alone (the invoice's own went empty)", n)
+	}
+	if c := o.Settled("m1", "SH01/erp/INV-7", record.Money{Minor: 80000, Currency: cny}, day+5); c == nil || c.Status != "paid" {
+		t.Errorf("SO-7 after INV-7 was paid: %+v", c)
+	}
+}

@@ -267,6 +267,11 @@ func (rc *Reconciler) Add(r *record.Record, out *Output) {
 			break
 		}
 		rc.threeWay(rc.three.Add(r), b.Total, at, out)
+		if b.Status == "cancelled" {
+			// The check leaves withdrawn invoices out: a mismatch it
+			// raised on this one is over.
+			rc.settlePending(out, threeWayKey(rc.full(r.Source, r.ID)), "none: the supplier invoice was withdrawn", at)
+		}
 		rc.payable(r, b.Total, at, out)
 	case *record.Payment:
 		if b.Direction != "out" {
@@ -877,7 +882,8 @@ func (rc *Reconciler) endOfDay(d record.Date, at time.Time, out *Output) {
 	}
 	rc.forgetCleared(d)
 	rc.forgetKnown(cut)
-	rc.three.Forget(cut)
+	// A forgotten order's invoices' standing mismatches go with it.
+	rc.three.Forget(cut, func(invoice string) { delete(rc.pending, threeWayKey(invoice)) })
 	rc.appr.Forget(cut)
 	rc.pay.Forget(cut)
 	rc.o2c.Forget(cut)

@@ -869,3 +869,63 @@ func TestUnidentifiedPayments(t *testing.T) {
 		t.Errorf("D3: %+v", x)
 	}
 }
+
+// TestThreeWayMismatchOfAWithdrawnInvoice: the order is cancelled, its
+// supplier invoice raises a cancelled_order mismatch, and the supplier
+// withdraws the invoice as asked: the mismatch is over. A mismatch left
+// standing goes when its order is forgotten.
+func TestThreeWayMismatchOfAWithdrawnInvoice(t *testing.T) {
+	rc := newSH01(t)
+	day := record.MakeDate(2025, 4, 1).Time()
+	q := func(s string) record.Fixed { f, _ := record.ParseFixed(s); return f }
+	n := 0
+	rec := func(id string, version uint64, body record.Body) *record.Record {
+		n++
+		return &record.Record{Envelope: record.Envelope{Kind: body.Kind(), Company: "SH01", Source: "erp", ID: id, Version: version,
+			EventTime: day.Add(time.Duration(n) * time.Hour)}, Body: body}
+	}
+	ap := func(id, order string, version uint64, status string) *record.Record {
+		return rec(id, version, &record.Invoice{Number: id, Direction: "AP", Party: record.Party{ID: "S1"}, OrderRef: order, Status: status,
+			IssueDate: record.DateOf(day), DueDate: record.DateOf(day) + 30, Total: record.Money{Minor: 20000, Currency: cny},
+			Lines: []record.Line{{SKU: "BOLT", Quantity: q("100"), UnitPrice: q("2.00")}}})
+	}
+	po := func(id, status string) *record.Record {
+		return rec(id, 1, &record.PurchaseOrder{Number: id, Supplier: record.Party{ID: "S1"}, Status: status, OrderDate: record.DateOf(day),
+			Total: record.Money{Minor: 20000, Currency: cny}, Lines: []record.Line{{SKU: "BOLT", Quantity: q("100"), UnitPrice: q("2.00")}}})
+	}
+	var out Output
+	status := map[string]string{}
+	add := func(r *record.Record) {
+		out.Reset()
+		rc.Add(r, &out)
+		for _, x := range out.Exceptions {
+			if x.Type == ExcThreeWayMismatch {
+				status[x.Subject] = x.Status
+			}
+		}
+	}
+	add(po("PO-1", "cancelled"))
+	add(ap("AP-1", "PO-1", 1, "open"))
+	if status["SH01/erp/AP-1"] != StatusOpen {
+		t.Fatalf("AP-1 against a cancelled order: %v, want a mismatch open", status)
+	}
+	add(ap("AP-1", "PO-1", 2, "cancelled"))
+	if status["SH01/erp/AP-1"] != StatusResolved {
+		t.Errorf("AP-1 withdrawn: its mismatch %q, want resolved", status["SH01/erp/AP-1"])
+	}
+	// AP-2's mismatch stands until its order is forgotten, long after.
+	add(po("PO-2", "cancelled"))
+	add(ap("AP-2", "PO-2", 1, "open"))
+	if len(rc.pending[threeWayKey("SH01/erp/AP-2")]) != 1 {
+		t.Fatalf("AP-2's mismatch is not standing: %v", rc.pending)
+	}
+	later := day.AddDate(1, 2, 0)
+	for i := range 3 {
+		add(&record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: fmt.Sprint("LX", i), Version: 1,
+			EventTime: later.AddDate(0, 0, i)}, Body: &record.BankTxn{Direction: "credit", BookingDate: record.DateOf(later.AddDate(0, 0, i)),
+			Amount: record.Money{Minor: 1, Currency: cny}, Counterparty: record.Party{Name: "x"}}})
+	}
+	if _, ok := rc.pending[threeWayKey("SH01/erp/AP-2")]; ok {
+		t.Errorf("AP-2's standing mismatch kept after its order was forgotten")
+	}
+}

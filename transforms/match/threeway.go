@@ -274,10 +274,15 @@ func basisPoints[T ~int64](v T, bp int64) T {
 // date) and returns how many: a long-closed order's invoices are paid and
 // no longer checked, and without ageing the state would grow with the
 // history. An invoice naming a forgotten order later finds no order.
-func (t *ThreeWay) Forget(cutoff record.Date) int {
+func (t *ThreeWay) Forget(cutoff record.Date, gone func(invoice string)) int {
 	n := 0
 	for k, o := range t.orders {
 		if o.touched < cutoff {
+			if gone != nil {
+				for id := range o.invoices {
+					gone(id)
+				}
+			}
 			delete(t.orders, k)
 			n++
 		}
