@@ -208,9 +208,18 @@ func (d *Dedupe) seedLocked(r *record.Record) {
 	if len(d.cur) >= d.window {
 		return
 	}
+	d.remember(r)
+}
+
+// remember takes r as landed unless a newer version of it is known. Called
+// under mu.
+func (d *Dedupe) remember(r *record.Record) {
 	key := d.key(r)
 	if prev, ok := d.cur[key]; ok && prev.version > r.Version {
 		return
+	}
+	if prev, ok := d.old[key]; ok && prev.version > r.Version {
+		return // put in cur, it would hide the newer one
 	}
 	d.cur[key] = d.entryOf(r)
 }
@@ -232,9 +241,9 @@ func (d *Dedupe) OnAssignment(f PlacesFunc) { d.places = f }
 // takes them.
 type SeedFunc func(ctx context.Context, seed func(*record.Record)) error
 
-// ReseedOnAssignment makes the stage start each assignment generation after
-// the first from what f reads back (the job: ClickHouse, as at start), in
-// place of its own memory, once the batches before have landed. A rebalance
+// ReseedOnAssignment makes the stage add to its memory, at each assignment
+// generation after the first, what f reads back (the job: ClickHouse, as at
+// start), once the batches before have landed. A rebalance
 // can give this member companies another member landed records of since
 // this one started: without them a re-send of one of those was written
 // again, and a different record under a landed version replaced it
@@ -256,12 +265,11 @@ func (d *Dedupe) newGeneration(ctx context.Context, b *pipeline.Batch) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.generations++
-	// Every batch before has landed (Generation waited), so nothing in the
-	// memory is pending: it can be let go whole.
-	if d.reseed != nil && d.generations > 1 && len(d.byBatch) == 0 {
-		clear(d.cur)
-		d.old = nil
-		if err := d.reseed(ctx, d.seedLocked); err != nil {
+	// What this member knows stays (it may reach further back than the
+	// read does); what landed elsewhere is added, past the window if need
+	// be: the next turn of the window brings it back to size.
+	if d.reseed != nil && d.generations > 1 {
+		if err := d.reseed(ctx, d.remember); err != nil {
 			return fmt.Errorf("dedupe: read what landed lately: %w", err)
 		}
 	}

@@ -581,8 +581,7 @@ func TestDedupeReseedsAtEachLaterAssignment(t *testing.T) {
 				reseeds++
 				seed(landed("b", 1, "y1", 7)) // landed by the other member
 				seed(landed("c", 1, "z1", 8)) // likewise
-				seed(landed("a", 1, "x1", 0)) // landed by this one
-				return nil
+				return nil                    // a, which this one landed, is beyond the read
 			})
 		}
 		b0 := epoch(batch(0, rec{"a", 1, "x1"}), 1)
@@ -590,24 +589,24 @@ func TestDedupeReseedsAtEachLaterAssignment(t *testing.T) {
 			t.Fatal(err)
 		}
 		d.Acked(b0)
-		// Generation 2: another record under b's landed version, and c
-		// sent again as it was.
-		b1 := epoch(batch(1, rec{"b", 1, "y2"}, rec{"c", 1, "z1"}), 2)
+		// Generation 2: another record under b's landed version, and c and
+		// a sent again as they were.
+		b1 := epoch(batch(1, rec{"b", 1, "y2"}, rec{"c", 1, "z1"}, rec{"a", 1, "x1"}), 2)
 		if err := d.Process(context.Background(), b1); err != nil {
 			t.Fatal(err)
 		}
 		if !reseed {
-			// What the stage knew of its own: nothing of b or c.
-			if len(b1.Items) != 2 {
-				t.Fatalf("without a reseed: kept %v, want both", kept(b1))
+			// What the stage knew of its own: a, nothing of b or c.
+			if len(b1.Items) != 2 || len(b1.Duplicates) != 1 {
+				t.Fatalf("without a reseed: kept %v, %d duplicates; want b and c kept, a a duplicate", kept(b1), len(b1.Duplicates))
 			}
 			continue
 		}
 		if reseeds != 1 {
 			t.Errorf("%d reseeds, want 1: the first generation is seeded at start", reseeds)
 		}
-		if len(b1.Items) != 0 || len(b1.Duplicates) != 1 || len(b1.Dead) != 1 || b1.Dead[0].Reason != ReasonVersionConflict {
-			t.Errorf("kept %v, %d duplicates, %d dead letters: want c's re-send a duplicate and b's other content a version_conflict",
+		if len(b1.Items) != 0 || len(b1.Duplicates) != 2 || len(b1.Dead) != 1 || b1.Dead[0].Reason != ReasonVersionConflict {
+			t.Errorf("kept %v, %d duplicates, %d dead letters: want c's and a's re-sends duplicates (a from the stage's own memory) and b's other content a version_conflict",
 				kept(b1), len(b1.Duplicates), len(b1.Dead))
 		}
 	}
