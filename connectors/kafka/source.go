@@ -133,6 +133,9 @@ type Source struct {
 
 	cancel context.CancelFunc
 	done   chan struct{}
+	// lagDone is closed when the lag refresh has stopped (nil without
+	// metrics).
+	lagDone chan struct{}
 }
 
 // NewSource joins the group and starts reading in the background.
@@ -178,7 +181,11 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 			// the alert sees.
 			cfg.Metrics.AbortedTransactions.WithLabelValues(t)
 		}
-		go s.refreshLag(ctx)
+		s.lagDone = make(chan struct{})
+		go func() {
+			defer close(s.lagDone)
+			s.refreshLag(ctx)
+		}()
 	}
 	return s, nil
 }
@@ -614,11 +621,18 @@ func (s *Source) Commit(ctx context.Context, marks []pipeline.Mark) error {
 		return fmt.Errorf("commit offsets: %w", err)
 	}
 	if s.cfg.Metrics != nil {
-		for _, m := range marks {
-			if v, ok := s.hwm.Load(topicPartition{m.Topic, m.Partition}); ok && m.Epoch == epoch {
-				s.cfg.Metrics.SetLag(m.Topic, m.Partition, max(v.(*atomic.Int64).Load()-m.Next, 0))
+		// Under mu, and only while the generation is the one committed in:
+		// a rebalance meanwhile may have taken these partitions away, and
+		// their gauges with them (run).
+		s.mu.Lock()
+		if s.epoch.Load() == epoch {
+			for _, m := range marks {
+				if v, ok := s.hwm.Load(topicPartition{m.Topic, m.Partition}); ok && m.Epoch == epoch {
+					s.cfg.Metrics.SetLag(m.Topic, m.Partition, max(v.(*atomic.Int64).Load()-m.Next, 0))
+				}
 			}
 		}
+		s.mu.Unlock()
 	}
 	return nil
 }
@@ -854,5 +868,8 @@ func (s *Source) Close() error {
 	s.cancel()
 	err := s.group.Close()
 	<-s.done
+	if s.lagDone != nil {
+		<-s.lagDone
+	}
 	return err
 }
