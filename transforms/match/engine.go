@@ -153,8 +153,11 @@ type Engine struct {
 	// waiting holds, per company, credit lines that matched nothing, in
 	// arrival order: an invoice may arrive after the money that pays it.
 	waiting map[string][]waitingLine
-	groups  map[string]*payerGroups // of the waiting lines' payers, per company
-	alike   map[[2]string]bool      // payer and customer match keys: similar enough?
+	// debits holds, per company, debit lines that matched nothing: the
+	// ERP may book a payment or claim after the bank's debit for it.
+	debits map[string][]Line
+	groups map[string]*payerGroups // of the waiting lines' payers, per company
+	alike  map[[2]string]bool      // payer and customer match keys: similar enough?
 	// bookCo and book are the last book asked for: an engine mostly
 	// serves one company (its reconciler's), asked for its book several
 	// times a record.
@@ -177,7 +180,7 @@ func NewEngine(cfg Config, refPatterns []string) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: cfg, refs: f, books: map[string]*Book{}, aliases: map[string]map[string]string{}, waiting: map[string][]waitingLine{}, groups: map[string]*payerGroups{}, alike: map[[2]string]bool{},
+	return &Engine{cfg: cfg, refs: f, books: map[string]*Book{}, aliases: map[string]map[string]string{}, waiting: map[string][]waitingLine{}, debits: map[string][]Line{}, groups: map[string]*payerGroups{}, alike: map[[2]string]bool{},
 		rejected: map[string]map[itemKey]bool{}}, nil
 }
 
@@ -248,8 +251,12 @@ func (e *Engine) MatchLine(l Line) (m Match) {
 		return m
 	}
 	m = e.decide(book, l, m, cands)
-	if m.Outcome == Unmatched && l.Direction == "credit" {
+	switch {
+	case m.Outcome != Unmatched:
+	case l.Direction == "credit":
 		e.waiting[l.Company] = append(e.waiting[l.Company], e.newWaitingLine(l))
+	case l.Direction == "debit":
+		e.debits[l.Company] = append(e.debits[l.Company], l)
 	}
 	return m
 }

@@ -170,8 +170,7 @@ type Reconciler struct {
 	ages          ageQueue[itemKey]          // known documents by touched, for forgetKnown
 	lines         map[string]*lineState      // bank lines by company/source/id, for control totals
 	lineAges      ageQueue[string]           // the lines by booking day, for forgetting them
-	waiting       map[string]Line            // credit lines the engine holds until their document arrives
-	debits        aged[string]               // unmatched debit lines by booking day, until unmatched_days have passed
+	waiting       map[string]Line            // lines the engine holds until their document arrives
 	byMatch       map[string]string          // current match id -> bank line, for decisions
 	fees          map[string][]Exception     // exceptions of a line's current match (fee, surplus, short paid), to resolve on a reversal
 	totals        map[totalKey]*ControlTotal // by currency and booking day
@@ -441,18 +440,16 @@ func statusOf(r *record.Record) string {
 func (rc *Reconciler) full(source, id string) string { return rc.company + "/" + source + "/" + id }
 
 // unidentifiedPayments raises an exception for every debit line booked
-// before cutoff that is still unmatched: money left the account and no
-// payment or claim in the books accounts for it (DESIGN: unmatched past a
-// configured age). A line a person decided on since, or forgotten, is
-// passed over.
+// before cutoff that is still unmatched, and stops waiting for it: money
+// left the account and no payment or claim in the books accounts for it
+// (DESIGN: unmatched past a configured age).
 func (rc *Reconciler) unidentifiedPayments(cutoff record.Date, at time.Time, out *Output) {
-	for len(rc.debits) > 0 && rc.debits[0].day < cutoff {
-		full := rc.debits.pop().key
-		st := rc.lines[full]
-		if st == nil || st.outcome != Unmatched {
+	for _, l := range rc.engine.ExpireDebits(rc.company, cutoff) {
+		full := rc.full(l.Source, l.ID)
+		delete(rc.waiting, full)
+		if st := rc.lines[full]; st == nil || st.outcome != Unmatched {
 			continue
 		}
-		l := st.line
 		reason := "unknown_payee"
 		step := fmt.Sprintf("find who authorised the payment of %s %s on %s and book it in the ERP", l.Amount, l.Amount.Currency, l.Date)
 		if l.PayerKey == "" && l.PayerAccount == "" {
@@ -500,11 +497,8 @@ func (rc *Reconciler) bankLine(r *record.Record, b *record.BankTxn, out *Output)
 		}
 	}
 	m := rc.engine.MatchLine(l)
-	switch {
-	case m.Outcome == Unmatched && b.Direction == "credit":
+	if m.Outcome == Unmatched {
 		rc.waiting[full] = l // the engine holds it too, and hands it back matched or expired
-	case m.Outcome == Unmatched && b.Direction == "debit":
-		rc.debits.push(agedKey[string]{b.BookingDate, full})
 	}
 	rc.lineResult(m, l, r.EventTime, out)
 }
@@ -1074,7 +1068,7 @@ func (rc *Reconciler) Decide(d Decision, out *Output) error {
 		}
 		delete(rc.waiting, line)
 		m := rc.engine.MatchLine(st.line)
-		if m.Outcome == Unmatched && st.line.Direction == "credit" {
+		if m.Outcome == Unmatched {
 			rc.waiting[line] = st.line
 		}
 		m.Criteria = append(slices.Clip(m.Criteria), Criterion{"review", false, fmt.Sprintf("%s %s by %s", cur.ID, pastTense(d.Action), d.By)})

@@ -929,3 +929,48 @@ func TestThreeWayMismatchOfAWithdrawnInvoice(t *testing.T) {
 		t.Errorf("AP-2's standing mismatch kept after its order was forgotten")
 	}
 }
+
+// TestDebitWaitsForItsPayment: the ERP books a payment after the bank's
+// debit for it. The debit line waits, matches once the payment comes,
+// and is no unidentified payment.
+func TestDebitWaitsForItsPayment(t *testing.T) {
+	rc := newSH01(t)
+	day := record.MakeDate(2025, 4, 1).Time()
+	var out Output
+	outcome := map[string]Outcome{}
+	var raised []Exception
+	add := func(r *record.Record) {
+		out.Reset()
+		rc.Add(r, &out)
+		for _, l := range out.Lines {
+			outcome[l.Match.Line] = l.Match.Outcome
+		}
+		for _, x := range out.Exceptions {
+			if x.Type == ExcUnidentifiedPayment {
+				raised = append(raised, x)
+			}
+		}
+	}
+	debit := func(id string, on time.Time, minor int64, payee, remit string) *record.Record {
+		return &record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: id, Version: 1, EventTime: on},
+			Body: &record.BankTxn{Direction: "debit", BookingDate: record.DateOf(on), Amount: record.Money{Minor: minor, Currency: cny},
+				Counterparty: record.Party{Name: payee}, Remittance: remit}}
+	}
+	add(debit("D1", day, 70000, "Late Payee Co", "supplier payment"))
+	add(debit("D2", day.Add(time.Hour), 41000, "Other Co", "PAY-9"))
+	if outcome["SH01/bank/D1"] != Unmatched || outcome["SH01/bank/D2"] != Unmatched {
+		t.Fatalf("before their payments: %v", outcome)
+	}
+	// The ERP books them a day later: by payee and amount, and by the
+	// number D2 quotes.
+	add(paymentRecord("PAY-7", "Late Payee Co", record.Money{Minor: 70000, Currency: cny}, 1, "executed", day.Add(24*time.Hour)))
+	add(paymentRecord("PAY-9", "Other Co", record.Money{Minor: 41000, Currency: cny}, 1, "executed", day.Add(25*time.Hour)))
+	if outcome["SH01/bank/D1"] != Confirmed || outcome["SH01/bank/D2"] != Confirmed {
+		t.Errorf("once the payments came: %v, want both confirmed", outcome)
+	}
+	add(debit("D3", day.Add(16*24*time.Hour), 5, "x", ""))
+	add(debit("D4", day.Add(17*24*time.Hour), 5, "x", ""))
+	if len(raised) != 0 {
+		t.Errorf("matched debits raised %v", raised)
+	}
+}

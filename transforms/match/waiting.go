@@ -12,6 +12,9 @@ import (
 // those lines that are no longer unmatched; the others keep waiting.
 func (e *Engine) PutItem(company string, it OpenItem) []Match {
 	e.Book(company).Put(it)
+	if outgoing(&it, it.Open.Currency) {
+		return e.retryDebits(company, &it)
+	}
 	lines := e.waiting[company]
 	if len(lines) == 0 {
 		return nil
@@ -35,6 +38,52 @@ func (e *Engine) PutItem(company string, it OpenItem) []Match {
 		}
 	}
 	return out
+}
+
+// retryDebits tries again the debit lines that matched nothing and could
+// be paying it, an outgoing payment or claim just put: they quote its
+// number, or pay exactly its amount to a payee named like its party.
+func (e *Engine) retryDebits(company string, it *OpenItem) []Match {
+	lines := e.debits[company]
+	var retry []Line
+	keep := lines[:0]
+	for _, l := range lines {
+		could := l.Amount.Currency == it.Open.Currency &&
+			(slices.Contains(e.refs.Find(l.Remittance), it.Number) ||
+				l.Amount.Minor == it.Open.Minor && l.PayerKey != "" && it.PartyKey != "" && similarity(l.PayerKey, it.PartyKey) >= nameSimilarity)
+		if could {
+			retry = append(retry, l)
+		} else {
+			keep = append(keep, l)
+		}
+	}
+	clear(lines[len(keep):])
+	e.debits[company] = keep
+	var out []Match
+	for _, l := range retry {
+		// MatchLine puts a line that is still unmatched back to wait.
+		if m := e.MatchLine(l); m.Outcome != Unmatched {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// ExpireDebits stops waiting for the company's debit lines booked before
+// cutoff and returns them, oldest first.
+func (e *Engine) ExpireDebits(company string, cutoff record.Date) []Line {
+	var old []Line
+	keep := e.debits[company][:0]
+	for _, l := range e.debits[company] {
+		if l.Date < cutoff {
+			old = append(old, l)
+		} else {
+			keep = append(keep, l)
+		}
+	}
+	clear(e.debits[company][len(keep):])
+	e.debits[company] = keep
+	return old
 }
 
 // waitingLine is a credit line waiting for its document, with the
@@ -205,5 +254,8 @@ func (e *Engine) Hold(l Line) {
 func (e *Engine) Unwait(company, line string) {
 	e.waiting[company] = slices.DeleteFunc(e.waiting[company], func(w waitingLine) bool {
 		return w.Company+"/"+w.Source+"/"+w.ID == line
+	})
+	e.debits[company] = slices.DeleteFunc(e.debits[company], func(l Line) bool {
+		return l.Company+"/"+l.Source+"/"+l.ID == line
 	})
 }
