@@ -48,6 +48,14 @@ func Recent(ctx context.Context, conn driver.Conn, since time.Time, limit int, f
 		if !ok {
 			continue
 		}
+		// Every column named, the same in every branch: UNION ALL takes
+		// the first branch's names, and repeated unnamed '' columns can
+		// collapse into one.
+		named := strings.Split(cols, ", ")
+		for i, c := range named {
+			named[i] = fmt.Sprintf("%s AS c%d", c, i)
+		}
+		cols = strings.Join(named, ", ")
 		branches = append(branches, fmt.Sprintf(`SELECT toUInt8(%[6]d) AS kind, company, source, id, version, %[1]s, first_time, first_offset FROM (
 			SELECT * FROM %[2]s FINAL WHERE ingest_time >= toDateTime('%[3]s', 'UTC')
 			ORDER BY ingest_time DESC LIMIT %[4]d BY company
