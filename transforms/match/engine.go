@@ -154,8 +154,8 @@ type Engine struct {
 	// arrival order: an invoice may arrive after the money that pays it.
 	waiting map[string][]waitingLine
 	// debits holds, per company, debit lines that matched nothing: the
-	// ERP may book a payment or claim after the bank's debit for it.
-	debits map[string][]Line
+	// ERP may book a payment after the bank's debit for it.
+	debits map[string][]waitingDebit
 	groups map[string]*payerGroups // of the waiting lines' payers, per company
 	alike  map[[2]string]bool      // payer and customer match keys: similar enough?
 	// bookCo and book are the last book asked for: an engine mostly
@@ -180,7 +180,7 @@ func NewEngine(cfg Config, refPatterns []string) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{cfg: cfg, refs: f, books: map[string]*Book{}, aliases: map[string]map[string]string{}, waiting: map[string][]waitingLine{}, debits: map[string][]Line{}, groups: map[string]*payerGroups{}, alike: map[[2]string]bool{},
+	return &Engine{cfg: cfg, refs: f, books: map[string]*Book{}, aliases: map[string]map[string]string{}, waiting: map[string][]waitingLine{}, debits: map[string][]waitingDebit{}, groups: map[string]*payerGroups{}, alike: map[[2]string]bool{},
 		rejected: map[string]map[itemKey]bool{}}, nil
 }
 
@@ -256,7 +256,7 @@ func (e *Engine) MatchLine(l Line) (m Match) {
 	case l.Direction == "credit":
 		e.waiting[l.Company] = append(e.waiting[l.Company], e.newWaitingLine(l))
 	case l.Direction == "debit":
-		e.debits[l.Company] = append(e.debits[l.Company], l)
+		e.debits[l.Company] = append(e.debits[l.Company], waitingDebit{Line: l, refs: e.refs.Find(l.Remittance)})
 	}
 	return m
 }

@@ -201,10 +201,13 @@ func (o *OrderToCash) add(r *record.Record) *Chain {
 		} else if k := chainOf(full, b.OrderRef); k != st.chain {
 			// A new version names another order (or its first one, the
 			// invoice having billed none): it leaves the chain it was on.
+			var paid record.Date // what the invoice brought in, when it leaves a chain of its own
 			if old := o.chains[st.chain]; old != nil {
 				old.Invoices = slices.DeleteFunc(old.Invoices, func(id string) bool { return id == full })
-				if strings.HasPrefix(old.key, soloPrefix) {
-					// The invoice's own chain, empty now: nothing to keep.
+				if len(old.Invoices) == 0 && old.Order == "" && len(old.Shipments) == 0 {
+					// Its own chain, or one of a mistyped order nothing
+					// else names: empty now, nothing to keep.
+					paid = old.lastMoney
 					delete(o.chains, old.key)
 					o.ages.unpark(old.key)
 				} else {
@@ -213,6 +216,11 @@ func (o *OrderToCash) add(r *record.Record) *Chain {
 				}
 			}
 			st.chain = k
+			c := o.chains[k]
+			if c == nil {
+				c = o.chain(k)
+			}
+			c.lastMoney = max(c.lastMoney, paid)
 		}
 		c := o.chains[st.chain]
 		if c == nil {

@@ -2,7 +2,9 @@ package match
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -394,5 +396,29 @@ func TestOrderToCashInvoiceNamesItsOrderLater(t *testing.T) {
 	}
 	if c := o.Settled("m1", "SH01/erp/INV-7", record.Money{Minor: 80000, Currency: cny}, day+5); c == nil || c.Status != "paid" {
 		t.Errorf("SO-7 after INV-7 was paid: %+v", c)
+	}
+}
+
+// TestOrderToCashMistypedOrder: an invoice names a mistyped order, is paid,
+// then a new version names the right one. The mistyped chain goes, and
+// the order is paid, on the day the money came.
+func TestOrderToCashMistypedOrder(t *testing.T) {
+	o := NewOrderToCash()
+	day := record.MakeDate(2025, 3, 1)
+	inv := func(version uint64, ref string) *record.Record {
+		return &record.Record{Envelope: record.Envelope{Company: "SH01", Source: "erp", ID: "INV-8", Version: version, EventTime: day.Time()},
+			Body: &record.Invoice{Number: "INV-8", Direction: "AR", OrderRef: ref, IssueDate: day, DueDate: day + 30,
+				Total: record.Money{Minor: 60000, Currency: cny}, Status: "open"}}
+	}
+	o.Add(&record.Record{Envelope: record.Envelope{Company: "SH01", Source: "shop", ID: "SO-8", Version: 1, EventTime: day.Time()},
+		Body: &record.SalesOrder{Number: "SO-8", OrderDate: day, Status: "open"}})
+	o.Add(inv(1, "SO-8X"))
+	o.Settled("m1", "SH01/erp/INV-8", record.Money{Minor: 60000, Currency: cny}, day+4)
+	c := o.Add(inv(2, "SO-8"))
+	if c == nil || c.Number != "SO-8" || c.Status != "paid" || c.Paid != day+4 {
+		t.Fatalf("SO-8 after INV-8 named it: %+v", c)
+	}
+	if _, ok := o.chains["SO-8X"]; ok || len(o.chains) != 1 {
+		t.Errorf("chains %v: the mistyped order's should be gone", slices.Collect(maps.Keys(o.chains)))
 	}
 }

@@ -266,10 +266,11 @@ func (rc *Reconciler) Add(r *record.Record, out *Output) {
 			break
 		}
 		rc.threeWay(rc.three.Add(r), b.Total, at, out)
-		if b.Status == "cancelled" {
+		if full := rc.full(r.Source, r.ID); rc.three.Withdrawn(rc.company, b.OrderRef, full) {
 			// The check leaves withdrawn invoices out: a mismatch it
-			// raised on this one is over.
-			rc.settlePending(out, threeWayKey(rc.full(r.Source, r.ID)), "none: the supplier invoice was withdrawn", at)
+			// raised on this one is over (unless this version came late:
+			// then the newest, not withdrawn, stands).
+			rc.settlePending(out, threeWayKey(full), "none: the supplier invoice was withdrawn", at)
 		}
 		rc.payable(r, b.Total, at, out)
 	case *record.Payment:
@@ -372,11 +373,14 @@ func (rc *Reconciler) putItem(r *record.Record, it OpenItem, gone bool, out *Out
 		return
 	}
 	if seen {
-		if prev == it.Total {
-			return // a re-send or a change matching does not see
+		if prev == it.Total && (it.Total.Minor <= 0 || prevItem.OrderRef == it.OrderRef && prevItem.Number == it.Number &&
+			prevItem.PartyKey == it.PartyKey && prevItem.DueDate == it.DueDate) {
+			return // a re-send or a change matching does not see (a credit note's other fields: a person nets it)
 		}
 		// An amended amount: what was settled stays settled, the
-		// difference opens or closes.
+		// difference opens or closes. (Or the same amount under another
+		// order, number, party or due date: the book and its indexes
+		// take the new ones.)
 		settled := prev.Minor
 		if held != nil {
 			settled -= held.Open.Minor
@@ -393,7 +397,7 @@ func (rc *Reconciler) putItem(r *record.Record, it OpenItem, gone bool, out *Out
 			}
 			touched = false
 		}
-		if touched {
+		if touched && prev != it.Total {
 			rc.raise(out, Exception{Type: ExcReopened, Reason: "amended", SubjectKind: it.Kind, Subject: rc.full(it.Source, it.ID),
 				Amount: it.Open, NextStep: fmt.Sprintf("%s %s changed from %s to %s after a payment was applied: check the residual %s",
 					it.Kind, it.Number, prev, it.Total, it.Open)}, r.EventTime)
@@ -402,6 +406,7 @@ func (rc *Reconciler) putItem(r *record.Record, it OpenItem, gone bool, out *Out
 			book.Remove(it.Kind, it.Source, it.ID)
 			rc.touchKnown(k, &it, prevItem.touched, seen)
 			rc.known[k] = it
+			rc.reindex(k, prevItem, it, seen)
 			rc.item(out, it, "settled", r.EventTime)
 			return
 		}
@@ -409,12 +414,7 @@ func (rc *Reconciler) putItem(r *record.Record, it OpenItem, gone bool, out *Out
 	fresh := !seen
 	rc.touchKnown(k, &it, prevItem.touched, seen)
 	rc.known[k] = it
-	if it.Kind == record.KindInvoice && it.Number != "" {
-		rc.byNumber[it.Number] = k
-	}
-	if it.Kind == record.KindInvoice && it.OrderRef != "" && !slices.Contains(rc.byOrder[it.OrderRef], k) {
-		rc.byOrder[it.OrderRef] = append(rc.byOrder[it.OrderRef], k)
-	}
+	rc.reindex(k, prevItem, it, seen)
 	if fresh && it.Kind == record.KindInvoice && it.Total.Minor < 0 {
 		rc.creditNote(it, r.EventTime, out)
 	}
@@ -422,6 +422,26 @@ func (rc *Reconciler) putItem(r *record.Record, it OpenItem, gone bool, out *Out
 	rc.item(out, it, "open", r.EventTime)
 	for _, m := range ms {
 		rc.lineOutcome(m, r.EventTime, out)
+	}
+}
+
+// reindex files a known invoice under its number and order, and takes it
+// from those an earlier version (prev, when seen) had.
+func (rc *Reconciler) reindex(k itemKey, prev, it OpenItem, seen bool) {
+	if seen && prev.OrderRef != it.OrderRef {
+		rc.byOrder[prev.OrderRef] = slices.DeleteFunc(rc.byOrder[prev.OrderRef], func(x itemKey) bool { return x == k })
+		if len(rc.byOrder[prev.OrderRef]) == 0 {
+			delete(rc.byOrder, prev.OrderRef)
+		}
+	}
+	if seen && prev.Number != it.Number && rc.byNumber[prev.Number] == k {
+		delete(rc.byNumber, prev.Number)
+	}
+	if it.Kind == record.KindInvoice && it.Number != "" {
+		rc.byNumber[it.Number] = k
+	}
+	if it.Kind == record.KindInvoice && it.OrderRef != "" && !slices.Contains(rc.byOrder[it.OrderRef], k) {
+		rc.byOrder[it.OrderRef] = append(rc.byOrder[it.OrderRef], k)
 	}
 }
 
@@ -447,7 +467,7 @@ func (rc *Reconciler) unidentifiedPayments(cutoff record.Date, at time.Time, out
 	for _, l := range rc.engine.ExpireDebits(rc.company, cutoff) {
 		full := rc.full(l.Source, l.ID)
 		delete(rc.waiting, full)
-		if st := rc.lines[full]; st == nil || st.outcome != Unmatched {
+		if st := rc.lines[full]; st == nil || st.result.Outcome != Unmatched {
 			continue
 		}
 		reason := "unknown_payee"
@@ -497,7 +517,7 @@ func (rc *Reconciler) bankLine(r *record.Record, b *record.BankTxn, out *Output)
 		}
 	}
 	m := rc.engine.MatchLine(l)
-	if m.Outcome == Unmatched {
+	if m.Outcome == Unmatched && l.Amount.Minor > 0 {
 		rc.waiting[full] = l // the engine holds it too, and hands it back matched or expired
 	}
 	rc.lineResult(m, l, r.EventTime, out)

@@ -913,6 +913,16 @@ func TestThreeWayMismatchOfAWithdrawnInvoice(t *testing.T) {
 	if status["SH01/erp/AP-1"] != StatusResolved {
 		t.Errorf("AP-1 withdrawn: its mismatch %q, want resolved", status["SH01/erp/AP-1"])
 	}
+	// Reinstated against the still cancelled order: the mismatch is back.
+	add(ap("AP-1", "PO-1", 3, "open"))
+	if status["SH01/erp/AP-1"] != StatusOpen {
+		t.Errorf("AP-1 reinstated: its mismatch %q, want open again", status["SH01/erp/AP-1"])
+	}
+	// Version 2 (withdrawn) comes again, late: version 3 stands.
+	add(ap("AP-1", "PO-1", 2, "cancelled"))
+	if status["SH01/erp/AP-1"] != StatusOpen {
+		t.Errorf("a late withdrawn version resolved AP-1's standing mismatch")
+	}
 	// AP-2's mismatch stands until its order is forgotten, long after.
 	add(po("PO-2", "cancelled"))
 	add(ap("AP-2", "PO-2", 1, "open"))
@@ -968,9 +978,37 @@ func TestDebitWaitsForItsPayment(t *testing.T) {
 	if outcome["SH01/bank/D1"] != Confirmed || outcome["SH01/bank/D2"] != Confirmed {
 		t.Errorf("once the payments came: %v, want both confirmed", outcome)
 	}
+	// A debit nobody booked (D5, rent to Acme) does not take the next
+	// month's payment of the same amount: that is its own debit's (D6).
+	add(debit("D5", day.Add(48*time.Hour), 500000, "Acme Estates", "rent"))
+	add(paymentRecord("PAY-R2", "Acme Estates", record.Money{Minor: 500000, Currency: cny}, 1, "executed", day.Add(9*24*time.Hour)))
+	add(debit("D6", day.Add(9*24*time.Hour+time.Hour), 500000, "Acme Estates", "rent"))
+	if outcome["SH01/bank/D5"] != Unmatched || outcome["SH01/bank/D6"] != Confirmed {
+		t.Errorf("rent: D5 %s, D6 %s; want D5 unmatched and D6 paying PAY-R2", outcome["SH01/bank/D5"], outcome["SH01/bank/D6"])
+	}
 	add(debit("D3", day.Add(16*24*time.Hour), 5, "x", ""))
 	add(debit("D4", day.Add(17*24*time.Hour), 5, "x", ""))
-	if len(raised) != 0 {
-		t.Errorf("matched debits raised %v", raised)
+	if len(raised) != 1 || raised[0].Subject != "SH01/bank/D5" {
+		t.Errorf("unidentified payments %v, want D5's alone", raised)
+	}
+}
+
+// TestInvoiceNamesItsOrderLater: an invoice's second version names its
+// order (same total). The book finds it under the order's number: a line
+// quoting the order pays it.
+func TestInvoiceNamesItsOrderLater(t *testing.T) {
+	rc := newSH01(t)
+	day := record.MakeDate(2025, 4, 1).Time()
+	var out Output
+	add := func(r *record.Record) { out.Reset(); rc.Add(r, &out) }
+	v1 := invoiceRecord("INV-2025-000030", "Acme Trading", record.Money{Minor: 64000, Currency: cny}, 1, "open", day)
+	add(v1)
+	v2 := invoiceRecord("INV-2025-000030", "Acme Trading", record.Money{Minor: 64000, Currency: cny}, 2, "open", day.Add(time.Hour))
+	v2.Body.(*record.Invoice).OrderRef = "SO-2025-000030"
+	add(v2)
+	lines := &creditLines{day: day.Add(2 * time.Hour)}
+	add(lines.next("Acme Trading", "", "SO-2025-000030", 64000))
+	if l := rc.lines["SH01/bank/L1"]; l == nil || l.result.Outcome != Confirmed || l.result.Rule != "reference" {
+		t.Errorf("a line quoting the order the invoice named later: %+v", l)
 	}
 }

@@ -145,6 +145,11 @@ func (t *ThreeWay) Add(r *record.Record) []ThreeWayCheck {
 			o.arrival = append(o.arrival, full)
 		}
 		inv.lines, inv.cancelled, inv.currency = b.Lines, b.Status == "cancelled", b.Total.Currency
+		if inv.cancelled {
+			// Withdrawn, it is checked no more: should it be reinstated,
+			// its verdict is news again.
+			inv.verdict = ""
+		}
 	default:
 		return nil
 	}
@@ -274,6 +279,17 @@ func basisPoints[T ~int64](v T, bp int64) T {
 // date) and returns how many: a long-closed order's invoices are paid and
 // no longer checked, and without ageing the state would grow with the
 // history. An invoice naming a forgotten order later finds no order.
+// Withdrawn says whether the supplier invoice (company/source/id) billing
+// order number is withdrawn as its newest version known stands.
+func (t *ThreeWay) Withdrawn(company, number, invoice string) bool {
+	o := t.orders[orderKey{company, number}]
+	if o == nil {
+		return false
+	}
+	inv := o.invoices[invoice]
+	return inv != nil && inv.cancelled
+}
+
 func (t *ThreeWay) Forget(cutoff record.Date, gone func(invoice string)) int {
 	n := 0
 	for k, o := range t.orders {

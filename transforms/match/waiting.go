@@ -40,21 +40,44 @@ func (e *Engine) PutItem(company string, it OpenItem) []Match {
 	return out
 }
 
+// waitingDebit is a debit line waiting for the ERP's payment, with the
+// references of its remittance found once.
+type waitingDebit struct {
+	Line
+	refs []string
+}
+
+// debitRetryDays is how far apart a payment's value date and the bank's
+// booking of it may be for a debit that waited to be tried against it.
+// The bank books a payment on its value date, give or take a weekend; a
+// wider window let an old debit nobody booked take the next payment of
+// the same amount to the same payee (rent, payroll), and its own debit
+// then none.
+const debitRetryDays = 3
+
 // retryDebits tries again the debit lines that matched nothing and could
-// be paying it, an outgoing payment or claim just put: they quote its
-// number, or pay exactly its amount to a payee named like its party.
+// be paying it, an outgoing payment just put, whose value date is within
+// debitRetryDays of their booking: those quoting its number, and those of
+// its amount to a payee named like its party (the terms of the debit
+// rules). A claim is not waited for: it is booked before it is
+// reimbursed.
 func (e *Engine) retryDebits(company string, it *OpenItem) []Match {
 	lines := e.debits[company]
+	if len(lines) == 0 || it.Kind != record.KindPayment {
+		return nil
+	}
 	var retry []Line
 	keep := lines[:0]
-	for _, l := range lines {
-		could := l.Amount.Currency == it.Open.Currency &&
-			(slices.Contains(e.refs.Find(l.Remittance), it.Number) ||
-				l.Amount.Minor == it.Open.Minor && l.PayerKey != "" && it.PartyKey != "" && similarity(l.PayerKey, it.PartyKey) >= nameSimilarity)
+	for _, w := range lines {
+		near := w.Date-it.DueDate <= debitRetryDays && it.DueDate-w.Date <= debitRetryDays
+		could := near && w.Amount.Currency == it.Open.Currency &&
+			(slices.Contains(w.refs, it.Number) ||
+				w.Amount.Minor == it.Open.Minor && w.PayerKey != "" &&
+					(it.PartyKey == "" || similarity(w.PayerKey, it.PartyKey) >= nameSimilarity))
 		if could {
-			retry = append(retry, l)
+			retry = append(retry, w.Line)
 		} else {
-			keep = append(keep, l)
+			keep = append(keep, w)
 		}
 	}
 	clear(lines[len(keep):])
@@ -74,11 +97,11 @@ func (e *Engine) retryDebits(company string, it *OpenItem) []Match {
 func (e *Engine) ExpireDebits(company string, cutoff record.Date) []Line {
 	var old []Line
 	keep := e.debits[company][:0]
-	for _, l := range e.debits[company] {
-		if l.Date < cutoff {
-			old = append(old, l)
+	for _, w := range e.debits[company] {
+		if w.Date < cutoff {
+			old = append(old, w.Line)
 		} else {
-			keep = append(keep, l)
+			keep = append(keep, w)
 		}
 	}
 	clear(e.debits[company][len(keep):])
@@ -255,7 +278,7 @@ func (e *Engine) Unwait(company, line string) {
 	e.waiting[company] = slices.DeleteFunc(e.waiting[company], func(w waitingLine) bool {
 		return w.Company+"/"+w.Source+"/"+w.ID == line
 	})
-	e.debits[company] = slices.DeleteFunc(e.debits[company], func(l Line) bool {
-		return l.Company+"/"+l.Source+"/"+l.ID == line
+	e.debits[company] = slices.DeleteFunc(e.debits[company], func(w waitingDebit) bool {
+		return w.Company+"/"+w.Source+"/"+w.ID == line
 	})
 }
