@@ -15,13 +15,13 @@ import (
 // recentQueries read, per kind with an amount, what the flag stage needs
 // to know of a landed record: party, amount, date and the kind's own
 // distinguishing fields, in a fixed column order (see Recent).
-var recentQueries = map[record.Kind]string{
-	record.KindInvoice:       "party_id, party_name, party_key, currency, total, issue_date, direction, order_ref, status, ''",
-	record.KindPayment:       "party_id, party_name, party_key, currency, amount, value_date, direction, '', status, ''",
-	record.KindExpenseClaim:  "employee_id, employee_name, '', currency, amount, claim_date, expense_type, '', approval_status, description",
-	record.KindBankTxn:       "'', counterparty_name, counterparty_key, currency, amount, booking_date, direction, '', '', ''",
-	record.KindSalesOrder:    "customer_id, customer_name, customer_key, currency, total, order_date, '', '', status, ''",
-	record.KindPurchaseOrder: "supplier_id, supplier_name, supplier_key, currency, total, order_date, '', '', status, ''",
+var recentQueries = map[record.Kind][]string{
+	record.KindInvoice:       {"party_id", "party_name", "party_key", "currency", "total", "issue_date", "direction", "order_ref", "status", "''"},
+	record.KindPayment:       {"party_id", "party_name", "party_key", "currency", "amount", "value_date", "direction", "''", "status", "''"},
+	record.KindExpenseClaim:  {"employee_id", "employee_name", "''", "currency", "amount", "claim_date", "expense_type", "''", "approval_status", "description"},
+	record.KindBankTxn:       {"''", "counterparty_name", "counterparty_key", "currency", "amount", "booking_date", "direction", "''", "''", "''"},
+	record.KindSalesOrder:    {"customer_id", "customer_name", "customer_key", "currency", "total", "order_date", "''", "''", "status", "''"},
+	record.KindPurchaseOrder: {"supplier_id", "supplier_name", "supplier_key", "currency", "total", "order_date", "''", "''", "status", "''"},
 }
 
 // Recent calls f with the latest version of up to limit records of each
@@ -51,11 +51,10 @@ func Recent(ctx context.Context, conn driver.Conn, since time.Time, limit int, f
 		// Every column named, the same in every branch: UNION ALL takes
 		// the first branch's names, and repeated unnamed '' columns can
 		// collapse into one.
-		named := strings.Split(cols, ", ")
-		for i, c := range named {
+		named := make([]string, len(cols))
+		for i, c := range cols {
 			named[i] = fmt.Sprintf("%s AS c%d", c, i)
 		}
-		cols = strings.Join(named, ", ")
 		branches = append(branches, fmt.Sprintf(`SELECT toUInt8(%[6]d) AS kind, company, source, id, version, %[1]s, first_time, first_offset FROM (
 			SELECT * FROM %[2]s FINAL WHERE ingest_time >= toDateTime('%[3]s', 'UTC')
 			ORDER BY ingest_time DESC LIMIT %[4]d BY company
@@ -65,7 +64,7 @@ func Recent(ctx context.Context, conn driver.Conn, since time.Time, limit int, f
 			WHERE (company, source, id) IN (SELECT company, source, id FROM %[2]s FINAL WHERE ingest_time >= toDateTime('%[3]s', 'UTC')
 				ORDER BY ingest_time DESC LIMIT %[4]d BY company)
 			GROUP BY company, source, id
-		) USING (company, source, id)`, cols, Tables[k], at, limit, VersionsTable(k), int(k)))
+		) USING (company, source, id)`, strings.Join(named, ", "), Tables[k], at, limit, VersionsTable(k), int(k)))
 	}
 	q := "SELECT * FROM (" + strings.Join(branches, "\nUNION ALL\n") + ") ORDER BY first_time, first_offset, kind, company, source, id"
 	rows, err := conn.Query(ctx, q)

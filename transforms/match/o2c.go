@@ -107,6 +107,7 @@ type arState struct {
 	// fee's shortfall, which no bank line will ever bring.
 	erpPaid bool
 	matches map[string]bool // ids of the matches applied, so a replay is not money; made at the first
+	paidOn  record.Date     // the latest money for it: a receipt, or the ERP calling it paid
 }
 
 // NewOrderToCash returns an empty tracker.
@@ -201,13 +202,11 @@ func (o *OrderToCash) add(r *record.Record) *Chain {
 		} else if k := chainOf(full, b.OrderRef); k != st.chain {
 			// A new version names another order (or its first one, the
 			// invoice having billed none): it leaves the chain it was on.
-			var paid record.Date // what the invoice brought in, when it leaves a chain of its own
 			if old := o.chains[st.chain]; old != nil {
 				old.Invoices = slices.DeleteFunc(old.Invoices, func(id string) bool { return id == full })
 				if len(old.Invoices) == 0 && old.Order == "" && len(old.Shipments) == 0 {
 					// Its own chain, or one of a mistyped order nothing
 					// else names: empty now, nothing to keep.
-					paid = old.lastMoney
 					delete(o.chains, old.key)
 					o.ages.unpark(old.key)
 				} else {
@@ -220,7 +219,7 @@ func (o *OrderToCash) add(r *record.Record) *Chain {
 			if c == nil {
 				c = o.chain(k)
 			}
-			c.lastMoney = max(c.lastMoney, paid)
+			c.lastMoney = max(c.lastMoney, st.paidOn) // its money comes with it
 		}
 		c := o.chains[st.chain]
 		if c == nil {
@@ -233,7 +232,8 @@ func (o *OrderToCash) add(r *record.Record) *Chain {
 			c.Invoiced = earliest(c.Invoiced, b.IssueDate)
 		}
 		if st.erpPaid {
-			c.lastMoney = max(c.lastMoney, record.DateOf(r.EventTime))
+			st.paidOn = max(st.paidOn, record.DateOf(r.EventTime))
+			c.lastMoney = max(c.lastMoney, st.paidOn)
 		}
 		o.track(st)
 		o.settle(c)
@@ -260,6 +260,7 @@ func (o *OrderToCash) Settled(matchID, invoice string, amount record.Money, on r
 	}
 	st.matches[matchID] = true
 	st.received += amount.Minor
+	st.paidOn = max(st.paidOn, on)
 	o.track(st)
 	c.lastMoney = max(c.lastMoney, on)
 	o.touch(c, on)

@@ -422,3 +422,29 @@ func TestOrderToCashMistypedOrder(t *testing.T) {
 		t.Errorf("chains %v: the mistyped order's should be gone", slices.Collect(maps.Keys(o.chains)))
 	}
 }
+
+// TestOrderToCashMovedInvoiceBringsItsPayment: an invoice paid under one
+// order moves to another while the first keeps an invoice of its own: the
+// new order is paid on the day the moved invoice's money came.
+func TestOrderToCashMovedInvoiceBringsItsPayment(t *testing.T) {
+	o := NewOrderToCash()
+	day := record.MakeDate(2025, 3, 1)
+	inv := func(id string, version uint64, ref string) *record.Record {
+		return &record.Record{Envelope: record.Envelope{Company: "SH01", Source: "erp", ID: id, Version: version, EventTime: day.Time()},
+			Body: &record.Invoice{Number: id, Direction: "AR", OrderRef: ref, IssueDate: day, DueDate: day + 30,
+				Total: record.Money{Minor: 60000, Currency: cny}, Status: "open"}}
+	}
+	o.Add(&record.Record{Envelope: record.Envelope{Company: "SH01", Source: "shop", ID: "SO-8", Version: 1, EventTime: day.Time()},
+		Body: &record.SalesOrder{Number: "SO-8", OrderDate: day, Status: "open"}})
+	o.Add(inv("INV-8", 1, "SO-8X"))
+	o.Add(inv("INV-9", 1, "SO-8X"))
+	o.Settled("m1", "SH01/erp/INV-8", record.Money{Minor: 60000, Currency: cny}, day+4)
+	o.Settled("m2", "SH01/erp/INV-9", record.Money{Minor: 60000, Currency: cny}, day+9)
+	c := o.Add(inv("INV-8", 2, "SO-8"))
+	if c == nil || c.Status != "paid" || c.Paid != day+4 {
+		t.Errorf("SO-8 after INV-8 moved to it: %+v, want paid on %s", c, day+4)
+	}
+	if k := o.chains["SO-8X"]; k == nil || len(k.Invoices) != 1 {
+		t.Errorf("SO-8X should keep INV-9: %+v", k)
+	}
+}

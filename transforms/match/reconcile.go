@@ -266,7 +266,7 @@ func (rc *Reconciler) Add(r *record.Record, out *Output) {
 			break
 		}
 		rc.threeWay(rc.three.Add(r), b.Total, at, out)
-		if full := rc.full(r.Source, r.ID); rc.three.Withdrawn(rc.company, b.OrderRef, full) {
+		if full := rc.full(r.Source, r.ID); rc.three.Withdrawn(full) {
 			// The check leaves withdrawn invoices out: a mismatch it
 			// raised on this one is over (unless this version came late:
 			// then the newest, not withdrawn, stands).

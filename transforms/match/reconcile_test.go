@@ -923,6 +923,22 @@ func TestThreeWayMismatchOfAWithdrawnInvoice(t *testing.T) {
 	if status["SH01/erp/AP-1"] != StatusOpen {
 		t.Errorf("a late withdrawn version resolved AP-1's standing mismatch")
 	}
+	// Withdrawn in a version that names no order any more: over too.
+	add(ap("AP-3", "PO-1", 1, "open"))
+	add(ap("AP-3", "", 2, "cancelled"))
+	if status["SH01/erp/AP-3"] != StatusResolved {
+		t.Errorf("AP-3 withdrawn without its order: %q, want resolved", status["SH01/erp/AP-3"])
+	}
+	// Moved to another cancelled order, then its withdrawn version under
+	// the first comes again late: the newest (open, under PO-4) stands.
+	add(po("PO-4", "cancelled"))
+	add(ap("AP-5", "PO-1", 1, "open"))
+	add(ap("AP-5", "PO-1", 2, "cancelled"))
+	add(ap("AP-5", "PO-4", 3, "open"))
+	add(ap("AP-5", "PO-1", 2, "cancelled"))
+	if status["SH01/erp/AP-5"] != StatusOpen {
+		t.Errorf("AP-5 open under PO-4 after a late withdrawn version under PO-1: %q, want open", status["SH01/erp/AP-5"])
+	}
 	// AP-2's mismatch stands until its order is forgotten, long after.
 	add(po("PO-2", "cancelled"))
 	add(ap("AP-2", "PO-2", 1, "open"))
@@ -981,13 +997,23 @@ func TestDebitWaitsForItsPayment(t *testing.T) {
 	// A debit nobody booked (D5, rent to Acme) does not take the next
 	// month's payment of the same amount: that is its own debit's (D6).
 	add(debit("D5", day.Add(48*time.Hour), 500000, "Acme Estates", "rent"))
-	add(paymentRecord("PAY-R2", "Acme Estates", record.Money{Minor: 500000, Currency: cny}, 1, "executed", day.Add(9*24*time.Hour)))
-	add(debit("D6", day.Add(9*24*time.Hour+time.Hour), 500000, "Acme Estates", "rent"))
+	add(paymentRecord("PAY-R2", "Acme Estates", record.Money{Minor: 500000, Currency: cny}, 1, "executed", day.Add(12*24*time.Hour)))
+	add(debit("D6", day.Add(12*24*time.Hour+time.Hour), 500000, "Acme Estates", "rent"))
 	if outcome["SH01/bank/D5"] != Unmatched || outcome["SH01/bank/D6"] != Confirmed {
 		t.Errorf("rent: D5 %s, D6 %s; want D5 unmatched and D6 paying PAY-R2", outcome["SH01/bank/D5"], outcome["SH01/bank/D6"])
 	}
 	add(debit("D3", day.Add(16*24*time.Hour), 5, "x", ""))
 	add(debit("D4", day.Add(17*24*time.Hour), 5, "x", ""))
+	// A debit quoting its payment's number takes it whatever the dates:
+	// the bank booked it eight days after the value date (a holiday week),
+	// and the ERP after that.
+	add(debit("D8", day.Add(20*24*time.Hour), 12300, "Golden Co", "PAY-2025-000777"))
+	gw := paymentRecord("PAY-2025-000777", "Golden Co", record.Money{Minor: 12300, Currency: cny}, 1, "executed", day.Add(21*24*time.Hour))
+	gw.Body.(*record.Payment).ValueDate = record.DateOf(day.Add(12 * 24 * time.Hour))
+	add(gw)
+	if outcome["SH01/bank/D8"] != Confirmed {
+		t.Errorf("D8 quoting PAY-2025-000777: %s, want confirmed", outcome["SH01/bank/D8"])
+	}
 	if len(raised) != 1 || raised[0].Subject != "SH01/bank/D5" {
 		t.Errorf("unidentified payments %v, want D5's alone", raised)
 	}

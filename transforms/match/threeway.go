@@ -2,6 +2,8 @@ package match
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/erpflow/erpflow/pipeline/record"
 )
@@ -51,6 +53,17 @@ type ThreeWayCheck struct {
 type ThreeWay struct {
 	tol    ThreeWayTolerance
 	orders map[orderKey]*orderState
+	// invoices is each supplier invoice's newest version known, whatever
+	// order it names (or none): whether it is withdrawn, and the order it
+	// is billed against.
+	invoices map[string]*apState
+}
+
+type apState struct {
+	version   uint64
+	cancelled bool
+	order     string // the order number its newest version names
+	touched   record.Date
 }
 
 type orderKey struct{ company, number string }
@@ -77,7 +90,7 @@ type billedInvoice struct {
 
 // NewThreeWay returns a checker with tol.
 func NewThreeWay(tol ThreeWayTolerance) *ThreeWay {
-	return &ThreeWay{tol: tol, orders: map[orderKey]*orderState{}}
+	return &ThreeWay{tol: tol, orders: map[orderKey]*orderState{}, invoices: map[string]*apState{}}
 }
 
 func (t *ThreeWay) order(company, number string) *orderState {
@@ -131,7 +144,27 @@ func (t *ThreeWay) Add(r *record.Record) []ThreeWayCheck {
 			delete(o.receipts, full) // returned or cancelled: nothing received
 		}
 	case *record.Invoice:
-		if b.Direction != "AP" || b.OrderRef == "" {
+		if b.Direction != "AP" {
+			return nil
+		}
+		st := t.invoices[full]
+		if st == nil {
+			st = &apState{}
+			t.invoices[full] = st
+		} else if st.version > r.Version {
+			return nil // older than what is known, under whichever order
+		}
+		if st.order != "" && st.order != b.OrderRef {
+			// Billed against another order now (or none): the old one
+			// checks it no more.
+			if old := t.orders[orderKey{r.Company, st.order}]; old != nil {
+				delete(old.invoices, full)
+				old.arrival = slices.DeleteFunc(old.arrival, func(id string) bool { return id == full })
+			}
+		}
+		st.version, st.cancelled, st.order = r.Version, b.Status == "cancelled", b.OrderRef
+		st.touched = max(st.touched, record.DateOf(r.EventTime))
+		if b.OrderRef == "" {
 			return nil
 		}
 		o, number = t.order(r.Company, b.OrderRef), b.OrderRef
@@ -269,29 +302,42 @@ func (t *ThreeWay) allowPrice(ordered record.Fixed) record.Fixed {
 	return ordered + basisPoints(ordered, t.tol.PriceBP) + t.tol.PriceAbs
 }
 
+// company is the company of a company/source/id.
+func company(full string) string {
+	if i := strings.IndexByte(full, '/'); i >= 0 {
+		return full[:i]
+	}
+	return full
+}
+
 // basisPoints is bp/10000 of v, rounded toward zero, without overflowing
 // for any v a Fixed or an amount in minor units can hold.
 func basisPoints[T ~int64](v T, bp int64) T {
 	return v/10000*T(bp) + v%10000*T(bp)/10000
 }
 
+// Withdrawn says whether the supplier invoice (company/source/id) is
+// withdrawn as its newest version known stands.
+func (t *ThreeWay) Withdrawn(invoice string) bool {
+	st := t.invoices[invoice]
+	return st != nil && st.cancelled
+}
+
 // Forget drops the orders with no record since before cutoff (an event
 // date) and returns how many: a long-closed order's invoices are paid and
 // no longer checked, and without ageing the state would grow with the
-// history. An invoice naming a forgotten order later finds no order.
-// Withdrawn says whether the supplier invoice (company/source/id) billing
-// order number is withdrawn as its newest version known stands.
-func (t *ThreeWay) Withdrawn(company, number, invoice string) bool {
-	o := t.orders[orderKey{company, number}]
-	if o == nil {
-		return false
-	}
-	inv := o.invoices[invoice]
-	return inv != nil && inv.cancelled
-}
-
+// history. An invoice naming a forgotten order later finds no order. The
+// invoices' newest versions go with their orders (or, naming none, once
+// quiet since before cutoff).
 func (t *ThreeWay) Forget(cutoff record.Date, gone func(invoice string)) int {
 	n := 0
+	for id, st := range t.invoices {
+		if st.touched < cutoff {
+			if o := t.orders[orderKey{company(id), st.order}]; o == nil || o.touched < cutoff {
+				delete(t.invoices, id)
+			}
+		}
+	}
 	for k, o := range t.orders {
 		if o.touched < cutoff {
 			if gone != nil {

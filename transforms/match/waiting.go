@@ -48,19 +48,19 @@ type waitingDebit struct {
 }
 
 // debitRetryDays is how far apart a payment's value date and the bank's
-// booking of it may be for a debit that waited to be tried against it.
-// The bank books a payment on its value date, give or take a weekend; a
-// wider window let an old debit nobody booked take the next payment of
-// the same amount to the same payee (rent, payroll), and its own debit
-// then none.
-const debitRetryDays = 3
+// booking of it may be for a debit that waited, and quotes nothing of it,
+// to be tried against it by payee and amount. The bank books a payment
+// within days of its value date (a weekend, a holiday); with no window an
+// old debit nobody booked took next month's payment of the same amount to
+// the same payee (rent, payroll), and that payment's own debit then none.
+// A debit quoting the payment's number is tried whatever the dates.
+const debitRetryDays = 7
 
 // retryDebits tries again the debit lines that matched nothing and could
-// be paying it, an outgoing payment just put, whose value date is within
-// debitRetryDays of their booking: those quoting its number, and those of
-// its amount to a payee named like its party (the terms of the debit
-// rules). A claim is not waited for: it is booked before it is
-// reimbursed.
+// be paying it, an outgoing payment just put: those quoting its number,
+// and those of its amount to a payee named like its party (the terms of
+// the debit rules) booked within debitRetryDays of its value date. A
+// claim is not waited for: it is booked before it is reimbursed.
 func (e *Engine) retryDebits(company string, it *OpenItem) []Match {
 	lines := e.debits[company]
 	if len(lines) == 0 || it.Kind != record.KindPayment {
@@ -70,9 +70,9 @@ func (e *Engine) retryDebits(company string, it *OpenItem) []Match {
 	keep := lines[:0]
 	for _, w := range lines {
 		near := w.Date-it.DueDate <= debitRetryDays && it.DueDate-w.Date <= debitRetryDays
-		could := near && w.Amount.Currency == it.Open.Currency &&
+		could := w.Amount.Currency == it.Open.Currency &&
 			(slices.Contains(w.refs, it.Number) ||
-				w.Amount.Minor == it.Open.Minor && w.PayerKey != "" &&
+				near && w.Amount.Minor == it.Open.Minor && w.PayerKey != "" &&
 					(it.PartyKey == "" || similarity(w.PayerKey, it.PartyKey) >= nameSimilarity))
 		if could {
 			retry = append(retry, w.Line)
