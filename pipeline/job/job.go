@@ -237,8 +237,11 @@ func run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		return Result{}, err
 	}
 	dedupe := clean.NewDedupe(0)
-	// Each kind gets its share of the window, newest first.
-	seeded, err := clickhouse.Landed(ctx, conn, time.Now().Add(-dedupeLookback), dedupe.Window()/len(record.Kinds), dedupe.Seed)
+	// What landed lately, newest first, each kind its share of the window.
+	landed := func(ctx context.Context, seed func(*record.Record)) (int, error) {
+		return clickhouse.Landed(ctx, conn, time.Now().Add(-dedupeLookback), dedupe.Window()/len(record.Kinds), seed)
+	}
+	seeded, err := landed(ctx, dedupe.Seed)
 	if err != nil {
 		return Result{}, fmt.Errorf("seed dedupe: %w", err)
 	}
@@ -279,12 +282,12 @@ func run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		})
 	})
 	// A rebalance may bring companies other members landed records of
-	// since this one started: dedupe starts each later generation from
-	// ClickHouse, as it did at start. A read broken part way is read again
-	// whole; Seed takes a version it has as the same version.
+	// since this one started: dedupe adds what ClickHouse holds to its
+	// memory at each later generation. A read broken part way is read
+	// again whole; a version it has is taken as the same version.
 	dedupe.ReseedOnAssignment(func(ctx context.Context, seed func(*record.Record)) error {
 		return ld.retry(ctx, "dedupe: read what landed lately", func() error {
-			n, err := clickhouse.Landed(ctx, conn, time.Now().Add(-dedupeLookback), dedupe.Window()/len(record.Kinds), seed)
+			n, err := landed(ctx, seed)
 			if err == nil {
 				log.Info("dedupe seeded from ClickHouse for a new assignment", "records", n)
 			}

@@ -201,10 +201,6 @@ func (d *Dedupe) place(topic string, partition int32, offset int64) uint64 {
 func (d *Dedupe) Seed(r *record.Record) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.seedLocked(r)
-}
-
-func (d *Dedupe) seedLocked(r *record.Record) {
 	if len(d.cur) >= d.window {
 		return
 	}

@@ -215,16 +215,12 @@ func (o *OrderToCash) add(r *record.Record) *Chain {
 				}
 			}
 			st.chain = k
-			c := o.chains[k]
-			if c == nil {
-				c = o.chain(k)
-			}
-			c.lastMoney = max(c.lastMoney, st.paidOn) // its money comes with it
 		}
 		c := o.chains[st.chain]
 		if c == nil {
 			c = o.chain(st.chain)
 		}
+		c.lastMoney = max(c.lastMoney, st.paidOn) // a moved invoice's money comes with it
 		c.Invoices = addOnce(c.Invoices, full)
 		st.version, st.due, st.total = r.Version, b.DueDate, b.Total
 		st.cancelled, st.erpPaid = b.Status == "cancelled", b.Status == "paid"

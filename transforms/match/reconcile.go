@@ -786,8 +786,12 @@ func (rc *Reconciler) settlePending(out *Output, key, step string, at time.Time)
 	delete(rc.pending, key)
 	for _, x := range xs {
 		delete(rc.reported, x.ID)
-		// Resolved now, it is not the reversal's to resolve again.
-		rc.fees[x.Related] = slices.DeleteFunc(rc.fees[x.Related], func(f Exception) bool { return f.ID == x.ID })
+		// Resolved now, it is not the reversal's to resolve again. (Only
+		// a line's own exceptions are there: a mismatch's Related is an
+		// order, which must not get an entry.)
+		if fs, ok := rc.fees[x.Related]; ok {
+			rc.fees[x.Related] = slices.DeleteFunc(fs, func(f Exception) bool { return f.ID == x.ID })
+		}
 		x.Status, x.Date, x.At, x.NextStep = StatusResolved, record.DateOf(at), at, step
 		out.Exceptions = append(out.Exceptions, x)
 	}
@@ -937,7 +941,6 @@ func (rc *Reconciler) forget(k itemKey) {
 	delete(rc.known, k)
 	rc.ages.unpark(k)
 	delete(rc.pending, rc.full(k.source, k.id))
-	delete(rc.pending, threeWayKey(rc.full(k.source, k.id)))
 	if rc.byNumber[it.Number] == k {
 		delete(rc.byNumber, it.Number)
 	}

@@ -3,7 +3,6 @@ package match
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/erpflow/erpflow/pipeline/record"
 )
@@ -62,7 +61,7 @@ type ThreeWay struct {
 type apState struct {
 	version   uint64
 	cancelled bool
-	order     string // the order number its newest version names
+	order     orderKey // the order its newest version names; zero for none
 	touched   record.Date
 }
 
@@ -77,7 +76,7 @@ type orderState struct {
 	receipts  map[string][]record.Line
 	invoices  map[string]*billedInvoice // by invoice id; a re-sent version replaces
 	arrival   []string                  // invoice ids in the order they first came
-	versions  map[string]uint64         // of the order, its receipts and invoices
+	versions  map[string]uint64         // of the order and its receipts (invoices: ThreeWay.invoices)
 	touched   record.Date               // event date of its latest record
 }
 
@@ -154,23 +153,23 @@ func (t *ThreeWay) Add(r *record.Record) []ThreeWayCheck {
 		} else if st.version > r.Version {
 			return nil // older than what is known, under whichever order
 		}
-		if st.order != "" && st.order != b.OrderRef {
+		if st.order.number != "" && st.order.number != b.OrderRef {
 			// Billed against another order now (or none): the old one
 			// checks it no more.
-			if old := t.orders[orderKey{r.Company, st.order}]; old != nil {
+			if old := t.orders[st.order]; old != nil {
 				delete(old.invoices, full)
 				old.arrival = slices.DeleteFunc(old.arrival, func(id string) bool { return id == full })
 			}
 		}
-		st.version, st.cancelled, st.order = r.Version, b.Status == "cancelled", b.OrderRef
+		st.version, st.cancelled, st.order = r.Version, b.Status == "cancelled", orderKey{}
 		st.touched = max(st.touched, record.DateOf(r.EventTime))
 		if b.OrderRef == "" {
 			return nil
 		}
+		st.order = orderKey{r.Company, b.OrderRef}
+		// st.version above keeps the invoice's versions, under whichever
+		// order they come.
 		o, number = t.order(r.Company, b.OrderRef), b.OrderRef
-		if o.stale(full, r.Version) {
-			return nil
-		}
 		inv := o.invoices[full]
 		if inv == nil {
 			inv = &billedInvoice{}
@@ -302,14 +301,6 @@ func (t *ThreeWay) allowPrice(ordered record.Fixed) record.Fixed {
 	return ordered + basisPoints(ordered, t.tol.PriceBP) + t.tol.PriceAbs
 }
 
-// company is the company of a company/source/id.
-func company(full string) string {
-	if i := strings.IndexByte(full, '/'); i >= 0 {
-		return full[:i]
-	}
-	return full
-}
-
 // basisPoints is bp/10000 of v, rounded toward zero, without overflowing
 // for any v a Fixed or an amount in minor units can hold.
 func basisPoints[T ~int64](v T, bp int64) T {
@@ -333,7 +324,7 @@ func (t *ThreeWay) Forget(cutoff record.Date, gone func(invoice string)) int {
 	n := 0
 	for id, st := range t.invoices {
 		if st.touched < cutoff {
-			if o := t.orders[orderKey{company(id), st.order}]; o == nil || o.touched < cutoff {
+			if o := t.orders[st.order]; o == nil || o.touched < cutoff {
 				delete(t.invoices, id)
 			}
 		}

@@ -93,7 +93,7 @@ func (e *Engine) retryDebits(company string, it *OpenItem) []Match {
 }
 
 // ExpireDebits stops waiting for the company's debit lines booked before
-// cutoff and returns them, oldest first.
+// cutoff and returns them in the order they came.
 func (e *Engine) ExpireDebits(company string, cutoff record.Date) []Line {
 	var old []Line
 	keep := e.debits[company][:0]
