@@ -27,6 +27,10 @@ type Rows struct {
 	cols  []any // each a *[]T or an *Array[T], T fixed by the first row
 	n     int   // complete rows
 	j     int   // the next column of the row being appended
+	// room is how many rows a column is made with room for: columns grown
+	// from nothing by append were twice or more the bytes they ended with,
+	// and matching's rows were a third of what it allocated.
+	room int
 }
 
 // Array is a column of arrays: the elements of every row one after the
@@ -41,13 +45,19 @@ func NewRows(t *Table) *Rows { return &Rows{Table: t, cols: make([]any, len(t.Co
 
 // Derive returns the batch's rows for t, added the first time t is asked
 // for, so that tables land in the order stages first derived rows for them.
-func (b *Batch) Derive(t *Table) *Rows {
+func (b *Batch) Derive(t *Table) *Rows { return b.DeriveSized(t, 0) }
+
+// DeriveSized is Derive for a stage that knows about how many rows of t a
+// batch gets (the last batch's count, say): rows it adds make each column
+// with room for n rows.
+func (b *Batch) DeriveSized(t *Table, n int) *Rows {
 	for _, r := range b.Rows {
 		if r.Table == t {
 			return r
 		}
 	}
 	r := NewRows(t)
+	r.room = n
 	b.Rows = append(b.Rows, r)
 	return r
 }
@@ -76,12 +86,18 @@ func column[C any](r *Rows) *C {
 
 func put[T any](r *Rows, v T) *Rows {
 	c := column[[]T](r)
+	if cap(*c) == 0 && r.room > 0 {
+		*c = make([]T, 0, r.room)
+	}
 	*c = append(*c, v)
 	return r
 }
 
 func putArray[T any](r *Rows, vs []T) *Rows {
 	c := column[Array[T]](r)
+	if cap(c.Ends) == 0 && r.room > 0 {
+		c.Ends = make([]uint64, 0, r.room)
+	}
 	c.Vals = append(c.Vals, vs...)
 	c.Ends = append(c.Ends, uint64(len(c.Vals)))
 	return r
@@ -273,6 +289,9 @@ func into[C any](r *Rows, j int) *C {
 
 func appendCol[T any](r *Rows, j int, src *[]T) {
 	dst := into[[]T](r, j)
+	if cap(*dst) == 0 && r.room > len(*src) {
+		*dst = make([]T, 0, r.room)
+	}
 	*dst = append(*dst, *src...)
 }
 

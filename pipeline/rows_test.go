@@ -156,3 +156,49 @@ func TestAppendRows(t *testing.T) {
 		}
 	}
 }
+
+// TestDeriveSizedMakesRoomOnce: rows derived with room for n take n rows of
+// every column type, arrays' ends included, with one allocation a column,
+// and hold what plain rows hold; rows merged into them keep the room too.
+func TestDeriveSizedMakesRoomOnce(t *testing.T) {
+	tab := &Table{Name: "t", Columns: []string{"s", "u8", "u32", "u64", "f", "at", "m", "ss", "bs"}}
+	cny := record.MustCurrency("CNY")
+	const n = 100
+	fill := func(r *Rows) {
+		for i := range n {
+			r.Str(fmt.Sprint(i)).Uint8(uint8(i)).Uint32(uint32(i)).Uint64(uint64(i)).Float64(float64(i)).Time(time.Unix(int64(i), 0)).
+				Money(record.Money{Minor: int64(i), Currency: cny}).Strs([]string{"a"}).Uint8s([]uint8{uint8(i)}).End()
+		}
+	}
+	sized, plain := &Batch{}, &Batch{}
+	fill(sized.DeriveSized(tab, n))
+	fill(plain.Derive(tab))
+	for j := range tab.Columns {
+		if got, want := sized.Rows[0].Column(j), plain.Rows[0].Column(j); !reflect.DeepEqual(got, want) {
+			t.Errorf("column %s: %v, want %v", tab.Columns[j], got, want)
+		}
+	}
+	for j, c := range sized.Rows[0].cols {
+		switch c := c.(type) {
+		case *[]string:
+			if cap(*c) != n {
+				t.Errorf("column %s grew to %d, want room for %d made once", tab.Columns[j], cap(*c), n)
+			}
+		case *[]time.Time:
+			if cap(*c) != n {
+				t.Errorf("column %s grew to %d, want room for %d made once", tab.Columns[j], cap(*c), n)
+			}
+		case *Array[uint8]:
+			if cap(c.Ends) != n {
+				t.Errorf("column %s ends grew to %d, want room for %d made once", tab.Columns[j], cap(c.Ends), n)
+			}
+		}
+	}
+	merged := &Batch{}
+	if err := merged.DeriveSized(tab, 2*n).AppendRows(plain.Rows[0]); err != nil {
+		t.Fatal(err)
+	}
+	if c := merged.Rows[0].cols[0].(*[]string); cap(*c) != 2*n || len(*c) != n {
+		t.Errorf("merged column: %d values in room for %d, want %d in %d", len(*c), cap(*c), n, 2*n)
+	}
+}

@@ -57,7 +57,7 @@ func (l *laneRows) Derive(t *pipeline.Table) *pipeline.Rows {
 // Rows grown past keptRows are let go rather than kept: the end of a
 // backfill releases a hundred thousand records at once, and their room
 // would then sit unused for the rest of the run.
-func (l *laneRows) mergeInto(b *pipeline.Batch) error {
+func (l *laneRows) mergeInto(b roomy) error {
 	for _, r := range l.order {
 		if err := b.Derive(r.Table).AppendRows(r); err != nil {
 			return err
@@ -70,7 +70,7 @@ func (l *laneRows) mergeInto(b *pipeline.Batch) error {
 	}
 	clear(l.order)
 	l.order = l.order[:0]
-	b.Notes = append(b.Notes, l.notes...)
+	b.b.Notes = append(b.b.Notes, l.notes...)
 	clear(l.notes)
 	l.notes = l.notes[:0]
 	return nil
@@ -170,7 +170,7 @@ func (s *Stage) releaseAll(b *pipeline.Batch) error {
 	wg.Wait()
 	for i := range s.lanes {
 		l := &s.lanes[i]
-		if err := l.e.lane.mergeInto(b); err != nil {
+		if err := l.e.lane.mergeInto(roomy{b, s.rowsLast}); err != nil {
 			return fmt.Errorf("release %s: %w", l.company, err)
 		}
 		s.settle(l)

@@ -28,6 +28,21 @@ type deriver interface {
 	Derive(t *pipeline.Table) *pipeline.Rows
 }
 
+// roomy derives a batch's rows with room for as many as the last batch
+// got of each table: grown from nothing, the columns allocated twice or
+// more what they held, a third of all that matching allocated.
+type roomy struct {
+	b    *pipeline.Batch
+	last map[*pipeline.Table]int
+}
+
+func (d roomy) Derive(t *pipeline.Table) *pipeline.Rows { return d.b.DeriveSized(t, d.last[t]) }
+
+// maxRoom caps roomy's room: the end of a backfill releases a hundred
+// thousand records in one batch, and the next need not make room for
+// as many.
+const maxRoom = 1 << 14
+
 // dec is an amount for a Decimal column; the sink lands a record.Money
 // there at the column's scale.
 func dec(minor int64, c record.Currency) record.Money {

@@ -107,6 +107,7 @@ type Stage struct {
 	// em turns results into the batch's rows and notes; lanes are the
 	// companies released in parallel, each with an emitter of its own.
 	em       emitter
+	rowsLast map[*pipeline.Table]int // rows of each table the last batch got, for roomy
 	lanes    []lane
 	emitters map[string]*emitter // by company, for parallel lanes
 	workers  int                 // how many companies are released at once (0: automatic)
@@ -163,7 +164,8 @@ func NewStage(opt StageOptions) (*Stage, error) {
 	if _, err := NewRefFinder(opt.Default.RefPatterns); err != nil {
 		return nil, fmt.Errorf("matching settings: %w", err)
 	}
-	s := &Stage{opt: opt, epoch: -1, workers: opt.Workers, cores: runtime.GOMAXPROCS(0), parallelFrom: parallelFrom}
+	s := &Stage{opt: opt, epoch: -1, workers: opt.Workers, cores: runtime.GOMAXPROCS(0), parallelFrom: parallelFrom,
+		rowsLast: map[*pipeline.Table]int{}}
 	s.reset()
 	m := &s.metrics
 	m.lines = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "erpflow_match_lines_total",
@@ -246,8 +248,13 @@ var _ pipeline.AckWaiter = (*Stage)(nil)
 
 // Process implements pipeline.Stage.
 func (s *Stage) Process(ctx context.Context, b *pipeline.Batch) error {
-	s.em.b, s.em.dst, s.em.notes = b, b, &b.Notes
-	defer func() { s.em.b, s.em.dst, s.em.notes = nil, nil, nil }()
+	s.em.b, s.em.dst, s.em.notes = b, roomy{b, s.rowsLast}, &b.Notes
+	defer func() {
+		s.em.b, s.em.dst, s.em.notes = nil, nil, nil
+		for _, r := range b.Rows {
+			s.rowsLast[r.Table] = min(r.Len(), maxRoom)
+		}
+	}()
 	// A new assignment generation may have moved companies to or from this
 	// instance: start over, rebuilding every company of the assigned
 	// partitions from what landed, whether or not its records come again.
