@@ -81,7 +81,16 @@ func Query(ctx context.Context, conn driver.Conn, name string) (*Table, error) {
 }
 
 func render(v any) string {
+	// A Nullable column scans into a pointer, nil for NULL.
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return "NULL"
+		}
+		return render(rv.Elem().Interface())
+	}
 	switch x := v.(type) {
+	case []string:
+		return "[" + strings.Join(x, ", ") + "]"
 	case time.Time:
 		if x.Hour() == 0 && x.Minute() == 0 && x.Second() == 0 {
 			return x.Format("2006-01-02")

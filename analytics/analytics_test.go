@@ -197,10 +197,112 @@ func TestARAgingWithoutBankLines(t *testing.T) {
 }
 
 func TestEveryQueryIsTested(t *testing.T) {
-	tested := map[string]bool{"cash_received_by_month": true, "top_late_payers": true, "ar_aging": true}
+	tested := map[string]bool{"cash_received_by_month": true, "top_late_payers": true, "ar_aging": true, "order_to_cash": true}
 	for _, n := range analytics.Names() {
 		if !tested[n] {
 			t.Errorf("query %s has no test with known answers", n)
+		}
+	}
+}
+
+func salesOrder(id, day, status string) string {
+	return fmt.Sprintf(`{"kind":"sales_order","company":"SH01","source":"shop","id":%q,"version":1,"event_time":"%sT08:00:00Z","body":{"number":%q,"customer":{"id":"C1","name":"Name of C1"},"order_date":%q,"status":%q,"total":{"amount":"100.00","currency":"CNY"}}}`,
+		id, day, id, day, status)
+}
+
+func shipment(id, order, shipped, delivered, status string) string {
+	d := ""
+	if delivered != "" {
+		d = fmt.Sprintf(`"delivered_date":%q,`, delivered)
+	}
+	return fmt.Sprintf(`{"kind":"shipment","company":"SH01","source":"wms","id":%q,"version":1,"event_time":"%sT08:00:00Z","body":{"number":%q,"order_ref":%q,"customer":{"id":"C1"},"ship_date":%q,%s"status":%q}}`,
+		id, shipped, id, order, shipped, d, status)
+}
+
+func arInvoice(id, order, status, total, cur, eventDay string) string {
+	return fmt.Sprintf(`{"kind":"invoice","company":"SH01","source":"erp","id":%q,"version":1,"event_time":"%sT08:00:00Z","body":{"number":%q,"direction":"AR","party":{"id":"C1","name":"Name of C1"},"issue_date":"2025-01-06","due_date":"2025-02-05","total":{"amount":%q,"currency":%q},"status":%q,"order_ref":%q}}`,
+		id, eventDay, id, total, cur, status, order)
+}
+
+// applied writes a bank line's match applying amount to an AR invoice, as
+// the matching stage would (recon_matches and recon_match_lines).
+func applied(t *testing.T, cfg clickhouse.Config, line, match, invoiceID, booked, outcome, amount, cur string) {
+	t.Helper()
+	day, err := time.Parse("2006-01-02", booked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insertRow(t, cfg, "INSERT INTO recon_matches (company, line_id, match_id, booking_date, outcome, version)",
+		"SH01", line, match, day, outcome, uint64(1))
+	insertRow(t, cfg, "INSERT INTO recon_match_lines (company, line_id, match_id, outcome, target_kind, target_id, currency, amount, version)",
+		"SH01", line, match, outcome, "invoice", "SH01/erp/"+invoiceID, cur, decimal.RequireFromString(amount), uint64(1))
+}
+
+// TestOrderToCash: every status a chain can reach, with the day of each
+// step and the days between; credit notes net against their own currency
+// only, money comes from current matches (not reversed ones), and the
+// ERP calling every invoice paid settles a chain a bank fee left short.
+func TestOrderToCash(t *testing.T) {
+	cfg := chtest.Config(t)
+	land(t, cfg,
+		salesOrder("SO1", "2025-01-01", "invoiced"),
+		shipment("SH1", "SO1", "2025-01-03", "2025-01-05", "delivered"),
+		arInvoice("I1", "SO1", "open", "100.00", "CNY", "2025-01-06"),
+		salesOrder("SO2", "2025-01-02", "cancelled"),
+		salesOrder("SO3", "2025-01-03", "open"),
+		shipment("SH3", "SO3", "2025-01-04", "", "shipped"),
+		salesOrder("SO4", "2025-01-04", "open"),
+		arInvoice("I4", "SO4", "cancelled", "40.00", "CNY", "2025-01-06"),
+		salesOrder("SO5", "2025-01-05", "invoiced"),
+		arInvoice("I5", "SO5", "open", "200.00", "CNY", "2025-01-06"),
+		salesOrder("SO6", "2025-01-05", "invoiced"),
+		arInvoice("I6", "SO6", "paid", "100.00", "CNY", "2025-02-20"),
+		salesOrder("SO7", "2025-01-05", "invoiced"),
+		arInvoice("I7a", "SO7", "open", "100.00", "CNY", "2025-01-06"),
+		arInvoice("I7b", "SO7", "open", "-30.00", "CNY", "2025-01-06"),
+		arInvoice("I7c", "SO7", "open", "30.00", "CNY", "2025-01-06"),
+		salesOrder("SO8", "2025-01-05", "invoiced"),
+		arInvoice("I8a", "SO8", "open", "100.00", "CNY", "2025-01-06"),
+		arInvoice("I8b", "SO8", "open", "50.00", "USD", "2025-01-06"),
+		salesOrder("SO9", "2025-01-05", "invoiced"),
+		arInvoice("I9b", "SO9", "open", "100.00", "CNY", "2025-01-06"),
+		arInvoice("I9", "", "open", "80.00", "CNY", "2025-01-06"),
+		arInvoice("I10", "SO-X", "open", "10.00", "CNY", "2025-01-06"),
+	)
+	applied(t, cfg, "SH01/icbc/L1", "m1", "I1", "2025-02-01", "confirmed", "100.00", "CNY")
+	applied(t, cfg, "SH01/icbc/L5", "m5", "I5", "2025-02-02", "accepted", "50.00", "CNY")
+	applied(t, cfg, "SH01/icbc/L5r", "m5r", "I5", "2025-02-03", "reversed", "150.00", "CNY")
+	applied(t, cfg, "SH01/icbc/L6", "m6", "I6", "2025-02-10", "confirmed", "99.50", "CNY")
+	applied(t, cfg, "SH01/icbc/L7", "m7", "I7a", "2025-02-03", "confirmed", "100.00", "CNY")
+	applied(t, cfg, "SH01/icbc/L8", "m8", "I8a", "2025-02-04", "confirmed", "100.00", "CNY")
+	applied(t, cfg, "SH01/icbc/L9", "m9", "I9b", "2025-02-05", "confirmed", "120.00", "CNY") // paid over
+	got := query(t, cfg, "order_to_cash")
+	const N = "NULL"
+	want := [][]string{
+		{"SH01", "", "", "invoiced", N, N, N, "2025-01-06", N, N, N, N, N, "[SH01/erp/I9]"},
+		{"SH01", "SO-X", "", "invoiced", N, N, N, "2025-01-06", N, N, N, N, N, "[SH01/erp/I10]"},
+		{"SH01", "SO1", "SH01/shop/SO1", "paid", "2025-01-01", "2025-01-03", "2025-01-05", "2025-01-06", "2025-02-01", "2", "2", "1", "26", "[SH01/erp/I1]"},
+		{"SH01", "SO2", "SH01/shop/SO2", "cancelled", "2025-01-02", N, N, N, N, N, N, N, N, "[]"},
+		{"SH01", "SO3", "SH01/shop/SO3", "shipped", "2025-01-03", "2025-01-04", N, N, N, "1", N, N, N, "[]"},
+		{"SH01", "SO4", "SH01/shop/SO4", "ordered", "2025-01-04", N, N, N, N, N, N, N, N, "[SH01/erp/I4]"},
+		{"SH01", "SO5", "SH01/shop/SO5", "partially_paid", "2025-01-05", N, N, "2025-01-06", N, N, N, N, N, "[SH01/erp/I5]"},
+		{"SH01", "SO6", "SH01/shop/SO6", "paid", "2025-01-05", N, N, "2025-01-06", "2025-02-20", N, N, N, "45", "[SH01/erp/I6]"},
+		{"SH01", "SO7", "SH01/shop/SO7", "paid", "2025-01-05", N, N, "2025-01-06", "2025-02-03", N, N, N, "28", "[SH01/erp/I7a, SH01/erp/I7b, SH01/erp/I7c]"},
+		{"SH01", "SO8", "SH01/shop/SO8", "partially_paid", "2025-01-05", N, N, "2025-01-06", N, N, N, N, N, "[SH01/erp/I8a, SH01/erp/I8b]"},
+		{"SH01", "SO9", "SH01/shop/SO9", "paid", "2025-01-05", N, N, "2025-01-06", "2025-02-05", N, N, N, "30", "[SH01/erp/I9b]"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		for i := range max(len(got), len(want)) {
+			var g, w []string
+			if i < len(got) {
+				g = got[i]
+			}
+			if i < len(want) {
+				w = want[i]
+			}
+			if !reflect.DeepEqual(g, w) {
+				t.Errorf("row %d:\n got  %v\n want %v", i, g, w)
+			}
 		}
 	}
 }
