@@ -33,6 +33,7 @@ const (
 	planMissingLevel
 	planPaidAfterReject
 	planRejected // rejected and correctly cancelled; the invoices go to the next run
+	planSkippedLevel
 )
 
 var (
@@ -211,6 +212,9 @@ func (s *sim) payRun(r *apRun) {
 	case s.chance(shareRejectedCancelled):
 		plan = planRejected
 	}
+	if plan == planNormal && levels >= 3 && s.skips.Float64() < shareSkippedLevel {
+		plan = planSkippedLevel
+	}
 	t := s.approvePayment(p, levels, plan, today)
 	if plan == planRejected {
 		s.mix("pay_rejected_cancelled")
@@ -230,6 +234,9 @@ func (s *sim) payRun(r *apRun) {
 	case planPaidAfterReject:
 		s.mix("breach_paid_after_reject")
 		xe.exception(ExcApprovalBreach, payID, "", "paid_after_reject", record.Money{})
+	case planSkippedLevel:
+		s.mix("breach_skipped_level")
+		xe.exception(ExcApprovalBreach, payID, "", "skipped_level", record.Money{})
 	}
 	for _, it := range r.items {
 		ti := s.after(laterOf(tb, it.inv.last), r.date)
@@ -263,7 +270,11 @@ func (s *sim) approvePayment(p *doc[record.Payment], levels int, plan payPlan, d
 				pick(s.rng, rejectComments))
 			break
 		}
-		s.approval(srcERP, record.KindPayment, p.id, lvl, lvl, levels, s.payApprover(lvl), "approve", t,
+		level := lvl
+		if plan == planSkippedLevel && lvl == 2 {
+			level = 3
+		}
+		s.approval(srcERP, record.KindPayment, p.id, lvl, level, levels, s.payApprover(level), "approve", t,
 			pick(s.rng, approveComments))
 	}
 	return t

@@ -32,11 +32,14 @@ const (
 	shareUnidentified   = 0.30  // chance per company and business day of a receipt from a stranger
 	shareDoubleReceipt  = 0.005 // single-invoice receipts the customer sends again by mistake
 
-	sharePOCancelled       = 0.015
-	sharePartialReceipt    = 0.05 // goods receipts short of the order (invoiced as received)
-	shareMismatch          = 0.04 // AP invoices whose quantity or price differs from GR/PO
-	shareDuplicatePayment  = 0.03 // supplier payments sent a second time
-	shareMissingLevel      = 0.04 // of payments needing two or more levels: one level skipped
+	sharePOCancelled      = 0.015
+	sharePartialReceipt   = 0.05 // goods receipts short of the order (invoiced as received)
+	shareMismatch         = 0.04 // AP invoices whose quantity or price differs from GR/PO
+	shareDuplicatePayment = 0.03 // supplier payments sent a second time
+	shareMissingLevel     = 0.04 // of payments needing two or more levels: one level skipped
+	// Of payments needing three levels on an otherwise clean trail: the
+	// level 3 approver signs at level 2's step, and level 2 never acts.
+	shareSkippedLevel      = 0.06
 	sharePaidAfterReject   = 0.01
 	shareRejectedCancelled = 0.015 // rejected payments correctly cancelled and re-run
 
@@ -89,7 +92,10 @@ type sim struct {
 	// late draws the mishaps added after the world's shape was fixed
 	// (customers paying twice), so that adding them left every other
 	// record of a seed as it was.
-	late    *rand.Rand
+	late *rand.Rand
+	// skips draws the payments whose trail skips a middle level, added
+	// later still, from a stream of its own for the same reason.
+	skips   *rand.Rand
 	st      *Stats
 	cfg     Config
 	start   record.Date
@@ -117,6 +123,7 @@ func newSim(cfg Config, ci int, st *Stats) *sim {
 	return &sim{
 		w: newWorld(rng, ci, cfg.OrdersPerDay), ci: ci, rng: rng, st: st, cfg: cfg, start: cfg.Start,
 		late:      rand.New(rand.NewPCG(uint64(cfg.Seed)^0x5DEECE66D, 0x9E3779B97F4A7C15*uint64(ci+1))),
+		skips:     rand.New(rand.NewPCG(uint64(cfg.Seed)^0x2545F4914F6CDD1D, 0x9E3779B97F4A7C15*uint64(ci+1))),
 		buckets:   make([][]*entry, cfg.Days),
 		actions:   make([][]func(), cfg.Days),
 		arBatches: map[batchKey]*arBatch{},

@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -266,6 +267,11 @@ func trailBreach(steps []*record.Approval, claimant string, payment bool) string
 	}
 	if top < steps[0].RequiredLevels {
 		return "missing_level"
+	}
+	for lvl := uint32(1); lvl < top; lvl++ {
+		if !slices.ContainsFunc(steps, func(s *record.Approval) bool { return s.Action == "approve" && s.Level == lvl }) {
+			return "skipped_level"
+		}
 	}
 	return ""
 }

@@ -12,7 +12,11 @@ const (
 	BreachMissingLevel    = "missing_level"     // money went out below the levels the policy requires
 	BreachPaidAfterReject = "paid_after_reject" // money went out although a step rejected it
 	BreachSelfApproval    = "self_approval"     // an employee approved their own claim
+	BreachSkippedLevel    = "skipped_level"     // a level approved with one below it never approved
 )
+
+// breachReasons are every reason, for forgetting what was reported.
+var breachReasons = []string{BreachMissingLevel, BreachPaidAfterReject, BreachSelfApproval, BreachSkippedLevel}
 
 // Breach is an approval trail that does not satisfy policy, with the
 // steps that show it and what a clerk should do.
@@ -141,16 +145,25 @@ func (a *Approvals) selfApproval(subject string, t *trail) []Breach {
 }
 
 // moneyOut checks the trail at the moment money leaves: the last
-// submission restarts it, a rejection after that forbids payment, and the
-// approved levels must reach what the steps say the policy requires.
+// submission restarts it, a rejection after that forbids payment, the
+// approved levels must reach what the steps say the policy requires, and
+// none below the highest approved may be missing.
 func (a *Approvals) moneyOut(subject string, k record.Kind, t *trail, amount record.Money, what string) []Breach {
 	var out []Breach
 	var approved, required uint32
 	var rejected *record.Approval
+	// levels are those approved since the trail last started over: a
+	// resubmission after a rejection starts it over, one after a return
+	// resumes it at the step that returned it (as the workflows the
+	// generator models do), so the levels approved before that count.
+	var levels levelSet
 	for _, s := range t.ordered() {
 		required = max(required, s.RequiredLevels)
 		switch s.Action {
 		case "submit":
+			if rejected != nil {
+				levels = 0
+			}
 			approved, rejected = 0, nil
 		case "return":
 			// Sent back for changes: what was approved before counts again
@@ -158,6 +171,7 @@ func (a *Approvals) moneyOut(subject string, k record.Kind, t *trail, amount rec
 			approved = 0
 		case "approve":
 			approved = max(approved, s.Level)
+			levels.add(s.Level)
 		case "reject":
 			rejected = s
 		}
@@ -182,7 +196,47 @@ func (a *Approvals) moneyOut(subject string, k record.Kind, t *trail, amount rec
 			[]Criterion{{"levels", false, fmt.Sprintf("approved up to level %d of %d required %s", approved, required, why)}, {"money out", false, what}},
 			fmt.Sprintf("have a level %d approver review it after the fact and record the approval, or recall it", approved+1))...)
 	}
+	// A senior approval does not stand in for a step nobody took: level 3
+	// approving what level 2 never saw is how a trail gets around its
+	// first reader.
+	if gap := levels.firstGap(approved); gap > 0 {
+		out = append(out, a.report(subject, BreachSkippedLevel, k,
+			[]Criterion{{"levels", false, fmt.Sprintf("approved at levels %s; level %d never approved", levels, gap)}, {"money out", false, what}},
+			fmt.Sprintf("have a level %d approver review it after the fact and record the approval, or recall it", gap))...)
+	}
 	return out
+}
+
+// levelSet is the approval levels seen, 1 to 64; workflows have a handful.
+type levelSet uint64
+
+func (l *levelSet) add(level uint32) {
+	if level >= 1 && level <= 64 {
+		*l |= 1 << (level - 1)
+	}
+}
+
+// firstGap is the lowest level below top with no approval, or 0.
+func (l levelSet) firstGap(top uint32) uint32 {
+	for lvl := uint32(1); lvl < top && lvl <= 64; lvl++ {
+		if l&(1<<(lvl-1)) == 0 {
+			return lvl
+		}
+	}
+	return 0
+}
+
+func (l levelSet) String() string {
+	var b []byte
+	for lvl := uint32(1); lvl <= 64; lvl++ {
+		if l&(1<<(lvl-1)) != 0 {
+			if len(b) > 0 {
+				b = append(b, ", "...)
+			}
+			b = fmt.Appendf(b, "%d", lvl)
+		}
+	}
+	return string(b)
 }
 
 func (t *trail) ordered() []*record.Approval {
@@ -202,7 +256,7 @@ func (a *Approvals) Forget(cutoff record.Date) int {
 	for subject, t := range a.trails {
 		if t.touched < cutoff {
 			delete(a.trails, subject)
-			for _, reason := range []string{BreachMissingLevel, BreachPaidAfterReject, BreachSelfApproval} {
+			for _, reason := range breachReasons {
 				delete(a.reported, subject+"\x00"+reason)
 			}
 			n++

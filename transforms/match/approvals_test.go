@@ -95,6 +95,19 @@ func TestApprovalTrails(t *testing.T) {
 			approved.Version = 2 // the approver changed a first rejection
 			return []*record.Record{pay("pending"), approved, step("PAY-1", p, 1, 1, 1, "M1", "reject"), pay("executed")}
 		}(), nil},
+		{"a middle level skipped", []*record.Record{pay("pending"), step("PAY-1", p, 1, 1, 3, "M1", "approve"),
+			step("PAY-1", p, 2, 3, 3, "M3", "approve"), pay("executed")}, []string{BreachSkippedLevel}},
+		{"the first level skipped, and the top missing", []*record.Record{claim("pending"), step("BX-1", c, 1, 2, 3, "M2", "approve"),
+			claim("approved")}, []string{BreachMissingLevel, BreachSkippedLevel}},
+		{"returned at level 2, resubmitted, resumed there", []*record.Record{pay("pending"),
+			step("PAY-1", p, 1, 1, 2, "M1", "approve"), step("PAY-1", p, 2, 2, 2, "M2", "return"),
+			step("PAY-1", p, 3, 0, 2, "U1", "submit"), step("PAY-1", p, 4, 2, 2, "M2", "approve"), pay("executed")}, nil},
+		{"rejected, resubmitted, approved at level 2 alone", []*record.Record{pay("pending"),
+			step("PAY-1", p, 1, 1, 2, "M1", "approve"), step("PAY-1", p, 2, 2, 2, "M2", "reject"),
+			step("PAY-1", p, 3, 0, 2, "U1", "submit"), step("PAY-1", p, 4, 2, 2, "M2", "approve"), pay("executed")},
+			[]string{BreachSkippedLevel}},
+		{"levels approved out of step order", []*record.Record{pay("pending"), step("PAY-1", p, 1, 2, 2, "M2", "approve"),
+			step("PAY-1", p, 2, 1, 2, "M1", "approve"), pay("executed")}, nil},
 		{"an unpaid payment breaches nothing yet", []*record.Record{pay("pending"), step("PAY-1", p, 1, 1, 2, "M1", "approve")}, nil},
 	}
 	for _, tc := range cases {
