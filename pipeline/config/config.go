@@ -225,6 +225,26 @@ type MatchRules struct {
 	// (run, subset, instalment, fixed_fee, erp_cleared).
 	Order []string `yaml:"order"`
 	Off   []string `yaml:"off"`
+	// ThreeWay bounds how far a supplier invoice may bill beyond its
+	// purchase order and goods receipts; a company's block replaces the
+	// default one whole.
+	ThreeWay *ThreeWayRules `yaml:"three_way"`
+}
+
+// ThreeWayRules are the three-way match's tolerances. Billing less than
+// ordered or received is never a mismatch.
+type ThreeWayRules struct {
+	QuantityBasisPoints int64  `yaml:"quantity_basis_points"` // billed over received, per SKU
+	PriceBasisPoints    int64  `yaml:"price_basis_points"`    // unit price over the order's
+	PriceAbs            string `yaml:"price_abs"`             // and a fixed allowance on the unit price (a decimal; empty: none)
+}
+
+// Fixed parses PriceAbs.
+func (t ThreeWayRules) Fixed() (record.Fixed, error) {
+	if t.PriceAbs == "" {
+		return 0, nil
+	}
+	return record.ParseFixed(t.PriceAbs)
 }
 
 // ApprovalLevel is one threshold of the approval policy.
@@ -289,6 +309,9 @@ func (m Matching) For(company string) MatchRules {
 	if o.Off != nil {
 		r.Off = o.Off
 	}
+	if o.ThreeWay != nil {
+		r.ThreeWay = o.ThreeWay
+	}
 	return r
 }
 
@@ -327,7 +350,10 @@ func Default() Config {
 		Pipeline:   Pipeline{BatchSize: 20000, BatchWait: Duration(500 * time.Millisecond), SinkConcurrency: 2, SinkLinger: Duration(500 * time.Millisecond), DrainTimeout: Duration(15 * time.Second)},
 		Matching: Matching{Enabled: true, Rules: MatchRules{
 			Confirm: 0.9, Review: 0.5, Margin: 0.05, FeeMaxMinor: 5000, FeeBasisPoints: 50, MaxSubset: 4,
-			UnmatchedDays: 14, DuplicateDays: 14, RetainDays: 120, ClearedDays: 5}},
+			UnmatchedDays: 14, DuplicateDays: 14, RetainDays: 120, ClearedDays: 5,
+			// Half a percent on price, for rounding of converted or
+			// tax-inclusive unit prices (match.DefaultThreeWayTolerance).
+			ThreeWay: &ThreeWayRules{PriceBasisPoints: 50}}},
 		HTTP: HTTP{Listen: "127.0.0.1:9464"},
 		Log:  Log{Level: "info", Format: "text"},
 	}
@@ -706,6 +732,14 @@ func (c *Config) Check() error {
 			}
 			if l.Levels < 1 {
 				bad(fmt.Sprintf("%s.approval_levels[%d].levels", key, i), "must be at least 1")
+			}
+		}
+		if t := r.ThreeWay; t != nil {
+			if t.QuantityBasisPoints < 0 || t.PriceBasisPoints < 0 || t.QuantityBasisPoints > 10000 || t.PriceBasisPoints > 10000 {
+				bad(key+".three_way", "basis points must be between 0 and 10000, got quantity %d and price %d", t.QuantityBasisPoints, t.PriceBasisPoints)
+			}
+			if f, err := t.Fixed(); err != nil || f < 0 {
+				bad(key+".three_way.price_abs", "want a decimal of at least 0 with at most 4 fractional digits, got %q", t.PriceAbs)
 			}
 		}
 		for name, v := range map[string]int{"unmatched_days": r.UnmatchedDays, "duplicate_days": r.DuplicateDays, "retain_days": r.RetainDays,

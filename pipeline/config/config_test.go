@@ -172,6 +172,8 @@ func TestMatchingRulesPerCompany(t *testing.T) {
       erp_cleared_days: 3
       approval_levels:
         - {currency: CNY, above: "50000", levels: 3}
+    GZ03:
+      three_way: {quantity_basis_points: 200, price_abs: "0.05"}
 `)
 	c, err := Load(p)
 	if err != nil {
@@ -182,8 +184,14 @@ func TestMatchingRulesPerCompany(t *testing.T) {
 		len(sh.ApprovalLevels) != 1 || sh.ApprovalLevels[0].Levels != 3 || fmt.Sprint(sh.Order, sh.Off) != "[party reference] [subset erp_cleared]" || sh.ClearedDays != 3 {
 		t.Errorf("SH01 rules %+v", sh)
 	}
-	if bj.Review != 0.5 || bj.ClearedDays != 5 || bj.TieOldestDue != nil || bj.Order != nil || len(bj.ApprovalLevels) != 1 || bj.ApprovalLevels[0].Above != "10000.00" {
+	if bj.Review != 0.5 || bj.ClearedDays != 5 || bj.TieOldestDue != nil || bj.Order != nil || len(bj.ApprovalLevels) != 1 || bj.ApprovalLevels[0].Above != "10000.00" ||
+		*bj.ThreeWay != (ThreeWayRules{PriceBasisPoints: 50}) {
 		t.Errorf("BJ02 takes the defaults: %+v", bj)
+	}
+	// A company's three-way block replaces the default one whole: what it
+	// leaves out is zero, not the default's.
+	if gz := c.Matching.For("GZ03"); *gz.ThreeWay != (ThreeWayRules{QuantityBasisPoints: 200, PriceAbs: "0.05"}) {
+		t.Errorf("GZ03 three-way tolerances %+v", *gz.ThreeWay)
 	}
 	for body, key := range map[string]string{
 		"matching:\n  companies:\n    SH01:\n      review: 0.99\n":                                          "matching.companies.SH01.confirm",
@@ -191,6 +199,9 @@ func TestMatchingRulesPerCompany(t *testing.T) {
 		"matching:\n  rules:\n    approval_levels:\n      - {currency: XXX, above: \"1\", levels: 2}\n":     "matching.rules.approval_levels[0]",
 		"matching:\n  rules:\n    max_subset: 20\n":                                                         "matching.rules.max_subset",
 		"matching:\n  rules:\n    erp_cleared_days: -1\n":                                                   "matching.rules.erp_cleared_days",
+		"matching:\n  companies:\n    SH01:\n      three_way: {price_basis_points: -1}\n":                   "matching.companies.SH01.three_way",
+		"matching:\n  rules:\n    three_way: {price_abs: \"0.00001\"}\n":                                    "matching.rules.three_way.price_abs",
+		"matching:\n  rules:\n    three_way: {price_abs: \"-1\"}\n":                                         "matching.rules.three_way.price_abs",
 	} {
 		if _, err := Load(write(t, body)); err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("%q: %v, want an error naming %s", body, err, key)

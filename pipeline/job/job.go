@@ -485,6 +485,10 @@ func matchSettings(r config.MatchRules) match.Settings {
 		m, _ := l.Money() // checked with the configuration
 		s.ApprovalLevels = append(s.ApprovalLevels, match.LevelRule{Above: m, Levels: l.Levels})
 	}
+	if t := r.ThreeWay; t != nil {
+		abs, _ := t.Fixed() // checked with the configuration
+		s.ThreeWay = match.ThreeWayTolerance{QuantityBP: t.QuantityBasisPoints, PriceBP: t.PriceBasisPoints, PriceAbs: abs}
+	}
 	return s
 }
 

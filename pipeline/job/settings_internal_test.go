@@ -1,0 +1,23 @@
+package job
+
+import (
+	"testing"
+
+	"github.com/erpflow/erpflow/pipeline/config"
+	"github.com/erpflow/erpflow/transforms/match"
+)
+
+// TestMatchSettingsThreeWay: the configuration's three-way tolerances are
+// the ones the reconciler checks supplier invoices with, the defaults
+// included.
+func TestMatchSettingsThreeWay(t *testing.T) {
+	if got := matchSettings(config.Default().Matching.Rules).ThreeWay; got != match.DefaultThreeWayTolerance() {
+		t.Errorf("defaults: %+v, want %+v", got, match.DefaultThreeWayTolerance())
+	}
+	r := config.Default().Matching.Rules
+	r.ThreeWay = &config.ThreeWayRules{QuantityBasisPoints: 200, PriceBasisPoints: 10, PriceAbs: "0.05"}
+	want := match.ThreeWayTolerance{QuantityBP: 200, PriceBP: 10, PriceAbs: 500}
+	if got := matchSettings(r).ThreeWay; got != want {
+		t.Errorf("configured: %+v, want %+v", got, want)
+	}
+}
