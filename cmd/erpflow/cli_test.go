@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -516,6 +517,30 @@ func checkRecon(t *testing.T, env []string, db, dir, demoOut string) {
 	if e := erpflow(t, env, "recon", "explain", "--database", db, id); e.code != 0 || !strings.Contains(e.stdout, "criteria:") ||
 		!strings.Contains(e.stdout, "proposes") {
 		t.Errorf("recon explain %s: exit %d\n%s%s", id, e.code, e.stdout, e.stderr)
+	}
+	if e := erpflow(t, env, "recon", "explain", "--database", db, "--format", "csv", id); e.code != 0 {
+		t.Errorf("recon explain --format csv %s: exit %d\n%s", id, e.code, e.stderr)
+	} else {
+		rows, err := csv.NewReader(strings.NewReader(e.stdout)).ReadAll()
+		if err != nil || len(rows) < 3 || strings.Join(rows[0], ",") != "what,id,part,name,pass,value" {
+			t.Fatalf("recon explain --format csv: %v\n%s", err, e.stdout)
+		}
+		parts := map[string]int{}
+		for _, r := range rows[1:] {
+			if r[0] != "match" || r[1] != id {
+				t.Errorf("row %v is not of match %s", r, id)
+			}
+			parts[r[2]]++
+			if r[2] == "criterion" && r[4] != "true" && r[4] != "false" {
+				t.Errorf("criterion row %v: pass is not true or false", r)
+			}
+		}
+		if parts["field"] == 0 || parts["proposes"] == 0 || parts["criterion"] == 0 {
+			t.Errorf("recon explain --format csv lacks fields, proposals or criteria: %v", parts)
+		}
+	}
+	if e := erpflow(t, env, "recon", "explain", "--database", db, "--format", "yaml", id); e.code != 2 {
+		t.Errorf("recon explain --format yaml: exit %d, want 2", e.code)
 	}
 	if e := erpflow(t, env, "recon", "explain", "--database", db, "no-such-id"); e.code != 1 {
 		t.Errorf("explain of an unknown id: exit %d, want 1", e.code)

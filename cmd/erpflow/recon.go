@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -397,20 +398,22 @@ func newReconExplain(connect connectFunc) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if format == "json" {
+			switch format {
+			case "json":
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetEscapeHTML(false)
 				enc.SetIndent("", "  ")
 				return enc.Encode(e)
+			case "csv":
+				return e.csv(cmd.OutOrStdout())
+			case "text", "table":
+				e.print(cmd.OutOrStdout())
+				return nil
 			}
-			if format != "text" {
-				return usagef("--format must be text or json, got %q", format)
-			}
-			e.print(cmd.OutOrStdout())
-			return nil
+			return usagef("--format must be text, json or csv, got %q", format)
 		},
 	}
-	c.Flags().StringVar(&format, "format", "text", "text or json")
+	c.Flags().StringVar(&format, "format", "text", "text, json or csv (a row per field, document and criterion, for a spreadsheet)")
 	return c
 }
 
@@ -460,6 +463,33 @@ func (e *explanation) print(w io.Writer) {
 			fmt.Fprintf(w, "    %-4s %-12s %s\n", mark, c.Name, c.Detail)
 		}
 	}
+}
+
+// csv writes the explanation a row per part: its fields, the documents it
+// applies or proposes, the alternatives, and each criterion with whether
+// it passed, under a header, so that a spreadsheet can filter them.
+func (e *explanation) csv(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	row := func(part, name, pass, value string) { _ = cw.Write([]string{e.What, e.ID, part, name, pass, value}) }
+	_ = cw.Write([]string{"what", "id", "part", "name", "pass", "value"})
+	verb := "applies"
+	for _, f := range e.Fields {
+		row("field", f[0], "", f[1])
+		if f[0] == "outcome" && f[1] != "confirmed" && f[1] != "accepted" {
+			verb = "proposes"
+		}
+	}
+	for _, a := range e.Applied {
+		row(verb, "", "", a)
+	}
+	for _, a := range e.Other {
+		row("alternative", "", "", a)
+	}
+	for _, c := range e.Criteria {
+		row("criterion", c.Name, strconv.FormatBool(c.Pass), c.Detail)
+	}
+	cw.Flush()
+	return cw.Error()
 }
 
 func criteriaOf(names []string, pass []uint8, detail []string) []match.Criterion {
