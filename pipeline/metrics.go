@@ -36,7 +36,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Records: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "erpflow_records_total",
-			Help: "Records leaving each stage, by kind and outcome (ok, dead_letter, duplicate).",
+			Help: "Records leaving each stage, by kind and outcome: ok; duplicate (taken out as already landed); dead_letter (of kind unknown); control_record (transaction markers, at the source).",
 		}, []string{"stage", "kind", "outcome"}),
 		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "erpflow_dead_letters_total",

@@ -410,12 +410,12 @@ func (r *Runner) runStage(ctx context.Context, s Stage, last bool, in <-chan *Ba
 			return nil
 		}
 		start := time.Now()
-		dead := len(b.Dead)
+		dead, dups := len(b.Dead), len(b.Duplicates)
 		if err := s.Process(ctx, b); err != nil {
 			return fmt.Errorf("stage %s: %w", s.Name(), err)
 		}
 		b.busy += time.Since(start)
-		r.countStage(s.Name(), b, len(b.Dead)-dead)
+		r.countStage(s.Name(), b, len(b.Dead)-dead, b.Duplicates[min(dups, len(b.Duplicates)):])
 		if last {
 			r.metrics.BatchSeconds.WithLabelValues("process").Observe(b.busy.Seconds())
 		}
@@ -439,16 +439,23 @@ func (r *Runner) forward(ctx context.Context, in <-chan *Batch, out chan<- *Batc
 	}
 }
 
-// countStage records what left a stage: items by kind, and the messages it
-// dead-lettered (whose kind may be unknowable, so they count as "unknown").
-func (r *Runner) countStage(stage string, b *Batch, dead int) {
-	var perKind [16]int
+// countStage records what left a stage: items by kind, the duplicates it
+// took out by kind, and the messages it dead-lettered (whose kind may be
+// unknowable, so they count as "unknown").
+func (r *Runner) countStage(stage string, b *Batch, dead int, dups []Item) {
+	var perKind, dupKind [16]int
 	for i := range b.Items {
 		perKind[b.Items[i].Rec.Kind&15]++
 	}
-	for k, n := range perKind {
-		if n > 0 {
+	for i := range dups {
+		dupKind[dups[i].Rec.Kind&15]++
+	}
+	for k := range perKind {
+		if n := perKind[k]; n > 0 {
 			r.metrics.Records.WithLabelValues(stage, record.Kind(k).String(), "ok").Add(float64(n))
+		}
+		if n := dupKind[k]; n > 0 {
+			r.metrics.Records.WithLabelValues(stage, record.Kind(k).String(), "duplicate").Add(float64(n))
 		}
 	}
 	if dead > 0 {

@@ -504,12 +504,28 @@ func TestMergeMarks(t *testing.T) {
 	}
 }
 
+// dropAsDuplicate takes the items whose id it names out as duplicates, as
+// the dedupe stage does.
+type dropAsDuplicate map[string]bool
+
+func (dropAsDuplicate) Name() string { return "dedupe" }
+func (d dropAsDuplicate) Process(ctx context.Context, b *Batch) error {
+	b.Keep(func(it *Item) bool {
+		if d[it.Rec.ID] {
+			b.Duplicates = append(b.Duplicates, *it)
+			return false
+		}
+		return true
+	})
+	return nil
+}
+
 func TestRunnerMetrics(t *testing.T) {
 	src := newMemSource(2, 10)
 	reg := prometheus.NewRegistry()
 	m := NewMetrics(reg)
 	stage := &toItems{reject: map[string]bool{"p0-o3": true}}
-	r := NewRunner(fastCfg(), src, []Stage{stage}, &memSink{}, &memDLQ{}, m, nil)
+	r := NewRunner(fastCfg(), src, []Stage{stage, dropAsDuplicate{"p1-o4": true, "p1-o5": true}}, &memSink{}, &memDLQ{}, m, nil)
 	if err := r.Run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -519,8 +535,12 @@ func TestRunnerMetrics(t *testing.T) {
 	}{
 		{m.Records.WithLabelValues("decode", "invoice", "ok"), 19},
 		{m.Records.WithLabelValues("decode", "unknown", "dead_letter"), 1},
+		{m.Records.WithLabelValues("dedupe", "invoice", "ok"), 17},
+		{m.Records.WithLabelValues("dedupe", "invoice", "duplicate"), 2},
+		{m.Records.WithLabelValues("decode", "invoice", "duplicate"), 0},
 		{m.DeadLetters.WithLabelValues("decode", "invalid_json"), 1},
-		{m.SinkRows.WithLabelValues("invoice"), 19},
+		{m.SinkRows.WithLabelValues("invoice"), 17},
+		{m.Duplicates, 2},
 		{m.InFlight, 0},
 	}
 	for i, c := range checks {
