@@ -447,11 +447,13 @@ func reconSummary(ctx context.Context, w io.Writer, conn driver.Conn, truthPath 
 	if err != nil {
 		return err
 	}
-	var days, balanced uint64
-	if err := conn.QueryRow(ctx, "SELECT count(), sum(balanced) FROM recon_control_totals FINAL").Scan(&days, &balanced); err != nil {
+	var inDays, inBalanced, outDays, outBalanced uint64
+	if err := conn.QueryRow(ctx, `SELECT countIf(direction = 'credit'), sumIf(balanced, direction = 'credit'),
+		countIf(direction = 'debit'), sumIf(balanced, direction = 'debit') FROM recon_control_totals FINAL`).Scan(&inDays, &inBalanced, &outDays, &outBalanced); err != nil {
 		return fmt.Errorf("control totals: %w", err)
 	}
-	fmt.Fprintf(w, "  control totals: %d of %d company/currency/days balance (bank lines = matched + in review + unmatched)\n", balanced, days)
+	fmt.Fprintf(w, "  control totals: %d of %d company/currency/days of receipts and %d of %d of money out balance (bank lines = matched + in review + unmatched)\n",
+		inBalanced, inDays, outBalanced, outDays)
 	for _, ex := range []struct{ title, q string }{
 		{"a confirmed match of a line short by a bank fee", `SELECT match_id FROM recon_matches FINAL
 			WHERE outcome = 'confirmed' AND direction = 'credit' AND arrayExists(d -> d LIKE '%fee%', criterion_detail)

@@ -110,7 +110,7 @@ func TestSinkLandsControlTotalsPastDecimal18(t *testing.T) {
 	sum := record.Money{Minor: 10 * line, Currency: cny}
 	zero := record.Money{Currency: cny}
 	b := &pipeline.Batch{}
-	b.Derive(match.TotalsTable).Str("SH01").Str("CNY").Time(time.Date(2025, 4, 16, 0, 0, 0, 0, time.UTC)).Uint32(10).
+	b.Derive(match.TotalsTable).Str("SH01").Str("credit").Str("CNY").Time(time.Date(2025, 4, 16, 0, 0, 0, 0, time.UTC)).Uint32(10).
 		Money(sum).Money(zero).Money(zero).Money(sum).Uint8(1).Uint64(1).End()
 	if err := clickhouse.NewSink(conn).Write(ctx, b); err != nil {
 		t.Fatal(err)

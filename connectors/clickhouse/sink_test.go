@@ -436,3 +436,81 @@ func TestSinkSendsRowsInClickHousesKeyOrder(t *testing.T) {
 		t.Errorf("sent in this order:\n%s\nClickHouse orders them:\n%s", strings.Join(ours, "\n"), strings.Join(theirs, "\n"))
 	}
 }
+
+// TestControlTotalsGainTheirDirection: a database from before migration
+// 0012 keeps its control totals, as credit rows (which they were), and a
+// debit row of the same day is a row of its own, not a newer version of
+// the credit one. The table is put back in its old shape and the
+// migrations run again whole, as after a crash before they were recorded.
+func TestControlTotalsGainTheirDirection(t *testing.T) {
+	cfg := chtest.Config(t)
+	ctx := context.Background()
+	conn, err := clickhouse.Open(ctx, cfg, cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, stmt := range []string{
+		"DROP TABLE recon_control_totals",
+		`CREATE TABLE recon_control_totals (company String, currency String, day Date, lines UInt32,
+			lines_amount Decimal(38, 4), matched_amount Decimal(38, 4), review_amount Decimal(38, 4),
+			unmatched_amount Decimal(38, 4), balanced UInt8, version UInt64
+		) ENGINE = ReplacingMergeTree(version) ORDER BY (company, currency, day)`,
+		"DROP TABLE schema_migrations",
+	} {
+		if err := conn.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	day := time.Date(2025, 4, 1, 0, 0, 0, 0, time.UTC)
+	old, err := conn.PrepareBatch(ctx, "INSERT INTO recon_control_totals (company, currency, day, lines, lines_amount, matched_amount, review_amount, unmatched_amount, balanced, version)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Append("SH01", "CNY", day, uint32(2), decimal.RequireFromString("30.00"), decimal.RequireFromString("20.00"),
+		decimal.Zero, decimal.RequireFromString("10.00"), uint8(1), uint64(7)); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Send(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := clickhouse.Migrate(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	debit, err := conn.PrepareBatch(ctx, "INSERT INTO recon_control_totals (company, direction, currency, day, lines, lines_amount, matched_amount, review_amount, unmatched_amount, balanced, version)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := debit.Append("SH01", "debit", "CNY", day, uint32(1), decimal.RequireFromString("5.00"), decimal.RequireFromString("5.00"),
+		decimal.Zero, decimal.Zero, uint8(1), uint64(8)); err != nil {
+		t.Fatal(err)
+	}
+	if err := debit.Send(); err != nil {
+		t.Fatal(err)
+	}
+	// The rows of the old shape are deleted by a mutation, which 18.16
+	// runs after the ALTER has returned.
+	var got []string
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		rows, err := conn.Query(ctx, "SELECT direction, lines, toString(lines_amount) FROM recon_control_totals FINAL ORDER BY direction")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = got[:0]
+		for rows.Next() {
+			var dir, amount string
+			var lines uint32
+			if err := rows.Scan(&dir, &lines, &amount); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, fmt.Sprintf("%q %d %s", dir, lines, amount))
+		}
+		rows.Close()
+		if len(got) == 2 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if want := []string{`"credit" 2 30.0000`, `"debit" 1 5.0000`}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("control totals after the migration: %v, want %v", got, want)
+	}
+}

@@ -77,10 +77,13 @@ type ItemState struct {
 	At      time.Time
 }
 
-// ControlTotal is one company's bank credit lines of one currency and
-// booking day against what became of them, in minor units.
+// ControlTotal is one company's bank lines of one direction, currency and
+// booking day against what became of them, in minor units: receipts
+// (credit) and money out (debit) apart, since a day's receipts and
+// payments netting to nothing would hide both.
 type ControlTotal struct {
 	Company                    string
+	Direction                  string // credit or debit
 	Currency                   record.Currency
 	Day                        record.Date
 	Lines                      int
@@ -201,6 +204,7 @@ type lineState struct {
 }
 
 type totalKey struct {
+	dir string
 	cur record.Currency
 	day record.Date
 }
@@ -498,8 +502,8 @@ func (rc *Reconciler) bankLine(r *record.Record, b *record.BankTxn, out *Output)
 	st := &lineState{outcome: Unmatched, day: b.BookingDate, line: l}
 	rc.lines[full] = st
 	rc.lineAges.touch(st.day, full)
-	if b.Direction == "credit" && b.Amount.Minor > 0 {
-		st.key, st.amount, st.counted = totalKey{b.Amount.Currency, b.BookingDate}, b.Amount.Minor, true
+	if b.Amount.Minor > 0 {
+		st.key, st.amount, st.counted = totalKey{b.Direction, b.Amount.Currency, b.BookingDate}, b.Amount.Minor, true
 		t := rc.total(st.key)
 		t.Lines++
 		t.add(&t.Amount, b.Amount.Minor)
@@ -718,10 +722,20 @@ func (rc *Reconciler) bucket(t *ControlTotal, o Outcome) *int64 {
 	return &t.Unmatched
 }
 
+// subject names the day in a control_unbalanced exception: company,
+// currency and day for receipts (as before money out was counted, so that
+// their ids stay), with "/debit" after for money out.
+func (k totalKey) subject(company string) string {
+	if k.dir == "debit" {
+		return fmt.Sprintf("%s/%s/%s/debit", company, k.cur, k.day)
+	}
+	return fmt.Sprintf("%s/%s/%s", company, k.cur, k.day)
+}
+
 func (rc *Reconciler) total(k totalKey) *ControlTotal {
 	t := rc.totals[k]
 	if t == nil {
-		t = &ControlTotal{Company: rc.company, Currency: k.cur, Day: k.day}
+		t = &ControlTotal{Company: rc.company, Direction: k.dir, Currency: k.cur, Day: k.day}
 		rc.totals[k] = t
 	}
 	rc.dirty[k] = true
@@ -859,6 +873,9 @@ func (rc *Reconciler) endOfDay(d record.Date, at time.Time, out *Output) {
 		if keys[i].day != keys[j].day {
 			return keys[i].day < keys[j].day
 		}
+		if keys[i].dir != keys[j].dir {
+			return keys[i].dir < keys[j].dir
+		}
 		return keys[i].cur.String() < keys[j].cur.String()
 	})
 	for _, k := range keys {
@@ -867,10 +884,10 @@ func (rc *Reconciler) endOfDay(d record.Date, at time.Time, out *Output) {
 		out.Totals = append(out.Totals, t)
 		switch {
 		case t.Overflowed:
-			rc.raise(out, Exception{Type: ExcUnbalanced, Reason: "overflow", Subject: fmt.Sprintf("%s/%s/%s", rc.company, k.cur, k.day),
+			rc.raise(out, Exception{Type: ExcUnbalanced, Reason: "overflow", Subject: k.subject(rc.company),
 				NextStep: "the day's bank lines add up past what the control totals can count: look for amounts entered in the wrong unit at the bank or the source"}, at)
 		case !t.Balanced():
-			rc.raise(out, Exception{Type: ExcUnbalanced, Subject: fmt.Sprintf("%s/%s/%s", rc.company, k.cur, k.day),
+			rc.raise(out, Exception{Type: ExcUnbalanced, Subject: k.subject(rc.company),
 				Amount:   record.Money{Minor: t.Amount - t.Matched - t.Review - t.Unmatched, Currency: k.cur},
 				NextStep: "report a matching defect: a bank line is counted twice or not at all"}, at)
 		}

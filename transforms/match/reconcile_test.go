@@ -870,6 +870,48 @@ func TestUnidentifiedPayments(t *testing.T) {
 	}
 }
 
+// TestControlTotalsOfMoneyOut: a day's debit lines have control totals of
+// their own, apart from its credit lines: the one paying a booked payment
+// is matched, the others unmatched, and each direction adds up.
+func TestControlTotalsOfMoneyOut(t *testing.T) {
+	rc := newSH01(t)
+	day := record.MakeDate(2025, 4, 1).Time()
+	var out Output
+	totals := map[string]ControlTotal{}
+	add := func(r *record.Record) {
+		rc.Add(r, &out)
+		for _, c := range out.Totals {
+			totals[c.Direction+" "+c.Day.String()] = c
+		}
+		out.Reset()
+	}
+	bankLine := func(id, dir string, on time.Time, minor int64, who string) *record.Record {
+		return &record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: id, Version: 1, EventTime: on},
+			Body: &record.BankTxn{Direction: dir, BookingDate: record.DateOf(on), Amount: record.Money{Minor: minor, Currency: cny},
+				Counterparty: record.Party{Name: who}, Remittance: "transfer"}}
+	}
+	add(paymentRecord("PAY-1", "Acme Supplies", record.Money{Minor: 450000, Currency: cny}, 1, "executed", day))
+	add(bankLine("D1", "debit", day.Add(time.Hour), 450000, "Acme Supplies"))
+	add(bankLine("D2", "debit", day.Add(2*time.Hour), 9900000, "Unknown Ltd"))
+	add(bankLine("C1", "credit", day.Add(3*time.Hour), 1000, "Stranger Co"))
+	add(bankLine("X", "credit", day.Add(24*time.Hour), 1, "Someone")) // the day ends
+	d := record.DateOf(day).String()
+	want := map[string]ControlTotal{
+		"debit " + d:  {Company: "SH01", Direction: "debit", Currency: cny, Day: record.DateOf(day), Lines: 2, Amount: 10350000, Matched: 450000, Unmatched: 9900000},
+		"credit " + d: {Company: "SH01", Direction: "credit", Currency: cny, Day: record.DateOf(day), Lines: 1, Amount: 1000, Unmatched: 1000},
+	}
+	for k, w := range want {
+		got := totals[k]
+		got.At = time.Time{}
+		if got != w {
+			t.Errorf("%s: %+v, want %+v", k, got, w)
+		}
+		if !got.Balanced() {
+			t.Errorf("%s does not balance", k)
+		}
+	}
+}
+
 // TestThreeWayMismatchOfAWithdrawnInvoice: the order is cancelled, its
 // supplier invoice raises a cancelled_order mismatch, and the supplier
 // withdraws the invoice as asked: the mismatch is over. A mismatch left

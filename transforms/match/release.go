@@ -314,7 +314,7 @@ func (s *Stage) emit(e *emitter, ver *uint64, at time.Time, count bool) {
 // table, not on the gauges).
 func (s *Stage) showTotal(t *ControlTotal) {
 	m := &s.metrics
-	k := [2]string{t.Company, t.Currency.String()}
+	k := [3]string{t.Company, t.Direction, t.Currency.String()}
 	m.totalMu.Lock()
 	defer m.totalMu.Unlock()
 	if t.Day < m.totalDay[k] {
@@ -322,7 +322,7 @@ func (s *Stage) showTotal(t *ControlTotal) {
 	}
 	m.totalDay[k] = t.Day
 	for bucket, v := range map[string]int64{"lines": t.Amount, "matched": t.Matched, "review": t.Review, "unmatched": t.Unmatched} {
-		m.totals.WithLabelValues(k[0], k[1], bucket).Set(float64(v))
+		m.totals.WithLabelValues(k[0], k[1], k[2], bucket).Set(float64(v))
 	}
 }
 

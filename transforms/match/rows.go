@@ -18,7 +18,7 @@ var (
 	ExceptionsTable = &pipeline.Table{Name: "recon_exceptions", Columns: []string{"company", "exception_id", "type", "reason",
 		"subject_kind", "subject_id", "related_id", "currency", "amount", "status", "criterion_name", "criterion_pass",
 		"criterion_detail", "next_step", "event_date", "event_time", "version"}}
-	TotalsTable = &pipeline.Table{Name: "recon_control_totals", Columns: []string{"company", "currency", "day", "lines",
+	TotalsTable = &pipeline.Table{Name: "recon_control_totals", Columns: []string{"company", "direction", "currency", "day", "lines",
 		"lines_amount", "matched_amount", "review_amount", "unmatched_amount", "balanced", "version"}}
 )
 
@@ -120,7 +120,7 @@ func totalRow(b deriver, t *ControlTotal, version uint64) {
 	if t.Balanced() {
 		balanced = 1
 	}
-	b.Derive(TotalsTable).Str(t.Company).Str(t.Currency.String()).Time(t.Day.Time()).Uint32(uint32(t.Lines)).
+	b.Derive(TotalsTable).Str(t.Company).Str(t.Direction).Str(t.Currency.String()).Time(t.Day.Time()).Uint32(uint32(t.Lines)).
 		Money(dec(t.Amount, t.Currency)).Money(dec(t.Matched, t.Currency)).Money(dec(t.Review, t.Currency)).
 		Money(dec(t.Unmatched, t.Currency)).Uint8(balanced).Uint64(version).End()
 }

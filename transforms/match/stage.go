@@ -144,7 +144,7 @@ type stageMetrics struct {
 	rebuilt    prometheus.Counter
 	decisions  *prometheus.CounterVec
 	totals     *prometheus.GaugeVec
-	totalDay   map[[2]string]record.Date // the day totals shows, per company and currency
+	totalDay   map[[3]string]record.Date // the day totals shows, per company, direction and currency
 	totalMu    sync.Mutex                // for totalDay, as companies emit in parallel
 	waiting    *prometheus.GaugeVec
 	split      prometheus.Gauge
@@ -185,9 +185,9 @@ func NewStage(opt StageOptions) (*Stage, error) {
 	// Minor units, exact in a float64 up to 2^53: money is never a
 	// fraction here either.
 	m.totals = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "erpflow_match_control_total_minor_units",
-		Help: "The latest booking day's control totals per company and currency, in minor units: " +
-			"bucket lines = matched + review + unmatched."}, []string{"company", "currency", "bucket"})
-	m.totalDay = map[[2]string]record.Date{}
+		Help: "The latest booking day's control totals per company, direction (credit: money in, debit: money out) " +
+			"and currency, in minor units: bucket lines = matched + review + unmatched."}, []string{"company", "direction", "currency", "bucket"})
+	m.totalDay = map[[3]string]record.Date{}
 	m.waiting = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "erpflow_match_waiting_lines",
 		Help: "Credit lines that matched nothing yet and wait for their document, per company: each becomes an " +
 			"unidentified receipt once it has waited matching's unmatched_days."}, []string{"company"})
