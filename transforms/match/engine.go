@@ -245,6 +245,9 @@ func (e *Engine) MatchLine(l Line) (m Match) {
 				cands = append(cands, e.byParty(book, l, applied)...)
 			}
 		}
+		if len(cands) == 0 && !byAccount && l.PayerKey != "" && slices.Contains(e.cfg.Order, RuleParty) && !book.HasParty(l.PayerKey) {
+			cands = e.byLikeParty(book, l, applied)
+		}
 	case "debit":
 		cands = e.debitCandidates(book, l)
 	default:
@@ -700,6 +703,49 @@ func wholeUnits(v int64, c record.Currency) bool {
 func runCandidate(rest []*OpenItem, why string, party Criterion) candidate {
 	return candidate{items: rest, parts: allOpen(rest), score: 0.9, rule: "party+oldest-due",
 		criteria: []Criterion{party, {"amount", true, why + " add up to it exactly"}}}
+}
+
+// byLikeParty proposes, for a payer name that no customer with open items
+// has, the open AR invoices of the line's amount whose customer's name is
+// like it (similarity at least nameSimilarity): the bank's typo, or
+// another spelling of the customer's name. Only when one customer is
+// alike, and only for review: a likeness is not proof, and accepted, the
+// match teaches the payer's name as that customer's, so that its next
+// lines match by name.
+func (e *Engine) byLikeParty(book *Book, l Line, applied record.Money) []candidate {
+	var party string
+	var sim float64
+	for _, it := range book.ByAmount(applied) {
+		if it.Kind != record.KindInvoice || it.Direction != "AR" || it.PartyKey == "" || it.PartyKey == party {
+			continue
+		}
+		if s := similarity(l.PayerKey, it.PartyKey); s >= nameSimilarity {
+			if party != "" {
+				return nil // two customers alike: no guess
+			}
+			party, sim = it.PartyKey, s
+		}
+	}
+	if party == "" {
+		return nil
+	}
+	like := l
+	like.PayerKey = party
+	cands := e.byParty(book, like, applied)
+	why := Criterion{"party", false, fmt.Sprintf("payer name is only like the customer's (similarity %.2f): a person confirms who paid", sim)}
+	for i := range cands {
+		c := &cands[i]
+		c.proposal = true
+		crit := make([]Criterion, len(c.criteria))
+		for j, x := range c.criteria {
+			if x.Name == "party" {
+				x = why
+			}
+			crit[j] = x
+		}
+		c.criteria = crit
+	}
+	return cands
 }
 
 // nameSimilarity is how alike two name keys must be to be one party: a

@@ -3,6 +3,7 @@ package match
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -554,4 +555,54 @@ func FuzzSimilarityAsReference(f *testing.F) {
 			t.Fatalf("similarity(%q, %q) = %v, want %v", a, b, got, want)
 		}
 	})
+}
+
+// TestPayerLikeOneCustomer: a payer name no customer has, like exactly
+// one customer's with an open invoice of the amount, is proposed for
+// review, never confirmed, with the likeness in the criteria; two alike
+// customers, a name unlike any, or a payer with open invoices of its own
+// get no such guess.
+func TestPayerLikeOneCustomer(t *testing.T) {
+	line := func(id, payer string, minor int64) Line {
+		return Line{Company: "SH01", Source: "bank", ID: id, Direction: "credit", Date: record.MakeDate(2025, 5, 2),
+			Amount: record.Money{Minor: minor, Currency: cny}, PayerKey: payer}
+	}
+	cases := []struct {
+		name  string
+		items []OpenItem
+		line  Line
+		want  Outcome
+	}{
+		{"a typo of one customer's name", []OpenItem{inv("INV-1", "上海华东贸易", 50000, 10, 1)},
+			line("L1", "key-上海华冬贸易", 50000), Review},
+		{"two customers alike", []OpenItem{inv("INV-1", "上海华东贸易", 50000, 10, 1), inv("INV-2", "上海华栋贸易", 50000, 11, 1)},
+			line("L1", "key-上海华冬贸易", 50000), Unmatched},
+		{"a name like no customer's", []OpenItem{inv("INV-1", "上海华东贸易", 50000, 10, 1)},
+			line("L1", "key-北京恒信建材", 50000), Unmatched},
+		{"alike, but not of the amount", []OpenItem{inv("INV-1", "上海华东贸易", 50000, 10, 1)},
+			line("L1", "key-上海华冬贸易", 40000), Unmatched},
+		{"the payer has open invoices of its own", []OpenItem{inv("INV-1", "上海华东贸易", 50000, 10, 1), inv("INV-9", "上海华冬贸易", 12300, 10, 1)},
+			line("L1", "key-上海华冬贸易", 50000), Unmatched},
+	}
+	for _, c := range cases {
+		e, _ := NewEngine(DefaultConfig(), DefaultRefPatterns)
+		for _, it := range c.items {
+			e.PutItem("SH01", it)
+		}
+		m := e.MatchLine(c.line)
+		if m.Outcome != c.want {
+			t.Errorf("%s: %s %+v, want %s", c.name, m.Outcome, m, c.want)
+			continue
+		}
+		if c.want == Review {
+			if len(m.Parts) != 1 || m.Parts[0].ID != "INV-1" || !slices.ContainsFunc(m.Criteria, func(x Criterion) bool {
+				return x.Name == "party" && !x.Pass && strings.Contains(x.Detail, "only like")
+			}) {
+				t.Errorf("%s: proposal %+v", c.name, m)
+			}
+			if it := e.Book("SH01").Get(record.KindInvoice, "erp", "INV-1"); it.Open.Minor != 50000 {
+				t.Errorf("%s: a proposal settled %s", c.name, it.Open)
+			}
+		}
+	}
 }

@@ -18,7 +18,7 @@ func TestInvoiceAfterItsMoney(t *testing.T) {
 	for _, l := range []Line{
 		credit("L1", 1, 50000, "key-C1", "货款 INV-2025-000001"),
 		credit("L2", 2, 30000, "key-C2", ""),
-		credit("L3", 3, 777, "key-C9", "unknown"),
+		credit("L3", 3, 777, "key-STRANGERTRADING", "unknown"),
 	} {
 		if m := e.MatchLine(l); m.Outcome != Unmatched {
 			t.Fatalf("%s matched with nothing open: %s", l.ID, m.Outcome)
