@@ -207,6 +207,10 @@ type MatchRules struct {
 	FeeMaxMinor    int64 `yaml:"fee_max_minor"`
 	FeeBasisPoints int64 `yaml:"fee_basis_points"`
 	MaxSubset      int   `yaml:"max_subset"` // invoices one line may pay by subset sum
+	// PartyWindowDays bounds the party rules' dates: a line booked more
+	// than this many days after the due date of what it would pay is
+	// proposed for review, not confirmed.
+	PartyWindowDays int `yaml:"party_window_days"`
 	// TieOldestDue settles a payer's equal open amounts oldest due first
 	// instead of sending them to review.
 	TieOldestDue  *bool `yaml:"tie_oldest_due"`
@@ -289,7 +293,7 @@ func (m Matching) For(company string) MatchRules {
 	for _, f := range []struct {
 		dst *int
 		src int
-	}{{&r.MaxSubset, o.MaxSubset}, {&r.UnmatchedDays, o.UnmatchedDays}, {&r.DuplicateDays, o.DuplicateDays}, {&r.RetainDays, o.RetainDays}, {&r.ClearedDays, o.ClearedDays}} {
+	}{{&r.MaxSubset, o.MaxSubset}, {&r.PartyWindowDays, o.PartyWindowDays}, {&r.UnmatchedDays, o.UnmatchedDays}, {&r.DuplicateDays, o.DuplicateDays}, {&r.RetainDays, o.RetainDays}, {&r.ClearedDays, o.ClearedDays}} {
 		if f.src != 0 {
 			*f.dst = f.src
 		}
@@ -349,7 +353,7 @@ func Default() Config {
 		ClickHouse: ClickHouse{Addr: "127.0.0.1:9000", User: "default", Database: "erpflow"},
 		Pipeline:   Pipeline{BatchSize: 20000, BatchWait: Duration(500 * time.Millisecond), SinkConcurrency: 2, SinkLinger: Duration(500 * time.Millisecond), DrainTimeout: Duration(15 * time.Second)},
 		Matching: Matching{Enabled: true, Rules: MatchRules{
-			Confirm: 0.9, Review: 0.5, Margin: 0.05, FeeMaxMinor: 5000, FeeBasisPoints: 50, MaxSubset: 4,
+			Confirm: 0.9, Review: 0.5, Margin: 0.05, FeeMaxMinor: 5000, FeeBasisPoints: 50, MaxSubset: 4, PartyWindowDays: 180,
 			UnmatchedDays: 14, DuplicateDays: 14, RetainDays: 120, ClearedDays: 5,
 			// Half a percent on price, for rounding of converted or
 			// tax-inclusive unit prices (match.DefaultThreeWayTolerance).
@@ -743,7 +747,7 @@ func (c *Config) Check() error {
 			}
 		}
 		for name, v := range map[string]int{"unmatched_days": r.UnmatchedDays, "duplicate_days": r.DuplicateDays, "retain_days": r.RetainDays,
-			"erp_cleared_days": r.ClearedDays} {
+			"erp_cleared_days": r.ClearedDays, "party_window_days": r.PartyWindowDays} {
 			if v < 1 {
 				bad(key+"."+name, "must be at least 1, got %d", v)
 			}

@@ -476,7 +476,7 @@ func (h retryingHistory) Decisions(ctx context.Context, company string) (out []m
 func matchSettings(r config.MatchRules) match.Settings {
 	s := match.DefaultSettings()
 	s.Rules = match.Config{Confirm: r.Confirm, Review: r.Review, Margin: r.Margin, FeeMinor: r.FeeMaxMinor, FeeBP: r.FeeBasisPoints,
-		MaxSubset: r.MaxSubset, TieOldestDue: r.TieOldestDue != nil && *r.TieOldestDue, Order: r.Order, Off: r.Off}
+		MaxSubset: r.MaxSubset, TieOldestDue: r.TieOldestDue != nil && *r.TieOldestDue, Order: r.Order, Off: r.Off, WindowDays: r.PartyWindowDays}
 	if len(r.RefPatterns) > 0 {
 		s.RefPatterns = r.RefPatterns
 	}

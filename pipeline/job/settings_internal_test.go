@@ -9,8 +9,11 @@ import (
 
 // TestMatchSettingsThreeWay: the configuration's three-way tolerances are
 // the ones the reconciler checks supplier invoices with, the defaults
-// included.
+// included; so is the party rules' date window.
 func TestMatchSettingsThreeWay(t *testing.T) {
+	if got := matchSettings(config.Default().Matching.Rules).Rules.WindowDays; got != 180 {
+		t.Errorf("party window: %d days, want 180", got)
+	}
 	if got := matchSettings(config.Default().Matching.Rules).ThreeWay; got != match.DefaultThreeWayTolerance() {
 		t.Errorf("defaults: %+v, want %+v", got, match.DefaultThreeWayTolerance())
 	}

@@ -54,7 +54,18 @@ type Config struct {
 	// RuleSubset, RuleInstalment, RuleFixedFee; and RuleERPCleared, which
 	// the reconciler applies.
 	Off []string
+	// WindowDays bounds the party rules' dates: a line booked more than
+	// this many days after the due date of what it would pay, or more than
+	// earlyDays before it was issued, is proposed for review, not
+	// confirmed; a customer paying that far off is as likely paying
+	// something else. 0 takes the default, 180.
+	WindowDays int
 }
+
+// earlyDays is how long before an invoice's issue date a payment of it
+// may be booked (a prepayment, an issue date set late) and still be
+// confirmed by the party rules.
+const earlyDays = 30
 
 // Rule names for Config.Order and Config.Off.
 const (
@@ -175,6 +186,9 @@ func NewEngine(cfg Config, refPatterns []string) (*Engine, error) {
 	}
 	if cfg.Order == nil {
 		cfg.Order = []string{RuleReference, RuleParty}
+	}
+	if cfg.WindowDays <= 0 {
+		cfg.WindowDays = 180
 	}
 	f, err := NewRefFinder(refPatterns)
 	if err != nil {
@@ -553,8 +567,64 @@ func continuedRun(open, quoted []*OpenItem, residual int64, slack func(int64) bo
 }
 
 // byParty looks among the payer's open invoices for one with the amount,
-// or a few that add up to it.
+// or a few that add up to it, and says how the line's booking day lies
+// against their dates: outside the window, a candidate is only proposed.
 func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
+	cands := e.byPartyAmount(book, l, applied)
+	for i := range cands {
+		e.dated(&cands[i], l.Date)
+	}
+	return cands
+}
+
+// dated adds the days criterion to a party candidate: the line's booking
+// day against the due dates of what it pays, and whether it lies in the
+// window from earlyDays before the earliest issue date to WindowDays
+// after the latest due date.
+func (e *Engine) dated(c *candidate, day record.Date) {
+	if len(c.items) == 0 {
+		return
+	}
+	first, last := c.items[0].DueDate, c.items[0].DueDate
+	issued := record.NoDate
+	for _, it := range c.items {
+		first, last = min(first, it.DueDate), max(last, it.DueDate)
+		if it.IssueDate != record.NoDate && it.IssueDate != 0 && (issued == record.NoDate || it.IssueDate < issued) {
+			issued = it.IssueDate
+		}
+	}
+	var when string
+	switch late := int(day - last); {
+	case first != last:
+		when = fmt.Sprintf("booked %s to %s the due dates", daysFrom(int(day-first)), daysFrom(late))
+	default:
+		when = "booked " + daysFrom(late) + " the due date"
+	}
+	in := int(day-last) <= e.cfg.WindowDays && (issued == record.NoDate || int(issued-day) <= earlyDays)
+	if !in {
+		when += fmt.Sprintf(", outside the window (%d days before issue to %d after due)", earlyDays, e.cfg.WindowDays)
+		c.proposal = true
+	}
+	c.criteria = append(slices.Clip(c.criteria), Criterion{"days", in, when})
+}
+
+// daysFrom says n days after (or before, negative) in words.
+func daysFrom(n int) string {
+	switch {
+	case n == 0:
+		return "on"
+	case n == 1:
+		return "1 day after"
+	case n == -1:
+		return "1 day before"
+	case n < 0:
+		return fmt.Sprintf("%d days before", -n)
+	}
+	return fmt.Sprintf("%d days after", n)
+}
+
+// byPartyAmount is byParty by amounts alone.
+func (e *Engine) byPartyAmount(book *Book, l Line, applied record.Money) []candidate {
 	if l.PayerKey == "" {
 		return nil
 	}

@@ -606,3 +606,41 @@ func TestPayerLikeOneCustomer(t *testing.T) {
 		}
 	}
 }
+
+// TestPartyDateWindow: the party rules say when the line was booked
+// against the due date, and one booked past the window after it, or well
+// before the invoice was issued, is proposed, not confirmed.
+func TestPartyDateWindow(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		day  record.Date
+		want Outcome
+		says string
+	}{
+		{"a week late", record.MakeDate(2025, 5, 17), Confirmed, "booked 7 days after the due date"},
+		{"on the day", record.MakeDate(2025, 5, 10), Confirmed, "booked on the due date"},
+		{"half a year late", record.MakeDate(2025, 12, 1), Review, "outside the window"},
+		{"two months before it was issued", record.MakeDate(2025, 2, 1), Review, "outside the window"},
+	} {
+		cfg := DefaultConfig()
+		e, _ := NewEngine(cfg, DefaultRefPatterns)
+		it := inv("INV-1", "C1", 50000, 10, 1)
+		it.IssueDate = record.MakeDate(2025, 4, 10)
+		e.PutItem("SH01", it)
+		m := e.MatchLine(Line{Company: "SH01", Source: "bank", ID: "L1", Direction: "credit", Date: c.day,
+			Amount: record.Money{Minor: 50000, Currency: cny}, PayerKey: "key-C1"})
+		i := slices.IndexFunc(m.Criteria, func(x Criterion) bool { return x.Name == "days" })
+		if m.Outcome != c.want || i < 0 || !strings.Contains(m.Criteria[i].Detail, c.says) || m.Criteria[i].Pass != (c.want == Confirmed) {
+			t.Errorf("%s: %s %+v", c.name, m.Outcome, m.Criteria)
+		}
+	}
+	// The window is configurable.
+	cfg := DefaultConfig()
+	cfg.WindowDays = 5
+	e, _ := NewEngine(cfg, DefaultRefPatterns)
+	e.PutItem("SH01", inv("INV-1", "C1", 50000, 10, 1))
+	if m := e.MatchLine(Line{Company: "SH01", Source: "bank", ID: "L1", Direction: "credit", Date: record.MakeDate(2025, 5, 17),
+		Amount: record.Money{Minor: 50000, Currency: cny}, PayerKey: "key-C1"}); m.Outcome != Review {
+		t.Errorf("a week late with a 5-day window: %s", m.Outcome)
+	}
+}
