@@ -266,22 +266,33 @@ func TestOrderToCash(t *testing.T) {
 		arInvoice("I8b", "SO8", "open", "50.00", "USD", "2025-01-06"),
 		salesOrder("SO9", "2025-01-05", "invoiced"),
 		arInvoice("I9b", "SO9", "open", "100.00", "CNY", "2025-01-06"),
+		// Billed in dollars, cancelled and billed again in yuan, which
+		// came short by a fee the ERP wrote off.
+		salesOrder("SO10", "2025-01-05", "invoiced"),
+		arInvoice("I10a", "SO10", "cancelled", "15.00", "USD", "2025-01-06"),
+		arInvoice("I10b", "SO10", "paid", "100.00", "CNY", "2025-02-08"),
 		arInvoice("I9", "", "open", "80.00", "CNY", "2025-01-06"),
 		arInvoice("I10", "SO-X", "open", "10.00", "CNY", "2025-01-06"),
 	)
 	applied(t, cfg, "SH01/icbc/L1", "m1", "I1", "2025-02-01", "confirmed", "100.00", "CNY")
 	applied(t, cfg, "SH01/icbc/L5", "m5", "I5", "2025-02-02", "accepted", "50.00", "CNY")
-	applied(t, cfg, "SH01/icbc/L5r", "m5r", "I5", "2025-02-03", "reversed", "150.00", "CNY")
+	// Confirmed, then unmatched by a person: the line's match moves to a
+	// new id, and its old match line stays as it was.
+	applied(t, cfg, "SH01/icbc/L5r", "m5r", "I5", "2025-02-03", "confirmed", "150.00", "CNY")
+	insertRow(t, cfg, "INSERT INTO recon_matches (company, line_id, match_id, booking_date, outcome, version)",
+		"SH01", "SH01/icbc/L5r", "m5u", time.Date(2025, 2, 3, 0, 0, 0, 0, time.UTC), "unmatched", uint64(2))
 	applied(t, cfg, "SH01/icbc/L6", "m6", "I6", "2025-02-10", "confirmed", "99.50", "CNY")
 	applied(t, cfg, "SH01/icbc/L7", "m7", "I7a", "2025-02-03", "confirmed", "100.00", "CNY")
 	applied(t, cfg, "SH01/icbc/L8", "m8", "I8a", "2025-02-04", "confirmed", "100.00", "CNY")
 	applied(t, cfg, "SH01/icbc/L9", "m9", "I9b", "2025-02-05", "confirmed", "120.00", "CNY") // paid over
+	applied(t, cfg, "SH01/icbc/L10", "m10", "I10b", "2025-02-06", "confirmed", "99.80", "CNY")
 	got := query(t, cfg, "order_to_cash")
 	const N = "NULL"
 	want := [][]string{
 		{"SH01", "", "", "invoiced", N, N, N, "2025-01-06", N, N, N, N, N, "[SH01/erp/I9]"},
 		{"SH01", "SO-X", "", "invoiced", N, N, N, "2025-01-06", N, N, N, N, N, "[SH01/erp/I10]"},
 		{"SH01", "SO1", "SH01/shop/SO1", "paid", "2025-01-01", "2025-01-03", "2025-01-05", "2025-01-06", "2025-02-01", "2", "2", "1", "26", "[SH01/erp/I1]"},
+		{"SH01", "SO10", "SH01/shop/SO10", "paid", "2025-01-05", N, N, "2025-01-06", "2025-02-08", N, N, N, "33", "[SH01/erp/I10a, SH01/erp/I10b]"},
 		{"SH01", "SO2", "SH01/shop/SO2", "cancelled", "2025-01-02", N, N, N, N, N, N, N, N, "[]"},
 		{"SH01", "SO3", "SH01/shop/SO3", "shipped", "2025-01-03", "2025-01-04", N, N, N, "1", N, N, N, "[]"},
 		{"SH01", "SO4", "SH01/shop/SO4", "ordered", "2025-01-04", N, N, N, N, N, N, N, N, "[SH01/erp/I4]"},

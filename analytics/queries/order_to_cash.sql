@@ -16,7 +16,8 @@
 -- reached is NULL, and so are the days of a step that needs it.
 --
 -- 18.16: one JOIN a SELECT, USING only, and a missing join row filled
--- with zeros, not NULL (hence toDate(0) for "none").
+-- with zeros, not NULL (hence toDate(0) for "none"); a currency whose
+-- invoices are all cancelled has no issue date or ERP marking to count.
 SELECT
     company,
     order_number,
@@ -77,10 +78,10 @@ ANY LEFT JOIN
 (
     SELECT company, chain,
            sum(billed_c) AS billed,
-           min(invoiced_c) AS invoiced,
+           minIf(invoiced_c, billed_c > 0) AS invoiced,
            countIf(left_c > 0) AS unpaid_currencies,
            max(some_c) AS some_money,
-           min(all_by_erp_c) AS all_by_erp,
+           minIf(all_by_erp_c, billed_c > 0) AS all_by_erp,
            max(last_money_c) AS last_money,
            groupArrayArray(ids_c) AS invoice_ids
     FROM

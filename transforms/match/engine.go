@@ -25,7 +25,14 @@ const (
 	Accepted Outcome = "accepted"
 )
 
-// RulesVersion is part of every match id: a rule change gives new ids.
+// RulesVersion is part of every match id, with the line and what the
+// match applies. It marks a change in what the ids mean, not each change
+// of the rules: review decisions name match ids, and a new version would
+// leave every stored decision naming an id no replay makes again. A rule
+// that changes only an outcome (the date window, a payer only like a
+// customer: review where it confirmed) keeps the ids: a decision on such
+// a match applies on replay if it fits the new outcome, and is refused
+// as review_refused, with its reason, if not.
 const RulesVersion = 1
 
 // Config tunes the rules of one company.
@@ -579,8 +586,9 @@ func (e *Engine) byParty(book *Book, l Line, applied record.Money) []candidate {
 
 // dated adds the days criterion to a party candidate: the line's booking
 // day against the due dates of what it pays, and whether it lies in the
-// window from earlyDays before the earliest issue date to WindowDays
-// after the latest due date.
+// window from earlyDays before the latest issue date to WindowDays after
+// the latest due date: every invoice it pays must have been issued, near
+// enough, when the money came.
 func (e *Engine) dated(c *candidate, day record.Date) {
 	if len(c.items) == 0 {
 		return
@@ -589,7 +597,7 @@ func (e *Engine) dated(c *candidate, day record.Date) {
 	issued := record.NoDate
 	for _, it := range c.items {
 		first, last = min(first, it.DueDate), max(last, it.DueDate)
-		if it.IssueDate != record.NoDate && it.IssueDate != 0 && (issued == record.NoDate || it.IssueDate < issued) {
+		if it.IssueDate != record.NoDate && it.IssueDate != 0 && (issued == record.NoDate || it.IssueDate > issued) {
 			issued = it.IssueDate
 		}
 	}

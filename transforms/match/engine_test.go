@@ -634,10 +634,21 @@ func TestPartyDateWindow(t *testing.T) {
 			t.Errorf("%s: %s %+v", c.name, m.Outcome, m.Criteria)
 		}
 	}
+	// Several invoices: the line must come after, or near, the issue of
+	// every one of them, not just the first.
+	e, _ := NewEngine(DefaultConfig(), DefaultRefPatterns)
+	a, b := inv("INV-A", "C1", 30000, 10, 1), inv("INV-B", "C1", 20000, 12, 1)
+	a.IssueDate, b.IssueDate = record.MakeDate(2025, 1, 1), record.MakeDate(2025, 5, 1)
+	e.PutItem("SH01", a)
+	e.PutItem("SH01", b)
+	if m := e.MatchLine(Line{Company: "SH01", Source: "bank", ID: "L2", Direction: "credit", Date: record.MakeDate(2025, 2, 1),
+		Amount: record.Money{Minor: 50000, Currency: cny}, PayerKey: "key-C1"}); m.Outcome != Review || len(m.Parts) != 2 {
+		t.Errorf("a line paying an invoice issued three months after it: %s %+v", m.Outcome, m.Parts)
+	}
 	// The window is configurable.
 	cfg := DefaultConfig()
 	cfg.WindowDays = 5
-	e, _ := NewEngine(cfg, DefaultRefPatterns)
+	e, _ = NewEngine(cfg, DefaultRefPatterns)
 	e.PutItem("SH01", inv("INV-1", "C1", 50000, 10, 1))
 	if m := e.MatchLine(Line{Company: "SH01", Source: "bank", ID: "L1", Direction: "credit", Date: record.MakeDate(2025, 5, 17),
 		Amount: record.Money{Minor: 50000, Currency: cny}, PayerKey: "key-C1"}); m.Outcome != Review {

@@ -196,7 +196,7 @@ type lineState struct {
 	// candidates and the one its payer name stands for.
 	reviewParty [2]string
 	result      Match // the line's current outcome, for a person's decision on it
-	counted     bool  // a credit line, in the control totals
+	counted     bool  // a line with money, in its direction's control totals
 	day         record.Date
 	key         totalKey
 	amount      int64

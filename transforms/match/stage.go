@@ -177,7 +177,7 @@ func NewStage(opt StageOptions) (*Stage, error) {
 	m.held = prometheus.NewGauge(prometheus.GaugeOpts{Name: "erpflow_match_held_records",
 		Help: "Records waiting for their partition's watermark."})
 	m.unbalanced = prometheus.NewCounter(prometheus.CounterOpts{Name: "erpflow_match_unbalanced_days_total",
-		Help: "Control totals (company, currency, day) whose bank lines do not equal matched + review + unmatched."})
+		Help: "Control totals (company, direction, currency, day) whose bank lines do not equal matched + review + unmatched."})
 	m.rebuilt = prometheus.NewCounter(prometheus.CounterOpts{Name: "erpflow_match_rebuilt_records_total",
 		Help: "Records replayed from ClickHouse to rebuild matching state after an assignment."})
 	m.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "erpflow_match_decisions_total",
