@@ -127,7 +127,7 @@ func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Co
 			return err
 		}
 	} else {
-		wr := kafka.NewWriter([]string{b.Addr()})
+		wr := kafka.NewWriter(kafka.Plaintext(b.Addr()))
 		n, err = kafka.ProduceFile(ctx, wr, filepath.Join(workDir, "records.ndjson"), kafka.ProduceOptions{TopicFor: cfg.Kafka.Topics.ForKind})
 		wr.Close()
 		if err != nil {
@@ -468,7 +468,7 @@ func produceFlat(ctx context.Context, broker, records string) (int, error) {
 		return 0, err
 	}
 	defer f.Close()
-	w := kafka.NewWriter([]string{broker})
+	w := kafka.NewWriter(kafka.Plaintext(broker))
 	defer w.Close()
 	dec := record.NewDecoder()
 	sc := bufio.NewScanner(f)

@@ -694,7 +694,7 @@ func TestMinimalLoopFillsBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	w := kafka.NewWriter([]string{b.Addr()})
+	w := kafka.NewWriter(kafka.Plaintext(b.Addr()))
 	n, err := kafka.ProduceFile(ctx, w, filepath.Join(dir, "records.ndjson"), kafka.ProduceOptions{TopicFor: cfg.Kafka.Topics.ForKind})
 	w.Close()
 	if err != nil {

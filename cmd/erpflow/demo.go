@@ -110,7 +110,7 @@ func runDemo(ctx context.Context, w io.Writer, configPath string, cfg config.Con
 	if err != nil {
 		return err
 	}
-	wr := kafka.NewWriter([]string{b.Addr()})
+	wr := kafka.NewWriter(kafka.Plaintext(b.Addr()))
 	msgs := make([]kafkago.Message, len(hostile))
 	for i, v := range hostile {
 		msgs[i] = kafkago.Message{Topic: cfg.Kafka.Topics.ForKind(record.KindInvoice), Key: []byte("SH01"), Value: v}
@@ -344,7 +344,7 @@ func summary(ctx context.Context, w io.Writer, cfg config.Config, c clickhouse.C
 
 	byReason := map[string]int{}
 	n := 0
-	err = kafka.ReadTopic(ctx, []string{broker}, cfg.Kafka.Topics.DeadLetter, func(m kafkago.Message) error {
+	err = kafka.ReadTopic(ctx, kafka.Plaintext(broker), cfg.Kafka.Topics.DeadLetter, func(m kafkago.Message) error {
 		n++
 		byReason[toDeadLetter(m).Reason]++
 		return nil
@@ -382,7 +382,7 @@ func summary(ctx context.Context, w io.Writer, cfg config.Config, c clickhouse.C
 // (purchase orders, goods receipts, approval steps) to their canonical
 // topics. It returns the messages sent.
 func produceRaw(ctx context.Context, w io.Writer, cfg config.Config, broker, dir string, st generator.Stats) (int64, error) {
-	wr := kafka.NewWriter([]string{broker})
+	wr := kafka.NewWriter(kafka.Plaintext(broker))
 	defer wr.Close()
 	var sent int64
 	for _, src := range cfg.Sources {

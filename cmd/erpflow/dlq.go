@@ -18,6 +18,7 @@ import (
 
 	"github.com/erpflow/erpflow/connectors/kafka"
 	"github.com/erpflow/erpflow/pipeline/config"
+	"github.com/erpflow/erpflow/pipeline/job"
 )
 
 // deadLetter is one dead-letter message as the CLI shows it.
@@ -99,7 +100,11 @@ them back to where they came from once their cause is mended.`,
 		if brokers != "" {
 			cfg.Kafka.Brokers = config.SplitList(brokers)
 		}
-		return kafka.ReadTopic(cmd.Context(), cfg.Kafka.Brokers, cfg.Kafka.Topics.DeadLetter,
+		cluster, err := job.KafkaCluster(cfg.Kafka)
+		if err != nil {
+			return err
+		}
+		return kafka.ReadTopic(cmd.Context(), cluster, cfg.Kafka.Topics.DeadLetter,
 			func(m kafkago.Message) error { return f(toDeadLetter(m)) })
 	}
 	list := &cobra.Command{
@@ -279,7 +284,11 @@ The last line is replayed=N (or would_replay=N with --dry-run).`,
 			var plan replayPlan
 			named := map[dlqAt]deadLetter{}
 			omitted := 0
-			err = kafka.ReadTopic(ctx, cfg.Kafka.Brokers, dlqTopic, func(m kafkago.Message) error {
+			cluster, err := job.KafkaCluster(cfg.Kafka)
+			if err != nil {
+				return err
+			}
+			err = kafka.ReadTopic(ctx, cluster, dlqTopic, func(m kafkago.Message) error {
 				at := dlqAt{int64(m.Partition), m.Offset}
 				d := toDeadLetter(m)
 				e := planEntry{time: m.Time, takes: sel.takes(d), dest: to}
@@ -325,7 +334,7 @@ The last line is replayed=N (or would_replay=N with --dry-run).`,
 			if !dryRun && len(take) > 0 {
 				// Second pass: send them, a chunk at a time, and make sure
 				// every one was still there.
-				w := kafka.NewReplayWriter(cfg.Kafka.Brokers)
+				w := kafka.NewReplayWriter(cluster)
 				defer w.Close()
 				prog := newProgress("replay", int64(len(take)))
 				var chunk []kafkago.Message
@@ -344,7 +353,7 @@ The last line is replayed=N (or would_replay=N with --dry-run).`,
 					chunk = chunk[:0]
 					return nil
 				}
-				err = kafka.ReadTopic(ctx, cfg.Kafka.Brokers, dlqTopic, func(m kafkago.Message) error {
+				err = kafka.ReadTopic(ctx, cluster, dlqTopic, func(m kafkago.Message) error {
 					at := dlqAt{int64(m.Partition), m.Offset}
 					if !take[at] || found[at] {
 						return nil

@@ -51,7 +51,11 @@ keyed by the company code its mapping reads.`,
 					return err
 				}
 			}
-			w := kafka.NewWriter(cfg.Kafka.Brokers)
+			cluster, err := job.KafkaCluster(cfg.Kafka)
+			if err != nil {
+				return err
+			}
+			w := kafka.NewWriter(cluster)
 			defer w.Close()
 			for _, f := range files {
 				p := newProgress("produce "+f, 0)

@@ -621,7 +621,11 @@ its state (a restart or rebalance).`,
 				cfg.Kafka.Brokers = config.SplitList(brokers)
 			}
 			note := match.DecisionNote{Company: d.company, MatchID: a[0], Action: action, By: by, Reason: reason, DecidedAt: now}
-			w := kafka.NewWriter(cfg.Kafka.Brokers)
+			cluster, err := job.KafkaCluster(cfg.Kafka)
+			if err != nil {
+				return err
+			}
+			w := kafka.NewWriter(cluster)
 			defer w.Close()
 			ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)
 			defer cancel()

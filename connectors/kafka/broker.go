@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"time"
@@ -23,7 +24,16 @@ type BrokerConfig struct {
 	Topics     []string // created with Partitions partitions each
 	Partitions int
 	DataDir    string // empty keeps everything in memory
+	// TLS, when set, is the listener's: the broker speaks TLS only.
+	TLS *tls.Config
+	// Users, when set, turn SASL on: every client must authenticate as
+	// one of them (mechanism, user name and password each).
+	Users []SASLUser
 }
+
+// SASLUser is a user the embedded broker knows, for one mechanism
+// (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512).
+type SASLUser struct{ Mechanism, Name, Password string }
 
 // StartBroker starts the embedded broker.
 func StartBroker(cfg BrokerConfig) (*Broker, error) {
@@ -44,6 +54,15 @@ func StartBroker(cfg BrokerConfig) (*Broker, error) {
 	}
 	if cfg.DataDir != "" {
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
+	}
+	if cfg.TLS != nil {
+		opts = append(opts, kfake.TLS(cfg.TLS))
+	}
+	if len(cfg.Users) > 0 {
+		opts = append(opts, kfake.EnableSASL())
+		for _, u := range cfg.Users {
+			opts = append(opts, kfake.Superuser(u.Mechanism, u.Name, u.Password))
+		}
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {

@@ -2,11 +2,7 @@ package kafka
 
 import (
 	"bufio"
-	"context"
 	"net"
-	"time"
-
-	kafkago "github.com/segmentio/kafka-go"
 )
 
 // fetchReadSize is how much a reader's connection takes from the socket
@@ -15,19 +11,6 @@ import (
 // 8,312 through 64 KiB (6,185 through 256 KiB, whose buffers, one a
 // partition reader, held 14 MB of the heap).
 const fetchReadSize = 64 << 10
-
-// fetchDialer dials the readers' connections with a large read buffer
-// under kafka-go's small one.
-var fetchDialer = &kafkago.Dialer{
-	Timeout: 10 * time.Second,
-	DialFunc: func(ctx context.Context, network, address string) (net.Conn, error) {
-		c, err := (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 15 * time.Second}).DialContext(ctx, network, address)
-		if err != nil {
-			return nil, err
-		}
-		return newBufferedConn(c), nil
-	},
-}
 
 func newBufferedConn(c net.Conn) *bufferedConn {
 	return &bufferedConn{Conn: c, r: bufio.NewReaderSize(c, fetchReadSize)}

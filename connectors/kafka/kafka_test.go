@@ -77,7 +77,7 @@ func testSource(t *testing.T, b *Broker, group string, topics ...string) *Source
 // testSourceWith is testSource counting into metrics (nil: none).
 func testSourceWith(t *testing.T, b *Broker, group string, metrics *pipeline.Metrics, topics ...string) *Source {
 	t.Helper()
-	s, err := NewSource(SourceConfig{Brokers: []string{b.Addr()}, GroupID: group, Topics: topics,
+	s, err := NewSource(SourceConfig{Cluster: Plaintext(b.Addr()), GroupID: group, Topics: topics,
 		SessionTimeout: time.Second, HeartbeatInterval: 100 * time.Millisecond, RebalanceTimeout: 2 * time.Second,
 		JoinGroupBackoff: 100 * time.Millisecond, MaxWait: 50 * time.Millisecond, Metrics: metrics})
 	if err != nil {
@@ -89,7 +89,7 @@ func testSourceWith(t *testing.T, b *Broker, group string, metrics *pipeline.Met
 
 func produce(t *testing.T, b *Broker, topic string, n int) {
 	t.Helper()
-	w := NewWriter([]string{b.Addr()})
+	w := NewWriter(Plaintext(b.Addr()))
 	defer w.Close()
 	var msgs []kafkago.Message
 	for i := 0; i < n; i++ {
@@ -186,7 +186,7 @@ func TestLagGaugesAreEachMembersOwn(t *testing.T) {
 	produce(t, b, "erp.invoices", 70)
 	newMember := func() (*Source, *prometheus.Registry) {
 		reg := prometheus.NewRegistry()
-		s, err := NewSource(SourceConfig{Brokers: []string{b.Addr()}, GroupID: "g-lag", Topics: []string{"erp.invoices"},
+		s, err := NewSource(SourceConfig{Cluster: Plaintext(b.Addr()), GroupID: "g-lag", Topics: []string{"erp.invoices"},
 			SessionTimeout: time.Second, HeartbeatInterval: 100 * time.Millisecond, RebalanceTimeout: 2 * time.Second,
 			JoinGroupBackoff: 100 * time.Millisecond, MaxWait: 50 * time.Millisecond, LagInterval: 50 * time.Millisecond,
 			Metrics: pipeline.NewMetrics(reg)})
@@ -258,7 +258,7 @@ func TestLagGaugesAreEachMembersOwn(t *testing.T) {
 
 func TestDeadLettersKeepOriginalAndAddReason(t *testing.T) {
 	b := startBroker(t, "erpflow.dlq")
-	d := NewDeadLetters([]string{b.Addr()}, "erpflow.dlq")
+	d := NewDeadLetters(Plaintext(b.Addr()), "erpflow.dlq")
 	defer d.Close()
 	orig := pipeline.Message{Topic: "erp.invoices", Partition: 3, Offset: 41, Key: []byte("SH01"), Value: []byte("{broken"),
 		Headers: []pipeline.Header{{Key: "trace", Value: []byte("abc")}}}
@@ -307,7 +307,7 @@ func TestLagIgnoresMissingTopics(t *testing.T) {
 	produce(t, b, "erp.invoices", 10)
 	// The source is given a topic nobody created: lag must still be known,
 	// or run --until-caught-up would wait for it forever.
-	s := &Source{cfg: SourceConfig{Brokers: []string{b.Addr()}, GroupID: "g-missing", Topics: []string{"erp.invoices", "erp.nowhere"}},
+	s := &Source{cfg: SourceConfig{Cluster: Plaintext(b.Addr()), GroupID: "g-missing", Topics: []string{"erp.invoices", "erp.nowhere"}},
 		client: &kafkago.Client{Addr: kafkago.TCP(b.Addr()), Timeout: 5 * time.Second}}
 	lag, err := s.Lag(context.Background())
 	if err != nil || lag != 10 {
@@ -331,7 +331,7 @@ func TestTruncateKeepsUTF8(t *testing.T) {
 // again from its topic.
 func TestDeadLettersReadReleasedOriginalsAgain(t *testing.T) {
 	b := startBroker(t, "erp.invoices", "erpflow.dlq")
-	w := NewWriter([]string{b.Addr()})
+	w := NewWriter(Plaintext(b.Addr()))
 	var msgs []kafkago.Message
 	for i := range 5 {
 		msgs = append(msgs, kafkago.Message{Topic: "erp.invoices", Key: []byte("SH01"), Value: []byte(fmt.Sprintf("v%d", i))})
@@ -341,7 +341,7 @@ func TestDeadLettersReadReleasedOriginalsAgain(t *testing.T) {
 	}
 	w.Close()
 	p := int32(partitionOf(t, "SH01", 4))
-	d := NewDeadLetters([]string{b.Addr()}, "erpflow.dlq")
+	d := NewDeadLetters(Plaintext(b.Addr()), "erpflow.dlq")
 	defer d.Close()
 	ctx := context.Background()
 	released := pipeline.Message{Topic: "erp.invoices", Partition: p, Offset: 2, Key: []byte("SH01"), Released: true}
@@ -447,7 +447,7 @@ func TestSourceKeepsEachMessagesHeaders(t *testing.T) {
 		}
 		msgs = append(msgs, m)
 	}
-	w := NewWriter([]string{b.Addr()})
+	w := NewWriter(Plaintext(b.Addr()))
 	defer w.Close()
 	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
 		t.Fatal(err)
@@ -691,7 +691,7 @@ func TestLagStartsAtTheLogStart(t *testing.T) {
 // retried its batch for good.
 func TestDeadLetterTooLargeToCopy(t *testing.T) {
 	b := startBroker(t, "erpflow.dlq")
-	d := NewDeadLetters([]string{b.Addr()}, "erpflow.dlq")
+	d := NewDeadLetters(Plaintext(b.Addr()), "erpflow.dlq")
 	defer d.Close()
 	big := bytes.Repeat([]byte("x"), 950<<10)
 	msgs := []pipeline.Message{
@@ -746,7 +746,7 @@ func sha256hex(b []byte) string {
 // retried its batch for good. It cannot be replayed.
 func TestDeadLetterOfAHugeKey(t *testing.T) {
 	b := startBroker(t, "erpflow.dlq")
-	d := NewDeadLetters([]string{b.Addr()}, "erpflow.dlq")
+	d := NewDeadLetters(Plaintext(b.Addr()), "erpflow.dlq")
 	defer d.Close()
 	key := bytes.Repeat([]byte("k"), 900<<10)
 	msg := pipeline.Message{Topic: "raw.erp_cn", Partition: 2, Offset: 9, Key: key, Value: []byte("{}"),
@@ -856,7 +856,7 @@ func TestFailedFetchKeepsTheGeneration(t *testing.T) {
 // write tried again does not read them again.
 func TestDeadLettersReadOriginalsInOnePass(t *testing.T) {
 	b := startBroker(t, "erp.invoices", "erpflow.dlq")
-	w := NewWriter([]string{b.Addr()})
+	w := NewWriter(Plaintext(b.Addr()))
 	var msgs []kafkago.Message
 	for i := range 600 {
 		msgs = append(msgs, kafkago.Message{Topic: "erp.invoices", Key: []byte(fmt.Sprintf("C%02d", i%7)), Value: []byte(fmt.Sprintf("v%d", i))})
@@ -899,7 +899,7 @@ func TestDeadLettersReadOriginalsInOnePass(t *testing.T) {
 		fetches.Add(1)
 		return nil, nil, false
 	})
-	d := NewDeadLetters([]string{b.Addr()}, "erpflow.dlq")
+	d := NewDeadLetters(Plaintext(b.Addr()), "erpflow.dlq")
 	defer d.Close()
 	if err := d.WriteDead(context.Background(), dead); err != nil {
 		t.Fatal(err)
@@ -930,7 +930,7 @@ func TestDeadLettersReadOriginalsInOnePass(t *testing.T) {
 // and Committed and Lag see the same.
 func TestCommitPastTheEndReadsFromTheStart(t *testing.T) {
 	b := startBroker(t, "erp.invoices")
-	w := NewWriter([]string{b.Addr()})
+	w := NewWriter(Plaintext(b.Addr()))
 	var msgs []kafkago.Message
 	for i := range 5 {
 		msgs = append(msgs, kafkago.Message{Topic: "erp.invoices", Key: []byte("SH01"), Value: []byte(strconv.Itoa(i))})

@@ -15,8 +15,8 @@ type Notes struct {
 	w *kafkago.Writer
 }
 
-// NewNotes returns a publisher on brokers.
-func NewNotes(brokers []string) *Notes { return &Notes{w: NewWriter(brokers)} }
+// NewNotes returns a publisher on the cluster.
+func NewNotes(c Cluster) *Notes { return &Notes{w: NewWriter(c)} }
 
 // Publish sends notes and returns once the brokers have them all. A failed
 // call may have sent some: the caller retries the whole batch, and readers

@@ -75,7 +75,7 @@ func TestProduceStampsEventTime(t *testing.T) {
 `))
 	raw := filepath.Join(dir, "r.ndjson")
 	writeFile(t, raw, []byte("{\"when\":\"a\"}\n{\"when\":\"b\"}\n"))
-	w := NewWriter([]string{b.Addr()})
+	w := NewWriter(Plaintext(b.Addr()))
 	defer w.Close()
 	ctx := context.Background()
 	if _, err := ProduceFile(ctx, w, canon, ProduceOptions{TopicFor: func(record.Kind) string { return "erp.invoices" }}); err != nil {
@@ -132,7 +132,7 @@ func TestSourceHandsOutInEventTimeOrder(t *testing.T) {
 	b := startBroker(t, "erp.payments", "sales.orders")
 	day := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	send := func(topic string, offset time.Duration) {
-		w := NewWriter([]string{b.Addr()})
+		w := NewWriter(Plaintext(b.Addr()))
 		defer w.Close()
 		var msgs []kafkago.Message
 		for i := 0; i < 200; i++ {
@@ -147,7 +147,7 @@ func TestSourceHandsOutInEventTimeOrder(t *testing.T) {
 	send("erp.payments", 0)
 	send("sales.orders", 12*time.Hour)
 	read := func(group string, ordered bool) []pipeline.Message {
-		s, err := NewSource(SourceConfig{Brokers: []string{b.Addr()}, GroupID: group, Topics: []string{"erp.payments", "sales.orders"},
+		s, err := NewSource(SourceConfig{Cluster: Plaintext(b.Addr()), GroupID: group, Topics: []string{"erp.payments", "sales.orders"},
 			SessionTimeout: time.Second, HeartbeatInterval: 100 * time.Millisecond, RebalanceTimeout: 2 * time.Second,
 			JoinGroupBackoff: 100 * time.Millisecond, MaxWait: 50 * time.Millisecond, EventTimeOrder: ordered,
 			// Small queues make the merge wait for the readers, and a long

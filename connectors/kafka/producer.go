@@ -52,9 +52,10 @@ const (
 // Topic. Keys are hashed with murmur2, as Kafka's Java client and librdkafka
 // do, so that records produced by other systems with the same company key
 // land in the same partition as ours.
-func NewWriter(brokers []string) *kafkago.Writer {
+func NewWriter(c Cluster) *kafkago.Writer {
 	return &kafkago.Writer{
-		Addr:         kafkago.TCP(brokers...),
+		Addr:         kafkago.TCP(c.Brokers...),
+		Transport:    c.transport(),
 		Balancer:     &kafkago.Murmur2Balancer{},
 		RequiredAcks: kafkago.RequireAll,
 		BatchSize:    5000,
@@ -73,13 +74,13 @@ func NewWriter(brokers []string) *kafkago.Writer {
 type DeadLetters struct {
 	w       *kafkago.Writer
 	client  *kafkago.Client
-	brokers []string
+	cluster Cluster
 	topic   string
 }
 
 // NewDeadLetters returns a dead-letter sink writing to topic.
-func NewDeadLetters(brokers []string, topic string) *DeadLetters {
-	return &DeadLetters{w: NewWriter(brokers), client: &kafkago.Client{Addr: kafkago.TCP(brokers...)}, brokers: brokers, topic: topic}
+func NewDeadLetters(c Cluster, topic string) *DeadLetters {
+	return &DeadLetters{w: NewWriter(c), client: c.client(0), cluster: c, topic: topic}
 }
 
 // WriteDead implements pipeline.DeadLetterSink. A message whose bytes were
@@ -199,7 +200,7 @@ func (d *DeadLetters) originals(ctx context.Context, topic string, partition int
 			continue
 		}
 		if r == nil {
-			r = kafkago.NewReader(kafkago.ReaderConfig{Brokers: d.brokers, Topic: topic, Partition: int(partition),
+			r = kafkago.NewReader(kafkago.ReaderConfig{Brokers: d.cluster.Brokers, Dialer: d.cluster.dialer(), Topic: topic, Partition: int(partition),
 				MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond})
 		}
 		if pos < 0 || off-pos > skipAhead {

@@ -13,8 +13,8 @@ import (
 // first offset to the end as it stood when called, partition by partition.
 // It joins no group and commits nothing: it is for inspecting a topic, such
 // as the dead letters, not for consuming it.
-func ReadTopic(ctx context.Context, brokers []string, topic string, f func(kafkago.Message) error) error {
-	client := &kafkago.Client{Addr: kafkago.TCP(brokers...), Timeout: 10 * time.Second}
+func ReadTopic(ctx context.Context, c Cluster, topic string, f func(kafkago.Message) error) error {
+	client := c.client(10 * time.Second)
 	md, err := client.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return fmt.Errorf("read %s: metadata: %w", topic, err)
@@ -45,15 +45,15 @@ func ReadTopic(ctx context.Context, brokers []string, topic string, f func(kafka
 		if first >= end {
 			continue
 		}
-		if err := readPartition(ctx, brokers, topic, id, first, end, f); err != nil {
+		if err := readPartition(ctx, c, topic, id, first, end, f); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func readPartition(ctx context.Context, brokers []string, topic string, partition int, first, end int64, f func(kafkago.Message) error) error {
-	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: brokers, Topic: topic, Partition: partition, MaxWait: 100 * time.Millisecond, MaxBytes: 8 << 20})
+func readPartition(ctx context.Context, c Cluster, topic string, partition int, first, end int64, f func(kafkago.Message) error) error {
+	r := kafkago.NewReader(kafkago.ReaderConfig{Brokers: c.Brokers, Dialer: c.dialer(), Topic: topic, Partition: partition, MaxWait: 100 * time.Millisecond, MaxBytes: 8 << 20})
 	defer r.Close()
 	if err := r.SetOffset(first); err != nil {
 		return err

@@ -121,8 +121,8 @@ func (b *ReplayBalancer) Balance(m kafkago.Message, partitions ...int) int {
 }
 
 // NewReplayWriter is NewWriter with ReplayBalancer.
-func NewReplayWriter(brokers []string) *kafkago.Writer {
-	w := NewWriter(brokers)
+func NewReplayWriter(c Cluster) *kafkago.Writer {
+	w := NewWriter(c)
 	w.Balancer = &ReplayBalancer{}
 	return w
 }

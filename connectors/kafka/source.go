@@ -26,7 +26,7 @@ import (
 // SourceConfig configures a consumer-group source. Zero durations and sizes
 // take the defaults noted.
 type SourceConfig struct {
-	Brokers []string
+	Cluster Cluster
 	GroupID string
 	Topics  []string
 	// Group timings; kafka-go's defaults (30 s session, 5 s join back-off)
@@ -112,6 +112,7 @@ type Source struct {
 	cfg    SourceConfig
 	group  *kafkago.ConsumerGroup
 	client *kafkago.Client
+	dialer *kafkago.Dialer // the partition readers' (one for all: it holds no connection)
 	// msgs holds the readers' messages in arrival order. With
 	// EventTimeOrder, queues holds them per partition of the current
 	// generation instead, and notify wakes a Fetch waiting for one.
@@ -141,12 +142,13 @@ type Source struct {
 // NewSource joins the group and starts reading in the background.
 func NewSource(cfg SourceConfig) (*Source, error) {
 	cfg.defaults()
-	if len(cfg.Brokers) == 0 || cfg.GroupID == "" || len(cfg.Topics) == 0 {
+	if len(cfg.Cluster.Brokers) == 0 || cfg.GroupID == "" || len(cfg.Topics) == 0 {
 		return nil, errors.New("kafka source: brokers, group id and topics are required")
 	}
 	g, err := kafkago.NewConsumerGroup(kafkago.ConsumerGroupConfig{
 		ID:                cfg.GroupID,
-		Brokers:           cfg.Brokers,
+		Brokers:           cfg.Cluster.Brokers,
+		Dialer:            cfg.Cluster.dialer(),
 		Topics:            cfg.Topics,
 		GroupBalancers:    []kafkago.GroupBalancer{CoPartitionBalancer{}},
 		SessionTimeout:    cfg.SessionTimeout,
@@ -166,7 +168,8 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 	s := &Source{
 		cfg:    cfg,
 		group:  g,
-		client: &kafkago.Client{Addr: kafkago.TCP(cfg.Brokers...), Timeout: 10 * time.Second},
+		client: cfg.Cluster.client(10 * time.Second),
+		dialer: cfg.Cluster.dialer(),
 		notify: make(chan struct{}, 1),
 		cancel: cancel,
 		done:   make(chan struct{}),
@@ -312,14 +315,14 @@ func (s *Source) run(ctx context.Context) {
 // read copies one partition into the shared queue until the generation ends.
 func (s *Source) read(ctx context.Context, topic string, pa kafkago.PartitionAssignment, epoch int64, q *partQueue) {
 	r := kafkago.NewReader(kafkago.ReaderConfig{
-		Brokers:       s.cfg.Brokers,
+		Brokers:       s.cfg.Cluster.Brokers,
 		Topic:         topic,
 		Partition:     pa.ID,
 		MinBytes:      s.cfg.MinBytes,
 		MaxBytes:      s.cfg.MaxBytes,
 		MaxWait:       s.cfg.MaxWait,
 		QueueCapacity: s.cfg.QueueCapacity,
-		Dialer:        fetchDialer,
+		Dialer:        s.dialer,
 		// Warn, not Debug: this is where kafka-go reports skipping records
 		// that retention deleted before they were consumed.
 		ErrorLogger: kafkago.LoggerFunc(func(f string, a ...any) { s.cfg.Log.Warn("kafka-go reader", "msg", fmt.Sprintf(f, a...)) }),

@@ -51,7 +51,40 @@ type Kafka struct {
 	// span. Off by default: it costs speed (every batch writes every
 	// table) and waits up to 20 ms for a partition that falls behind.
 	EventTimeOrder bool `yaml:"event_time_order"`
+	// TLS and SASL are what a managed cluster asks for; both off by
+	// default, as the embedded broker and a local Kafka take.
+	TLS  TLS       `yaml:"tls"`
+	SASL KafkaSASL `yaml:"sasl"`
 }
+
+// TLS configures an encrypted connection.
+type TLS struct {
+	Enabled bool `yaml:"enabled"`
+	// CAFile is the PEM bundle the server's certificate must chain to;
+	// empty: the system's roots.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are the client's own certificate and key (PEM),
+	// for a server that asks for one (mutual TLS); both or neither.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ServerName is the name the certificate must carry; empty: the host
+	// dialled.
+	ServerName string `yaml:"server_name"`
+	// InsecureSkipVerify accepts any certificate: for trying a setup out,
+	// never for money.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+}
+
+// KafkaSASL authenticates to the brokers.
+type KafkaSASL struct {
+	Mechanism    string `yaml:"mechanism"`     // empty (none), PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+	Username     string `yaml:"username"`      // env ERPFLOW_KAFKA_SASL_USERNAME
+	Password     string `yaml:"password"`      // env ERPFLOW_KAFKA_SASL_PASSWORD
+	PasswordFile string `yaml:"password_file"` // read at start; wins over password
+}
+
+// SASLMechanisms are the SASL mechanisms erpflow speaks.
+var SASLMechanisms = []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"}
 
 // Topics names every topic erpflow reads or writes.
 type Topics struct {
@@ -587,6 +620,10 @@ const (
 	EnvClickHouseUser     = "ERPFLOW_CLICKHOUSE_USER"
 	EnvClickHousePassword = "ERPFLOW_CLICKHOUSE_PASSWORD"
 	EnvClickHouseDatabase = "ERPFLOW_CLICKHOUSE_DATABASE"
+	// Not in DESIGN.md's list: the Kafka credentials, which a container
+	// gets from its environment rather than a file it ships with.
+	EnvKafkaSASLUsername = "ERPFLOW_KAFKA_SASL_USERNAME"
+	EnvKafkaSASLPassword = "ERPFLOW_KAFKA_SASL_PASSWORD"
 )
 
 // ApplyEnv overrides keys from the environment.
@@ -606,18 +643,31 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
 		c.ClickHouse.Password = v
 		c.ClickHouse.PasswordFile = ""
 	}
+	if v, ok := lookup(EnvKafkaSASLUsername); ok && v != "" {
+		c.Kafka.SASL.Username = v
+	}
+	if v, ok := lookup(EnvKafkaSASLPassword); ok {
+		c.Kafka.SASL.Password = v
+		c.Kafka.SASL.PasswordFile = ""
+	}
 	return nil
 }
 
 func (c *Config) resolveSecrets() error {
-	if c.ClickHouse.PasswordFile == "" {
-		return nil
+	for _, f := range []struct {
+		key, file string
+		dst       *string
+	}{{"clickhouse.password_file", c.ClickHouse.PasswordFile, &c.ClickHouse.Password},
+		{"kafka.sasl.password_file", c.Kafka.SASL.PasswordFile, &c.Kafka.SASL.Password}} {
+		if f.file == "" {
+			continue
+		}
+		b, err := os.ReadFile(f.file)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.key, err)
+		}
+		*f.dst = string(bytes.TrimRight(b, "\r\n"))
 	}
-	b, err := os.ReadFile(c.ClickHouse.PasswordFile)
-	if err != nil {
-		return fmt.Errorf("clickhouse.password_file: %w", err)
-	}
-	c.ClickHouse.Password = string(bytes.TrimRight(b, "\r\n"))
 	return nil
 }
 
@@ -751,6 +801,23 @@ func (c *Config) Check() error {
 			if v < 1 {
 				bad(key+"."+name, "must be at least 1, got %d", v)
 			}
+		}
+	}
+	if t := c.Kafka.TLS; !t.Enabled && (t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || t.ServerName != "" || t.InsecureSkipVerify) {
+		bad("kafka.tls.enabled", "is false, but other kafka.tls keys are set: say enabled: true, or leave them out")
+	}
+	if t := c.Kafka.TLS; (t.CertFile == "") != (t.KeyFile == "") {
+		bad("kafka.tls.cert_file", "a client certificate needs its key_file, and a key its cert_file")
+	}
+	if a := c.Kafka.SASL; a.Mechanism != "" || a.Username != "" {
+		if !slices.Contains(SASLMechanisms, a.Mechanism) {
+			bad("kafka.sasl.mechanism", "%q is not one of %s", a.Mechanism, strings.Join(SASLMechanisms, ", "))
+		}
+		if a.Username == "" {
+			bad("kafka.sasl.username", "is required with a mechanism (or %s)", EnvKafkaSASLUsername)
+		}
+		if a.Password == "" {
+			bad("kafka.sasl.password", "is required with a mechanism (or password_file, or %s)", EnvKafkaSASLPassword)
 		}
 	}
 	checkRules("matching.rules", c.Matching.Rules)

@@ -209,3 +209,47 @@ func TestMatchingRulesPerCompany(t *testing.T) {
 		}
 	}
 }
+
+// TestKafkaSecurity: kafka.tls and kafka.sasl are read, the password from
+// its file or the environment, and every inconsistent setting is refused
+// naming its key.
+func TestKafkaSecurity(t *testing.T) {
+	t.Setenv(EnvKafkaBrokers, "")
+	t.Setenv(EnvClickHouseAddr, "")
+	secret := filepath.Join(t.TempDir(), "kafka-password")
+	if err := os.WriteFile(secret, []byte("from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(write(t, `kafka:
+  tls: {enabled: true, ca_file: /etc/ssl/kafka-ca.pem, server_name: kafka.internal}
+  sasl: {mechanism: SCRAM-SHA-512, username: erpflow, password_file: `+secret+`}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := c.Kafka; !k.TLS.Enabled || k.TLS.CAFile != "/etc/ssl/kafka-ca.pem" || k.TLS.ServerName != "kafka.internal" ||
+		k.SASL.Mechanism != "SCRAM-SHA-512" || k.SASL.Username != "erpflow" || k.SASL.Password != "from-file" {
+		t.Errorf("kafka security read as %+v %+v", k.TLS, k.SASL)
+	}
+	t.Setenv(EnvKafkaSASLUsername, "svc")
+	t.Setenv(EnvKafkaSASLPassword, "from-env")
+	if c, err = Load(write(t, "kafka:\n  sasl: {mechanism: PLAIN, username: erpflow, password_file: "+secret+"}\n")); err != nil {
+		t.Fatal(err)
+	} else if c.Kafka.SASL.Username != "svc" || c.Kafka.SASL.Password != "from-env" {
+		t.Errorf("the environment does not win: %+v", c.Kafka.SASL)
+	}
+	t.Setenv(EnvKafkaSASLUsername, "")
+	os.Unsetenv(EnvKafkaSASLPassword)
+	for body, key := range map[string]string{
+		"kafka:\n  sasl: {mechanism: GSSAPI, username: u, password: p}\n":            "kafka.sasl.mechanism",
+		"kafka:\n  sasl: {mechanism: PLAIN, password: p}\n":                          "kafka.sasl.username",
+		"kafka:\n  sasl: {mechanism: SCRAM-SHA-256, username: u}\n":                  "kafka.sasl.password",
+		"kafka:\n  tls: {ca_file: /x.pem}\n":                                         "kafka.tls.enabled",
+		"kafka:\n  tls: {enabled: true, cert_file: /c.pem}\n":                        "kafka.tls.cert_file",
+		"kafka:\n  sasl: {mechanism: PLAIN, username: u, password_file: /nowhere}\n": "kafka.sasl.password_file",
+	} {
+		if _, err := Load(write(t, body)); err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%q: %v, want an error naming %s", body, err, key)
+		}
+	}
+}

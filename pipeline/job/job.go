@@ -211,6 +211,10 @@ func run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	cluster, err := KafkaCluster(cfg.Kafka)
+	if err != nil {
+		return Result{}, err
+	}
 	reg := opt.Registry
 	if reg == nil {
 		reg = prometheus.NewRegistry()
@@ -257,7 +261,7 @@ func run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		inputs = append(inputs, cfg.Kafka.Topics.Reviews)
 	}
 	src, err := kafka.NewSource(kafka.SourceConfig{
-		Brokers:          cfg.Kafka.Brokers,
+		Cluster:          cluster,
 		GroupID:          cfg.Kafka.GroupID,
 		Topics:           inputs,
 		SessionTimeout:   cfg.Kafka.SessionTimeout.D(),
@@ -294,7 +298,7 @@ func run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 			return err
 		})
 	})
-	dlq := kafka.NewDeadLetters(cfg.Kafka.Brokers, cfg.Kafka.Topics.DeadLetter)
+	dlq := kafka.NewDeadLetters(cluster, cfg.Kafka.Topics.DeadLetter)
 	defer dlq.Close()
 
 	stages := []pipeline.Stage{decode.New(mappings).PassThrough(cfg.Kafka.Topics.Reviews).ReleaseValues(), dedupe, clean.NewKeys(), flags}
@@ -309,7 +313,7 @@ func run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 			return Result{}, err
 		}
 		stages = append(stages, ms)
-		notes := kafka.NewNotes(cfg.Kafka.Brokers)
+		notes := kafka.NewNotes(cluster)
 		defer notes.Close()
 		if gs, ok := sink.(pipeline.GroupSink); ok {
 			sink = publishingGroupSink{publishingSink{sink, notes}, gs}
@@ -350,7 +354,7 @@ func run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		if err := conn.Ping(ctx); err != nil {
 			return fmt.Errorf("clickhouse: %w", err)
 		}
-		if _, err := (&kafkago.Client{Addr: kafkago.TCP(cfg.Kafka.Brokers...)}).Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{cfg.Kafka.Topics.DeadLetter}}); err != nil {
+		if err := cluster.Ping(ctx, cfg.Kafka.Topics.DeadLetter); err != nil {
 			return fmt.Errorf("kafka: %w", err)
 		}
 		return nil

@@ -4,9 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -186,7 +194,7 @@ func setup(t *testing.T) (config.Config, *kafka.Broker) {
 
 func produceWorld(t *testing.T, cfg config.Config, b *kafka.Broker) int64 {
 	t.Helper()
-	w := kafka.NewWriter([]string{b.Addr()})
+	w := kafka.NewWriter(kafka.Plaintext(b.Addr()))
 	defer w.Close()
 	n, err := kafka.ProduceFile(context.Background(), w, filepath.Join(worldDir(t), "records.ndjson"), kafka.ProduceOptions{TopicFor: cfg.Kafka.Topics.ForKind})
 	if err != nil {
@@ -307,7 +315,7 @@ func TestBadInputIsDeadLetteredNothingLost(t *testing.T) {
 	// letter must still carry them.
 	conflict := conflictingResend(t, filepath.Join(worldDir(t), "records.ndjson"))
 	bad[conflict] = "version_conflict"
-	w := kafka.NewWriter([]string{b.Addr()})
+	w := kafka.NewWriter(kafka.Plaintext(b.Addr()))
 	var msgs []kafkago.Message
 	topics := cfg.Kafka.Topics.Inputs()
 	i := 0
@@ -332,7 +340,7 @@ func TestBadInputIsDeadLetteredNothingLost(t *testing.T) {
 	verify(t, job.ClickHouseConfig(cfg.ClickHouse), e)
 
 	got := map[string]string{}
-	err := kafka.ReadTopic(context.Background(), cfg.Kafka.Brokers, cfg.Kafka.Topics.DeadLetter, func(m kafkago.Message) error {
+	err := kafka.ReadTopic(context.Background(), kafka.Plaintext(cfg.Kafka.Brokers...), cfg.Kafka.Topics.DeadLetter, func(m kafkago.Message) error {
 		for _, h := range m.Headers {
 			if h.Key == kafka.HeaderReason {
 				got[string(m.Value)] = string(h.Value)
@@ -518,7 +526,7 @@ func TestRawSourcesEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	w := kafka.NewWriter([]string{b.Addr()})
+	w := kafka.NewWriter(kafka.Plaintext(b.Addr()))
 	var produced int64
 	for _, src := range cfg.Sources {
 		topic := src.TopicName()
@@ -601,7 +609,7 @@ func TestRawSourcesEndToEnd(t *testing.T) {
 		want[reason] = n
 	}
 	got := map[string]int{}
-	err = kafka.ReadTopic(ctx, cfg.Kafka.Brokers, cfg.Kafka.Topics.DeadLetter, func(m kafkago.Message) error {
+	err = kafka.ReadTopic(ctx, kafka.Plaintext(cfg.Kafka.Brokers...), cfg.Kafka.Topics.DeadLetter, func(m kafkago.Message) error {
 		for _, h := range m.Headers {
 			if h.Key == kafka.HeaderReason {
 				got[string(h.Value)]++
@@ -749,7 +757,7 @@ func TestFlagsSurviveRestart(t *testing.T) {
 	body.Number = "DUP-" + orig.ID
 	dup.Body, dup.ID, dup.Version = &body, "DUP-"+orig.ID, 1
 	dup.EventTime = dup.EventTime.Add(time.Hour)
-	w := kafka.NewWriter([]string{b.Addr()})
+	w := kafka.NewWriter(kafka.Plaintext(b.Addr()))
 	err = w.WriteMessages(context.Background(), kafkago.Message{Topic: cfg.Kafka.Topics.Invoices, Key: []byte(dup.Company), Value: record.Marshal(&dup)})
 	w.Close()
 	if err != nil {
@@ -923,7 +931,7 @@ func testRestart(t *testing.T, eventTimeOrder bool) {
 	lines := bytes.SplitAfter(data, []byte("\n"))
 	dir := t.TempDir()
 	half := len(lines) / 2
-	w := kafka.NewWriter([]string{b.Addr()})
+	w := kafka.NewWriter(kafka.Plaintext(b.Addr()))
 	defer w.Close()
 	produce := func(part [][]byte) int64 {
 		path := filepath.Join(dir, "part.ndjson")
@@ -1020,7 +1028,7 @@ func TestReviewDecisionsThroughTheStream(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no confirmed match to reverse: %v", err)
 	}
-	w := kafka.NewWriter([]string{b.Addr()})
+	w := kafka.NewWriter(kafka.Plaintext(b.Addr()))
 	defer w.Close()
 	note := match.DecisionNote{Company: company, MatchID: matchID, Action: match.ActionUnmatch, By: "clerk",
 		Reason: "the payer says it paid another invoice", DecidedAt: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
@@ -1059,7 +1067,7 @@ func TestReviewDecisionsThroughTheStream(t *testing.T) {
 		t.Errorf("recon_reviews rows for the reversal: %d, %v", reviews, err)
 	}
 	reasons := map[string]bool{}
-	if err := kafka.ReadTopic(ctx, []string{b.Addr()}, cfg.Kafka.Topics.DeadLetter, func(m kafkago.Message) error {
+	if err := kafka.ReadTopic(ctx, kafka.Plaintext(b.Addr()), cfg.Kafka.Topics.DeadLetter, func(m kafkago.Message) error {
 		for _, h := range m.Headers {
 			if h.Key == kafka.HeaderReason {
 				reasons[string(h.Value)] = true
@@ -1108,5 +1116,65 @@ func TestStopDuringStartIsClean(t *testing.T) {
 		if err != nil {
 			t.Errorf("stopped %v after the start: %v, want a clean stop", after, err)
 		}
+	}
+}
+
+// TestSecureKafkaEndToEnd: the whole run (group, readers, dead letters,
+// notes, the readiness check) and erpflow produce reach a broker that
+// speaks TLS only and asks for SCRAM, from the configuration's kafka.tls
+// and kafka.sasl, the CA certificate read from its file.
+func TestSecureKafkaEndToEnd(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "broker"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	b, err := kafka.StartBroker(kafka.BrokerConfig{Topics: cfg.AllTopics(), Partitions: 4,
+		TLS:   &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12},
+		Users: []kafka.SASLUser{{Mechanism: "SCRAM-SHA-512", Name: "erpflow", Password: "s3cret"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	ch := chtest.Config(t)
+	cfg.Kafka.Brokers = []string{b.Addr()}
+	cfg.Kafka.TLS = config.TLS{Enabled: true, CAFile: caFile}
+	cfg.Kafka.SASL = config.KafkaSASL{Mechanism: "SCRAM-SHA-512", Username: "erpflow", Password: "s3cret"}
+	cfg.ClickHouse = config.ClickHouse{Addr: ch.Addr, User: ch.User, Password: ch.Password, Database: ch.Database}
+	cfg.HTTP.Listen = ""
+	cfg.Pipeline.BatchSize = 1000
+	cfg.Pipeline.BatchWait = config.Duration(50 * time.Millisecond)
+	cfg.Kafka.MaxWait = config.Duration(50 * time.Millisecond)
+	cluster, err := job.KafkaCluster(cfg.Kafka)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := kafka.NewWriter(cluster)
+	produced, err := kafka.ProduceFile(context.Background(), w, filepath.Join(worldDir(t), "records.ndjson"), kafka.ProduceOptions{TopicFor: cfg.Kafka.Topics.ForKind})
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := runUntilCaughtUp(t, cfg)
+	if res.Consumed != produced || res.Landed+res.DeadLettered+res.Duplicates != produced {
+		t.Fatalf("stats %+v for %d produced", res.Stats, produced)
+	}
+	// The configuration names what it cannot use.
+	bad := cfg.Kafka
+	bad.TLS.CAFile = filepath.Join(t.TempDir(), "missing.pem")
+	if _, err := job.KafkaCluster(bad); err == nil || !strings.Contains(err.Error(), "kafka.tls.ca_file") {
+		t.Errorf("a missing CA file: %v", err)
 	}
 }

@@ -1,0 +1,138 @@
+package kafka
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
+)
+
+// selfSigned makes a certificate for 127.0.0.1 and the pool that trusts it.
+func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "erpflow test broker"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: cert}, pool
+}
+
+// roundTrip writes a message through c and reads it back through a group
+// source on c, the paths erpflow run and erpflow produce take.
+func roundTrip(t *testing.T, c Cluster, group string) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	w := NewWriter(c)
+	defer w.Close()
+	if err := w.WriteMessages(ctx, kafkago.Message{Topic: "erp.invoices", Key: []byte("SH01"), Value: []byte(`{"x":1}`)}); err != nil {
+		return err
+	}
+	if err := c.Ping(ctx, "erp.invoices"); err != nil {
+		return err
+	}
+	s, err := NewSource(SourceConfig{Cluster: c, GroupID: group, Topics: []string{"erp.invoices"},
+		SessionTimeout: time.Second, HeartbeatInterval: 100 * time.Millisecond, RebalanceTimeout: 2 * time.Second,
+		JoinGroupBackoff: 100 * time.Millisecond, MaxWait: 50 * time.Millisecond})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	for ctx.Err() == nil {
+		msgs, err := s.Fetch(ctx, 10, 200*time.Millisecond)
+		if err != nil {
+			return err
+		}
+		if len(msgs) == 1 && string(msgs[0].Value) == `{"x":1}` {
+			return nil
+		}
+	}
+	t.Fatal("the message written did not come back through the source")
+	return nil
+}
+
+// TestTLSAndSASL: erpflow reaches a broker that speaks TLS only, and one
+// that asks for SASL (PLAIN, SCRAM), as configured; without them, or with
+// a wrong password or an untrusted certificate, it does not get through.
+func TestTLSAndSASL(t *testing.T) {
+	cert, pool := selfSigned(t)
+	secure, err := StartBroker(BrokerConfig{Topics: []string{"erp.invoices"}, Partitions: 1,
+		TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer secure.Close()
+	if err := roundTrip(t, Cluster{Brokers: []string{secure.Addr()}, TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}, "g-tls"); err != nil {
+		t.Errorf("over TLS: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := (Cluster{Brokers: []string{secure.Addr()}, TLS: &tls.Config{MinVersion: tls.VersionTLS12}}).Ping(ctx, "erp.invoices"); err == nil ||
+		!strings.Contains(err.Error(), "certificate") {
+		t.Errorf("a certificate nobody vouched for was taken: %v", err)
+	}
+
+	for _, mech := range []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} {
+		b, err := StartBroker(BrokerConfig{Topics: []string{"erp.invoices"}, Partitions: 1,
+			Users: []SASLUser{{Mechanism: mech, Name: "erpflow", Password: "s3cret"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := Cluster{Brokers: []string{b.Addr()}}
+		switch mech {
+		case "PLAIN":
+			c.SASL = plain.Mechanism{Username: "erpflow", Password: "s3cret"}
+		case "SCRAM-SHA-256":
+			c.SASL, err = scram.Mechanism(scram.SHA256, "erpflow", "s3cret")
+		case "SCRAM-SHA-512":
+			c.SASL, err = scram.Mechanism(scram.SHA512, "erpflow", "s3cret")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := roundTrip(t, c, "g-"+mech); err != nil {
+			t.Errorf("%s: %v", mech, err)
+		}
+		wrong := c
+		if mech == "PLAIN" {
+			wrong.SASL = plain.Mechanism{Username: "erpflow", Password: "guess"}
+		} else {
+			wrong.SASL, _ = scram.Mechanism(scram.SHA256, "erpflow", "guess")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := wrong.Ping(ctx, "erp.invoices"); err == nil {
+			t.Errorf("%s: a wrong password got through", mech)
+		}
+		if err := Plaintext(b.Addr()).Ping(ctx, "erp.invoices"); err == nil {
+			t.Errorf("%s: no authentication got through", mech)
+		}
+		cancel()
+		b.Close()
+	}
+}
