@@ -53,9 +53,18 @@ func Query(ctx context.Context, conn driver.Conn, name string) (*Table, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := conn.Query(ctx, sql)
+	t, err := QuerySQL(ctx, conn, sql)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", name, err)
+	}
+	return t, nil
+}
+
+// QuerySQL runs sql on conn and renders every value as text.
+func QuerySQL(ctx context.Context, conn driver.Conn, sql string) (*Table, error) {
+	rows, err := conn.Query(ctx, sql)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	types := rows.ColumnTypes()
@@ -66,7 +75,7 @@ func Query(ctx context.Context, conn driver.Conn, name string) (*Table, error) {
 			dest[i] = reflect.New(ct.ScanType()).Interface()
 		}
 		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("query %s: %w", name, err)
+			return nil, err
 		}
 		row := make([]string, len(dest))
 		for i, d := range dest {
@@ -75,7 +84,7 @@ func Query(ctx context.Context, conn driver.Conn, name string) (*Table, error) {
 		t.Rows = append(t.Rows, row)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("query %s: %w", name, err)
+		return nil, err
 	}
 	return t, nil
 }

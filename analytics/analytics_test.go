@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/erpflow/erpflow/analytics"
 	"github.com/erpflow/erpflow/connectors/clickhouse"
 	"github.com/erpflow/erpflow/connectors/clickhouse/chtest"
+	"github.com/erpflow/erpflow/dashboards"
 	"github.com/erpflow/erpflow/pipeline"
 	"github.com/erpflow/erpflow/transforms/decode"
 )
@@ -315,5 +317,62 @@ func TestOrderToCash(t *testing.T) {
 				t.Errorf("row %d:\n got  %v\n want %v", i, g, w)
 			}
 		}
+	}
+}
+
+// TestFinanceBoardQueries runs every ClickHouse panel of the boards on a
+// real server over known rows: a panel showing an analytics query carries
+// that query's SQL exactly, and the board's own panels give the known
+// answers.
+func TestFinanceBoardQueries(t *testing.T) {
+	cfg := chtest.Config(t)
+	land(t, cfg,
+		bank("SH01", "b1", "credit", "2025-01-05", "100.50", "CNY", 1),
+		invoice("SH01", "i1", "C1", "2025-02-01", "open", "100.00", 1, "2025-01-01"),
+	)
+	matched(t, cfg, "SH01", "SH01/icbc/L1", "m1", "i1", "2025-02-01", "review")
+	insertRow(t, cfg, "INSERT INTO recon_exceptions (company, exception_id, type, status, version)", "SH01", "x1", "duplicate_payment", "open", uint64(1))
+	insertRow(t, cfg, "INSERT INTO recon_exceptions (company, exception_id, type, status, version)", "SH01", "x2", "duplicate_payment", "open", uint64(1))
+	insertRow(t, cfg, "INSERT INTO recon_exceptions (company, exception_id, type, status, version)", "SH01", "x3", "fee_deducted", "resolved", uint64(1))
+	insertRow(t, cfg, "INSERT INTO recon_control_totals (company, direction, currency, day, balanced, version)",
+		"SH01", "debit", "CNY", time.Date(2025, 1, 5, 0, 0, 0, 0, time.UTC), uint8(1), uint64(1))
+	want := map[string][][]string{
+		"Open exceptions by type":       {{"duplicate_payment", "2"}},
+		"Bank lines waiting for review": {{"SH01", "1", "2025-02-01"}},
+		"Control totals":                {{"SH01", "debit", "CNY", "1", "1"}},
+	}
+	panels, err := dashboards.SQLPanels()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(panels) < len(want) {
+		t.Fatalf("%d ClickHouse panels, want at least %d", len(panels), len(want))
+	}
+	conn, err := clickhouse.Open(context.Background(), cfg, cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, p := range panels {
+		if p.Query != "" {
+			sql, err := analytics.SQL(p.Query)
+			if err != nil {
+				t.Errorf("%s / %s: %v", p.Board, p.Title, err)
+			} else if strings.TrimSpace(sql) != strings.TrimSpace(p.SQL) {
+				t.Errorf("%s / %s: the panel's SQL is not analytics/queries/%s.sql: copy the file into its rawSql", p.Board, p.Title, p.Query)
+			}
+		}
+		got, err := analytics.QuerySQL(context.Background(), conn, p.SQL)
+		if err != nil {
+			t.Errorf("%s / %s does not run on this server: %v", p.Board, p.Title, err)
+			continue
+		}
+		if w, ok := want[p.Title]; ok && !reflect.DeepEqual(got.Rows, w) {
+			t.Errorf("%s / %s: %v, want %v", p.Board, p.Title, got.Rows, w)
+		}
+		delete(want, p.Title)
+	}
+	for title := range want {
+		t.Errorf("no panel %q", title)
 	}
 }
