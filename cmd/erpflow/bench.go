@@ -52,6 +52,9 @@ peak memory is the largest of all.`,
 			if err != nil {
 				return err
 			}
+			if err := embeddedBrokerOnly(cfg); err != nil {
+				return err
+			}
 			gcfg, err := f.config()
 			if err != nil {
 				return err

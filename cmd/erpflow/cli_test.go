@@ -80,6 +80,10 @@ func TestExitCodes(t *testing.T) {
 	os.WriteFile(bad, []byte("pipeline:\n  batch_size: -1\n"), 0o600)
 	good := filepath.Join(t.TempDir(), "good.yaml")
 	os.WriteFile(good, []byte("kafka:\n  group_id: finance\n"), 0o600)
+	scram := filepath.Join(t.TempDir(), "scram.yaml")
+	os.WriteFile(scram, []byte("kafka:\n  sasl: {mechanism: SCRAM-SHA-256, username: erpflow, password: s3cret}\n"), 0o600)
+	noCA := filepath.Join(t.TempDir(), "noca.yaml")
+	os.WriteFile(noCA, []byte("kafka:\n  tls: {enabled: true, ca_file: /nonexistent/ca.pem}\n"), 0o600)
 	cases := []struct {
 		args []string
 		code int
@@ -102,6 +106,10 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"dlq", "show", "x"}, 2, "PARTITION:OFFSET"},
 		{[]string{"config", "check", bad}, 1, "pipeline.batch_size"},
 		{[]string{"config", "check", good}, 0, "ok"},
+		{[]string{"config", "check", scram}, 0, "ok"},
+		{[]string{"config", "check", noCA}, 1, "kafka.tls.ca_file"},
+		{[]string{"demo", "--config", scram}, 2, "embedded broker"},
+		{[]string{"bench", "--config", scram}, 2, "embedded broker"},
 		{[]string{"generate", "--out", t.TempDir(), "--start", "2025-13-01"}, 2, "--start"},
 		{[]string{"generate", "--out", t.TempDir(), "--days", "5000"}, 2, "more than ten years"},
 		{[]string{"generate", "--out", t.TempDir(), "--start", "1969-12-30"}, 2, "outside 1970-01-02"},

@@ -29,6 +29,12 @@ every source. Exit 0 valid, 1 invalid, 2 when FILE cannot be opened.`,
 			if _, err := job.LoadMappings(cfg); err != nil {
 				return err
 			}
+			// The certificates and the SASL credentials, as a run takes them.
+			cluster, err := job.KafkaCluster(cfg.Kafka)
+			if err != nil {
+				return err
+			}
+			cluster.Close()
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", a[0])
 			return nil
 		},

@@ -62,6 +62,9 @@ The demo owns its database (default erpflow_demo) and recreates it each run.`,
 			if err != nil {
 				return err
 			}
+			if err := embeddedBrokerOnly(cfg); err != nil {
+				return err
+			}
 			gcfg, err := f.config()
 			if err != nil {
 				return err
@@ -492,6 +495,16 @@ func reconSummary(ctx context.Context, w io.Writer, conn driver.Conn, truthPath 
 	fmt.Fprintf(w, "\n  Against the generator's truth (erpflow recon score):\n")
 	for _, line := range strings.Split(strings.TrimRight(sc.String(), "\n"), "\n") {
 		fmt.Fprintf(w, "  %s\n", line)
+	}
+	return nil
+}
+
+// embeddedBrokerOnly refuses a configuration with Kafka TLS or SASL for
+// the commands that run erpflow against their own embedded broker, which
+// speaks plaintext: the run would try to authenticate and wait for good.
+func embeddedBrokerOnly(cfg config.Config) error {
+	if cfg.Kafka.TLS.Enabled || cfg.Kafka.SASL.Mechanism != "" {
+		return usagef("this command runs erpflow against its own embedded broker, which takes neither TLS nor SASL: give it a configuration without kafka.tls and kafka.sasl")
 	}
 	return nil
 }

@@ -104,6 +104,7 @@ them back to where they came from once their cause is mended.`,
 		if err != nil {
 			return err
 		}
+		defer cluster.Close()
 		return kafka.ReadTopic(cmd.Context(), cluster, cfg.Kafka.Topics.DeadLetter,
 			func(m kafkago.Message) error { return f(toDeadLetter(m)) })
 	}
@@ -288,6 +289,7 @@ The last line is replayed=N (or would_replay=N with --dry-run).`,
 			if err != nil {
 				return err
 			}
+			defer cluster.Close()
 			err = kafka.ReadTopic(ctx, cluster, dlqTopic, func(m kafkago.Message) error {
 				at := dlqAt{int64(m.Partition), m.Offset}
 				d := toDeadLetter(m)

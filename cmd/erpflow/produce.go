@@ -55,6 +55,7 @@ keyed by the company code its mapping reads.`,
 			if err != nil {
 				return err
 			}
+			defer cluster.Close()
 			w := kafka.NewWriter(cluster)
 			defer w.Close()
 			for _, f := range files {

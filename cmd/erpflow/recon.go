@@ -625,6 +625,7 @@ its state (a restart or rebalance).`,
 			if err != nil {
 				return err
 			}
+			defer cluster.Close()
 			w := kafka.NewWriter(cluster)
 			defer w.Close()
 			ctx, cancel := context.WithTimeout(cmd.Context(), 15*time.Second)

@@ -18,10 +18,33 @@ type Cluster struct {
 	Brokers []string
 	TLS     *tls.Config    // nil: plaintext
 	SASL    sasl.Mechanism // nil: no authentication
+	// tr is the writers' and clients' transport, one for the cluster: a
+	// kafka-go transport keeps a connection and a metadata poller until
+	// its idle connections are closed, and one made per client (a
+	// readiness probe every few seconds) piled them up.
+	tr *kafkago.Transport
+}
+
+// NewCluster returns a cluster with its transport; Close lets go of
+// the transport's connections.
+func NewCluster(brokers []string, t *tls.Config, m sasl.Mechanism) Cluster {
+	c := Cluster{Brokers: brokers, TLS: t, SASL: m}
+	if t != nil || m != nil {
+		c.tr = &kafkago.Transport{TLS: t, SASL: m, DialTimeout: 10 * time.Second}
+	}
+	return c
 }
 
 // Plaintext is a cluster reached without TLS or SASL.
-func Plaintext(brokers ...string) Cluster { return Cluster{Brokers: brokers} }
+func Plaintext(brokers ...string) Cluster { return NewCluster(brokers, nil, nil) }
+
+// Close closes the idle connections of the cluster's own transport (a
+// plaintext cluster shares kafka-go's default one, which stays).
+func (c Cluster) Close() {
+	if c.tr != nil {
+		c.tr.CloseIdleConnections()
+	}
+}
 
 // dialer is for connections erpflow reads through (readers and the
 // group): TLS and SASL as configured, over a connection read through a
@@ -41,9 +64,16 @@ func (c Cluster) dialer() *kafkago.Dialer {
 	}
 }
 
-// transport is for writers and clients: kafka-go's default transport,
-// with the cluster's TLS and SASL.
-func (c Cluster) transport() *kafkago.Transport {
+// transport is for writers and clients: the cluster's own, or kafka-go's
+// default one for a plaintext cluster without authentication.
+func (c Cluster) transport() kafkago.RoundTripper {
+	switch {
+	case c.tr != nil:
+		return c.tr
+	case c.TLS == nil && c.SASL == nil:
+		return kafkago.DefaultTransport
+	}
+	// A cluster made as a literal: a transport of its own each time.
 	return &kafkago.Transport{TLS: c.TLS, SASL: c.SASL, DialTimeout: 10 * time.Second}
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
 )
@@ -57,6 +58,15 @@ func roundTrip(t *testing.T, c Cluster, group string) error {
 	if err := c.Ping(ctx, "erp.invoices"); err != nil {
 		return err
 	}
+	read := 0
+	if err := ReadTopic(ctx, c, "erp.invoices", func(m kafkago.Message) error {
+		if string(m.Value) == `{"x":1}` {
+			read++
+		}
+		return nil
+	}); err != nil || read != 1 {
+		t.Fatalf("ReadTopic: %d messages read back, %v", read, err)
+	}
 	s, err := NewSource(SourceConfig{Cluster: c, GroupID: group, Topics: []string{"erp.invoices"},
 		SessionTimeout: time.Second, HeartbeatInterval: 100 * time.Millisecond, RebalanceTimeout: 2 * time.Second,
 		JoinGroupBackoff: 100 * time.Millisecond, MaxWait: 50 * time.Millisecond})
@@ -88,15 +98,18 @@ func TestTLSAndSASL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer secure.Close()
-	if err := roundTrip(t, Cluster{Brokers: []string{secure.Addr()}, TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}, "g-tls"); err != nil {
+	c := NewCluster([]string{secure.Addr()}, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil)
+	if err := roundTrip(t, c, "g-tls"); err != nil {
 		t.Errorf("over TLS: %v", err)
 	}
+	c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := (Cluster{Brokers: []string{secure.Addr()}, TLS: &tls.Config{MinVersion: tls.VersionTLS12}}).Ping(ctx, "erp.invoices"); err == nil ||
-		!strings.Contains(err.Error(), "certificate") {
+	untrusted := NewCluster([]string{secure.Addr()}, &tls.Config{MinVersion: tls.VersionTLS12}, nil)
+	if err := untrusted.Ping(ctx, "erp.invoices"); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("a certificate nobody vouched for was taken: %v", err)
 	}
+	untrusted.Close()
 
 	for _, mech := range []string{"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} {
 		b, err := StartBroker(BrokerConfig{Topics: []string{"erp.invoices"}, Partitions: 1,
@@ -104,33 +117,33 @@ func TestTLSAndSASL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c := Cluster{Brokers: []string{b.Addr()}}
-		switch mech {
-		case "PLAIN":
-			c.SASL = plain.Mechanism{Username: "erpflow", Password: "s3cret"}
-		case "SCRAM-SHA-256":
-			c.SASL, err = scram.Mechanism(scram.SHA256, "erpflow", "s3cret")
-		case "SCRAM-SHA-512":
-			c.SASL, err = scram.Mechanism(scram.SHA512, "erpflow", "s3cret")
+		as := func(password string) Cluster {
+			var m sasl.Mechanism = plain.Mechanism{Username: "erpflow", Password: password}
+			switch mech {
+			case "SCRAM-SHA-256":
+				m, err = scram.Mechanism(scram.SHA256, "erpflow", password)
+			case "SCRAM-SHA-512":
+				m, err = scram.Mechanism(scram.SHA512, "erpflow", password)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			return NewCluster([]string{b.Addr()}, nil, m)
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := as("s3cret")
 		if err := roundTrip(t, c, "g-"+mech); err != nil {
 			t.Errorf("%s: %v", mech, err)
 		}
-		wrong := c
-		if mech == "PLAIN" {
-			wrong.SASL = plain.Mechanism{Username: "erpflow", Password: "guess"}
-		} else {
-			wrong.SASL, _ = scram.Mechanism(scram.SHA256, "erpflow", "guess")
-		}
+		c.Close()
+		// Refused, and at once: not a dial left to time out.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := wrong.Ping(ctx, "erp.invoices"); err == nil {
-			t.Errorf("%s: a wrong password got through", mech)
+		wrong := as("guess")
+		if err := wrong.Ping(ctx, "erp.invoices"); err == nil || ctx.Err() != nil {
+			t.Errorf("%s: a wrong password was not refused: %v", mech, err)
 		}
-		if err := Plaintext(b.Addr()).Ping(ctx, "erp.invoices"); err == nil {
-			t.Errorf("%s: no authentication got through", mech)
+		wrong.Close()
+		if err := Plaintext(b.Addr()).Ping(ctx, "erp.invoices"); err == nil || ctx.Err() != nil {
+			t.Errorf("%s: no authentication was not refused: %v", mech, err)
 		}
 		cancel()
 		b.Close()

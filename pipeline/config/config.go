@@ -646,7 +646,7 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
 	if v, ok := lookup(EnvKafkaSASLUsername); ok && v != "" {
 		c.Kafka.SASL.Username = v
 	}
-	if v, ok := lookup(EnvKafkaSASLPassword); ok {
+	if v, ok := lookup(EnvKafkaSASLPassword); ok && v != "" {
 		c.Kafka.SASL.Password = v
 		c.Kafka.SASL.PasswordFile = ""
 	}
@@ -809,7 +809,7 @@ func (c *Config) Check() error {
 	if t := c.Kafka.TLS; (t.CertFile == "") != (t.KeyFile == "") {
 		bad("kafka.tls.cert_file", "a client certificate needs its key_file, and a key its cert_file")
 	}
-	if a := c.Kafka.SASL; a.Mechanism != "" || a.Username != "" {
+	if a := c.Kafka.SASL; a.Mechanism != "" || a.Username != "" || a.Password != "" {
 		if !slices.Contains(SASLMechanisms, a.Mechanism) {
 			bad("kafka.sasl.mechanism", "%q is not one of %s", a.Mechanism, strings.Join(SASLMechanisms, ", "))
 		}
@@ -818,6 +818,10 @@ func (c *Config) Check() error {
 		}
 		if a.Password == "" {
 			bad("kafka.sasl.password", "is required with a mechanism (or password_file, or %s)", EnvKafkaSASLPassword)
+		}
+		// PLAIN sends the password as it is: only inside TLS.
+		if a.Mechanism == "PLAIN" && !c.Kafka.TLS.Enabled {
+			bad("kafka.sasl.mechanism", "PLAIN sends the password in clear: use it with kafka.tls.enabled, or use SCRAM")
 		}
 	}
 	checkRules("matching.rules", c.Matching.Rules)

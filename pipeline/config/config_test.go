@@ -233,12 +233,19 @@ func TestKafkaSecurity(t *testing.T) {
 	}
 	t.Setenv(EnvKafkaSASLUsername, "svc")
 	t.Setenv(EnvKafkaSASLPassword, "from-env")
-	if c, err = Load(write(t, "kafka:\n  sasl: {mechanism: PLAIN, username: erpflow, password_file: "+secret+"}\n")); err != nil {
+	if c, err = Load(write(t, "kafka:\n  sasl: {mechanism: SCRAM-SHA-256, username: erpflow, password_file: "+secret+"}\n")); err != nil {
 		t.Fatal(err)
 	} else if c.Kafka.SASL.Username != "svc" || c.Kafka.SASL.Password != "from-env" {
 		t.Errorf("the environment does not win: %+v", c.Kafka.SASL)
 	}
+	// An empty password in the environment is none: the file stays.
 	t.Setenv(EnvKafkaSASLUsername, "")
+	t.Setenv(EnvKafkaSASLPassword, "")
+	if c, err = Load(write(t, "kafka:\n  sasl: {mechanism: SCRAM-SHA-256, username: erpflow, password_file: "+secret+"}\n")); err != nil {
+		t.Fatal(err)
+	} else if c.Kafka.SASL.Password != "from-file" {
+		t.Errorf("an empty %s wiped the password file: %+v", EnvKafkaSASLPassword, c.Kafka.SASL)
+	}
 	os.Unsetenv(EnvKafkaSASLPassword)
 	for body, key := range map[string]string{
 		"kafka:\n  sasl: {mechanism: GSSAPI, username: u, password: p}\n":            "kafka.sasl.mechanism",
@@ -247,6 +254,8 @@ func TestKafkaSecurity(t *testing.T) {
 		"kafka:\n  tls: {ca_file: /x.pem}\n":                                         "kafka.tls.enabled",
 		"kafka:\n  tls: {enabled: true, cert_file: /c.pem}\n":                        "kafka.tls.cert_file",
 		"kafka:\n  sasl: {mechanism: PLAIN, username: u, password_file: /nowhere}\n": "kafka.sasl.password_file",
+		"kafka:\n  sasl: {mechanism: PLAIN, username: u, password: p}\n":             "PLAIN sends the password in clear",
+		"kafka:\n  sasl: {password: p}\n":                                            "kafka.sasl.mechanism",
 	} {
 		if _, err := Load(write(t, body)); err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("%q: %v, want an error naming %s", body, err, key)

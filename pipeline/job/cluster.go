@@ -19,23 +19,23 @@ import (
 // with TLS and SASL as the configuration says. The files it names are
 // read now, so that a missing certificate is an error at start, naming
 // its key, not a failed dial later.
+// Close the cluster when done with it: it holds connections.
 func KafkaCluster(k config.Kafka) (kafka.Cluster, error) {
-	c := kafka.Cluster{Brokers: k.Brokers}
+	var t *tls.Config
+	var m sasl.Mechanism
 	if k.TLS.Enabled {
-		t, err := TLSConfig("kafka.tls", k.TLS)
-		if err != nil {
-			return c, err
+		var err error
+		if t, err = TLSConfig("kafka.tls", k.TLS); err != nil {
+			return kafka.Cluster{}, err
 		}
-		c.TLS = t
 	}
 	if k.SASL.Mechanism != "" {
-		m, err := saslMechanism(k.SASL)
-		if err != nil {
-			return c, fmt.Errorf("kafka.sasl: %w", err)
+		var err error
+		if m, err = saslMechanism(k.SASL); err != nil {
+			return kafka.Cluster{}, fmt.Errorf("kafka.sasl: %w", err)
 		}
-		c.SASL = m
 	}
-	return c, nil
+	return kafka.NewCluster(k.Brokers, t, m), nil
 }
 
 // TLSConfig builds a client TLS configuration; key prefixes its errors.
@@ -66,10 +66,17 @@ func saslMechanism(a config.KafkaSASL) (sasl.Mechanism, error) {
 	switch a.Mechanism {
 	case "PLAIN":
 		return plain.Mechanism{Username: a.Username, Password: a.Password}, nil
-	case "SCRAM-SHA-256":
-		return scram.Mechanism(scram.SHA256, a.Username, a.Password)
-	case "SCRAM-SHA-512":
-		return scram.Mechanism(scram.SHA512, a.Username, a.Password)
+	case "SCRAM-SHA-256", "SCRAM-SHA-512":
+		algo := scram.SHA256
+		if a.Mechanism == "SCRAM-SHA-512" {
+			algo = scram.SHA512
+		}
+		m, err := scram.Mechanism(algo, a.Username, a.Password)
+		if err != nil {
+			// The library's error quotes the password: never passed on.
+			return nil, errors.New("the user name or password is not a valid SASLprep string (a control character, or one newer than Unicode 3.2?)")
+		}
+		return m, nil
 	}
 	return nil, errors.New("mechanism " + a.Mechanism + " is not one erpflow speaks")
 }

@@ -215,6 +215,10 @@ func run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	defer cluster.Close()
+	if cfg.Kafka.TLS.InsecureSkipVerify {
+		log.Warn("kafka.tls.insecure_skip_verify is on: any certificate is taken, so anyone between erpflow and the brokers can read and change the records")
+	}
 	reg := opt.Registry
 	if reg == nil {
 		reg = prometheus.NewRegistry()

@@ -1119,10 +1119,11 @@ func TestStopDuringStartIsClean(t *testing.T) {
 	}
 }
 
-// TestSecureKafkaEndToEnd: the whole run (group, readers, dead letters,
-// notes, the readiness check) and erpflow produce reach a broker that
-// speaks TLS only and asks for SCRAM, from the configuration's kafka.tls
-// and kafka.sasl, the CA certificate read from its file.
+// TestSecureKafkaEndToEnd: the whole run (group, readers, commits, lag,
+// dead letters, notes), and the writer erpflow produce makes, reach a
+// broker that speaks TLS only and asks for SCRAM, from the
+// configuration's kafka.tls and kafka.sasl, the CA certificate read from
+// its file. (The readiness check's Ping is tested in connectors/kafka.)
 func TestSecureKafkaEndToEnd(t *testing.T) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

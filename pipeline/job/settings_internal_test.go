@@ -1,6 +1,7 @@
 package job
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/erpflow/erpflow/pipeline/config"
@@ -23,4 +24,21 @@ func TestMatchSettingsThreeWay(t *testing.T) {
 	if got := matchSettings(r).ThreeWay; got != want {
 		t.Errorf("configured: %+v, want %+v", got, want)
 	}
+}
+
+// TestKafkaClusterKeepsThePasswordOut: a password SCRAM cannot prepare is
+// refused without being quoted, as the SCRAM library's own error does.
+func TestKafkaClusterKeepsThePasswordOut(t *testing.T) {
+	k := config.Default().Kafka
+	k.SASL = config.KafkaSASL{Mechanism: "SCRAM-SHA-256", Username: "erpflow", Password: "tab\there"}
+	_, err := KafkaCluster(k)
+	if err == nil || strings.Contains(err.Error(), "tab") || !strings.Contains(err.Error(), "kafka.sasl") {
+		t.Errorf("a password SASLprep refuses: %v", err)
+	}
+	k.SASL.Password = "fine"
+	c, err := KafkaCluster(k)
+	if err != nil || c.SASL == nil {
+		t.Fatalf("a good password: %v", err)
+	}
+	c.Close()
 }
