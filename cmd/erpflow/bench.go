@@ -100,7 +100,11 @@ type benchOptions struct {
 
 func runBench(ctx context.Context, w io.Writer, configPath string, cfg config.Config, gcfg generator.Config, workDir string, o benchOptions, runFlags ...string) error {
 	raw := o.raw
-	chCfg, err := ownDatabase(ctx, w, job.ClickHouseConfig(cfg.ClickHouse))
+	chBase, err := job.ClickHouseConfig(cfg.ClickHouse)
+	if err != nil {
+		return err
+	}
+	chCfg, err := ownDatabase(ctx, w, chBase)
 	if err != nil {
 		return err
 	}

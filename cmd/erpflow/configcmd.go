@@ -35,6 +35,9 @@ every source. Exit 0 valid, 1 invalid, 2 when FILE cannot be opened.`,
 				return err
 			}
 			cluster.Close()
+			if _, err := job.ClickHouseConfig(cfg.ClickHouse); err != nil {
+				return err
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", a[0])
 			return nil
 		},

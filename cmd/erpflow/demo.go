@@ -83,7 +83,11 @@ func runDemo(ctx context.Context, w io.Writer, configPath string, cfg config.Con
 	step := func(format string, a ...any) { fmt.Fprintf(w, "==> "+format+"\n", a...) }
 
 	step("ClickHouse")
-	chCfg, err := ownDatabase(ctx, w, job.ClickHouseConfig(cfg.ClickHouse))
+	chBase, err := job.ClickHouseConfig(cfg.ClickHouse)
+	if err != nil {
+		return err
+	}
+	chCfg, err := ownDatabase(ctx, w, chBase)
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,11 @@ schema_migrations. Safe to run again; 'erpflow run' does it at start too.`,
 			if err := sf.apply(&cfg); err != nil {
 				return err
 			}
-			applied, err := clickhouse.Migrate(cmd.Context(), job.ClickHouseConfig(cfg.ClickHouse))
+			chCfg, err := job.ClickHouseConfig(cfg.ClickHouse)
+			if err != nil {
+				return err
+			}
+			applied, err := clickhouse.Migrate(cmd.Context(), chCfg)
 			if err != nil {
 				return err
 			}

@@ -43,7 +43,10 @@ generated world's truth.`,
 		if err != nil {
 			return nil, err
 		}
-		ch := job.ClickHouseConfig(cfg.ClickHouse)
+		ch, err := job.ClickHouseConfig(cfg.ClickHouse)
+		if err != nil {
+			return nil, err
+		}
 		if database != "" {
 			ch.Database = database
 		}

@@ -5,6 +5,7 @@ package clickhouse
 
 import (
 	"context"
+	"crypto/tls"
 	"embed"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ type Config struct {
 	User     string
 	Password string
 	Database string
+	TLS      *tls.Config // nil: plaintext
 }
 
 var dbName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -35,6 +37,7 @@ func Open(ctx context.Context, cfg Config, database string) (driver.Conn, error)
 	conn, err := ch.Open(&ch.Options{
 		Addr:        []string{cfg.Addr},
 		Auth:        ch.Auth{Database: database, Username: cfg.User, Password: cfg.Password},
+		TLS:         cfg.TLS,
 		DialTimeout: 5 * time.Second,
 		ReadTimeout: 5 * time.Minute,
 		// Inserts are large and few; compression costs CPU we need for

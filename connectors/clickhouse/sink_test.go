@@ -2,6 +2,7 @@ package clickhouse_test
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"os"
 	"regexp"
@@ -544,4 +545,29 @@ func controlTotals(t *testing.T, conn driver.Conn, n int) []string {
 			return got
 		}
 	}
+}
+
+// TestOpenSpeaksTLSWhenConfigured: a configuration with TLS makes the
+// connection start with a TLS handshake: the local server's plaintext
+// native port answers it with something that is not TLS, and Open says
+// so rather than talking plaintext.
+func TestOpenSpeaksTLSWhenConfigured(t *testing.T) {
+	cfg := chtest.Config(t)
+	cfg.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := clickhouse.Open(ctx, cfg, cfg.Database)
+	if err == nil {
+		conn.Close()
+		t.Fatal("a TLS connection to a plaintext port succeeded: TLS was not used")
+	}
+	if !strings.Contains(strings.ToLower(err.Error()), "tls") && !strings.Contains(err.Error(), "EOF") {
+		t.Errorf("the failure is not TLS's: %v", err)
+	}
+	cfg.TLS = nil
+	conn, err = clickhouse.Open(ctx, cfg, cfg.Database)
+	if err != nil {
+		t.Fatalf("plaintext as before: %v", err)
+	}
+	conn.Close()
 }

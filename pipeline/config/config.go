@@ -191,6 +191,9 @@ type ClickHouse struct {
 	Password     string `yaml:"password"`
 	PasswordFile string `yaml:"password_file"` // read at start; wins over password
 	Database     string `yaml:"database"`
+	// TLS is for a server's secure native port (9440 by convention, as
+	// ClickHouse Cloud asks); off: plaintext.
+	TLS TLS `yaml:"tls"`
 }
 
 // Pipeline tunes batching.
@@ -803,11 +806,13 @@ func (c *Config) Check() error {
 			}
 		}
 	}
-	if t := c.Kafka.TLS; !t.Enabled && (t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || t.ServerName != "" || t.InsecureSkipVerify) {
-		bad("kafka.tls.enabled", "is false, but other kafka.tls keys are set: say enabled: true, or leave them out")
-	}
-	if t := c.Kafka.TLS; (t.CertFile == "") != (t.KeyFile == "") {
-		bad("kafka.tls.cert_file", "a client certificate needs its key_file, and a key its cert_file")
+	for key, t := range map[string]TLS{"kafka.tls": c.Kafka.TLS, "clickhouse.tls": c.ClickHouse.TLS} {
+		if !t.Enabled && (t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || t.ServerName != "" || t.InsecureSkipVerify) {
+			bad(key+".enabled", "is false, but other %s keys are set: say enabled: true, or leave them out", key)
+		}
+		if (t.CertFile == "") != (t.KeyFile == "") {
+			bad(key+".cert_file", "a client certificate needs its key_file, and a key its cert_file")
+		}
 	}
 	if a := c.Kafka.SASL; a.Mechanism != "" || a.Username != "" || a.Password != "" {
 		if !slices.Contains(SASLMechanisms, a.Mechanism) {

@@ -256,6 +256,8 @@ func TestKafkaSecurity(t *testing.T) {
 		"kafka:\n  sasl: {mechanism: PLAIN, username: u, password_file: /nowhere}\n": "kafka.sasl.password_file",
 		"kafka:\n  sasl: {mechanism: PLAIN, username: u, password: p}\n":             "PLAIN sends the password in clear",
 		"kafka:\n  sasl: {password: p}\n":                                            "kafka.sasl.mechanism",
+		"clickhouse:\n  tls: {server_name: ch.internal}\n":                           "clickhouse.tls.enabled",
+		"clickhouse:\n  tls: {enabled: true, key_file: /k.pem}\n":                    "clickhouse.tls.cert_file",
 	} {
 		if _, err := Load(write(t, body)); err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("%q: %v, want an error naming %s", body, err, key)

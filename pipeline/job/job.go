@@ -48,9 +48,19 @@ type Result struct {
 	Elapsed time.Duration
 }
 
-// ClickHouseConfig converts the configuration section.
-func ClickHouseConfig(c config.ClickHouse) clickhouse.Config {
-	return clickhouse.Config{Addr: c.Addr, User: c.User, Password: c.Password, Database: c.Database}
+// ClickHouseConfig converts the configuration section, reading its TLS
+// files now, so that a missing certificate is an error at start naming
+// its key.
+func ClickHouseConfig(c config.ClickHouse) (clickhouse.Config, error) {
+	out := clickhouse.Config{Addr: c.Addr, User: c.User, Password: c.Password, Database: c.Database}
+	if c.TLS.Enabled {
+		t, err := TLSConfig("clickhouse.tls", c.TLS)
+		if err != nil {
+			return out, err
+		}
+		out.TLS = t
+	}
+	return out, nil
 }
 
 // flagPreload is how many recent records of each kind and company rebuild
@@ -225,7 +235,10 @@ func run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	metrics := pipeline.NewMetrics(reg)
-	chCfg := ClickHouseConfig(cfg.ClickHouse)
+	chCfg, err := ClickHouseConfig(cfg.ClickHouse)
+	if err != nil {
+		return Result{}, err
+	}
 
 	applied, err := clickhouse.Migrate(ctx, chCfg)
 	if err != nil {

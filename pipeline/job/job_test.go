@@ -231,7 +231,7 @@ func TestEndToEndExactCountsAndSums(t *testing.T) {
 	if res.Duplicates != int64(e.resends) {
 		t.Errorf("duplicates %d, want the %d exact re-sends in the file", res.Duplicates, e.resends)
 	}
-	chCfg := job.ClickHouseConfig(cfg.ClickHouse)
+	chCfg := chConfig(t, cfg.ClickHouse)
 	verify(t, chCfg, e)
 }
 
@@ -265,7 +265,7 @@ func TestRestartMidStreamLosesAndDuplicatesNothing(t *testing.T) {
 	if first.Consumed+second.Consumed < produced {
 		t.Fatalf("runs consumed %d + %d < %d produced: something was skipped", first.Consumed, second.Consumed, produced)
 	}
-	verify(t, job.ClickHouseConfig(cfg.ClickHouse), e)
+	verify(t, chConfig(t, cfg.ClickHouse), e)
 }
 
 // TestReadAgainCountsNoDuplicates reads every message a second time, as a
@@ -285,7 +285,7 @@ func TestReadAgainCountsNoDuplicates(t *testing.T) {
 	if second.Consumed != produced || second.Landed != first.Landed || second.Duplicates != int64(e.resends) {
 		t.Errorf("read again: stats %+v; want %d consumed, %d landed as the first time, %d duplicates", second.Stats, produced, first.Landed, e.resends)
 	}
-	chCfg := job.ClickHouseConfig(cfg.ClickHouse)
+	chCfg := chConfig(t, cfg.ClickHouse)
 	conn := openClickHouse(t, chCfg)
 	var n uint64
 	if err := conn.QueryRow(context.Background(), "SELECT count() FROM duplicates FINAL").Scan(&n); err != nil {
@@ -337,7 +337,7 @@ func TestBadInputIsDeadLetteredNothingLost(t *testing.T) {
 	if res.Consumed != total || res.DeadLettered != int64(len(bad)) || res.Landed+res.DeadLettered+res.Duplicates != total {
 		t.Fatalf("stats %+v; produced %d good and %d bad", res.Stats, produced, len(bad))
 	}
-	verify(t, job.ClickHouseConfig(cfg.ClickHouse), e)
+	verify(t, chConfig(t, cfg.ClickHouse), e)
 
 	got := map[string]string{}
 	err := kafka.ReadTopic(context.Background(), kafka.Plaintext(cfg.Kafka.Brokers...), cfg.Kafka.Topics.DeadLetter, func(m kafkago.Message) error {
@@ -506,7 +506,7 @@ func TestTwoMembersShareTheStream(t *testing.T) {
 	if total < produced {
 		t.Fatalf("members consumed %d of %d", total, produced)
 	}
-	verify(t, job.ClickHouseConfig(cfg.ClickHouse), e)
+	verify(t, chConfig(t, cfg.ClickHouse), e)
 }
 
 // TestRawSourcesEndToEnd runs a generated raw world (six source systems'
@@ -555,11 +555,11 @@ func TestRawSourcesEndToEnd(t *testing.T) {
 		res.Landed != int64(st.Records) {
 		t.Fatalf("stats %+v; want %d consumed, %d landed, %d dead letters, %d duplicates", res.Stats, produced, st.Records, planted, resends)
 	}
-	verifyByCompany(t, job.ClickHouseConfig(cfg.ClickHouse), filepath.Join(dir, "records.ndjson"))
+	verifyByCompany(t, chConfig(t, cfg.ClickHouse), filepath.Join(dir, "records.ndjson"))
 
 	// Party names carry their match keys: look-alike spellings of one
 	// name share a key.
-	conn, err := clickhouse.Open(ctx, job.ClickHouseConfig(cfg.ClickHouse), cfg.ClickHouse.Database)
+	conn, err := clickhouse.Open(ctx, chConfig(t, cfg.ClickHouse), cfg.ClickHouse.Database)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -716,8 +716,8 @@ func TestDuplicatesAfterRestart(t *testing.T) {
 	if second.Consumed != produced || second.Landed != 0 || second.Duplicates != produced {
 		t.Fatalf("second run %+v: want all %d records counted as duplicates", second.Stats, produced)
 	}
-	verify(t, job.ClickHouseConfig(cfg.ClickHouse), e)
-	conn := openClickHouse(t, job.ClickHouseConfig(cfg.ClickHouse))
+	verify(t, chConfig(t, cfg.ClickHouse), e)
+	conn := openClickHouse(t, chConfig(t, cfg.ClickHouse))
 	var n uint64
 	if err := conn.QueryRow(context.Background(), "SELECT count() FROM duplicates FINAL").Scan(&n); err != nil {
 		t.Fatal(err)
@@ -765,7 +765,7 @@ func TestFlagsSurviveRestart(t *testing.T) {
 	}
 	runUntilCaughtUp(t, cfg)
 
-	ch := job.ClickHouseConfig(cfg.ClickHouse)
+	ch := chConfig(t, cfg.ClickHouse)
 	conn := openClickHouse(t, ch)
 	var dupOf string
 	if err := conn.QueryRow(context.Background(), "SELECT duplicate_of FROM invoices FINAL WHERE id = ?", dup.ID).Scan(&dupOf); err != nil {
@@ -908,7 +908,7 @@ func TestMatchingStreamEqualsReplay(t *testing.T) {
 	cfg, b := setup(t)
 	produceWorld(t, cfg, b)
 	runUntilCaughtUp(t, cfg)
-	diffRecon(t, readRecon(t, job.ClickHouseConfig(cfg.ClickHouse)), replayRecon(t))
+	diffRecon(t, readRecon(t, chConfig(t, cfg.ClickHouse)), replayRecon(t))
 }
 
 // TestMatchingRestartGivesTheSameMatches lands the first half of a
@@ -946,7 +946,7 @@ func testRestart(t *testing.T, eventTimeOrder bool) {
 	}
 	produce(lines[:half])
 	runUntilCaughtUp(t, cfg)
-	chCfg := job.ClickHouseConfig(cfg.ClickHouse)
+	chCfg := chConfig(t, cfg.ClickHouse)
 	if first := readRecon(t, chCfg); len(first.lines) == 0 {
 		t.Fatal("the first half matched no line: the restarts would rebuild nothing")
 	}
@@ -1018,7 +1018,7 @@ func TestReviewDecisionsThroughTheStream(t *testing.T) {
 	cfg, b := setup(t)
 	produceWorld(t, cfg, b)
 	runUntilCaughtUp(t, cfg)
-	chCfg := job.ClickHouseConfig(cfg.ClickHouse)
+	chCfg := chConfig(t, cfg.ClickHouse)
 	ctx := context.Background()
 	conn := openClickHouse(t, chCfg)
 	var company, line, matchID, target string
@@ -1178,4 +1178,14 @@ func TestSecureKafkaEndToEnd(t *testing.T) {
 	if _, err := job.KafkaCluster(bad); err == nil || !strings.Contains(err.Error(), "kafka.tls.ca_file") {
 		t.Errorf("a missing CA file: %v", err)
 	}
+}
+
+// chConfig is job.ClickHouseConfig for a test's configuration.
+func chConfig(t *testing.T, c config.ClickHouse) clickhouse.Config {
+	t.Helper()
+	ch, err := job.ClickHouseConfig(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ch
 }

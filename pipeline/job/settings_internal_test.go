@@ -42,3 +42,21 @@ func TestKafkaClusterKeepsThePasswordOut(t *testing.T) {
 	}
 	c.Close()
 }
+
+// TestClickHouseTLSFromTheConfiguration: clickhouse.tls gives the
+// connection its TLS configuration, the CA read at start; a missing CA
+// file is an error naming its key.
+func TestClickHouseTLSFromTheConfiguration(t *testing.T) {
+	c := config.Default().ClickHouse
+	if ch, err := ClickHouseConfig(c); err != nil || ch.TLS != nil {
+		t.Fatalf("plaintext by default: %+v %v", ch.TLS, err)
+	}
+	c.TLS = config.TLS{Enabled: true, ServerName: "clickhouse.internal"}
+	if ch, err := ClickHouseConfig(c); err != nil || ch.TLS == nil || ch.TLS.ServerName != "clickhouse.internal" {
+		t.Fatalf("with TLS: %+v %v", ch.TLS, err)
+	}
+	c.TLS.CAFile = "/nonexistent/ca.pem"
+	if _, err := ClickHouseConfig(c); err == nil || !strings.Contains(err.Error(), "clickhouse.tls.ca_file") {
+		t.Errorf("a missing CA file: %v", err)
+	}
+}
