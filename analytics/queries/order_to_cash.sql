@@ -92,7 +92,7 @@ ANY LEFT JOIN
                sumIf(total - received, cancelled = 0) AS left_c,
                maxIf(toUInt8(received > 0 OR erp_paid = 1), cancelled = 0) AS some_c,
                minIf(toUInt8(erp_paid = 1 OR total <= 0), cancelled = 0) AS all_by_erp_c,
-               max(paid_day) AS last_money_c,
+               maxIf(paid_day, cancelled = 0) AS last_money_c,
                groupArray(target_id) AS ids_c
         FROM
         (

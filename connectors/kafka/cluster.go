@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net"
 	"time"
 
@@ -67,14 +68,12 @@ func (c Cluster) dialer() *kafkago.Dialer {
 // transport is for writers and clients: the cluster's own, or kafka-go's
 // default one for a plaintext cluster without authentication.
 func (c Cluster) transport() kafkago.RoundTripper {
-	switch {
-	case c.tr != nil:
+	if c.tr != nil {
 		return c.tr
-	case c.TLS == nil && c.SASL == nil:
-		return kafkago.DefaultTransport
 	}
-	// A cluster made as a literal: a transport of its own each time.
-	return &kafkago.Transport{TLS: c.TLS, SASL: c.SASL, DialTimeout: 10 * time.Second}
+	// Every secure cluster comes from NewCluster with a transport of its
+	// own; a plaintext one shares kafka-go's default, as erpflow always did.
+	return kafkago.DefaultTransport
 }
 
 // client is a request client of the cluster.
@@ -82,9 +81,24 @@ func (c Cluster) client(timeout time.Duration) *kafkago.Client {
 	return &kafkago.Client{Addr: kafkago.TCP(c.Brokers...), Timeout: timeout, Transport: c.transport()}
 }
 
-// Ping asks the cluster for a topic's metadata: the brokers answer, and
-// take the connection's TLS and SASL.
+// Ping asks a broker of the cluster for its API versions: a request a
+// broker answers itself, over the connection's TLS and SASL. (A metadata
+// request is answered from the transport's cache, which keeps answering
+// once the brokers are gone.) topic is the one erpflow needs; Ping
+// fails if the cluster does not know it, from the cache as it stands.
 func (c Cluster) Ping(ctx context.Context, topic string) error {
-	_, err := c.client(10*time.Second).Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
-	return err
+	cl := c.client(10 * time.Second)
+	if _, err := cl.ApiVersions(ctx, &kafkago.ApiVersionsRequest{}); err != nil {
+		return err
+	}
+	md, err := cl.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return err
+	}
+	for _, t := range md.Topics {
+		if t.Error != nil {
+			return fmt.Errorf("topic %s: %w", topic, t.Error)
+		}
+	}
+	return nil
 }

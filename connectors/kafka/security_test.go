@@ -149,3 +149,30 @@ func TestTLSAndSASL(t *testing.T) {
 		b.Close()
 	}
 }
+
+// TestPingReachesTheBroker: a broker gone fails the check, however often
+// it answered before: the metadata the transport keeps does not stand in
+// for it.
+func TestPingReachesTheBroker(t *testing.T) {
+	b, err := StartBroker(BrokerConfig{Topics: []string{"erp.invoices"}, Partitions: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Plaintext(b.Addr())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for range 3 {
+		if err := c.Ping(ctx, "erp.invoices"); err != nil {
+			t.Fatalf("a live broker: %v", err)
+		}
+	}
+	if err := c.Ping(ctx, "erp.nowhere"); err == nil {
+		t.Error("a topic the cluster does not have passed")
+	}
+	b.Close()
+	gone, cancel2 := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel2()
+	if err := c.Ping(gone, "erp.invoices"); err == nil {
+		t.Error("a broker that is gone passed the check")
+	}
+}
