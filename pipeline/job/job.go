@@ -229,6 +229,9 @@ func run(ctx context.Context, cfg config.Config, opt Options) (Result, error) {
 	if cfg.Kafka.TLS.InsecureSkipVerify {
 		log.Warn("kafka.tls.insecure_skip_verify is on: any certificate is taken, so anyone between erpflow and the brokers can read and change the records")
 	}
+	if cfg.ClickHouse.TLS.InsecureSkipVerify {
+		log.Warn("clickhouse.tls.insecure_skip_verify is on: any certificate is taken, so anyone between erpflow and ClickHouse can read and change what lands")
+	}
 	reg := opt.Registry
 	if reg == nil {
 		reg = prometheus.NewRegistry()
