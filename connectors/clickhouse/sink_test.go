@@ -464,17 +464,7 @@ func TestControlTotalsGainTheirDirection(t *testing.T) {
 		}
 	}
 	day := time.Date(2025, 4, 1, 0, 0, 0, 0, time.UTC)
-	old, err := conn.PrepareBatch(ctx, "INSERT INTO recon_control_totals (company, currency, day, lines, lines_amount, matched_amount, review_amount, unmatched_amount, balanced, version)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := old.Append("SH01", "CNY", day, uint32(2), decimal.RequireFromString("30.00"), decimal.RequireFromString("20.00"),
-		decimal.Zero, decimal.RequireFromString("10.00"), uint8(1), uint64(7)); err != nil {
-		t.Fatal(err)
-	}
-	if err := old.Send(); err != nil {
-		t.Fatal(err)
-	}
+	oldShapeTotal(t, conn, day)
 	if _, err := clickhouse.Migrate(ctx, cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -496,17 +486,7 @@ func TestControlTotalsGainTheirDirection(t *testing.T) {
 	// A crash before 0012 was recorded: it runs again over a row of the
 	// old shape (a member not yet upgraded wrote it, or the delete had
 	// not run), which becomes the credit row it was, once.
-	again, err := conn.PrepareBatch(ctx, "INSERT INTO recon_control_totals (company, currency, day, lines, lines_amount, matched_amount, review_amount, unmatched_amount, balanced, version)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := again.Append("SH01", "CNY", day, uint32(2), decimal.RequireFromString("30.00"), decimal.RequireFromString("20.00"),
-		decimal.Zero, decimal.RequireFromString("10.00"), uint8(1), uint64(7)); err != nil {
-		t.Fatal(err)
-	}
-	if err := again.Send(); err != nil {
-		t.Fatal(err)
-	}
+	oldShapeTotal(t, conn, day)
 	if err := conn.Exec(ctx, "DROP TABLE schema_migrations"); err != nil {
 		t.Fatal(err)
 	}
@@ -516,6 +496,23 @@ func TestControlTotalsGainTheirDirection(t *testing.T) {
 	got = controlTotals(t, conn, 2)
 	if want := []string{`"credit" 2 30.0000`, `"debit" 1 5.0000`}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("control totals after 0012 ran again: %v, want %v", got, want)
+	}
+}
+
+// oldShapeTotal writes a day's credit control totals as a member from
+// before migration 0012 does: without a direction.
+func oldShapeTotal(t *testing.T, conn driver.Conn, day time.Time) {
+	t.Helper()
+	b, err := conn.PrepareBatch(context.Background(), "INSERT INTO recon_control_totals (company, currency, day, lines, lines_amount, matched_amount, review_amount, unmatched_amount, balanced, version)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Append("SH01", "CNY", day, uint32(2), decimal.RequireFromString("30.00"), decimal.RequireFromString("20.00"),
+		decimal.Zero, decimal.RequireFromString("10.00"), uint8(1), uint64(7)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Send(); err != nil {
+		t.Fatal(err)
 	}
 }
 
