@@ -68,12 +68,18 @@ func (c Cluster) dialer() *kafkago.Dialer {
 // transport is for writers and clients: the cluster's own, or kafka-go's
 // default one for a plaintext cluster without authentication.
 func (c Cluster) transport() kafkago.RoundTripper {
-	if c.tr != nil {
+	switch {
+	case c.tr != nil:
 		return c.tr
+	case c.TLS == nil && c.SASL == nil:
+		// A plaintext cluster shares kafka-go's default, as erpflow
+		// always did.
+		return kafkago.DefaultTransport
 	}
-	// Every secure cluster comes from NewCluster with a transport of its
-	// own; a plaintext one shares kafka-go's default, as erpflow always did.
-	return kafkago.DefaultTransport
+	// A secure cluster written as a literal rather than by NewCluster:
+	// never plaintext for want of its transport, though this one is
+	// never closed. erpflow's own code makes its clusters with NewCluster.
+	return &kafkago.Transport{TLS: c.TLS, SASL: c.SASL, DialTimeout: 10 * time.Second}
 }
 
 // client is a request client of the cluster.

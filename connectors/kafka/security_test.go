@@ -18,19 +18,24 @@ import (
 // roundTrip writes a message through c and reads it back through a group
 // source on c, the paths erpflow run and erpflow produce take.
 func roundTrip(t *testing.T, c Cluster, group string) error {
+	return roundTripOn(t, c, group, "erp.invoices")
+}
+
+// roundTripOn is roundTrip through topic.
+func roundTripOn(t *testing.T, c Cluster, group, topic string) error {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	w := NewWriter(c)
 	defer w.Close()
-	if err := w.WriteMessages(ctx, kafkago.Message{Topic: "erp.invoices", Key: []byte("SH01"), Value: []byte(`{"x":1}`)}); err != nil {
+	if err := w.WriteMessages(ctx, kafkago.Message{Topic: topic, Key: []byte("SH01"), Value: []byte(`{"x":1}`)}); err != nil {
 		return err
 	}
-	if err := c.Ping(ctx, "erp.invoices"); err != nil {
+	if err := c.Ping(ctx, topic); err != nil {
 		return err
 	}
 	read := 0
-	if err := ReadTopic(ctx, c, "erp.invoices", func(m kafkago.Message) error {
+	if err := ReadTopic(ctx, c, topic, func(m kafkago.Message) error {
 		if string(m.Value) == `{"x":1}` {
 			read++
 		}
@@ -38,7 +43,7 @@ func roundTrip(t *testing.T, c Cluster, group string) error {
 	}); err != nil || read != 1 {
 		t.Fatalf("ReadTopic: %d messages read back, %v", read, err)
 	}
-	s, err := NewSource(SourceConfig{Cluster: c, GroupID: group, Topics: []string{"erp.invoices"},
+	s, err := NewSource(SourceConfig{Cluster: c, GroupID: group, Topics: []string{topic},
 		SessionTimeout: time.Second, HeartbeatInterval: 100 * time.Millisecond, RebalanceTimeout: 2 * time.Second,
 		JoinGroupBackoff: 100 * time.Millisecond, MaxWait: 50 * time.Millisecond})
 	if err != nil {
@@ -63,7 +68,7 @@ func roundTrip(t *testing.T, c Cluster, group string) error {
 // a wrong password or an untrusted certificate, it does not get through.
 func TestTLSAndSASL(t *testing.T) {
 	cert, pool, _ := kafkatest.SelfSigned(t)
-	secure, err := StartBroker(BrokerConfig{Topics: []string{"erp.invoices"}, Partitions: 1,
+	secure, err := StartBroker(BrokerConfig{Topics: []string{"erp.invoices", "erp.payments"}, Partitions: 1,
 		TLS: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}})
 	if err != nil {
 		t.Fatal(err)
@@ -74,6 +79,10 @@ func TestTLSAndSASL(t *testing.T) {
 		t.Errorf("over TLS: %v", err)
 	}
 	c.Close()
+	// A cluster written as a literal is no less secure for it.
+	if err := roundTripOn(t, Cluster{Brokers: []string{secure.Addr()}, TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}, "g-tls-literal", "erp.payments"); err != nil {
+		t.Errorf("a literal TLS cluster: %v", err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	untrusted := NewCluster([]string{secure.Addr()}, &tls.Config{MinVersion: tls.VersionTLS12}, nil)
