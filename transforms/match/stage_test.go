@@ -929,3 +929,33 @@ func TestStageSubSecondTimesMatchAsRebuilt(t *testing.T) {
 		}
 	}
 }
+
+// TestStageHoldsNoShipments: shipments count towards their topic's
+// watermark like any record, but the stage does not hold them (the
+// reconciler reports nothing of them), while an invoice of the same
+// batch waits for the shipments topic to pass it.
+func TestStageHoldsNoShipments(t *testing.T) {
+	s, err := NewStage(StageOptions{Topics: []string{"inv", "ship"}, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := record.MakeDate(2025, 3, 1).Time()
+	ship := &record.Record{Envelope: record.Envelope{Kind: record.KindShipment, Company: "SH01", Source: "wms", ID: "SH-1", Version: 1, EventTime: day},
+		Body: &record.Shipment{Number: "SH-1", OrderRef: "SO-1", ShipDate: record.DateOf(day), Status: "shipped"}}
+	b := stageBatch(false, topicRec{"ship", ship}, topicRec{"inv", arInvoice("INV-1", 100000, day.AddDate(0, 0, 2))})
+	if err := s.Process(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	held := 0
+	for _, q := range s.held {
+		held += q.len()
+		for _, h := range append(q.sorted, q.fresh...) {
+			if h.Kind == record.KindShipment {
+				t.Errorf("a shipment is held: %s", h.ID)
+			}
+		}
+	}
+	if held != 1 {
+		t.Errorf("%d records held, want the invoice, waiting for the shipments topic (day 1) to pass day 3", held)
+	}
+}
