@@ -133,6 +133,10 @@ func (s *sim) planReceipt(a *arInvoice) {
 	}
 	if s.chance(never) {
 		s.mix("ar_never_paid")
+		if s.rcpt.Float64() < shareUnbankedRcpt {
+			d := biz(max(a.inv.body.DueDate+record.Date(s.rcpt.IntN(11))-5, a.inv.body.IssueDate+1))
+			s.schedule(d, func() { s.unbankedReceipt(a) })
+		}
 		return
 	}
 	due, issue := a.inv.body.DueDate, a.inv.body.IssueDate
@@ -278,11 +282,43 @@ func (s *sim) receipt(c *customer, invs []*arInvoice, amts []int64) {
 	if fee > 0 && !reported {
 		e.exception(ExcFeeDeducted, "", "", "", money(fee, c.cur))
 	}
+	if s.rcpt.Float64() < shareERPReceipt {
+		refs := make([]string, len(invs))
+		for i, a := range invs {
+			refs[i] = a.inv.id
+		}
+		s.bookReceipt(c, acct, b.Amount, date, refs, biz(date+record.Date(s.rcpt.IntN(3))), t)
+		s.mix("erp_receipt")
+	}
 	if len(invs) == 1 && s.late.Float64() < shareDoubleReceipt {
 		again := *b
 		inv := s.fullID(srcERP, invs[0].inv.id)
 		s.schedule(biz(date+record.Date(1+s.late.IntN(10))), func() { s.doubleReceipt(acct, &again, inv) })
 	}
+}
+
+// bookReceipt files the ERP's own receipt document (收款单): cash of amt
+// that came in on value for the invoices refs, booked by a clerk on posted,
+// after notBefore. Its draws come from s.rcpt, so that adding receipts left
+// every other record of a seed as it was.
+func (s *sim) bookReceipt(c *customer, acct *account, amt record.Money, value record.Date, refs []string, posted record.Date,
+	notBefore time.Time) *entry {
+	no := s.docNo("RC", posted, &s.n.rc)
+	body := record.Payment{Number: no, Direction: "in", Party: c.ref, Amount: amt, Method: "bank_transfer", ValueDate: value,
+		Status: "executed", InvoiceRefs: refs, BankAccount: acct.id, CounterpartyAccount: c.account}
+	var d doc[record.Payment]
+	return create(s, &d, srcERP, no, body, afterOn(s.rcpt, notBefore, posted))
+}
+
+// unbankedReceipt is a receipt the ERP books for an invoice whose money
+// never came: a cheque that bounced, a transfer the customer announced and
+// never sent, a clerk's slip. No bank line will ever bring it.
+func (s *sim) unbankedReceipt(a *arInvoice) {
+	today := s.date(s.today)
+	start := time.Unix(int64(today)*86400, 0).UTC()
+	e := s.bookReceipt(a.cust, s.w.account(a.cust.cur), a.inv.body.Total, today, []string{a.inv.id}, today, laterOf(start, a.inv.last))
+	e.exception(ExcUnbankedReceipt, "", s.fullID(srcERP, a.inv.id), "", a.inv.body.Total)
+	s.mix("erp_receipt_unbanked")
 }
 
 // doubleReceipt is the same transfer sent again by the customer's

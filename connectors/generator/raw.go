@@ -56,6 +56,15 @@ func IsPassthrough(k record.Kind) bool {
 	return k == record.KindPurchaseOrder || k == record.KindGoodsReceipt || k == record.KindApproval
 }
 
+// sapPaymentType is SAP's document type of a payment: KZ to a vendor, DZ
+// from a customer.
+func sapPaymentType(direction string) string {
+	if direction == "in" {
+		return "DZ"
+	}
+	return "KZ"
+}
+
 // CompanyERP is the raw source of company number i's ERP (0 is SH01): every
 // third company from the second (BJ02, HZ05, NJ08 …) runs SAP, the others
 // the Chinese ERP.
@@ -157,6 +166,8 @@ var (
 		"partially_paid": {"部分付款", 800, "部分核销", 200}, "paid": {"已付款", 800, "已核销", 200}, "cancelled": {"已作废", 1000}})
 	wERPPay = words("erp_cn.单据状态.付款单", map[string][]any{"pending": {"待付款", 800, "审核中", 200},
 		"executed": {"已付款", 900, "已支付", 100}, "cancelled": {"已作废", 1000}, "returned": {"已退回", 1000}})
+	wERPRcpt = words("erp_cn.单据状态.收款单", map[string][]any{"pending": {"待确认", 1000},
+		"executed": {"已收款", 900, "已到账", 100}, "cancelled": {"已作废", 1000}, "returned": {"已退回", 1000}})
 
 	fSAPDate   = forms("sap_en.date", "compact", 850, "dmy", 150)
 	fSAPAmount = forms("sap_en.amount", "grouped", 700, "plain", 300)
@@ -578,8 +589,8 @@ func (co *rawCo) convert(r *record.Record) converted {
 		if co.erp == RawERPCN {
 			return co.rendered(RawERPCN, co.canon(r, RawERPCN, r.ID, ms(r.EventTime), &cb), rawCtx{})
 		}
-		cr := co.canon(r, RawSAPEN, co.belnrOf(r.ID, "KZ"), r.Version, &cb)
-		if b.Status == "executed" {
+		cr := co.canon(r, RawSAPEN, co.belnrOf(r.ID, sapPaymentType(b.Direction)), r.Version, &cb)
+		if b.Status == "executed" && b.Direction == "out" {
 			for _, ref := range b.InvoiceRefs {
 				co.clearedBy[ref] = rawCtx{augbl: cr.ID, augdt: b.ValueDate}
 			}
@@ -673,7 +684,7 @@ func (co *rawCo) fresh(c converted, at time.Time) converted {
 	case *record.Payment:
 		nb := *b
 		if c.src == RawSAPEN {
-			r.ID, r.Version = co.newBelnr("KZ"), 1
+			r.ID, r.Version = co.newBelnr(sapPaymentType(b.Direction)), 1
 		} else {
 			nb.Number = co.extraNumber(prefixOf(b.Number), yearOf(b.Number))
 			r.ID, r.Version = nb.Number, ms(at)

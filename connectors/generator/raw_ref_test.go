@@ -465,6 +465,13 @@ func refMap(d *docSpec, src string, line []byte) (*record.Record, string) {
 				ValueDate: m.date("付款日期", "body.value_date", false, false), Status: m.mapped("单据状态", "`单据状态` (付款单)", "body.status"),
 				InvoiceRefs: m.strs("关联单据"), Remittance: m.text(obj, "摘要"), BankAccount: m.text(obj, "付款账号"),
 				CounterpartyAccount: m.text(obj, "收款账号")}
+		case "收款单":
+			r.Kind, r.Body = record.KindPayment, &record.Payment{Number: r.ID, Direction: "in",
+				Party:  record.Party{ID: m.text(obj, "客户编码"), Name: m.text(obj, "客户名称")},
+				Amount: m.amount(obj, "收款金额", "body.amount", cur, false), Method: m.mapped("结算方式", "`结算方式`", "body.method"),
+				ValueDate: m.date("收款日期", "body.value_date", false, false), Status: m.mapped("单据状态", "`单据状态` (收款单)", "body.status"),
+				InvoiceRefs: m.strs("关联单据"), Remittance: m.text(obj, "摘要"), BankAccount: m.text(obj, "收款账号"),
+				CounterpartyAccount: m.text(obj, "付款账号")}
 		default:
 			return nil, "no_rule"
 		}
@@ -487,13 +494,17 @@ func refMap(d *docSpec, src string, line []byte) (*record.Record, string) {
 					Amount: m.amount(it, "NETWR", "body.lines.amount", cur, false)})
 			}
 			r.Kind, r.Body = record.KindInvoice, b
-		case "KZ":
-			r.Kind, r.Body = record.KindPayment, &record.Payment{Number: m.text(obj, "XBLNR"), Direction: "out",
+		case "KZ", "DZ":
+			b := &record.Payment{Number: m.text(obj, "XBLNR"), Direction: "out",
 				Party:  record.Party{ID: m.text(obj, "LIFNR"), Name: m.text(obj, "NAME1")},
 				Amount: m.amount(obj, "WRBTR", "body.amount", cur, false), Method: m.mapped("ZLSCH", "`ZLSCH`", "body.method"),
-				ValueDate: m.date("VALUT", "body.value_date", true, false), Status: m.mapped("STATUS", "`STATUS` (KZ)", "body.status"),
+				ValueDate: m.date("VALUT", "body.value_date", true, false), Status: m.mapped("STATUS", "`STATUS` (KZ, DZ)", "body.status"),
 				InvoiceRefs: m.strs("XREF"), Remittance: m.text(obj, "SGTXT"), BankAccount: m.text(obj, "HKTID"),
 				CounterpartyAccount: m.text(obj, "BANKN")}
+			if blart == "DZ" {
+				b.Direction, b.Party.ID = "in", m.text(obj, "KUNNR")
+			}
+			r.Kind, r.Body = record.KindPayment, b
 		default:
 			return nil, "no_rule"
 		}

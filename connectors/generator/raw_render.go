@@ -275,22 +275,28 @@ func (co *rawCo) renderERPInvoice(c converted, brk string) []byte {
 
 func (co *rawCo) renderERPPayment(c converted, brk string) []byte {
 	r, b := c.canon, c.canon.Body.(*record.Payment)
+	// A receipt (收款单) has the payment's shape with the customer's side
+	// of each field, as the ERP's two forms do.
+	doc, party, amount, date, status, ours, theirs := "付款单", "供应商", "付款金额", "付款日期", wERPPay, "付款账号", "收款账号"
+	if b.Direction == "in" {
+		doc, party, amount, date, status, ours, theirs = "收款单", "客户", "收款金额", "收款日期", wERPRcpt, "收款账号", "付款账号"
+	}
 	w := newObject()
 	w.kv("组织编码", r.Company)
-	w.kv("单据类型", "付款单")
+	w.kv("单据类型", doc)
 	w.kv("单据编号", b.Number)
 	pid := b.Party.ID
 	if brk == brkNoParty {
 		pid = ""
 	}
-	w.kv("供应商编码", pid)
-	w.kv("供应商名称", co.text(fERPName, b.Party.Name))
+	w.kv(party+"编码", pid)
+	w.kv(party+"名称", co.text(fERPName, b.Party.Name))
 	w.kv("币别", co.word(wERPCur, b.Amount.Currency.String()))
 	amt := co.erpAmount(b.Amount)
 	if brk == brkScale {
 		amt = overPrecise(b.Amount.Minor, co.rng.IntN(9))
 	}
-	w.kv("付款金额", amt)
+	w.kv(amount, amt)
 	method := co.word(wERPMethod, b.Method)
 	if brk == brkMethod {
 		method = "信用证"
@@ -300,12 +306,12 @@ func (co *rawCo) renderERPPayment(c converted, brk string) []byte {
 	if brk == brkAmbiguous {
 		vd = ambiguous(b.ValueDate)
 	}
-	w.kv("付款日期", vd)
-	w.kv("单据状态", co.word(wERPPay, b.Status))
+	w.kv(date, vd)
+	w.kv("单据状态", co.word(status, b.Status))
 	w.kstrs("关联单据", b.InvoiceRefs)
 	w.kv("摘要", b.Remittance)
-	w.kv("付款账号", b.BankAccount)
-	w.kv("收款账号", b.CounterpartyAccount)
+	w.kv(ours, b.BankAccount)
+	w.kv(theirs, b.CounterpartyAccount)
 	w.kv("修改时间", localSeconds(r.EventTime))
 	return w.done()
 }
@@ -391,12 +397,16 @@ func (co *rawCo) renderSAPPayment(c converted, brk string) []byte {
 	w.kv("BUKRS", r.Company)
 	w.kv("BELNR", r.ID)
 	w.kv("GJAHR", yearOf(b.Number))
-	w.kv("BLART", "KZ")
+	blart, party := "KZ", "LIFNR"
+	if b.Direction == "in" {
+		blart, party = "DZ", "KUNNR" // a customer payment, as SAP posts it
+	}
+	w.kv("BLART", blart)
 	pid := b.Party.ID
 	if brk == brkNoParty {
 		pid = ""
 	}
-	w.kv("LIFNR", pid)
+	w.kv(party, pid)
 	w.kv("NAME1", co.sapName(b.Party.Name))
 	w.kv("VALUT", co.date(fSAPDate, b.ValueDate))
 	w.kv("WAERS", co.word(wSAPCur, b.Amount.Currency.String()))

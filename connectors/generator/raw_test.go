@@ -667,7 +667,7 @@ func TestRawValueMapsDocumented(t *testing.T) {
 	}{
 		{"`审批状态`", wApproval}, {"`付款状态`", wPaid}, {"`币别`", wERPCur}, {"`结算方式`", wERPMethod},
 		{"`单据状态` (销售发票)", wERPAR}, {"`单据状态` (采购发票)", wERPAP}, {"`单据状态` (付款单)", wERPPay},
-		{"`WAERS`", wSAPCur}, {"`ZLSCH`", wSAPMethod}, {"`status` (order)", wShopOrder},
+		{"`单据状态` (收款单)", wERPRcpt}, {"`WAERS`", wSAPCur}, {"`ZLSCH`", wSAPMethod}, {"`status` (order)", wShopOrder},
 		{"`status` (shipment)", wShopShip}, {"`payment.currency`", wShopCur}, {"`借贷标志`", wBankADir}, {"`币种`", wBankACur},
 	} {
 		m := doc.maps[tc.doc]
@@ -689,7 +689,7 @@ func TestRawValueMapsDocumented(t *testing.T) {
 		}
 	}
 	for canon, w := range sapPaymentStatus {
-		if doc.maps["`STATUS` (KZ)"][w] != canon {
+		if doc.maps["`STATUS` (KZ, DZ)"][w] != canon {
 			t.Errorf("STATUS %s is not %s in the docs", w, canon)
 		}
 	}

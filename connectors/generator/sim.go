@@ -31,6 +31,8 @@ const (
 	shareOrderCancelled = 0.02
 	shareUnidentified   = 0.30  // chance per company and business day of a receipt from a stranger
 	shareDoubleReceipt  = 0.005 // single-invoice receipts the customer sends again by mistake
+	shareERPReceipt     = 0.50  // incoming transfers the ERP books as a receipt document of its own
+	shareUnbankedRcpt   = 0.10  // never-paid invoices the ERP books a receipt for all the same
 
 	sharePOCancelled      = 0.015
 	sharePartialReceipt   = 0.05 // goods receipts short of the order (invoiced as received)
@@ -95,7 +97,10 @@ type sim struct {
 	late *rand.Rand
 	// skips draws the payments whose trail skips a middle level, added
 	// later still, from a stream of its own for the same reason.
-	skips   *rand.Rand
+	skips *rand.Rand
+	// rcpt draws the ERP's receipt documents, added later still, from a
+	// stream of its own for the same reason.
+	rcpt    *rand.Rand
 	st      *Stats
 	cfg     Config
 	start   record.Date
@@ -103,7 +108,7 @@ type sim struct {
 	buckets [][]*entry
 	actions [][]func()
 	seq     uint64
-	n       struct{ so, sh, inv, ap, po, gr, pay, bx int }
+	n       struct{ so, sh, inv, ap, po, gr, pay, bx, rc int }
 
 	ar        []*arInvoice // every issued AR invoice, for the closing exceptions
 	arBatches map[batchKey]*arBatch
@@ -124,6 +129,7 @@ func newSim(cfg Config, ci int, st *Stats) *sim {
 		w: newWorld(rng, ci, cfg.OrdersPerDay), ci: ci, rng: rng, st: st, cfg: cfg, start: cfg.Start,
 		late:      rand.New(rand.NewPCG(uint64(cfg.Seed)^0x5DEECE66D, 0x9E3779B97F4A7C15*uint64(ci+1))),
 		skips:     rand.New(rand.NewPCG(uint64(cfg.Seed)^0x2545F4914F6CDD1D, 0x9E3779B97F4A7C15*uint64(ci+1))),
+		rcpt:      rand.New(rand.NewPCG(uint64(cfg.Seed)^0x61C8864680B583EB, 0x9E3779B97F4A7C15*uint64(ci+1))),
 		buckets:   make([][]*entry, cfg.Days),
 		actions:   make([][]func(), cfg.Days),
 		arBatches: map[batchKey]*arBatch{},
@@ -251,7 +257,10 @@ func (s *sim) at(d record.Date, h0, h1 int) time.Time {
 
 // after is a business-hours time on day d strictly later than t, so that a
 // record's next version, or the next step of a flow, never precedes it.
-func (s *sim) after(t time.Time, d record.Date) time.Time {
+func (s *sim) after(t time.Time, d record.Date) time.Time { return afterOn(s.rng, t, d) }
+
+// afterOn is after drawing from r.
+func afterOn(r *rand.Rand, t time.Time, d record.Date) time.Time {
 	if td := record.DateOf(t); d < td {
 		d = td
 	}
@@ -260,7 +269,7 @@ func (s *sim) after(t time.Time, d record.Date) time.Time {
 	if lo >= hi {
 		hi = lo + 1800
 	}
-	return time.Unix(lo+s.rng.Int64N(hi-lo), 0).UTC()
+	return time.Unix(lo+r.Int64N(hi-lo), 0).UTC()
 }
 
 func laterOf(a, b time.Time) time.Time {

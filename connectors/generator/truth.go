@@ -58,7 +58,8 @@ const (
 	ExcUnderpaidOverdue    = "underpaid_overdue"
 	ExcFeeDeducted         = "fee_deducted"
 	ExcUnidentifiedReceipt = "unidentified_receipt"
-	ExcOverpayment         = "overpayment" // a customer paid an invoice twice (reason paid_twice)
+	ExcOverpayment         = "overpayment"      // a customer paid an invoice twice (reason paid_twice)
+	ExcUnbankedReceipt     = "unbanked_receipt" // the ERP booked a receipt no bank line brought
 )
 
 // AppendJSON appends t as one JSON object with keys in a fixed order.

@@ -129,7 +129,8 @@ func TestExceptions(t *testing.T) {
 		flagged[typ][subj] = e["reason"]
 		want := map[string]record.Kind{ExcDuplicatePayment: record.KindPayment, ExcThreeWayMismatch: record.KindInvoice,
 			ExcUnpaidOverdue: record.KindInvoice, ExcUnderpaidOverdue: record.KindInvoice,
-			ExcFeeDeducted: record.KindBankTxn, ExcUnidentifiedReceipt: record.KindBankTxn, ExcOverpayment: record.KindBankTxn}[typ]
+			ExcFeeDeducted: record.KindBankTxn, ExcUnidentifiedReceipt: record.KindBankTxn, ExcOverpayment: record.KindBankTxn,
+			ExcUnbankedReceipt: record.KindPayment}[typ]
 		if typ == ExcApprovalBreach {
 			want = record.KindPayment
 			if strings.Contains(subj, "/reimb/") {
@@ -146,7 +147,8 @@ func TestExceptions(t *testing.T) {
 			continue
 		}
 		if rel := e["related_id"]; rel != "" && g.byKey[key(map[string]record.Kind{
-			ExcDuplicatePayment: record.KindPayment, ExcThreeWayMismatch: record.KindPurchaseOrder, ExcOverpayment: record.KindInvoice}[typ], rel)] == nil {
+			ExcDuplicatePayment: record.KindPayment, ExcThreeWayMismatch: record.KindPurchaseOrder, ExcOverpayment: record.KindInvoice,
+			ExcUnbankedReceipt: record.KindInvoice}[typ], rel)] == nil {
 			t.Errorf("%s: related %s missing", typ, rel)
 		}
 		switch typ {
@@ -181,7 +183,7 @@ func TestExceptions(t *testing.T) {
 		}
 	}
 	for _, typ := range []string{ExcDuplicatePayment, ExcThreeWayMismatch, ExcApprovalBreach, ExcUnpaidOverdue,
-		ExcUnderpaidOverdue, ExcFeeDeducted, ExcUnidentifiedReceipt, ExcOverpayment} {
+		ExcUnderpaidOverdue, ExcFeeDeducted, ExcUnidentifiedReceipt, ExcOverpayment, ExcUnbankedReceipt} {
 		if len(flagged[typ]) == 0 {
 			t.Errorf("no %s planted", typ)
 		}
@@ -203,6 +205,18 @@ func TestExceptions(t *testing.T) {
 				}
 			}
 		case *record.Payment:
+			if b.Direction == "in" {
+				// A receipt is banked when a bank line brought money for
+				// an invoice it names; no trail of ours approves it.
+				banked := false
+				for _, ref := range b.InvoiceRefs {
+					banked = banked || linked[r.Company+"/erp/"+ref] > 0
+				}
+				if _, got := flagged[ExcUnbankedReceipt][id]; got == banked {
+					t.Errorf("receipt %s: banked %v, flagged unbanked %v", id, banked, got)
+				}
+				continue
+			}
 			if b.Status != "executed" {
 				continue
 			}

@@ -28,7 +28,7 @@ func world(t *testing.T) (string, []generator.Truth) {
 		if rawWorld.err != nil {
 			return
 		}
-		cfg := generator.Config{Seed: 11, Days: 20, Companies: 3, OrdersPerDay: 40}
+		cfg := generator.Config{Seed: 11, Days: 45, Companies: 3, OrdersPerDay: 40}
 		_, rawWorld.err = generator.GenerateRaw(cfg, func(string, []byte) error { return nil },
 			func(*record.Record) error { return nil },
 			func(tr generator.Truth) error { rawWorld.truth = append(rawWorld.truth, tr); return nil })
