@@ -22,7 +22,16 @@ import (
 type clearing struct {
 	day     record.Date
 	status  string
-	version uint64
+	version uint64 // the invoice's; 0 when a receipt cleared it
+	by      string // the ERP receipt that applied money to it, if one did
+}
+
+// note says what the ERP did to the invoice numbered number.
+func (c clearing) note(number string) string {
+	if c.by != "" {
+		return fmt.Sprintf("%s %s on %s by receipt %s", number, c.status, c.day, c.by)
+	}
+	return fmt.Sprintf("%s %s on %s", number, c.status, c.day)
 }
 
 // clearedSet holds the clearings by item. A line in review is tried again
@@ -97,25 +106,31 @@ func (rc *Reconciler) erpStatus(r *record.Record, status string, out *Output) {
 	if ok && (r.Version <= prev.version || prev.status == status && status == "paid") {
 		return
 	}
-	day := record.DateOf(r.EventTime)
+	rc.markCleared(k, clearing{day: record.DateOf(r.EventTime), status: status, version: r.Version}, r.EventTime, out)
+}
+
+// markCleared notes the ERP's clearing c of the open AR invoice k, by a
+// status or a receipt, and tries again the lines it may settle.
+func (rc *Reconciler) markCleared(k itemKey, c clearing, at time.Time, out *Output) {
+	day := c.day
 	if s, ok := rc.settledOn[k]; ok && s <= day && s >= day-record.Date(rc.set.ClearedDays) {
 		return // the ERP booking a part a line of ours paid lately, not another line's
 	}
-	rc.cleared.put(k, clearing{day: day, status: status, version: r.Version})
+	rc.cleared.put(k, c)
 	lines := slices.Clone(rc.reviewBy[k])
 	if it := rc.Book().Get(k.kind, k.source, k.id); it.PartyKey != "" {
 		// The payer's other lines in review may be made up by it too.
 		lines = append(lines, rc.reviewByParty[it.PartyKey]...)
 	}
 	for _, line := range lines {
-		rc.settleCleared(line, r.EventTime, out)
+		rc.settleCleared(line, at, out)
 	}
 	// Lines that matched nothing and wait, from the invoice's payer: a
 	// long run without a reference is more than the subset rule tries.
 	if it := rc.Book().Get(k.kind, k.source, k.id); it != nil && it.PartyKey != "" {
 		for _, l := range rc.engine.WaitingFor(rc.company, it) {
 			if l.Date <= day && l.Date >= day-record.Date(rc.set.ClearedDays) {
-				rc.settleWaiting(l, it, r.EventTime, out)
+				rc.settleWaiting(l, it, at, out)
 			}
 		}
 	}
@@ -209,7 +224,7 @@ func (rc *Reconciler) settleCleared(line string, at time.Time, out *Output) {
 				ok = false
 				break
 			}
-			notes = append(notes, fmt.Sprintf("%s %s on %s", it.Number, c.status, c.day))
+			notes = append(notes, c.note(it.Number))
 		}
 		if !ok {
 			continue
@@ -434,7 +449,7 @@ type clearedMark struct {
 func markNotes(ms []clearedMark) []string {
 	notes := make([]string, len(ms))
 	for i, m := range ms {
-		notes[i] = fmt.Sprintf("%s %s on %s", m.number, m.c.status, m.c.day)
+		notes[i] = m.c.note(m.number)
 	}
 	return notes
 }

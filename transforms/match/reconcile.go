@@ -187,6 +187,9 @@ type Reconciler struct {
 	byNumber      map[string]itemKey         // AR invoices known, by number, to see one paid twice
 	byOrder       map[string][]itemKey       // and by order, to see what a credit note touches
 	pending       map[string][]Exception     // paid_twice by line, short_paid by invoice (one a short payment): resolved when no longer true
+	receipts      map[itemKey]*receipt       // the ERP's executed receipts, until forgotten
+	receiptsBy    map[string][]*receipt      // receipts no line brought yet, by receiptKeys
+	creditsBy     map[string][]string        // credit lines of the last days, by lineKeys, for receipts still to come
 }
 
 type lineState struct {
@@ -201,6 +204,7 @@ type lineState struct {
 	key         totalKey
 	amount      int64
 	outcome     Outcome
+	receipt     *receipt // the ERP receipt whose cash the line brought
 }
 
 type totalKey struct {
@@ -219,7 +223,8 @@ func NewReconciler(company string, set Settings) (*Reconciler, error) {
 		dups: NewDuplicates(set.DuplicateDays), pay: NewPayables(), o2c: NewOrderToCash(),
 		known: map[itemKey]OpenItem{}, lines: map[string]*lineState{}, waiting: map[string]Line{}, byMatch: map[string]string{}, fees: map[string][]Exception{}, totals: map[totalKey]*ControlTotal{},
 		dirty: map[totalKey]bool{}, overdue: map[string]Exception{}, reported: map[string]bool{},
-		cleared: newClearedSet(), settledOn: map[itemKey]record.Date{}, reviewBy: map[itemKey][]string{}, reviewByParty: map[string][]string{}, byNumber: map[string]itemKey{}, byOrder: map[string][]itemKey{}, pending: map[string][]Exception{}}
+		cleared: newClearedSet(), settledOn: map[itemKey]record.Date{}, reviewBy: map[itemKey][]string{}, reviewByParty: map[string][]string{}, byNumber: map[string]itemKey{}, byOrder: map[string][]itemKey{}, pending: map[string][]Exception{},
+		receipts: map[itemKey]*receipt{}, receiptsBy: map[string][]*receipt{}, creditsBy: map[string][]string{}}
 	// A known document is parked while it is open; leaving the book is
 	// what may make it forgettable.
 	rc.ages.woken = true
@@ -278,8 +283,12 @@ func (rc *Reconciler) Add(r *record.Record, out *Output) {
 		}
 		rc.payable(r, b.Total, at, out)
 	case *record.Payment:
+		if b.Direction == "in" {
+			rc.receiptIn(r, b, at, out) // the ERP's own receipt: the bank line is what matching settles
+			break
+		}
 		if b.Direction != "out" {
-			break // the ERP's own receipts: the bank line is what matching settles
+			break
 		}
 		for _, d := range rc.dups.Add(r) {
 			rc.raise(out, Exception{Type: ExcDuplicatePayment, SubjectKind: record.KindPayment, Subject: d.Subject, Related: d.Original,
@@ -632,6 +641,7 @@ func (rc *Reconciler) decided(m Match, l Line, at time.Time, by, why string, out
 	if st != nil && m.Outcome == Review {
 		rc.settleCleared(m.Line, at, out) // the ERP may have cleared it first
 	}
+	rc.creditSeen(m.Line, at, out)
 }
 
 func (rc *Reconciler) afterMatch(m Match, l Line, at time.Time, out *Output) {
@@ -839,6 +849,7 @@ func (rc *Reconciler) endOfDay(d record.Date, at time.Time, out *Output) {
 			Amount: l.Amount, NextStep: fmt.Sprintf("ask the payer for a remittance advice for %s %s received %s", l.Amount, l.Amount.Currency, l.Date)}, at)
 	}
 	rc.unidentifiedPayments(d-record.Date(rc.set.UnmatchedDays)+1, at, out)
+	rc.unbankedReceipts(d-record.Date(rc.set.UnmatchedDays)+1, at, out)
 	items, checked := rc.o2c.OverdueChanges(d)
 	for _, it := range items {
 		if old, ok := rc.overdue[it.Invoice]; ok && old.Type == it.Type && old.Amount == it.Residual {
@@ -916,6 +927,7 @@ func (rc *Reconciler) endOfDay(d record.Date, at time.Time, out *Output) {
 		}
 	}
 	rc.forgetCleared(d)
+	rc.forgetReceipts(d, cut)
 	rc.forgetKnown(cut)
 	// A forgotten order's invoices' standing mismatches go with it.
 	rc.three.Forget(cut, func(invoice string) { delete(rc.pending, threeWayKey(invoice)) })

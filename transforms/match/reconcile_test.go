@@ -52,7 +52,11 @@ func TestReconcilerAgainstTruth(t *testing.T) {
 		out.Reset()
 	}
 	var last record.Record
+	valued := map[string]record.Date{} // the ERP's receipts' value dates
 	for r := range recordLines(t, dir) {
+		if p, ok := r.Body.(*record.Payment); ok && p.Direction == "in" {
+			valued[r.Company+"/"+r.Source+"/"+r.ID] = p.ValueDate
+		}
 		rc := reconcilerOf(t, recs, r.Company, DefaultSettings())
 		rc.Add(r, &out)
 		collect()
@@ -111,10 +115,31 @@ func TestReconcilerAgainstTruth(t *testing.T) {
 			t.Errorf("the world plants no %s: the test proves nothing about it", typ)
 		}
 	}
+	// Unbanked receipts are found once the days a line may take to come
+	// have passed (one from the world's last days is not yet), 95 % of
+	// them: a customer whose standing orders repeat one amount pays it
+	// every few days, and a line of it left in review with the receipt's
+	// invoice among its candidates may well be the one that brought it.
+	cutoff := record.DateOf(last.EventTime) - record.Date(DefaultSettings().UnmatchedDays) + 1
+	unbanked, unbankedFound := 0, 0
+	for k := range planted {
+		if k[0] == ExcUnbankedReceipt && valued[k[1]] < cutoff {
+			unbanked++
+			if _, ok := raised[k]; ok {
+				unbankedFound++
+			} else if debug {
+				t.Logf("planted %s %s not raised", k[0], k[1])
+			}
+		}
+	}
+	t.Logf("unbanked receipts: %d due, %d found", unbanked, unbankedFound)
+	if unbanked == 0 || unbankedFound*20 < unbanked*19 {
+		t.Errorf("unbanked receipts: %d of %d found, below 95 %%", unbankedFound, unbanked)
+	}
 	// Overdue invoices at the end depend on which receipts matching
 	// confirmed: a receipt left in review leaves its invoice looking unpaid.
 	// They are held to floors, not to the exact truth.
-	overduePlanted, overdueFound, overdueFalse := 0, 0, 0
+	overduePlanted, overdueFound, overdueFalse, elsewhere := 0, 0, 0, 0
 	for k := range planted {
 		if k[0] == ExcUnpaidOverdue || k[0] == ExcUnderpaidOverdue {
 			overduePlanted++
@@ -125,6 +150,16 @@ func TestReconcilerAgainstTruth(t *testing.T) {
 	}
 	for k, x := range raised {
 		switch k[0] {
+		case ExcUnbankedReceipt:
+			// A receipt whose line matching applied to other invoices
+			// is a disagreement to look at, not a missing transfer:
+			// mostly a match the rules got wrong, which the receipt shows.
+			if !planted[k] && x.Reason != "applied_elsewhere" {
+				t.Errorf("raised %s %s, not planted", k[0], k[1])
+			}
+			if !planted[k] {
+				elsewhere++
+			}
 		case ExcDuplicatePayment, ExcThreeWayMismatch, ExcApprovalBreach:
 			if !planted[k] {
 				t.Errorf("raised %s %s (%s), not planted", k[0], k[1], x.Reason)
@@ -138,6 +173,10 @@ func TestReconcilerAgainstTruth(t *testing.T) {
 		}
 	}
 	t.Logf("overdue at the end: %d planted, %d found, %d raised and not planted", overduePlanted, overdueFound, overdueFalse)
+	t.Logf("receipts applied elsewhere than matching applied their line: %d", elsewhere)
+	if elsewhere*200 > len(valued) {
+		t.Errorf("%d of %d receipts applied elsewhere: more than half a percent", elsewhere, len(valued))
+	}
 	// A customer's second transfer for the same invoice is found when it
 	// quotes the invoice (most do); one without a reference cannot be
 	// told from a payment of another invoice of the same amount.

@@ -1,0 +1,166 @@
+package match
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/erpflow/erpflow/pipeline/record"
+)
+
+// TestERPReceipts: an ERP receipt is banked by the credit line that brought
+// its cash, and one no line brought within UnmatchedDays is an exception
+// that stands until a line does or the ERP withdraws the receipt.
+func TestERPReceipts(t *testing.T) {
+	day := record.MakeDate(2025, 4, 1).Time()
+	type step struct {
+		at     int    // hours after the first day's midnight
+		kind   string // inv, line, rcpt, cancel, tick (a record that only moves time on)
+		id     string
+		party  string
+		minor  int64
+		remit  string
+		refs   []string
+		value  int // a receipt's value date or a line's booking date, in days from the first day, if not at's
+		acct   string // the payer's account
+	}
+	const acme, beta = "Acme Trading", "Beta Materials"
+	// Time moves on by records: a day ends when a record of a later day
+	// comes. Every case has records on the days a receipt of the first
+	// days falls due (UnmatchedDays, 14).
+	inv := func(id string, minor int64) step { return step{kind: "inv", id: id, party: acme, minor: minor} }
+	for _, c := range []struct {
+		name  string
+		steps []step
+		// want is every unbanked_receipt reported, in order: subject
+		// receipt, status and reason.
+		want []string
+		// cleared, when set, is the line the receipt's evidence must
+		// confirm, and the invoice it must settle.
+		cleared [2]string
+	}{
+		{name: "booked two days after the line that brought it",
+			steps: []step{inv("INV-2025-000001", 25000),
+				{at: 10, kind: "line", id: "L1", party: acme, minor: 25000, remit: "INV-2025-000001"},
+				{at: 58, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}, value: 0},
+				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}}},
+		{name: "no line brought it",
+			steps: []step{inv("INV-2025-000001", 25000),
+				{at: 10, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}},
+				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}},
+			want: []string{"RC-1 open"}},
+		{name: "a line of another customer, or of another amount, or outside the window, does not bank it",
+			steps: []step{inv("INV-2025-000001", 25000),
+				{at: 5, kind: "line", id: "L1", party: beta, minor: 25000},
+				{at: 6, kind: "line", id: "L2", party: acme, minor: 15000},
+				{at: 7, kind: "line", id: "L3", party: acme, minor: 25000, value: -6},
+				{at: 10, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}},
+				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}},
+			want: []string{"RC-1 open"}},
+		{name: "a statement that comes late resolves it",
+			steps: []step{inv("INV-2025-000001", 25000),
+				{at: 10, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}},
+				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"},
+				{at: 24*15 + 2, kind: "line", id: "L1", party: acme, minor: 25000, value: 1}},
+			want: []string{"RC-1 open", "RC-1 resolved"}},
+		{name: "the ERP cancels it",
+			steps: []step{inv("INV-2025-000001", 25000),
+				{at: 10, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}},
+				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"},
+				{at: 24 * 16, kind: "cancel", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}}},
+			want: []string{"RC-1 open", "RC-1 resolved"}},
+		{name: "the bank kept a fee the receipt does not show",
+			steps: []step{inv("INV-2025-000001", 25000),
+				{at: 10, kind: "line", id: "L1", party: acme, minor: 23500},
+				{at: 30, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}, value: 0},
+				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}}},
+		{name: "a receipt takes a line from one that only fitted it with a fee",
+			// Lines from the customer's owner's own account match nothing,
+			// and meet the receipts by the account. RC-1 (250.00) fits L1
+			// (235.00) with a fee, and L1 is the only line when it comes;
+			// RC-2 (235.00) fits L1 exactly and takes it, and RC-1 goes to
+			// L2, which brought 250.00.
+			steps: []step{inv("INV-2025-000001", 25000), inv("INV-2025-000002", 23500),
+				{at: 10, kind: "line", id: "L1", party: "Zhang San", acct: "6222000011112222", minor: 23500},
+				{at: 20, kind: "rcpt", id: "RC-1", party: acme, acct: "6222000011112222", minor: 25000, refs: []string{"INV-2025-000001"}, value: 1},
+				{at: 30, kind: "line", id: "L2", party: "Zhang San", acct: "6222000011112222", minor: 25000},
+				{at: 40, kind: "rcpt", id: "RC-2", party: acme, acct: "6222000011112222", minor: 23500, refs: []string{"INV-2025-000002"}, value: 0},
+				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}}},
+		{name: "the line was matched to another invoice",
+			steps: []step{inv("INV-2025-000001", 25000), inv("INV-2025-000002", 25000),
+				{at: 10, kind: "line", id: "L1", party: acme, minor: 25000, remit: "INV-2025-000002"},
+				{at: 30, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}, value: 0},
+				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}},
+			want: []string{"RC-1 open applied_elsewhere"}},
+		{name: "the receipt settles the line in review between two equal invoices",
+			steps: []step{inv("INV-2025-000001", 25000), inv("INV-2025-000002", 25000),
+				{at: 10, kind: "line", id: "L1", party: acme, minor: 25000},
+				{at: 30, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000002"}, value: 0},
+				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}},
+			cleared: [2]string{"L1", "INV-2025-000002"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rc, err := NewReconciler("SH01", DefaultSettings())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out Output
+			var got []string
+			lines := map[string]LineResult{}
+			versions := map[string]uint64{}
+			for _, s := range c.steps {
+				at := day.Add(time.Duration(s.at) * time.Hour)
+				d := record.DateOf(at)
+				if s.value != 0 {
+					d = record.DateOf(day) + record.Date(s.value)
+				}
+				var r *record.Record
+				switch s.kind {
+				case "inv":
+					r = &record.Record{Envelope: record.Envelope{Kind: record.KindInvoice, Company: "SH01", Source: "erp", ID: s.id, Version: 1, EventTime: at},
+						Body: &record.Invoice{Number: s.id, Direction: "AR", Party: record.Party{Name: s.party}, IssueDate: record.DateOf(at) - 20,
+							DueDate: record.DateOf(at) + 10, Total: record.Money{Minor: s.minor, Currency: cny}, Status: "open"}}
+				case "line":
+					r = &record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: s.id, Version: 1, EventTime: at},
+						Body: &record.BankTxn{Direction: "credit", BookingDate: d, Amount: record.Money{Minor: s.minor, Currency: cny},
+							Counterparty: record.Party{Name: s.party, Account: s.acct}, Remittance: s.remit}}
+				case "rcpt", "cancel":
+					versions[s.id]++
+					status := map[string]string{"rcpt": "executed", "cancel": "cancelled"}[s.kind]
+					if s.value == 0 && s.kind == "cancel" {
+						d = record.DateOf(day)
+					}
+					r = &record.Record{Envelope: record.Envelope{Kind: record.KindPayment, Company: "SH01", Source: "erp", ID: s.id, Version: versions[s.id], EventTime: at},
+						Body: &record.Payment{Number: s.id, Direction: "in", Party: record.Party{Name: s.party}, Amount: record.Money{Minor: s.minor, Currency: cny},
+							ValueDate: d, Status: status, InvoiceRefs: s.refs, Method: "bank_transfer", CounterpartyAccount: s.acct}}
+				case "tick":
+					r = &record.Record{Envelope: record.Envelope{Kind: record.KindApproval, Company: "SH01", Source: "erp", ID: "tick", Version: uint64(s.at), EventTime: at},
+						Body: &record.Approval{SubjectKind: record.KindInvoice, SubjectID: "none", Step: 1, Level: 1, Action: "approve"}}
+				}
+				out.Reset()
+				rc.Add(r, &out)
+				for _, x := range out.Exceptions {
+					if x.Type == ExcUnbankedReceipt {
+						got = append(got, strings.TrimSpace(strings.TrimPrefix(x.Subject, "SH01/erp/")+" "+string(x.Status)+" "+x.Reason))
+						if x.Status == StatusOpen && (!strings.Contains(x.NextStep, strings.TrimPrefix(x.Subject, "SH01/erp/")) || x.Related != "SH01/erp/INV-2025-000001") {
+							t.Errorf("%s: next step %q, related %q", x.Subject, x.NextStep, x.Related)
+						}
+					}
+				}
+				for _, l := range out.Lines {
+					lines[strings.TrimPrefix(l.Line, "SH01/bank/")] = l
+				}
+			}
+			if strings.Join(got, ", ") != strings.Join(c.want, ", ") {
+				t.Errorf("unbanked receipts %q, want %q", got, c.want)
+			}
+			if c.cleared[0] != "" {
+				l := lines[c.cleared[0]]
+				if l.Outcome != Confirmed || l.Rule != "erp_cleared" || len(l.Parts) != 1 || l.Parts[0].ID != c.cleared[1] ||
+					!strings.Contains(critText(l.Criteria), "by receipt RC-1") {
+					t.Errorf("%s: %s by %s %v %v, want erp_cleared %s by receipt RC-1", c.cleared[0], l.Outcome, l.Rule, l.Parts, l.Criteria, c.cleared[1])
+				}
+			}
+		})
+	}
+}
