@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/erpflow/erpflow/pipeline/record"
@@ -45,45 +44,64 @@ func (rc *Reconciler) receiptID(p *receipt) string { return rc.full(p.key.source
 // unbankedKey is where a receipt's unbanked exception waits in pending.
 func unbankedKey(full string) string { return "unbanked|" + full }
 
-// receiptKeys are the keys a receipt and the lines that could have brought
-// it meet under: the customer, its account, the invoices it names.
-func receiptKeys(p *receipt) []string {
-	keys := make([]string, 0, 2+len(p.refs))
+// meetKey is what a receipt and the lines that could have brought it
+// meet under: the customer's name key, its account, an invoice number.
+type meetKey struct {
+	kind uint8 // meetParty, meetAccount, meetRef
+	s    string
+}
+
+const (
+	meetParty uint8 = iota
+	meetAccount
+	meetRef
+)
+
+// receiptKeys appends a receipt's keys: its customer, the customer's
+// account, the invoices it names.
+func receiptKeys(p *receipt, keys []meetKey) []meetKey {
 	if p.party != "" {
-		keys = append(keys, "party|"+p.party)
+		keys = append(keys, meetKey{meetParty, p.party})
 	}
 	if p.account != "" {
-		keys = append(keys, "acct|"+p.account)
+		keys = append(keys, meetKey{meetAccount, p.account})
 	}
 	for _, n := range p.refs {
-		keys = append(keys, "ref|"+n)
+		keys = append(keys, meetKey{meetRef, n})
 	}
 	return keys
 }
 
-// lineKeys are a credit line's keys: its payer as matching resolves it,
-// its account, and the numbers of the documents its match or proposal
-// applies it to.
-func (rc *Reconciler) lineKeys(st *lineState) []string {
-	var keys []string
+// lineKeys appends a credit line's keys: its payer as matching resolves
+// it and as the bank names it, its account, and the numbers of the
+// documents its match or proposal applies it to.
+func (rc *Reconciler) lineKeys(st *lineState, keys []meetKey) []meetKey {
 	if p := rc.payerParty(st.line); p != "" {
-		keys = append(keys, "party|"+p)
+		keys = append(keys, meetKey{meetParty, p})
 	}
-	if st.line.PayerKey != "" {
-		keys = append(keys, "party|"+st.line.PayerKey)
+	if k := st.line.PayerKey; k != "" && (len(keys) == 0 || keys[0].s != k) {
+		keys = append(keys, meetKey{meetParty, k})
 	}
 	if st.line.PayerAccount != "" {
-		keys = append(keys, "acct|"+st.line.PayerAccount)
+		keys = append(keys, meetKey{meetAccount, st.line.PayerAccount})
 	}
-	book := rc.Book()
 	for _, p := range st.result.Parts {
-		if it := book.Get(p.Kind, p.Source, p.ID); it != nil {
-			keys = append(keys, "ref|"+it.Number)
-		} else if k, ok := rc.known[itemKey{p.Kind, p.Source, p.ID}]; ok {
-			keys = append(keys, "ref|"+k.Number)
+		if n := rc.numberOf(p); n != "" {
+			keys = append(keys, meetKey{meetRef, n})
 		}
 	}
 	return keys
+}
+
+// numberOf is the number of the document a part applies money to.
+func (rc *Reconciler) numberOf(p Part) string {
+	if it := rc.Book().Get(p.Kind, p.Source, p.ID); it != nil {
+		return it.Number
+	}
+	if k, ok := rc.known[itemKey{p.Kind, p.Source, p.ID}]; ok {
+		return k.Number
+	}
+	return ""
 }
 
 // receiptIn takes an ERP receipt's version.
@@ -113,6 +131,7 @@ func (rc *Reconciler) receiptIn(r *record.Record, b *record.Payment, at time.Tim
 		rc.dropReceipt(old)
 	}
 	rc.receipts[k] = p
+	rc.receiptAges.touch(p.value, k)
 	rc.receiptClears(p, r, out)
 	if st := rc.lines[p.line]; p.line != "" && st != nil {
 		if _, ok := rc.fitOf(st, p); ok {
@@ -131,7 +150,7 @@ func (rc *Reconciler) dropReceipt(p *receipt) {
 			st.receipt = nil
 		}
 	} else {
-		for _, key := range receiptKeys(p) {
+		for _, key := range receiptKeys(p, nil) {
 			unindex(rc.receiptsBy, key, p)
 		}
 	}
@@ -144,14 +163,17 @@ func (rc *Reconciler) dropReceipt(p *receipt) {
 // moves, which each leave a line better fitted than before.
 func (rc *Reconciler) seekLine(p *receipt, at time.Time, out *Output, depth int) {
 	best, bestFit := "", fit{}
-	for _, key := range receiptKeys(p) {
-		for _, id := range rc.creditsBy[key] {
-			st := rc.lines[id]
-			if st == nil {
+	var buf [4]meetKey
+	keys := receiptKeys(p, buf[:0])
+	for _, key := range keys {
+		for _, st := range rc.creditsBy[key] {
+			_, could := rc.brought(st.line, p)
+			if !could {
 				continue
 			}
+			id := st.id
 			f, ok := rc.fitOf(st, p)
-			if _, could := rc.brought(st.line, p); could && !ok && (p.near == "" || id < p.near) {
+			if !ok && (p.near == "" || id < p.near) {
 				p.near = id
 			}
 			if !ok || st.receipt != nil && (depth >= maxReceiptMoves || !f.beats(rc.fitOf(st, st.receipt))) {
@@ -163,9 +185,10 @@ func (rc *Reconciler) seekLine(p *receipt, at time.Time, out *Output, depth int)
 		}
 	}
 	if best == "" {
-		for _, key := range receiptKeys(p) {
+		for _, key := range keys {
 			index(rc.receiptsBy, key, p)
 		}
+		rc.receiptsDue.touch(p.value, p.key) // waiting: due for the bank by value + UnmatchedDays
 		return
 	}
 	moved := rc.lines[best].receipt
@@ -226,8 +249,8 @@ func (rc *Reconciler) fitOf(st *lineState, p *receipt) (fit, bool) {
 		return fit{}, false
 	}
 	f := fit{exact: exact, days: max(st.line.Date-p.value, p.value-st.line.Date)}
-	for _, key := range rc.lineKeys(st) {
-		if n, isRef := strings.CutPrefix(key, "ref|"); isRef && slices.Contains(p.refs, n) {
+	for _, part := range st.result.Parts {
+		if slices.Contains(p.refs, rc.numberOf(part)) {
 			f.named = true
 		}
 	}
@@ -245,9 +268,13 @@ func (rc *Reconciler) creditSeen(line string, at time.Time, out *Output) {
 	if st == nil || st.line.Direction != "credit" || st.line.Amount.Minor <= 0 {
 		return
 	}
-	keys := rc.lineKeys(st)
+	var buf [6]meetKey
+	keys := rc.lineKeys(st, buf[:0])
 	for _, key := range keys {
-		index(rc.creditsBy, key, line)
+		if l := rc.creditsBy[key]; !slices.Contains(l, st) {
+			rc.creditsBy[key] = append(l, st)
+			rc.creditAges.touch(st.line.Date, key)
+		}
 	}
 	if p := st.receipt; p != nil {
 		if _, ok := rc.fitOf(st, p); ok {
@@ -268,7 +295,7 @@ func (rc *Reconciler) creditSeen(line string, at time.Time, out *Output) {
 		}
 	}
 	if found != nil {
-		for _, key := range receiptKeys(found) {
+		for _, key := range receiptKeys(found, nil) {
 			unindex(rc.receiptsBy, key, found)
 		}
 		rc.bank(found, line, at, out)
@@ -310,11 +337,12 @@ func (rc *Reconciler) bank(p *receipt, line string, at time.Time, out *Output) {
 // does or the ERP withdraws it.
 func (rc *Reconciler) unbankedReceipts(cutoff record.Date, at time.Time, out *Output) {
 	var due []*receipt
-	for _, p := range rc.receipts {
-		if p.line == "" && !p.raised && p.value < cutoff {
+	rc.receiptsDue.sweep(cutoff, func(k itemKey) bool {
+		if p := rc.receipts[k]; p != nil && p.line == "" && !p.raised && p.value < cutoff && !slices.Contains(due, p) {
 			due = append(due, p)
 		}
-	}
+		return false
+	})
 	slices.SortFunc(due, func(a, b *receipt) int {
 		return cmp.Or(cmp.Compare(a.value, b.value), cmp.Compare(a.key.source, b.key.source), cmp.Compare(a.key.id, b.key.id))
 	})
@@ -358,28 +386,31 @@ func joinRefs(refs []string) string {
 // still to come may reach back, and receipts valued before cut.
 func (rc *Reconciler) forgetReceipts(d, cut record.Date) {
 	old := d - 2*record.Date(rc.set.ClearedDays)
-	for key, ids := range rc.creditsBy {
-		keep := slices.DeleteFunc(ids, func(id string) bool {
-			st := rc.lines[id]
-			return st == nil || st.line.Date < old
-		})
+	rc.creditAges.sweep(old, func(key meetKey) bool {
+		keep := slices.DeleteFunc(rc.creditsBy[key], func(st *lineState) bool { return st.line.Date < old })
 		if len(keep) == 0 {
 			delete(rc.creditsBy, key)
 		} else {
-			rc.creditsBy[key] = keep
+			rc.creditsBy[key] = keep // its lines still in the window have turns of their own
 		}
-	}
-	for k, p := range rc.receipts {
-		if p.value < cut {
-			if p.line == "" {
-				for _, key := range receiptKeys(p) {
-					unindex(rc.receiptsBy, key, p)
-				}
+		return false
+	})
+	rc.receiptAges.sweep(cut, func(k itemKey) bool {
+		p := rc.receipts[k]
+		if p == nil || p.value >= cut {
+			return false
+		}
+		if p.line == "" {
+			for _, key := range receiptKeys(p, nil) {
+				unindex(rc.receiptsBy, key, p)
 			}
-			delete(rc.pending, unbankedKey(rc.receiptID(p)))
-			delete(rc.receipts, k)
+		} else if st := rc.lines[p.line]; st != nil && st.receipt == p {
+			st.receipt = nil
 		}
-	}
+		delete(rc.pending, unbankedKey(rc.receiptID(p)))
+		delete(rc.receipts, k)
+		return false
+	})
 }
 
 // receiptClears takes a receipt's applications as the ERP's clearing of

@@ -14,15 +14,15 @@ import (
 func TestERPReceipts(t *testing.T) {
 	day := record.MakeDate(2025, 4, 1).Time()
 	type step struct {
-		at     int    // hours after the first day's midnight
-		kind   string // inv, line, rcpt, cancel, tick (a record that only moves time on)
-		id     string
-		party  string
-		minor  int64
-		remit  string
-		refs   []string
-		value  int // a receipt's value date or a line's booking date, in days from the first day, if not at's
-		acct   string // the payer's account
+		at    int    // hours after the first day's midnight
+		kind  string // inv, line, rcpt, cancel, tick (a record that only moves time on)
+		id    string
+		party string
+		minor int64
+		remit string
+		refs  []string
+		value int    // a receipt's value date or a line's booking date, in days from the first day, if not at's
+		acct  string // the payer's account
 	}
 	const acme, beta = "Acme Trading", "Beta Materials"
 	// Time moves on by records: a day ends when a record of a later day

@@ -188,11 +188,15 @@ type Reconciler struct {
 	byOrder       map[string][]itemKey       // and by order, to see what a credit note touches
 	pending       map[string][]Exception     // paid_twice by line, short_paid by invoice (one a short payment): resolved when no longer true
 	receipts      map[itemKey]*receipt       // the ERP's executed receipts, until forgotten
-	receiptsBy    map[string][]*receipt      // receipts no line brought yet, by receiptKeys
-	creditsBy     map[string][]string        // credit lines of the last days, by lineKeys, for receipts still to come
+	receiptsBy    map[meetKey][]*receipt     // receipts no line brought yet, by receiptKeys
+	creditsBy     map[meetKey][]*lineState   // credit lines of the last days, by lineKeys, for receipts still to come
+	creditAges    ageQueue[meetKey]          // creditsBy's keys by their lines' booking days, to prune them
+	receiptAges   ageQueue[itemKey]          // receipts by value date, to forget them
+	receiptsDue   ageQueue[itemKey]          // waiting receipts by value date, to raise them when due
 }
 
 type lineState struct {
+	id      string // company/source/id
 	line    Line
 	aliases [][2]string // payer name or account and party keys of the aliases an accept of this line taught
 	// reviewParty are, for a line in review, the party of all its
@@ -224,7 +228,7 @@ func NewReconciler(company string, set Settings) (*Reconciler, error) {
 		known: map[itemKey]OpenItem{}, lines: map[string]*lineState{}, waiting: map[string]Line{}, byMatch: map[string]string{}, fees: map[string][]Exception{}, totals: map[totalKey]*ControlTotal{},
 		dirty: map[totalKey]bool{}, overdue: map[string]Exception{}, reported: map[string]bool{},
 		cleared: newClearedSet(), settledOn: map[itemKey]record.Date{}, reviewBy: map[itemKey][]string{}, reviewByParty: map[string][]string{}, byNumber: map[string]itemKey{}, byOrder: map[string][]itemKey{}, pending: map[string][]Exception{},
-		receipts: map[itemKey]*receipt{}, receiptsBy: map[string][]*receipt{}, creditsBy: map[string][]string{}}
+		receipts: map[itemKey]*receipt{}, receiptsBy: map[meetKey][]*receipt{}, creditsBy: map[meetKey][]*lineState{}}
 	// A known document is parked while it is open; leaving the book is
 	// what may make it forgettable.
 	rc.ages.woken = true
@@ -508,7 +512,7 @@ func (rc *Reconciler) bankLine(r *record.Record, b *record.BankTxn, out *Output)
 	}
 	l := Line{Company: rc.company, Source: r.Source, ID: r.ID, Direction: b.Direction, Amount: b.Amount, Charges: b.Charges,
 		Date: b.BookingDate, PayerKey: partyKey(b.Counterparty), PayerAccount: b.Counterparty.Account, Remittance: b.Remittance}
-	st := &lineState{outcome: Unmatched, day: b.BookingDate, line: l}
+	st := &lineState{id: full, outcome: Unmatched, day: b.BookingDate, line: l}
 	rc.lines[full] = st
 	rc.lineAges.touch(st.day, full)
 	if b.Amount.Minor > 0 {
