@@ -1203,7 +1203,7 @@ func pastTense(action string) string {
 // mistake, not an empty list.
 var ExceptionTypes = []string{ExcUnpaidOverdue, ExcUnderpaidOverdue, ExcDuplicatePayment, ExcThreeWayMismatch,
 	ExcApprovalBreach, ExcFeeDeducted, ExcUnidentifiedReceipt, ExcUnidentifiedPayment, ExcPayable, ExcReopened, ExcUnbalanced,
-	ExcDuplicateDocument, ExcReviewRefused, ExcOverpayment, ExcAmountDifference}
+	ExcDuplicateDocument, ExcReviewRefused, ExcOverpayment, ExcAmountDifference, ExcUnbankedReceipt}
 
 // LineOutcomes are every outcome a bank line's match row can carry: the
 // rules' and those of a person's decision.

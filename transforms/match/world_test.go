@@ -4,10 +4,15 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"iter"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/erpflow/erpflow/connectors/generator"
@@ -81,6 +86,52 @@ func reconcilerOf(tb testing.TB, rcs map[string]*Reconciler, company string, set
 		rcs[company] = rc
 	}
 	return rc
+}
+
+// TestEveryExceptionConstantIsListed: every Exc… constant of the package's
+// source is in ExceptionTypes. A world test only sees the types its world
+// happens to raise; this one sees a type the day it is declared.
+func TestEveryExceptionConstantIsListed(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range file.Decls {
+			g, ok := d.(*ast.GenDecl)
+			if !ok || g.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range g.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, name := range vs.Names {
+					if !strings.HasPrefix(name.Name, "Exc") || i >= len(vs.Values) {
+						continue
+					}
+					lit, ok := vs.Values[i].(*ast.BasicLit)
+					if !ok || lit.Kind != token.STRING {
+						continue
+					}
+					n++
+					if v, _ := strconv.Unquote(lit.Value); !slices.Contains(ExceptionTypes, v) {
+						t.Errorf("%s (%s = %s) is not in ExceptionTypes", f, name.Name, lit.Value)
+					}
+				}
+			}
+		}
+	}
+	if n < len(ExceptionTypes) {
+		t.Errorf("found %d exception constants, fewer than the %d types listed: the scan misses some", n, len(ExceptionTypes))
+	}
 }
 
 // TestExceptionTypesAreListed: every exception a world raises has a type
