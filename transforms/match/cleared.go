@@ -22,8 +22,11 @@ import (
 type clearing struct {
 	day     record.Date
 	status  string
-	version uint64 // the invoice's; 0 when a receipt cleared it
+	version uint64 // the invoice's
 	by      string // the ERP receipt that applied money to it, if one did
+	// line, for a receipt's marking, is the line that brought the
+	// receipt's cash: the marking is evidence for that line only.
+	line string
 }
 
 // note says what the ERP did to the invoice numbered number.
@@ -81,10 +84,21 @@ func (c *clearedSet) del(k itemKey) {
 
 func (c *clearedSet) len() int { return len(c.m) }
 
-// clearedAs says whether the ERP's clearing of p has this status.
-func (rc *Reconciler) clearedAs(p Part, status string) bool {
-	c, ok := rc.cleared.get(itemKey{p.Kind, p.Source, p.ID})
+// clearedAs says whether the ERP's clearing of p, as line may use it,
+// has this status.
+func (rc *Reconciler) clearedAs(p Part, line, status string) bool {
+	c, ok := rc.clearingFor(itemKey{p.Kind, p.Source, p.ID}, line)
 	return ok && c.status == status
+}
+
+// clearingFor is the ERP's clearing of k if line may use it: a status
+// marking any line may, a receipt's only the line that brought it.
+func (rc *Reconciler) clearingFor(k itemKey, line string) (clearing, bool) {
+	c, ok := rc.cleared.get(k)
+	if !ok || c.line != "" && c.line != line {
+		return clearing{}, false
+	}
+	return c, true
 }
 
 // erpStatus notes an AR invoice version's status. A change to paid or
@@ -103,8 +117,8 @@ func (rc *Reconciler) erpStatus(r *record.Record, status string, out *Output) {
 		return // settled by a line already, or never opened
 	}
 	prev, ok := rc.cleared.get(k)
-	if ok && (r.Version <= prev.version || prev.status == status && status == "paid") {
-		return
+	if ok && (r.Version <= prev.version || prev.status == status && status == "paid" && prev.line == "") {
+		return // (a receipt's marking, for its line only, gives way to the ERP's own, for any)
 	}
 	rc.markCleared(k, clearing{day: record.DateOf(r.EventTime), status: status, version: r.Version}, r.EventTime, out)
 }
@@ -117,6 +131,16 @@ func (rc *Reconciler) markCleared(k itemKey, c clearing, at time.Time, out *Outp
 		return // the ERP booking a part a line of ours paid lately, not another line's
 	}
 	rc.cleared.put(k, c)
+	if c.line != "" {
+		// A receipt's marking: its line only.
+		rc.settleCleared(c.line, at, out)
+		if l, ok := rc.waiting[c.line]; ok {
+			if it := rc.Book().Get(k.kind, k.source, k.id); it != nil && it.PartyKey != "" {
+				rc.settleWaiting(l, it, at, out)
+			}
+		}
+		return
+	}
 	lines := slices.Clone(rc.reviewBy[k])
 	if it := rc.Book().Get(k.kind, k.source, k.id); it.PartyKey != "" {
 		// The payer's other lines in review may be made up by it too.
@@ -213,14 +237,14 @@ func (rc *Reconciler) settleCleared(line string, at time.Time, out *Output) {
 			// Most candidates (a line in review keeps some seventy) have
 			// a part the ERP has not marked: that is looked up first.
 			k := itemKey{p.Kind, p.Source, p.ID}
-			c, isCleared := rc.cleared.get(k)
+			c, isCleared := rc.clearingFor(k, line)
 			if !isCleared || !near(c.day) {
 				ok = false
 				break
 			}
 			it := book.Get(p.Kind, p.Source, p.ID)
 			if it == nil || it.Open.Currency != p.Amount.Currency || it.Open.Minor < p.Amount.Minor ||
-				rc.competing(k, line, c.day, c.status == "partially_paid") {
+				c.line == "" && rc.competing(k, line, c.day, c.status == "partially_paid") {
 				ok = false
 				break
 			}
@@ -252,7 +276,7 @@ func (rc *Reconciler) settleCleared(line string, at time.Time, out *Output) {
 	case rest > 0:
 		return
 	case rest < 0 && !rc.feeFits(-rest+rc.appliedBy(st.line), -rest, len(pick), st.line.Amount.Currency):
-		if len(pick) != 1 || !rc.clearedAs(pick[0], "partially_paid") {
+		if len(pick) != 1 || !rc.clearedAs(pick[0], line, "partially_paid") {
 			return
 		}
 		pick = []Part{pick[0]}
@@ -409,13 +433,13 @@ func (rc *Reconciler) clearedTail(l Line, pick []Part, party, line string, near 
 	var tail []Part
 	var marks []clearedMark // the notes, written only for a tail returned
 	var sum int64
-	for _, it := range rc.clearedOf(party) {
+	for _, it := range rc.clearedOf(party, line) {
 		k := itemKey{it.Kind, it.Source, it.ID}
-		c, _ := rc.cleared.get(k)
+		c, _ := rc.clearingFor(k, line)
 		// A credit note is netted by a person; a document a person took
 		// away from this line stays away.
 		if !near(c.day) || it.Open.Currency != l.Amount.Currency || it.Open.Minor <= 0 || rc.engine.isRejected(line, k) ||
-			rc.competing(k, line, c.day, true) ||
+			c.line == "" && rc.competing(k, line, c.day, true) ||
 			slices.ContainsFunc(pick, func(p Part) bool { return p.Kind == it.Kind && p.Source == it.Source && p.ID == it.ID }) {
 			continue
 		}
@@ -426,7 +450,7 @@ func (rc *Reconciler) clearedTail(l Line, pick []Part, party, line string, near 
 	// One invoice the ERP calls partly paid takes what is left of the line
 	// when that is one of its equal instalments. Any smaller amount is not
 	// enough: the ERP may be booking another line's part.
-	if len(tail) == 1 && rest < sum && rc.clearedAs(tail[0], "partially_paid") {
+	if len(tail) == 1 && rest < sum && rc.clearedAs(tail[0], line, "partially_paid") {
 		it := rc.Book().Get(tail[0].Kind, tail[0].Source, tail[0].ID)
 		if _, ok := instalment(it, record.Money{Minor: rest, Currency: it.Open.Currency}); ok {
 			tail[0].Amount.Minor = rest
@@ -454,23 +478,26 @@ func markNotes(ms []clearedMark) []string {
 	return notes
 }
 
-// clearedOf returns a party's open items that the ERP marked paid, in
-// the book's candidate order (Book.ByParty). It walks whichever is
-// shorter, the markings or the party's items: a payer has some eighty
-// open items where a company has some twenty markings waiting, and this
-// runs for every line in review each time the ERP marks an invoice.
-func (rc *Reconciler) clearedOf(party string) []*OpenItem {
+// clearedOf returns a party's open items that the ERP marked paid, as
+// line may use the markings, in the book's candidate order
+// (Book.ByParty). It walks whichever is shorter, the markings or the
+// party's items: a payer has some eighty open items where a company has
+// some twenty markings waiting, and this runs for every line in review
+// each time the ERP marks an invoice.
+func (rc *Reconciler) clearedOf(party, line string) []*OpenItem {
 	book := rc.Book()
 	var out []*OpenItem
 	if items := book.byParty[party]; rc.cleared.len() < len(items) {
 		for k := range rc.cleared.m {
 			if it := book.items[k]; it != nil && it.PartyKey == party {
-				out = append(out, it)
+				if _, ok := rc.clearingFor(k, line); ok {
+					out = append(out, it)
+				}
 			}
 		}
 	} else {
 		for _, it := range items {
-			if _, ok := rc.cleared.get(itemKey{it.Kind, it.Source, it.ID}); ok {
+			if _, ok := rc.clearingFor(itemKey{it.Kind, it.Source, it.ID}, line); ok {
 				out = append(out, it)
 			}
 		}

@@ -13,29 +13,37 @@ import (
 const ExcUnbankedReceipt = "unbanked_receipt"
 
 // The ERP's own receipts (payment records with direction in: a 收款单, SAP's
-// DZ) say two things. Which invoices a customer's money was applied to:
-// that is evidence for the line in review that brought it, as the ERP's
-// marking an invoice paid is (cleared.go). And that cash came in: a receipt
-// no credit line of the bank brought within UnmatchedDays is cash the books
-// show and the account does not, a cheque that bounced or a clerk's slip,
-// which finance must chase before the month closes.
+// DZ) say two things. That cash came in: a receipt no credit line of the
+// bank brought within UnmatchedDays is cash the books show and the account
+// does not, a cheque that bounced or a clerk's slip, which finance must
+// chase before the month closes. And which invoices the customer's money
+// was applied to: once a line has brought a receipt's cash, and no other
+// line could have as well, that is evidence for the line, as the ERP's
+// marking an invoice paid is (cleared.go).
 
-// receipt is an executed ERP receipt and the credit line that brought its
-// cash, once one did.
+// receipt is an ERP receipt's latest version and the credit line that
+// brought its cash, once one did. A withdrawn one (cancelled, returned,
+// pending) is kept, to know its version, until forgotten.
 type receipt struct {
-	key     itemKey
-	number  string
-	party   string // the customer's match key
-	account string // the customer's account, as the receipt names it
-	amount  record.Money
-	value   record.Date
-	refs    []string // invoice numbers it was applied to
-	version uint64
-	line    string // the bank line that brought it; "" while none has
+	key       itemKey
+	number    string
+	party     string // the customer's match key
+	account   string // the customer's account, as the receipt names it
+	amount    record.Money
+	value     record.Date
+	refs      []string // invoice numbers it was applied to
+	version   uint64
+	withdrawn bool
+	line      *lineState // the bank line that brought it; nil while none has
 	// near is a line that could have brought it but was matched to other
 	// documents: the ERP and matching disagree on what it paid.
 	near   string
 	raised bool // an unbanked_receipt stands
+}
+
+// sameCash says whether two versions of a receipt book the same money.
+func (p *receipt) sameCash(q *receipt) bool {
+	return p.amount == q.amount && p.value == q.value && p.party == q.party && p.account == q.account && slices.Equal(p.refs, q.refs)
 }
 
 // receiptID is the receipt's company/source/id.
@@ -112,49 +120,64 @@ func (rc *Reconciler) receiptIn(r *record.Record, b *record.Payment, at time.Tim
 		return
 	}
 	full := rc.full(r.Source, r.ID)
-	if b.Status != "executed" {
-		// Withdrawn (cancelled, returned) or not booked yet: nothing to
-		// bank, and an unbanked exception on it is over.
-		if old != nil {
-			rc.dropReceipt(old)
-		}
-		rc.settlePending(out, unbankedKey(full), "none: the ERP no longer books receipt "+b.Number+" as executed", at)
-		return
-	}
 	p := &receipt{key: k, number: b.Number, party: partyKey(b.Party), account: b.CounterpartyAccount, amount: b.Amount,
-		value: b.ValueDate, refs: slices.Clone(b.InvoiceRefs), version: r.Version}
+		value: b.ValueDate, refs: slices.Clone(b.InvoiceRefs), version: r.Version, withdrawn: b.Status != "executed"}
+	var freed *lineState
 	if old != nil {
-		if old.line != "" && old.amount == p.amount && old.value == p.value && old.party == p.party {
-			p.line = old.line // the same cash, still brought by the same line
+		freed = old.line
+		rc.release(old)
+		switch {
+		case p.withdrawn:
+			rc.settlePending(out, unbankedKey(full), "none: the ERP no longer books receipt "+b.Number+" as executed", at)
+		case old.raised && !p.sameCash(old):
+			rc.settlePending(out, unbankedKey(full), "none: the ERP amended receipt "+b.Number, at)
+		default:
+			p.raised = old.raised
 		}
-		p.raised = old.raised
-		rc.dropReceipt(old)
 	}
 	rc.receipts[k] = p
 	rc.receiptAges.touch(p.value, k)
-	rc.receiptClears(p, r, out)
-	if st := rc.lines[p.line]; p.line != "" && st != nil {
-		if _, ok := rc.fitOf(st, p); ok {
-			st.receipt = p
-			return
+	if !p.withdrawn {
+		if freed != nil && old.sameCash(p) && freed.receipt == nil {
+			if _, ok := rc.fitOf(freed, p); ok {
+				rc.bank(p, freed, rc.sole(p, freed), at, out) // the same cash, still brought by the same line
+				return
+			}
 		}
+		rc.seekLine(p, at, out, 0)
 	}
-	p.line = ""
-	rc.seekLine(p, at, out, 0)
+	if freed != nil && freed.receipt == nil {
+		rc.offer(freed, at, out)
+	}
 }
 
-// dropReceipt forgets a receipt and frees the line that brought it.
-func (rc *Reconciler) dropReceipt(p *receipt) {
-	if p.line != "" {
-		if st := rc.lines[p.line]; st != nil && st.receipt == p {
-			st.receipt = nil
-		}
-	} else {
-		for _, key := range receiptKeys(p, nil) {
-			unindex(rc.receiptsBy, key, p)
+// release undoes what a receipt's version did: the line it was banked by
+// is free again (the caller offers it to other receipts), its markings
+// are withdrawn, and it waits no more.
+func (rc *Reconciler) release(p *receipt) {
+	if p.line != nil {
+		rc.unbank(p)
+		return
+	}
+	for _, key := range receiptKeys(p, nil) {
+		unindex(rc.receiptsBy, key, p)
+	}
+}
+
+// unbank parts a banked receipt from its line and withdraws the markings
+// its evidence made: they were the line's only.
+func (rc *Reconciler) unbank(p *receipt) {
+	if p.line.receipt == p {
+		p.line.receipt = nil
+	}
+	for _, n := range p.refs {
+		if k, ok := rc.byNumber[n]; ok {
+			if c, ok := rc.cleared.get(k); ok && c.by == p.number && c.line == p.line.id {
+				rc.cleared.del(k)
+			}
 		}
 	}
-	delete(rc.receipts, p.key)
+	p.line = nil
 }
 
 // seekLine banks a receipt on the credit line of the window that fits it
@@ -162,40 +185,39 @@ func (rc *Reconciler) dropReceipt(p *receipt) {
 // another; without one, the receipt waits. depth bounds the chain of such
 // moves, which each leave a line better fitted than before.
 func (rc *Reconciler) seekLine(p *receipt, at time.Time, out *Output, depth int) {
-	best, bestFit := "", fit{}
+	if rc.receipts[p.key] != p || p.withdrawn || p.line != nil {
+		return // forgotten, replaced or withdrawn meanwhile, or banked
+	}
+	var best *lineState
+	var bestFit fit
 	var buf [4]meetKey
 	keys := receiptKeys(p, buf[:0])
 	for _, key := range keys {
 		for _, st := range rc.creditsBy[key] {
-			_, could := rc.brought(st.line, p)
-			if !could {
-				continue
-			}
-			id := st.id
 			f, ok := rc.fitOf(st, p)
-			if !ok && (p.near == "" || id < p.near) {
-				p.near = id
+			if _, could := rc.brought(st.line, p); could && !ok && (p.near == "" || st.id < p.near) {
+				p.near = st.id
 			}
 			if !ok || st.receipt != nil && (depth >= maxReceiptMoves || !f.beats(rc.fitOf(st, st.receipt))) {
 				continue
 			}
-			if best == "" || f.better(bestFit, id, best) {
-				best, bestFit = id, f
+			if best == nil || f.better(bestFit, st.id, best.id) {
+				best, bestFit = st, f
 			}
 		}
 	}
-	if best == "" {
+	if best == nil {
 		for _, key := range keys {
 			index(rc.receiptsBy, key, p)
 		}
 		rc.receiptsDue.touch(p.value, p.key) // waiting: due for the bank by value + UnmatchedDays
 		return
 	}
-	moved := rc.lines[best].receipt
+	moved := best.receipt
 	if moved != nil {
-		moved.line = ""
+		rc.unbank(moved)
 	}
-	rc.bank(p, best, at, out)
+	rc.bank(p, best, rc.sole(p, best), at, out)
 	if moved != nil {
 		rc.seekLine(moved, at, out, depth+1)
 	}
@@ -204,6 +226,31 @@ func (rc *Reconciler) seekLine(p *receipt, at time.Time, out *Output, depth int)
 // maxReceiptMoves bounds how many receipts one receipt's coming may move
 // to other lines.
 const maxReceiptMoves = 4
+
+// sole says whether st is the only free line that fits p as well as it
+// does, and fits it exactly: only then is the receipt evidence of what st
+// paid. A customer whose standing orders repeat one amount pays it every
+// few days, and the receipt of one of those lines says nothing about
+// another; and a line short of the receipt by a fee may be another
+// payment, the receipt's own line still to come.
+func (rc *Reconciler) sole(p *receipt, st *lineState) bool {
+	f, ok := rc.fitOf(st, p)
+	if !ok || !f.exact {
+		return false
+	}
+	var buf [4]meetKey
+	for _, key := range receiptKeys(p, buf[:0]) {
+		for _, o := range rc.creditsBy[key] {
+			if o == st || o.receipt != nil && o.receipt != p {
+				continue
+			}
+			if g, ok := rc.fitOf(o, p); ok && !f.beats(g, true) {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // fit is how well a credit line fits a receipt. A customer's receipts of
 // nearly equal amounts a few days apart are common (standing orders, a fee
@@ -243,19 +290,23 @@ func (f fit) beats(g fit, ok bool) bool {
 // A line matched to documents the receipt does not name is the cash for
 // those: the receipt's cash, if it came, is another line's (or the ERP
 // applied it to the wrong invoice, which a person should look at too).
+// Only a confirmed or accepted match names documents: a proposal in review
+// is the rules' guess, which the receipt may be evidence against.
 func (rc *Reconciler) fitOf(st *lineState, p *receipt) (fit, bool) {
 	exact, ok := rc.brought(st.line, p)
 	if !ok {
 		return fit{}, false
 	}
 	f := fit{exact: exact, days: max(st.line.Date-p.value, p.value-st.line.Date)}
-	for _, part := range st.result.Parts {
-		if slices.Contains(p.refs, rc.numberOf(part)) {
-			f.named = true
+	if settled := st.result.Outcome == Confirmed || st.result.Outcome == Accepted; settled && len(st.result.Parts) > 0 {
+		for _, part := range st.result.Parts {
+			if slices.Contains(p.refs, rc.numberOf(part)) {
+				f.named = true
+			}
 		}
-	}
-	if !f.named && len(p.refs) > 0 && len(st.result.Parts) > 0 && (st.result.Outcome == Confirmed || st.result.Outcome == Accepted) {
-		return fit{}, false
+		if !f.named && len(p.refs) > 0 {
+			return fit{}, false
+		}
 	}
 	return f, true
 }
@@ -269,8 +320,7 @@ func (rc *Reconciler) creditSeen(line string, at time.Time, out *Output) {
 		return
 	}
 	var buf [6]meetKey
-	keys := rc.lineKeys(st, buf[:0])
-	for _, key := range keys {
+	for _, key := range rc.lineKeys(st, buf[:0]) {
 		if l := rc.creditsBy[key]; !slices.Contains(l, st) {
 			rc.creditsBy[key] = append(l, st)
 			rc.creditAges.touch(st.line.Date, key)
@@ -282,12 +332,22 @@ func (rc *Reconciler) creditSeen(line string, at time.Time, out *Output) {
 		}
 		// The line's match now says it paid other documents: the
 		// receipt's cash is another line's, if it came.
-		st.receipt, p.line, p.near = nil, "", line
+		rc.unbank(p)
+		p.near = st.id
 		rc.seekLine(p, at, out, 0)
+	}
+	rc.offer(st, at, out)
+}
+
+// offer banks on a free line the waiting receipt it fits best.
+func (rc *Reconciler) offer(st *lineState, at time.Time, out *Output) {
+	if st.receipt != nil || rc.lines[st.id] != st {
+		return
 	}
 	var found *receipt
 	var foundFit fit
-	for _, key := range keys {
+	var buf [6]meetKey
+	for _, key := range rc.lineKeys(st, buf[:0]) {
 		for _, p := range rc.receiptsBy[key] {
 			if f, ok := rc.fitOf(st, p); ok && (found == nil || f.better(foundFit, rc.receiptID(p), rc.receiptID(found))) {
 				found, foundFit = p, f
@@ -298,7 +358,7 @@ func (rc *Reconciler) creditSeen(line string, at time.Time, out *Output) {
 		for _, key := range receiptKeys(found, nil) {
 			unindex(rc.receiptsBy, key, found)
 		}
-		rc.bank(found, line, at, out)
+		rc.bank(found, st, rc.sole(found, st), at, out)
 	}
 }
 
@@ -320,15 +380,18 @@ func (rc *Reconciler) brought(l Line, p *receipt) (exact, ok bool) {
 	return false, p.amount.Minor > got && rc.feeFits(p.amount.Minor, p.amount.Minor-got, 1, l.Amount.Currency)
 }
 
-// bank records that line brought receipt p, and resolves the unbanked
-// exception on it, if one was raised.
-func (rc *Reconciler) bank(p *receipt, line string, at time.Time, out *Output) {
-	full := rc.receiptID(p)
-	p.line = line
-	rc.lines[line].receipt = p
+// bank records that line st brought receipt p, and resolves the unbanked
+// exception on it, if one was raised. With sole, no other line could have
+// brought it as well, and the receipt's applications are evidence of what
+// st paid.
+func (rc *Reconciler) bank(p *receipt, st *lineState, sole bool, at time.Time, out *Output) {
+	p.line, st.receipt = st, p
 	if p.raised {
 		p.raised = false
-		rc.settlePending(out, unbankedKey(full), "none: bank line "+line+" brought it", at)
+		rc.settlePending(out, unbankedKey(rc.receiptID(p)), "none: bank line "+st.id+" brought it", at)
+	}
+	if sole {
+		rc.receiptClears(p, st, at, out)
 	}
 }
 
@@ -338,7 +401,7 @@ func (rc *Reconciler) bank(p *receipt, line string, at time.Time, out *Output) {
 func (rc *Reconciler) unbankedReceipts(cutoff record.Date, at time.Time, out *Output) {
 	var due []*receipt
 	rc.receiptsDue.sweep(cutoff, func(k itemKey) bool {
-		if p := rc.receipts[k]; p != nil && p.line == "" && !p.raised && p.value < cutoff && !slices.Contains(due, p) {
+		if p := rc.receipts[k]; p != nil && p.line == nil && !p.withdrawn && !p.raised && p.value < cutoff && !slices.Contains(due, p) {
 			due = append(due, p)
 		}
 		return false
@@ -382,10 +445,17 @@ func joinRefs(refs []string) string {
 	return fmt.Sprintf("%s and %d more", refs[0], len(refs)-1)
 }
 
-// forgetReceipts drops the lines' keys older than the window any receipt
-// still to come may reach back, and receipts valued before cut.
+// creditDays is how long a credit line stays under its keys for receipts
+// to find: a receipt may come until it is due (UnmatchedDays after its
+// value date), and its line may be booked ClearedDays before that date.
+func (rc *Reconciler) creditDays() record.Date {
+	return record.Date(rc.set.UnmatchedDays + rc.set.ClearedDays)
+}
+
+// forgetReceipts drops the lines' keys older than any receipt still to
+// come may reach back, and receipts valued before cut.
 func (rc *Reconciler) forgetReceipts(d, cut record.Date) {
-	old := d - 2*record.Date(rc.set.ClearedDays)
+	old := d - rc.creditDays()
 	rc.creditAges.sweep(old, func(key meetKey) bool {
 		keep := slices.DeleteFunc(rc.creditsBy[key], func(st *lineState) bool { return st.line.Date < old })
 		if len(keep) == 0 {
@@ -400,13 +470,7 @@ func (rc *Reconciler) forgetReceipts(d, cut record.Date) {
 		if p == nil || p.value >= cut {
 			return false
 		}
-		if p.line == "" {
-			for _, key := range receiptKeys(p, nil) {
-				unindex(rc.receiptsBy, key, p)
-			}
-		} else if st := rc.lines[p.line]; st != nil && st.receipt == p {
-			st.receipt = nil
-		}
+		rc.release(p)
 		delete(rc.pending, unbankedKey(rc.receiptID(p)))
 		delete(rc.receipts, k)
 		return false
@@ -414,9 +478,10 @@ func (rc *Reconciler) forgetReceipts(d, cut record.Date) {
 }
 
 // receiptClears takes a receipt's applications as the ERP's clearing of
-// the open invoices it names, in the order it names them: each invoice it
-// covers is paid, the one it covers part of partly paid.
-func (rc *Reconciler) receiptClears(p *receipt, r *record.Record, out *Output) {
+// the open invoices it names, for line st only: in the order it names
+// them, each invoice it covers is paid and the one it covers part of
+// partly paid. An invoice settled already took its total of the receipt.
+func (rc *Reconciler) receiptClears(p *receipt, st *lineState, at time.Time, out *Output) {
 	if rc.set.ClearedDays < 1 || rc.engine.off(RuleERPCleared) {
 		return
 	}
@@ -428,7 +493,13 @@ func (rc *Reconciler) receiptClears(p *receipt, r *record.Record, out *Output) {
 			continue
 		}
 		it := book.Get(k.kind, k.source, k.id)
-		if it == nil || it.Open.Currency != p.amount.Currency {
+		if it == nil {
+			if known, ok := rc.known[k]; ok && known.Total.Currency == p.amount.Currency {
+				rest -= known.Total.Minor
+			}
+			continue
+		}
+		if it.Open.Currency != p.amount.Currency {
 			continue
 		}
 		status := "paid"
@@ -439,6 +510,6 @@ func (rc *Reconciler) receiptClears(p *receipt, r *record.Record, out *Output) {
 		if _, ok := rc.cleared.get(k); ok {
 			continue // the ERP's marking of the invoice came first, and says as much
 		}
-		rc.markCleared(k, clearing{day: record.DateOf(r.EventTime), status: status, by: p.number}, r.EventTime, out)
+		rc.markCleared(k, clearing{day: record.DateOf(at), status: status, version: it.Version, by: p.number, line: st.id}, at, out)
 	}
 }

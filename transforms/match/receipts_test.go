@@ -1,6 +1,7 @@
 package match
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -21,14 +22,16 @@ func TestERPReceipts(t *testing.T) {
 		minor int64
 		remit string
 		refs  []string
-		value int    // a receipt's value date or a line's booking date, in days from the first day, if not at's
+		value *int   // a receipt's value date or a line's booking date, in days from the first day, if not at's
 		acct  string // the payer's account
+		ver   uint64 // a receipt's version, if not the next
 	}
 	const acme, beta = "Acme Trading", "Beta Materials"
 	// Time moves on by records: a day ends when a record of a later day
 	// comes. Every case has records on the days a receipt of the first
 	// days falls due (UnmatchedDays, 14).
 	inv := func(id string, minor int64) step { return step{kind: "inv", id: id, party: acme, minor: minor} }
+	v := func(days int) *int { return &days }
 	for _, c := range []struct {
 		name  string
 		steps []step
@@ -38,11 +41,17 @@ func TestERPReceipts(t *testing.T) {
 		// cleared, when set, is the line the receipt's evidence must
 		// confirm, and the invoice it must settle.
 		cleared [2]string
+		// unconfirmed are lines no evidence may confirm.
+		unconfirmed []string
+		// retain, if set, is RetainDays; with forgotten, the receipts
+		// and their indexes must be empty at the end.
+		retain    int
+		forgotten bool
 	}{
 		{name: "booked two days after the line that brought it",
 			steps: []step{inv("INV-2025-000001", 25000),
 				{at: 10, kind: "line", id: "L1", party: acme, minor: 25000, remit: "INV-2025-000001"},
-				{at: 58, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}, value: 0},
+				{at: 58, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}, value: v(0)},
 				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}}},
 		{name: "no line brought it",
 			steps: []step{inv("INV-2025-000001", 25000),
@@ -53,7 +62,7 @@ func TestERPReceipts(t *testing.T) {
 			steps: []step{inv("INV-2025-000001", 25000),
 				{at: 5, kind: "line", id: "L1", party: beta, minor: 25000},
 				{at: 6, kind: "line", id: "L2", party: acme, minor: 15000},
-				{at: 7, kind: "line", id: "L3", party: acme, minor: 25000, value: -6},
+				{at: 7, kind: "line", id: "L3", party: acme, minor: 25000, value: v(-6)},
 				{at: 10, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}},
 				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}},
 			want: []string{"RC-1 open"}},
@@ -61,7 +70,7 @@ func TestERPReceipts(t *testing.T) {
 			steps: []step{inv("INV-2025-000001", 25000),
 				{at: 10, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}},
 				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"},
-				{at: 24*15 + 2, kind: "line", id: "L1", party: acme, minor: 25000, value: 1}},
+				{at: 24*15 + 2, kind: "line", id: "L1", party: acme, minor: 25000, value: v(1)}},
 			want: []string{"RC-1 open", "RC-1 resolved"}},
 		{name: "the ERP cancels it",
 			steps: []step{inv("INV-2025-000001", 25000),
@@ -72,7 +81,7 @@ func TestERPReceipts(t *testing.T) {
 		{name: "the bank kept a fee the receipt does not show",
 			steps: []step{inv("INV-2025-000001", 25000),
 				{at: 10, kind: "line", id: "L1", party: acme, minor: 23500},
-				{at: 30, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}, value: 0},
+				{at: 30, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}, value: v(0)},
 				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}}},
 		{name: "a receipt takes a line from one that only fitted it with a fee",
 			// Lines from the customer's owner's own account match nothing,
@@ -82,83 +91,159 @@ func TestERPReceipts(t *testing.T) {
 			// L2, which brought 250.00.
 			steps: []step{inv("INV-2025-000001", 25000), inv("INV-2025-000002", 23500),
 				{at: 10, kind: "line", id: "L1", party: "Zhang San", acct: "6222000011112222", minor: 23500},
-				{at: 20, kind: "rcpt", id: "RC-1", party: acme, acct: "6222000011112222", minor: 25000, refs: []string{"INV-2025-000001"}, value: 1},
+				{at: 20, kind: "rcpt", id: "RC-1", party: acme, acct: "6222000011112222", minor: 25000, refs: []string{"INV-2025-000001"}, value: v(1)},
 				{at: 30, kind: "line", id: "L2", party: "Zhang San", acct: "6222000011112222", minor: 25000},
-				{at: 40, kind: "rcpt", id: "RC-2", party: acme, acct: "6222000011112222", minor: 23500, refs: []string{"INV-2025-000002"}, value: 0},
+				{at: 40, kind: "rcpt", id: "RC-2", party: acme, acct: "6222000011112222", minor: 23500, refs: []string{"INV-2025-000002"}, value: v(0)},
 				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}}},
 		{name: "the line was matched to another invoice",
 			steps: []step{inv("INV-2025-000001", 25000), inv("INV-2025-000002", 25000),
 				{at: 10, kind: "line", id: "L1", party: acme, minor: 25000, remit: "INV-2025-000002"},
-				{at: 30, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}, value: 0},
+				{at: 30, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}, value: v(0)},
 				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}},
 			want: []string{"RC-1 open applied_elsewhere"}},
 		{name: "the receipt settles the line in review between two equal invoices",
 			steps: []step{inv("INV-2025-000001", 25000), inv("INV-2025-000002", 25000),
 				{at: 10, kind: "line", id: "L1", party: acme, minor: 25000},
-				{at: 30, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000002"}, value: 0},
+				{at: 30, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000002"}, value: v(0)},
 				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}},
 			cleared: [2]string{"L1", "INV-2025-000002"}},
+		{name: "the ERP cancels the receipt a line brought: the line brings a waiting one",
+			steps: []step{
+				{at: 10, kind: "line", id: "L1", party: acme, minor: 25000},
+				{at: 20, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, value: v(0)},
+				{at: 21, kind: "rcpt", id: "RC-2", party: acme, minor: 25000, value: v(0)},
+				{at: 30, kind: "cancel", id: "RC-1", party: acme, minor: 25000, value: v(0)},
+				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}}},
+		{name: "a receipt cancelled before its line marks nothing",
+			steps: []step{inv("INV-2025-000001", 25000), inv("INV-2025-000002", 25000),
+				{at: 5, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000002"}, value: v(0)},
+				{at: 6, kind: "cancel", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000002"}, value: v(0)},
+				{at: 10, kind: "line", id: "L1", party: acme, minor: 25000},
+				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}},
+			unconfirmed: []string{"L1"}},
+		{name: "a receipt booked twelve days after its line",
+			steps: []step{
+				{at: 10, kind: "line", id: "L1", party: acme, minor: 25000},
+				{at: 24 * 11, kind: "tick"},
+				{at: 24 * 12, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, value: v(0)},
+				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}}},
+		{name: "an old version sent again after the cancellation changes nothing",
+			steps: []step{
+				{at: 10, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, value: v(0)},
+				{at: 20, kind: "cancel", id: "RC-1", party: acme, minor: 25000, value: v(0)},
+				{at: 30, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, value: v(0), ver: 1},
+				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}}},
+		{name: "an amended receipt is due again from its new value date",
+			steps: []step{inv("INV-2025-000001", 25000),
+				{at: 10, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}, value: v(0)},
+				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"},
+				{at: 24 * 16, kind: "rcpt", id: "RC-1", party: acme, minor: 30000, refs: []string{"INV-2025-000001"}, value: v(20)},
+				{at: 24 * 30, kind: "tick"}, {at: 24 * 34, kind: "tick"}, {at: 24 * 35, kind: "tick"}},
+			want: []string{"RC-1 open", "RC-1 resolved", "RC-1 open"}},
+		{name: "two lines could have brought it: no evidence for either",
+			steps: []step{inv("INV-2025-000001", 25000), inv("INV-2025-000002", 25000),
+				{at: 10, kind: "line", id: "L1", party: acme, minor: 25000},
+				{at: 11, kind: "line", id: "L2", party: acme, minor: 25000},
+				{at: 30, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000002"}, value: v(0)},
+				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}},
+			unconfirmed: []string{"L1", "L2"}},
+		{name: "receipts, lines and their keys are forgotten",
+			steps: []step{inv("INV-2025-000001", 25000),
+				{at: 10, kind: "line", id: "L1", party: acme, minor: 25000, remit: "INV-2025-000001"},
+				{at: 20, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}, value: v(0)},
+				{at: 21, kind: "rcpt", id: "RC-2", party: beta, minor: 9900, value: v(0)},
+				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 60, kind: "tick"}, {at: 24 * 61, kind: "tick"}},
+			want: []string{"RC-2 open"}, retain: 30, forgotten: true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			rc, err := NewReconciler("SH01", DefaultSettings())
-			if err != nil {
-				t.Fatal(err)
+			set := DefaultSettings()
+			if c.retain != 0 {
+				set.RetainDays = c.retain
 			}
-			var out Output
-			var got []string
-			lines := map[string]LineResult{}
-			versions := map[string]uint64{}
-			for _, s := range c.steps {
-				at := day.Add(time.Duration(s.at) * time.Hour)
-				d := record.DateOf(at)
-				if s.value != 0 {
-					d = record.DateOf(day) + record.Date(s.value)
+			// Twice, each with a reconciler of its own: the same records
+			// must give the same results.
+			var runs [2]string
+			for run := range runs {
+				rc, err := NewReconciler("SH01", set)
+				if err != nil {
+					t.Fatal(err)
 				}
-				var r *record.Record
-				switch s.kind {
-				case "inv":
-					r = &record.Record{Envelope: record.Envelope{Kind: record.KindInvoice, Company: "SH01", Source: "erp", ID: s.id, Version: 1, EventTime: at},
-						Body: &record.Invoice{Number: s.id, Direction: "AR", Party: record.Party{Name: s.party}, IssueDate: record.DateOf(at) - 20,
-							DueDate: record.DateOf(at) + 10, Total: record.Money{Minor: s.minor, Currency: cny}, Status: "open"}}
-				case "line":
-					r = &record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: s.id, Version: 1, EventTime: at},
-						Body: &record.BankTxn{Direction: "credit", BookingDate: d, Amount: record.Money{Minor: s.minor, Currency: cny},
-							Counterparty: record.Party{Name: s.party, Account: s.acct}, Remittance: s.remit}}
-				case "rcpt", "cancel":
-					versions[s.id]++
-					status := map[string]string{"rcpt": "executed", "cancel": "cancelled"}[s.kind]
-					if s.value == 0 && s.kind == "cancel" {
-						d = record.DateOf(day)
+				var out Output
+				var got []string
+				var transcript strings.Builder
+				lines := map[string]LineResult{}
+				versions := map[string]uint64{}
+				for _, s := range c.steps {
+					at := day.Add(time.Duration(s.at) * time.Hour)
+					d := record.DateOf(at)
+					if s.value != nil {
+						d = record.DateOf(day) + record.Date(*s.value)
 					}
-					r = &record.Record{Envelope: record.Envelope{Kind: record.KindPayment, Company: "SH01", Source: "erp", ID: s.id, Version: versions[s.id], EventTime: at},
-						Body: &record.Payment{Number: s.id, Direction: "in", Party: record.Party{Name: s.party}, Amount: record.Money{Minor: s.minor, Currency: cny},
-							ValueDate: d, Status: status, InvoiceRefs: s.refs, Method: "bank_transfer", CounterpartyAccount: s.acct}}
-				case "tick":
-					r = &record.Record{Envelope: record.Envelope{Kind: record.KindApproval, Company: "SH01", Source: "erp", ID: "tick", Version: uint64(s.at), EventTime: at},
-						Body: &record.Approval{SubjectKind: record.KindInvoice, SubjectID: "none", Step: 1, Level: 1, Action: "approve"}}
-				}
-				out.Reset()
-				rc.Add(r, &out)
-				for _, x := range out.Exceptions {
-					if x.Type == ExcUnbankedReceipt {
+					var r *record.Record
+					switch s.kind {
+					case "inv":
+						r = &record.Record{Envelope: record.Envelope{Kind: record.KindInvoice, Company: "SH01", Source: "erp", ID: s.id, Version: 1, EventTime: at},
+							Body: &record.Invoice{Number: s.id, Direction: "AR", Party: record.Party{Name: s.party}, IssueDate: record.DateOf(at) - 20,
+								DueDate: record.DateOf(at) + 10, Total: record.Money{Minor: s.minor, Currency: cny}, Status: "open"}}
+					case "line":
+						r = &record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: s.id, Version: 1, EventTime: at},
+							Body: &record.BankTxn{Direction: "credit", BookingDate: d, Amount: record.Money{Minor: s.minor, Currency: cny},
+								Counterparty: record.Party{Name: s.party, Account: s.acct}, Remittance: s.remit}}
+					case "rcpt", "cancel":
+						versions[s.id]++
+						ver := versions[s.id]
+						if s.ver != 0 {
+							ver = s.ver
+						}
+						status := map[string]string{"rcpt": "executed", "cancel": "cancelled"}[s.kind]
+						r = &record.Record{Envelope: record.Envelope{Kind: record.KindPayment, Company: "SH01", Source: "erp", ID: s.id, Version: ver, EventTime: at},
+							Body: &record.Payment{Number: s.id, Direction: "in", Party: record.Party{Name: s.party}, Amount: record.Money{Minor: s.minor, Currency: cny},
+								ValueDate: d, Status: status, InvoiceRefs: s.refs, Method: "bank_transfer", CounterpartyAccount: s.acct}}
+					case "tick":
+						r = &record.Record{Envelope: record.Envelope{Kind: record.KindApproval, Company: "SH01", Source: "erp", ID: "tick", Version: uint64(s.at), EventTime: at},
+							Body: &record.Approval{SubjectKind: record.KindInvoice, SubjectID: "none", Step: 1, Level: 1, Action: "approve"}}
+					}
+					out.Reset()
+					rc.Add(r, &out)
+					for _, x := range out.Exceptions {
+						fmt.Fprintf(&transcript, "%+v\n", x)
+						if x.Type != ExcUnbankedReceipt {
+							continue
+						}
 						got = append(got, strings.TrimSpace(strings.TrimPrefix(x.Subject, "SH01/erp/")+" "+string(x.Status)+" "+x.Reason))
-						if x.Status == StatusOpen && (!strings.Contains(x.NextStep, strings.TrimPrefix(x.Subject, "SH01/erp/")) || x.Related != "SH01/erp/INV-2025-000001") {
+						if x.Status == StatusOpen && len(s.refs) > 0 && (!strings.Contains(x.NextStep, strings.TrimPrefix(x.Subject, "SH01/erp/")) || x.Related != "SH01/erp/INV-2025-000001") {
 							t.Errorf("%s: next step %q, related %q", x.Subject, x.NextStep, x.Related)
 						}
 					}
+					for _, l := range out.Lines {
+						fmt.Fprintf(&transcript, "%+v\n", l)
+						lines[strings.TrimPrefix(l.Line, "SH01/bank/")] = l
+					}
 				}
-				for _, l := range out.Lines {
-					lines[strings.TrimPrefix(l.Line, "SH01/bank/")] = l
+				runs[run] = transcript.String()
+				if run > 0 {
+					if runs[0] != runs[1] {
+						t.Errorf("a second run of the same records gave other results:\n%s\n---\n%s", runs[0], runs[1])
+					}
+					continue
 				}
-			}
-			if strings.Join(got, ", ") != strings.Join(c.want, ", ") {
-				t.Errorf("unbanked receipts %q, want %q", got, c.want)
-			}
-			if c.cleared[0] != "" {
-				l := lines[c.cleared[0]]
-				if l.Outcome != Confirmed || l.Rule != "erp_cleared" || len(l.Parts) != 1 || l.Parts[0].ID != c.cleared[1] ||
-					!strings.Contains(critText(l.Criteria), "by receipt RC-1") {
-					t.Errorf("%s: %s by %s %v %v, want erp_cleared %s by receipt RC-1", c.cleared[0], l.Outcome, l.Rule, l.Parts, l.Criteria, c.cleared[1])
+				if strings.Join(got, ", ") != strings.Join(c.want, ", ") {
+					t.Errorf("unbanked receipts %q, want %q", got, c.want)
+				}
+				if c.cleared[0] != "" {
+					l := lines[c.cleared[0]]
+					if l.Outcome != Confirmed || l.Rule != "erp_cleared" || len(l.Parts) != 1 || l.Parts[0].ID != c.cleared[1] ||
+						!strings.Contains(critText(l.Criteria), "by receipt RC-1") {
+						t.Errorf("%s: %s by %s %v %v, want erp_cleared %s by receipt RC-1", c.cleared[0], l.Outcome, l.Rule, l.Parts, l.Criteria, c.cleared[1])
+					}
+				}
+				for _, id := range c.unconfirmed {
+					if l := lines[id]; l.Outcome == Confirmed {
+						t.Errorf("%s confirmed by %s %v %v", id, l.Rule, l.Parts, l.Criteria)
+					}
+				}
+				if c.forgotten && (len(rc.receipts) != 0 || len(rc.receiptsBy) != 0 || len(rc.creditsBy) != 0) {
+					t.Errorf("remembered: %d receipts, %d waiting keys, %d line keys", len(rc.receipts), len(rc.receiptsBy), len(rc.creditsBy))
 				}
 			}
 		})

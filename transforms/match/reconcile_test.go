@@ -115,17 +115,18 @@ func TestReconcilerAgainstTruth(t *testing.T) {
 			t.Errorf("the world plants no %s: the test proves nothing about it", typ)
 		}
 	}
-	// Unbanked receipts are found once the days a line may take to come
-	// have passed (one from the world's last days is not yet), 95 % of
-	// them: a customer whose standing orders repeat one amount pays it
-	// every few days, and a line of it left in review with the receipt's
-	// invoice among its candidates may well be the one that brought it.
+	// Unbanked receipts are found, and still open at the end, once the
+	// days a line may take to come have passed (one from the world's last
+	// days is not yet): 90 % of them. A customer whose standing orders
+	// repeat one amount pays it every few days, and when one such payment
+	// is the only line that could have brought a receipt for money that
+	// never came, nothing tells it from the receipt's own line.
 	cutoff := record.DateOf(last.EventTime) - record.Date(DefaultSettings().UnmatchedDays) + 1
 	unbanked, unbankedFound := 0, 0
 	for k := range planted {
 		if k[0] == ExcUnbankedReceipt && valued[k[1]] < cutoff {
 			unbanked++
-			if _, ok := raised[k]; ok {
+			if x, ok := raised[k]; ok && x.Status == StatusOpen {
 				unbankedFound++
 			} else if debug {
 				t.Logf("planted %s %s not raised", k[0], k[1])
@@ -133,8 +134,8 @@ func TestReconcilerAgainstTruth(t *testing.T) {
 		}
 	}
 	t.Logf("unbanked receipts: %d due, %d found", unbanked, unbankedFound)
-	if unbanked == 0 || unbankedFound*20 < unbanked*19 {
-		t.Errorf("unbanked receipts: %d of %d found, below 95 %%", unbankedFound, unbanked)
+	if unbanked == 0 || unbankedFound*10 < unbanked*9 {
+		t.Errorf("unbanked receipts: %d of %d found, below 90 %%", unbankedFound, unbanked)
 	}
 	// Overdue invoices at the end depend on which receipts matching
 	// confirmed: a receipt left in review leaves its invoice looking unpaid.
