@@ -287,8 +287,9 @@ func (s *sim) receipt(c *customer, invs []*arInvoice, amts []int64) {
 		for i, a := range invs {
 			refs[i] = a.inv.id
 		}
-		s.bookReceipt(c, acct, b.Amount, date, refs, biz(date+record.Date(s.rcpt.IntN(3))), t)
-		s.mix("erp_receipt")
+		if s.bookReceipt(c, acct, b.Amount, date, refs, biz(date+record.Date(s.rcpt.IntN(3))), t) != nil {
+			s.mix("erp_receipt") // (one booked after the window is not)
+		}
 	}
 	if len(invs) == 1 && s.late.Float64() < shareDoubleReceipt {
 		again := *b
@@ -317,8 +318,10 @@ func (s *sim) unbankedReceipt(a *arInvoice) {
 	today := s.date(s.today)
 	start := time.Unix(int64(today)*86400, 0).UTC()
 	e := s.bookReceipt(a.cust, s.w.account(a.cust.cur), a.inv.body.Total, today, []string{a.inv.id}, today, laterOf(start, a.inv.last))
-	e.exception(ExcUnbankedReceipt, "", s.fullID(srcERP, a.inv.id), "", a.inv.body.Total)
-	s.mix("erp_receipt_unbanked")
+	if e != nil {
+		e.exception(ExcUnbankedReceipt, "", s.fullID(srcERP, a.inv.id), "", a.inv.body.Total)
+		s.mix("erp_receipt_unbanked")
+	}
 }
 
 // doubleReceipt is the same transfer sent again by the customer's

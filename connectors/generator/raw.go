@@ -56,11 +56,13 @@ func IsPassthrough(k record.Kind) bool {
 	return k == record.KindPurchaseOrder || k == record.KindGoodsReceipt || k == record.KindApproval
 }
 
-// sapPaymentType is SAP's document type of a payment: KZ to a vendor, DZ
-// from a customer.
-func sapPaymentType(direction string) string {
+// sapPaymentSeries is the number series of a payment's BELNR: KZ to a
+// vendor; from a customer DZR, SAP's DZ numbered from 1450000001, apart
+// from the DZ clearing documents of customer invoices, so that adding
+// receipts left those numbers as they were.
+func sapPaymentSeries(direction string) string {
 	if direction == "in" {
-		return "DZ"
+		return "DZR"
 	}
 	return "KZ"
 }
@@ -201,7 +203,7 @@ var (
 	sapInvoiceStatus = map[string]string{"open": "OPEN", "partially_paid": "PARTIAL", "paid": "CLEARED", "cancelled": "REVERSED"}
 	sapPaymentStatus = map[string]string{"pending": "PARKED", "executed": "POSTED", "cancelled": "REVERSED", "returned": "RETURNED"}
 	sapDocType       = map[string]string{"AR": "DR", "AP": "KR"}
-	sapSeries        = map[string]string{"DR": "18", "KR": "19", "KZ": "15", "DZ": "14"}
+	sapSeries        = map[string]string{"DR": "18", "KR": "19", "KZ": "15", "DZ": "14", "DZR": "14"}
 )
 
 // The bad records: what is broken, and the reason the pipeline must give.
@@ -289,6 +291,7 @@ type rawCo struct {
 	erp       string
 	seed      int64
 	rng       *rand.Rand
+	rcpt      *rand.Rand           // the receipts' (see write)
 	belnr     map[string]string    // SAP: simulation id → BELNR
 	series    map[string]int       // last number of each number series
 	clearedBy map[string]rawCtx    // SAP: AP invoice number → the KZ payment clearing it
@@ -309,6 +312,7 @@ func newRawOut(cfg Config, sims []*sim, o *output, raw func(string, []byte) erro
 	for i, s := range sims {
 		co := &rawCo{ro: ro, code: s.w.code, erp: CompanyERP(i), seed: cfg.Seed, st: o.st,
 			rng:    rand.New(rand.NewPCG(uint64(cfg.Seed), 0x6A09E667F3BCC909*uint64(i+1))),
+			rcpt:   rand.New(rand.NewPCG(uint64(cfg.Seed)^0x61C8864680B583EB, 0x6A09E667F3BCC909*uint64(i+1))),
 			belnr:  map[string]string{},
 			series: map[string]int{}, clearedBy: map[string]rawCtx{}, firstAt: map[string]time.Time{},
 			desc: map[string]string{}}
@@ -332,6 +336,12 @@ func (ro *rawOut) write(e *entry) error {
 		return err
 	}
 	co := ro.cos[e.ci]
+	if p, ok := e.rec.Body.(*record.Payment); ok && p.Direction == "in" {
+		// A receipt draws its mess from a stream of its own, so that
+		// adding receipts left every other raw line of a seed as it was.
+		co.rng, co.rcpt = co.rcpt, co.rng
+		defer func() { co.rng, co.rcpt = co.rcpt, co.rng }()
+	}
 	c := co.convert(e.rec)
 	c.isNew = e.rec.Version == 1
 	if err := ro.put(c); err != nil {
@@ -520,8 +530,12 @@ func (co *rawCo) belnrOf(id, blart string) string {
 	return b
 }
 
-func (co *rawCo) newBelnr(blart string) string {
-	return fmt.Sprintf("%s%08d", sapSeries[blart], co.next("BELNR"+blart, 0))
+func (co *rawCo) newBelnr(series string) string {
+	start := 0
+	if series == "DZR" {
+		start = 50000000
+	}
+	return fmt.Sprintf("%s%08d", sapSeries[series], co.next("BELNR"+series, start))
 }
 
 // extraNumber is a document number from the 900000 range of prefix and
@@ -589,7 +603,7 @@ func (co *rawCo) convert(r *record.Record) converted {
 		if co.erp == RawERPCN {
 			return co.rendered(RawERPCN, co.canon(r, RawERPCN, r.ID, ms(r.EventTime), &cb), rawCtx{})
 		}
-		cr := co.canon(r, RawSAPEN, co.belnrOf(r.ID, sapPaymentType(b.Direction)), r.Version, &cb)
+		cr := co.canon(r, RawSAPEN, co.belnrOf(r.ID, sapPaymentSeries(b.Direction)), r.Version, &cb)
 		if b.Status == "executed" && b.Direction == "out" {
 			for _, ref := range b.InvoiceRefs {
 				co.clearedBy[ref] = rawCtx{augbl: cr.ID, augdt: b.ValueDate}
@@ -684,7 +698,7 @@ func (co *rawCo) fresh(c converted, at time.Time) converted {
 	case *record.Payment:
 		nb := *b
 		if c.src == RawSAPEN {
-			r.ID, r.Version = co.newBelnr(sapPaymentType(b.Direction)), 1
+			r.ID, r.Version = co.newBelnr(sapPaymentSeries(b.Direction)), 1
 		} else {
 			nb.Number = co.extraNumber(prefixOf(b.Number), yearOf(b.Number))
 			r.ID, r.Version = nb.Number, ms(at)
