@@ -250,7 +250,7 @@ type MatchRules struct {
 	// TieOldestDue settles a payer's equal open amounts oldest due first
 	// instead of sending them to review.
 	TieOldestDue  *bool `yaml:"tie_oldest_due"`
-	UnmatchedDays int   `yaml:"unmatched_days"` // a receipt unmatched this long is an exception
+	UnmatchedDays int   `yaml:"unmatched_days"` // a bank line unmatched, or an ERP receipt unbanked, this long is an exception
 	DuplicateDays int   `yaml:"duplicate_days"` // same payee and amount this close: a duplicate payment
 	RetainDays    int   `yaml:"retain_days"`    // settled state idle this long is forgotten
 	// ClearedDays is how long after a line in review the ERP's marking
