@@ -805,6 +805,10 @@ func (c *Config) Check() error {
 				bad(key+"."+name, "must be at least 1, got %d", v)
 			}
 		}
+		if r.RetainDays < r.UnmatchedDays+r.ClearedDays {
+			// Lines and the ERP's receipts find each other that long.
+			bad(key+".retain_days", "must be at least unmatched_days + erp_cleared_days (%d), got %d", r.UnmatchedDays+r.ClearedDays, r.RetainDays)
+		}
 	}
 	for key, t := range map[string]TLS{"kafka.tls": c.Kafka.TLS, "clickhouse.tls": c.ClickHouse.TLS} {
 		if !t.Enabled && (t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || t.ServerName != "" || t.InsecureSkipVerify) {

@@ -200,6 +200,7 @@ func TestMatchingRulesPerCompany(t *testing.T) {
 		"matching:\n  rules:\n    max_subset: 20\n":                                                         "matching.rules.max_subset",
 		"matching:\n  rules:\n    erp_cleared_days: -1\n":                                                   "matching.rules.erp_cleared_days",
 		"matching:\n  rules:\n    party_window_days: -3\n":                                                  "matching.rules.party_window_days",
+		"matching:\n  rules:\n    retain_days: 18\n":                                                        "matching.rules.retain_days",
 		"matching:\n  companies:\n    SH01:\n      three_way: {price_basis_points: -1}\n":                   "matching.companies.SH01.three_way",
 		"matching:\n  rules:\n    three_way: {price_abs: \"0.00001\"}\n":                                    "matching.rules.three_way.price_abs",
 		"matching:\n  rules:\n    three_way: {price_abs: \"-1\"}\n":                                         "matching.rules.three_way.price_abs",

@@ -25,25 +25,35 @@ const ExcUnbankedReceipt = "unbanked_receipt"
 // brought its cash, once one did. A withdrawn one (cancelled, returned,
 // pending) is kept, to know its version, until forgotten.
 type receipt struct {
-	key       itemKey
-	number    string
-	party     string // the customer's match key
-	account   string // the customer's account, as the receipt names it
-	amount    record.Money
-	value     record.Date
-	refs      []string // invoice numbers it was applied to
-	version   uint64
+	key     itemKey
+	number  string
+	party   string // the customer's match key
+	account string // the customer's account, as the receipt names it
+	amount  record.Money
+	value   record.Date
+	refs    []string // invoice numbers it was applied to
+	version uint64
+	ours    string // our account it names, if any
+	// withdrawn: cancelled, returned or pending; or not a bank transfer
+	// (cash, a cheque, a bank acceptance draft), which comes to the bank
+	// in other ways or not at all: nothing to hold to a line.
 	withdrawn bool
-	line      *lineState // the bank line that brought it; nil while none has
+	// unheld: due while no statement of its account had come; not raised.
+	unheld bool
+	line   *lineState // the bank line that brought it; nil while none has
 	// near is a line that could have brought it but was matched to other
 	// documents: the ERP and matching disagree on what it paid.
 	near   string
 	raised bool // an unbanked_receipt stands
+	// indexed says the receipt is in receiptsBy, where lines find it
+	// (banked, for a line that fits it better, or waiting).
+	indexed bool
 }
 
 // sameCash says whether two versions of a receipt book the same money.
 func (p *receipt) sameCash(q *receipt) bool {
-	return p.amount == q.amount && p.value == q.value && p.party == q.party && p.account == q.account && slices.Equal(p.refs, q.refs)
+	return p.amount == q.amount && p.value == q.value && p.party == q.party && p.account == q.account && p.ours == q.ours &&
+		slices.Equal(p.refs, q.refs)
 }
 
 // receiptID is the receipt's company/source/id.
@@ -57,6 +67,10 @@ func unbankedKey(full string) string { return "unbanked|" + full }
 type meetKey struct {
 	kind uint8 // meetParty, meetAccount, meetRef
 	s    string
+	// bucket is, for a customer or account key, the amount's bucket
+	// (bucketOf): a busy customer's lines of three weeks are thousands,
+	// and a receipt looks only at those of about its amount.
+	bucket int64
 }
 
 const (
@@ -65,17 +79,32 @@ const (
 	meetRef
 )
 
-// receiptKeys appends a receipt's keys: its customer, the customer's
-// account, the invoices it names.
-func receiptKeys(p *receipt, keys []meetKey) []meetKey {
-	if p.party != "" {
-		keys = append(keys, meetKey{meetParty, p.party})
-	}
-	if p.account != "" {
-		keys = append(keys, meetKey{meetAccount, p.account})
+// bucketOf is the bucket of an amount, ten units of currency wide. A line
+// that could have brought a receipt is at most a fee short of it (0.5 %,
+// at most 50.00, by default), so a receipt's lines are in its amount's
+// bucket and the few below.
+func bucketOf(minor int64) int64 { return minor / 1000 }
+
+// feeBelow is the most a line bringing amount may be short of it.
+func (rc *Reconciler) feeBelow(amount int64) int64 {
+	return min(rc.set.Rules.FeeMinor, basisPoints(amount, rc.set.Rules.FeeBP))
+}
+
+// receiptKeys appends a receipt's keys: its customer and the customer's
+// account, in each bucket a line bringing it could be in, and the
+// invoices it names.
+func (rc *Reconciler) receiptKeys(p *receipt, keys []meetKey) []meetKey {
+	lo, hi := bucketOf(max(p.amount.Minor-rc.feeBelow(p.amount.Minor), 0)), bucketOf(p.amount.Minor)
+	for b := lo; b <= hi; b++ {
+		if p.party != "" {
+			keys = append(keys, meetKey{meetParty, p.party, b})
+		}
+		if p.account != "" {
+			keys = append(keys, meetKey{meetAccount, p.account, b})
+		}
 	}
 	for _, n := range p.refs {
-		keys = append(keys, meetKey{meetRef, n})
+		keys = append(keys, meetKey{meetRef, n, 0})
 	}
 	return keys
 }
@@ -84,21 +113,34 @@ func receiptKeys(p *receipt, keys []meetKey) []meetKey {
 // it and as the bank names it, its account, and the numbers of the
 // documents its match or proposal applies it to.
 func (rc *Reconciler) lineKeys(st *lineState, keys []meetKey) []meetKey {
-	if p := rc.payerParty(st.line); p != "" {
-		keys = append(keys, meetKey{meetParty, p})
+	b, withCharges := bucketOf(st.line.Amount.Minor), bucketOf(rc.appliedBy(st.line))
+	payer := rc.payerParty(st.line)
+	for _, bucket := range []int64{b, withCharges}[:1+b2i(withCharges != b)] {
+		if payer != "" {
+			keys = append(keys, meetKey{meetParty, payer, bucket})
+		}
+		if k := st.line.PayerKey; k != "" && k != payer {
+			keys = append(keys, meetKey{meetParty, k, bucket})
+		}
+		if st.line.PayerAccount != "" {
+			keys = append(keys, meetKey{meetAccount, st.line.PayerAccount, bucket})
+		}
 	}
-	if k := st.line.PayerKey; k != "" && (len(keys) == 0 || keys[0].s != k) {
-		keys = append(keys, meetKey{meetParty, k})
-	}
-	if st.line.PayerAccount != "" {
-		keys = append(keys, meetKey{meetAccount, st.line.PayerAccount})
-	}
-	for _, p := range st.result.Parts {
-		if n := rc.numberOf(p); n != "" {
-			keys = append(keys, meetKey{meetRef, n})
+	if settled := st.result.Outcome == Confirmed || st.result.Outcome == Accepted; settled {
+		for _, p := range st.result.Parts {
+			if n := rc.numberOf(p); n != "" {
+				keys = append(keys, meetKey{meetRef, n, 0})
+			}
 		}
 	}
 	return keys
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // numberOf is the number of the document a part applies money to.
@@ -121,47 +163,68 @@ func (rc *Reconciler) receiptIn(r *record.Record, b *record.Payment, at time.Tim
 	}
 	full := rc.full(r.Source, r.ID)
 	p := &receipt{key: k, number: b.Number, party: partyKey(b.Party), account: b.CounterpartyAccount, amount: b.Amount,
-		value: b.ValueDate, refs: slices.Clone(b.InvoiceRefs), version: r.Version, withdrawn: b.Status != "executed"}
+		value: b.ValueDate, refs: slices.Clone(b.InvoiceRefs), version: r.Version, ours: b.BankAccount,
+		withdrawn: b.Status != "executed" || b.Method != "bank_transfer" && b.Method != ""}
 	var freed *lineState
 	if old != nil {
 		freed = old.line
 		rc.release(old)
 		switch {
 		case p.withdrawn:
-			rc.settlePending(out, unbankedKey(full), "none: the ERP no longer books receipt "+b.Number+" as executed", at)
+			rc.settlePending(out, unbankedKey(full), "none: the ERP no longer books receipt "+b.Number+" as a bank transfer received", at)
 		case old.raised && !p.sameCash(old):
 			rc.settlePending(out, unbankedKey(full), "none: the ERP amended receipt "+b.Number, at)
 		default:
-			p.raised = old.raised
+			p.raised, p.unheld = old.raised, old.unheld
 		}
 	}
 	rc.receipts[k] = p
 	rc.receiptAges.touch(p.value, k)
 	if !p.withdrawn {
-		if freed != nil && old.sameCash(p) && freed.receipt == nil {
+		rc.indexReceipt(p)
+		if freed != nil && old.sameCash(p) && freed.receipt == nil && rc.lines[freed.id] == freed {
 			if _, ok := rc.fitOf(freed, p); ok {
-				rc.bank(p, freed, rc.sole(p, freed), at, out) // the same cash, still brought by the same line
+				rc.bank(p, freed, at, out) // the same cash, still brought by the same line
 				return
 			}
 		}
 		rc.seekLine(p, at, out, 0)
 	}
 	if freed != nil && freed.receipt == nil {
-		rc.offer(freed, at, out)
+		rc.offer(freed, at, out, 0)
 	}
+}
+
+// indexReceipt puts a receipt where lines find it, until the last day a
+// line could still bring it (creditDays after its value date).
+func (rc *Reconciler) indexReceipt(p *receipt) {
+	var buf [8]meetKey
+	for _, key := range rc.receiptKeys(p, buf[:0]) {
+		index(rc.receiptsBy, key, p)
+	}
+	p.indexed = true
+	rc.receiptIdx.touch(p.value+rc.creditDays(), p.key)
+}
+
+func (rc *Reconciler) unindexReceipt(p *receipt) {
+	if !p.indexed {
+		return
+	}
+	var buf [8]meetKey
+	for _, key := range rc.receiptKeys(p, buf[:0]) {
+		unindex(rc.receiptsBy, key, p)
+	}
+	p.indexed = false
 }
 
 // release undoes what a receipt's version did: the line it was banked by
 // is free again (the caller offers it to other receipts), its markings
-// are withdrawn, and it waits no more.
+// are withdrawn, and lines find it no more.
 func (rc *Reconciler) release(p *receipt) {
 	if p.line != nil {
 		rc.unbank(p)
-		return
 	}
-	for _, key := range receiptKeys(p, nil) {
-		unindex(rc.receiptsBy, key, p)
-	}
+	rc.unindexReceipt(p)
 }
 
 // unbank parts a banked receipt from its line and withdraws the markings
@@ -190,15 +253,21 @@ func (rc *Reconciler) seekLine(p *receipt, at time.Time, out *Output, depth int)
 	}
 	var best *lineState
 	var bestFit fit
-	var buf [4]meetKey
-	keys := receiptKeys(p, buf[:0])
-	for _, key := range keys {
+	p.near = ""
+	var buf [8]meetKey
+	for _, key := range rc.receiptKeys(p, buf[:0]) {
 		for _, st := range rc.creditsBy[key] {
-			f, ok := rc.fitOf(st, p)
-			if _, could := rc.brought(st.line, p); could && !ok && (p.near == "" || st.id < p.near) {
-				p.near = st.id
+			if _, could := rc.brought(st, p); !could || rc.lines[st.id] != st {
+				continue
 			}
-			if !ok || st.receipt != nil && (depth >= maxReceiptMoves || !f.beats(rc.fitOf(st, st.receipt))) {
+			f, ok := rc.fitOf(st, p)
+			if !ok {
+				if p.near == "" || st.id < p.near {
+					p.near = st.id
+				}
+				continue
+			}
+			if st.receipt != nil && (depth >= maxReceiptMoves || !f.beats(rc.fitOf(st, st.receipt))) {
 				continue
 			}
 			if best == nil || f.better(bestFit, st.id, best.id) {
@@ -207,8 +276,8 @@ func (rc *Reconciler) seekLine(p *receipt, at time.Time, out *Output, depth int)
 		}
 	}
 	if best == nil {
-		for _, key := range keys {
-			index(rc.receiptsBy, key, p)
+		if !p.indexed {
+			rc.indexReceipt(p)
 		}
 		rc.receiptsDue.touch(p.value, p.key) // waiting: due for the bank by value + UnmatchedDays
 		return
@@ -217,34 +286,34 @@ func (rc *Reconciler) seekLine(p *receipt, at time.Time, out *Output, depth int)
 	if moved != nil {
 		rc.unbank(moved)
 	}
-	rc.bank(p, best, rc.sole(p, best), at, out)
+	rc.bank(p, best, at, out)
 	if moved != nil {
 		rc.seekLine(moved, at, out, depth+1)
 	}
 }
 
-// maxReceiptMoves bounds how many receipts one receipt's coming may move
-// to other lines.
+// maxReceiptMoves bounds how many receipts one receipt or line's coming
+// may move to other lines.
 const maxReceiptMoves = 4
 
-// sole says whether st is the only free line that fits p as well as it
-// does, and fits it exactly: only then is the receipt evidence of what st
-// paid. A customer whose standing orders repeat one amount pays it every
-// few days, and the receipt of one of those lines says nothing about
-// another; and a line short of the receipt by a fee may be another
-// payment, the receipt's own line still to come.
+// sole says whether st brought p exactly and no other line of the window
+// could have brought it at all: only then is the receipt evidence of what
+// st paid. A customer whose standing orders repeat one amount pays it
+// every few days, and the receipt of one of those lines says nothing about
+// another (the ERP's value date is a day or two off as often as not); a
+// line short of the receipt by a fee may be another payment, the
+// receipt's own line still to come.
 func (rc *Reconciler) sole(p *receipt, st *lineState) bool {
-	f, ok := rc.fitOf(st, p)
-	if !ok || !f.exact {
+	if f, ok := rc.fitOf(st, p); !ok || !f.exact {
 		return false
 	}
-	var buf [4]meetKey
-	for _, key := range receiptKeys(p, buf[:0]) {
+	var buf [8]meetKey
+	for _, key := range rc.receiptKeys(p, buf[:0]) {
 		for _, o := range rc.creditsBy[key] {
-			if o == st || o.receipt != nil && o.receipt != p {
+			if o == st || rc.lines[o.id] != o {
 				continue
 			}
-			if g, ok := rc.fitOf(o, p); ok && !f.beats(g, true) {
+			if _, ok := rc.fitOf(o, p); ok {
 				return false
 			}
 		}
@@ -293,7 +362,7 @@ func (f fit) beats(g fit, ok bool) bool {
 // Only a confirmed or accepted match names documents: a proposal in review
 // is the rules' guess, which the receipt may be evidence against.
 func (rc *Reconciler) fitOf(st *lineState, p *receipt) (fit, bool) {
-	exact, ok := rc.brought(st.line, p)
+	exact, ok := rc.brought(st, p)
 	if !ok {
 		return fit{}, false
 	}
@@ -312,14 +381,14 @@ func (rc *Reconciler) fitOf(st *lineState, p *receipt) (fit, bool) {
 }
 
 // creditSeen notes a credit line under its keys, for receipts still to
-// come, and banks a waiting receipt it could have brought. It runs when
-// the line comes and each time its match changes.
+// come, and banks the receipt it fits best. It runs when the line comes
+// and each time its match changes.
 func (rc *Reconciler) creditSeen(line string, at time.Time, out *Output) {
 	st := rc.lines[line]
 	if st == nil || st.line.Direction != "credit" || st.line.Amount.Minor <= 0 {
 		return
 	}
-	var buf [6]meetKey
+	var buf [8]meetKey
 	for _, key := range rc.lineKeys(st, buf[:0]) {
 		if l := rc.creditsBy[key]; !slices.Contains(l, st) {
 			rc.creditsBy[key] = append(l, st)
@@ -333,76 +402,100 @@ func (rc *Reconciler) creditSeen(line string, at time.Time, out *Output) {
 		// The line's match now says it paid other documents: the
 		// receipt's cash is another line's, if it came.
 		rc.unbank(p)
-		p.near = st.id
 		rc.seekLine(p, at, out, 0)
 	}
-	rc.offer(st, at, out)
+	rc.offer(st, at, out, 0)
 }
 
-// offer banks on a free line the waiting receipt it fits best.
-func (rc *Reconciler) offer(st *lineState, at time.Time, out *Output) {
+// offer banks on a free line the receipt it fits best: one waiting, or
+// one banked on a line it fits less well, which is then offered in turn.
+func (rc *Reconciler) offer(st *lineState, at time.Time, out *Output, depth int) {
 	if st.receipt != nil || rc.lines[st.id] != st {
 		return
 	}
 	var found *receipt
 	var foundFit fit
-	var buf [6]meetKey
+	var buf [8]meetKey
 	for _, key := range rc.lineKeys(st, buf[:0]) {
 		for _, p := range rc.receiptsBy[key] {
-			if f, ok := rc.fitOf(st, p); ok && (found == nil || f.better(foundFit, rc.receiptID(p), rc.receiptID(found))) {
+			f, ok := rc.fitOf(st, p)
+			if !ok || p.line != nil && (depth >= maxReceiptMoves || !f.beats(rc.fitOf(p.line, p))) {
+				continue
+			}
+			if found == nil || f.better(foundFit, rc.receiptID(p), rc.receiptID(found)) {
 				found, foundFit = p, f
 			}
 		}
 	}
-	if found != nil {
-		for _, key := range receiptKeys(found, nil) {
-			unindex(rc.receiptsBy, key, found)
-		}
-		rc.bank(found, st, rc.sole(found, st), at, out)
+	if found == nil {
+		return
+	}
+	left := found.line
+	if left != nil {
+		rc.unbank(found)
+	}
+	rc.bank(found, st, at, out)
+	if left != nil {
+		rc.offer(left, at, out, depth+1)
 	}
 }
 
-// brought says whether line l could have brought receipt p's cash, and
-// whether exactly: same currency, dated within ClearedDays of each other
-// (the ERP books what the bank saw a day or two later, or a clerk books
-// what a customer announced a day or two early), and the receipt's amount
-// is what the line brought, with its reported charges (exact), or that
-// less a fee within the tolerance.
-func (rc *Reconciler) brought(l Line, p *receipt) (exact, ok bool) {
+// brought says whether st's line could have brought receipt p's cash, and
+// whether exactly: same currency and, when both say, our same account;
+// dated within ClearedDays of each other (the ERP books what the bank saw
+// a day or two later, or a clerk books what a customer announced a day or
+// two early); and the receipt's amount is what the line brought, with its
+// reported charges (exact), or that less a fee within the tolerance (not
+// the whole-unit fixed fee the rules allow a quoted invoice: among a
+// busy customer's lines of a few weeks, one is a few units short of
+// almost any receipt).
+func (rc *Reconciler) brought(st *lineState, p *receipt) (exact, ok bool) {
+	l := st.line
 	w := record.Date(rc.set.ClearedDays)
-	if l.Amount.Currency != p.amount.Currency || l.Date > p.value+w || p.value > l.Date+w {
+	if l.Amount.Currency != p.amount.Currency || l.Date > p.value+w || p.value > l.Date+w ||
+		p.ours != "" && st.account != "" && p.ours != st.account {
 		return false, false
 	}
 	got := l.Amount.Minor
 	if got == p.amount.Minor || rc.appliedBy(l) == p.amount.Minor {
 		return true, true
 	}
-	return false, p.amount.Minor > got && rc.feeFits(p.amount.Minor, p.amount.Minor-got, 1, l.Amount.Currency)
+	return false, p.amount.Minor > got && p.amount.Minor-got <= rc.feeBelow(p.amount.Minor)
 }
 
 // bank records that line st brought receipt p, and resolves the unbanked
-// exception on it, if one was raised. With sole, no other line could have
-// brought it as well, and the receipt's applications are evidence of what
-// st paid.
-func (rc *Reconciler) bank(p *receipt, st *lineState, sole bool, at time.Time, out *Output) {
+// exception on it, if one was raised. When no other line could have
+// brought it as well (sole), the receipt's applications are evidence of
+// what st paid.
+func (rc *Reconciler) bank(p *receipt, st *lineState, at time.Time, out *Output) {
 	p.line, st.receipt = st, p
+	if !p.indexed {
+		rc.indexReceipt(p) // a line that fits it better may yet come
+	}
 	if p.raised {
 		p.raised = false
 		rc.settlePending(out, unbankedKey(rc.receiptID(p)), "none: bank line "+st.id+" brought it", at)
 	}
-	if sole {
+	if rc.sole(p, st) {
 		rc.receiptClears(p, st, at, out)
 	}
 }
 
 // unbankedReceipts raises an exception for every receipt valued before
 // cutoff that no line brought. It stays, and the receipt waits, until one
-// does or the ERP withdraws it.
+// does or the ERP withdraws it. A receipt into an account whose
+// statements have not come is not held to the bank.
 func (rc *Reconciler) unbankedReceipts(cutoff record.Date, at time.Time, out *Output) {
 	var due []*receipt
+	seen := map[*receipt]bool{}
 	rc.receiptsDue.sweep(cutoff, func(k itemKey) bool {
-		if p := rc.receipts[k]; p != nil && p.line == nil && !p.withdrawn && !p.raised && p.value < cutoff && !slices.Contains(due, p) {
-			due = append(due, p)
+		if p := rc.receipts[k]; p != nil && !seen[p] && p.line == nil && !p.withdrawn && !p.raised && !p.unheld && p.value < cutoff {
+			seen[p] = true
+			if p.ours != "" && !rc.accounts[p.ours] {
+				p.unheld = true
+			} else {
+				due = append(due, p)
+			}
 		}
 		return false
 	})
@@ -445,15 +538,17 @@ func joinRefs(refs []string) string {
 	return fmt.Sprintf("%s and %d more", refs[0], len(refs)-1)
 }
 
-// creditDays is how long a credit line stays under its keys for receipts
-// to find: a receipt may come until it is due (UnmatchedDays after its
+// creditDays is how long a credit line and a receipt stay where the other
+// finds them: a receipt may come until it is due (UnmatchedDays after its
 // value date), and its line may be booked ClearedDays before that date.
+// A statement later than that does not resolve a receipt raised unbanked.
 func (rc *Reconciler) creditDays() record.Date {
 	return record.Date(rc.set.UnmatchedDays + rc.set.ClearedDays)
 }
 
 // forgetReceipts drops the lines' keys older than any receipt still to
-// come may reach back, and receipts valued before cut.
+// come may reach back, the receipts lines can no longer bring from
+// receiptsBy, and receipts valued before cut.
 func (rc *Reconciler) forgetReceipts(d, cut record.Date) {
 	old := d - rc.creditDays()
 	rc.creditAges.sweep(old, func(key meetKey) bool {
@@ -462,6 +557,12 @@ func (rc *Reconciler) forgetReceipts(d, cut record.Date) {
 			delete(rc.creditsBy, key)
 		} else {
 			rc.creditsBy[key] = keep // its lines still in the window have turns of their own
+		}
+		return false
+	})
+	rc.receiptIdx.sweep(d, func(k itemKey) bool {
+		if p := rc.receipts[k]; p != nil && p.value+rc.creditDays() < d {
+			rc.unindexReceipt(p)
 		}
 		return false
 	})
@@ -481,6 +582,8 @@ func (rc *Reconciler) forgetReceipts(d, cut record.Date) {
 // the open invoices it names, for line st only: in the order it names
 // them, each invoice it covers is paid and the one it covers part of
 // partly paid. An invoice settled already took its total of the receipt.
+// The day is the event day matching has reached (a person's decision may
+// bring it about at a wall-clock time of its own).
 func (rc *Reconciler) receiptClears(p *receipt, st *lineState, at time.Time, out *Output) {
 	if rc.set.ClearedDays < 1 || rc.engine.off(RuleERPCleared) {
 		return
@@ -488,6 +591,9 @@ func (rc *Reconciler) receiptClears(p *receipt, st *lineState, at time.Time, out
 	rest := p.amount.Minor
 	book := rc.Book()
 	for _, n := range p.refs {
+		if p.line != st {
+			return // a marking's retry matched the line to other documents, and the receipt left it
+		}
 		k, ok := rc.byNumber[n]
 		if !ok || rest <= 0 {
 			continue
@@ -510,6 +616,6 @@ func (rc *Reconciler) receiptClears(p *receipt, st *lineState, at time.Time, out
 		if _, ok := rc.cleared.get(k); ok {
 			continue // the ERP's marking of the invoice came first, and says as much
 		}
-		rc.markCleared(k, clearing{day: record.DateOf(at), status: status, version: it.Version, by: p.number, line: st.id}, at, out)
+		rc.markCleared(k, clearing{day: rc.day, status: status, version: it.Version, by: p.number, line: st.id}, at, out)
 	}
 }

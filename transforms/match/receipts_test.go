@@ -1,6 +1,7 @@
 package match
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"testing"
@@ -25,6 +26,9 @@ func TestERPReceipts(t *testing.T) {
 		value *int   // a receipt's value date or a line's booking date, in days from the first day, if not at's
 		acct  string // the payer's account
 		ver   uint64 // a receipt's version, if not the next
+		// method is a receipt's, if not bank_transfer; ours is our
+		// account a receipt or a line names.
+		method, ours string
 	}
 	const acme, beta = "Acme Trading", "Beta Materials"
 	// Time moves on by records: a day ends when a record of a later day
@@ -79,21 +83,21 @@ func TestERPReceipts(t *testing.T) {
 				{at: 24 * 16, kind: "cancel", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}}},
 			want: []string{"RC-1 open", "RC-1 resolved"}},
 		{name: "the bank kept a fee the receipt does not show",
-			steps: []step{inv("INV-2025-000001", 25000),
-				{at: 10, kind: "line", id: "L1", party: acme, minor: 23500},
-				{at: 30, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}, value: v(0)},
+			steps: []step{inv("INV-2025-000001", 1000000),
+				{at: 10, kind: "line", id: "L1", party: acme, minor: 998500},
+				{at: 30, kind: "rcpt", id: "RC-1", party: acme, minor: 1000000, refs: []string{"INV-2025-000001"}, value: v(0)},
 				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}}},
 		{name: "a receipt takes a line from one that only fitted it with a fee",
 			// Lines from the customer's owner's own account match nothing,
-			// and meet the receipts by the account. RC-1 (250.00) fits L1
-			// (235.00) with a fee, and L1 is the only line when it comes;
-			// RC-2 (235.00) fits L1 exactly and takes it, and RC-1 goes to
-			// L2, which brought 250.00.
-			steps: []step{inv("INV-2025-000001", 25000), inv("INV-2025-000002", 23500),
-				{at: 10, kind: "line", id: "L1", party: "Zhang San", acct: "6222000011112222", minor: 23500},
-				{at: 20, kind: "rcpt", id: "RC-1", party: acme, acct: "6222000011112222", minor: 25000, refs: []string{"INV-2025-000001"}, value: v(1)},
-				{at: 30, kind: "line", id: "L2", party: "Zhang San", acct: "6222000011112222", minor: 25000},
-				{at: 40, kind: "rcpt", id: "RC-2", party: acme, acct: "6222000011112222", minor: 23500, refs: []string{"INV-2025-000002"}, value: v(0)},
+			// and meet the receipts by the account. RC-1 (10,000.00) fits
+			// L1 (9,985.00) with a fee, and L1 is the only line when it
+			// comes; RC-2 (9,985.00) fits L1 exactly and takes it, and RC-1
+			// goes to L2, which brought 10,000.00.
+			steps: []step{inv("INV-2025-000001", 1000000), inv("INV-2025-000002", 998500),
+				{at: 10, kind: "line", id: "L1", party: "Zhang San", acct: "6222000011112222", minor: 998500},
+				{at: 20, kind: "rcpt", id: "RC-1", party: acme, acct: "6222000011112222", minor: 1000000, refs: []string{"INV-2025-000001"}, value: v(1)},
+				{at: 30, kind: "line", id: "L2", party: "Zhang San", acct: "6222000011112222", minor: 1000000},
+				{at: 40, kind: "rcpt", id: "RC-2", party: acme, acct: "6222000011112222", minor: 998500, refs: []string{"INV-2025-000002"}, value: v(0)},
 				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}}},
 		{name: "the line was matched to another invoice",
 			steps: []step{inv("INV-2025-000001", 25000), inv("INV-2025-000002", 25000),
@@ -154,6 +158,49 @@ func TestERPReceipts(t *testing.T) {
 				{at: 21, kind: "rcpt", id: "RC-2", party: beta, minor: 9900, value: v(0)},
 				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 60, kind: "tick"}, {at: 24 * 61, kind: "tick"}},
 			want: []string{"RC-2 open"}, retain: 30, forgotten: true},
+		{name: "a receipt banked on a fee-short line moves to the line that names its invoice",
+			// RC-1 is banked on L2 (249.00, fee-short) before L1 (250.00,
+			// quoting INV-1) comes; L1 takes it, and RC-2 finds L2 free.
+			steps: []step{inv("INV-2025-000001", 25000), inv("INV-2025-000002", 25000),
+				{at: 5, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}, value: v(0)},
+				{at: 10, kind: "line", id: "L2", party: acme, minor: 24900},
+				{at: 11, kind: "line", id: "L1", party: acme, minor: 25000, remit: "INV-2025-000001"},
+				{at: 20, kind: "rcpt", id: "RC-2", party: acme, minor: 25000, refs: []string{"INV-2025-000002"}, value: v(0)},
+				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}}},
+		{name: "a line another receipt holds could have brought it: no evidence",
+			steps: []step{inv("INV-2025-000001", 25000), inv("INV-2025-000002", 25000),
+				{at: 10, kind: "line", id: "L1", party: acme, minor: 25000},
+				// RC-Q (251.00, a fee over) meets only L2, by its account.
+				{at: 11, kind: "line", id: "L2", party: acme, minor: 25000, acct: "6222000099998888"},
+				{at: 20, kind: "rcpt", id: "RC-Q", party: beta, acct: "6222000099998888", minor: 25100, value: v(0)},
+				{at: 30, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000002"}, value: v(0)},
+				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}},
+			unconfirmed: []string{"L1", "L2"}},
+		{name: "lines a day apart could both have brought it: no evidence",
+			steps: []step{inv("INV-2025-000001", 25000), inv("INV-2025-000002", 25000),
+				{at: 10, kind: "line", id: "L1", party: acme, minor: 25000},
+				{at: 34, kind: "line", id: "L2", party: acme, minor: 25000},
+				{at: 40, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000002"}, value: v(1)},
+				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}},
+			unconfirmed: []string{"L1", "L2"}},
+		{name: "a receipt of cash or a draft is not held to the bank, nor evidence",
+			steps: []step{inv("INV-2025-000001", 25000), inv("INV-2025-000002", 25000),
+				{at: 10, kind: "line", id: "L1", party: acme, minor: 25000},
+				{at: 20, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000002"}, value: v(0), method: "draft"},
+				{at: 21, kind: "rcpt", id: "RC-2", party: acme, minor: 7700, refs: []string{"INV-2025-000001"}, value: v(0), method: "cash"},
+				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}},
+			unconfirmed: []string{"L1"}},
+		{name: "a receipt into another of our accounts, or one whose statements never come",
+			// L1 is of the CNY account; RC-1 names the USD one's, whose
+			// statements come (L9), so it is raised; RC-2 names an account
+			// no statement is of, so it is not held to the bank.
+			steps: []step{inv("INV-2025-000001", 25000),
+				{at: 9, kind: "line", id: "L9", party: beta, minor: 100, ours: "BOC-USD"},
+				{at: 10, kind: "line", id: "L1", party: acme, minor: 25000, ours: "ICBC-CNY"},
+				{at: 20, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}, value: v(0), ours: "BOC-USD"},
+				{at: 21, kind: "rcpt", id: "RC-2", party: acme, minor: 9900, refs: []string{"INV-2025-000001"}, value: v(0), ours: "CMB-CNY"},
+				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}},
+			want: []string{"RC-1 open"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			set := DefaultSettings()
@@ -188,7 +235,7 @@ func TestERPReceipts(t *testing.T) {
 					case "line":
 						r = &record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: s.id, Version: 1, EventTime: at},
 							Body: &record.BankTxn{Direction: "credit", BookingDate: d, Amount: record.Money{Minor: s.minor, Currency: cny},
-								Counterparty: record.Party{Name: s.party, Account: s.acct}, Remittance: s.remit}}
+								Counterparty: record.Party{Name: s.party, Account: s.acct}, Remittance: s.remit, Account: s.ours}}
 					case "rcpt", "cancel":
 						versions[s.id]++
 						ver := versions[s.id]
@@ -198,7 +245,8 @@ func TestERPReceipts(t *testing.T) {
 						status := map[string]string{"rcpt": "executed", "cancel": "cancelled"}[s.kind]
 						r = &record.Record{Envelope: record.Envelope{Kind: record.KindPayment, Company: "SH01", Source: "erp", ID: s.id, Version: ver, EventTime: at},
 							Body: &record.Payment{Number: s.id, Direction: "in", Party: record.Party{Name: s.party}, Amount: record.Money{Minor: s.minor, Currency: cny},
-								ValueDate: d, Status: status, InvoiceRefs: s.refs, Method: "bank_transfer", CounterpartyAccount: s.acct}}
+								ValueDate: d, Status: status, InvoiceRefs: s.refs, Method: cmp.Or(s.method, "bank_transfer"), CounterpartyAccount: s.acct,
+								BankAccount: s.ours}}
 					case "tick":
 						r = &record.Record{Envelope: record.Envelope{Kind: record.KindApproval, Company: "SH01", Source: "erp", ID: "tick", Version: uint64(s.at), EventTime: at},
 							Body: &record.Approval{SubjectKind: record.KindInvoice, SubjectID: "none", Step: 1, Level: 1, Action: "approve"}}

@@ -192,11 +192,14 @@ type Reconciler struct {
 	creditsBy     map[meetKey][]*lineState   // credit lines of the last days, by lineKeys, for receipts still to come
 	creditAges    ageQueue[meetKey]          // creditsBy's keys by their lines' booking days, to prune them
 	receiptAges   ageQueue[itemKey]          // receipts by value date, to forget them
+	receiptIdx    ageQueue[itemKey]          // receipts in receiptsBy, by the last day a line may bring them
+	accounts      map[string]bool            // our accounts whose statements have come
 	receiptsDue   ageQueue[itemKey]          // waiting receipts by value date, to raise them when due
 }
 
 type lineState struct {
 	id      string // company/source/id
+	account string // our account the statement is of
 	line    Line
 	aliases [][2]string // payer name or account and party keys of the aliases an accept of this line taught
 	// reviewParty are, for a line in review, the party of all its
@@ -228,7 +231,7 @@ func NewReconciler(company string, set Settings) (*Reconciler, error) {
 		known: map[itemKey]OpenItem{}, lines: map[string]*lineState{}, waiting: map[string]Line{}, byMatch: map[string]string{}, fees: map[string][]Exception{}, totals: map[totalKey]*ControlTotal{},
 		dirty: map[totalKey]bool{}, overdue: map[string]Exception{}, reported: map[string]bool{},
 		cleared: newClearedSet(), settledOn: map[itemKey]record.Date{}, reviewBy: map[itemKey][]string{}, reviewByParty: map[string][]string{}, byNumber: map[string]itemKey{}, byOrder: map[string][]itemKey{}, pending: map[string][]Exception{},
-		receipts: map[itemKey]*receipt{}, receiptsBy: map[meetKey][]*receipt{}, creditsBy: map[meetKey][]*lineState{}}
+		receipts: map[itemKey]*receipt{}, receiptsBy: map[meetKey][]*receipt{}, creditsBy: map[meetKey][]*lineState{}, accounts: map[string]bool{}}
 	// A known document is parked while it is open; leaving the book is
 	// what may make it forgettable.
 	rc.ages.woken = true
@@ -512,7 +515,10 @@ func (rc *Reconciler) bankLine(r *record.Record, b *record.BankTxn, out *Output)
 	}
 	l := Line{Company: rc.company, Source: r.Source, ID: r.ID, Direction: b.Direction, Amount: b.Amount, Charges: b.Charges,
 		Date: b.BookingDate, PayerKey: partyKey(b.Counterparty), PayerAccount: b.Counterparty.Account, Remittance: b.Remittance}
-	st := &lineState{id: full, outcome: Unmatched, day: b.BookingDate, line: l}
+	st := &lineState{id: full, outcome: Unmatched, day: b.BookingDate, line: l, account: b.Account}
+	if b.Account != "" {
+		rc.accounts[b.Account] = true
+	}
 	rc.lines[full] = st
 	rc.lineAges.touch(st.day, full)
 	if b.Amount.Minor > 0 {
