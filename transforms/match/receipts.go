@@ -180,6 +180,9 @@ func (rc *Reconciler) receiptIn(r *record.Record, b *record.Payment, at time.Tim
 	}
 	rc.receipts[k] = p
 	rc.receiptAges.touch(p.value, k)
+	if p.withdrawn && old != nil && !old.withdrawn {
+		rc.receiptRow(p, "removed", at, out)
+	}
 	if !p.withdrawn {
 		rc.indexReceipt(p)
 		if freed != nil && old.sameCash(p) && freed.receipt == nil && rc.lines[freed.id] == freed {
@@ -280,6 +283,7 @@ func (rc *Reconciler) seekLine(p *receipt, at time.Time, out *Output, depth int)
 			rc.indexReceipt(p)
 		}
 		rc.receiptsDue.touch(p.value, p.key) // waiting: due for the bank by value + UnmatchedDays
+		rc.receiptRow(p, "open", at, out)
 		return
 	}
 	moved := best.receipt
@@ -469,6 +473,7 @@ func (rc *Reconciler) brought(st *lineState, p *receipt) (exact, ok bool) {
 // what st paid.
 func (rc *Reconciler) bank(p *receipt, st *lineState, at time.Time, out *Output) {
 	p.line, st.receipt = st, p
+	rc.receiptRow(p, "settled", at, out)
 	if !p.indexed {
 		rc.indexReceipt(p) // a line that fits it better may yet come
 	}
@@ -479,6 +484,19 @@ func (rc *Reconciler) bank(p *receipt, st *lineState, at time.Time, out *Output)
 	if rc.sole(p, st) {
 		rc.receiptClears(p, st, at, out)
 	}
+}
+
+// receiptRow reports a receipt's state in the open-items table: open, at
+// its amount, while no line has brought it; settled once one has; removed
+// once the ERP withdrew it. An analyst sees there the receipts the bank
+// has not brought yet, before they are due.
+func (rc *Reconciler) receiptRow(p *receipt, status string, at time.Time, out *Output) {
+	open := p.amount
+	if status != "open" {
+		open.Minor = 0
+	}
+	rc.item(out, OpenItem{Kind: record.KindPayment, Source: p.key.source, ID: p.key.id, Number: p.number, Direction: "in",
+		PartyKey: p.party, Total: p.amount, Open: open, DueDate: p.value}, status, at)
 }
 
 // unbankedReceipts raises an exception for every receipt valued before

@@ -51,17 +51,21 @@ func TestERPReceipts(t *testing.T) {
 		// and their indexes must be empty at the end.
 		retain    int
 		forgotten bool
+		// rows, if set, is each receipt's last state in the open-items
+		// table.
+		rows map[string]string
 	}{
 		{name: "booked two days after the line that brought it",
 			steps: []step{inv("INV-2025-000001", 25000),
 				{at: 10, kind: "line", id: "L1", party: acme, minor: 25000, remit: "INV-2025-000001"},
 				{at: 58, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}, value: v(0)},
-				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}}},
+				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}},
+			rows: map[string]string{"RC-1": "settled"}},
 		{name: "no line brought it",
 			steps: []step{inv("INV-2025-000001", 25000),
 				{at: 10, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}},
 				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}},
-			want: []string{"RC-1 open"}},
+			want: []string{"RC-1 open"}, rows: map[string]string{"RC-1": "open 250.00"}},
 		{name: "a line of another customer, or of another amount, or outside the window, does not bank it",
 			steps: []step{inv("INV-2025-000001", 25000),
 				{at: 5, kind: "line", id: "L1", party: beta, minor: 25000},
@@ -81,7 +85,7 @@ func TestERPReceipts(t *testing.T) {
 				{at: 10, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}},
 				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"},
 				{at: 24 * 16, kind: "cancel", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}}},
-			want: []string{"RC-1 open", "RC-1 resolved"}},
+			want: []string{"RC-1 open", "RC-1 resolved"}, rows: map[string]string{"RC-1": "removed"}},
 		{name: "the bank kept a fee the receipt does not show",
 			steps: []step{inv("INV-2025-000001", 1000000),
 				{at: 10, kind: "line", id: "L1", party: acme, minor: 998500},
@@ -219,6 +223,7 @@ func TestERPReceipts(t *testing.T) {
 				var got []string
 				var transcript strings.Builder
 				lines := map[string]LineResult{}
+				rows := map[string]string{}
 				versions := map[string]uint64{}
 				for _, s := range c.steps {
 					at := day.Add(time.Duration(s.at) * time.Hour)
@@ -263,6 +268,14 @@ func TestERPReceipts(t *testing.T) {
 							t.Errorf("%s: next step %q, related %q", x.Subject, x.NextStep, x.Related)
 						}
 					}
+					for _, it := range out.Items {
+						if it.Kind == record.KindPayment {
+							rows[it.ID] = it.Status
+							if it.Open.Minor != 0 {
+								rows[it.ID] += " " + it.Open.String()
+							}
+						}
+					}
 					for _, l := range out.Lines {
 						fmt.Fprintf(&transcript, "%+v\n", l)
 						lines[strings.TrimPrefix(l.Line, "SH01/bank/")] = l
@@ -283,6 +296,11 @@ func TestERPReceipts(t *testing.T) {
 					if l.Outcome != Confirmed || l.Rule != "erp_cleared" || len(l.Parts) != 1 || l.Parts[0].ID != c.cleared[1] ||
 						!strings.Contains(critText(l.Criteria), "by receipt RC-1") {
 						t.Errorf("%s: %s by %s %v %v, want erp_cleared %s by receipt RC-1", c.cleared[0], l.Outcome, l.Rule, l.Parts, l.Criteria, c.cleared[1])
+					}
+				}
+				for id, want := range c.rows {
+					if rows[id] != want {
+						t.Errorf("%s's open-items row %q, want %q", id, rows[id], want)
 					}
 				}
 				for _, id := range c.unconfirmed {
