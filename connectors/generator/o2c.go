@@ -19,9 +19,10 @@ type arInvoice struct {
 	total      int64
 	applied    int64 // settled by bank lines in the window (the truth links)
 	writtenOff int64 // fees deducted without the bank saying so, written off by finance
+	byDraft    int64 // settled by a bank acceptance draft, which no bank line brings
 }
 
-func (a *arInvoice) settled() int64 { return a.applied + a.writtenOff }
+func (a *arInvoice) settled() int64 { return a.applied + a.writtenOff + a.byDraft }
 
 // arBatch is a batch payer's payment run: one transfer for several invoices.
 type arBatch struct{ invs []*arInvoice }
@@ -218,6 +219,11 @@ func (s *sim) joinBatch(a *arInvoice) {
 func (s *sim) receipt(c *customer, invs []*arInvoice, amts []int64) {
 	date := s.date(s.today)
 	acct := s.w.account(c.cur)
+	// Some customers pay one invoice with a bank acceptance draft (承兑汇票)
+	// instead of a transfer: the ERP books the receipt, and no bank line
+	// ever brings it. Every other draw is made as for a transfer, so that
+	// the rest of the world stays as it was.
+	draft := len(invs) == 1 && s.rcpt.Float64() < shareDraft
 	var sum int64
 	for _, a := range amts {
 		sum += a
@@ -250,6 +256,17 @@ func (s *sim) receipt(c *customer, invs []*arInvoice, amts []int64) {
 		b.Charges = money(fee, c.cur)
 	}
 	t := s.at(date, bizFrom, bizTo)
+	if draft {
+		// The draws a transfer makes from here on, made as it makes them
+		// and dropped.
+		posted := biz(date + s.days(0, 2))
+		s.after(laterOf(t, invs[0].inv.last), posted)
+		if s.late.Float64() < shareDoubleReceipt {
+			s.late.IntN(10)
+		}
+		s.draftReceipt(c, acct, invs[0], amts[0], t)
+		return
+	}
 	e := s.putBank(acct, b, t)
 	s.mix("receipt")
 	if len(invs) > 1 {
@@ -309,6 +326,27 @@ func (s *sim) bookReceipt(c *customer, acct *account, amt record.Money, value re
 		Status: "executed", InvoiceRefs: refs, BankAccount: acct.id, CounterpartyAccount: c.account}
 	var d doc[record.Payment]
 	return create(s, &d, srcERP, no, body, afterOn(s.rcpt, notBefore, posted))
+}
+
+// draftReceipt settles an invoice with a bank acceptance draft: the ERP
+// books the receipt (method draft) and marks the invoice paid; the
+// company holds the draft to maturity or discounts it, and no bank line
+// of the window brings it.
+func (s *sim) draftReceipt(c *customer, acct *account, a *arInvoice, amt int64, t time.Time) {
+	date := s.date(s.today)
+	posted := biz(date + record.Date(s.rcpt.IntN(3)))
+	e := s.bookReceipt(c, acct, money(amt, c.cur), date, []string{a.inv.id}, posted, laterOf(t, a.inv.last))
+	if e == nil {
+		return // booked after the window: the invoice stays open in the world
+	}
+	e.rec.Body.(*record.Payment).Method = "draft"
+	a.byDraft += amt
+	status := "partially_paid"
+	if a.settled() >= a.total {
+		status = "paid"
+	}
+	revise(s, &a.inv, afterOn(s.rcpt, e.rec.EventTime, posted), func(b *record.Invoice) { b.Status = status })
+	s.mix("receipt_draft")
 }
 
 // unbankedReceipt is a receipt the ERP books for an invoice whose money

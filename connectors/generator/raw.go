@@ -161,8 +161,9 @@ var (
 	fERPBlank  = forms("erp_cn.税额_blank", "empty", 700, "dash", 300)
 	fERPName   = forms("erp_cn.name", "clean", 930, "padded", 40, "quoted", 20, "fullwidth", 10)
 	wERPCur    = words("erp_cn.币别", map[string][]any{"CNY": {"人民币", 700, "CNY", 150, "RMB", 100, "¥", 50}, "USD": {"美元", 700, "USD", 250, "$", 50}})
-	wERPMethod = words("erp_cn.结算方式", map[string][]any{"bank_transfer": {"电汇", 500, "银行转账", 300, "网银支付", 200}})
-	wERPAR     = words("erp_cn.单据状态.AR", map[string][]any{"open": {"未收款", 900, "未核销", 100},
+	wERPMethod = words("erp_cn.结算方式", map[string][]any{"bank_transfer": {"电汇", 500, "银行转账", 300, "网银支付", 200},
+		"draft": {"银行承兑汇票", 700, "商业承兑汇票", 100, "承兑汇票", 200}})
+	wERPAR = words("erp_cn.单据状态.AR", map[string][]any{"open": {"未收款", 900, "未核销", 100},
 		"partially_paid": {"部分收款", 800, "部分核销", 200}, "paid": {"已收款", 800, "已核销", 200}, "cancelled": {"已作废", 1000}})
 	wERPAP = words("erp_cn.单据状态.AP", map[string][]any{"open": {"未付款", 900, "未核销", 100},
 		"partially_paid": {"部分付款", 800, "部分核销", 200}, "paid": {"已付款", 800, "已核销", 200}, "cancelled": {"已作废", 1000}})
@@ -175,7 +176,7 @@ var (
 	fSAPAmount = forms("sap_en.amount", "grouped", 700, "plain", 300)
 	fSAPName   = forms("sap_en.NAME1", "clean", 850, "padded", 150)
 	wSAPCur    = words("sap_en.WAERS", map[string][]any{"CNY": {"CNY", 900, "RMB", 100}, "USD": {"USD", 1000}})
-	wSAPMethod = words("sap_en.ZLSCH", map[string][]any{"bank_transfer": {"T", 800, "U", 200}})
+	wSAPMethod = words("sap_en.ZLSCH", map[string][]any{"bank_transfer": {"T", 800, "U", 200}, "draft": {"W", 1000}})
 
 	wShopOrder = words("shop.order.status", map[string][]any{"open": {"paid", 700, "待发货", 300},
 		"shipped": {"shipped", 700, "已发货", 300}, "invoiced": {"invoiced", 700, "已开票", 300},

@@ -33,6 +33,7 @@ const (
 	shareDoubleReceipt  = 0.005 // single-invoice receipts the customer sends again by mistake
 	shareERPReceipt     = 0.50  // incoming transfers the ERP books as a receipt document of its own
 	shareUnbankedRcpt   = 0.10  // never-paid invoices the ERP books a receipt for all the same
+	shareDraft          = 0.03  // single-invoice payments made by bank acceptance draft (承兑汇票), not transfer
 
 	sharePOCancelled      = 0.015
 	sharePartialReceipt   = 0.05 // goods receipts short of the order (invoiced as received)

@@ -48,6 +48,15 @@ type receipt struct {
 	// indexed says the receipt is in receiptsBy, where lines find it
 	// (banked, for a line that fits it better, or waiting).
 	indexed bool
+	// paid is what an executed receipt of another method (a draft, a
+	// cheque, cash) paid of each invoice it names, for order to cash:
+	// money that no bank line will bring.
+	paid []receiptPart
+}
+
+type receiptPart struct {
+	invoice string // company/source/id
+	amount  record.Money
 }
 
 // sameCash says whether two versions of a receipt book the same money.
@@ -169,6 +178,9 @@ func (rc *Reconciler) receiptIn(r *record.Record, b *record.Payment, at time.Tim
 	if old != nil {
 		freed = old.line
 		rc.release(old)
+		for _, part := range old.paid {
+			rc.o2c.Unsettled("receipt|"+full, part.invoice, part.amount)
+		}
 		switch {
 		case p.withdrawn:
 			rc.settlePending(out, unbankedKey(full), "none: the ERP no longer books receipt "+b.Number+" as a bank transfer received", at)
@@ -180,6 +192,9 @@ func (rc *Reconciler) receiptIn(r *record.Record, b *record.Payment, at time.Tim
 	}
 	rc.receipts[k] = p
 	rc.receiptAges.touch(p.value, k)
+	if b.Status == "executed" && p.withdrawn {
+		rc.paidOtherwise(p, full)
+	}
 	if p.withdrawn && old != nil && !old.withdrawn {
 		rc.receiptRow(p, "removed", at, out)
 	}
@@ -195,6 +210,29 @@ func (rc *Reconciler) receiptIn(r *record.Record, b *record.Payment, at time.Tim
 	}
 	if freed != nil && freed.receipt == nil {
 		rc.offer(freed, at, out, 0)
+	}
+}
+
+// paidOtherwise takes an executed receipt of another method than a
+// transfer as money its invoices received, in the order it names them,
+// for order to cash: an invoice paid by draft is not overdue.
+func (rc *Reconciler) paidOtherwise(p *receipt, full string) {
+	rest := p.amount.Minor
+	for _, n := range p.refs {
+		k, ok := rc.byNumber[n]
+		if !ok || rest <= 0 {
+			continue
+		}
+		total := rc.known[k].Total
+		if total.Currency != p.amount.Currency {
+			continue
+		}
+		part := record.Money{Minor: min(rest, total.Minor), Currency: total.Currency}
+		rest -= part.Minor
+		inv := rc.full(k.source, k.id)
+		if rc.o2c.Settled("receipt|"+full, inv, part, p.value) != nil {
+			p.paid = append(p.paid, receiptPart{inv, part})
+		}
 	}
 }
 

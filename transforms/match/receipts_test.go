@@ -315,3 +315,54 @@ func TestERPReceipts(t *testing.T) {
 		})
 	}
 }
+
+// TestDraftReceiptPays: a receipt of a bank acceptance draft is not held
+// to the bank, but its invoice has received the money: no overdue
+// exception; once the ERP cancels the draft's receipt, the invoice is
+// overdue again.
+func TestDraftReceiptPays(t *testing.T) {
+	rc, err := NewReconciler("SH01", DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := record.MakeDate(2025, 3, 1)
+	at := func(d int) time.Time { return (day + record.Date(d)).Time().Add(2 * time.Hour) }
+	overdue := map[string]string{} // exception subject → status
+	add := func(r *record.Record) {
+		var out Output
+		rc.Add(r, &out)
+		for _, x := range out.Exceptions {
+			if x.Type == ExcUnpaidOverdue || x.Type == ExcUnbankedReceipt {
+				overdue[x.Type+" "+x.Subject] = string(x.Status)
+			}
+		}
+	}
+	receipt := func(d int, ver uint64, status string) *record.Record {
+		return &record.Record{Envelope: record.Envelope{Kind: record.KindPayment, Company: "SH01", Source: "erp", ID: "RC-7", Version: ver, EventTime: at(d)},
+			Body: &record.Payment{Number: "RC-7", Direction: "in", Party: record.Party{Name: "Acme Trading"}, Method: "draft",
+				Amount: record.Money{Minor: 500000, Currency: cny}, ValueDate: day + 5, Status: status, InvoiceRefs: []string{"INV-9"}}}
+	}
+	tick := func(d int) *record.Record {
+		return &record.Record{Envelope: record.Envelope{Kind: record.KindApproval, Company: "SH01", Source: "erp", ID: "tick", Version: uint64(d), EventTime: at(d)},
+			Body: &record.Approval{SubjectKind: record.KindInvoice, SubjectID: "none", Step: 1, Level: 1, Action: "approve"}}
+	}
+	add(&record.Record{Envelope: record.Envelope{Kind: record.KindSalesOrder, Company: "SH01", Source: "shop", ID: "SO-9", Version: 1, EventTime: at(0)},
+		Body: &record.SalesOrder{Number: "SO-9", Customer: record.Party{Name: "Acme Trading"}, OrderDate: day, Status: "open",
+			Total: record.Money{Minor: 500000, Currency: cny}}})
+	add(&record.Record{Envelope: record.Envelope{Kind: record.KindInvoice, Company: "SH01", Source: "erp", ID: "INV-9", Version: 1, EventTime: at(1)},
+		Body: &record.Invoice{Number: "INV-9", Direction: "AR", OrderRef: "SO-9", Party: record.Party{Name: "Acme Trading"}, IssueDate: day + 1,
+			DueDate: day + 10, Total: record.Money{Minor: 500000, Currency: cny}, Status: "open"}})
+	add(receipt(5, 1, "executed"))
+	for d := 6; d <= 30; d++ {
+		add(tick(d))
+	}
+	if len(overdue) != 0 {
+		t.Fatalf("paid by draft, yet %v", overdue)
+	}
+	add(receipt(31, 2, "cancelled"))
+	add(tick(32))
+	add(tick(33))
+	if overdue["unpaid_overdue SH01/erp/INV-9"] != string(StatusOpen) || len(overdue) != 1 {
+		t.Errorf("the draft's receipt cancelled: %v, want INV-9 unpaid and overdue", overdue)
+	}
+}
