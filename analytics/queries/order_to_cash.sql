@@ -9,7 +9,9 @@
 -- delivery signed off; invoiced: the first invoice issued (cancelled ones
 -- do not count). Money on an invoice is what current confirmed or accepted
 -- matches applied to it, in its own currency, on the bank line's booking
--- day. A chain is paid when, currency by currency, its invoices net of
+-- day (matching's tracker also counts the ERP's receipts of drafts, cheques
+-- and cash, which no bank line brings; here such an invoice is paid once
+-- the ERP marks it so). A chain is paid when, currency by currency, its invoices net of
 -- credit notes have nothing left to come, or when the ERP marked every
 -- invoice paid (finance writing off a bank fee); paid_on is then the day
 -- the last money came (a receipt, or the ERP's marking). A step not

@@ -221,8 +221,9 @@ func (s *sim) receipt(c *customer, invs []*arInvoice, amts []int64) {
 	acct := s.w.account(c.cur)
 	// Some customers pay one invoice with a bank acceptance draft (承兑汇票)
 	// instead of a transfer: the ERP books the receipt, and no bank line
-	// ever brings it. Every other draw is made as for a transfer, so that
-	// the rest of the world stays as it was.
+	// ever brings it. The draws of s.rng and s.late are made as for a
+	// transfer, so that the other documents stay as they were; the
+	// receipts' own stream, s.rcpt, moves.
 	draft := len(invs) == 1 && s.rcpt.Float64() < shareDraft
 	var sum int64
 	for _, a := range amts {
@@ -262,7 +263,8 @@ func (s *sim) receipt(c *customer, invs []*arInvoice, amts []int64) {
 		posted := biz(date + s.days(0, 2))
 		s.after(laterOf(t, invs[0].inv.last), posted)
 		if s.late.Float64() < shareDoubleReceipt {
-			s.late.IntN(10)
+			// The re-send's own draw, on its day, made and dropped.
+			s.schedule(biz(date+record.Date(1+s.late.IntN(10))), func() { s.late.IntN((bizTo - bizFrom) * 3600) })
 		}
 		s.draftReceipt(c, acct, invs[0], amts[0], t)
 		return

@@ -49,14 +49,16 @@ type receipt struct {
 	// (banked, for a line that fits it better, or waiting).
 	indexed bool
 	// paid is what an executed receipt of another method (a draft, a
-	// cheque, cash) paid of each invoice it names, for order to cash:
-	// money that no bank line will bring.
-	paid []receiptPart
+	// cheque, cash) paid of each invoice it names: money that no bank
+	// line will bring. unpaid is what of it no invoice took yet (one it
+	// names may come later).
+	paid   []receiptPart
+	unpaid int64
 }
 
 type receiptPart struct {
-	invoice string // company/source/id
-	amount  record.Money
+	key    itemKey
+	amount record.Money
 }
 
 // sameCash says whether two versions of a receipt book the same money.
@@ -178,9 +180,7 @@ func (rc *Reconciler) receiptIn(r *record.Record, b *record.Payment, at time.Tim
 	if old != nil {
 		freed = old.line
 		rc.release(old)
-		for _, part := range old.paid {
-			rc.o2c.Unsettled("receipt|"+full, part.invoice, part.amount)
-		}
+		rc.unpay(old, full, at, out)
 		switch {
 		case p.withdrawn:
 			rc.settlePending(out, unbankedKey(full), "none: the ERP no longer books receipt "+b.Number+" as a bank transfer received", at)
@@ -193,7 +193,10 @@ func (rc *Reconciler) receiptIn(r *record.Record, b *record.Payment, at time.Tim
 	rc.receipts[k] = p
 	rc.receiptAges.touch(p.value, k)
 	if b.Status == "executed" && p.withdrawn {
-		rc.paidOtherwise(p, full)
+		p.unpaid = p.amount.Minor
+		for _, n := range p.refs {
+			rc.payOtherwise(p, n, at, out)
+		}
 	}
 	if p.withdrawn && old != nil && !old.withdrawn {
 		rc.receiptRow(p, "removed", at, out)
@@ -213,26 +216,93 @@ func (rc *Reconciler) receiptIn(r *record.Record, b *record.Payment, at time.Tim
 	}
 }
 
-// paidOtherwise takes an executed receipt of another method than a
-// transfer as money its invoices received, in the order it names them,
-// for order to cash: an invoice paid by draft is not overdue.
-func (rc *Reconciler) paidOtherwise(p *receipt, full string) {
-	rest := p.amount.Minor
+// payOtherwise takes an executed receipt of another method than a
+// transfer as payment of invoice number n, up to what it still owes and
+// the receipt has left: the invoice leaves the book or is open for less
+// (no bank line is to pay that part, and the ERP's marking it paid is no
+// evidence about a line), and order to cash counts the money received.
+// An invoice not known yet takes its part when it comes (invoiceCame).
+func (rc *Reconciler) payOtherwise(p *receipt, n string, at time.Time, out *Output) {
+	if p.unpaid <= 0 {
+		return
+	}
+	k, ok := rc.byNumber[n]
+	if !ok {
+		index(rc.paidBefore, n, p)
+		return
+	}
+	book := rc.Book()
+	it := book.Get(k.kind, k.source, k.id)
+	if it == nil || it.Open.Currency != p.amount.Currency || it.Open.Minor <= 0 {
+		return // settled already: nothing of the receipt goes to it
+	}
+	part := record.Money{Minor: min(p.unpaid, it.Open.Minor), Currency: it.Open.Currency}
+	p.unpaid -= part.Minor
+	book.Settle(it, part)
+	rc.settledOn[k] = p.value // the ERP's marking it paid is this receipt, no line's evidence
+	full := rc.receiptID(p)
+	rc.o2c.Settled("receipt|"+full, rc.full(k.source, k.id), part, p.value)
+	p.paid = append(p.paid, receiptPart{k, part})
+	rc.itemNow(k, at, out)
+}
+
+// invoiceCame applies to a new AR invoice the receipts of other methods
+// that named it before it came.
+func (rc *Reconciler) invoiceCame(n string, at time.Time, out *Output) {
+	ps := rc.paidBefore[n]
+	if len(ps) == 0 {
+		return
+	}
+	delete(rc.paidBefore, n)
+	for _, p := range ps {
+		if rc.receipts[p.key] == p {
+			rc.payOtherwise(p, n, at, out)
+		}
+	}
+}
+
+// unpay takes back what a receipt of another method paid: its invoices
+// are open again for it, and lines waiting for such a document may take
+// them.
+func (rc *Reconciler) unpay(p *receipt, full string, at time.Time, out *Output) {
 	for _, n := range p.refs {
-		k, ok := rc.byNumber[n]
-		if !ok || rest <= 0 {
-			continue
+		unindex(rc.paidBefore, n, p)
+	}
+	book := rc.Book()
+	for _, part := range p.paid {
+		rc.o2c.Unsettled("receipt|"+full, rc.full(part.key.source, part.key.id), part.amount)
+		if rc.settledOn[part.key] == p.value {
+			delete(rc.settledOn, part.key)
 		}
-		total := rc.known[k].Total
-		if total.Currency != p.amount.Currency {
-			continue
+		var back OpenItem
+		if it := book.Get(part.key.kind, part.key.source, part.key.id); it != nil {
+			back = *it
+			back.Open.Minor += part.amount.Minor
+		} else if k, ok := rc.known[part.key]; ok {
+			back = k
+			back.Open = part.amount
+		} else {
+			continue // forgotten: nothing to reopen
 		}
-		part := record.Money{Minor: min(rest, total.Minor), Currency: total.Currency}
-		rest -= part.Minor
-		inv := rc.full(k.source, k.id)
-		if rc.o2c.Settled("receipt|"+full, inv, part, p.value) != nil {
-			p.paid = append(p.paid, receiptPart{inv, part})
+		ms := rc.engine.PutItem(rc.company, back)
+		rc.item(out, back, "open", at)
+		for _, m := range ms {
+			rc.lineOutcome(m, at, out)
 		}
+	}
+	p.paid = nil
+}
+
+// itemNow reports an invoice's state in the open-items table after a
+// receipt of another method paid part or all of it.
+func (rc *Reconciler) itemNow(k itemKey, at time.Time, out *Output) {
+	if it := rc.Book().Get(k.kind, k.source, k.id); it != nil {
+		rc.item(out, *it, "open", at)
+		return
+	}
+	if known, ok := rc.known[k]; ok {
+		known.Open = record.Money{Currency: known.Total.Currency}
+		rc.item(out, known, "settled", at)
 	}
 }
 

@@ -17,7 +17,7 @@ func TestERPReceipts(t *testing.T) {
 	day := record.MakeDate(2025, 4, 1).Time()
 	type step struct {
 		at    int    // hours after the first day's midnight
-		kind  string // inv, line, rcpt, cancel, tick (a record that only moves time on)
+		kind  string // inv, paid (its next version), line, rcpt, cancel, tick (a record that only moves time on)
 		id    string
 		party string
 		minor int64
@@ -192,6 +192,9 @@ func TestERPReceipts(t *testing.T) {
 				{at: 10, kind: "line", id: "L1", party: acme, minor: 25000},
 				{at: 20, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000002"}, value: v(0), method: "draft"},
 				{at: 21, kind: "rcpt", id: "RC-2", party: acme, minor: 7700, refs: []string{"INV-2025-000001"}, value: v(0), method: "cash"},
+				// The ERP marks the drafted invoice paid: the draft's
+				// doing, no evidence about L1.
+				{at: 30, kind: "paid", id: "INV-2025-000002", party: acme, minor: 25000},
 				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 16, kind: "tick"}},
 			unconfirmed: []string{"L1"}},
 		{name: "a receipt into another of our accounts, or one whose statements never come",
@@ -233,10 +236,12 @@ func TestERPReceipts(t *testing.T) {
 					}
 					var r *record.Record
 					switch s.kind {
-					case "inv":
-						r = &record.Record{Envelope: record.Envelope{Kind: record.KindInvoice, Company: "SH01", Source: "erp", ID: s.id, Version: 1, EventTime: at},
-							Body: &record.Invoice{Number: s.id, Direction: "AR", Party: record.Party{Name: s.party}, IssueDate: record.DateOf(at) - 20,
-								DueDate: record.DateOf(at) + 10, Total: record.Money{Minor: s.minor, Currency: cny}, Status: "open"}}
+					case "inv", "paid":
+						versions[s.id]++
+						status := map[string]string{"inv": "open", "paid": "paid"}[s.kind]
+						r = &record.Record{Envelope: record.Envelope{Kind: record.KindInvoice, Company: "SH01", Source: "erp", ID: s.id, Version: versions[s.id], EventTime: at},
+							Body: &record.Invoice{Number: s.id, Direction: "AR", Party: record.Party{Name: s.party}, IssueDate: record.DateOf(day) - 20,
+								DueDate: record.DateOf(day) + 10, Total: record.Money{Minor: s.minor, Currency: cny}, Status: status}}
 					case "line":
 						r = &record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: s.id, Version: 1, EventTime: at},
 							Body: &record.BankTxn{Direction: "credit", BookingDate: d, Amount: record.Money{Minor: s.minor, Currency: cny},
@@ -318,51 +323,67 @@ func TestERPReceipts(t *testing.T) {
 
 // TestDraftReceiptPays: a receipt of a bank acceptance draft is not held
 // to the bank, but its invoice has received the money: no overdue
-// exception; once the ERP cancels the draft's receipt, the invoice is
-// overdue again.
+// exception, whether the receipt comes after its invoice or before it;
+// once the ERP cancels the draft's receipt, the invoice is overdue again.
 func TestDraftReceiptPays(t *testing.T) {
-	rc, err := NewReconciler("SH01", DefaultSettings())
-	if err != nil {
-		t.Fatal(err)
-	}
-	day := record.MakeDate(2025, 3, 1)
-	at := func(d int) time.Time { return (day + record.Date(d)).Time().Add(2 * time.Hour) }
-	overdue := map[string]string{} // exception subject → status
-	add := func(r *record.Record) {
-		var out Output
-		rc.Add(r, &out)
-		for _, x := range out.Exceptions {
-			if x.Type == ExcUnpaidOverdue || x.Type == ExcUnbankedReceipt {
-				overdue[x.Type+" "+x.Subject] = string(x.Status)
+	for _, receiptFirst := range []bool{false, true} {
+		t.Run(fmt.Sprintf("receipt first %v", receiptFirst), func(t *testing.T) {
+			rc, err := NewReconciler("SH01", DefaultSettings())
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-	}
-	receipt := func(d int, ver uint64, status string) *record.Record {
-		return &record.Record{Envelope: record.Envelope{Kind: record.KindPayment, Company: "SH01", Source: "erp", ID: "RC-7", Version: ver, EventTime: at(d)},
-			Body: &record.Payment{Number: "RC-7", Direction: "in", Party: record.Party{Name: "Acme Trading"}, Method: "draft",
-				Amount: record.Money{Minor: 500000, Currency: cny}, ValueDate: day + 5, Status: status, InvoiceRefs: []string{"INV-9"}}}
-	}
-	tick := func(d int) *record.Record {
-		return &record.Record{Envelope: record.Envelope{Kind: record.KindApproval, Company: "SH01", Source: "erp", ID: "tick", Version: uint64(d), EventTime: at(d)},
-			Body: &record.Approval{SubjectKind: record.KindInvoice, SubjectID: "none", Step: 1, Level: 1, Action: "approve"}}
-	}
-	add(&record.Record{Envelope: record.Envelope{Kind: record.KindSalesOrder, Company: "SH01", Source: "shop", ID: "SO-9", Version: 1, EventTime: at(0)},
-		Body: &record.SalesOrder{Number: "SO-9", Customer: record.Party{Name: "Acme Trading"}, OrderDate: day, Status: "open",
-			Total: record.Money{Minor: 500000, Currency: cny}}})
-	add(&record.Record{Envelope: record.Envelope{Kind: record.KindInvoice, Company: "SH01", Source: "erp", ID: "INV-9", Version: 1, EventTime: at(1)},
-		Body: &record.Invoice{Number: "INV-9", Direction: "AR", OrderRef: "SO-9", Party: record.Party{Name: "Acme Trading"}, IssueDate: day + 1,
-			DueDate: day + 10, Total: record.Money{Minor: 500000, Currency: cny}, Status: "open"}})
-	add(receipt(5, 1, "executed"))
-	for d := 6; d <= 30; d++ {
-		add(tick(d))
-	}
-	if len(overdue) != 0 {
-		t.Fatalf("paid by draft, yet %v", overdue)
-	}
-	add(receipt(31, 2, "cancelled"))
-	add(tick(32))
-	add(tick(33))
-	if overdue["unpaid_overdue SH01/erp/INV-9"] != string(StatusOpen) || len(overdue) != 1 {
-		t.Errorf("the draft's receipt cancelled: %v, want INV-9 unpaid and overdue", overdue)
+			day := record.MakeDate(2025, 3, 1)
+			at := func(d int) time.Time { return (day + record.Date(d)).Time().Add(2 * time.Hour) }
+			overdue := map[string]string{} // exception subject → status
+			add := func(r *record.Record) {
+				var out Output
+				rc.Add(r, &out)
+				for _, x := range out.Exceptions {
+					if x.Type == ExcUnpaidOverdue || x.Type == ExcUnbankedReceipt {
+						overdue[x.Type+" "+x.Subject] = string(x.Status)
+					}
+				}
+			}
+			receipt := func(d int, ver uint64, status string) *record.Record {
+				return &record.Record{Envelope: record.Envelope{Kind: record.KindPayment, Company: "SH01", Source: "erp", ID: "RC-7", Version: ver, EventTime: at(d)},
+					Body: &record.Payment{Number: "RC-7", Direction: "in", Party: record.Party{Name: "Acme Trading"}, Method: "draft",
+						Amount: record.Money{Minor: 500000, Currency: cny}, ValueDate: day + 1, Status: status, InvoiceRefs: []string{"INV-9"}}}
+			}
+			tick := func(d int) *record.Record {
+				return &record.Record{Envelope: record.Envelope{Kind: record.KindApproval, Company: "SH01", Source: "erp", ID: "tick", Version: uint64(d), EventTime: at(d)},
+					Body: &record.Approval{SubjectKind: record.KindInvoice, SubjectID: "none", Step: 1, Level: 1, Action: "approve"}}
+			}
+			add(&record.Record{Envelope: record.Envelope{Kind: record.KindSalesOrder, Company: "SH01", Source: "shop", ID: "SO-9", Version: 1, EventTime: at(0)},
+				Body: &record.SalesOrder{Number: "SO-9", Customer: record.Party{Name: "Acme Trading"}, OrderDate: day, Status: "open",
+					Total: record.Money{Minor: 500000, Currency: cny}}})
+			invoice := &record.Record{Envelope: record.Envelope{Kind: record.KindInvoice, Company: "SH01", Source: "erp", ID: "INV-9", Version: 1, EventTime: at(1)},
+				Body: &record.Invoice{Number: "INV-9", Direction: "AR", OrderRef: "SO-9", Party: record.Party{Name: "Acme Trading"}, IssueDate: day + 1,
+					DueDate: day + 10, Total: record.Money{Minor: 500000, Currency: cny}, Status: "open"}}
+			if receiptFirst {
+				add(receipt(1, 1, "executed"))
+				add(invoice)
+			} else {
+				add(invoice)
+				add(receipt(1, 1, "executed"))
+			}
+			if it := rc.Book().Get(record.KindInvoice, "erp", "INV-9"); it != nil {
+				t.Errorf("paid by draft, yet open in the book for %s", it.Open)
+			}
+			for d := 6; d <= 30; d++ {
+				add(tick(d))
+			}
+			if len(overdue) != 0 {
+				t.Fatalf("paid by draft, yet %v", overdue)
+			}
+			add(receipt(31, 2, "cancelled"))
+			add(tick(32))
+			add(tick(33))
+			if overdue["unpaid_overdue SH01/erp/INV-9"] != string(StatusOpen) || len(overdue) != 1 {
+				t.Errorf("the draft's receipt cancelled: %v, want INV-9 unpaid and overdue", overdue)
+			}
+			if it := rc.Book().Get(record.KindInvoice, "erp", "INV-9"); it == nil || it.Open.Minor != 500000 {
+				t.Errorf("the draft's receipt cancelled: INV-9 open %v, want 5000.00", it)
+			}
+		})
 	}
 }

@@ -194,6 +194,7 @@ type Reconciler struct {
 	receiptAges   ageQueue[itemKey]          // receipts by value date, to forget them
 	receiptIdx    ageQueue[itemKey]          // receipts in receiptsBy, by the last day a line may bring them
 	accounts      map[string]bool            // our accounts whose statements have come
+	paidBefore    map[string][]*receipt      // receipts of drafts, cheques or cash, by a number they name before its invoice came
 	receiptsDue   ageQueue[itemKey]          // waiting receipts by value date, to raise them when due
 }
 
@@ -231,7 +232,8 @@ func NewReconciler(company string, set Settings) (*Reconciler, error) {
 		known: map[itemKey]OpenItem{}, lines: map[string]*lineState{}, waiting: map[string]Line{}, byMatch: map[string]string{}, fees: map[string][]Exception{}, totals: map[totalKey]*ControlTotal{},
 		dirty: map[totalKey]bool{}, overdue: map[string]Exception{}, reported: map[string]bool{},
 		cleared: newClearedSet(), settledOn: map[itemKey]record.Date{}, reviewBy: map[itemKey][]string{}, reviewByParty: map[string][]string{}, byNumber: map[string]itemKey{}, byOrder: map[string][]itemKey{}, pending: map[string][]Exception{},
-		receipts: map[itemKey]*receipt{}, receiptsBy: map[meetKey][]*receipt{}, creditsBy: map[meetKey][]*lineState{}, accounts: map[string]bool{}}
+		receipts: map[itemKey]*receipt{}, receiptsBy: map[meetKey][]*receipt{}, creditsBy: map[meetKey][]*lineState{}, accounts: map[string]bool{},
+		paidBefore: map[string][]*receipt{}}
 	// A known document is parked while it is open; leaving the book is
 	// what may make it forgettable.
 	rc.ages.woken = true
@@ -278,6 +280,7 @@ func (rc *Reconciler) Add(r *record.Record, out *Output) {
 			rc.putItem(r, OpenItem{Kind: record.KindInvoice, Source: r.Source, ID: r.ID, Number: b.Number, OrderRef: b.OrderRef,
 				Direction: "AR", PartyID: b.Party.ID, PartyKey: partyKey(b.Party), Total: b.Total, Open: b.Total,
 				IssueDate: b.IssueDate, DueDate: b.DueDate, Version: r.Version}, b.Status == "cancelled", out)
+			rc.invoiceCame(b.Number, at, out)
 			rc.erpStatus(r, b.Status, out)
 			break
 		}
