@@ -175,12 +175,18 @@ func (rc *Reconciler) receiptIn(r *record.Record, b *record.Payment, at time.Tim
 	full := rc.full(r.Source, r.ID)
 	p := &receipt{key: k, number: b.Number, party: partyKey(b.Party), account: b.CounterpartyAccount, amount: b.Amount,
 		value: b.ValueDate, refs: slices.Clone(b.InvoiceRefs), version: r.Version, ours: b.BankAccount,
-		withdrawn: b.Status != "executed" || b.Method != "bank_transfer" && b.Method != ""}
+		withdrawn: b.Status != "executed" || !heldToBank(b.Method)}
 	var freed *lineState
+	var reopened []itemKey
 	if old != nil {
 		freed = old.line
 		rc.release(old)
-		rc.unpay(old, full, at, out)
+		if b.Status == "executed" && paysOtherwise(b.Method) && old.sameCash(p) && old.paid != nil {
+			// The same money again (an edit of another field): what it
+			// paid stays paid.
+			p.paid, p.unpaid, old.paid = old.paid, old.unpaid, nil
+		}
+		reopened = rc.unpay(old, full)
 		switch {
 		case p.withdrawn:
 			rc.settlePending(out, unbankedKey(full), "none: the ERP no longer books receipt "+b.Number+" as a bank transfer received", at)
@@ -192,12 +198,16 @@ func (rc *Reconciler) receiptIn(r *record.Record, b *record.Payment, at time.Tim
 	}
 	rc.receipts[k] = p
 	rc.receiptAges.touch(p.value, k)
-	if b.Status == "executed" && p.withdrawn {
+	if b.Status == "executed" && paysOtherwise(b.Method) && p.paid == nil {
 		p.unpaid = p.amount.Minor
 		for _, n := range p.refs {
 			rc.payOtherwise(p, n, at, out)
 		}
 	}
+	// What the old version paid and this one did not is open again: lines
+	// waiting for such a document may take it now, and not before, lest
+	// one take what the new version pays.
+	rc.reopen(reopened, at, out)
 	if p.withdrawn && old != nil && !old.withdrawn {
 		rc.receiptRow(p, "removed", at, out)
 	}
@@ -214,6 +224,21 @@ func (rc *Reconciler) receiptIn(r *record.Record, b *record.Payment, at time.Tim
 	if freed != nil && freed.receipt == nil {
 		rc.offer(freed, at, out, 0)
 	}
+}
+
+// heldToBank says whether a receipt of this method comes to the bank as
+// a line of its own: a transfer, or a cheque once deposited. A method not
+// given is taken for a transfer.
+func heldToBank(method string) bool {
+	return method == "bank_transfer" || method == "cheque" || method == ""
+}
+
+// paysOtherwise says whether a receipt of this method pays its invoices
+// without a bank line of its own: a bank acceptance draft, held to
+// maturity or discounted; cash; a card, settled by the acquirer in
+// batches. A method of neither kind ("other") does nothing.
+func paysOtherwise(method string) bool {
+	return method == "draft" || method == "cash" || method == "card"
 }
 
 // payOtherwise takes an executed receipt of another method than a
@@ -239,7 +264,13 @@ func (rc *Reconciler) payOtherwise(p *receipt, n string, at time.Time, out *Outp
 	part := record.Money{Minor: min(p.unpaid, it.Open.Minor), Currency: it.Open.Currency}
 	p.unpaid -= part.Minor
 	book.Settle(it, part)
-	rc.settledOn[k] = p.value // the ERP's marking it paid is this receipt, no line's evidence
+	// The ERP marking it paid in the days after is this receipt's doing,
+	// no line's evidence.
+	rc.settledOn[k] = max(rc.settledOn[k], rc.day)
+	if known, ok := rc.known[k]; ok {
+		rc.touchKnown(k, &known, known.touched, true) // paid today: forgotten from today
+		rc.known[k] = known
+	}
 	full := rc.receiptID(p)
 	rc.o2c.Settled("receipt|"+full, rc.full(k.source, k.id), part, p.value)
 	p.paid = append(p.paid, receiptPart{k, part})
@@ -261,36 +292,50 @@ func (rc *Reconciler) invoiceCame(n string, at time.Time, out *Output) {
 	}
 }
 
-// unpay takes back what a receipt of another method paid: its invoices
-// are open again for it, and lines waiting for such a document may take
-// them.
-func (rc *Reconciler) unpay(p *receipt, full string, at time.Time, out *Output) {
+// unpay takes back what a receipt of another method paid, and returns
+// the invoices it put back in the book, quietly: the caller reopens them
+// (reopen) once a new version has paid what it pays.
+func (rc *Reconciler) unpay(p *receipt, full string) []itemKey {
 	for _, n := range p.refs {
 		unindex(rc.paidBefore, n, p)
 	}
 	book := rc.Book()
+	var back []itemKey
 	for _, part := range p.paid {
 		rc.o2c.Unsettled("receipt|"+full, rc.full(part.key.source, part.key.id), part.amount)
-		if rc.settledOn[part.key] == p.value {
-			delete(rc.settledOn, part.key)
-		}
-		var back OpenItem
-		if it := book.Get(part.key.kind, part.key.source, part.key.id); it != nil {
-			back = *it
-			back.Open.Minor += part.amount.Minor
+		var it OpenItem
+		if held := book.Get(part.key.kind, part.key.source, part.key.id); held != nil {
+			it = *held
+			it.Open.Minor += part.amount.Minor
 		} else if k, ok := rc.known[part.key]; ok {
-			back = k
-			back.Open = part.amount
+			it = k
+			it.Open = record.Money{Minor: min(part.amount.Minor, k.Total.Minor), Currency: k.Total.Currency}
 		} else {
 			continue // forgotten: nothing to reopen
 		}
-		ms := rc.engine.PutItem(rc.company, back)
-		rc.item(out, back, "open", at)
+		book.Put(it)
+		back = append(back, part.key)
+	}
+	p.paid = nil
+	return back
+}
+
+// reopen reports invoices a receipt's withdrawal or amendment put back in
+// the book, and retries the lines waiting for such documents.
+func (rc *Reconciler) reopen(keys []itemKey, at time.Time, out *Output) {
+	book := rc.Book()
+	for _, k := range keys {
+		it := book.Get(k.kind, k.source, k.id)
+		if it == nil {
+			rc.itemNow(k, at, out)
+			continue
+		}
+		ms := rc.engine.PutItem(rc.company, *it)
+		rc.item(out, *it, "open", at)
 		for _, m := range ms {
 			rc.lineOutcome(m, at, out)
 		}
 	}
-	p.paid = nil
 }
 
 // itemNow reports an invoice's state in the open-items table after a
@@ -698,6 +743,9 @@ func (rc *Reconciler) forgetReceipts(d, cut record.Date) {
 			return false
 		}
 		rc.release(p)
+		for _, n := range p.refs {
+			unindex(rc.paidBefore, n, p)
+		}
 		delete(rc.pending, unbankedKey(rc.receiptID(p)))
 		delete(rc.receipts, k)
 		return false

@@ -160,6 +160,8 @@ func TestERPReceipts(t *testing.T) {
 				{at: 10, kind: "line", id: "L1", party: acme, minor: 25000, remit: "INV-2025-000001"},
 				{at: 20, kind: "rcpt", id: "RC-1", party: acme, minor: 25000, refs: []string{"INV-2025-000001"}, value: v(0)},
 				{at: 21, kind: "rcpt", id: "RC-2", party: beta, minor: 9900, value: v(0)},
+				// A draft naming an invoice that never comes.
+				{at: 22, kind: "rcpt", id: "RC-3", party: acme, minor: 100, refs: []string{"INV-2025-000099"}, value: v(0), method: "draft"},
 				{at: 24 * 14, kind: "tick"}, {at: 24 * 15, kind: "tick"}, {at: 24 * 60, kind: "tick"}, {at: 24 * 61, kind: "tick"}},
 			want: []string{"RC-2 open"}, retain: 30, forgotten: true},
 		{name: "a receipt banked on a fee-short line moves to the line that names its invoice",
@@ -313,8 +315,9 @@ func TestERPReceipts(t *testing.T) {
 						t.Errorf("%s confirmed by %s %v %v", id, l.Rule, l.Parts, l.Criteria)
 					}
 				}
-				if c.forgotten && (len(rc.receipts) != 0 || len(rc.receiptsBy) != 0 || len(rc.creditsBy) != 0) {
-					t.Errorf("remembered: %d receipts, %d waiting keys, %d line keys", len(rc.receipts), len(rc.receiptsBy), len(rc.creditsBy))
+				if c.forgotten && (len(rc.receipts) != 0 || len(rc.receiptsBy) != 0 || len(rc.creditsBy) != 0 || len(rc.paidBefore) != 0) {
+					t.Errorf("remembered: %d receipts, %d waiting keys, %d line keys, %d numbers paid before", len(rc.receipts), len(rc.receiptsBy),
+						len(rc.creditsBy), len(rc.paidBefore))
 				}
 			}
 		})
@@ -385,5 +388,124 @@ func TestDraftReceiptPays(t *testing.T) {
 				t.Errorf("the draft's receipt cancelled: INV-9 open %v, want 5000.00", it)
 			}
 		})
+	}
+}
+
+// TestReceiptsOfOtherMethods: a new version of a draft's receipt with the
+// same money keeps what it paid (a wire paying the invoice again stays a
+// paid-twice exception, and takes nothing); a cheque's receipt is held to
+// the bank like a transfer's, its deposit the line that brings it.
+func TestReceiptsOfOtherMethods(t *testing.T) {
+	day := record.MakeDate(2025, 3, 1)
+	at := func(h int) time.Time { return day.Time().Add(time.Duration(h) * time.Hour) }
+	invoice := &record.Record{Envelope: record.Envelope{Kind: record.KindInvoice, Company: "SH01", Source: "erp", ID: "INV-2025-000009", Version: 1, EventTime: at(1)},
+		Body: &record.Invoice{Number: "INV-2025-000009", Direction: "AR", Party: record.Party{Name: "Acme Trading"}, IssueDate: day,
+			DueDate: day + 30, Total: record.Money{Minor: 1000000, Currency: cny}, Status: "open"}}
+	receipt := func(h int, ver uint64, method string) *record.Record {
+		return &record.Record{Envelope: record.Envelope{Kind: record.KindPayment, Company: "SH01", Source: "erp", ID: "RC-7", Version: ver, EventTime: at(h)},
+			Body: &record.Payment{Number: "RC-7", Direction: "in", Party: record.Party{Name: "Acme Trading"}, Method: method,
+				Amount: record.Money{Minor: 1000000, Currency: cny}, ValueDate: day, Status: "executed", InvoiceRefs: []string{"INV-2025-000009"},
+				Remittance: fmt.Sprintf("version %d", ver)}}
+	}
+	line := func(h int, remit string) *record.Record {
+		return &record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: "L1", Version: 1, EventTime: at(h)},
+			Body: &record.BankTxn{Direction: "credit", BookingDate: day, Amount: record.Money{Minor: 1000000, Currency: cny},
+				Counterparty: record.Party{Name: "Acme Trading"}, Remittance: remit}}
+	}
+	t.Run("draft sent again", func(t *testing.T) {
+		rc, err := NewReconciler("SH01", DefaultSettings())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out Output
+		open := map[string]string{}
+		var lines []LineResult
+		add := func(r *record.Record) {
+			out.Reset()
+			rc.Add(r, &out)
+			for _, x := range out.Exceptions {
+				open[x.Type+" "+x.Subject] = string(x.Status)
+			}
+			lines = append(lines, out.Lines...)
+		}
+		add(invoice)
+		add(receipt(2, 1, "draft"))
+		add(line(3, "INV-2025-000009"))
+		add(receipt(4, 2, "draft"))
+		if open["overpayment SH01/bank/L1"] != string(StatusOpen) {
+			t.Errorf("a wire paying a drafted invoice again: %v, want an open overpayment", open)
+		}
+		for _, l := range lines {
+			if l.Outcome == Confirmed {
+				t.Errorf("the wire confirmed by %s to %v after the draft's receipt came again", l.Rule, l.Parts)
+			}
+		}
+		if it := rc.Book().Get(record.KindInvoice, "erp", "INV-2025-000009"); it != nil {
+			t.Errorf("the drafted invoice open again for %s", it.Open)
+		}
+	})
+	t.Run("cheque deposited", func(t *testing.T) {
+		rc, err := NewReconciler("SH01", DefaultSettings())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out Output
+		rc.Add(invoice, &out)
+		rc.Add(receipt(2, 1, "cheque"), &out)
+		if rc.Book().Get(record.KindInvoice, "erp", "INV-2025-000009") == nil {
+			t.Fatal("a cheque's receipt settled the invoice: its deposit is to do that")
+		}
+		out.Reset()
+		rc.Add(line(30, ""), &out)
+		p := rc.receipts[itemKey{record.KindPayment, "erp", "RC-7"}]
+		if p == nil || p.line == nil || p.line.id != "SH01/bank/L1" {
+			t.Errorf("the cheque's deposit did not bank its receipt: %+v", p)
+		}
+		if len(out.Lines) == 0 || out.Lines[len(out.Lines)-1].Outcome != Confirmed {
+			t.Errorf("the deposit: %+v, want it confirmed to the invoice", out.Lines)
+		}
+	})
+}
+
+// TestDraftPartNotEvidence: the ERP marking partly paid an invoice a
+// draft paid half of books the draft, and confirms no customer's line
+// (its other half would look like an equal instalment of a line in
+// review).
+func TestDraftPartNotEvidence(t *testing.T) {
+	rc, err := NewReconciler("SH01", DefaultSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := record.MakeDate(2025, 3, 1)
+	at := func(h int) time.Time { return day.Time().Add(time.Duration(h) * time.Hour) }
+	inv := func(id string, ver uint64, minor int64, status string, h int) *record.Record {
+		return &record.Record{Envelope: record.Envelope{Kind: record.KindInvoice, Company: "SH01", Source: "erp", ID: id, Version: ver, EventTime: at(h)},
+			Body: &record.Invoice{Number: id, Direction: "AR", Party: record.Party{Name: "Acme Trading"}, IssueDate: day - 10,
+				DueDate: day + 30, Total: record.Money{Minor: minor, Currency: cny}, Status: status}}
+	}
+	var out Output
+	var lines []LineResult
+	add := func(r *record.Record) {
+		out.Reset()
+		rc.Add(r, &out)
+		lines = append(lines, out.Lines...)
+	}
+	add(inv("INV-2025-000001", 1, 1000000, "open", 1))
+	add(inv("INV-2025-000002", 1, 500000, "open", 1))
+	add(inv("INV-2025-000003", 1, 500000, "open", 1))
+	add(&record.Record{Envelope: record.Envelope{Kind: record.KindBankTxn, Company: "SH01", Source: "bank", ID: "L1", Version: 1, EventTime: at(2)},
+		Body: &record.BankTxn{Direction: "credit", BookingDate: day, Amount: record.Money{Minor: 500000, Currency: cny},
+			Counterparty: record.Party{Name: "Acme Trading"}}})
+	if len(lines) == 0 || lines[len(lines)-1].Outcome != Review {
+		t.Fatalf("L1: %+v, want it in review between the two equal invoices", lines)
+	}
+	add(&record.Record{Envelope: record.Envelope{Kind: record.KindPayment, Company: "SH01", Source: "erp", ID: "RC-7", Version: 1, EventTime: at(3)},
+		Body: &record.Payment{Number: "RC-7", Direction: "in", Party: record.Party{Name: "Acme Trading"}, Method: "draft",
+			Amount: record.Money{Minor: 500000, Currency: cny}, ValueDate: day, Status: "executed", InvoiceRefs: []string{"INV-2025-000001"}}})
+	add(inv("INV-2025-000001", 2, 1000000, "partially_paid", 30))
+	for _, l := range lines {
+		if l.Outcome == Confirmed {
+			t.Errorf("L1 confirmed by %s to %v on the ERP's marking of the draft's part", l.Rule, l.Parts)
+		}
 	}
 }
