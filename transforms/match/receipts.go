@@ -33,10 +33,11 @@ type receipt struct {
 	value   record.Date
 	refs    []string // invoice numbers it was applied to
 	version uint64
+	method  string
 	ours    string // our account it names, if any
-	// withdrawn: cancelled, returned or pending; or not a bank transfer
-	// (cash, a cheque, a bank acceptance draft), which comes to the bank
-	// in other ways or not at all: nothing to hold to a line.
+	// withdrawn: cancelled, returned or pending; or of a method that does
+	// not come to the bank as a line of its own (heldToBank): nothing to
+	// hold to a line.
 	withdrawn bool
 	// unheld: due while no statement of its account had come; not raised.
 	unheld bool
@@ -174,7 +175,7 @@ func (rc *Reconciler) receiptIn(r *record.Record, b *record.Payment, at time.Tim
 	}
 	full := rc.full(r.Source, r.ID)
 	p := &receipt{key: k, number: b.Number, party: partyKey(b.Party), account: b.CounterpartyAccount, amount: b.Amount,
-		value: b.ValueDate, refs: slices.Clone(b.InvoiceRefs), version: r.Version, ours: b.BankAccount,
+		value: b.ValueDate, refs: slices.Clone(b.InvoiceRefs), version: r.Version, ours: b.BankAccount, method: b.Method,
 		withdrawn: b.Status != "executed" || !heldToBank(b.Method)}
 	var freed *lineState
 	var reopened []itemKey
@@ -187,6 +188,9 @@ func (rc *Reconciler) receiptIn(r *record.Record, b *record.Payment, at time.Tim
 			p.paid, p.unpaid, old.paid = old.paid, old.unpaid, nil
 		}
 		reopened = rc.unpay(old, full)
+		if stillPays := b.Status == "executed" && paysOtherwise(b.Method); !stillPays || !old.sameCash(p) {
+			rc.settlePending(out, paidAgainKey(full), "none: the ERP withdrew or amended receipt "+b.Number, at)
+		}
 		switch {
 		case p.withdrawn:
 			rc.settlePending(out, unbankedKey(full), "none: the ERP no longer books receipt "+b.Number+" as a bank transfer received", at)
@@ -226,6 +230,9 @@ func (rc *Reconciler) receiptIn(r *record.Record, b *record.Payment, at time.Tim
 	}
 }
 
+// paidAgainKey is where a receipt's paid-twice exception waits in pending.
+func paidAgainKey(full string) string { return "paid_again|" + full }
+
 // heldToBank says whether a receipt of this method comes to the bank as
 // a line of its own: a transfer, or a cheque once deposited. A method not
 // given is taken for a transfer.
@@ -258,8 +265,22 @@ func (rc *Reconciler) payOtherwise(p *receipt, n string, at time.Time, out *Outp
 	}
 	book := rc.Book()
 	it := book.Get(k.kind, k.source, k.id)
-	if it == nil || it.Open.Currency != p.amount.Currency || it.Open.Minor <= 0 {
-		return // settled already: nothing of the receipt goes to it
+	if it == nil {
+		// Settled already, by a line: the customer paid it twice, or a
+		// match took the wrong invoice. Either way a person looks.
+		if known, ok := rc.known[k]; ok && known.Total.Currency == p.amount.Currency && known.Total.Minor > 0 {
+			amt := record.Money{Minor: min(p.unpaid, known.Total.Minor), Currency: known.Total.Currency}
+			full := rc.receiptID(p)
+			rc.raisePending(out, paidAgainKey(full), Exception{Type: ExcOverpayment, Reason: "paid_twice", SubjectKind: record.KindPayment,
+				Subject: full, Related: rc.full(k.source, k.id), Amount: amt,
+				Criteria: []Criterion{{"open", false, fmt.Sprintf("%s was settled by a bank line before receipt %s paid it by %s", known.Number, p.number, p.method)}},
+				NextStep: fmt.Sprintf("%s was paid already: check the match that settled it (erpflow recon matches), then return the customer's %s %s or hold it on account",
+					known.Number, amt, amt.Currency)}, at)
+		}
+		return
+	}
+	if it.Open.Currency != p.amount.Currency || it.Open.Minor <= 0 {
+		return
 	}
 	part := record.Money{Minor: min(p.unpaid, it.Open.Minor), Currency: it.Open.Currency}
 	p.unpaid -= part.Minor
@@ -747,6 +768,7 @@ func (rc *Reconciler) forgetReceipts(d, cut record.Date) {
 			unindex(rc.paidBefore, n, p)
 		}
 		delete(rc.pending, unbankedKey(rc.receiptID(p)))
+		delete(rc.pending, paidAgainKey(rc.receiptID(p)))
 		delete(rc.receipts, k)
 		return false
 	})

@@ -393,8 +393,10 @@ func TestDraftReceiptPays(t *testing.T) {
 
 // TestReceiptsOfOtherMethods: a new version of a draft's receipt with the
 // same money keeps what it paid (a wire paying the invoice again stays a
-// paid-twice exception, and takes nothing); a cheque's receipt is held to
-// the bank like a transfer's, its deposit the line that brings it.
+// paid-twice exception, and takes nothing); a draft for an invoice a wire
+// settled is a paid-twice exception of its own, resolved when the ERP
+// cancels it; a cheque's receipt is held to the bank like a transfer's,
+// its deposit the line that brings it.
 func TestReceiptsOfOtherMethods(t *testing.T) {
 	day := record.MakeDate(2025, 3, 1)
 	at := func(h int) time.Time { return day.Time().Add(time.Duration(h) * time.Hour) }
@@ -442,6 +444,33 @@ func TestReceiptsOfOtherMethods(t *testing.T) {
 		}
 		if it := rc.Book().Get(record.KindInvoice, "erp", "INV-2025-000009"); it != nil {
 			t.Errorf("the drafted invoice open again for %s", it.Open)
+		}
+	})
+	t.Run("draft after the wire", func(t *testing.T) {
+		rc, err := NewReconciler("SH01", DefaultSettings())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out Output
+		open := map[string]string{}
+		add := func(r *record.Record) {
+			out.Reset()
+			rc.Add(r, &out)
+			for _, x := range out.Exceptions {
+				open[x.Type+" "+x.Reason+" "+x.Subject+" "+x.Related] = string(x.Status)
+			}
+		}
+		add(invoice)
+		add(line(2, "INV-2025-000009"))
+		add(receipt(3, 1, "draft"))
+		if open["overpayment paid_twice SH01/erp/RC-7 SH01/erp/INV-2025-000009"] != string(StatusOpen) {
+			t.Errorf("a draft for an invoice a wire settled: %v, want an open paid_twice on the receipt", open)
+		}
+		add(&record.Record{Envelope: record.Envelope{Kind: record.KindPayment, Company: "SH01", Source: "erp", ID: "RC-7", Version: 2, EventTime: at(5)},
+			Body: &record.Payment{Number: "RC-7", Direction: "in", Party: record.Party{Name: "Acme Trading"}, Method: "draft",
+				Amount: record.Money{Minor: 1000000, Currency: cny}, ValueDate: day, Status: "cancelled", InvoiceRefs: []string{"INV-2025-000009"}}})
+		if open["overpayment paid_twice SH01/erp/RC-7 SH01/erp/INV-2025-000009"] != string(StatusResolved) {
+			t.Errorf("the draft's receipt cancelled: %v, want the paid_twice resolved", open)
 		}
 	})
 	t.Run("cheque deposited", func(t *testing.T) {
