@@ -60,6 +60,7 @@ type receipt struct {
 type receiptPart struct {
 	key    itemKey
 	amount record.Money
+	day    record.Date // the day it paid, which guards the ERP's marking (settledOn)
 }
 
 // sameCash says whether two versions of a receipt book the same money.
@@ -186,6 +187,11 @@ func (rc *Reconciler) receiptIn(r *record.Record, b *record.Payment, at time.Tim
 			// The same money again (an edit of another field): what it
 			// paid stays paid.
 			p.paid, p.unpaid, old.paid = old.paid, old.unpaid, nil
+			for _, n := range p.refs {
+				if _, known := rc.byNumber[n]; !known {
+					index(rc.paidBefore, n, p) // still to pay it when it comes
+				}
+			}
 		}
 		reopened = rc.unpay(old, full)
 		if stillPays := b.Status == "executed" && paysOtherwise(b.Method); !stillPays || !old.sameCash(p) {
@@ -266,14 +272,18 @@ func (rc *Reconciler) payOtherwise(p *receipt, n string, at time.Time, out *Outp
 	book := rc.Book()
 	it := book.Get(k.kind, k.source, k.id)
 	if it == nil {
-		// Settled already, by a line: the customer paid it twice, or a
-		// match took the wrong invoice. Either way a person looks.
-		if known, ok := rc.known[k]; ok && known.Total.Currency == p.amount.Currency && known.Total.Minor > 0 {
+		// Settled already (by a line or another receipt): the customer
+		// paid it twice, or a match took the wrong invoice. Either way a
+		// person looks; should it open again (a reversal, a withdrawal),
+		// the receipt pays it then.
+		paidByItself := slices.ContainsFunc(p.paid, func(q receiptPart) bool { return q.key == k })
+		if known, ok := rc.known[k]; ok && !paidByItself && known.Total.Currency == p.amount.Currency && known.Total.Minor > 0 {
+			index(rc.paidAgain, k, p)
 			amt := record.Money{Minor: min(p.unpaid, known.Total.Minor), Currency: known.Total.Currency}
 			full := rc.receiptID(p)
 			rc.raisePending(out, paidAgainKey(full), Exception{Type: ExcOverpayment, Reason: "paid_twice", SubjectKind: record.KindPayment,
 				Subject: full, Related: rc.full(k.source, k.id), Amount: amt,
-				Criteria: []Criterion{{"open", false, fmt.Sprintf("%s was settled by a bank line before receipt %s paid it by %s", known.Number, p.number, p.method)}},
+				Criteria: []Criterion{{"open", false, fmt.Sprintf("%s was settled before receipt %s paid it by %s", known.Number, p.number, p.method)}},
 				NextStep: fmt.Sprintf("%s was paid already: check the match that settled it (erpflow recon matches), then return the customer's %s %s or hold it on account",
 					known.Number, amt, amt.Currency)}, at)
 		}
@@ -294,7 +304,7 @@ func (rc *Reconciler) payOtherwise(p *receipt, n string, at time.Time, out *Outp
 	}
 	full := rc.receiptID(p)
 	rc.o2c.Settled("receipt|"+full, rc.full(k.source, k.id), part, p.value)
-	p.paid = append(p.paid, receiptPart{k, part})
+	p.paid = append(p.paid, receiptPart{k, part, rc.day})
 	rc.itemNow(k, at, out)
 }
 
@@ -319,11 +329,17 @@ func (rc *Reconciler) invoiceCame(n string, at time.Time, out *Output) {
 func (rc *Reconciler) unpay(p *receipt, full string) []itemKey {
 	for _, n := range p.refs {
 		unindex(rc.paidBefore, n, p)
+		if k, ok := rc.byNumber[n]; ok {
+			unindex(rc.paidAgain, k, p)
+		}
 	}
 	book := rc.Book()
 	var back []itemKey
 	for _, part := range p.paid {
 		rc.o2c.Unsettled("receipt|"+full, rc.full(part.key.source, part.key.id), part.amount)
+		if rc.settledOn[part.key] == part.day {
+			delete(rc.settledOn, part.key) // the ERP's marking after this is evidence again
+		}
 		var it OpenItem
 		if held := book.Get(part.key.kind, part.key.source, part.key.id); held != nil {
 			it = *held
@@ -342,10 +358,12 @@ func (rc *Reconciler) unpay(p *receipt, full string) []itemKey {
 }
 
 // reopen reports invoices a receipt's withdrawal or amendment put back in
-// the book, and retries the lines waiting for such documents.
+// the book, and retries the receipts that found them paid already and
+// the lines waiting for such documents.
 func (rc *Reconciler) reopen(keys []itemKey, at time.Time, out *Output) {
 	book := rc.Book()
 	for _, k := range keys {
+		rc.openAgain(k, at, out)
 		it := book.Get(k.kind, k.source, k.id)
 		if it == nil {
 			rc.itemNow(k, at, out)
@@ -356,6 +374,24 @@ func (rc *Reconciler) reopen(keys []itemKey, at time.Time, out *Output) {
 		for _, m := range ms {
 			rc.lineOutcome(m, at, out)
 		}
+	}
+}
+
+// openAgain has the receipts of other methods that found invoice k paid
+// already pay it, now it is open again: their paid-twice is over.
+func (rc *Reconciler) openAgain(k itemKey, at time.Time, out *Output) {
+	ps := rc.paidAgain[k]
+	if len(ps) == 0 {
+		return
+	}
+	delete(rc.paidAgain, k)
+	number := rc.known[k].Number
+	for _, p := range ps {
+		if rc.receipts[p.key] != p {
+			continue
+		}
+		rc.settlePending(out, paidAgainKey(rc.receiptID(p)), "none: "+number+" is open again, and the receipt pays it", at)
+		rc.payOtherwise(p, number, at, out)
 	}
 }
 
@@ -766,6 +802,11 @@ func (rc *Reconciler) forgetReceipts(d, cut record.Date) {
 		rc.release(p)
 		for _, n := range p.refs {
 			unindex(rc.paidBefore, n, p)
+		}
+		for _, n := range p.refs {
+			if k, ok := rc.byNumber[n]; ok {
+				unindex(rc.paidAgain, k, p)
+			}
 		}
 		delete(rc.pending, unbankedKey(rc.receiptID(p)))
 		delete(rc.pending, paidAgainKey(rc.receiptID(p)))

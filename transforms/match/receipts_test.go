@@ -473,6 +473,91 @@ func TestReceiptsOfOtherMethods(t *testing.T) {
 			t.Errorf("the draft's receipt cancelled: %v, want the paid_twice resolved", open)
 		}
 	})
+	t.Run("the wire's match reversed", func(t *testing.T) {
+		// The paid-twice's next step is to check the wire's match; a
+		// person reverses it, and the draft pays the invoice.
+		rc, err := NewReconciler("SH01", DefaultSettings())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out Output
+		open := map[string]string{}
+		matchOf := ""
+		note := func() {
+			for _, x := range out.Exceptions {
+				open[x.Type+" "+x.Reason+" "+x.Subject] = string(x.Status)
+			}
+			for _, l := range out.Lines {
+				if l.Line == "SH01/bank/L1" && l.Outcome == Confirmed {
+					matchOf = l.ID
+				}
+			}
+			out.Reset()
+		}
+		rc.Add(invoice, &out)
+		rc.Add(line(2, "INV-2025-000009"), &out)
+		note()
+		rc.Add(receipt(3, 1, "draft"), &out)
+		note()
+		if matchOf == "" || open["overpayment paid_twice SH01/erp/RC-7"] != string(StatusOpen) {
+			t.Fatalf("match %q, exceptions %v", matchOf, open)
+		}
+		if err := rc.Decide(Decision{MatchID: matchOf, Action: ActionUnmatch, By: "clerk", At: at(4)}, &out); err != nil {
+			t.Fatal(err)
+		}
+		note()
+		if open["overpayment paid_twice SH01/erp/RC-7"] != string(StatusResolved) {
+			t.Errorf("the wire's match reversed: %v, want the draft's paid_twice resolved", open)
+		}
+		if it := rc.Book().Get(record.KindInvoice, "erp", "INV-2025-000009"); it != nil {
+			t.Errorf("the wire's match reversed: the invoice open for %s, want the draft to pay it", it.Open)
+		}
+	})
+	t.Run("two drafts, the first cancelled", func(t *testing.T) {
+		rc, err := NewReconciler("SH01", DefaultSettings())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out Output
+		rc.Add(invoice, &out)
+		rc.Add(receipt(2, 1, "draft"), &out)
+		second := receipt(3, 1, "draft")
+		second.ID = "RC-8"
+		second.Body.(*record.Payment).Number = "RC-8"
+		rc.Add(second, &out)
+		cancel := receipt(4, 2, "draft")
+		cancel.Body.(*record.Payment).Status = "cancelled"
+		rc.Add(cancel, &out)
+		if it := rc.Book().Get(record.KindInvoice, "erp", "INV-2025-000009"); it != nil {
+			t.Errorf("RC-7 cancelled: the invoice open for %s, want RC-8 to pay it", it.Open)
+		}
+	})
+	t.Run("a same-money version still waiting for an invoice", func(t *testing.T) {
+		rc, err := NewReconciler("SH01", DefaultSettings())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out Output
+		rc.Add(invoice, &out)
+		r1 := receipt(2, 1, "draft")
+		r1.Body.(*record.Payment).Amount.Minor = 1500000
+		r1.Body.(*record.Payment).InvoiceRefs = []string{"INV-2025-000009", "INV-2025-000010"}
+		rc.Add(r1, &out)
+		r2 := receipt(3, 2, "draft")
+		r2.Body.(*record.Payment).Amount.Minor = 1500000
+		r2.Body.(*record.Payment).InvoiceRefs = []string{"INV-2025-000009", "INV-2025-000010"}
+		rc.Add(r2, &out)
+		later := *invoice
+		later.ID = "INV-2025-000010"
+		b := *invoice.Body.(*record.Invoice)
+		b.Number, b.Total = "INV-2025-000010", record.Money{Minor: 500000, Currency: cny}
+		later.Body = &b
+		later.EventTime = at(4)
+		rc.Add(&later, &out)
+		if it := rc.Book().Get(record.KindInvoice, "erp", "INV-2025-000010"); it != nil {
+			t.Errorf("the invoice the receipt waited for: open for %s, want paid by it", it.Open)
+		}
+	})
 	t.Run("cheque deposited", func(t *testing.T) {
 		rc, err := NewReconciler("SH01", DefaultSettings())
 		if err != nil {

@@ -194,7 +194,8 @@ type Reconciler struct {
 	receiptAges   ageQueue[itemKey]          // receipts by value date, to forget them
 	receiptIdx    ageQueue[itemKey]          // receipts in receiptsBy, by the last day a line may bring them
 	accounts      map[string]bool            // our accounts whose statements have come
-	paidBefore    map[string][]*receipt      // receipts of drafts, cheques or cash, by a number they name before its invoice came
+	paidBefore    map[string][]*receipt      // receipts of drafts, cash or cards, by a number they name before its invoice came
+	paidAgain     map[itemKey][]*receipt     // and by an invoice they found settled already, to pay it should it open again
 	receiptsDue   ageQueue[itemKey]          // waiting receipts by value date, to raise them when due
 }
 
@@ -233,7 +234,7 @@ func NewReconciler(company string, set Settings) (*Reconciler, error) {
 		dirty: map[totalKey]bool{}, overdue: map[string]Exception{}, reported: map[string]bool{},
 		cleared: newClearedSet(), settledOn: map[itemKey]record.Date{}, reviewBy: map[itemKey][]string{}, reviewByParty: map[string][]string{}, byNumber: map[string]itemKey{}, byOrder: map[string][]itemKey{}, pending: map[string][]Exception{},
 		receipts: map[itemKey]*receipt{}, receiptsBy: map[meetKey][]*receipt{}, creditsBy: map[meetKey][]*lineState{}, accounts: map[string]bool{},
-		paidBefore: map[string][]*receipt{}}
+		paidBefore: map[string][]*receipt{}, paidAgain: map[itemKey][]*receipt{}}
 	// A known document is parked while it is open; leaving the book is
 	// what may make it forgettable.
 	rc.ages.woken = true
@@ -1116,10 +1117,16 @@ func (rc *Reconciler) Decide(d Decision, out *Output) error {
 					continue // forgotten long ago: nothing to reopen
 				}
 				// Lines waiting for a document like this one may take it now.
-				ms := rc.engine.PutItem(rc.company, back)
-				rc.item(out, back, "open", d.At)
-				for _, m := range ms {
-					rc.lineOutcome(m, d.At, out)
+				// Back in the book quietly first: a receipt of a draft that
+				// found it paid pays it now, before any waiting line may.
+				book.Put(back)
+				rc.openAgain(itemKey{p.Kind, p.Source, p.ID}, d.At, out)
+				if now := book.Get(p.Kind, p.Source, p.ID); now != nil { // else the receipt paid it all (and reported it)
+					ms := rc.engine.PutItem(rc.company, *now)
+					rc.item(out, *now, "open", d.At)
+					for _, m := range ms {
+						rc.lineOutcome(m, d.At, out)
+					}
 				}
 				if st.line.Direction == "credit" && p.Kind == record.KindInvoice {
 					// Unpaid again, the invoice owes nothing back for its
