@@ -60,7 +60,6 @@ type receipt struct {
 type receiptPart struct {
 	key    itemKey
 	amount record.Money
-	day    record.Date // the day it paid, which guards the ERP's marking (settledOn)
 }
 
 // sameCash says whether two versions of a receipt book the same money.
@@ -188,8 +187,11 @@ func (rc *Reconciler) receiptIn(r *record.Record, b *record.Payment, at time.Tim
 			// paid stays paid.
 			p.paid, p.unpaid, old.paid = old.paid, old.unpaid, nil
 			for _, n := range p.refs {
-				if _, known := rc.byNumber[n]; !known {
+				k, known := rc.byNumber[n]
+				if !known {
 					index(rc.paidBefore, n, p) // still to pay it when it comes
+				} else if slices.Contains(rc.paidAgain[k], old) {
+					index(rc.paidAgain, k, p) // still to pay it should it open again
 				}
 			}
 		}
@@ -304,7 +306,7 @@ func (rc *Reconciler) payOtherwise(p *receipt, n string, at time.Time, out *Outp
 	}
 	full := rc.receiptID(p)
 	rc.o2c.Settled("receipt|"+full, rc.full(k.source, k.id), part, p.value)
-	p.paid = append(p.paid, receiptPart{k, part, rc.day})
+	p.paid = append(p.paid, receiptPart{k, part})
 	rc.itemNow(k, at, out)
 }
 
@@ -337,9 +339,6 @@ func (rc *Reconciler) unpay(p *receipt, full string) []itemKey {
 	var back []itemKey
 	for _, part := range p.paid {
 		rc.o2c.Unsettled("receipt|"+full, rc.full(part.key.source, part.key.id), part.amount)
-		if rc.settledOn[part.key] == part.day {
-			delete(rc.settledOn, part.key) // the ERP's marking after this is evidence again
-		}
 		var it OpenItem
 		if held := book.Get(part.key.kind, part.key.source, part.key.id); held != nil {
 			it = *held

@@ -558,6 +558,45 @@ func TestReceiptsOfOtherMethods(t *testing.T) {
 			t.Errorf("the invoice the receipt waited for: open for %s, want paid by it", it.Open)
 		}
 	})
+	t.Run("a same-money version, then the wire's match reversed", func(t *testing.T) {
+		rc, err := NewReconciler("SH01", DefaultSettings())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out Output
+		other := *invoice
+		other.ID = "INV-2025-000010"
+		b := *invoice.Body.(*record.Invoice)
+		b.Number, b.Total = "INV-2025-000010", record.Money{Minor: 500000, Currency: cny}
+		other.Body = &b
+		rc.Add(invoice, &out)
+		rc.Add(&other, &out)
+		wire := line(2, "INV-2025-000010")
+		wire.Body.(*record.BankTxn).Amount.Minor = 500000
+		out.Reset()
+		rc.Add(wire, &out)
+		matchOf := ""
+		for _, l := range out.Lines {
+			if l.Outcome == Confirmed {
+				matchOf = l.ID
+			}
+		}
+		for v := uint64(1); v <= 2; v++ { // the second the same money again
+			r := receipt(2+int(v), v, "draft")
+			r.Body.(*record.Payment).Amount.Minor = 1500000
+			r.Body.(*record.Payment).InvoiceRefs = []string{"INV-2025-000009", "INV-2025-000010"}
+			rc.Add(r, &out)
+		}
+		if matchOf == "" {
+			t.Fatal("the wire was not confirmed")
+		}
+		if err := rc.Decide(Decision{MatchID: matchOf, Action: ActionUnmatch, By: "clerk", At: at(6)}, &out); err != nil {
+			t.Fatal(err)
+		}
+		if it := rc.Book().Get(record.KindInvoice, "erp", "INV-2025-000010"); it != nil {
+			t.Errorf("the wire's match reversed: INV-2025-000010 open for %s, want the draft's rest to pay it", it.Open)
+		}
+	})
 	t.Run("cheque deposited", func(t *testing.T) {
 		rc, err := NewReconciler("SH01", DefaultSettings())
 		if err != nil {

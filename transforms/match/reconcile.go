@@ -982,6 +982,7 @@ func (rc *Reconciler) touchKnown(k itemKey, it *OpenItem, was record.Date, known
 func (rc *Reconciler) forget(k itemKey) {
 	it := rc.known[k]
 	delete(rc.known, k)
+	delete(rc.paidAgain, k)
 	rc.ages.unpark(k)
 	delete(rc.pending, rc.full(k.source, k.id))
 	if rc.byNumber[it.Number] == k {
@@ -1119,6 +1120,11 @@ func (rc *Reconciler) Decide(d Decision, out *Output) error {
 				// Lines waiting for a document like this one may take it now.
 				// Back in the book quietly first: a receipt of a draft that
 				// found it paid pays it now, before any waiting line may.
+				if st.line.Direction == "credit" && p.Kind == record.KindInvoice {
+					// A marking of the ERP's after this is not ours any more
+					// (a receipt that pays it now sets its own).
+					delete(rc.settledOn, itemKey{p.Kind, p.Source, p.ID})
+				}
 				book.Put(back)
 				rc.openAgain(itemKey{p.Kind, p.Source, p.ID}, d.At, out)
 				if now := book.Get(p.Kind, p.Source, p.ID); now != nil { // else the receipt paid it all (and reported it)
@@ -1133,8 +1139,6 @@ func (rc *Reconciler) Decide(d Decision, out *Output) error {
 					// credit note: the credit reduces what is open instead.
 					rc.settlePending(out, "credit_note|"+rc.full(p.Source, p.ID), "none: the payment was reversed; net the credit note against the open invoice", d.At)
 					rc.o2c.Unsettled(cur.ID, rc.full(p.Source, p.ID), p.Amount)
-					// A marking of the ERP's after this is not ours any more.
-					delete(rc.settledOn, itemKey{p.Kind, p.Source, p.ID})
 				}
 			}
 		}
