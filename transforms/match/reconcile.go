@@ -187,8 +187,8 @@ type Reconciler struct {
 	byNumber      map[string]itemKey         // AR invoices known, by number, to see one paid twice
 	byOrder       map[string][]itemKey       // and by order, to see what a credit note touches
 	pending       map[string][]Exception     // paid_twice by line, short_paid by invoice (one a short payment): resolved when no longer true
-	receipts      map[itemKey]*receipt       // the ERP's executed receipts, until forgotten
-	receiptsBy    map[meetKey][]*receipt     // receipts no line brought yet, by receiptKeys
+	receipts      map[itemKey]*receipt       // the ERP's receipts (latest versions, withdrawn ones too), until forgotten
+	receiptsBy    map[meetKey][]*receipt     // transfer receipts a line may still bring (or bring better), by receiptKeys
 	creditsBy     map[meetKey][]*lineState   // credit lines of the last days, by lineKeys, for receipts still to come
 	creditAges    ageQueue[meetKey]          // creditsBy's keys by their lines' booking days, to prune them
 	receiptAges   ageQueue[itemKey]          // receipts by value date, to forget them
@@ -295,7 +295,7 @@ func (rc *Reconciler) Add(r *record.Record, out *Output) {
 		rc.payable(r, b.Total, at, out)
 	case *record.Payment:
 		if b.Direction == "in" {
-			rc.receiptIn(r, b, at, out) // the ERP's own receipt: the bank line is what matching settles
+			rc.receiptIn(r, b, at, out) // the ERP's own receipt (receipts.go)
 			break
 		}
 		if b.Direction != "out" {
