@@ -127,7 +127,12 @@ func (rc *Reconciler) receiptKeys(p *receipt, keys []meetKey) []meetKey {
 func (rc *Reconciler) lineKeys(st *lineState, keys []meetKey) []meetKey {
 	b, withCharges := bucketOf(st.line.Amount.Minor), bucketOf(rc.appliedBy(st.line))
 	payer := rc.payerParty(st.line)
-	for _, bucket := range []int64{b, withCharges}[:1+b2i(withCharges != b)] {
+	buckets := [2]int64{b, withCharges}
+	n := 1
+	if withCharges != b {
+		n = 2
+	}
+	for _, bucket := range buckets[:n] {
 		if payer != "" {
 			keys = append(keys, meetKey{meetParty, payer, bucket})
 		}
@@ -146,13 +151,6 @@ func (rc *Reconciler) lineKeys(st *lineState, keys []meetKey) []meetKey {
 		}
 	}
 	return keys
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // numberOf is the number of the document a part applies money to.
